@@ -39,8 +39,19 @@ pub const PRELUDE_TYPES: &[&str] = &[
 /// re-exported services; a service module may not take these names.
 pub const CRATE_ROOT_ITEMS: &[&str] = &["runtime", "services"];
 
-/// The crates beside the service crates, whose names no service crate may take.
-pub const RESERVED_CRATES: &[&str] = &["feishu", "feishu-runtime"];
+/// The workspace's crates beside the service crates, whose names no service crate may
+/// take (the tidy test keeps this list in step with the workspace).
+pub const RESERVED_CRATES: &[&str] = &[
+    "feishu",
+    "feishu-bench",
+    "feishu-codegen",
+    "feishu-emulator",
+    "feishu-fuzz",
+    "feishu-import",
+    "feishu-runtime",
+    "feishu-spec",
+    "feishu-tests",
+];
 
 /// The cargo package of a service: `feishu-<service>`, with `_` written `-` as cargo
 /// package names usually are.

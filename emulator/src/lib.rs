@@ -55,7 +55,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use feishu::runtime::{HELPDESK_HEADER, Secret};
+use feishu::runtime::Secret;
+use feishu::runtime::wire::HELPDESK_HEADER;
 use feishu::{BaseUrl, ClientBuilder};
 use serde_json::{Value, json};
 
@@ -71,7 +72,7 @@ pub const DEFAULT_APP_ID: &str = "cli_emulator";
 /// The internal app's secret.
 pub const DEFAULT_APP_SECRET: &str = "emulator-app-secret";
 
-use feishu::runtime::auth_paths::{
+use feishu::runtime::wire::auth_paths::{
     APP_INTERNAL, APP_MARKETPLACE, APP_TICKET_RESEND, TENANT_INTERNAL, TENANT_MARKETPLACE,
 };
 
@@ -89,7 +90,7 @@ pub struct EmulatorBuilder {
 impl EmulatorBuilder {
     /// Whether calls past an endpoint's documented rate limit are refused as Feishu
     /// refuses them (default: no): each endpoint's calls are counted per tenant against
-    /// the quotas its page states ([`Endpoint::rate_limit`](feishu::runtime::Endpoint::rate_limit)),
+    /// the quotas its page states ([`Endpoint::rate_limit`](feishu::runtime::codegen::Endpoint::rate_limit)),
     /// and one past a quota gets HTTP 429 with code 99991400 and `x-ogw-ratelimit-reset`.
     pub fn enforce_rate_limits(mut self, enforce: bool) -> Self {
         self.enforce_rate_limits = enforce;
@@ -390,7 +391,8 @@ impl Emulator {
     /// If the generated crate has no download endpoint of that id.
     pub fn serve_file(&self, endpoint: &str, file: ServedFile) {
         let download = self.config.routes.iter().any(|route| {
-            route.meta.id == endpoint && route.meta.envelope == feishu::runtime::Envelope::File
+            route.meta.id == endpoint
+                && route.meta.envelope == feishu::runtime::codegen::Envelope::File
         });
         assert!(
             download,
@@ -725,7 +727,7 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
         return codes::reply(400, code, msg, Some(violations));
     }
     let state = lock(state);
-    if meta.envelope == feishu::runtime::Envelope::File {
+    if meta.envelope == feishu::runtime::codegen::Envelope::File {
         return match state.files.get(meta.id) {
             Some(file) => file.reply(),
             None => ServedFile::default_for(meta.id).reply(),
@@ -749,7 +751,7 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
 /// The endpoint's own documented code for a refusal with `status`, picked by words its
 /// message uses.
 fn documented(
-    meta: &feishu::runtime::Endpoint,
+    meta: &feishu::runtime::codegen::Endpoint,
     status: u16,
     words: &[&str],
 ) -> Option<(i64, &'static str)> {

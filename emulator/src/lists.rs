@@ -3,7 +3,7 @@
 //! query or the body, the items, `has_more` and the next token written under the
 //! response's own field names.
 
-use feishu::runtime::{PageTokenIn, Paging};
+use feishu::runtime::codegen::{PageTokenIn, Paging};
 use serde_json::{Map, Value};
 
 use crate::codes;

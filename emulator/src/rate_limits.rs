@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use feishu::runtime::Quota;
+use feishu::runtime::codegen::Quota;
 
 /// The calls each endpoint and tenant made, oldest first, within its longest window.
 #[derive(Default)]

@@ -5,7 +5,7 @@
 
 use std::any::TypeId;
 
-use feishu::runtime::{ApiRequest, Endpoint};
+use feishu::runtime::codegen::{ApiRequest, Endpoint};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -36,7 +36,7 @@ impl Placement {
 /// Event types from before the 2.0 envelope name no service or version
 /// (`approval_instance`, `p2p_chat_create`); Feishu's pages put them here. Each is placed
 /// in a resource module of its own name (`approval/v4/approval_instance/approval_instance`).
-const LEGACY_EVENT_SERVICES: &[(&str, &str, &str)] = &[
+pub const LEGACY_EVENT_SERVICES: &[(&str, &str, &str)] = &[
     ("approval_cc", "approval", "v4"),
     ("approval_instance", "approval", "v4"),
     ("approval_task", "approval", "v4"),

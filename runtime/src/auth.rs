@@ -11,10 +11,13 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
-use super::body::{ReadError, read_limited};
-use super::client::{AppKind, Client, log_id};
-use super::secret::Redactor;
-use super::{Error, Result, Secret};
+use crate::client::{AppKind, Client};
+use crate::error::{Error, Result};
+use crate::secret::Redactor;
+use crate::secret::Secret;
+use crate::transfer::body::{ReadError, read_limited};
+use crate::wire::auth_paths::*;
+use crate::wire::{INVALID_TOKEN_CODES, USER_AGENT, log_id};
 
 /// A kind of access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,10 +40,6 @@ impl TokenKind {
         }
     }
 }
-
-/// The codes Feishu answers a call with when its access token is invalid or expired
-/// (tenant, app, malformed). The client then drops that token and fetches a new one.
-pub const INVALID_TOKEN_CODES: [i64; 3] = [99991663, 99991664, 99991671];
 
 /// Which cached token: the app's own token, or the tenant token of one tenant.
 /// Internal apps have one tenant, so their tenant token has no key.
@@ -191,22 +190,6 @@ impl TokenCache {
         slots.entry(key.clone()).or_default().clone()
     }
 }
-
-/// The auth endpoints the client calls, for servers that stand in for Feishu.
-pub mod paths {
-    /// An internal app's tenant_access_token.
-    pub const TENANT_INTERNAL: &str = "/open-apis/auth/v3/tenant_access_token/internal";
-    /// An internal app's app_access_token.
-    pub const APP_INTERNAL: &str = "/open-apis/auth/v3/app_access_token/internal";
-    /// A marketplace app's tenant_access_token, per tenant.
-    pub const TENANT_MARKETPLACE: &str = "/open-apis/auth/v3/tenant_access_token";
-    /// A marketplace app's app_access_token, from its app_ticket.
-    pub const APP_MARKETPLACE: &str = "/open-apis/auth/v3/app_access_token";
-    /// Asks Feishu to push the app_ticket event again.
-    pub const APP_TICKET_RESEND: &str = "/open-apis/auth/v3/app_ticket/resend";
-}
-
-use paths::*;
 
 /// What the auth endpoints answer. Its fields hold tokens, so it has no `Debug`.
 #[derive(Deserialize)]
@@ -402,7 +385,7 @@ impl Client {
             .inner
             .http
             .post(format!("{}{path}", self.inner.base_url))
-            .header(reqwest::header::USER_AGENT, super::USER_AGENT)
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/json; charset=utf-8",

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use super::auth::TokenCache;
-use super::{Error, Result, RetryPolicy, Secret};
+use crate::auth::TokenCache;
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::secret::Secret;
 
 /// The `User-Agent` of every request: the `feishu` crate and its version, which the
 /// runtime shares.
-pub const USER_AGENT: &str = concat!("feishu/", env!("CARGO_PKG_VERSION"));
 
 /// Where the Open Platform is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +77,7 @@ pub(crate) struct Inner {
     pub(crate) app_kind: AppKind,
     pub(crate) tokens: TokenCache,
     /// Set when calls keep to the documented rate limits.
-    pub(crate) pacer: Option<super::rate_limit::Pacer>,
+    pub(crate) pacer: Option<crate::retry::rate_limit::Pacer>,
 }
 
 /// How the app gets its tokens.
@@ -154,7 +155,7 @@ impl Client {
 
     /// A client for a marketplace (商店) app. Its app token needs the `app_ticket` that
     /// Feishu pushes as an event: hand it over with [`Client::set_app_ticket`]. Calls with
-    /// a `tenant_access_token` name the tenant with [`Call::tenant_key`](super::Call::tenant_key).
+    /// a `tenant_access_token` name the tenant with [`Call::tenant_key`](crate::call::Call::tenant_key).
     pub fn marketplace_builder(
         app_id: impl Into<String>,
         app_secret: impl Into<Secret>,
@@ -173,13 +174,6 @@ impl Client {
     }
 }
 
-pub(crate) fn log_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers
-        .get("x-tt-logid")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
 impl<C> ClientBuilder<C> {
     /// The builder behind [`Client::builder`], for an internal (自建) app.
     pub fn new(app_id: impl Into<String>, app_secret: impl Into<Secret>) -> Self {
@@ -193,7 +187,7 @@ impl<C> ClientBuilder<C> {
             call_timeout: None,
             retry: RetryPolicy::default(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
-            max_response_bytes: super::DEFAULT_MAX_RESPONSE_BYTES,
+            max_response_bytes: crate::transfer::body::DEFAULT_MAX_RESPONSE_BYTES,
             http: None,
             pace_rate_limits: false,
             builds: PhantomData,
@@ -213,7 +207,7 @@ impl<C> ClientBuilder<C> {
     /// until it fits, counted per endpoint and tenant as Feishu counts, so a batch job
     /// paces itself instead of meeting 429s. Every attempt counts, retries included.
     /// Endpoints whose page states no quota (`特殊频控`) are not paced; a 429 from them
-    /// is retried as before. See [`Endpoint::rate_limit`](super::Endpoint::rate_limit).
+    /// is retried as before. See [`Endpoint::rate_limit`](crate::call::request::Endpoint::rate_limit).
     pub fn pace_rate_limits(mut self, pace: bool) -> Self {
         self.pace_rate_limits = pace;
         self
@@ -238,9 +232,9 @@ impl<C> ClientBuilder<C> {
 
     /// The timeout of each HTTP request the client makes, token requests included
     /// (default 30 s); `None` waits as long as it takes. A call can bound itself as a
-    /// whole with [`Call::timeout`](super::Call::timeout). An upload or a download may
+    /// whole with [`Call::timeout`](crate::call::Call::timeout). An upload or a download may
     /// take longer than any one timeout to move its file: for those it bounds how long
-    /// the transfer may stand still ([`Error::Stalled`](super::Error::Stalled)), not the
+    /// the transfer may stand still ([`Error::Stalled`](crate::error::Error::Stalled)), not the
     /// whole transfer.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
@@ -248,7 +242,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// The time each call may take as a whole, token fetch, retries and waits included
-    /// (default: none). A call can set its own with [`Call::timeout`](super::Call::timeout).
+    /// (default: none). A call can set its own with [`Call::timeout`](crate::call::Call::timeout).
     pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.call_timeout = timeout;
         self
@@ -270,7 +264,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// The longest response body the client reads into memory (default
-    /// [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES), 64 MiB); a
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::transfer::body::DEFAULT_MAX_RESPONSE_BYTES), 64 MiB); a
     /// longer one fails the call with [`Error::TooLarge`] without being read further.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
@@ -317,10 +311,10 @@ impl<C> ClientBuilder<C> {
         }
         // Without a TLS feature reqwest cannot speak https: say so now, not as a
         // retryable transport error at the first call.
-        if !super::tls::ENABLED && parsed.scheme() == "https" && self.http.is_none() {
+        if !crate::tls::ENABLED && parsed.scheme() == "https" && self.http.is_none() {
             return Err(Error::Config(format!(
                 "base URL {base_url:?} is https, but {}",
-                super::tls::MISSING
+                crate::tls::MISSING
             )));
         }
         self.retry.check()?;
@@ -379,11 +373,11 @@ impl<C> ClientBuilder<C> {
 /// The client's own reqwest client, with the TLS the crate's features chose (see
 /// `tls.rs`).
 fn default_http_client() -> Result<reqwest::Client> {
-    super::tls::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let builder = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
+        .user_agent(crate::wire::USER_AGENT)
         .redirect(redirect_policy());
-    let builder = match super::tls::Tls::chosen().map_err(Error::Config)? {
+    let builder = match crate::tls::Tls::chosen().map_err(Error::Config)? {
         Some(tls) => tls.into_reqwest(builder),
         None => builder,
     };
@@ -443,7 +437,7 @@ mod tests {
     #[test]
     fn the_user_agent_names_the_crate_and_its_version() {
         assert_eq!(
-            super::USER_AGENT,
+            crate::wire::USER_AGENT,
             format!("feishu/{}", env!("CARGO_PKG_VERSION"))
         );
     }

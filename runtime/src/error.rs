@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::{DocumentedError, INVALID_TOKEN_CODES, RATE_LIMIT_CODE};
+use crate::wire::{INVALID_TOKEN_CODES, RATE_LIMIT_CODE};
 
 /// The result of a call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -55,7 +55,7 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// The call's own timeout ([`Call::timeout`](super::Call::timeout)) ran out before a
+    /// The call's own timeout ([`Call::timeout`](crate::call::Call::timeout)) ran out before a
     /// response came; a request that times out on its own is a [`Error::Transport`].
     #[error("{endpoint}: no response within the call's timeout of {after:?}")]
     Timeout {
@@ -65,7 +65,7 @@ pub enum Error {
         after: std::time::Duration,
     },
     /// An upload or a download moved no byte for the client's
-    /// [`timeout`](super::ClientBuilder::timeout): a file's transfer may take longer than
+    /// [`timeout`](crate::client::ClientBuilder::timeout): a file's transfer may take longer than
     /// the timeout, but not stand still for it.
     #[error("{endpoint}: the file transfer stalled: nothing moved for {after:?}")]
     Stalled {
@@ -104,7 +104,7 @@ pub enum Error {
         violations: Vec<FieldViolation>,
     },
     /// The response body is longer than the client accepts
-    /// ([`ClientBuilder::max_response_bytes`](super::ClientBuilder::max_response_bytes));
+    /// ([`ClientBuilder::max_response_bytes`](crate::client::ClientBuilder::max_response_bytes));
     /// it was not read further.
     #[error("{endpoint}: the response body (HTTP {status}, log id {}) is longer than the client's limit of {limit} bytes", log_id.as_deref().unwrap_or("-"))]
     TooLarge {
@@ -138,7 +138,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The call failed in a way that is retried, but it uploads a stream, which can be
-    /// sent only once ([`UploadFile::stream`](super::UploadFile::stream)); upload bytes
+    /// sent only once ([`UploadFile::stream`](crate::transfer::upload::UploadFile::stream)); upload bytes
     /// or a path to have such a call retried.
     #[error("{endpoint}: not retried, since the upload's stream can be sent only once: {source}")]
     NotRetried {
@@ -378,4 +378,17 @@ impl Error {
 pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LEN)]);
     text.trim_end_matches('\u{FFFD}').to_owned()
+}
+
+/// One row of a doc page's error-code table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocumentedError {
+    /// The HTTP status the error comes with, where the page gives it.
+    pub http_status: Option<u16>,
+    /// Feishu's error code.
+    pub code: i64,
+    /// The `msg` Feishu sends with the code.
+    pub message: &'static str,
+    /// The page's advice on what to check.
+    pub hint: &'static str,
 }

@@ -2,8 +2,11 @@
 //! built on: the [`Client`], per-call options ([`Call`]), authentication, and the
 //! [`Error`] type. Users reach it through the `feishu` crate, as `feishu::runtime`.
 //!
-//! Generated request types implement [`ApiRequest`]; the client sends any such request, so
-//! the generated code never touches HTTP itself.
+//! Its public names are split by audience: what apps use is at the root (and [`event`]
+//! for the events Feishu pushes); Feishu's protocol constants are in [`wire`]; and what
+//! generated code needs (the `ApiRequest` trait its request types implement, endpoint
+//! descriptions, validation helpers) is in the hidden module `codegen`, so that the
+//! generated code never touches HTTP itself and apps never see its plumbing.
 
 #![warn(missing_docs)]
 // docs.rs documents every feature on nightly with `--cfg docsrs`: feature-gated items then
@@ -11,44 +14,56 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
-mod body;
 mod call;
 mod client;
-mod download;
 mod error;
 pub mod event;
-mod idle;
-mod paging;
-mod rate_limit;
-mod raw;
-mod request;
-mod response;
 mod retry;
 mod secret;
 mod tls;
-mod upload;
-pub mod validate;
-mod wire_enum;
+mod transfer;
+mod types;
+pub mod wire;
 
-pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
-pub use body::DEFAULT_MAX_RESPONSE_BYTES;
-pub use call::{Call, HELPDESK_HEADER, Metadata, REQUEST_ID_HEADER};
-pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
-pub use download::Download;
-pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
-pub use paging::{Items, NextPage, PageTokenIn, PagedItems, PagedRequest, Pages, Paging};
-pub use rate_limit::Quota;
-pub use raw::RawRequest;
-pub use request::{
-    ApiRequest, DocumentedError, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
-    push_path_param,
+// What apps use, at the root.
+pub use auth::TokenKind;
+pub use call::paging::{Items, Pages};
+pub use call::raw::RawRequest;
+pub use call::request::{Empty, HttpMethod};
+pub use call::{Call, Metadata};
+pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
+pub use error::{
+    ApiError, DocumentedError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN,
 };
-pub use response::Payload;
-pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use tls::install_crypto_provider;
-pub use upload::{FilePart, UploadFile};
-pub use validate::Validate;
+pub use transfer::body::DEFAULT_MAX_RESPONSE_BYTES;
+pub use transfer::download::Download;
+pub use transfer::upload::UploadFile;
+
+/// The contract between the runtime and the service crates `cargo xtask codegen` writes:
+/// every runtime item generated code names, and only through this module. Not for apps:
+/// it changes with the generator, in any release.
+#[doc(hidden)]
+pub mod codegen {
+    pub use crate::auth::TokenKind;
+    pub use crate::call::Call;
+    pub use crate::call::paging::{NextPage, PageTokenIn, PagedItems, PagedRequest, Paging};
+    pub use crate::call::request::{
+        ApiRequest, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
+        push_path_param,
+    };
+    pub use crate::call::response::Payload;
+    pub use crate::client::Client;
+    pub use crate::error::{DocumentedError, FieldViolation};
+    pub use crate::event::Event;
+    pub use crate::retry::rate_limit::Quota;
+    pub use crate::transfer::download::Download;
+    pub use crate::transfer::upload::{FilePart, UploadFile};
+    pub use crate::types::validate::{Validate, check_length, check_range, field_path};
+    pub use crate::{integer_enum, string_enum};
+}
 
 /// The HTTP client crate the client is built on, at the version it uses: for
 /// [`ClientBuilder::http_client`] and the transport errors in [`Error::Transport`].

@@ -1,3 +1,5 @@
+//! The [`Secret`] type: credentials and tokens that never show in logs or errors.
+
 use std::fmt;
 
 /// A credential or token. Its `Debug` and `Display` never show the value, so secrets do

@@ -23,8 +23,8 @@ pub async fn emulator() -> Emulator {
 /// the record is emptied.
 pub fn api_requests(emulator: &Emulator) -> Vec<Recorded> {
     let tokens = [
-        feishu::runtime::auth_paths::TENANT_INTERNAL,
-        feishu::runtime::auth_paths::APP_INTERNAL,
+        feishu::runtime::wire::auth_paths::TENANT_INTERNAL,
+        feishu::runtime::wire::auth_paths::APP_INTERNAL,
     ];
     emulator
         .take_requests()

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use feishu::runtime::{ApiRequest, PagedItems, PagedRequest};
+use feishu::runtime::codegen::{ApiRequest, PagedItems, PagedRequest};
 use feishu::{Client, Download, UploadFile};
 use feishu_codegen::spec::LoadedEndpoint;
 use feishu_codegen::spec::model::{EndpointSpec, Envelope, Field};
@@ -21,7 +21,7 @@ pub type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, feishu::Erro
 /// One generated endpoint that answers with JSON, with its types erased behind functions
 /// over JSON.
 pub struct Endpoint {
-    pub meta: &'static feishu::runtime::Endpoint,
+    pub meta: &'static feishu::runtime::codegen::Endpoint,
     /// Deserializes a request body into the body type and serializes it back.
     pub body_roundtrip: fn(&Value) -> Result<Value, String>,
     /// Deserializes a payload (`data`, or the flat body) into the response type and back.
@@ -41,7 +41,7 @@ pub struct Endpoint {
 
 /// One generated endpoint that answers with a file.
 pub struct DownloadEndpoint {
-    pub meta: &'static feishu::runtime::Endpoint,
+    pub meta: &'static feishu::runtime::codegen::Endpoint,
     /// Builds the request from JSON (params by wire name) and calls it.
     pub call: for<'a> fn(&'a Client, Value, CallOptions) -> DownloadFuture<'a>,
 }
@@ -424,7 +424,7 @@ pub fn downloads() -> Vec<(LoadedEndpoint, DownloadEndpoint)> {
 /// Each generated endpoint with its spec, except the token endpoints the emulator
 /// answers as Feishu's auth service (with its own credentials, not the docs' examples).
 pub fn emulated() -> Vec<(LoadedEndpoint, Endpoint)> {
-    use feishu::runtime::auth_paths::*;
+    use feishu::runtime::wire::auth_paths::*;
     let auth = [
         TENANT_INTERNAL,
         APP_INTERNAL,

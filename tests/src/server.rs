@@ -9,7 +9,7 @@ use serde_json::json;
 pub const TENANT_TOKEN: &str = "t-test-tenant-token";
 /// The app token the server hands out.
 pub const APP_TOKEN: &str = "a-test-app-token";
-pub use feishu::runtime::auth_paths::{
+pub use feishu::runtime::wire::auth_paths::{
     APP_INTERNAL as APP_TOKEN_PATH, TENANT_INTERNAL as TENANT_TOKEN_PATH,
 };
 

@@ -96,7 +96,10 @@ fn harness(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{} failed ({status})", args.first().map_or(bin, String::as_str)))
+        Err(format!(
+            "{} failed ({status})",
+            args.first().map_or(bin, String::as_str)
+        ))
     }
 }
 
@@ -145,9 +148,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let args = parse_codegen_args(args)?;
     let out = args.workspace.join(output::GENERATED_DIR);
     let started = Instant::now();
-    let stamp = (!args.check)
-        .then(|| Stamp::of(&args.spec, &out))
-        .flatten();
+    let stamp = (!args.check).then(|| Stamp::of(&args.spec, &out)).flatten();
     let mut recording = started.elapsed();
     if let Some(stamp) = stamp
         && !args.force
@@ -202,13 +203,11 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let write = applying.elapsed();
     let hashing = Instant::now();
     if let Some(stamp) = stamp {
-        let recorded = stamp
-            .after_run(&out, &generated.files)
-            .and_then(|after| {
-                after
-                    .record(&args.spec, &out)
-                    .map_err(|err| err.to_string())
-            });
+        let recorded = stamp.after_run(&out, &generated.files).and_then(|after| {
+            after
+                .record(&args.spec, &out)
+                .map_err(|err| err.to_string())
+        });
         if let Err(err) = recorded {
             eprintln!("warning: the next codegen will not skip work: {err}");
         }
@@ -362,4 +361,3 @@ fn update(args: &[String]) -> Result<(), String> {
     let spec_arg = spec_dir.to_string_lossy().into_owned();
     codegen(&["--spec".to_owned(), spec_arg])
 }
-

@@ -315,7 +315,7 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
     let constructor = (module.kind == ModuleKind::Service).then(|| {
         quote! {
             /// The service, reached through `client`.
-            pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
+            pub fn new(client: &'a ::feishu_runtime::codegen::Client) -> Self {
                 Self { client }
             }
         }
@@ -340,7 +340,7 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
         #doc
         #[derive(Clone, Copy, Debug)]
         pub struct #ty<'a> {
-            pub(crate) client: &'a ::feishu_runtime::Client,
+            pub(crate) client: &'a ::feishu_runtime::codegen::Client,
         }
 
         #impl_block
@@ -417,9 +417,9 @@ pub(crate) fn type_tokens(module: &Module, ty: &RustType) -> TokenStream {
         RustType::F64 => quote!(f64),
         RustType::Bool => quote!(bool),
         RustType::Json => quote!(::serde_json::Value),
-        RustType::Empty => quote!(::feishu_runtime::Empty),
-        RustType::File => quote!(::feishu_runtime::UploadFile),
-        RustType::Download => quote!(::feishu_runtime::Download),
+        RustType::Empty => quote!(::feishu_runtime::codegen::Empty),
+        RustType::File => quote!(::feishu_runtime::codegen::UploadFile),
+        RustType::Download => quote!(::feishu_runtime::codegen::Download),
         RustType::Box(inner) => {
             let inner = type_tokens(module, inner);
             quote!(Box<#inner>)

@@ -30,8 +30,8 @@ pub fn operations(module: &Module) -> TokenStream {
             #doc
             #paged
             #allow
-            pub fn #name(&self, request: #request) -> ::feishu_runtime::Call<'a, #request> {
-                ::feishu_runtime::Call::new(self.client, request)
+            pub fn #name(&self, request: #request) -> ::feishu_runtime::codegen::Call<'a, #request> {
+                ::feishu_runtime::codegen::Call::new(self.client, request)
             }
         }
     });
@@ -97,16 +97,16 @@ fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
     let files = files_fns(op);
     let validate = op.request.validated.then(|| {
         quote! {
-            fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-                ::feishu_runtime::Validate::validate(self, "", out);
+            fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+                ::feishu_runtime::codegen::Validate::validate(self, "", out);
             }
         }
     });
     quote! {
-        impl ::feishu_runtime::ApiRequest for #request {
+        impl ::feishu_runtime::codegen::ApiRequest for #request {
             type Body = #body_ty;
             type Response = #response_ty;
-            const ENDPOINT: &'static ::feishu_runtime::Endpoint = &#endpoint;
+            const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &#endpoint;
 
             #path
             #query
@@ -160,10 +160,10 @@ fn files_fns(op: &Operation) -> Option<TokenStream> {
         }
     };
     Some(quote! {
-        fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+        fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
             #shared
         }
-        fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+        fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
             #mutable
         }
     })
@@ -180,15 +180,15 @@ fn endpoint_const(op: &Operation) -> TokenStream {
     };
     let path = &op.path;
     let tokens = op.tokens.iter().map(|t| match t {
-        TokenKind::Tenant => quote!(::feishu_runtime::TokenKind::Tenant),
-        TokenKind::User => quote!(::feishu_runtime::TokenKind::User),
-        TokenKind::App => quote!(::feishu_runtime::TokenKind::App),
+        TokenKind::Tenant => quote!(::feishu_runtime::codegen::TokenKind::Tenant),
+        TokenKind::User => quote!(::feishu_runtime::codegen::TokenKind::User),
+        TokenKind::App => quote!(::feishu_runtime::codegen::TokenKind::App),
     });
     let helpdesk = op.helpdesk;
     let envelope = match op.envelope {
-        _ if op.file_response => quote!(::feishu_runtime::Envelope::File),
-        Envelope::Data => quote!(::feishu_runtime::Envelope::Data),
-        Envelope::Flat => quote!(::feishu_runtime::Envelope::Flat),
+        _ if op.file_response => quote!(::feishu_runtime::codegen::Envelope::File),
+        Envelope::Data => quote!(::feishu_runtime::codegen::Envelope::Data),
+        Envelope::Flat => quote!(::feishu_runtime::codegen::Envelope::Flat),
     };
     let files = op.files.iter().map(|part| {
         let name = &part.field.wire;
@@ -197,7 +197,7 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             quote!(Some(#max))
         });
         let required = part.field.required;
-        quote!(::feishu_runtime::FilePart { name: #name, required: #required, max_bytes: #max_bytes })
+        quote!(::feishu_runtime::codegen::FilePart { name: #name, required: #required, max_bytes: #max_bytes })
     });
     let errors = op.errors.iter().map(|e| {
         let status = e.http_status.map_or(quote!(None), |s| quote!(Some(#s)));
@@ -205,24 +205,24 @@ fn endpoint_const(op: &Operation) -> TokenStream {
         let message = &e.message;
         let hint = &e.hint;
         quote! {
-            ::feishu_runtime::DocumentedError { http_status: #status, code: #code, message: #message, hint: #hint }
+            ::feishu_runtime::codegen::DocumentedError { http_status: #status, code: #code, message: #message, hint: #hint }
         }
     });
     let doc_url = &op.doc_url;
     let rate_limit = op.rate_limit.iter().map(|quota| {
         let requests = Literal::u32_unsuffixed(quota.requests);
         let window = Literal::u64_unsuffixed(quota.window_secs.into());
-        quote!(::feishu_runtime::Quota::new(#requests, #window))
+        quote!(::feishu_runtime::codegen::Quota::new(#requests, #window))
     });
     let paging = op.paging.as_ref().map_or(quote!(None), paging_const);
     let host = match op.host {
-        ApiHost::Open => quote!(::feishu_runtime::Host::Open),
-        ApiHost::Www => quote!(::feishu_runtime::Host::Www),
+        ApiHost::Open => quote!(::feishu_runtime::codegen::Host::Open),
+        ApiHost::Www => quote!(::feishu_runtime::codegen::Host::Www),
     };
     quote! {
-        ::feishu_runtime::Endpoint {
+        ::feishu_runtime::codegen::Endpoint {
             id: #id,
-            method: ::feishu_runtime::HttpMethod::#method,
+            method: ::feishu_runtime::codegen::HttpMethod::#method,
             host: #host,
             path: #path,
             tokens: &[#(#tokens),*],
@@ -254,8 +254,8 @@ fn paging_const(paging: &Paging) -> TokenStream {
     let has_more = optional(paging.has_more.as_ref());
     let items = optional(paging.items.as_ref().map(|(field, _)| field));
     quote! {
-        Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::#token_in,
+        Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::#token_in,
             request_token: #request_token,
             response_token: #response_token,
             has_more: #has_more,
@@ -309,7 +309,7 @@ fn paged_impls(module: &Module, op: &Operation, paging: &Paging) -> TokenStream 
             false => quote!(response.#name.unwrap_or_default()),
         };
         quote! {
-            impl ::feishu_runtime::PagedItems for #request {
+            impl ::feishu_runtime::codegen::PagedItems for #request {
                 type Item = #item;
 
                 fn into_items(response: Self::Response) -> Vec<Self::Item> {
@@ -319,7 +319,7 @@ fn paged_impls(module: &Module, op: &Operation, paging: &Paging) -> TokenStream 
         }
     });
     quote! {
-        impl ::feishu_runtime::PagedRequest for #request {
+        impl ::feishu_runtime::codegen::PagedRequest for #request {
             fn page_token(&self) -> Option<&str> {
                 #get
             }
@@ -328,8 +328,8 @@ fn paged_impls(module: &Module, op: &Operation, paging: &Paging) -> TokenStream 
                 #set
             }
 
-            fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-                ::feishu_runtime::NextPage { has_more: #has_more, token: #next_token }
+            fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+                ::feishu_runtime::codegen::NextPage { has_more: #has_more, token: #next_token }
             }
         }
         #items
@@ -351,7 +351,9 @@ fn path_fn(op: &Operation) -> TokenStream {
                 let run = std::mem::take(&mut literal);
                 steps.push(quote!(path.push_str(#run);));
                 let name = field.ident();
-                steps.push(quote!(::feishu_runtime::push_path_param(&mut path, &self.#name);));
+                steps.push(
+                    quote!(::feishu_runtime::codegen::push_path_param(&mut path, &self.#name);),
+                );
             }
         }
     }
@@ -398,7 +400,7 @@ fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenS
         }
     });
     quote! {
-        fn #fn_name(&self, out: &mut ::feishu_runtime::Params) {
+        fn #fn_name(&self, out: &mut ::feishu_runtime::codegen::Params) {
             #(#pushes)*
         }
     }

@@ -68,7 +68,7 @@ fn event_impl(def: &StructDef) -> Option<TokenStream> {
     let event_type = def.event_type.as_deref()?;
     let name = def.name.ident();
     Some(quote! {
-        impl ::feishu_runtime::event::Event for #name {
+        impl ::feishu_runtime::codegen::Event for #name {
             const EVENT_TYPE: &'static str = #event_type;
         }
     })
@@ -110,8 +110,8 @@ fn validate_impl(def: &StructDef) -> Option<TokenStream> {
     let name = def.name.ident();
     let checks = def.fields.iter().filter_map(field_checks);
     Some(quote! {
-        impl ::feishu_runtime::Validate for #name {
-            fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+        impl ::feishu_runtime::codegen::Validate for #name {
+            fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
                 #(#checks)*
             }
         }
@@ -144,7 +144,7 @@ fn field_checks(field: &FieldDef) -> Option<TokenStream> {
     if field.checks_length() {
         let (min, max) = (bound_u64(rules.min_length), bound_u64(rules.max_length));
         checks.push(
-            quote!(::feishu_runtime::validate::check_length(out, at, #wire, value, #min, #max);),
+            quote!(::feishu_runtime::codegen::check_length(out, at, #wire, value, #min, #max);),
         );
     }
     if field.checks_range() {
@@ -157,13 +157,13 @@ fn field_checks(field: &FieldDef) -> Option<TokenStream> {
         if let Some(number) = number {
             let (min, max) = (bound_f64(rules.min_value), bound_f64(rules.max_value));
             checks.push(
-                quote!(::feishu_runtime::validate::check_range(out, at, #wire, #number, #min, #max);),
+                quote!(::feishu_runtime::codegen::check_range(out, at, #wire, #number, #min, #max);),
             );
         }
     }
     if field.nested_rules {
         checks.push(quote! {
-            ::feishu_runtime::Validate::validate(value, &::feishu_runtime::validate::field_path(at, #wire), out);
+            ::feishu_runtime::codegen::Validate::validate(value, &::feishu_runtime::codegen::field_path(at, #wire), out);
         });
     }
     if checks.is_empty() {
@@ -371,6 +371,6 @@ pub fn enum_def(def: &EnumDef) -> TokenStream {
             Unknown(#unknown),
         }
 
-        ::feishu_runtime::#macro_name!(#name { #mapping });
+        ::feishu_runtime::codegen::#macro_name!(#name { #mapping });
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::Event;
-use crate::Secret;
+use crate::secret::Secret;
 
 /// The event type of a card callback.
 pub const CARD_ACTION_TRIGGER: &str = "card.action.trigger";

@@ -11,7 +11,7 @@ use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::Secret;
+use crate::secret::Secret;
 
 /// The initialisation vector leads the decoded `encrypt` bytes.
 const IV_LEN: usize = 16;

@@ -19,7 +19,8 @@ use super::envelope::{self, Delivery, EventContext, Incoming, RawEvent};
 use super::replay::{self, parse_epoch};
 use super::service::{Reply, WebhookRequest, WebhookResponse};
 use super::{BoxError, Event, WebhookError};
-use crate::{Client, Secret};
+use crate::client::Client;
+use crate::secret::Secret;
 
 /// How far a request's time may be from the server's clock, either way, by default.
 pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);

@@ -12,11 +12,11 @@ pub mod v7;
 /// A handle on the `application` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationApi<'a> {
     /// The service, reached through `client`.
-    pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
+    pub fn new(client: &'a ::feishu_runtime::codegen::Client) -> Self {
         Self { client }
     }
     /// The `v1` version.

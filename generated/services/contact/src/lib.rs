@@ -9,11 +9,11 @@ pub mod v3;
 /// A handle on the `contact` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ContactApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ContactApi<'a> {
     /// The service, reached through `client`.
-    pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
+    pub fn new(client: &'a ::feishu_runtime::codegen::Client) -> Self {
         Self { client }
     }
     /// The `v1` version.

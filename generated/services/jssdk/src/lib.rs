@@ -7,11 +7,11 @@ pub mod legacy;
 /// A handle on the `jssdk` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JssdkApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JssdkApi<'a> {
     /// The service, reached through `client`.
-    pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
+    pub fn new(client: &'a ::feishu_runtime::codegen::Client) -> Self {
         Self { client }
     }
     /// The `legacy` version.

@@ -7,11 +7,11 @@ pub mod v1;
 /// A handle on the `minutes` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MinutesApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MinutesApi<'a> {
     /// The service, reached through `client`.
-    pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
+    pub fn new(client: &'a ::feishu_runtime::codegen::Client) -> Self {
         Self { client }
     }
     /// The `v1` version.

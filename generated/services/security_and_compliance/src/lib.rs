@@ -8,11 +8,11 @@ pub mod v2;
 /// A handle on the `security_and_compliance` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SecurityAndComplianceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SecurityAndComplianceApi<'a> {
     /// The service, reached through `client`.
-    pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
+    pub fn new(client: &'a ::feishu_runtime::codegen::Client) -> Self {
         Self { client }
     }
     /// The `v1` version.

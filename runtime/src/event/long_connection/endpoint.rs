@@ -10,7 +10,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
 
 use super::LongConnectionError;
 use super::frame::ClientConfig;
-use crate::Client;
+use crate::client::Client;
 use crate::secret::Redactor;
 
 /// Where the client asks for a connection URL.

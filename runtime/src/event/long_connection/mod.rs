@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use error::LongConnectionError;
 
 use super::Dispatcher;
-use crate::Client;
+use crate::client::Client;
 use frame::ClientConfig;
 use reassembly::{Limits, MAX_PARTS, MAX_PENDING, PART_TIMEOUT};
 use session::{Ended, Session};

@@ -5,7 +5,7 @@
 /// A handle on the `access_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AccessRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AccessRecordApi<'a> {
     /// 获取门禁记录列表
@@ -32,8 +32,8 @@ impl<'a> AccessRecordApi<'a> {
     pub fn list(
         &self,
         request: ListAccessRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAccessRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAccessRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AccessRecordApi::list`]: 获取门禁记录列表.
@@ -120,10 +120,14 @@ impl ListAccessRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAccessRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAccessRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -134,26 +138,26 @@ impl ::feishu_runtime::Validate for ListAccessRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAccessRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAccessRecordRequest {
     type Body = ();
     type Response = ListAccessRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.access_record.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/access_records",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490018,
                 message: "page token is invalid error",
                 hint: "重新获取 page token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490017,
                 message: "time range oversize error",
@@ -161,8 +165,8 @@ impl ::feishu_runtime::ApiRequest for ListAccessRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/access_record/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -175,7 +179,7 @@ impl ::feishu_runtime::ApiRequest for ListAccessRecordRequest {
         path.push_str("/open-apis/acs/v1/access_records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -191,25 +195,25 @@ impl ::feishu_runtime::ApiRequest for ListAccessRecordRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAccessRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAccessRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAccessRecordRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAccessRecordRequest {
     type Item = AccessRecord;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -352,7 +356,7 @@ impl AccessRecordCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for AccessRecordCreatedEvent {
+impl ::feishu_runtime::codegen::Event for AccessRecordCreatedEvent {
     const EVENT_TYPE: &'static str = "acs.access_record.created_v1";
 }
 /// The `data` returned for [`ListAccessRecordRequest`].
@@ -432,7 +436,7 @@ pub enum AccessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(AccessType { Fa => "FA" });
+::feishu_runtime::codegen::string_enum!(AccessType { Fa => "FA" });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ListAccessRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -449,6 +453,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

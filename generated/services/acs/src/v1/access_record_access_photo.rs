@@ -5,7 +5,7 @@
 /// A handle on the `access_record_access_photo` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AccessRecordAccessPhotoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AccessRecordAccessPhotoApi<'a> {
     /// 下载开门时的人脸识别图片
@@ -29,8 +29,8 @@ impl<'a> AccessRecordAccessPhotoApi<'a> {
     pub fn get(
         &self,
         request: GetAccessRecordAccessPhotoRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAccessRecordAccessPhotoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAccessRecordAccessPhotoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AccessRecordAccessPhotoApi::get`]: 下载开门时的人脸识别图片.
@@ -53,26 +53,26 @@ impl GetAccessRecordAccessPhotoRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAccessRecordAccessPhotoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAccessRecordAccessPhotoRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.access_record_access_photo.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/access_records/:access_record_id/access_photo",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490050,
                 message: "access record not exist error",
                 hint: "检查 access record ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490052,
                 message: "access record photo not exist error",
@@ -86,7 +86,7 @@ impl ::feishu_runtime::ApiRequest for GetAccessRecordAccessPhotoRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
         path.push_str("/open-apis/acs/v1/access_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.access_record_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.access_record_id);
         path.push_str("/access_photo");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `device` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DeviceApi<'a> {
     /// 获取门禁设备列表
@@ -20,8 +20,8 @@ impl<'a> DeviceApi<'a> {
     pub fn list(
         &self,
         request: ListDeviceRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDeviceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDeviceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DeviceApi::list`]: 获取门禁设备列表.
@@ -32,17 +32,17 @@ impl<'a> DeviceApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListDeviceRequest {}
 impl ListDeviceRequest {}
-impl ::feishu_runtime::ApiRequest for ListDeviceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDeviceRequest {
     type Body = ();
     type Response = ListDeviceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.device.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/devices",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/device/list",

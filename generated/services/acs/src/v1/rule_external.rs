@@ -5,7 +5,7 @@
 /// A handle on the `rule_external` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RuleExternalApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RuleExternalApi<'a> {
     /// 创建或更新权限组
@@ -32,8 +32,8 @@ impl<'a> RuleExternalApi<'a> {
     pub fn create(
         &self,
         request: CreateRuleExternalRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateRuleExternalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateRuleExternalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除权限组
     ///
@@ -55,8 +55,8 @@ impl<'a> RuleExternalApi<'a> {
     pub fn delete(
         &self,
         request: DeleteRuleExternalRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteRuleExternalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteRuleExternalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 设备绑定权限组
     ///
@@ -78,8 +78,8 @@ impl<'a> RuleExternalApi<'a> {
     pub fn device_bind(
         &self,
         request: DeviceBindRuleExternalRequest,
-    ) -> ::feishu_runtime::Call<'a, DeviceBindRuleExternalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeviceBindRuleExternalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取权限组信息
     ///
@@ -95,8 +95,8 @@ impl<'a> RuleExternalApi<'a> {
     pub fn get(
         &self,
         request: GetRuleExternalRequest,
-    ) -> ::feishu_runtime::Call<'a, GetRuleExternalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetRuleExternalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RuleExternalApi::create`]: 创建或更新权限组.
@@ -146,56 +146,60 @@ impl CreateRuleExternalRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateRuleExternalRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateRuleExternalRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateRuleExternalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateRuleExternalRequest {
     type Body = CreateRuleExternalBody;
     type Response = CreateRuleExternalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.rule_external.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/rule_external",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490030,
                 message: "device does not exist",
                 hint: "请检查设备id,该id不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490001,
                 message: "params is invalid",
                 hint: "请检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490090,
                 message: "rule id is invalid",
                 hint: "请检查权限组id,该id不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490112,
                 message: "rule name already exist",
                 hint: "请检查权限组名称,该id该名称已存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490111,
                 message: "rule count reach limit",
@@ -204,14 +208,14 @@ impl ::feishu_runtime::ApiRequest for CreateRuleExternalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/acs/v1/rule_external");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.rule_id {
             out.push("rule_id", value);
         }
@@ -222,8 +226,8 @@ impl ::feishu_runtime::ApiRequest for CreateRuleExternalRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RuleExternalApi::delete`]: 删除权限组.
@@ -244,26 +248,26 @@ impl DeleteRuleExternalRequest {
         Self { rule_id: rule_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteRuleExternalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteRuleExternalRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.rule_external.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/rule_external",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490090,
                 message: "rule id is invalid",
                 hint: "请检查权限组id,该id不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490012,
                 message: "rule id has deleted",
@@ -272,14 +276,14 @@ impl ::feishu_runtime::ApiRequest for DeleteRuleExternalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/acs/v1/rule_external");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("rule_id", &self.rule_id);
     }
 }
@@ -299,38 +303,42 @@ impl DeviceBindRuleExternalRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for DeviceBindRuleExternalRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeviceBindRuleExternalRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeviceBindRuleExternalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeviceBindRuleExternalRequest {
     type Body = DeviceBindRuleExternalBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.rule_external.device_bind",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/rule_external/device_bind",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490030,
                 message: "device does not exist",
                 hint: "请检查设备id,该id不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490090,
                 message: "rule id is invalid",
@@ -339,7 +347,7 @@ impl ::feishu_runtime::ApiRequest for DeviceBindRuleExternalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/device_bind",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -349,8 +357,8 @@ impl ::feishu_runtime::ApiRequest for DeviceBindRuleExternalRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RuleExternalApi::get`]: 获取权限组信息.
@@ -390,29 +398,29 @@ impl GetRuleExternalRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetRuleExternalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetRuleExternalRequest {
     type Body = ();
     type Response = GetRuleExternalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.rule_external.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/rule_external",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/acs/v1/rule_external");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.device_id {
             out.push("device_id", value);
         }
@@ -435,13 +443,17 @@ impl CreateRuleExternalBody {
         Self { rule }
     }
 }
-impl ::feishu_runtime::Validate for CreateRuleExternalBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateRuleExternalBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.rule;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "rule"),
+                &::feishu_runtime::codegen::field_path(at, "rule"),
                 out,
             );
         }
@@ -490,11 +502,15 @@ impl DeviceBindRuleExternalBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeviceBindRuleExternalBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeviceBindRuleExternalBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.rule_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rule_ids",
@@ -550,12 +566,16 @@ impl GetRuleExternalResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetRuleExternalResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetRuleExternalResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.rules {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "rules"),
+                &::feishu_runtime::codegen::field_path(at, "rules"),
                 out,
             );
         }
@@ -602,17 +622,21 @@ impl OpeningTimeExternal {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpeningTimeExternal {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpeningTimeExternal {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.valid_day {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "valid_day"),
+                &::feishu_runtime::codegen::field_path(at, "valid_day"),
                 out,
             );
         }
         if let Some(value) = &self.weekdays {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "weekdays",
@@ -622,7 +646,7 @@ impl ::feishu_runtime::Validate for OpeningTimeExternal {
             );
         }
         if let Some(value) = &self.day_times {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "day_times",
@@ -630,9 +654,9 @@ impl ::feishu_runtime::Validate for OpeningTimeExternal {
                 Some(0),
                 Some(1),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "day_times"),
+                &::feishu_runtime::codegen::field_path(at, "day_times"),
                 out,
             );
         }
@@ -663,11 +687,15 @@ impl OpeningTimePeriodExternal {
         Self { start_hhmm, end_hhmm }
     }
 }
-impl ::feishu_runtime::Validate for OpeningTimePeriodExternal {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpeningTimePeriodExternal {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.start_hhmm;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "start_hhmm",
@@ -678,7 +706,7 @@ impl ::feishu_runtime::Validate for OpeningTimePeriodExternal {
         }
         {
             let value = &self.end_hhmm;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "end_hhmm",
@@ -714,11 +742,15 @@ impl OpeningTimeValidDayExternal {
         Self { start_day, end_day }
     }
 }
-impl ::feishu_runtime::Validate for OpeningTimeValidDayExternal {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpeningTimeValidDayExternal {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.start_day;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "start_day",
@@ -729,7 +761,7 @@ impl ::feishu_runtime::Validate for OpeningTimeValidDayExternal {
         }
         {
             let value = &self.end_day;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "end_day",
@@ -847,10 +879,14 @@ impl Rule {
         self
     }
 }
-impl ::feishu_runtime::Validate for Rule {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Rule {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.devices {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "devices",
@@ -860,7 +896,7 @@ impl ::feishu_runtime::Validate for Rule {
             );
         }
         if let Some(value) = &self.users {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "users",
@@ -870,7 +906,7 @@ impl ::feishu_runtime::Validate for Rule {
             );
         }
         if let Some(value) = &self.visitors {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "visitors",
@@ -880,9 +916,9 @@ impl ::feishu_runtime::Validate for Rule {
             );
         }
         if let Some(value) = &self.opening_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "opening_time"),
+                &::feishu_runtime::codegen::field_path(at, "opening_time"),
                 out,
             );
         }
@@ -963,7 +999,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 用户类型
@@ -982,4 +1018,6 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserType { V1 => 1, V2 => 2, V10 => 10, V11 => 11 });
+::feishu_runtime::codegen::integer_enum!(
+    UserType { V1 => 1, V2 => 2, V10 => 10, V11 => 11 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserApi<'a> {
     /// 获取单个用户信息
@@ -29,8 +29,8 @@ impl<'a> UserApi<'a> {
     pub fn get(
         &self,
         request: GetUserRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取用户列表
     ///
@@ -55,8 +55,8 @@ impl<'a> UserApi<'a> {
     pub fn list(
         &self,
         request: ListUserRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改用户部分信息
     ///
@@ -78,8 +78,8 @@ impl<'a> UserApi<'a> {
     pub fn patch(
         &self,
         request: PatchUserRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserApi::get`]: 获取单个用户信息.
@@ -117,20 +117,20 @@ impl GetUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserRequest {
     type Body = ();
     type Response = GetUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.user.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/users/:user_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490101,
                 message: "user not found",
@@ -144,10 +144,10 @@ impl ::feishu_runtime::ApiRequest for GetUserRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/acs/v1/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -204,10 +204,14 @@ impl ListUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -218,20 +222,20 @@ impl ::feishu_runtime::Validate for ListUserRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
     type Body = ();
     type Response = ListUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.user.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/users",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490018,
                 message: "page token is invalid error",
@@ -239,8 +243,8 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/user/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -253,7 +257,7 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         path.push_str("/open-apis/acs/v1/users");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -264,25 +268,25 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserRequest {
     type Item = User;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -326,20 +330,20 @@ impl PatchUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchUserRequest {
     type Body = PatchUserBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.user.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/users/:user_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490101,
                 message: "user not found",
@@ -353,10 +357,10 @@ impl ::feishu_runtime::ApiRequest for PatchUserRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/acs/v1/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -558,7 +562,7 @@ impl UserUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for UserUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for UserUpdatedEvent {
     const EVENT_TYPE: &'static str = "acs.user.updated_v1";
 }
 /// 用户 ID 类型
@@ -577,6 +581,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

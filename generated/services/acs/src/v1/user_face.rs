@@ -5,7 +5,7 @@
 /// A handle on the `user_face` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserFaceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserFaceApi<'a> {
     /// 下载人脸图片
@@ -28,8 +28,8 @@ impl<'a> UserFaceApi<'a> {
     pub fn get(
         &self,
         request: GetUserFaceRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserFaceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserFaceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传人脸图片
     ///
@@ -51,8 +51,8 @@ impl<'a> UserFaceApi<'a> {
     pub fn update(
         &self,
         request: UpdateUserFaceRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateUserFaceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateUserFaceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserFaceApi::get`]: 下载人脸图片.
@@ -104,26 +104,26 @@ impl GetUserFaceRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserFaceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserFaceRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.user_face.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/users/:user_id/face",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490101,
                 message: "user not found",
                 hint: "检查用户是否加入权限组",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490107,
                 message: "user face not found",
@@ -137,11 +137,11 @@ impl ::feishu_runtime::ApiRequest for GetUserFaceRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/acs/v1/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path.push_str("/face");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.is_cropped {
             out.push("is_cropped", value);
         }
@@ -188,32 +188,32 @@ impl UpdateUserFaceRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateUserFaceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateUserFaceRequest {
     type Body = UpdateUserFaceBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "acs.v1.user_face.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/acs/v1/users/:user_id/face",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "files",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490101,
                 message: "user not found",
                 hint: "检查用户是否加入权限组",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1490108,
                 message: "user face crop fail",
@@ -227,11 +227,11 @@ impl ::feishu_runtime::ApiRequest for UpdateUserFaceRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/acs/v1/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path.push_str("/face");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -239,10 +239,12 @@ impl ::feishu_runtime::ApiRequest for UpdateUserFaceRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("files", &self.body.files)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("files", &mut self.body.files)])
     }
 }
@@ -253,7 +255,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserFaceRequest {
 pub struct UpdateUserFaceBody {
     /// 人脸图片内容
     #[serde(skip)]
-    pub files: ::feishu_runtime::UploadFile,
+    pub files: ::feishu_runtime::codegen::UploadFile,
     /// 文件类型,可选的类型有jpg,png
     ///
     /// Example: `"jpg"`
@@ -266,7 +268,7 @@ pub struct UpdateUserFaceBody {
 impl UpdateUserFaceBody {
     /// Builds `UpdateUserFaceBody` from its required fields.
     pub fn new(
-        files: ::feishu_runtime::UploadFile,
+        files: ::feishu_runtime::codegen::UploadFile,
         file_type: impl Into<String>,
         file_name: impl Into<String>,
     ) -> Self {
@@ -293,6 +295,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `admin_dept_stat` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AdminDeptStatApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AdminDeptStatApi<'a> {
     /// 获取部门维度的用户活跃和功能使用数据
@@ -37,8 +37,8 @@ impl<'a> AdminDeptStatApi<'a> {
     pub fn list(
         &self,
         request: ListAdminDeptStatRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAdminDeptStatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAdminDeptStatRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AdminDeptStatApi::list`]: 获取部门维度的用户活跃和功能使用数据.
@@ -144,10 +144,14 @@ impl ListAdminDeptStatRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAdminDeptStatRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAdminDeptStatRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -158,32 +162,32 @@ impl ::feishu_runtime::Validate for ListAdminDeptStatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAdminDeptStatRequest {
     type Body = ();
     type Response = ListAdminDeptStatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.admin_dept_stat.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/admin_dept_stats",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请检查请求参数是否符合接口要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051002,
                 message: "application has no access to the resource",
                 hint: "请检查应用是否具备访问该资源的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051003,
                 message: "There is no query permission for this department's data,please apply for permission for the application first",
@@ -191,8 +195,8 @@ impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/admin_dept_stat/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -205,7 +209,7 @@ impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
         path.push_str("/open-apis/admin/v1/admin_dept_stats");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("department_id_type", &self.department_id_type);
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
@@ -224,25 +228,25 @@ impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
             out.push("with_product_version", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAdminDeptStatRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAdminDeptStatRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAdminDeptStatRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAdminDeptStatRequest {
     type Item = AdminDeptStat;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -646,7 +650,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `admin_user_stat` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AdminUserStatApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AdminUserStatApi<'a> {
     /// 获取用户维度的用户活跃和功能使用数据
@@ -37,8 +37,8 @@ impl<'a> AdminUserStatApi<'a> {
     pub fn list(
         &self,
         request: ListAdminUserStatRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAdminUserStatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAdminUserStatRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AdminUserStatApi::list`]: 获取用户维度的用户活跃和功能使用数据.
@@ -166,10 +166,14 @@ impl ListAdminUserStatRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAdminUserStatRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAdminUserStatRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -180,26 +184,26 @@ impl ::feishu_runtime::Validate for ListAdminUserStatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAdminUserStatRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAdminUserStatRequest {
     type Body = ();
     type Response = ListAdminUserStatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.admin_user_stat.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/admin_user_stats",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051002,
                 message: "request to exceed authority",
@@ -207,8 +211,8 @@ impl ::feishu_runtime::ApiRequest for ListAdminUserStatRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/admin_user_stat/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -221,7 +225,7 @@ impl ::feishu_runtime::ApiRequest for ListAdminUserStatRequest {
         path.push_str("/open-apis/admin/v1/admin_user_stats");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -246,25 +250,25 @@ impl ::feishu_runtime::ApiRequest for ListAdminUserStatRequest {
             out.push("target_geo", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAdminUserStatRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAdminUserStatRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAdminUserStatRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAdminUserStatRequest {
     type Item = AdminUserStat;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -588,7 +592,7 @@ pub enum CalActiveFlag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CalActiveFlag { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(CalActiveFlag { V0 => 0, V1 => 1 });
 /// 部门ID类型
 ///
 /// The values of `department_id_type` in [`ListAdminUserStatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -601,7 +605,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -617,7 +621,7 @@ pub enum DocsActiveFlag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DocsActiveFlag { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(DocsActiveFlag { V0 => 0, V1 => 1 });
 /// 用户消息活跃状态，发生过如下事件，则认为该用户消息活跃： 发送消息、回复消息、reaction、转发消息、阅读消息、查看会话、发送表情消息等
 ///
 /// The values of `im_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -630,7 +634,7 @@ pub enum ImActiveFlag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ImActiveFlag { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ImActiveFlag { V0 => 0, V1 => 1 });
 /// 用户活跃状态，用户在飞书套件任意应用登陆，即为活跃。包括飞书即时消息，文档，日历，会议，开放平台等
 ///
 /// The values of `suite_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -643,7 +647,7 @@ pub enum SuiteActiveFlag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SuiteActiveFlag { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(SuiteActiveFlag { V0 => 0, V1 => 1 });
 /// 用户激活状态
 ///
 /// The values of `user_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -656,7 +660,7 @@ pub enum UserActiveFlag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserActiveFlag { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(UserActiveFlag { V0 => 0, V1 => 1 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ListAdminUserStatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -673,7 +677,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 用户音视频会议活跃状态，用户进入会中状态（不包含妙记和直播）即为活跃
@@ -688,4 +692,4 @@ pub enum VcActiveFlag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(VcActiveFlag { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(VcActiveFlag { V0 => 0, V1 => 1 });

@@ -5,7 +5,7 @@
 /// A handle on the `audit_info` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AuditInfoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AuditInfoApi<'a> {
     /// 获取行为审计日志数据
@@ -38,8 +38,8 @@ impl<'a> AuditInfoApi<'a> {
     pub fn list(
         &self,
         request: ListAuditInfoRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAuditInfoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAuditInfoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AuditInfoApi::list`]: 获取行为审计日志数据.
@@ -211,10 +211,14 @@ impl ListAuditInfoRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAuditInfoRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAuditInfoRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -225,62 +229,62 @@ impl ::feishu_runtime::Validate for ListAuditInfoRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAuditInfoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAuditInfoRequest {
     type Body = ();
     type Response = ListAuditInfoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.audit_info.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/audit_infos",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1050001,
                 message: "TIME_CHECK_NOT_VALID",
                 hint: "检查请求参数latest和oldest",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1050002,
                 message: "ErrCode_DATABASE_ERR",
                 hint: "系统错误，请重试或联系相关人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1050004,
                 message: "Error_Param_Error",
                 hint: "检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1050005,
                 message: "Error_Page_Size_Invalid",
                 hint: "检查请求参数page_size",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1050006,
                 message: "Error_Page_Token_Invalid",
                 hint: "检查请求参数page_token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1050007,
                 message: "Error_Event_Name_Not_Found",
                 hint: "检查请求参数event_name",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1050008,
                 message: "Error_Open_Platform_RPC",
                 hint: "系统错误，请重试或联系相关人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1050009,
                 message: "Error_Lark_ID_Not_Found",
@@ -288,21 +292,21 @@ impl ::feishu_runtime::ApiRequest for ListAuditInfoRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjM5YjL0ITO24CNykjN/audit_log/audit_data_get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/admin/v1/audit_infos");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -340,25 +344,25 @@ impl ::feishu_runtime::ApiRequest for ListAuditInfoRequest {
             out.push("object_value", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAuditInfoRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAuditInfoRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAuditInfoRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAuditInfoRequest {
     type Item = AuditInfo;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -885,7 +889,7 @@ pub enum ListAuditInfoRequestOperatorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ListAuditInfoRequestOperatorType { User => "user", Bot => "bot" }
 );
 /// 操作人类型
@@ -902,7 +906,9 @@ pub enum OperatorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OperatorType { V1 => 1, V12 => 12, V1001 => 1001 });
+::feishu_runtime::codegen::integer_enum!(
+    OperatorType { V1 => 1, V12 => 12, V1001 => 1001 }
+);
 /// 终端类型
 ///
 /// The values of `terminal_type` in [`AuditContext`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -919,7 +925,9 @@ pub enum TerminalType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TerminalType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    TerminalType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ListAuditInfoRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -936,7 +944,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 用户类型。此选项为空时，默认查询「组织内成员」。当填写此选项时，operator_type值必须为user。
@@ -953,4 +961,4 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(UserType { V0 => 0, V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `badge` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BadgeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BadgeApi<'a> {
     /// 创建勋章
@@ -35,8 +35,8 @@ impl<'a> BadgeApi<'a> {
     pub fn create(
         &self,
         request: CreateBadgeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateBadgeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateBadgeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取勋章详情
     ///
@@ -61,8 +61,8 @@ impl<'a> BadgeApi<'a> {
     pub fn get(
         &self,
         request: GetBadgeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetBadgeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetBadgeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取勋章列表
     ///
@@ -88,8 +88,8 @@ impl<'a> BadgeApi<'a> {
     pub fn list(
         &self,
         request: ListBadgeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListBadgeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListBadgeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改勋章信息
     ///
@@ -117,8 +117,8 @@ impl<'a> BadgeApi<'a> {
     pub fn update(
         &self,
         request: UpdateBadgeRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateBadgeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateBadgeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BadgeApi::create`]: 创建勋章.
@@ -137,80 +137,84 @@ impl CreateBadgeRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateBadgeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBadgeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateBadgeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeRequest {
     type Body = CreateBadgeBody;
     type Response = CreateBadgeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051102,
                 message: "reach the count limit of badge",
                 hint: "勋章数量达到上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051103,
                 message: "badge name are duplicated",
                 hint: "勋章名称发生冲突",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051104,
                 message: "cannot exceed the max length limit of badge name",
                 hint: "勋章名称超过最大长度",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051105,
                 message: "cannot exceed the max length limit of badge explanation",
                 hint: "勋章解读文案超过最大长度",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051106,
                 message: "badge image in request payload is not belong to current tenant",
                 hint: "请求中包含其它租户的图片",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051003,
                 message: "the tenant's current payment plan does not support the use of this function",
@@ -219,7 +223,7 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -229,8 +233,8 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`BadgeApi::get`]: 获取勋章详情.
@@ -252,11 +256,15 @@ impl GetBadgeRequest {
         Self { badge_id: badge_id.into() }
     }
 }
-impl ::feishu_runtime::Validate for GetBadgeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetBadgeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -267,44 +275,44 @@ impl ::feishu_runtime::Validate for GetBadgeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetBadgeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetBadgeRequest {
     type Body = ();
     type Response = GetBadgeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
                 hint: "未找到该勋章的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051003,
                 message: "the tenant's current payment plan does not support the use of this function",
@@ -313,16 +321,16 @@ impl ::feishu_runtime::ApiRequest for GetBadgeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`BadgeApi::list`]: 获取勋章列表.
@@ -377,11 +385,15 @@ impl ListBadgeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListBadgeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListBadgeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -391,7 +403,7 @@ impl ::feishu_runtime::Validate for ListBadgeRequest {
             );
         }
         if let Some(value) = &self.page_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "page_token",
@@ -401,7 +413,7 @@ impl ::feishu_runtime::Validate for ListBadgeRequest {
             );
         }
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -412,38 +424,38 @@ impl ::feishu_runtime::Validate for ListBadgeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListBadgeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListBadgeRequest {
     type Body = ();
     type Response = ListBadgeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051003,
                 message: "the tenant's current payment plan does not support the use of this function",
@@ -451,21 +463,21 @@ impl ::feishu_runtime::ApiRequest for ListBadgeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("badges"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
         path.push_str("/open-apis/admin/v1/badges");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -474,25 +486,25 @@ impl ::feishu_runtime::ApiRequest for ListBadgeRequest {
             out.push("name", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListBadgeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListBadgeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListBadgeRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListBadgeRequest {
     type Item = Badge;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.badges.unwrap_or_default()
@@ -522,11 +534,15 @@ impl UpdateBadgeRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateBadgeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBadgeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -537,70 +553,70 @@ impl ::feishu_runtime::Validate for UpdateBadgeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateBadgeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateBadgeRequest {
     type Body = UpdateBadgeBody;
     type Response = UpdateBadgeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051103,
                 message: "badge name are duplicated",
                 hint: "勋章名称发生冲突",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051104,
                 message: "cannot exceed the max length limit of badge name",
                 hint: "勋章名称超过最大长度",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051105,
                 message: "cannot exceed the max length limit of badge explanation",
                 hint: "勋章解读文案超过最大长度",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051106,
                 message: "badge image in request payload is not belong to current tenant",
                 hint: "请求中包含其它租户的图片",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
@@ -609,19 +625,19 @@ impl ::feishu_runtime::ApiRequest for UpdateBadgeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 勋章的信息
@@ -690,19 +706,23 @@ impl Badge {
         self
     }
 }
-impl ::feishu_runtime::Validate for Badge {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Badge {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.i18n_name {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_name"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_name"),
                 out,
             );
         }
         if let Some(value) = &self.i18n_explanation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_explanation"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_explanation"),
                 out,
             );
         }
@@ -775,11 +795,15 @@ impl CreateBadgeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateBadgeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBadgeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.detail_image;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detail_image",
@@ -790,7 +814,7 @@ impl ::feishu_runtime::Validate for CreateBadgeBody {
         }
         {
             let value = &self.show_image;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "show_image",
@@ -800,16 +824,16 @@ impl ::feishu_runtime::Validate for CreateBadgeBody {
             );
         }
         if let Some(value) = &self.i18n_name {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_name"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_name"),
                 out,
             );
         }
         if let Some(value) = &self.i18n_explanation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_explanation"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_explanation"),
                 out,
             );
         }
@@ -831,12 +855,16 @@ impl CreateBadgeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateBadgeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBadgeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.badge {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "badge"),
+                &::feishu_runtime::codegen::field_path(at, "badge"),
                 out,
             );
         }
@@ -858,12 +886,16 @@ impl GetBadgeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetBadgeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetBadgeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.badge {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "badge"),
+                &::feishu_runtime::codegen::field_path(at, "badge"),
                 out,
             );
         }
@@ -911,10 +943,14 @@ impl I18n {
         self
     }
 }
-impl ::feishu_runtime::Validate for I18n {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for I18n {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.zh_cn {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_cn",
@@ -924,7 +960,7 @@ impl ::feishu_runtime::Validate for I18n {
             );
         }
         if let Some(value) = &self.en_us {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "en_us",
@@ -934,7 +970,7 @@ impl ::feishu_runtime::Validate for I18n {
             );
         }
         if let Some(value) = &self.ja_jp {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ja_jp",
@@ -977,12 +1013,16 @@ impl ListBadgeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListBadgeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListBadgeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.badges {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "badges"),
+                &::feishu_runtime::codegen::field_path(at, "badges"),
                 out,
             );
         }
@@ -1055,11 +1095,15 @@ impl UpdateBadgeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBadgeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBadgeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.detail_image;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detail_image",
@@ -1070,7 +1114,7 @@ impl ::feishu_runtime::Validate for UpdateBadgeBody {
         }
         {
             let value = &self.show_image;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "show_image",
@@ -1080,16 +1124,16 @@ impl ::feishu_runtime::Validate for UpdateBadgeBody {
             );
         }
         if let Some(value) = &self.i18n_name {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_name"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_name"),
                 out,
             );
         }
         if let Some(value) = &self.i18n_explanation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_explanation"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_explanation"),
                 out,
             );
         }
@@ -1111,12 +1155,16 @@ impl UpdateBadgeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBadgeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBadgeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.badge {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "badge"),
+                &::feishu_runtime::codegen::field_path(at, "badge"),
                 out,
             );
         }

@@ -5,7 +5,7 @@
 /// A handle on the `badge_grant` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BadgeGrantApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BadgeGrantApi<'a> {
     /// 创建授予名单
@@ -35,8 +35,8 @@ impl<'a> BadgeGrantApi<'a> {
     pub fn create(
         &self,
         request: CreateBadgeGrantRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateBadgeGrantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateBadgeGrantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除授予名单
     ///
@@ -61,8 +61,8 @@ impl<'a> BadgeGrantApi<'a> {
     pub fn delete(
         &self,
         request: DeleteBadgeGrantRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteBadgeGrantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteBadgeGrantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取授予名单详情
     ///
@@ -89,8 +89,8 @@ impl<'a> BadgeGrantApi<'a> {
     pub fn get(
         &self,
         request: GetBadgeGrantRequest,
-    ) -> ::feishu_runtime::Call<'a, GetBadgeGrantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetBadgeGrantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取授予名单列表
     ///
@@ -118,8 +118,8 @@ impl<'a> BadgeGrantApi<'a> {
     pub fn list(
         &self,
         request: ListBadgeGrantRequest,
-    ) -> ::feishu_runtime::Call<'a, ListBadgeGrantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListBadgeGrantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改授予名单
     ///
@@ -149,8 +149,8 @@ impl<'a> BadgeGrantApi<'a> {
     pub fn update(
         &self,
         request: UpdateBadgeGrantRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateBadgeGrantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateBadgeGrantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BadgeGrantApi::create`]: 创建授予名单.
@@ -207,11 +207,15 @@ impl CreateBadgeGrantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateBadgeGrantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBadgeGrantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -222,70 +226,70 @@ impl ::feishu_runtime::Validate for CreateBadgeGrantRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateBadgeGrantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeGrantRequest {
     type Body = CreateBadgeGrantBody;
     type Response = CreateBadgeGrantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge_grant.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id/grants",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051200,
                 message: "grant name are duplicated",
                 hint: "授予名单名称发生冲突",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051201,
                 message: "cannot exceed the max length limit of grant name",
                 hint: "授予名单名称的长度超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051202,
                 message: "already choose all staff, cannot related other user entity",
                 hint: "禁止为全员授予类型名单关联用户群体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051204,
                 message: "reach the count limit of grant",
                 hint: "授予名单数量达到上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
@@ -294,16 +298,16 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeGrantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path.push_str("/grants");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -314,8 +318,8 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeGrantRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`BadgeGrantApi::delete`]: 删除授予名单.
@@ -345,11 +349,15 @@ impl DeleteBadgeGrantRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteBadgeGrantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteBadgeGrantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -360,7 +368,7 @@ impl ::feishu_runtime::Validate for DeleteBadgeGrantRequest {
         }
         {
             let value = &self.grant_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "grant_id",
@@ -371,44 +379,44 @@ impl ::feishu_runtime::Validate for DeleteBadgeGrantRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteBadgeGrantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteBadgeGrantRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge_grant.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id/grants/:grant_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
                 hint: "未找到该勋章的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051205,
                 message: "cannot find this grant",
@@ -417,18 +425,18 @@ impl ::feishu_runtime::ApiRequest for DeleteBadgeGrantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path.push_str("/grants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.grant_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.grant_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`BadgeGrantApi::get`]: 获取授予名单详情.
@@ -488,11 +496,15 @@ impl GetBadgeGrantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetBadgeGrantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetBadgeGrantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -503,7 +515,7 @@ impl ::feishu_runtime::Validate for GetBadgeGrantRequest {
         }
         {
             let value = &self.grant_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "grant_id",
@@ -514,50 +526,50 @@ impl ::feishu_runtime::Validate for GetBadgeGrantRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetBadgeGrantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetBadgeGrantRequest {
     type Body = ();
     type Response = GetBadgeGrantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge_grant.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id/grants/:grant_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
                 hint: "未找到该勋章的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051205,
                 message: "cannot find this grant",
                 hint: "未找到该授予名单的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051003,
                 message: "the tenant's current payment plan does not support the use of this function",
@@ -566,17 +578,17 @@ impl ::feishu_runtime::ApiRequest for GetBadgeGrantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path.push_str("/grants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.grant_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.grant_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -584,8 +596,8 @@ impl ::feishu_runtime::ApiRequest for GetBadgeGrantRequest {
             out.push("department_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`BadgeGrantApi::list`]: 获取授予名单列表.
@@ -676,11 +688,15 @@ impl ListBadgeGrantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListBadgeGrantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListBadgeGrantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -691,7 +707,7 @@ impl ::feishu_runtime::Validate for ListBadgeGrantRequest {
         }
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -701,7 +717,7 @@ impl ::feishu_runtime::Validate for ListBadgeGrantRequest {
             );
         }
         if let Some(value) = &self.page_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "page_token",
@@ -711,7 +727,7 @@ impl ::feishu_runtime::Validate for ListBadgeGrantRequest {
             );
         }
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -722,44 +738,44 @@ impl ::feishu_runtime::Validate for ListBadgeGrantRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListBadgeGrantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListBadgeGrantRequest {
     type Body = ();
     type Response = ListBadgeGrantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge_grant.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id/grants",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
                 hint: "未找到该勋章的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051003,
                 message: "the tenant's current payment plan does not support the use of this function",
@@ -767,23 +783,23 @@ impl ::feishu_runtime::ApiRequest for ListBadgeGrantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("grants"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path.push_str("/grants");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -798,25 +814,25 @@ impl ::feishu_runtime::ApiRequest for ListBadgeGrantRequest {
             out.push("name", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListBadgeGrantRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListBadgeGrantRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListBadgeGrantRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListBadgeGrantRequest {
     type Item = Grant;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.grants.unwrap_or_default()
@@ -886,11 +902,15 @@ impl UpdateBadgeGrantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBadgeGrantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBadgeGrantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.badge_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "badge_id",
@@ -901,7 +921,7 @@ impl ::feishu_runtime::Validate for UpdateBadgeGrantRequest {
         }
         {
             let value = &self.grant_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "grant_id",
@@ -912,76 +932,76 @@ impl ::feishu_runtime::Validate for UpdateBadgeGrantRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateBadgeGrantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateBadgeGrantRequest {
     type Body = UpdateBadgeGrantBody;
     type Response = UpdateBadgeGrantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge_grant.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badges/:badge_id/grants/:grant_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051113,
                 message: "cannot find this badge",
                 hint: "未找到该勋章的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051205,
                 message: "cannot find this grant",
                 hint: "未找到该授予名单的信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051200,
                 message: "grant name are duplicated",
                 hint: "授予名单名称发生冲突",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051201,
                 message: "cannot exceed the max length limit of grant name",
                 hint: "授予名单名称的长度超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051202,
                 message: "already choose all staff, cannot related other user entity",
                 hint: "禁止为全员授予类型名单关联用户群体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051203,
                 message: "modification of grant type is prohibited",
@@ -990,17 +1010,17 @@ impl ::feishu_runtime::ApiRequest for UpdateBadgeGrantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/admin/v1/badges/");
-        ::feishu_runtime::push_path_param(&mut path, &self.badge_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.badge_id);
         path.push_str("/grants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.grant_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.grant_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1011,8 +1031,8 @@ impl ::feishu_runtime::ApiRequest for UpdateBadgeGrantRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateBadgeGrantRequest`].
@@ -1103,11 +1123,15 @@ impl CreateBadgeGrantBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateBadgeGrantBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBadgeGrantBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.time_zone;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "time_zone",
@@ -1118,9 +1142,9 @@ impl ::feishu_runtime::Validate for CreateBadgeGrantBody {
         }
         {
             let value = &self.rule_detail;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "rule_detail"),
+                &::feishu_runtime::codegen::field_path(at, "rule_detail"),
                 out,
             );
         }
@@ -1142,12 +1166,16 @@ impl CreateBadgeGrantResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateBadgeGrantResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBadgeGrantResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.grant {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grant"),
+                &::feishu_runtime::codegen::field_path(at, "grant"),
                 out,
             );
         }
@@ -1169,12 +1197,16 @@ impl GetBadgeGrantResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetBadgeGrantResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetBadgeGrantResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.grant {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grant"),
+                &::feishu_runtime::codegen::field_path(at, "grant"),
                 out,
             );
         }
@@ -1279,12 +1311,16 @@ impl Grant {
         self
     }
 }
-impl ::feishu_runtime::Validate for Grant {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Grant {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.rule_detail {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "rule_detail"),
+                &::feishu_runtime::codegen::field_path(at, "rule_detail"),
                 out,
             );
         }
@@ -1322,12 +1358,16 @@ impl ListBadgeGrantResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListBadgeGrantResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListBadgeGrantResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.grants {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grants"),
+                &::feishu_runtime::codegen::field_path(at, "grants"),
                 out,
             );
         }
@@ -1386,10 +1426,14 @@ impl RuleDetail {
         self
     }
 }
-impl ::feishu_runtime::Validate for RuleDetail {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RuleDetail {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.anniversary {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "anniversary",
@@ -1488,11 +1532,15 @@ impl UpdateBadgeGrantBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBadgeGrantBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBadgeGrantBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.time_zone;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "time_zone",
@@ -1503,9 +1551,9 @@ impl ::feishu_runtime::Validate for UpdateBadgeGrantBody {
         }
         {
             let value = &self.rule_detail;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "rule_detail"),
+                &::feishu_runtime::codegen::field_path(at, "rule_detail"),
                 out,
             );
         }
@@ -1527,12 +1575,16 @@ impl UpdateBadgeGrantResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBadgeGrantResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBadgeGrantResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.grant {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grant"),
+                &::feishu_runtime::codegen::field_path(at, "grant"),
                 out,
             );
         }
@@ -1550,7 +1602,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1566,7 +1618,7 @@ pub enum EffectivePeriod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EffectivePeriod { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(EffectivePeriod { V1 => 1, V2 => 2 });
 /// 授予名单类型
 ///
 /// The values of `grant_type` in [`Grant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1579,7 +1631,7 @@ pub enum GrantType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(GrantType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(GrantType { V0 => 0, V1 => 1 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateBadgeGrantRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1596,6 +1648,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `badge_image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BadgeImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BadgeImageApi<'a> {
     /// 上传勋章图片
@@ -36,8 +36,8 @@ impl<'a> BadgeImageApi<'a> {
     pub fn create(
         &self,
         request: CreateBadgeImageRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateBadgeImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateBadgeImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BadgeImageApi::create`]: 上传勋章图片.
@@ -56,80 +56,80 @@ impl CreateBadgeImageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateBadgeImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeImageRequest {
     type Body = CreateBadgeImageBody;
     type Response = CreateBadgeImageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "admin.v1.badge_image.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/admin/v1/badge_images",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "image_file",
                 required: true,
                 max_bytes: Some(1048576),
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1051000,
                 message: "unknown server error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051001,
                 message: "request contain invalid param",
                 hint: "请求中包含非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051002,
                 message: "request to exceed authority",
                 hint: "请求发生越权",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051100,
                 message: "the image size is too large",
                 hint: "上传的图片大小不符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051101,
                 message: "the image format is illegal",
                 hint: "上传的图片格式不符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051109,
                 message: "the image height is too small",
                 hint: "图片尺寸高度过小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051110,
                 message: "the image height is too large",
                 hint: "图片尺寸高度过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051111,
                 message: "the aspect ratio of the image is too small",
                 hint: "图片尺寸宽高比过小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1051112,
                 message: "the aspect ratio of the image is too large",
                 hint: "图片尺寸宽高比过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1051003,
                 message: "the tenant's current payment plan does not support the use of this function",
@@ -138,7 +138,7 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeImageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge_image/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -148,10 +148,12 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeImageRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("image_file", &self.body.image_file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("image_file", &mut self.body.image_file)])
     }
 }
@@ -164,7 +166,7 @@ pub struct CreateBadgeImageBody {
     ///
     /// Size: at most 1048576 bytes, checked before the file is sent.
     #[serde(skip)]
-    pub image_file: ::feishu_runtime::UploadFile,
+    pub image_file: ::feishu_runtime::codegen::UploadFile,
     /// 图片的类型
     ///
     /// Example: `1`\
@@ -173,7 +175,10 @@ pub struct CreateBadgeImageBody {
 }
 impl CreateBadgeImageBody {
     /// Builds `CreateBadgeImageBody` from its required fields.
-    pub fn new(image_file: ::feishu_runtime::UploadFile, image_type: ImageType) -> Self {
+    pub fn new(
+        image_file: ::feishu_runtime::codegen::UploadFile,
+        image_type: ImageType,
+    ) -> Self {
         Self { image_file, image_type }
     }
 }
@@ -205,4 +210,4 @@ pub enum ImageType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ImageType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ImageType { V1 => 1, V2 => 2 });

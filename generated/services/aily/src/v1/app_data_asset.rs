@@ -5,7 +5,7 @@
 /// A handle on the `app_data_asset` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppDataAssetApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppDataAssetApi<'a> {
     /// 创建数据知识
@@ -44,8 +44,8 @@ impl<'a> AppDataAssetApi<'a> {
     pub fn create(
         &self,
         request: CreateAppDataAssetRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppDataAssetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppDataAssetRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除数据知识
     ///
@@ -73,8 +73,8 @@ impl<'a> AppDataAssetApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAppDataAssetRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAppDataAssetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAppDataAssetRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取数据知识
     ///
@@ -100,8 +100,8 @@ impl<'a> AppDataAssetApi<'a> {
     pub fn get(
         &self,
         request: GetAppDataAssetRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAppDataAssetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAppDataAssetRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询数据知识列表
     ///
@@ -128,8 +128,8 @@ impl<'a> AppDataAssetApi<'a> {
     pub fn list(
         &self,
         request: ListAppDataAssetRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppDataAssetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppDataAssetRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传文件用于数据知识管理
     ///
@@ -162,8 +162,8 @@ impl<'a> AppDataAssetApi<'a> {
     pub fn upload_file(
         &self,
         request: UploadFileAppDataAssetRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadFileAppDataAssetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadFileAppDataAssetRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppDataAssetApi::create`]: 创建数据知识.
@@ -205,11 +205,15 @@ impl CreateAppDataAssetRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateAppDataAssetRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppDataAssetRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -219,7 +223,7 @@ impl ::feishu_runtime::Validate for CreateAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.tenant_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tenant_type",
@@ -230,109 +234,109 @@ impl ::feishu_runtime::Validate for CreateAppDataAssetRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppDataAssetRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppDataAssetRequest {
     type Body = CreateAppDataAssetBody;
     type Response = CreateAppDataAssetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_data_asset.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/data_assets",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
                 hint: "参数错误，请结合说明文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2701004,
                 message: "permission denied",
                 hint: "无权限，请检查是否有开发者或者运维权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700026,
                 message: "only support development environment",
                 hint: "仅支持开发环境操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700027,
                 message: "only supports uploading a single file",
                 hint: "仅支持上传单个文件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700028,
                 message: "invalid chunk setting parameter",
                 hint: "无效的切片参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700029,
                 message: "the data source information is invalid",
                 hint: "数据源信息无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700030,
                 message: "data source not found",
                 hint: "未找到数据源",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2700031,
                 message: "import cloud document permission check failed",
                 hint: "导入云文档权限检查失败，操作者需要有云文档的下载权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700032,
                 message: "unsupported data connection type",
                 hint: "不支持的数据连接类型，请结合文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700033,
                 message: "unsupported data source type",
                 hint: "不支持的数据源类型，请结合文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700034,
                 message: "unsupported file types",
                 hint: "不支持的文件类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700460,
                 message: "failed to get doc meta",
                 hint: "获取云文档元信息失败，请检查云文档参数是否正确以及操作者是否拥有相关文档的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700036,
                 message: "cloud document-related resources only support user identity calls",
                 hint: "云文档相关资源仅支持用户身份调用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700472,
                 message: "some param miss or invalid",
@@ -341,16 +345,16 @@ impl ::feishu_runtime::ApiRequest for CreateAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/data_assets");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.tenant_type {
             out.push("tenant_type", value);
         }
@@ -358,8 +362,8 @@ impl ::feishu_runtime::ApiRequest for CreateAppDataAssetRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppDataAssetApi::delete`]: 删除数据知识.
@@ -404,11 +408,15 @@ impl DeleteAppDataAssetRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteAppDataAssetRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAppDataAssetRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -419,7 +427,7 @@ impl ::feishu_runtime::Validate for DeleteAppDataAssetRequest {
         }
         {
             let value = &self.data_asset_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_id",
@@ -429,7 +437,7 @@ impl ::feishu_runtime::Validate for DeleteAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.tenant_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tenant_type",
@@ -440,41 +448,41 @@ impl ::feishu_runtime::Validate for DeleteAppDataAssetRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAppDataAssetRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAppDataAssetRequest {
     type Body = ();
     type Response = DeleteAppDataAssetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_data_asset.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/data_assets/:data_asset_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
                 hint: "参数错误，请结合说明文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2700404,
                 message: "not found resources",
                 hint: "数据知识不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2701004,
                 message: "permission denied",
                 hint: "无权限，请检查是否有开发者或者运维权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700026,
                 message: "only support development environment",
@@ -483,23 +491,23 @@ impl ::feishu_runtime::ApiRequest for DeleteAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/data_assets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_asset_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_asset_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.tenant_type {
             out.push("tenant_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppDataAssetApi::get`]: 获取数据知识.
@@ -572,11 +580,15 @@ impl GetAppDataAssetRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetAppDataAssetRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetAppDataAssetRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -587,7 +599,7 @@ impl ::feishu_runtime::Validate for GetAppDataAssetRequest {
         }
         {
             let value = &self.data_asset_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_id",
@@ -597,7 +609,7 @@ impl ::feishu_runtime::Validate for GetAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.tenant_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tenant_type",
@@ -608,35 +620,35 @@ impl ::feishu_runtime::Validate for GetAppDataAssetRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAppDataAssetRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAppDataAssetRequest {
     type Body = ();
     type Response = GetAppDataAssetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_data_asset.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/data_assets/:data_asset_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
                 hint: "参数错误，请结合说明文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2700404,
                 message: "not found resource",
                 hint: "数据知识不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2701004,
                 message: "permission denied",
@@ -645,17 +657,17 @@ impl ::feishu_runtime::ApiRequest for GetAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/data_assets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_asset_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_asset_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.with_data_asset_item {
             out.push("with_data_asset_item", value);
         }
@@ -666,8 +678,8 @@ impl ::feishu_runtime::ApiRequest for GetAppDataAssetRequest {
             out.push("tenant_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppDataAssetApi::list`]: 查询数据知识列表.
@@ -798,11 +810,15 @@ impl ListAppDataAssetRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppDataAssetRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppDataAssetRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -812,7 +828,7 @@ impl ::feishu_runtime::Validate for ListAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.keyword {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "keyword",
@@ -822,7 +838,7 @@ impl ::feishu_runtime::Validate for ListAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.data_asset_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_ids",
@@ -832,7 +848,7 @@ impl ::feishu_runtime::Validate for ListAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.data_asset_tag_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_tag_ids",
@@ -843,29 +859,29 @@ impl ::feishu_runtime::Validate for ListAppDataAssetRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppDataAssetRequest {
     type Body = ();
     type Response = ListAppDataAssetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_data_asset.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/data_assets",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
                 hint: "请结合文档排查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2701004,
                 message: "permission denied",
@@ -873,23 +889,23 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/data_assets");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -912,25 +928,25 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
             out.push("with_connect_status", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppDataAssetRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppDataAssetRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppDataAssetRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppDataAssetRequest {
     type Item = DataAsset;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -975,11 +991,15 @@ impl UploadFileAppDataAssetRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UploadFileAppDataAssetRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadFileAppDataAssetRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -989,7 +1009,7 @@ impl ::feishu_runtime::Validate for UploadFileAppDataAssetRequest {
             );
         }
         if let Some(value) = &self.tenant_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tenant_type",
@@ -1000,65 +1020,65 @@ impl ::feishu_runtime::Validate for UploadFileAppDataAssetRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadFileAppDataAssetRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadFileAppDataAssetRequest {
     type Body = UploadFileAppDataAssetBody;
     type Response = UploadFileAppDataAssetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_data_asset.upload_file",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/data_assets/upload_file",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
                 hint: "参数错误，请结合说明文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2701004,
                 message: "permission denied",
                 hint: "无权限，请检查是否有开发者或者运维权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700026,
                 message: "only support development environment",
                 hint: "仅支持开发环境操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700035,
                 message: "the file size exceeds 50M",
                 hint: "上传文件大小超过50M",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700034,
                 message: "unsupported file type",
                 hint: "不支持的文件类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700027,
                 message: "only upload one file is supported",
                 hint: "仅支持上传单个文件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700472,
                 message: "some param miss or invalid",
@@ -1067,16 +1087,16 @@ impl ::feishu_runtime::ApiRequest for UploadFileAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/upload_file",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/data_assets/upload_file");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.tenant_type {
             out.push("tenant_type", value);
         }
@@ -1084,14 +1104,16 @@ impl ::feishu_runtime::ApiRequest for UploadFileAppDataAssetRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateAppDataAssetRequest`].
@@ -1145,12 +1167,16 @@ impl CreateAppDataAssetBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateAppDataAssetBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppDataAssetBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.import_knowledge_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "import_knowledge_setting"),
+                &::feishu_runtime::codegen::field_path(at, "import_knowledge_setting"),
                 out,
             );
         }
@@ -1364,10 +1390,14 @@ impl DataAssetImportKnowledgeFile {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataAssetImportKnowledgeFile {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetImportKnowledgeFile {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -1377,7 +1407,7 @@ impl ::feishu_runtime::Validate for DataAssetImportKnowledgeFile {
             );
         }
         if let Some(value) = &self.token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "token",
@@ -1387,7 +1417,7 @@ impl ::feishu_runtime::Validate for DataAssetImportKnowledgeFile {
             );
         }
         if let Some(value) = &self.content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -1397,7 +1427,7 @@ impl ::feishu_runtime::Validate for DataAssetImportKnowledgeFile {
             );
         }
         if let Some(value) = &self.mime_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mime_type",
@@ -1407,7 +1437,7 @@ impl ::feishu_runtime::Validate for DataAssetImportKnowledgeFile {
             );
         }
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -1439,11 +1469,15 @@ impl DataAssetImportKnowledgeHelpdesk {
         }
     }
 }
-impl ::feishu_runtime::Validate for DataAssetImportKnowledgeHelpdesk {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetImportKnowledgeHelpdesk {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.helpdesk_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "helpdesk_id",
@@ -1492,11 +1526,15 @@ impl DataAssetImportKnowledgeLarkDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataAssetImportKnowledgeLarkDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetImportKnowledgeLarkDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "token",
@@ -1557,40 +1595,44 @@ impl DataAssetImportKnowledgeSetting {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataAssetImportKnowledgeSetting {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetImportKnowledgeSetting {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.chunk_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "chunk_setting"),
+                &::feishu_runtime::codegen::field_path(at, "chunk_setting"),
                 out,
             );
         }
         if let Some(value) = &self.file {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "file"),
+                &::feishu_runtime::codegen::field_path(at, "file"),
                 out,
             );
         }
         if let Some(value) = &self.lark_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "lark_doc"),
+                &::feishu_runtime::codegen::field_path(at, "lark_doc"),
                 out,
             );
         }
         if let Some(value) = &self.lark_wiki_space {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "lark_wiki_space"),
+                &::feishu_runtime::codegen::field_path(at, "lark_wiki_space"),
                 out,
             );
         }
         if let Some(value) = &self.lark_helpdesk {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "lark_helpdesk"),
+                &::feishu_runtime::codegen::field_path(at, "lark_helpdesk"),
                 out,
             );
         }
@@ -1641,11 +1683,15 @@ impl DataAssetImportKnowledgeWiki {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataAssetImportKnowledgeWiki {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetImportKnowledgeWiki {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.space_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "space_id",
@@ -1655,14 +1701,14 @@ impl ::feishu_runtime::Validate for DataAssetImportKnowledgeWiki {
             );
         }
         if let Some(value) = &self.sub_docs {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sub_docs"),
+                &::feishu_runtime::codegen::field_path(at, "sub_docs"),
                 out,
             );
         }
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -1715,11 +1761,15 @@ impl DataAssetImportKnowledgeWikiSubDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataAssetImportKnowledgeWikiSubDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetImportKnowledgeWikiSubDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "token",
@@ -1729,7 +1779,7 @@ impl ::feishu_runtime::Validate for DataAssetImportKnowledgeWikiSubDoc {
             );
         }
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -1853,10 +1903,14 @@ impl DataAssetKnowledgeChunkSetting {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataAssetKnowledgeChunkSetting {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DataAssetKnowledgeChunkSetting {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "size",
@@ -1866,7 +1920,7 @@ impl ::feishu_runtime::Validate for DataAssetKnowledgeChunkSetting {
             );
         }
         if let Some(value) = &self.overlap {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "overlap",
@@ -2000,11 +2054,11 @@ impl ListAppDataAssetResponse {
 pub struct UploadFileAppDataAssetBody {
     /// 需要上传的文件。仅支持上传 docx、txt、pdf、pptx 类型的文件。
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadFileAppDataAssetBody {
     /// Builds `UploadFileAppDataAssetBody` from its required fields.
-    pub fn new(file: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(file: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { file }
     }
 }
@@ -2044,7 +2098,7 @@ pub enum ConnectStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ConnectStatus { Awaiting => "awaiting", Syncing => "syncing", Successful =>
     "successful", ContinuouslySyncing => "continuously_syncing", PartiallySuccessful =>
     "partially_successful", Failed => "failed" }
@@ -2061,7 +2115,9 @@ pub enum ConnectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ConnectType { Import => "import", Direct => "direct" });
+::feishu_runtime::codegen::string_enum!(
+    ConnectType { Import => "import", Direct => "direct" }
+);
 /// 云文档类型，只支持wiki中的云文档
 ///
 /// The values of `type` in [`DataAssetImportKnowledgeWikiSubDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2072,7 +2128,7 @@ pub enum DataAssetImportKnowledgeWikiSubDocType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DataAssetImportKnowledgeWikiSubDocType { Wiki => "wiki" }
 );
 /// 数据资源类型
@@ -2135,7 +2191,7 @@ pub enum DataSourceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DataSourceType { Excel => "excel", Pdf => "pdf", Pptx => "pptx", Txt => "txt", Docx
     => "docx", Mysql => "mysql", Postgresql => "postgresql", Larkbase => "larkbase",
     Salesforce => "salesforce", Fenxiangxiaoke => "fenxiangxiaoke", Qianchuan =>
@@ -2159,7 +2215,7 @@ pub enum ResourceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ResourceType { Dataset => "dataset", Vector => "vector" }
 );
 /// 切片规则
@@ -2174,7 +2230,7 @@ pub enum RuleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RuleType { Separator => "separator", Intelligent => "intelligent" }
 );
 /// 切片分割符类型
@@ -2189,7 +2245,7 @@ pub enum SeparateType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SeparateType { Paragraph => "paragraph", Title => "title" }
 );
 /// 数据源类型
@@ -2208,7 +2264,7 @@ pub enum SourceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SourceType { File => "file", LarkWikiSpace => "lark_wiki_space", LarkDoc =>
     "lark_doc", LarkHelpdesk => "lark_helpdesk" }
 );
@@ -2230,7 +2286,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Doc => "doc", File => "file", Wiki => "wiki", Docx => "docx", Folder =>
     "folder" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `app_data_asset_tag` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppDataAssetTagApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppDataAssetTagApi<'a> {
     /// 获取数据知识分类列表
@@ -32,8 +32,8 @@ impl<'a> AppDataAssetTagApi<'a> {
     pub fn list(
         &self,
         request: ListAppDataAssetTagRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppDataAssetTagRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppDataAssetTagRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppDataAssetTagApi::list`]: 获取数据知识分类列表.
@@ -118,11 +118,15 @@ impl ListAppDataAssetTagRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppDataAssetTagRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppDataAssetTagRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -132,7 +136,7 @@ impl ::feishu_runtime::Validate for ListAppDataAssetTagRequest {
             );
         }
         if let Some(value) = &self.keyword {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "keyword",
@@ -142,7 +146,7 @@ impl ::feishu_runtime::Validate for ListAppDataAssetTagRequest {
             );
         }
         if let Some(value) = &self.data_asset_tag_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_tag_ids",
@@ -153,23 +157,23 @@ impl ::feishu_runtime::Validate for ListAppDataAssetTagRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppDataAssetTagRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppDataAssetTagRequest {
     type Body = ();
     type Response = ListAppDataAssetTagResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_data_asset_tag.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/data_asset_tags",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -177,23 +181,23 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetTagRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset_tag/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/data_asset_tags");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -207,25 +211,25 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetTagRequest {
             out.push("data_asset_tag_ids", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppDataAssetTagRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppDataAssetTagRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppDataAssetTagRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppDataAssetTagRequest {
     type Item = DataAssetTag;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

@@ -5,7 +5,7 @@
 /// A handle on the `app_knowledge` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppKnowledgeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppKnowledgeApi<'a> {
     /// 执行数据知识问答
@@ -34,8 +34,8 @@ impl<'a> AppKnowledgeApi<'a> {
     pub fn ask(
         &self,
         request: AskAppKnowledgeRequest,
-    ) -> ::feishu_runtime::Call<'a, AskAppKnowledgeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AskAppKnowledgeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppKnowledgeApi::ask`]: 执行数据知识问答.
@@ -62,11 +62,15 @@ impl AskAppKnowledgeRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for AskAppKnowledgeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AskAppKnowledgeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -77,49 +81,49 @@ impl ::feishu_runtime::Validate for AskAppKnowledgeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AskAppKnowledgeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AskAppKnowledgeRequest {
     type Body = AskAppKnowledgeBody;
     type Response = AskAppKnowledgeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_knowledge.ask",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/knowledges/ask",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
                 hint: "请结合文档检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2700033,
                 message: "failed to ask knowledges",
                 hint: "执行数据知识问答失败，请结合文档检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2700034,
                 message: "ask is forbidden, please contact developer",
                 hint: "数据知识问答被禁用，请联系客服处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2700035,
                 message: "run time too long",
@@ -128,20 +132,20 @@ impl ::feishu_runtime::ApiRequest for AskAppKnowledgeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-knowledge/ask",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/knowledges/ask");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 知识问答运行过程结构化数据，status=finished 且 finish_type=qa 时返回
@@ -230,10 +234,14 @@ impl AilyKnowledgeMessage {
         self
     }
 }
-impl ::feishu_runtime::Validate for AilyKnowledgeMessage {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AilyKnowledgeMessage {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -290,18 +298,22 @@ impl AskAppKnowledgeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for AskAppKnowledgeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AskAppKnowledgeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.message;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "message"),
+                &::feishu_runtime::codegen::field_path(at, "message"),
                 out,
             );
         }
         if let Some(value) = &self.data_asset_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_ids",
@@ -311,7 +323,7 @@ impl ::feishu_runtime::Validate for AskAppKnowledgeBody {
             );
         }
         if let Some(value) = &self.data_asset_tag_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data_asset_tag_ids",
@@ -378,12 +390,16 @@ impl AskAppKnowledgeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for AskAppKnowledgeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AskAppKnowledgeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "message"),
+                &::feishu_runtime::codegen::field_path(at, "message"),
                 out,
             );
         }
@@ -401,7 +417,7 @@ pub enum FinishType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(FinishType { Qa => "qa", Faq => "faq" });
+::feishu_runtime::codegen::string_enum!(FinishType { Qa => "qa", Faq => "faq" });
 /// 响应状态，枚举值
 ///
 /// The values of `status` in [`AskAppKnowledgeResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -414,6 +430,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { Processing => "processing", Finished => "finished" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `app_skill` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppSkillApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppSkillApi<'a> {
     /// 获取技能信息
@@ -29,8 +29,8 @@ impl<'a> AppSkillApi<'a> {
     pub fn get(
         &self,
         request: GetAppSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAppSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAppSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询技能列表
     ///
@@ -57,8 +57,8 @@ impl<'a> AppSkillApi<'a> {
     pub fn list(
         &self,
         request: ListAppSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 调用技能
     ///
@@ -83,8 +83,8 @@ impl<'a> AppSkillApi<'a> {
     pub fn start(
         &self,
         request: StartAppSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, StartAppSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, StartAppSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppSkillApi::get`]: 获取技能信息.
@@ -114,11 +114,15 @@ impl GetAppSkillRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetAppSkillRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetAppSkillRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -129,7 +133,7 @@ impl ::feishu_runtime::Validate for GetAppSkillRequest {
         }
         {
             let value = &self.skill_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "skill_id",
@@ -140,23 +144,23 @@ impl ::feishu_runtime::Validate for GetAppSkillRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAppSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAppSkillRequest {
     type Body = ();
     type Response = GetAppSkillResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_skill.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/skills/:skill_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -166,20 +170,20 @@ impl ::feishu_runtime::ApiRequest for GetAppSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-skill/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/skills/");
-        ::feishu_runtime::push_path_param(&mut path, &self.skill_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.skill_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppSkillApi::list`]: 查询技能列表.
@@ -231,11 +235,15 @@ impl ListAppSkillRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppSkillRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppSkillRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -246,23 +254,23 @@ impl ::feishu_runtime::Validate for ListAppSkillRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppSkillRequest {
     type Body = ();
     type Response = ListAppSkillResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_skill.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/skills",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -270,26 +278,26 @@ impl ::feishu_runtime::ApiRequest for ListAppSkillRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-skill/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("skills"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/skills");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -297,25 +305,25 @@ impl ::feishu_runtime::ApiRequest for ListAppSkillRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppSkillRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppSkillRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppSkillRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppSkillRequest {
     type Item = Skill;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.skills.unwrap_or_default()
@@ -374,11 +382,15 @@ impl StartAppSkillRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for StartAppSkillRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for StartAppSkillRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -389,7 +401,7 @@ impl ::feishu_runtime::Validate for StartAppSkillRequest {
         }
         {
             let value = &self.skill_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "skill_id",
@@ -399,7 +411,7 @@ impl ::feishu_runtime::Validate for StartAppSkillRequest {
             );
         }
         if let Some(value) = &self.x_aily_biz_user_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "X-Aily-BizUserID",
@@ -410,31 +422,31 @@ impl ::feishu_runtime::Validate for StartAppSkillRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for StartAppSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for StartAppSkillRequest {
     type Body = StartAppSkillBody;
     type Response = StartAppSkillResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.app_skill.start",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/apps/:app_id/skills/:skill_id/start",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -443,18 +455,18 @@ impl ::feishu_runtime::ApiRequest for StartAppSkillRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-skill/start",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/aily/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/skills/");
-        ::feishu_runtime::push_path_param(&mut path, &self.skill_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.skill_id);
         path.push_str("/start");
         path
     }
-    fn headers(&self, out: &mut ::feishu_runtime::Params) {
+    fn headers(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.x_aily_biz_user_id {
             out.push("X-Aily-BizUserID", value);
         }
@@ -462,8 +474,8 @@ impl ::feishu_runtime::ApiRequest for StartAppSkillRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 渠道信息
@@ -487,10 +499,14 @@ impl Channel {
         self
     }
 }
-impl ::feishu_runtime::Validate for Channel {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Channel {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.variables {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "variables",
@@ -651,10 +667,14 @@ impl SkillGlobalVariable {
         self
     }
 }
-impl ::feishu_runtime::Validate for SkillGlobalVariable {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SkillGlobalVariable {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.query {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "query",
@@ -664,7 +684,7 @@ impl ::feishu_runtime::Validate for SkillGlobalVariable {
             );
         }
         if let Some(value) = &self.files {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "files",
@@ -674,9 +694,9 @@ impl ::feishu_runtime::Validate for SkillGlobalVariable {
             );
         }
         if let Some(value) = &self.channel {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "channel"),
+                &::feishu_runtime::codegen::field_path(at, "channel"),
                 out,
             );
         }
@@ -709,17 +729,21 @@ impl StartAppSkillBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for StartAppSkillBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for StartAppSkillBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.global_variable {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "global_variable"),
+                &::feishu_runtime::codegen::field_path(at, "global_variable"),
                 out,
             );
         }
         if let Some(value) = &self.input {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "input",

@@ -5,7 +5,7 @@
 /// A handle on the `session_message` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SessionMessageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SessionMessageApi<'a> {
     /// 发送 Aily 消息
@@ -34,8 +34,8 @@ impl<'a> SessionMessageApi<'a> {
     pub fn create(
         &self,
         request: CreateSessionMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSessionMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSessionMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 Aily 消息
     ///
@@ -63,8 +63,8 @@ impl<'a> SessionMessageApi<'a> {
     pub fn get(
         &self,
         request: GetSessionMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSessionMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSessionMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出 Aily 消息
     ///
@@ -94,8 +94,8 @@ impl<'a> SessionMessageApi<'a> {
     pub fn list(
         &self,
         request: ListSessionMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSessionMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSessionMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SessionMessageApi::create`]: 发送 Aily 消息.
@@ -126,11 +126,15 @@ impl CreateSessionMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateSessionMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSessionMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -141,31 +145,31 @@ impl ::feishu_runtime::Validate for CreateSessionMessageRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSessionMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSessionMessageRequest {
     type Body = CreateSessionMessageBody;
     type Response = CreateSessionMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_message.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/messages",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -175,22 +179,22 @@ impl ::feishu_runtime::ApiRequest for CreateSessionMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/messages");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SessionMessageApi::get`]: 获取 Aily 消息.
@@ -225,11 +229,15 @@ impl GetSessionMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetSessionMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetSessionMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -240,7 +248,7 @@ impl ::feishu_runtime::Validate for GetSessionMessageRequest {
         }
         {
             let value = &self.aily_message_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_message_id",
@@ -251,23 +259,23 @@ impl ::feishu_runtime::Validate for GetSessionMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSessionMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSessionMessageRequest {
     type Body = ();
     type Response = GetSessionMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_message.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/messages/:aily_message_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -277,20 +285,20 @@ impl ::feishu_runtime::ApiRequest for GetSessionMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_message_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SessionMessageApi::list`]: 列出 Aily 消息.
@@ -375,11 +383,15 @@ impl ListSessionMessageRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSessionMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSessionMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -389,7 +401,7 @@ impl ::feishu_runtime::Validate for ListSessionMessageRequest {
             );
         }
         if let Some(value) = &self.run_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "run_id",
@@ -400,23 +412,23 @@ impl ::feishu_runtime::Validate for ListSessionMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSessionMessageRequest {
     type Body = ();
     type Response = ListSessionMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_message.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/messages",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -424,26 +436,26 @@ impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("messages"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/messages");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -457,25 +469,25 @@ impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
             out.push("with_partial_message", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSessionMessageRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSessionMessageRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSessionMessageRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSessionMessageRequest {
     type Item = AilyMessage;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.messages.unwrap_or_default()
@@ -544,10 +556,14 @@ impl AilyMention {
         self
     }
 }
-impl ::feishu_runtime::Validate for AilyMention {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AilyMention {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entity_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "entity_id",
@@ -557,7 +573,7 @@ impl ::feishu_runtime::Validate for AilyMention {
             );
         }
         if let Some(value) = &self.key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "key",
@@ -567,7 +583,7 @@ impl ::feishu_runtime::Validate for AilyMention {
             );
         }
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -577,7 +593,7 @@ impl ::feishu_runtime::Validate for AilyMention {
             );
         }
         if let Some(value) = &self.aily_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_id",
@@ -694,12 +710,16 @@ impl AilyMessage {
         self
     }
 }
-impl ::feishu_runtime::Validate for AilyMessage {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AilyMessage {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mentions {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mentions"),
+                &::feishu_runtime::codegen::field_path(at, "mentions"),
                 out,
             );
         }
@@ -906,11 +926,15 @@ impl CreateSessionMessageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSessionMessageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSessionMessageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.idempotent_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "idempotent_id",
@@ -921,7 +945,7 @@ impl ::feishu_runtime::Validate for CreateSessionMessageBody {
         }
         {
             let value = &self.content;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -931,7 +955,7 @@ impl ::feishu_runtime::Validate for CreateSessionMessageBody {
             );
         }
         if let Some(value) = &self.file_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_ids",
@@ -941,7 +965,7 @@ impl ::feishu_runtime::Validate for CreateSessionMessageBody {
             );
         }
         if let Some(value) = &self.quote_message_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "quote_message_id",
@@ -951,7 +975,7 @@ impl ::feishu_runtime::Validate for CreateSessionMessageBody {
             );
         }
         if let Some(value) = &self.mentions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mentions",
@@ -959,9 +983,9 @@ impl ::feishu_runtime::Validate for CreateSessionMessageBody {
                 Some(0),
                 Some(32),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mentions"),
+                &::feishu_runtime::codegen::field_path(at, "mentions"),
                 out,
             );
         }
@@ -983,12 +1007,16 @@ impl CreateSessionMessageResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSessionMessageResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSessionMessageResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "message"),
+                &::feishu_runtime::codegen::field_path(at, "message"),
                 out,
             );
         }
@@ -1010,12 +1038,16 @@ impl GetSessionMessageResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetSessionMessageResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetSessionMessageResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "message"),
+                &::feishu_runtime::codegen::field_path(at, "message"),
                 out,
             );
         }
@@ -1053,12 +1085,16 @@ impl ListSessionMessageResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSessionMessageResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSessionMessageResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.messages {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "messages"),
+                &::feishu_runtime::codegen::field_path(at, "messages"),
                 out,
             );
         }
@@ -1082,7 +1118,7 @@ pub enum ContentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContentType { Mdx => "MDX", Text => "TEXT", Clip => "CLIP", SmartCard => "SmartCard",
     Json => "JSON" }
 );
@@ -1098,7 +1134,9 @@ pub enum IdentityProvider {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(IdentityProvider { Aily => "AILY", Feishu => "FEISHU" });
+::feishu_runtime::codegen::string_enum!(
+    IdentityProvider { Aily => "AILY", Feishu => "FEISHU" }
+);
 /// 发送人类型
 ///
 /// The values of `sender_type` in [`AilySender`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1111,7 +1149,9 @@ pub enum SenderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(SenderType { User => "USER", Assistant => "ASSISTANT" });
+::feishu_runtime::codegen::string_enum!(
+    SenderType { User => "USER", Assistant => "ASSISTANT" }
+);
 /// 状态
 ///
 /// The values of `status` in [`AilyMessage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1124,6 +1164,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { InProgress => "IN_PROGRESS", Completed => "COMPLETED" }
 );

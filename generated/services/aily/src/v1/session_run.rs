@@ -5,7 +5,7 @@
 /// A handle on the `session_run` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SessionRunApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SessionRunApi<'a> {
     /// 取消运行
@@ -34,8 +34,8 @@ impl<'a> SessionRunApi<'a> {
     pub fn cancel(
         &self,
         request: CancelSessionRunRequest,
-    ) -> ::feishu_runtime::Call<'a, CancelSessionRunRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CancelSessionRunRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建运行
     ///
@@ -69,8 +69,8 @@ impl<'a> SessionRunApi<'a> {
     pub fn create(
         &self,
         request: CreateSessionRunRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSessionRunRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSessionRunRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取运行
     ///
@@ -98,8 +98,8 @@ impl<'a> SessionRunApi<'a> {
     pub fn get(
         &self,
         request: GetSessionRunRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSessionRunRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSessionRunRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出运行
     ///
@@ -129,8 +129,8 @@ impl<'a> SessionRunApi<'a> {
     pub fn list(
         &self,
         request: ListSessionRunRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSessionRunRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSessionRunRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SessionRunApi::cancel`]: 取消运行.
@@ -161,11 +161,15 @@ impl CancelSessionRunRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CancelSessionRunRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CancelSessionRunRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -176,7 +180,7 @@ impl ::feishu_runtime::Validate for CancelSessionRunRequest {
         }
         {
             let value = &self.run_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "run_id",
@@ -187,23 +191,23 @@ impl ::feishu_runtime::Validate for CancelSessionRunRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CancelSessionRunRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CancelSessionRunRequest {
     type Body = ();
     type Response = CancelSessionRunResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_run.cancel",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/runs/:run_id/cancel",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -213,21 +217,21 @@ impl ::feishu_runtime::ApiRequest for CancelSessionRunRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/cancel",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/runs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.run_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.run_id);
         path.push_str("/cancel");
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SessionRunApi::create`]: 创建运行.
@@ -274,11 +278,15 @@ impl CreateSessionRunRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSessionRunRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSessionRunRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -288,7 +296,7 @@ impl ::feishu_runtime::Validate for CreateSessionRunRequest {
             );
         }
         if let Some(value) = &self.x_aily_biz_user_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "X-Aily-BizUserID",
@@ -299,31 +307,31 @@ impl ::feishu_runtime::Validate for CreateSessionRunRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSessionRunRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSessionRunRequest {
     type Body = CreateSessionRunBody;
     type Response = CreateSessionRunResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_run.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/runs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -332,16 +340,16 @@ impl ::feishu_runtime::ApiRequest for CreateSessionRunRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/runs");
         path
     }
-    fn headers(&self, out: &mut ::feishu_runtime::Params) {
+    fn headers(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.x_aily_biz_user_id {
             out.push("X-Aily-BizUserID", value);
         }
@@ -349,8 +357,8 @@ impl ::feishu_runtime::ApiRequest for CreateSessionRunRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SessionRunApi::get`]: 获取运行.
@@ -382,11 +390,15 @@ impl GetSessionRunRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetSessionRunRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetSessionRunRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -397,7 +409,7 @@ impl ::feishu_runtime::Validate for GetSessionRunRequest {
         }
         {
             let value = &self.run_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "run_id",
@@ -408,23 +420,23 @@ impl ::feishu_runtime::Validate for GetSessionRunRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSessionRunRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSessionRunRequest {
     type Body = ();
     type Response = GetSessionRunResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_run.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/runs/:run_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -434,20 +446,20 @@ impl ::feishu_runtime::ApiRequest for GetSessionRunRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/runs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.run_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.run_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SessionRunApi::list`]: 列出运行.
@@ -500,11 +512,15 @@ impl ListSessionRunRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSessionRunRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSessionRunRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.aily_session_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aily_session_id",
@@ -515,23 +531,23 @@ impl ::feishu_runtime::Validate for ListSessionRunRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSessionRunRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSessionRunRequest {
     type Body = ();
     type Response = ListSessionRunResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "aily.v1.session_run.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/aily/v1/sessions/:aily_session_id/runs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2700001,
                 message: "param is invalid",
@@ -539,26 +555,26 @@ impl ::feishu_runtime::ApiRequest for ListSessionRunRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("runs"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/aily/v1/sessions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.aily_session_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.aily_session_id);
         path.push_str("/runs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -566,25 +582,25 @@ impl ::feishu_runtime::ApiRequest for ListSessionRunRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSessionRunRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSessionRunRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSessionRunRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSessionRunRequest {
     type Item = Run;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.runs.unwrap_or_default()
@@ -664,11 +680,15 @@ impl CreateSessionRunBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSessionRunBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSessionRunBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_id",
@@ -678,7 +698,7 @@ impl ::feishu_runtime::Validate for CreateSessionRunBody {
             );
         }
         if let Some(value) = &self.skill_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "skill_id",
@@ -688,7 +708,7 @@ impl ::feishu_runtime::Validate for CreateSessionRunBody {
             );
         }
         if let Some(value) = &self.skill_input {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "skill_input",
@@ -698,7 +718,7 @@ impl ::feishu_runtime::Validate for CreateSessionRunBody {
             );
         }
         if let Some(value) = &self.metadata {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "metadata",

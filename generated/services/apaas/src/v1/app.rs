@@ -5,7 +5,7 @@
 /// A handle on the `app` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppApi<'a> {
     /// 查看应用基本信息
@@ -33,8 +33,8 @@ impl<'a> AppApi<'a> {
     pub fn list(
         &self,
         request: ListAppRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppApi::list`]: 查看应用基本信息.
@@ -73,44 +73,44 @@ impl ListAppRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppRequest {
     type Body = ();
     type Response = ListAppResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.app.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/apps",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2320002,
                 message: "internal error",
                 hint: "内部错误，请稍后重试，仍然出现可以咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2320003,
                 message: "tenant does not exist",
                 hint: "请自查企业是否可用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2320004,
                 message: "user does not exist",
                 hint: "请自查用户是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2320005,
                 message: "insufficient permissions",
                 hint: "请自查用户是否具备权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320006,
                 message: "bad request or invalid parameter",
@@ -118,21 +118,21 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/app/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
         path.push_str("/open-apis/apaas/v1/apps");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -141,21 +141,21 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppRequest {
     type Item = App;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -452,7 +452,7 @@ pub enum ChargeMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ChargeMode { PerUserPerApp => "per_user_per_app", PerUser => "per_user", Independent
     => "independent", Free => "free" }
 );
@@ -468,7 +468,7 @@ pub enum EnableStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EnableStatus { Enabled => "enabled", Disabled => "disabled" }
 );
 /// aPaaS 产品应用的版本
@@ -483,7 +483,7 @@ pub enum FeatureSet {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(FeatureSet { Paid => "paid", Free => "free" });
+::feishu_runtime::codegen::string_enum!(FeatureSet { Paid => "paid", Free => "free" });
 /// aPaaS 产品应用的发布状态
 ///
 /// The values of `release_status` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -496,7 +496,7 @@ pub enum ReleaseStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReleaseStatus { Released => "released", Unreleased => "unreleased" }
 );
 /// aPaaS 产品应用的服务状态
@@ -511,7 +511,7 @@ pub enum ServiceStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ServiceStatus { Available => "available", Unavailable => "unavailable" }
 );
 /// aPaaS 产品应用的停服原因
@@ -526,7 +526,7 @@ pub enum ServiceUnavailableReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ServiceUnavailableReason { FromIsv => "from_isv", EntitlementExpire =>
     "entitlement_expire" }
 );
@@ -548,7 +548,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { PendingLaunch => "pending_launch", Enabled => "enabled", Disabled =>
     "disabled", Stopped => "stopped", Unspecified => "unspecified" }
 );
@@ -566,7 +566,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Custom => "custom", ClientIsvSaas => "client_isv_saas", ClientIsvProject =>
     "client_isv_project" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_audit_log` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationAuditLogApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationAuditLogApi<'a> {
     /// 查询审计日志列表
@@ -31,8 +31,8 @@ impl<'a> ApplicationAuditLogApi<'a> {
     pub fn audit_log_list(
         &self,
         request: AuditLogListApplicationAuditLogRequest,
-    ) -> ::feishu_runtime::Call<'a, AuditLogListApplicationAuditLogRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AuditLogListApplicationAuditLogRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询数据变更日志详情
     ///
@@ -53,8 +53,11 @@ impl<'a> ApplicationAuditLogApi<'a> {
     pub fn data_change_log_detail(
         &self,
         request: DataChangeLogDetailApplicationAuditLogRequest,
-    ) -> ::feishu_runtime::Call<'a, DataChangeLogDetailApplicationAuditLogRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DataChangeLogDetailApplicationAuditLogRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询数据变更日志列表
     ///
@@ -79,8 +82,11 @@ impl<'a> ApplicationAuditLogApi<'a> {
     pub fn data_change_logs_list(
         &self,
         request: DataChangeLogsListApplicationAuditLogRequest,
-    ) -> ::feishu_runtime::Call<'a, DataChangeLogsListApplicationAuditLogRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DataChangeLogsListApplicationAuditLogRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询审计日志详情
     ///
@@ -101,8 +107,8 @@ impl<'a> ApplicationAuditLogApi<'a> {
     pub fn get(
         &self,
         request: GetApplicationAuditLogRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApplicationAuditLogRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApplicationAuditLogRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationAuditLogApi::audit_log_list`]: 查询审计日志列表.
@@ -255,11 +261,15 @@ impl AuditLogListApplicationAuditLogRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AuditLogListApplicationAuditLogRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -270,7 +280,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
         }
         {
             let value = &self.offset;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offset",
@@ -280,7 +290,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
             );
         }
         if let Some(value) = &self.quick_query {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "quick_query",
@@ -291,7 +301,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
         }
         {
             let value = &self.from;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "from",
@@ -302,7 +312,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
         }
         {
             let value = &self.to;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "to",
@@ -313,7 +323,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
         }
         {
             let value = &self.log_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "log_type",
@@ -323,7 +333,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
             );
         }
         if let Some(value) = &self.filter {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "filter",
@@ -333,7 +343,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
             );
         }
         if let Some(value) = &self.columns {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "columns",
@@ -343,7 +353,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
             );
         }
         if let Some(value) = &self.sort_by {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sort_by",
@@ -353,7 +363,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
             );
         }
         if let Some(value) = &self.sort_order {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sort_order",
@@ -363,7 +373,7 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
             );
         }
         if let Some(value) = &self.app_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_type",
@@ -374,20 +384,20 @@ impl ::feishu_runtime::Validate for AuditLogListApplicationAuditLogRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AuditLogListApplicationAuditLogRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AuditLogListApplicationAuditLogRequest {
     type Body = ();
     type Response = AuditLogListApplicationAuditLogResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_audit_log.audit_log_list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/audit_log/audit_log_list",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -396,16 +406,16 @@ impl ::feishu_runtime::ApiRequest for AuditLogListApplicationAuditLogRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/audit_log_list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/audit_log/audit_log_list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         out.push("offset", &self.offset);
         if let Some(value) = &self.quick_query {
@@ -430,8 +440,8 @@ impl ::feishu_runtime::ApiRequest for AuditLogListApplicationAuditLogRequest {
             out.push("app_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationAuditLogApi::data_change_log_detail`]: 查询数据变更日志详情.
@@ -461,11 +471,16 @@ impl DataChangeLogDetailApplicationAuditLogRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DataChangeLogDetailApplicationAuditLogRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for DataChangeLogDetailApplicationAuditLogRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -476,7 +491,7 @@ impl ::feishu_runtime::Validate for DataChangeLogDetailApplicationAuditLogReques
         }
         {
             let value = &self.log_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "log_id",
@@ -487,20 +502,21 @@ impl ::feishu_runtime::Validate for DataChangeLogDetailApplicationAuditLogReques
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DataChangeLogDetailApplicationAuditLogRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DataChangeLogDetailApplicationAuditLogRequest {
     type Body = ();
     type Response = DataChangeLogDetailApplicationAuditLogResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_audit_log.data_change_log_detail",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/audit_log/data_change_log_detail",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -509,20 +525,20 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogDetailApplicationAuditLogRequ
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/data_change_log_detail",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/audit_log/data_change_log_detail");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("log_id", &self.log_id);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationAuditLogApi::data_change_logs_list`]: 查询数据变更日志列表.
@@ -692,11 +708,16 @@ impl DataChangeLogsListApplicationAuditLogRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for DataChangeLogsListApplicationAuditLogRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -706,7 +727,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.quick_query {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "quick_query",
@@ -717,7 +738,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
         }
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "page_size",
@@ -728,7 +749,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
         }
         {
             let value = &self.offset;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offset",
@@ -738,7 +759,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.from {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "from",
@@ -748,7 +769,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.to {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "to",
@@ -759,7 +780,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
         }
         {
             let value = &self.log_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "log_type",
@@ -769,7 +790,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.filter {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "filter",
@@ -779,7 +800,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.columns {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "columns",
@@ -789,7 +810,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.sort_by {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sort_by",
@@ -799,7 +820,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.sort_order {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sort_order",
@@ -809,7 +830,7 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
             );
         }
         if let Some(value) = &self.app_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_type",
@@ -820,20 +841,21 @@ impl ::feishu_runtime::Validate for DataChangeLogsListApplicationAuditLogRequest
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DataChangeLogsListApplicationAuditLogRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DataChangeLogsListApplicationAuditLogRequest {
     type Body = ();
     type Response = DataChangeLogsListApplicationAuditLogResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_audit_log.data_change_logs_list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/audit_log/data_change_logs_list",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -842,16 +864,16 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogsListApplicationAuditLogReque
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/data_change_logs_list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/audit_log/data_change_logs_list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.quick_query {
             out.push("quick_query", value);
         }
@@ -880,8 +902,8 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogsListApplicationAuditLogReque
             out.push("app_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationAuditLogApi::get`]: 查询审计日志详情.
@@ -911,11 +933,15 @@ impl GetApplicationAuditLogRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetApplicationAuditLogRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetApplicationAuditLogRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -926,7 +952,7 @@ impl ::feishu_runtime::Validate for GetApplicationAuditLogRequest {
         }
         {
             let value = &self.log_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "log_id",
@@ -937,20 +963,20 @@ impl ::feishu_runtime::Validate for GetApplicationAuditLogRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApplicationAuditLogRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApplicationAuditLogRequest {
     type Body = ();
     type Response = GetApplicationAuditLogResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_audit_log.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/audit_log",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -959,20 +985,20 @@ impl ::feishu_runtime::ApiRequest for GetApplicationAuditLogRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/audit_log");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("log_id", &self.log_id);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 数据变更日志详情信息

@@ -5,7 +5,7 @@
 /// A handle on the `application_environment_variable` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationEnvironmentVariableApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationEnvironmentVariableApi<'a> {
     /// 查询环境变量详情
@@ -27,8 +27,8 @@ impl<'a> ApplicationEnvironmentVariableApi<'a> {
     pub fn get(
         &self,
         request: GetApplicationEnvironmentVariableRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApplicationEnvironmentVariableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApplicationEnvironmentVariableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询环境变量列表
     ///
@@ -51,8 +51,11 @@ impl<'a> ApplicationEnvironmentVariableApi<'a> {
     pub fn query(
         &self,
         request: QueryApplicationEnvironmentVariableRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryApplicationEnvironmentVariableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        QueryApplicationEnvironmentVariableRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationEnvironmentVariableApi::get`]: 查询环境变量详情.
@@ -83,20 +86,20 @@ impl GetApplicationEnvironmentVariableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApplicationEnvironmentVariableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApplicationEnvironmentVariableRequest {
     type Body = ();
     type Response = GetApplicationEnvironmentVariableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_environment_variable.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/environment_variables/:environment_variable_api_name",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -105,14 +108,14 @@ impl ::feishu_runtime::ApiRequest for GetApplicationEnvironmentVariableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-environment_variable/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/environment_variables/");
-        ::feishu_runtime::push_path_param(
+        ::feishu_runtime::codegen::push_path_param(
             &mut path,
             &self.environment_variable_api_name,
         );
@@ -145,32 +148,37 @@ impl QueryApplicationEnvironmentVariableRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for QueryApplicationEnvironmentVariableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryApplicationEnvironmentVariableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryApplicationEnvironmentVariableRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for QueryApplicationEnvironmentVariableRequest {
     type Body = QueryApplicationEnvironmentVariableBody;
     type Response = QueryApplicationEnvironmentVariableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_environment_variable.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/environment_variables/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -179,20 +187,20 @@ impl ::feishu_runtime::ApiRequest for QueryApplicationEnvironmentVariableRequest
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-environment_variable/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/environment_variables/query");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 环境变量详情
@@ -385,10 +393,14 @@ impl QueryApplicationEnvironmentVariableBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryApplicationEnvironmentVariableBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryApplicationEnvironmentVariableBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.limit {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "limit",
@@ -398,7 +410,7 @@ impl ::feishu_runtime::Validate for QueryApplicationEnvironmentVariableBody {
             );
         }
         if let Some(value) = &self.offset {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "offset",

@@ -5,7 +5,7 @@
 /// A handle on the `application_function` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationFunctionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationFunctionApi<'a> {
     /// 执行函数
@@ -27,8 +27,8 @@ impl<'a> ApplicationFunctionApi<'a> {
     pub fn invoke(
         &self,
         request: InvokeApplicationFunctionRequest,
-    ) -> ::feishu_runtime::Call<'a, InvokeApplicationFunctionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InvokeApplicationFunctionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationFunctionApi::invoke`]: 执行函数.
@@ -63,20 +63,20 @@ impl InvokeApplicationFunctionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for InvokeApplicationFunctionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InvokeApplicationFunctionRequest {
     type Body = InvokeApplicationFunctionBody;
     type Response = InvokeApplicationFunctionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_function.invoke",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/functions/:function_api_name/invoke",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -85,14 +85,14 @@ impl ::feishu_runtime::ApiRequest for InvokeApplicationFunctionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-function/invoke",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(95usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/functions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.function_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.function_api_name);
         path.push_str("/invoke");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `application_object` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationObjectApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationObjectApi<'a> {
     /// 执行 OQL
@@ -27,8 +27,8 @@ impl<'a> ApplicationObjectApi<'a> {
     pub fn oql_query(
         &self,
         request: OqlQueryApplicationObjectRequest,
-    ) -> ::feishu_runtime::Call<'a, OqlQueryApplicationObjectRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, OqlQueryApplicationObjectRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索记录
     ///
@@ -51,8 +51,8 @@ impl<'a> ApplicationObjectApi<'a> {
     pub fn search(
         &self,
         request: SearchApplicationObjectRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchApplicationObjectRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchApplicationObjectRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationObjectApi::oql_query`]: 执行 OQL.
@@ -82,11 +82,15 @@ impl OqlQueryApplicationObjectRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for OqlQueryApplicationObjectRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OqlQueryApplicationObjectRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -97,20 +101,20 @@ impl ::feishu_runtime::Validate for OqlQueryApplicationObjectRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for OqlQueryApplicationObjectRequest {
+impl ::feishu_runtime::codegen::ApiRequest for OqlQueryApplicationObjectRequest {
     type Body = OqlQueryApplicationObjectBody;
     type Response = OqlQueryApplicationObjectResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object.oql_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/oql_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -120,22 +124,22 @@ impl ::feishu_runtime::ApiRequest for OqlQueryApplicationObjectRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object/oql_query",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/oql_query");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectApi::search`]: 搜索记录.
@@ -162,11 +166,15 @@ impl SearchApplicationObjectRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for SearchApplicationObjectRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchApplicationObjectRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -177,28 +185,28 @@ impl ::feishu_runtime::Validate for SearchApplicationObjectRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchApplicationObjectRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchApplicationObjectRequest {
     type Body = SearchApplicationObjectBody;
     type Response = SearchApplicationObjectResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -206,47 +214,47 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationObjectRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "next_page_token",
             has_more: Some("has_more"),
             items: Some("objects"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/search");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchApplicationObjectRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchApplicationObjectRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.next_page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchApplicationObjectRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchApplicationObjectRequest {
     type Item = ObjectMeta;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.objects.unwrap_or_default()
@@ -359,10 +367,14 @@ impl Criterion {
         self
     }
 }
-impl ::feishu_runtime::Validate for Criterion {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Criterion {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.conditions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "conditions",
@@ -640,10 +652,14 @@ impl OrderCondition {
         self
     }
 }
-impl ::feishu_runtime::Validate for OrderCondition {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OrderCondition {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field",
@@ -715,10 +731,14 @@ impl SearchApplicationObjectBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchApplicationObjectBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchApplicationObjectBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.search_objects {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "search_objects",
@@ -726,9 +746,9 @@ impl ::feishu_runtime::Validate for SearchApplicationObjectBody {
                 Some(0),
                 Some(256),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "search_objects"),
+                &::feishu_runtime::codegen::field_path(at, "search_objects"),
                 out,
             );
         }
@@ -836,10 +856,14 @@ impl SearchObjectParam {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchObjectParam {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchObjectParam {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.api_name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "api_name",
@@ -849,7 +873,7 @@ impl ::feishu_runtime::Validate for SearchObjectParam {
             );
         }
         if let Some(value) = &self.search_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "search_fields",
@@ -859,7 +883,7 @@ impl ::feishu_runtime::Validate for SearchObjectParam {
             );
         }
         if let Some(value) = &self.select {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "select",
@@ -869,16 +893,16 @@ impl ::feishu_runtime::Validate for SearchObjectParam {
             );
         }
         if let Some(value) = &self.filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter"),
+                &::feishu_runtime::codegen::field_path(at, "filter"),
                 out,
             );
         }
         if let Some(value) = &self.order_by {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "order_by"),
+                &::feishu_runtime::codegen::field_path(at, "order_by"),
                 out,
             );
         }
@@ -896,7 +920,7 @@ pub enum Metadata {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Metadata { Label => "Label", SearchLayout => "SearchLayout" }
 );
 /// 排序方式
@@ -911,4 +935,4 @@ pub enum OrderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(OrderType { Asc => "asc", Desc => "desc" });
+::feishu_runtime::codegen::string_enum!(OrderType { Asc => "asc", Desc => "desc" });

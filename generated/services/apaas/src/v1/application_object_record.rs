@@ -5,7 +5,7 @@
 /// A handle on the `application_object_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationObjectRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationObjectRecordApi<'a> {
     /// 批量新建记录
@@ -27,8 +27,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除记录
     ///
@@ -49,8 +49,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询记录列表
     ///
@@ -73,8 +73,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量编辑记录
     ///
@@ -95,8 +95,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新建记录
     ///
@@ -117,8 +117,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn create(
         &self,
         request: CreateApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除记录
     ///
@@ -139,8 +139,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn delete(
         &self,
         request: DeleteApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 编辑记录
     ///
@@ -161,8 +161,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取记录详情
     ///
@@ -183,8 +183,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     pub fn query(
         &self,
         request: QueryApplicationObjectRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryApplicationObjectRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryApplicationObjectRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::batch_create`]: 批量新建记录.
@@ -221,11 +221,15 @@ impl BatchCreateApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -236,7 +240,7 @@ impl ::feishu_runtime::Validate for BatchCreateApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -247,20 +251,21 @@ impl ::feishu_runtime::Validate for BatchCreateApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchCreateApplicationObjectRecordRequest {
     type Body = BatchCreateApplicationObjectRecordBody;
     type Response = BatchCreateApplicationObjectRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -270,24 +275,24 @@ impl ::feishu_runtime::ApiRequest for BatchCreateApplicationObjectRecordRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/batch_create");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::batch_delete`]: 批量删除记录.
@@ -324,11 +329,15 @@ impl BatchDeleteApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -339,7 +348,7 @@ impl ::feishu_runtime::Validate for BatchDeleteApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -350,28 +359,29 @@ impl ::feishu_runtime::Validate for BatchDeleteApplicationObjectRecordRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchDeleteApplicationObjectRecordRequest {
     type Body = BatchDeleteApplicationObjectRecordBody;
     type Response = BatchDeleteApplicationObjectRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -381,24 +391,24 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteApplicationObjectRecordRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/batch_delete");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::batch_query`]: 查询记录列表.
@@ -435,11 +445,15 @@ impl BatchQueryApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -450,7 +464,7 @@ impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -461,28 +475,28 @@ impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryApplicationObjectRecordRequest {
     type Body = BatchQueryApplicationObjectRecordBody;
     type Response = BatchQueryApplicationObjectRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/batch_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -490,43 +504,44 @@ impl ::feishu_runtime::ApiRequest for BatchQueryApplicationObjectRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "next_page_token",
             has_more: Some("has_more"),
             items: None,
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/batch_query");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for BatchQueryApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for BatchQueryApplicationObjectRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.next_page_token.as_deref(),
         }
@@ -566,11 +581,15 @@ impl BatchUpdateApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -581,7 +600,7 @@ impl ::feishu_runtime::Validate for BatchUpdateApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -592,20 +611,21 @@ impl ::feishu_runtime::Validate for BatchUpdateApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchUpdateApplicationObjectRecordRequest {
     type Body = BatchUpdateApplicationObjectRecordBody;
     type Response = BatchUpdateApplicationObjectRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -615,24 +635,24 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateApplicationObjectRecordRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/batch_update");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::create`]: 新建记录.
@@ -669,11 +689,15 @@ impl CreateApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -684,7 +708,7 @@ impl ::feishu_runtime::Validate for CreateApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -695,28 +719,28 @@ impl ::feishu_runtime::Validate for CreateApplicationObjectRecordRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationObjectRecordRequest {
     type Body = CreateApplicationObjectRecordBody;
     type Response = CreateApplicationObjectRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -726,24 +750,24 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationObjectRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::delete`]: 删除记录.
@@ -782,11 +806,15 @@ impl DeleteApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -797,7 +825,7 @@ impl ::feishu_runtime::Validate for DeleteApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -808,20 +836,20 @@ impl ::feishu_runtime::Validate for DeleteApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteApplicationObjectRecordRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/:id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -831,22 +859,22 @@ impl ::feishu_runtime::ApiRequest for DeleteApplicationObjectRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::patch`]: 编辑记录.
@@ -889,11 +917,15 @@ impl PatchApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -904,7 +936,7 @@ impl ::feishu_runtime::Validate for PatchApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -915,28 +947,28 @@ impl ::feishu_runtime::Validate for PatchApplicationObjectRecordRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationObjectRecordRequest {
     type Body = PatchApplicationObjectRecordBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/:id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -946,25 +978,25 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationObjectRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::query`]: 获取记录详情.
@@ -1007,11 +1039,15 @@ impl QueryApplicationObjectRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for QueryApplicationObjectRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryApplicationObjectRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -1022,7 +1058,7 @@ impl ::feishu_runtime::Validate for QueryApplicationObjectRecordRequest {
         }
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -1033,28 +1069,28 @@ impl ::feishu_runtime::Validate for QueryApplicationObjectRecordRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryApplicationObjectRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryApplicationObjectRecordRequest {
     type Body = QueryApplicationObjectRecordBody;
     type Response = QueryApplicationObjectRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_object_record.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/objects/:object_api_name/records/:id/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -1064,26 +1100,26 @@ impl ::feishu_runtime::ApiRequest for QueryApplicationObjectRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/query",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/objects/");
-        ::feishu_runtime::push_path_param(&mut path, &self.object_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.object_api_name);
         path.push_str("/records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path.push_str("/query");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchCreateApplicationObjectRecordRequest`].
@@ -1137,11 +1173,15 @@ impl BatchDeleteApplicationObjectRecordBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteApplicationObjectRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteApplicationObjectRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -1277,11 +1317,15 @@ impl BatchQueryApplicationObjectRecordBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryApplicationObjectRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.select;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "select",
@@ -1291,14 +1335,14 @@ impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordBody {
             );
         }
         if let Some(value) = &self.filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter"),
+                &::feishu_runtime::codegen::field_path(at, "filter"),
                 out,
             );
         }
         if let Some(value) = &self.order_by {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "order_by",
@@ -1306,14 +1350,14 @@ impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordBody {
                 Some(0),
                 Some(256),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "order_by"),
+                &::feishu_runtime::codegen::field_path(at, "order_by"),
                 out,
             );
         }
         if let Some(value) = &self.group_by {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "group_by",
@@ -1321,14 +1365,14 @@ impl ::feishu_runtime::Validate for BatchQueryApplicationObjectRecordBody {
                 Some(0),
                 Some(256),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "group_by"),
+                &::feishu_runtime::codegen::field_path(at, "group_by"),
                 out,
             );
         }
         if let Some(value) = &self.offset {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "offset",
@@ -1505,11 +1549,15 @@ impl CreateApplicationObjectRecordBody {
         Self { record: record.into() }
     }
 }
-impl ::feishu_runtime::Validate for CreateApplicationObjectRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateApplicationObjectRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.record;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record",
@@ -1566,10 +1614,14 @@ impl Criterion {
         self
     }
 }
-impl ::feishu_runtime::Validate for Criterion {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Criterion {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.conditions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "conditions",
@@ -1597,11 +1649,15 @@ impl PatchApplicationObjectRecordBody {
         Self { record: record.into() }
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationObjectRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationObjectRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.record;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record",
@@ -1631,10 +1687,14 @@ impl QueryApplicationObjectRecordBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryApplicationObjectRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryApplicationObjectRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.select {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "select",
@@ -1680,11 +1740,15 @@ impl RecordGroupByItem {
         Self { field: field.into() }
     }
 }
-impl ::feishu_runtime::Validate for RecordGroupByItem {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RecordGroupByItem {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.field;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field",
@@ -1798,11 +1862,15 @@ impl Sort {
         }
     }
 }
-impl ::feishu_runtime::Validate for Sort {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Sort {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.field;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field",
@@ -1825,4 +1893,4 @@ pub enum Direction {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Direction { Asc => "ASC", Desc => "DESC" });
+::feishu_runtime::codegen::string_enum!(Direction { Asc => "ASC", Desc => "DESC" });

@@ -5,7 +5,7 @@
 /// A handle on the `application_record_permission_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationRecordPermissionMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationRecordPermissionMemberApi<'a> {
     /// 批量创建记录权限用户授权
@@ -27,11 +27,11 @@ impl<'a> ApplicationRecordPermissionMemberApi<'a> {
     pub fn batch_create_authorization(
         &self,
         request: BatchCreateAuthorizationApplicationRecordPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         BatchCreateAuthorizationApplicationRecordPermissionMemberRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除记录权限用户授权
     ///
@@ -52,11 +52,11 @@ impl<'a> ApplicationRecordPermissionMemberApi<'a> {
     pub fn batch_remove_authorization(
         &self,
         request: BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationRecordPermissionMemberApi::batch_create_authorization`]: 批量创建记录权限用户授权.
@@ -93,12 +93,16 @@ impl BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -109,7 +113,7 @@ for BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
         }
         {
             let value = &self.record_permission_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record_permission_api_name",
@@ -120,29 +124,29 @@ for BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
     type Body = BatchCreateAuthorizationApplicationRecordPermissionMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_record_permission_member.batch_create_authorization",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/record_permissions/:record_permission_api_name/member/batch_create_authorization",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -151,22 +155,25 @@ for BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-record_permission-member/batch_create_authorization",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(140usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/record_permissions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.record_permission_api_name);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.record_permission_api_name,
+        );
         path.push_str("/member/batch_create_authorization");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationRecordPermissionMemberApi::batch_remove_authorization`]: 批量删除记录权限用户授权.
@@ -203,12 +210,16 @@ impl BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -219,7 +230,7 @@ for BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
         }
         {
             let value = &self.record_permission_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record_permission_api_name",
@@ -230,29 +241,29 @@ for BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
     type Body = BatchRemoveAuthorizationApplicationRecordPermissionMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_record_permission_member.batch_remove_authorization",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/record_permissions/:record_permission_api_name/member/batch_remove_authorization",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -261,22 +272,25 @@ for BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-record_permission-member/batch_remove_authorization",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(140usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/record_permissions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.record_permission_api_name);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.record_permission_api_name,
+        );
         path.push_str("/member/batch_remove_authorization");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchCreateAuthorizationApplicationRecordPermissionMemberRequest`].
@@ -301,11 +315,15 @@ impl BatchCreateAuthorizationApplicationRecordPermissionMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for BatchCreateAuthorizationApplicationRecordPermissionMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -338,11 +356,15 @@ impl BatchRemoveAuthorizationApplicationRecordPermissionMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for BatchRemoveAuthorizationApplicationRecordPermissionMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",

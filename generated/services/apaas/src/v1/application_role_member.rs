@@ -5,7 +5,7 @@
 /// A handle on the `application_role_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationRoleMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationRoleMemberApi<'a> {
     /// 批量创建角色成员授权
@@ -27,11 +27,11 @@ impl<'a> ApplicationRoleMemberApi<'a> {
     pub fn batch_create_authorization(
         &self,
         request: BatchCreateAuthorizationApplicationRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         BatchCreateAuthorizationApplicationRoleMemberRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除角色成员授权
     ///
@@ -52,11 +52,11 @@ impl<'a> ApplicationRoleMemberApi<'a> {
     pub fn batch_remove_authorization(
         &self,
         request: BatchRemoveAuthorizationApplicationRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         BatchRemoveAuthorizationApplicationRoleMemberRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询角色成员信息
     ///
@@ -77,8 +77,8 @@ impl<'a> ApplicationRoleMemberApi<'a> {
     pub fn get(
         &self,
         request: GetApplicationRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApplicationRoleMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApplicationRoleMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationRoleMemberApi::batch_create_authorization`]: 批量创建角色成员授权.
@@ -115,12 +115,16 @@ impl BatchCreateAuthorizationApplicationRoleMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for BatchCreateAuthorizationApplicationRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -131,7 +135,7 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
         }
         {
             let value = &self.role_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role_api_name",
@@ -142,29 +146,29 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for BatchCreateAuthorizationApplicationRoleMemberRequest {
     type Body = BatchCreateAuthorizationApplicationRoleMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_role_member.batch_create_authorization",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/roles/:role_api_name/member/batch_create_authorization",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -173,22 +177,22 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_create_authorization",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_api_name);
         path.push_str("/member/batch_create_authorization");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationRoleMemberApi::batch_remove_authorization`]: 批量删除角色成员授权.
@@ -225,12 +229,16 @@ impl BatchRemoveAuthorizationApplicationRoleMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for BatchRemoveAuthorizationApplicationRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -241,7 +249,7 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
         }
         {
             let value = &self.role_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role_api_name",
@@ -252,29 +260,29 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for BatchRemoveAuthorizationApplicationRoleMemberRequest {
     type Body = BatchRemoveAuthorizationApplicationRoleMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_role_member.batch_remove_authorization",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/roles/:role_api_name/member/batch_remove_authorization",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -283,22 +291,22 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_remove_authorization",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_api_name);
         path.push_str("/member/batch_remove_authorization");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationRoleMemberApi::get`]: 查询角色成员信息.
@@ -357,11 +365,15 @@ impl GetApplicationRoleMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetApplicationRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetApplicationRoleMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.namespace;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "namespace",
@@ -372,7 +384,7 @@ impl ::feishu_runtime::Validate for GetApplicationRoleMemberRequest {
         }
         {
             let value = &self.role_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role_api_name",
@@ -383,20 +395,20 @@ impl ::feishu_runtime::Validate for GetApplicationRoleMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApplicationRoleMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRoleMemberRequest {
     type Body = ();
     type Response = GetApplicationRoleMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.application_role_member.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/applications/:namespace/roles/:role_api_name/member",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -405,18 +417,18 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/apaas/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.namespace);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.namespace);
         path.push_str("/roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_api_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_api_name);
         path.push_str("/member");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.need_display_name {
             out.push("need_display_name", value);
         }
@@ -424,8 +436,8 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRoleMemberRequest {
             out.push("use_api_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchCreateAuthorizationApplicationRoleMemberRequest`].
@@ -464,10 +476,15 @@ impl BatchCreateAuthorizationApplicationRoleMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateAuthorizationApplicationRoleMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchCreateAuthorizationApplicationRoleMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -477,7 +494,7 @@ impl ::feishu_runtime::Validate for BatchCreateAuthorizationApplicationRoleMembe
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -524,10 +541,15 @@ impl BatchRemoveAuthorizationApplicationRoleMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveAuthorizationApplicationRoleMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchRemoveAuthorizationApplicationRoleMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -537,7 +559,7 @@ impl ::feishu_runtime::Validate for BatchRemoveAuthorizationApplicationRoleMembe
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -807,4 +829,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Type { All => "all", Custom => "custom" });
+::feishu_runtime::codegen::string_enum!(Type { All => "all", Custom => "custom" });

@@ -5,7 +5,7 @@
 /// A handle on the `approval_instance` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalInstanceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalInstanceApi<'a> {
     /// 撤销人工任务
@@ -26,8 +26,8 @@ impl<'a> ApprovalInstanceApi<'a> {
     pub fn cancel(
         &self,
         request: CancelApprovalInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, CancelApprovalInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CancelApprovalInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApprovalInstanceApi::cancel`]: 撤销人工任务.
@@ -56,20 +56,20 @@ impl CancelApprovalInstanceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CancelApprovalInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CancelApprovalInstanceRequest {
     type Body = CancelApprovalInstanceBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.approval_instance.cancel",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/approval_instances/:approval_instance_id/cancel",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -78,12 +78,15 @@ impl ::feishu_runtime::ApiRequest for CancelApprovalInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_instance/cancel",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/apaas/v1/approval_instances/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_instance_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.approval_instance_id,
+        );
         path.push_str("/cancel");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `approval_task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalTaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalTaskApi<'a> {
     /// 人工任务加签
@@ -26,8 +26,8 @@ impl<'a> ApprovalTaskApi<'a> {
     pub fn add_assignee(
         &self,
         request: AddAssigneeApprovalTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, AddAssigneeApprovalTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddAssigneeApprovalTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 同意人工任务
     ///
@@ -47,8 +47,8 @@ impl<'a> ApprovalTaskApi<'a> {
     pub fn agree(
         &self,
         request: AgreeApprovalTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, AgreeApprovalTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AgreeApprovalTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 拒绝人工任务
     ///
@@ -68,8 +68,8 @@ impl<'a> ApprovalTaskApi<'a> {
     pub fn reject(
         &self,
         request: RejectApprovalTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, RejectApprovalTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RejectApprovalTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 转交人工任务
     ///
@@ -89,8 +89,8 @@ impl<'a> ApprovalTaskApi<'a> {
     pub fn transfer(
         &self,
         request: TransferApprovalTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, TransferApprovalTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TransferApprovalTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApprovalTaskApi::add_assignee`]: 人工任务加签.
@@ -119,32 +119,36 @@ impl AddAssigneeApprovalTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for AddAssigneeApprovalTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddAssigneeApprovalTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddAssigneeApprovalTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddAssigneeApprovalTaskRequest {
     type Body = AddAssigneeApprovalTaskBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.approval_task.add_assignee",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/approval_tasks/:approval_task_id/add_assignee",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -153,20 +157,20 @@ impl ::feishu_runtime::ApiRequest for AddAssigneeApprovalTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/add_assignee",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/apaas/v1/approval_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_task_id);
         path.push_str("/add_assignee");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApprovalTaskApi::agree`]: 同意人工任务.
@@ -195,20 +199,20 @@ impl AgreeApprovalTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AgreeApprovalTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AgreeApprovalTaskRequest {
     type Body = AgreeApprovalTaskBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.approval_task.agree",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/approval_tasks/:approval_task_id/agree",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -217,12 +221,12 @@ impl ::feishu_runtime::ApiRequest for AgreeApprovalTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/agree",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/apaas/v1/approval_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_task_id);
         path.push_str("/agree");
         path
     }
@@ -256,20 +260,20 @@ impl RejectApprovalTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RejectApprovalTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RejectApprovalTaskRequest {
     type Body = RejectApprovalTaskBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.approval_task.reject",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/approval_tasks/:approval_task_id/reject",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -278,12 +282,12 @@ impl ::feishu_runtime::ApiRequest for RejectApprovalTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/reject",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/apaas/v1/approval_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_task_id);
         path.push_str("/reject");
         path
     }
@@ -317,32 +321,36 @@ impl TransferApprovalTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for TransferApprovalTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TransferApprovalTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TransferApprovalTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TransferApprovalTaskRequest {
     type Body = TransferApprovalTaskBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.approval_task.transfer",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/approval_tasks/:approval_task_id/transfer",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -351,20 +359,20 @@ impl ::feishu_runtime::ApiRequest for TransferApprovalTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/transfer",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/apaas/v1/approval_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_task_id);
         path.push_str("/transfer");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`AddAssigneeApprovalTaskRequest`].
@@ -422,10 +430,14 @@ impl AddAssigneeApprovalTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddAssigneeApprovalTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddAssigneeApprovalTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.approvers {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "approvers",
@@ -553,10 +565,14 @@ impl TransferApprovalTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for TransferApprovalTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TransferApprovalTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.from_user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "from_user_ids",
@@ -566,7 +582,7 @@ impl ::feishu_runtime::Validate for TransferApprovalTaskBody {
             );
         }
         if let Some(value) = &self.to_user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "to_user_ids",

@@ -23,7 +23,7 @@ pub mod workspace_view_record;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApaasV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApaasV1Api<'a> {
     /// The `app` resource.

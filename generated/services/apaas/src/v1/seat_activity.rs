@@ -5,7 +5,7 @@
 /// A handle on the `seat_activity` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SeatActivityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SeatActivityApi<'a> {
     /// 查询席位活跃详情
@@ -32,8 +32,8 @@ impl<'a> SeatActivityApi<'a> {
     pub fn list(
         &self,
         request: ListSeatActivityRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSeatActivityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSeatActivityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SeatActivityApi::list`]: 查询席位活跃详情.
@@ -75,38 +75,38 @@ impl ListSeatActivityRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSeatActivityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSeatActivityRequest {
     type Body = ();
     type Response = ListSeatActivityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.seat_activity.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/seat_activities",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2320003,
                 message: "tenant does not exist",
                 hint: "请自查租户是否可用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2320004,
                 message: "user does not exist",
                 hint: "请自查用户是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2320005,
                 message: "insufficient permissions",
                 hint: "请自查用户是否具备权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320006,
                 message: "bad request or invalid parameter",
@@ -114,21 +114,21 @@ impl ::feishu_runtime::ApiRequest for ListSeatActivityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/seat_activity/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/apaas/v1/seat_activities");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("seat_type", &self.seat_type);
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
@@ -136,21 +136,21 @@ impl ::feishu_runtime::ApiRequest for ListSeatActivityRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSeatActivityRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSeatActivityRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSeatActivityRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSeatActivityRequest {
     type Item = SeatActivity;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -242,7 +242,7 @@ pub enum SeatType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SeatType { PerUser => "per_user", PerUserPerApp => "per_user_per_app" }
 );
 /// 席位状态，枚举值：in_use 、released
@@ -257,4 +257,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Status { InUse => "in_use", Released => "released" });
+::feishu_runtime::codegen::string_enum!(
+    Status { InUse => "in_use", Released => "released" }
+);

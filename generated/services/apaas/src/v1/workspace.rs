@@ -5,7 +5,7 @@
 /// A handle on the `workspace` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkspaceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkspaceApi<'a> {
     /// 执行SQL
@@ -27,8 +27,8 @@ impl<'a> WorkspaceApi<'a> {
     pub fn sql_commands(
         &self,
         request: SqlCommandsWorkspaceRequest,
-    ) -> ::feishu_runtime::Call<'a, SqlCommandsWorkspaceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SqlCommandsWorkspaceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkspaceApi::sql_commands`]: 执行SQL.
@@ -54,20 +54,20 @@ impl SqlCommandsWorkspaceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SqlCommandsWorkspaceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SqlCommandsWorkspaceRequest {
     type Body = SqlCommandsWorkspaceBody;
     type Response = SqlCommandsWorkspaceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace.sql_commands",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/sql_commands",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -76,12 +76,12 @@ impl ::feishu_runtime::ApiRequest for SqlCommandsWorkspaceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace/sql_commands",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/sql_commands");
         path
     }
@@ -193,6 +193,6 @@ impl WorkspaceRecordChangeEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for WorkspaceRecordChangeEvent {
+impl ::feishu_runtime::codegen::Event for WorkspaceRecordChangeEvent {
     const EVENT_TYPE: &'static str = "apaas.workspace.record_change_v1";
 }

@@ -5,7 +5,7 @@
 /// A handle on the `workspace_enum` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkspaceEnumApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkspaceEnumApi<'a> {
     /// 获取自定义枚举详细信息
@@ -27,8 +27,8 @@ impl<'a> WorkspaceEnumApi<'a> {
     pub fn enum_get(
         &self,
         request: EnumGetWorkspaceEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, EnumGetWorkspaceEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EnumGetWorkspaceEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取工作空间下的自定义枚举列表
     ///
@@ -51,8 +51,8 @@ impl<'a> WorkspaceEnumApi<'a> {
     pub fn list(
         &self,
         request: ListWorkspaceEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkspaceEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkspaceEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkspaceEnumApi::enum_get`]: 获取自定义枚举详细信息.
@@ -80,20 +80,20 @@ impl EnumGetWorkspaceEnumRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EnumGetWorkspaceEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EnumGetWorkspaceEnumRequest {
     type Body = ();
     type Response = EnumGetWorkspaceEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_enum.enum_get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/enums/:enum_name",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -102,14 +102,14 @@ impl ::feishu_runtime::ApiRequest for EnumGetWorkspaceEnumRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-enum/enum_get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/enums/");
-        ::feishu_runtime::push_path_param(&mut path, &self.enum_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.enum_name);
         path
     }
 }
@@ -163,10 +163,14 @@ impl ListWorkspaceEnumRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListWorkspaceEnumRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListWorkspaceEnumRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -177,20 +181,20 @@ impl ::feishu_runtime::Validate for ListWorkspaceEnumRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkspaceEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceEnumRequest {
     type Body = ();
     type Response = ListWorkspaceEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_enum.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/enums",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -198,23 +202,23 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceEnumRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-enum/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/enums");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -222,25 +226,25 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceEnumRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWorkspaceEnumRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWorkspaceEnumRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListWorkspaceEnumRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListWorkspaceEnumRequest {
     type Item = WorkspaceEnum;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

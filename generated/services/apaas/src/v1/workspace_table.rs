@@ -5,7 +5,7 @@
 /// A handle on the `workspace_table` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkspaceTableApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkspaceTableApi<'a> {
     /// 获取工作空间下的数据表列表
@@ -29,8 +29,8 @@ impl<'a> WorkspaceTableApi<'a> {
     pub fn list(
         &self,
         request: ListWorkspaceTableRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkspaceTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkspaceTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量更新数据表中的记录
     ///
@@ -51,8 +51,8 @@ impl<'a> WorkspaceTableApi<'a> {
     pub fn records_batch_update(
         &self,
         request: RecordsBatchUpdateWorkspaceTableRequest,
-    ) -> ::feishu_runtime::Call<'a, RecordsBatchUpdateWorkspaceTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecordsBatchUpdateWorkspaceTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取数据表详细信息
     ///
@@ -73,8 +73,8 @@ impl<'a> WorkspaceTableApi<'a> {
     pub fn table_get(
         &self,
         request: TableGetWorkspaceTableRequest,
-    ) -> ::feishu_runtime::Call<'a, TableGetWorkspaceTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TableGetWorkspaceTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkspaceTableApi::list`]: 获取工作空间下的数据表列表.
@@ -127,10 +127,14 @@ impl ListWorkspaceTableRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListWorkspaceTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListWorkspaceTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -141,20 +145,20 @@ impl ::feishu_runtime::Validate for ListWorkspaceTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceTableRequest {
     type Body = ();
     type Response = ListWorkspaceTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -162,23 +166,23 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -186,25 +190,25 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWorkspaceTableRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWorkspaceTableRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListWorkspaceTableRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListWorkspaceTableRequest {
     type Item = WorkspaceDataTable;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -242,20 +246,20 @@ impl RecordsBatchUpdateWorkspaceTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RecordsBatchUpdateWorkspaceTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecordsBatchUpdateWorkspaceTableRequest {
     type Body = RecordsBatchUpdateWorkspaceTableBody;
     type Response = RecordsBatchUpdateWorkspaceTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table.records_batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables/:table_name/records_batch_update",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -264,14 +268,14 @@ impl ::feishu_runtime::ApiRequest for RecordsBatchUpdateWorkspaceTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_batch_update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records_batch_update");
         path
     }
@@ -304,20 +308,20 @@ impl TableGetWorkspaceTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TableGetWorkspaceTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TableGetWorkspaceTableRequest {
     type Body = ();
     type Response = TableGetWorkspaceTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table.table_get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables/:table_name",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -326,14 +330,14 @@ impl ::feishu_runtime::ApiRequest for TableGetWorkspaceTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/table_get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path
     }
 }

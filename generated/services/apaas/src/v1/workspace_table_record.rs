@@ -5,7 +5,7 @@
 /// A handle on the `workspace_table_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkspaceTableRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkspaceTableRecordApi<'a> {
     /// 向数据表中添加或更新记录
@@ -36,8 +36,8 @@ impl<'a> WorkspaceTableRecordApi<'a> {
     pub fn create(
         &self,
         request: CreateWorkspaceTableRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateWorkspaceTableRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateWorkspaceTableRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除数据表中的记录
     ///
@@ -58,8 +58,8 @@ impl<'a> WorkspaceTableRecordApi<'a> {
     pub fn delete(
         &self,
         request: DeleteWorkspaceTableRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteWorkspaceTableRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteWorkspaceTableRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询数据表数据记录
     ///
@@ -82,8 +82,8 @@ impl<'a> WorkspaceTableRecordApi<'a> {
     pub fn list(
         &self,
         request: ListWorkspaceTableRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkspaceTableRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkspaceTableRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 按条件更新数据表中的记录
     ///
@@ -104,8 +104,8 @@ impl<'a> WorkspaceTableRecordApi<'a> {
     pub fn patch(
         &self,
         request: PatchWorkspaceTableRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchWorkspaceTableRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchWorkspaceTableRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkspaceTableRecordApi::create`]: 向数据表中添加或更新记录.
@@ -186,20 +186,20 @@ impl CreateWorkspaceTableRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateWorkspaceTableRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateWorkspaceTableRecordRequest {
     type Body = CreateWorkspaceTableRecordBody;
     type Response = CreateWorkspaceTableRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table_record.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -208,18 +208,18 @@ impl ::feishu_runtime::ApiRequest for CreateWorkspaceTableRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_post",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.columns {
             out.push("columns", value);
         }
@@ -227,7 +227,7 @@ impl ::feishu_runtime::ApiRequest for CreateWorkspaceTableRecordRequest {
             out.push("on_conflict", value);
         }
     }
-    fn headers(&self, out: &mut ::feishu_runtime::Params) {
+    fn headers(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.prefer {
             out.push("Prefer", value);
         }
@@ -270,20 +270,20 @@ impl DeleteWorkspaceTableRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteWorkspaceTableRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteWorkspaceTableRecordRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table_record.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -292,18 +292,18 @@ impl ::feishu_runtime::ApiRequest for DeleteWorkspaceTableRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("filter", &self.filter);
     }
 }
@@ -403,20 +403,20 @@ impl ListWorkspaceTableRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceTableRecordRequest {
     type Body = ();
     type Response = ListWorkspaceTableRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table_record.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -424,25 +424,25 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -460,15 +460,15 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWorkspaceTableRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWorkspaceTableRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -512,20 +512,20 @@ impl PatchWorkspaceTableRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchWorkspaceTableRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchWorkspaceTableRecordRequest {
     type Body = PatchWorkspaceTableRecordBody;
     type Response = PatchWorkspaceTableRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_table_record.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -534,18 +534,18 @@ impl ::feishu_runtime::ApiRequest for PatchWorkspaceTableRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("filter", &self.filter);
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `workspace_view_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkspaceViewRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkspaceViewRecordApi<'a> {
     /// 查询视图数据记录
@@ -29,8 +29,8 @@ impl<'a> WorkspaceViewRecordApi<'a> {
     pub fn list(
         &self,
         request: ListWorkspaceViewRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkspaceViewRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkspaceViewRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkspaceViewRecordApi::list`]: 查询视图数据记录.
@@ -129,20 +129,20 @@ impl ListWorkspaceViewRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkspaceViewRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceViewRecordRequest {
     type Body = ();
     type Response = ListWorkspaceViewRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "apaas.v1.workspace_view_record.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/apaas/v1/workspaces/:workspace_id/views/:view_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2320001,
                 message: "param is invalid",
@@ -150,25 +150,25 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceViewRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-view/views_get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/apaas/v1/workspaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.workspace_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.workspace_id);
         path.push_str("/views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.view_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.view_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -186,15 +186,15 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceViewRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWorkspaceViewRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWorkspaceViewRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }

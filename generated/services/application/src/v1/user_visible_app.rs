@@ -5,7 +5,7 @@
 /// A handle on the `user_visible_app` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserVisibleAppApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserVisibleAppApi<'a> {
     /// 获取用户可用的应用
@@ -18,8 +18,8 @@ impl<'a> UserVisibleAppApi<'a> {
     pub fn list(
         &self,
         request: ListUserVisibleAppRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserVisibleAppRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserVisibleAppRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserVisibleAppApi::list`]: 获取用户可用的应用.
@@ -30,17 +30,17 @@ impl<'a> UserVisibleAppApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListUserVisibleAppRequest {}
 impl ListUserVisibleAppRequest {}
-impl ::feishu_runtime::ApiRequest for ListUserVisibleAppRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserVisibleAppRequest {
     type Body = ();
     type Response = ListUserVisibleAppResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v1.user_visible_app.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v1/user/visible_apps",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjM3UjLzIzN14yMycTN",

@@ -5,7 +5,7 @@
 /// A handle on the `app_visibility` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppVisibilityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppVisibilityApi<'a> {
     /// 获取应用在企业内的可用范围
@@ -26,8 +26,8 @@ impl<'a> AppVisibilityApi<'a> {
     pub fn list(
         &self,
         request: ListAppVisibilityRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppVisibilityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppVisibilityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppVisibilityApi::list`]: 获取应用在企业内的可用范围.
@@ -38,20 +38,20 @@ impl<'a> AppVisibilityApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListAppVisibilityRequest {}
 impl ListAppVisibilityRequest {}
-impl ::feishu_runtime::ApiRequest for ListAppVisibilityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppVisibilityRequest {
     type Body = ();
     type Response = ListAppVisibilityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v2.app_visibility.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v2/app/visibility",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 50003,
                 message: "invalid app_id",

@@ -5,7 +5,7 @@
 /// A handle on the `app` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppApi<'a> {
     /// 获取企业安装的应用
@@ -22,8 +22,8 @@ impl<'a> AppApi<'a> {
     pub fn list(
         &self,
         request: ListAppRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新应用可用范围
     ///
@@ -46,8 +46,8 @@ impl<'a> AppApi<'a> {
     pub fn update_visibility(
         &self,
         request: UpdateVisibilityAppRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateVisibilityAppRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateVisibilityAppRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppApi::list`]: 获取企业安装的应用.
@@ -58,17 +58,17 @@ impl<'a> AppApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListAppRequest {}
 impl ListAppRequest {}
-impl ::feishu_runtime::ApiRequest for ListAppRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppRequest {
     type Body = ();
     type Response = ListAppResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v3.app.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v3/app/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDN3UjL2QzN14iN0cTN",
@@ -97,20 +97,20 @@ impl UpdateVisibilityAppRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateVisibilityAppRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateVisibilityAppRequest {
     type Body = UpdateVisibilityAppBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v3.app.update_visibility",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v3/app/update_visibility",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 50003,
                 message: "invalid app_id",

@@ -5,7 +5,7 @@
 /// A handle on the `is_user_admin` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct IsUserAdminApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> IsUserAdminApi<'a> {
     /// 校验应用管理员
@@ -21,8 +21,8 @@ impl<'a> IsUserAdminApi<'a> {
     pub fn list(
         &self,
         request: ListIsUserAdminRequest,
-    ) -> ::feishu_runtime::Call<'a, ListIsUserAdminRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListIsUserAdminRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`IsUserAdminApi::list`]: 校验应用管理员.
@@ -33,17 +33,17 @@ impl<'a> IsUserAdminApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListIsUserAdminRequest {}
 impl ListIsUserAdminRequest {}
-impl ::feishu_runtime::ApiRequest for ListIsUserAdminRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListIsUserAdminRequest {
     type Body = ();
     type Response = ListIsUserAdminResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v3.is_user_admin.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v3/is_user_admin",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITN1EjLyUTNx4iM1UTM",

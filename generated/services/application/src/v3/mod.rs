@@ -6,7 +6,7 @@ pub mod is_user_admin;
 /// A handle on the `v3` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationV3Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationV3Api<'a> {
     /// The `app` resource.

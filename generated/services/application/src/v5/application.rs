@@ -5,7 +5,7 @@
 /// A handle on the `application` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationApi<'a> {
     /// 获取用户自定义常用的应用
@@ -35,8 +35,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn favourite(
         &self,
         request: FavouriteApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, FavouriteApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FavouriteApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取管理员推荐的应用
     ///
@@ -65,8 +65,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn recommend(
         &self,
         request: RecommendApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, RecommendApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecommendApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationApi::favourite`]: 获取用户自定义常用的应用.
@@ -119,56 +119,56 @@ impl FavouriteApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FavouriteApplicationRequest {
     type Body = ();
     type Response = FavouriteApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v5.application.favourite",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v5/applications/favourite",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213001,
                 message: "user_id is invalid",
                 hint: "检查用户身份信息是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213002,
                 message: "page_size is invalid",
                 hint: "请检查 page_size 范围是否在指定范围内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213003,
                 message: "page_token is invalid",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213004,
                 message: "request param is invalid",
                 hint: "检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213005,
                 message: "get favourite apps fail",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 213007,
                 message: "get apps detail fail",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 213008,
                 message: "get visibility fail",
@@ -176,16 +176,16 @@ impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v5/application/favourite",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("app_list"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -193,7 +193,7 @@ impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
         path.push_str("/open-apis/application/v5/applications/favourite");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.language {
             out.push("language", value);
         }
@@ -205,21 +205,21 @@ impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for FavouriteApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for FavouriteApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for FavouriteApplicationRequest {
+impl ::feishu_runtime::codegen::PagedItems for FavouriteApplicationRequest {
     type Item = Application;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.app_list.unwrap_or_default()
@@ -289,56 +289,56 @@ impl RecommendApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecommendApplicationRequest {
     type Body = ();
     type Response = RecommendApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v5.application.recommend",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v5/applications/recommend",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213001,
                 message: "user_id is invalid",
                 hint: "检查用户身份信息是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213002,
                 message: "page_size is invalid",
                 hint: "请检查 page_size 范围是否在指定范围内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213003,
                 message: "page_token is invalid",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213004,
                 message: "request param is invalid",
                 hint: "检查请求参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 213006,
                 message: "get recommend apps fail",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 213007,
                 message: "get apps detail fail",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 213008,
                 message: "get visibility fail",
@@ -346,16 +346,16 @@ impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v5/application/recommend",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("app_list"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -363,7 +363,7 @@ impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
         path.push_str("/open-apis/application/v5/applications/recommend");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.language {
             out.push("language", value);
         }
@@ -378,21 +378,21 @@ impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for RecommendApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for RecommendApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for RecommendApplicationRequest {
+impl ::feishu_runtime::codegen::PagedItems for RecommendApplicationRequest {
     type Item = Application;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.app_list.unwrap_or_default()
@@ -582,7 +582,9 @@ pub enum AppType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(AppType { App => "app", Shortcut => "shortcut" });
+::feishu_runtime::codegen::string_enum!(
+    AppType { App => "app", Shortcut => "shortcut" }
+);
 /// 应用信息的语言版本
 ///
 /// The values of `language` in [`FavouriteApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -597,7 +599,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Language { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp" }
 );
 /// 推荐应用类型，默认为用户不可移除的推荐应用列表
@@ -612,7 +614,7 @@ pub enum RecommendType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RecommendType { UserUnremovable => "user_unremovable", UserRemovable =>
     "user_removable" }
 );
@@ -634,7 +636,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { MobileGadget => "mobile_gadget", MobileWeb => "mobile_web", PcGadget =>
     "pc_gadget", PcWeb => "pc_web", Bot => "bot" }
 );

@@ -5,7 +5,7 @@ pub mod application;
 /// A handle on the `v5` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationV5Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationV5Api<'a> {
     /// The `application` resource.

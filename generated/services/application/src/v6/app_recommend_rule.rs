@@ -5,7 +5,7 @@
 /// A handle on the `app_recommend_rule` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppRecommendRuleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppRecommendRuleApi<'a> {
     /// 获取当前设置的推荐规则列表
@@ -31,8 +31,8 @@ impl<'a> AppRecommendRuleApi<'a> {
     pub fn list(
         &self,
         request: ListAppRecommendRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppRecommendRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppRecommendRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppRecommendRuleApi::list`]: 获取当前设置的推荐规则列表.
@@ -85,11 +85,15 @@ impl ListAppRecommendRuleRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppRecommendRuleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppRecommendRuleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -100,32 +104,32 @@ impl ::feishu_runtime::Validate for ListAppRecommendRuleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppRecommendRuleRequest {
     type Body = ();
     type Response = ListAppRecommendRuleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.app_recommend_rule.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/app_recommend_rules",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210500,
                 message: "page_token does not exist or has expired",
                 hint: "请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210501,
                 message: "invalid page_token",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210502,
                 message: "page_size out of range, should be between 1 and 50",
@@ -133,8 +137,8 @@ impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/app_recommend_rule/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -147,7 +151,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
         path.push_str("/open-apis/application/v6/app_recommend_rules");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -156,25 +160,25 @@ impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppRecommendRuleRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppRecommendRuleRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppRecommendRuleRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppRecommendRuleRequest {
     type Item = AppRecommendRule;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.rules.unwrap_or_default()
@@ -477,7 +481,7 @@ pub enum DefaultLocale {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DefaultLocale { ZhCn => "zh_cn", ZhHk => "zh_hk", ZhTw => "zh_tw", EnUs => "en_us",
     JaJp => "ja_jp" }
 );
@@ -493,7 +497,7 @@ pub enum ItemType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ItemType { Application => "application", Link => "link" }
 );
 /// 推荐规则启用状态
@@ -508,7 +512,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Status { Open => "open", Closed => "closed" });
+::feishu_runtime::codegen::string_enum!(Status { Open => "open", Closed => "closed" });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ListAppRecommendRuleRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -525,6 +529,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationApi<'a> {
     /// 获取应用通讯录权限范围配置
@@ -37,8 +37,11 @@ impl<'a> ApplicationApi<'a> {
     pub fn contacts_range_configuration(
         &self,
         request: ContactsRangeConfigurationApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, ContactsRangeConfigurationApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        ContactsRangeConfigurationApplicationRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取应用信息
     ///
@@ -66,8 +69,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn get(
         &self,
         request: GetApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取企业安装的应用
     ///
@@ -95,8 +98,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn list(
         &self,
         request: ListApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, ListApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新应用分组信息
     ///
@@ -122,8 +125,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查看待审核的应用列表
     ///
@@ -149,8 +152,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn underauditlist(
         &self,
         request: UnderauditlistApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, UnderauditlistApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnderauditlistApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationApi::contacts_range_configuration`]: 获取应用通讯录权限范围配置.
@@ -233,10 +236,15 @@ impl ContactsRangeConfigurationApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ContactsRangeConfigurationApplicationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for ContactsRangeConfigurationApplicationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -247,50 +255,51 @@ impl ::feishu_runtime::Validate for ContactsRangeConfigurationApplicationRequest
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ContactsRangeConfigurationApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for ContactsRangeConfigurationApplicationRequest {
     type Body = ();
     type Response = ContactsRangeConfigurationApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application.contacts_range_configuration",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/contacts_range_configuration",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210501,
                 message: "invalid page_token",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210500,
                 message: "page_token does not exist or has expired",
@@ -298,23 +307,23 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeConfigurationApplicationReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/contacts_range_configuration",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/contacts_range_configuration");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -328,19 +337,20 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeConfigurationApplicationReque
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ContactsRangeConfigurationApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for ContactsRangeConfigurationApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -387,44 +397,44 @@ impl GetApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRequest {
     type Body = ();
     type Response = GetApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210508,
                 message: "insufficient permission level",
@@ -433,15 +443,15 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("lang", &self.lang);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -555,10 +565,14 @@ impl ListApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListApplicationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListApplicationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -569,50 +583,50 @@ impl ::feishu_runtime::Validate for ListApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListApplicationRequest {
     type Body = ();
     type Response = ListApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 211002,
                 message: "internal error",
                 hint: "内部错误，请联系oncall",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211001,
                 message: "invalid param",
                 hint: "参数错误检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211003,
                 message: "page token 错误",
                 hint: "检查page token参数是否是之前返回的pagetoken",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211004,
                 message: "page size 错误",
                 hint: "检查是否超出限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 211006,
                 message: "权限缺失",
@@ -620,21 +634,21 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("app_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/application/v6/applications");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -655,25 +669,25 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             out.push("owner_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListApplicationRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListApplicationRequest {
     type Item = Application;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.app_list.unwrap_or_default()
@@ -711,62 +725,66 @@ impl PatchApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationRequest {
     type Body = PatchApplicationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211000,
                 message: "size of common categories out of range, should be between 1 and 3",
                 hint: "请检查传入的 categories 列表长度是否在 [1, 3] 范围内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211001,
                 message: "common_categories[%d](%s) not exist (index starts from 0)",
@@ -775,22 +793,22 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("lang", &self.lang);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationApi::underauditlist`]: 查看待审核的应用列表.
@@ -859,10 +877,14 @@ impl UnderauditlistApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UnderauditlistApplicationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UnderauditlistApplicationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -873,32 +895,32 @@ impl ::feishu_runtime::Validate for UnderauditlistApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnderauditlistApplicationRequest {
     type Body = ();
     type Response = UnderauditlistApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application.underauditlist",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/underauditlist",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210500,
                 message: "page_token does not exist or has expired",
                 hint: "请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210501,
                 message: "invalid page_token",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210502,
                 message: "page_size out of range, should be between 1 and 50",
@@ -906,8 +928,8 @@ impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/underauditlist",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -920,7 +942,7 @@ impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
         path.push_str("/open-apis/application/v6/applications/underauditlist");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("lang", &self.lang);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -932,25 +954,25 @@ impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for UnderauditlistApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for UnderauditlistApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for UnderauditlistApplicationRequest {
+impl ::feishu_runtime::codegen::PagedItems for UnderauditlistApplicationRequest {
     type Item = Application;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1371,7 +1393,7 @@ impl ApplicationCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationCreatedEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationCreatedEvent {
     const EVENT_TYPE: &'static str = "application.application.created_v6";
 }
 /// 应用的所有者信息
@@ -1484,10 +1506,14 @@ impl CallbackInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for CallbackInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CallbackInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.subscribed_callbacks {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscribed_callbacks",
@@ -1626,10 +1652,14 @@ impl PatchApplicationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.common_categories {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "common_categories",
@@ -1639,9 +1669,9 @@ impl ::feishu_runtime::Validate for PatchApplicationBody {
             );
         }
         if let Some(value) = &self.callback_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "callback_info"),
+                &::feishu_runtime::codegen::field_path(at, "callback_info"),
                 out,
             );
         }
@@ -1727,7 +1757,7 @@ pub enum CallbackType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CallbackType { Webhook => "webhook", Websocket => "websocket" }
 );
 /// 通讯录可见性类型
@@ -1744,7 +1774,7 @@ pub enum ContactsScopeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContactsScopeType { EqualToAvailability => "equal_to_availability", Some => "some",
     All => "all" }
 );
@@ -1768,7 +1798,7 @@ pub enum CreateSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CreateSource { DeveloperConsole => "developer_console", Base => "base", AppEngine =>
     "app_engine", BotBuilder => "bot_builder", Aily => "aily", Unknown2 => "unknown" }
 );
@@ -1784,7 +1814,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1828,7 +1858,7 @@ pub enum I18nKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     I18nKey { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp", ZhHk => "zh_hk", ZhTw =>
     "zh_tw", IdId => "id_id", MsMy => "ms_my", DeDe => "de_de", EsEs => "es_es", FrFr =>
     "fr_fr", ItIt => "it_it", PtBr => "pt_br", ViVn => "vi_vn", RuRu => "ru_ru", ThTh =>
@@ -1848,7 +1878,7 @@ pub enum Lang {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Lang { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp" }
 );
 /// 权限等级描述
@@ -1867,7 +1897,7 @@ pub enum Level {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Level { V1 => 1, V2 => 2, V3 => 3, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Level { V1 => 1, V2 => 2, V3 => 3, V0 => 0 });
 /// 不传入代表全部返回。传入则按照这种应用状态返回。应用状态可选值有：0：停用状态1：启用状态 2：未启用状态
 ///
 /// The values of `status` in [`ListApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1882,7 +1912,7 @@ pub enum ListApplicationRequestStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ListApplicationRequestStatus { V0 => 0, V1 => 1, V2 => 2 }
 );
 /// 移动端默认能力
@@ -1899,7 +1929,7 @@ pub enum MobileDefaultAbility {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MobileDefaultAbility { Gadget => "gadget", WebApp => "web_app", Bot => "bot" }
 );
 /// 不传入代表全部返回。传入则按照这种应用状态返回。所有者类型，可选值： 0：飞书科技 1：飞书合作伙伴 2：企业内成员
@@ -1916,7 +1946,7 @@ pub enum OwnerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OwnerType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OwnerType { V0 => 0, V1 => 1, V2 => 2 });
 /// 付费类型
 ///
 /// The values of `payment_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1929,7 +1959,7 @@ pub enum PaymentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(PaymentType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(PaymentType { V0 => 0, V1 => 1 });
 /// PC端默认能力
 ///
 /// The values of `pc_default_ability` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1944,7 +1974,7 @@ pub enum PcDefaultAbility {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PcDefaultAbility { Gadget => "gadget", WebApp => "web_app", Bot => "bot" }
 );
 /// 应用主语言
@@ -1961,7 +1991,7 @@ pub enum PrimaryLanguage {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PrimaryLanguage { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp" }
 );
 /// 应用类型
@@ -1980,7 +2010,9 @@ pub enum SceneType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SceneType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    SceneType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 应用状态
 ///
 /// The values of `status` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1997,7 +2029,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
 /// 返回用户身份类型user、应用身份类型tenant。如果两种类型都支持，则同时返回两个。
 ///
 /// The values of `token_types` in [`AppScope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2010,7 +2042,9 @@ pub enum TokenTypes {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(TokenTypes { Tenant => "tenant", User => "user" });
+::feishu_runtime::codegen::string_enum!(
+    TokenTypes { Tenant => "tenant", User => "user" }
+);
 /// 应用所有者类型
 ///
 /// The values of `type` in [`ApplicationOwner`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2025,7 +2059,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Type { V0 => 0, V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ContactsRangeConfigurationApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2042,6 +2076,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_app_usage` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationAppUsageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationAppUsageApi<'a> {
     /// 获取多部门应用使用概览
@@ -43,8 +43,11 @@ impl<'a> ApplicationAppUsageApi<'a> {
     pub fn department_overview(
         &self,
         request: DepartmentOverviewApplicationAppUsageRequest,
-    ) -> ::feishu_runtime::Call<'a, DepartmentOverviewApplicationAppUsageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DepartmentOverviewApplicationAppUsageRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取消息推送概览
     ///
@@ -75,8 +78,11 @@ impl<'a> ApplicationAppUsageApi<'a> {
     pub fn message_push_overview(
         &self,
         request: MessagePushOverviewApplicationAppUsageRequest,
-    ) -> ::feishu_runtime::Call<'a, MessagePushOverviewApplicationAppUsageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        MessagePushOverviewApplicationAppUsageRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取应用使用概览
     ///
@@ -111,8 +117,8 @@ impl<'a> ApplicationAppUsageApi<'a> {
     pub fn overview(
         &self,
         request: OverviewApplicationAppUsageRequest,
-    ) -> ::feishu_runtime::Call<'a, OverviewApplicationAppUsageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, OverviewApplicationAppUsageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationAppUsageApi::department_overview`]: 获取多部门应用使用概览.
@@ -156,68 +162,74 @@ impl DepartmentOverviewApplicationAppUsageRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DepartmentOverviewApplicationAppUsageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for DepartmentOverviewApplicationAppUsageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DepartmentOverviewApplicationAppUsageRequest {
     type Body = DepartmentOverviewApplicationAppUsageBody;
     type Response = DepartmentOverviewApplicationAppUsageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_usage.department_overview",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_usage/department_overview",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 211004,
                 message: "no authority for quota limit",
                 hint: "检查是否是企业版/旗舰版租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211007,
                 message: "invalid date format",
                 hint: "检查 date 字段的格式是否符合\"2021-07-01\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211010,
                 message: "invalid date range",
                 hint: "检查 date 的取值范围是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 211011,
                 message: "data not found",
                 hint: "数据不存在。可能是该应用在目标查询日期范围内没有数据。请检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210501,
                 message: "invalid page_token",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210500,
                 message: "page_token does not exist or has expired",
@@ -225,23 +237,23 @@ impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/department_overview",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_usage/department_overview");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -249,25 +261,27 @@ impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageReque
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for DepartmentOverviewApplicationAppUsageRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for DepartmentOverviewApplicationAppUsageRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for DepartmentOverviewApplicationAppUsageRequest {
+impl ::feishu_runtime::codegen::PagedItems
+for DepartmentOverviewApplicationAppUsageRequest {
     type Item = ApplicationDepartmentAppUsage;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -314,44 +328,45 @@ impl MessagePushOverviewApplicationAppUsageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for MessagePushOverviewApplicationAppUsageRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for MessagePushOverviewApplicationAppUsageRequest {
     type Body = MessagePushOverviewApplicationAppUsageBody;
     type Response = MessagePushOverviewApplicationAppUsageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_usage.message_push_overview",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_usage/message_push_overview",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 211004,
                 message: "no authority for quota limit",
                 hint: "检查是否是企业版/旗舰版租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 211010,
                 message: "invalid date range",
                 hint: "检查 date 的取值范围是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 211011,
                 message: "data not found",
                 hint: "数据不存在。可能是该应用在目标查询日期范围内没有数据。请检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211007,
                 message: "invalid date format",
                 hint: "检查 date 字段的格式是否符合\"2021-07-01\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
@@ -360,16 +375,16 @@ impl ::feishu_runtime::ApiRequest for MessagePushOverviewApplicationAppUsageRequ
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/message_push_overview",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_usage/message_push_overview");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -419,62 +434,62 @@ impl OverviewApplicationAppUsageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for OverviewApplicationAppUsageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for OverviewApplicationAppUsageRequest {
     type Body = OverviewApplicationAppUsageBody;
     type Response = OverviewApplicationAppUsageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_usage.overview",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_usage/overview",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 211004,
                 message: "no authority for quota limit",
                 hint: "检查是否是企业版/旗舰版租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211006,
                 message: "invalid department id",
                 hint: "检查 department id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211007,
                 message: "invalid date format",
                 hint: "检查 date 字段的格式是否符合\"2021-07-01\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211008,
                 message: "invalid ability",
                 hint: "检查 ability 取值是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211009,
                 message: "invalid cycle type",
                 hint: "检查 cycle_type 取值是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211010,
                 message: "invalid date range",
                 hint: "检查 date 的取值范围是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 211011,
                 message: "data not found",
@@ -483,16 +498,16 @@ impl ::feishu_runtime::ApiRequest for OverviewApplicationAppUsageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/overview",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_usage/overview");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -654,10 +669,14 @@ impl DepartmentOverviewApplicationAppUsageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for DepartmentOverviewApplicationAppUsageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DepartmentOverviewApplicationAppUsageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.recursion {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "recursion",
@@ -667,7 +686,7 @@ impl ::feishu_runtime::Validate for DepartmentOverviewApplicationAppUsageBody {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -847,7 +866,7 @@ pub enum Ability {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Ability { App => "app", Mp => "mp", H5 => "h5", Bot => "bot" }
 );
 /// 活跃周期的统计类型
@@ -864,7 +883,7 @@ pub enum CycleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CycleType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(CycleType { V1 => 1, V2 => 2, V3 => 3 });
 /// 调用中使用的部门ID的类型
 ///
 /// The values of `department_id_type` in [`DepartmentOverviewApplicationAppUsageRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -877,7 +896,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_app_version` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationAppVersionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationAppVersionApi<'a> {
     /// 获取应用版本中开发者申请的通讯录权限范围
@@ -35,8 +35,11 @@ impl<'a> ApplicationAppVersionApi<'a> {
     pub fn contacts_range_suggest(
         &self,
         request: ContactsRangeSuggestApplicationAppVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, ContactsRangeSuggestApplicationAppVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        ContactsRangeSuggestApplicationAppVersionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取应用版本信息
     ///
@@ -64,8 +67,8 @@ impl<'a> ApplicationAppVersionApi<'a> {
     pub fn get(
         &self,
         request: GetApplicationAppVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApplicationAppVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApplicationAppVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取应用版本列表
     ///
@@ -96,8 +99,8 @@ impl<'a> ApplicationAppVersionApi<'a> {
     pub fn list(
         &self,
         request: ListApplicationAppVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, ListApplicationAppVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListApplicationAppVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新应用审核状态
     ///
@@ -128,8 +131,8 @@ impl<'a> ApplicationAppVersionApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationAppVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationAppVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationAppVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationAppVersionApi::contacts_range_suggest`]: 获取应用版本中开发者申请的通讯录权限范围.
@@ -188,50 +191,51 @@ impl ContactsRangeSuggestApplicationAppVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ContactsRangeSuggestApplicationAppVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for ContactsRangeSuggestApplicationAppVersionRequest {
     type Body = ();
     type Response = ContactsRangeSuggestApplicationAppVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_version.contacts_range_suggest",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_versions/:version_id/contacts_range_suggest",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210508,
                 message: "insufficient permission level",
                 hint: "请检查应用已申请权限与被查询 app_id，当被查询 app_id 非本应用且未申请`application:application.app_version:readonly` 获取应用版本信息权限时，返回该错误码",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211003,
                 message: "no such version of desired app",
@@ -240,18 +244,18 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeSuggestApplicationAppVersionR
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/contacts_range_suggest",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path.push_str("/contacts_range_suggest");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -309,56 +313,56 @@ impl GetApplicationAppVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApplicationAppVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApplicationAppVersionRequest {
     type Body = ();
     type Response = GetApplicationAppVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_version.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_versions/:version_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210508,
                 message: "insufficient permission level",
                 hint: "请检查应用已申请权限与被查询 app_id，当被查询 app_id 非本应用且未申请[获取应用版本信息](https://open.feishu.cn/document/ukTMukTMukTM/uQjN3QjL0YzN04CN2cDN)权限时，返回该错误码",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211002,
                 message: "no such version_id",
                 hint: "请检查路径中的 version_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211003,
                 message: "no such version of desired app",
@@ -367,17 +371,17 @@ impl ::feishu_runtime::ApiRequest for GetApplicationAppVersionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("lang", &self.lang);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -470,10 +474,14 @@ impl ListApplicationAppVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListApplicationAppVersionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListApplicationAppVersionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -484,62 +492,62 @@ impl ::feishu_runtime::Validate for ListApplicationAppVersionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListApplicationAppVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListApplicationAppVersionRequest {
     type Body = ();
     type Response = ListApplicationAppVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_version.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_versions",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210500,
                 message: "page_token does not exist or has expired",
                 hint: "请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210501,
                 message: "invalid page_token",
                 hint: "page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210508,
                 message: "insufficient permission level",
                 hint: "请检查应用已申请权限与被查询 app_id，当被查询 app_id 非本应用且未申请[获取应用版本信息](https://open.feishu.cn/document/ukTMukTMukTM/uQjN3QjL0YzN04CN2cDN)权限时，返回该错误码",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210514,
                 message: "invalid order",
@@ -547,23 +555,23 @@ impl ::feishu_runtime::ApiRequest for ListApplicationAppVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_versions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("lang", &self.lang);
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
@@ -578,25 +586,25 @@ impl ::feishu_runtime::ApiRequest for ListApplicationAppVersionRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListApplicationAppVersionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListApplicationAppVersionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListApplicationAppVersionRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListApplicationAppVersionRequest {
     type Item = ApplicationAppVersion;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -661,74 +669,74 @@ impl PatchApplicationAppVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationAppVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationAppVersionRequest {
     type Body = PatchApplicationAppVersionBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_app_version.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/app_versions/:version_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210503,
                 message: "invalid app_id",
                 hint: "请检查请求路径中的 app_id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210505,
                 message: "target app not a custom app",
                 hint: "请检查被查询应用是否是自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210506,
                 message: "no such app",
                 hint: "请检查请求路径中的 app_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210507,
                 message: "no such user_id",
                 hint: "请检查传入的用户 id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211002,
                 message: "no such version_id",
                 hint: "请检查路径中的 version_id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211003,
                 message: "no such version of desired app",
                 hint: "请检查 version_id 是否属于 app_id 对应应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211004,
                 message: "no authority for quota limit",
                 hint: "检查是否是企业版/旗舰版租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211006,
                 message: "invalid department id",
@@ -742,12 +750,12 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationAppVersionRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/app_versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
         out.push("operator_id", &self.operator_id);
         if let Some(value) = &self.reject_reason {
@@ -843,40 +851,44 @@ impl AppAbility {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppAbility {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppAbility {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.gadget {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "gadget"),
+                &::feishu_runtime::codegen::field_path(at, "gadget"),
                 out,
             );
         }
         if let Some(value) = &self.navigate {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "navigate"),
+                &::feishu_runtime::codegen::field_path(at, "navigate"),
                 out,
             );
         }
         if let Some(value) = &self.cloud_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cloud_doc"),
+                &::feishu_runtime::codegen::field_path(at, "cloud_doc"),
                 out,
             );
         }
         if let Some(value) = &self.docs_blocks {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "docs_blocks"),
+                &::feishu_runtime::codegen::field_path(at, "docs_blocks"),
                 out,
             );
         }
         if let Some(value) = &self.message_action {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "message_action"),
+                &::feishu_runtime::codegen::field_path(at, "message_action"),
                 out,
             );
         }
@@ -928,10 +940,14 @@ impl AppI18nInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppI18nInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppI18nInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -941,7 +957,7 @@ impl ::feishu_runtime::Validate for AppI18nInfo {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -997,10 +1013,14 @@ impl AppScope {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppScope {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppScope {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.token_types {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "token_types",
@@ -1394,26 +1414,30 @@ impl ApplicationAppVersion {
         self
     }
 }
-impl ::feishu_runtime::Validate for ApplicationAppVersion {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ApplicationAppVersion {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.scopes {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "scopes"),
+                &::feishu_runtime::codegen::field_path(at, "scopes"),
                 out,
             );
         }
         if let Some(value) = &self.i18n {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n"),
+                &::feishu_runtime::codegen::field_path(at, "i18n"),
                 out,
             );
         }
         if let Some(value) = &self.ability {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ability"),
+                &::feishu_runtime::codegen::field_path(at, "ability"),
                 out,
             );
         }
@@ -1492,7 +1516,7 @@ impl ApplicationAppVersionAuditEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationAppVersionAuditEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationAppVersionAuditEvent {
     const EVENT_TYPE: &'static str = "application.application.app_version.audit_v6";
 }
 /// 当前线上版本信息
@@ -1646,10 +1670,14 @@ impl ApplicationAppVersionEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ApplicationAppVersionEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ApplicationAppVersionEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.version {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "version",
@@ -1659,7 +1687,7 @@ impl ::feishu_runtime::Validate for ApplicationAppVersionEvent {
             );
         }
         if let Some(value) = &self.app_name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_name",
@@ -1669,7 +1697,7 @@ impl ::feishu_runtime::Validate for ApplicationAppVersionEvent {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -1679,14 +1707,14 @@ impl ::feishu_runtime::Validate for ApplicationAppVersionEvent {
             );
         }
         if let Some(value) = &self.scopes {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "scopes"),
+                &::feishu_runtime::codegen::field_path(at, "scopes"),
                 out,
             );
         }
         if let Some(value) = &self.i18n {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18n",
@@ -1694,14 +1722,14 @@ impl ::feishu_runtime::Validate for ApplicationAppVersionEvent {
                 Some(1),
                 None,
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n"),
+                &::feishu_runtime::codegen::field_path(at, "i18n"),
                 out,
             );
         }
         if let Some(value) = &self.common_categories {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "common_categories",
@@ -1711,9 +1739,9 @@ impl ::feishu_runtime::Validate for ApplicationAppVersionEvent {
             );
         }
         if let Some(value) = &self.ability {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ability"),
+                &::feishu_runtime::codegen::field_path(at, "ability"),
                 out,
             );
         }
@@ -1768,25 +1796,29 @@ impl ApplicationAppVersionPublishApplyEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ApplicationAppVersionPublishApplyEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ApplicationAppVersionPublishApplyEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.online_version {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "online_version"),
+                &::feishu_runtime::codegen::field_path(at, "online_version"),
                 out,
             );
         }
         if let Some(value) = &self.under_audit_version {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "under_audit_version"),
+                &::feishu_runtime::codegen::field_path(at, "under_audit_version"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationAppVersionPublishApplyEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationAppVersionPublishApplyEvent {
     const EVENT_TYPE: &'static str = "application.application.app_version.publish_apply_v6";
 }
 /// 撤回应用发布申请
@@ -1838,7 +1870,7 @@ impl ApplicationAppVersionPublishRevokeEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationAppVersionPublishRevokeEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationAppVersionPublishRevokeEvent {
     const EVENT_TYPE: &'static str = "application.application.app_version.publish_revoke_v6";
 }
 /// block 的国际化信息
@@ -1869,10 +1901,14 @@ impl BlockI18nInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for BlockI18nInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BlockI18nInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -1945,10 +1981,14 @@ impl CloudDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for CloudDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CloudDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.i18n {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18n",
@@ -2061,10 +2101,14 @@ impl DocsBlock {
         self
     }
 }
-impl ::feishu_runtime::Validate for DocsBlock {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DocsBlock {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.i18n {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18n",
@@ -2072,9 +2116,9 @@ impl ::feishu_runtime::Validate for DocsBlock {
                 Some(1),
                 None,
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n"),
+                &::feishu_runtime::codegen::field_path(at, "i18n"),
                 out,
             );
         }
@@ -2191,10 +2235,14 @@ impl Gadget {
         self
     }
 }
-impl ::feishu_runtime::Validate for Gadget {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Gadget {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pc_version {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pc_version",
@@ -2204,7 +2252,7 @@ impl ::feishu_runtime::Validate for Gadget {
             );
         }
         if let Some(value) = &self.mobile_version {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mobile_version",
@@ -2214,7 +2262,7 @@ impl ::feishu_runtime::Validate for Gadget {
             );
         }
         if let Some(value) = &self.mobile_min_lark_version {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mobile_min_lark_version",
@@ -2224,7 +2272,7 @@ impl ::feishu_runtime::Validate for Gadget {
             );
         }
         if let Some(value) = &self.pc_min_lark_version {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pc_min_lark_version",
@@ -2251,12 +2299,16 @@ impl GetApplicationAppVersionResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetApplicationAppVersionResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetApplicationAppVersionResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.app_version {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "app_version"),
+                &::feishu_runtime::codegen::field_path(at, "app_version"),
                 out,
             );
         }
@@ -2297,12 +2349,16 @@ impl ListApplicationAppVersionResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListApplicationAppVersionResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListApplicationAppVersionResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -2347,10 +2403,14 @@ impl MessageAction {
         self
     }
 }
-impl ::feishu_runtime::Validate for MessageAction {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MessageAction {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.i18n {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18n",
@@ -2358,9 +2418,9 @@ impl ::feishu_runtime::Validate for MessageAction {
                 Some(1),
                 None,
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n"),
+                &::feishu_runtime::codegen::field_path(at, "i18n"),
                 out,
             );
         }
@@ -2394,10 +2454,14 @@ impl MessageActionI18nInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for MessageActionI18nInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MessageActionI18nInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -2434,19 +2498,23 @@ impl Navigate {
         self
     }
 }
-impl ::feishu_runtime::Validate for Navigate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Navigate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "pc"),
+                &::feishu_runtime::codegen::field_path(at, "pc"),
                 out,
             );
         }
         if let Some(value) = &self.mobile {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mobile"),
+                &::feishu_runtime::codegen::field_path(at, "mobile"),
                 out,
             );
         }
@@ -2488,10 +2556,14 @@ impl NavigateMeta {
         self
     }
 }
-impl ::feishu_runtime::Validate for NavigateMeta {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for NavigateMeta {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.version {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "version",
@@ -2638,7 +2710,7 @@ pub enum AppStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AppStatus { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(AppStatus { V0 => 0, V1 => 1 });
 /// 应用审核的方式
 ///
 /// The values of `audit_source` in [`ApplicationAppVersionAuditEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2651,7 +2723,7 @@ pub enum AuditSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AuditSource { Administrator => "administrator", Auto => "auto" }
 );
 /// 国际化语言的 key
@@ -2668,7 +2740,7 @@ pub enum BlockI18nInfoI18nKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BlockI18nInfoI18nKey { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp" }
 );
 /// 通讯录可见性类型
@@ -2685,7 +2757,7 @@ pub enum ContactsScopeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContactsScopeType { EqualToAvailability => "equal_to_availability", Some => "some",
     All => "all" }
 );
@@ -2701,7 +2773,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -2719,7 +2791,7 @@ pub enum EnablePcMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EnablePcMode { V1 => 1, V2 => 2, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(EnablePcMode { V1 => 1, V2 => 2, V4 => 4 });
 /// 国际化语言的 key
 ///
 /// The values of `i18n_key` in [`AppI18nInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2760,7 +2832,7 @@ pub enum I18nKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     I18nKey { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp", ZhHk => "zh_hk", ZhTw =>
     "zh_tw", IdId => "id_id", MsMy => "ms_my", DeDe => "de_de", EsEs => "es_es", FrFr =>
     "fr_fr", ItIt => "it_it", PtBr => "pt_br", ViVn => "vi_vn", RuRu => "ru_ru", ThTh =>
@@ -2780,7 +2852,7 @@ pub enum Lang {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Lang { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp" }
 );
 /// 权限等级描述
@@ -2799,7 +2871,7 @@ pub enum Level {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Level { V1 => 1, V2 => 2, V3 => 3, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Level { V1 => 1, V2 => 2, V3 => 3, V0 => 0 });
 /// 云文档支持模式
 ///
 /// The values of `mode` in [`CloudDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2812,7 +2884,7 @@ pub enum Mode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Mode { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(Mode { V0 => 0, V1 => 1 });
 /// 审核通过 / 拒绝
 ///
 /// The values of `operation` in [`ApplicationAppVersionAuditEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2825,7 +2897,9 @@ pub enum Operation {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Operation { Audited => "audited", Reject => "reject" });
+::feishu_runtime::codegen::string_enum!(
+    Operation { Audited => "audited", Reject => "reject" }
+);
 /// 版本状态
 ///
 /// The values of `status` in [`ApplicationAppVersion`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2844,7 +2918,9 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 返回用户身份类型user、应用身份类型tenant。如果两种类型都支持，则同时返回两个。
 ///
 /// The values of `token_types` in [`AppScope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2857,7 +2933,9 @@ pub enum TokenTypes {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(TokenTypes { Tenant => "tenant", User => "user" });
+::feishu_runtime::codegen::string_enum!(
+    TokenTypes { Tenant => "tenant", User => "user" }
+);
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ContactsRangeSuggestApplicationAppVersionRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2874,6 +2952,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_contacts_range` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationContactsRangeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationContactsRangeApi<'a> {
     /// 更新应用通讯录权限范围配置
@@ -35,8 +35,8 @@ impl<'a> ApplicationContactsRangeApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationContactsRangeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationContactsRangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationContactsRangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationContactsRangeApi::patch`]: 更新应用通讯录权限范围配置.
@@ -95,62 +95,66 @@ impl PatchApplicationContactsRangeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationContactsRangeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationContactsRangeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationContactsRangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationContactsRangeRequest {
     type Body = PatchApplicationContactsRangeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_contacts_range.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/contacts_range",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210001,
                 message: "param is invalid",
                 hint: "检查参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210002,
                 message: "invalid app_id or app not exists",
                 hint: "检查app_id对应的应用是否存在且是否被企业安装",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210003,
                 message: "please check if param is empty or if there is conflicts between add and del list",
                 hint: "检查add_visible_list/del_visible_list 中的元素是否有冲突",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210004,
                 message: "server internal error",
                 hint: "服务内部错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210005,
                 message: "invalid group_ids",
                 hint: "检查group_id 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210006,
                 message: "can not modify cantact of special app or official app",
@@ -159,16 +163,16 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationContactsRangeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-contacts_range/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/contacts_range");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -179,8 +183,8 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationContactsRangeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 通讯录权限范围新增列表
@@ -236,10 +240,14 @@ impl AppContactsRangeIdList {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppContactsRangeIdList {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppContactsRangeIdList {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -249,7 +257,7 @@ impl ::feishu_runtime::Validate for AppContactsRangeIdList {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -259,7 +267,7 @@ impl ::feishu_runtime::Validate for AppContactsRangeIdList {
             );
         }
         if let Some(value) = &self.group_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "group_ids",
@@ -308,19 +316,23 @@ impl PatchApplicationContactsRangeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationContactsRangeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationContactsRangeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_visible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "add_visible_list"),
+                &::feishu_runtime::codegen::field_path(at, "add_visible_list"),
                 out,
             );
         }
         if let Some(value) = &self.del_visible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "del_visible_list"),
+                &::feishu_runtime::codegen::field_path(at, "del_visible_list"),
                 out,
             );
         }
@@ -340,7 +352,7 @@ pub enum ContactsRangeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContactsRangeType { EqualToAvailability => "equal_to_availability", Some => "some",
     All => "all" }
 );
@@ -356,7 +368,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -376,6 +388,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_feedback` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationFeedbackApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationFeedbackApi<'a> {
     /// 获取应用反馈列表
@@ -34,8 +34,8 @@ impl<'a> ApplicationFeedbackApi<'a> {
     pub fn list(
         &self,
         request: ListApplicationFeedbackRequest,
-    ) -> ::feishu_runtime::Call<'a, ListApplicationFeedbackRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListApplicationFeedbackRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新应用反馈
     ///
@@ -60,8 +60,8 @@ impl<'a> ApplicationFeedbackApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationFeedbackRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationFeedbackRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationFeedbackRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationFeedbackApi::list`]: 获取应用反馈列表.
@@ -185,10 +185,14 @@ impl ListApplicationFeedbackRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListApplicationFeedbackRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListApplicationFeedbackRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -199,44 +203,44 @@ impl ::feishu_runtime::Validate for ListApplicationFeedbackRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListApplicationFeedbackRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListApplicationFeedbackRequest {
     type Body = ();
     type Response = ListApplicationFeedbackResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_feedback.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/feedbacks",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "当前租户中不存在目标应用。请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211007,
                 message: "invalid date format",
                 hint: "检查 date 字段的格式是否符合\"2021-07-01\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 211010,
                 message: "invalid date range",
                 hint: "检查 date 的取值范围是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 211011,
                 message: "data not found",
@@ -244,23 +248,23 @@ impl ::feishu_runtime::ApiRequest for ListApplicationFeedbackRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-feedback/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("feedback_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/feedbacks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.from_date {
             out.push("from_date", value);
         }
@@ -283,25 +287,25 @@ impl ::feishu_runtime::ApiRequest for ListApplicationFeedbackRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListApplicationFeedbackRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListApplicationFeedbackRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListApplicationFeedbackRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListApplicationFeedbackRequest {
     type Item = ApplicationFeedback;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.feedback_list.unwrap_or_default()
@@ -362,38 +366,38 @@ impl PatchApplicationFeedbackRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationFeedbackRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationFeedbackRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_feedback.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/feedbacks/:feedback_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210513,
                 message: "no such user in tenant",
                 hint: "请检查处理人员id与当前调用接口应用是否在同一企业内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210507,
                 message: "no such user_id",
@@ -402,17 +406,17 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationFeedbackRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-feedback/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/feedbacks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.feedback_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.feedback_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -679,7 +683,7 @@ impl ApplicationFeedbackCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationFeedbackCreatedEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationFeedbackCreatedEvent {
     const EVENT_TYPE: &'static str = "application.application.feedback.created_v6";
 }
 /// 反馈更新
@@ -742,7 +746,7 @@ impl ApplicationFeedbackUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationFeedbackUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationFeedbackUpdatedEvent {
     const EVENT_TYPE: &'static str = "application.application.feedback.updated_v6";
 }
 /// The `data` returned for [`ListApplicationFeedbackRequest`].
@@ -832,7 +836,7 @@ pub enum FeedbackStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     FeedbackStatus { Unhandled => 0, Handled => 1, Processing => 2, Closed => 3 }
 );
 /// 反馈类型
@@ -847,7 +851,7 @@ pub enum FeedbackType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(FeedbackType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(FeedbackType { V1 => 1, V2 => 2 });
 /// 反馈来源：1： 小程序 2：网页应用 3：机器人 4：webSDK
 ///
 /// The values of `source` in [`ApplicationFeedback`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -864,7 +868,7 @@ pub enum Source {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Source { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(Source { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
 /// 反馈处理状态
 ///
 /// The values of `status` in [`ApplicationFeedback`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -881,7 +885,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ListApplicationFeedbackRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -898,6 +902,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

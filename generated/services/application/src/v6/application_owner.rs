@@ -5,7 +5,7 @@
 /// A handle on the `application_owner` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationOwnerApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationOwnerApi<'a> {
     /// 转移应用所有者
@@ -34,8 +34,8 @@ impl<'a> ApplicationOwnerApi<'a> {
     pub fn update(
         &self,
         request: UpdateApplicationOwnerRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateApplicationOwnerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateApplicationOwnerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationOwnerApi::update`]: 转移应用所有者.
@@ -76,47 +76,47 @@ impl UpdateApplicationOwnerRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateApplicationOwnerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateApplicationOwnerRequest {
     type Body = UpdateApplicationOwnerBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_owner.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/owner",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 210021,
                 message: "The specified application does not exist",
                 hint: "指定的应用不存在，检查下参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 210022,
                 message: "Internal server error",
                 hint: "服务内部错误，请重试或者联系技术支持",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210023,
                 message: "Param is invalid",
                 hint: "根据错误提示信息，检查参数是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210024,
                 message: "This API only does not support to update ISV App, only support to update Self-Built App",
                 hint: "只支持自建应用，不支持 ISV",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210025,
                 message: "The current user has no permission to modify the app configurations",
@@ -125,16 +125,16 @@ impl ::feishu_runtime::ApiRequest for UpdateApplicationOwnerRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-owner/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/owner");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -175,6 +175,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

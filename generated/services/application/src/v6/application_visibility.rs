@@ -5,7 +5,7 @@
 /// A handle on the `application_visibility` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationVisibilityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationVisibilityApi<'a> {
     /// 查询用户或部门是否在应用的可用或禁用名单
@@ -28,8 +28,11 @@ impl<'a> ApplicationVisibilityApi<'a> {
     pub fn check_white_black_list(
         &self,
         request: CheckWhiteBlackListApplicationVisibilityRequest,
-    ) -> ::feishu_runtime::Call<'a, CheckWhiteBlackListApplicationVisibilityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        CheckWhiteBlackListApplicationVisibilityRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新应用可用范围
     ///
@@ -63,8 +66,8 @@ impl<'a> ApplicationVisibilityApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationVisibilityRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationVisibilityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationVisibilityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationVisibilityApi::check_white_black_list`]: 查询用户或部门是否在应用的可用或禁用名单.
@@ -124,32 +127,38 @@ impl CheckWhiteBlackListApplicationVisibilityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CheckWhiteBlackListApplicationVisibilityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for CheckWhiteBlackListApplicationVisibilityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CheckWhiteBlackListApplicationVisibilityRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CheckWhiteBlackListApplicationVisibilityRequest {
     type Body = CheckWhiteBlackListApplicationVisibilityBody;
     type Response = CheckWhiteBlackListApplicationVisibilityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_visibility.check_white_black_list",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/visibility/check_white_black_list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210001,
                 message: "param is invalid",
@@ -159,18 +168,18 @@ impl ::feishu_runtime::ApiRequest for CheckWhiteBlackListApplicationVisibilityRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-visibility/check_white_black_list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/visibility/check_white_black_list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -181,8 +190,8 @@ impl ::feishu_runtime::ApiRequest for CheckWhiteBlackListApplicationVisibilityRe
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApplicationVisibilityApi::patch`]: 更新应用可用范围.
@@ -241,62 +250,66 @@ impl PatchApplicationVisibilityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationVisibilityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationVisibilityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationVisibilityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationVisibilityRequest {
     type Body = PatchApplicationVisibilityBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.application_visibility.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/applications/:app_id/visibility",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210001,
                 message: "invalid request",
                 hint: "检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210002,
                 message: "invalid app_id or app not exists",
                 hint: "检查app_id是否存在或者企业是否安装了该应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210003,
                 message: "please check if param is empty or if there is conflicts between add and del list",
                 hint: "检查参数add_visible_list/del_visible 或 add_invisible_list/del_invisible_list 中的元素是否有冲突",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210004,
                 message: "server internal error",
                 hint: "服务内部错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210005,
                 message: "invalid group_ids",
                 hint: "检查group_id 是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 210006,
                 message: "can not modify visibility of special app",
@@ -305,16 +318,16 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationVisibilityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-visibility/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/application/v6/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/visibility");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -325,8 +338,8 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationVisibilityRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 添加可用人员列表，如果参数is_visible_to_all不设置且当前已经是全员可见，或者参数is_visible_to_all设置为true，则该参数不生效
@@ -381,10 +394,14 @@ impl AppVisibilityIdList {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppVisibilityIdList {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppVisibilityIdList {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -394,7 +411,7 @@ impl ::feishu_runtime::Validate for AppVisibilityIdList {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -404,7 +421,7 @@ impl ::feishu_runtime::Validate for AppVisibilityIdList {
             );
         }
         if let Some(value) = &self.group_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "group_ids",
@@ -452,7 +469,7 @@ impl ApplicationVisibilityAddedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationVisibilityAddedEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationVisibilityAddedEvent {
     const EVENT_TYPE: &'static str = "application.application.visibility.added_v6";
 }
 /// 查询的部门可见性结果列表，如果部门在白名单，且不在黑名单，则该部门下的用户可见该应用
@@ -639,10 +656,15 @@ impl CheckWhiteBlackListApplicationVisibilityBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CheckWhiteBlackListApplicationVisibilityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for CheckWhiteBlackListApplicationVisibilityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -652,7 +674,7 @@ impl ::feishu_runtime::Validate for CheckWhiteBlackListApplicationVisibilityBody
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -662,7 +684,7 @@ impl ::feishu_runtime::Validate for CheckWhiteBlackListApplicationVisibilityBody
             );
         }
         if let Some(value) = &self.group_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "group_ids",
@@ -770,33 +792,37 @@ impl PatchApplicationVisibilityBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationVisibilityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationVisibilityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_visible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "add_visible_list"),
+                &::feishu_runtime::codegen::field_path(at, "add_visible_list"),
                 out,
             );
         }
         if let Some(value) = &self.del_visible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "del_visible_list"),
+                &::feishu_runtime::codegen::field_path(at, "del_visible_list"),
                 out,
             );
         }
         if let Some(value) = &self.add_invisible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "add_invisible_list"),
+                &::feishu_runtime::codegen::field_path(at, "add_invisible_list"),
                 out,
             );
         }
         if let Some(value) = &self.del_invisible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "del_invisible_list"),
+                &::feishu_runtime::codegen::field_path(at, "del_invisible_list"),
                 out,
             );
         }
@@ -840,7 +866,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -856,7 +882,7 @@ pub enum PatchApplicationVisibilityRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PatchApplicationVisibilityRequestDepartmentIdType { OpenDepartmentId =>
     "open_department_id", DepartmentId => "department_id" }
 );
@@ -876,6 +902,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

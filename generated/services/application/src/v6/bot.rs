@@ -46,17 +46,21 @@ impl BotMenuEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for BotMenuEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BotMenuEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.operator {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "operator"),
+                &::feishu_runtime::codegen::field_path(at, "operator"),
                 out,
             );
         }
         if let Some(value) = &self.event_key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "event_key",
@@ -67,7 +71,7 @@ impl ::feishu_runtime::Validate for BotMenuEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for BotMenuEvent {
+impl ::feishu_runtime::codegen::Event for BotMenuEvent {
     const EVENT_TYPE: &'static str = "application.bot.menu_v6";
 }
 /// 用户信息
@@ -99,10 +103,14 @@ impl Operator {
         self
     }
 }
-impl ::feishu_runtime::Validate for Operator {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Operator {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.operator_name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "operator_name",

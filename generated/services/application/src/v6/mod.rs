@@ -17,7 +17,7 @@ pub mod scope;
 /// A handle on the `v6` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationV6Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationV6Api<'a> {
     /// The `app_badge` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `scope` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ScopeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ScopeApi<'a> {
     /// 向管理员申请授权
@@ -31,8 +31,8 @@ impl<'a> ScopeApi<'a> {
     pub fn apply(
         &self,
         request: ApplyScopeRequest,
-    ) -> ::feishu_runtime::Call<'a, ApplyScopeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ApplyScopeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询租户授权状态
     ///
@@ -52,8 +52,8 @@ impl<'a> ScopeApi<'a> {
     pub fn list(
         &self,
         request: ListScopeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListScopeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListScopeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ScopeApi::apply`]: 向管理员申请授权.
@@ -64,38 +64,38 @@ impl<'a> ScopeApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ApplyScopeRequest {}
 impl ApplyScopeRequest {}
-impl ::feishu_runtime::ApiRequest for ApplyScopeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ApplyScopeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.scope.apply",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/scopes/apply",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 212001,
                 message: "only super scope unauthorized",
                 hint: "应用剩余未授权的权限为高敏权限，无法申请。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 212002,
                 message: "unauthorized scopes were empty",
                 hint: "授权范围为空。检查租户是否已经授予应用所需的全部权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 212003,
                 message: "approval over limit",
                 hint: "审批超限。当前租户下，其他员工在一个应用的同一个版本向管理员申请授权的次数超过 10 次，无法继续处理更多的申请。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 212004,
                 message: "duplicate apply",
@@ -120,20 +120,20 @@ impl ::feishu_runtime::ApiRequest for ApplyScopeRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListScopeRequest {}
 impl ListScopeRequest {}
-impl ::feishu_runtime::ApiRequest for ListScopeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListScopeRequest {
     type Body = ();
     type Response = ListScopeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v6.scope.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v6/scopes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 212100,
                 message: "app not install",
@@ -204,4 +204,4 @@ pub enum GrantStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(GrantStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(GrantStatus { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `app_avatar_upload` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppAvatarUploadApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppAvatarUploadApi<'a> {
     /// 上传应用图标
@@ -27,8 +27,8 @@ impl<'a> AppAvatarUploadApi<'a> {
     pub fn create(
         &self,
         request: CreateAppAvatarUploadRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppAvatarUploadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppAvatarUploadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppAvatarUploadApi::create`]: 上传应用图标.
@@ -47,29 +47,29 @@ impl CreateAppAvatarUploadRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppAvatarUploadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppAvatarUploadRequest {
     type Body = CreateAppAvatarUploadBody;
     type Response = CreateAppAvatarUploadResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v7.app_avatar_upload.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v7/app_avatar/upload",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "avatar",
                 required: true,
                 max_bytes: Some(2097152),
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210001,
                 message: "param is invalid",
@@ -78,7 +78,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppAvatarUploadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/app_avatar-upload/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -88,10 +88,12 @@ impl ::feishu_runtime::ApiRequest for CreateAppAvatarUploadRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("avatar", &self.body.avatar)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("avatar", &mut self.body.avatar)])
     }
 }
@@ -104,11 +106,11 @@ pub struct CreateAppAvatarUploadBody {
     ///
     /// Size: at most 2097152 bytes, checked before the file is sent.
     #[serde(skip)]
-    pub avatar: ::feishu_runtime::UploadFile,
+    pub avatar: ::feishu_runtime::codegen::UploadFile,
 }
 impl CreateAppAvatarUploadBody {
     /// Builds `CreateAppAvatarUploadBody` from its required fields.
-    pub fn new(avatar: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(avatar: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { avatar }
     }
 }

@@ -5,7 +5,7 @@
 /// A handle on the `application_ability` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationAbilityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationAbilityApi<'a> {
     /// 更新应用能力配置
@@ -43,8 +43,8 @@ impl<'a> ApplicationAbilityApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationAbilityRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationAbilityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationAbilityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationAbilityApi::patch`]: 更新应用能力配置.
@@ -70,89 +70,93 @@ impl PatchApplicationAbilityRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationAbilityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationAbilityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationAbilityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationAbilityRequest {
     type Body = PatchApplicationAbilityBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v7.application_ability.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v7/applications/:app_id/ability",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210011,
                 message: "Param is invalid",
                 hint: "根据错误提示信息，检查参数是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 210012,
                 message: "The specified application does not exist",
                 hint: "指定的应用不存在，请检查传入的app_id参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 210013,
                 message: "Internal server error",
                 hint: "服务内部错误，请稍候重试或联系技术支持(https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210014,
                 message: "This API only does not support to update ISV App, only support to update Self-Built App",
                 hint: "仅自建应用可以使用该API，请使用自建应用调用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210015,
                 message: "As the App was created via Base, it cannot be updated using this API.",
                 hint: "仅可以操作开发者后台创建的应用，请使用开发者后台创建的应用调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210016,
                 message: "Lack of permission to update other App.",
                 hint: "应用身份调用仅允许更新自身，不允许更新其它应用，请使用应用自身的身份调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210017,
                 message: "The current user has no permission to modify the app configurations",
                 hint: "当前用户无权限修改应用配置，请通过返回结果确认缺失的权限，并为应用申请所需权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210019,
                 message: "The validation for message_card_callback_url failed.",
                 hint: "消息卡片回调地址校验失败，详细请查看[配置应用的回调地址](https://open.feishu.cn/document/ukTMukTMukTM/uYzMxEjL2MTMx4iNzETM)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210020,
                 message: "Unable to update configurations, as the app is currently under review.",
                 hint: "应用正在审核中，不能进行该操作，请等待审核通过后再尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210021,
                 message: "The specified application is not created via developer platform, can not modify by this API",
@@ -161,20 +165,20 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationAbilityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-ability/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/application/v7/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/ability");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 机器人
@@ -219,10 +223,14 @@ impl AppAbilityBot {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppAbilityBot {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppAbilityBot {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.i18ns {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18ns",
@@ -230,9 +238,9 @@ impl ::feishu_runtime::Validate for AppAbilityBot {
                 Some(1),
                 Some(200),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18ns"),
+                &::feishu_runtime::codegen::field_path(at, "i18ns"),
                 out,
             );
         }
@@ -264,11 +272,15 @@ impl AppAbilityBotI18n {
         }
     }
 }
-impl ::feishu_runtime::Validate for AppAbilityBotI18n {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppAbilityBotI18n {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.get_started_desc;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "get_started_desc",
@@ -334,10 +346,14 @@ impl AppAbilityWeb {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppAbilityWeb {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppAbilityWeb {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pc_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pc_url",
@@ -347,7 +363,7 @@ impl ::feishu_runtime::Validate for AppAbilityWeb {
             );
         }
         if let Some(value) = &self.mobile_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mobile_url",
@@ -382,19 +398,23 @@ impl PatchApplicationAbilityBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationAbilityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationAbilityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.web_app {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "web_app"),
+                &::feishu_runtime::codegen::field_path(at, "web_app"),
                 out,
             );
         }
         if let Some(value) = &self.bot {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bot"),
+                &::feishu_runtime::codegen::field_path(at, "bot"),
                 out,
             );
         }
@@ -440,7 +460,7 @@ pub enum I18nKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     I18nKey { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp", ZhHk => "zh_hk", ZhTw =>
     "zh_tw", IdId => "id_id", MsMy => "ms_my", DeDe => "de_de", EsEs => "es_es", FrFr =>
     "fr_fr", ItIt => "it_it", PtBr => "pt_br", ViVn => "vi_vn", RuRu => "ru_ru", ThTh =>
@@ -458,6 +478,6 @@ pub enum PcNewPageOpenMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PcNewPageOpenMode { NewTab => "new_tab", Browser => "browser" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_base` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationBaseApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationBaseApi<'a> {
     /// 更新应用基础信息配置
@@ -42,8 +42,8 @@ impl<'a> ApplicationBaseApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationBaseRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationBaseRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationBaseRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationBaseApi::patch`]: 更新应用基础信息配置.
@@ -69,83 +69,87 @@ impl PatchApplicationBaseRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationBaseRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationBaseRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationBaseRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationBaseRequest {
     type Body = PatchApplicationBaseBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v7.application_base.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v7/applications/:app_id/base",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 210002,
                 message: "The specified application does not exist",
                 hint: "指定的应用不存在，请检查传入的app_id参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 210003,
                 message: "Internal server error",
                 hint: "服务内部错误，请稍候重试或联系技术支持(https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210004,
                 message: "This API only does not support to update ISV App, only support to update Self-Built App",
                 hint: "仅自建应用可以使用该API，请使用自建应用调用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210005,
                 message: "As the App was created via Base, it cannot be updated using this API.",
                 hint: "仅可以操作开发者后台创建的应用，请使用开发者后台创建的应用调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210006,
                 message: "Lack of permission to update other app.",
                 hint: "应用身份调用仅允许更新自身，请使用应用自身的身份调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210007,
                 message: "The current user has no permission to modify the app configurations",
                 hint: "用户没有应用管理权限，请申请相关权限后再调用；或检查是否使用了正确的应用身份更新应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210010,
                 message: "Unable to update configurations, as the app is currently under review.",
                 hint: "应用正在审核中，不能进行该操作，请等待审核通过后再尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210011,
                 message: "Param is invalid",
                 hint: "根据错误提示信息，检查参数是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210021,
                 message: "The specified application is not created via developer platform, can not modify by this API",
@@ -154,20 +158,20 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationBaseRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-base/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/application/v7/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/base");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 应用名称描述多语种
@@ -225,10 +229,14 @@ impl AppI18nInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppI18nInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppI18nInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -238,7 +246,7 @@ impl ::feishu_runtime::Validate for AppI18nInfo {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -289,10 +297,14 @@ impl PatchApplicationBaseBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationBaseBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationBaseBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.i18ns {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18ns",
@@ -300,14 +312,14 @@ impl ::feishu_runtime::Validate for PatchApplicationBaseBody {
                 Some(1),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18ns"),
+                &::feishu_runtime::codegen::field_path(at, "i18ns"),
                 out,
             );
         }
         if let Some(value) = &self.avatar_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "avatar_url",
@@ -317,7 +329,7 @@ impl ::feishu_runtime::Validate for PatchApplicationBaseBody {
             );
         }
         if let Some(value) = &self.homepage_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "homepage_url",
@@ -368,7 +380,7 @@ pub enum I18nKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     I18nKey { ZhCn => "zh_cn", EnUs => "en_us", JaJp => "ja_jp", ZhHk => "zh_hk", ZhTw =>
     "zh_tw", IdId => "id_id", MsMy => "ms_my", DeDe => "de_de", EsEs => "es_es", FrFr =>
     "fr_fr", ItIt => "it_it", PtBr => "pt_br", ViVn => "vi_vn", RuRu => "ru_ru", ThTh =>

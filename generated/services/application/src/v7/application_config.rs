@@ -5,7 +5,7 @@
 /// A handle on the `application_config` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationConfigApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationConfigApi<'a> {
     /// 更新应用开发配置
@@ -45,8 +45,8 @@ impl<'a> ApplicationConfigApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchApplicationConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchApplicationConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationConfigApi::patch`]: 更新应用开发配置.
@@ -102,95 +102,99 @@ impl PatchApplicationConfigRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationConfigRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationConfigRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchApplicationConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationConfigRequest {
     type Body = PatchApplicationConfigBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v7.application_config.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v7/applications/:app_id/config",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210031,
                 message: "Param is invalid",
                 hint: "根据错误提示信息，检查参数是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 210032,
                 message: "The specified application does not exist",
                 hint: "指定的应用不存在，请检查传入的app_id参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 210033,
                 message: "Internal server error",
                 hint: "服务内部错误，请稍候重试或联系技术支持(https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210034,
                 message: "This API only does not support to update ISV App, only support to update Self-Built App",
                 hint: "仅支持更新自建应用，请检查更新的应用是否为自建应用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210035,
                 message: "As the app was created via Base, it cannot be updated using this API.",
                 hint: "仅可以操作开发者后台创建的应用，请使用开发者后台创建的应用调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210036,
                 message: "Lack of permission to update other app.",
                 hint: "应用身份调用仅允许更新自身，不允许更新其它应用，请使用应用自身的身份调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210037,
                 message: "The current user has no permission to modify the app configurations",
                 hint: "用户无权限操作，用户需要是应用所有者 或者是应用的管理员以及开发者",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210040,
                 message: "Unable to update configurations, as the app is currently under review.",
                 hint: "应用正在审核中，不能进行该操作，请等待审核通过后再尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210041,
                 message: "The scope that parameter indicated needs robot ability to be enable first.",
                 hint: "需要先开启机器人能力，请在应用配置中开启机器人能力后再调用该 API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210042,
                 message: "The validation for event.request_url failed.",
                 hint: "事件回调地址验证失败，请按照文档配置正确的 request_url：[将回调发送至开发者服务器](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/event-subscription-guide/callback-subscription/step-1-choose-a-subscription-mode/send-callbacks-to-developers-server)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210043,
                 message: "The specified application is not created via developer platform, can not modify by this API",
@@ -199,16 +203,16 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationConfigRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-config/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/application/v7/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/config");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -219,8 +223,8 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationConfigRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 回调配置
@@ -284,10 +288,14 @@ impl AppConfigCallback {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigCallback {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigCallback {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_callbacks {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_callbacks",
@@ -297,7 +305,7 @@ impl ::feishu_runtime::Validate for AppConfigCallback {
             );
         }
         if let Some(value) = &self.remove_callbacks {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_callbacks",
@@ -337,12 +345,16 @@ impl AppConfigContactsRange {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigContactsRange {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigContactsRange {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.visible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "visible_list"),
+                &::feishu_runtime::codegen::field_path(at, "visible_list"),
                 out,
             );
         }
@@ -409,10 +421,14 @@ impl AppConfigEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_events {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_events",
@@ -422,7 +438,7 @@ impl ::feishu_runtime::Validate for AppConfigEvent {
             );
         }
         if let Some(value) = &self.remove_events {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_events",
@@ -469,10 +485,14 @@ impl AppConfigScope {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigScope {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigScope {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_scopes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_scopes",
@@ -482,7 +502,7 @@ impl ::feishu_runtime::Validate for AppConfigScope {
             );
         }
         if let Some(value) = &self.remove_scopes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_scopes",
@@ -555,19 +575,23 @@ impl AppConfigSecurity {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigSecurity {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigSecurity {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "add"),
+                &::feishu_runtime::codegen::field_path(at, "add"),
                 out,
             );
         }
         if let Some(value) = &self.remove {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "remove"),
+                &::feishu_runtime::codegen::field_path(at, "remove"),
                 out,
             );
         }
@@ -669,10 +693,14 @@ impl AppConfigSecurityItem {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigSecurityItem {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigSecurityItem {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.redirect_urls {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "redirect_urls",
@@ -682,7 +710,7 @@ impl ::feishu_runtime::Validate for AppConfigSecurityItem {
             );
         }
         if let Some(value) = &self.allowed_ips {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "allowed_ips",
@@ -692,7 +720,7 @@ impl ::feishu_runtime::Validate for AppConfigSecurityItem {
             );
         }
         if let Some(value) = &self.h5_trusted_domains {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "h5_trusted_domains",
@@ -702,7 +730,7 @@ impl ::feishu_runtime::Validate for AppConfigSecurityItem {
             );
         }
         if let Some(value) = &self.web_view_trusted_domains {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "web_view_trusted_domains",
@@ -712,7 +740,7 @@ impl ::feishu_runtime::Validate for AppConfigSecurityItem {
             );
         }
         if let Some(value) = &self.allowed_schemas {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "allowed_schemas",
@@ -722,7 +750,7 @@ impl ::feishu_runtime::Validate for AppConfigSecurityItem {
             );
         }
         if let Some(value) = &self.allowed_server_domains {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "allowed_server_domains",
@@ -762,12 +790,16 @@ impl AppConfigVisibility {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppConfigVisibility {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppConfigVisibility {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.visible_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "visible_list"),
+                &::feishu_runtime::codegen::field_path(at, "visible_list"),
                 out,
             );
         }
@@ -811,10 +843,14 @@ impl AppContactsRangeIdList {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppContactsRangeIdList {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppContactsRangeIdList {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -824,7 +860,7 @@ impl ::feishu_runtime::Validate for AppContactsRangeIdList {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -873,10 +909,14 @@ impl AppVisibilityIdList {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppVisibilityIdList {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppVisibilityIdList {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -886,7 +926,7 @@ impl ::feishu_runtime::Validate for AppVisibilityIdList {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -929,10 +969,14 @@ impl EventAndCallbackEncryptStrategy {
         self
     }
 }
-impl ::feishu_runtime::Validate for EventAndCallbackEncryptStrategy {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EventAndCallbackEncryptStrategy {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.encryption_key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "encryption_key",
@@ -942,7 +986,7 @@ impl ::feishu_runtime::Validate for EventAndCallbackEncryptStrategy {
             );
         }
         if let Some(value) = &self.verification_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "verification_token",
@@ -1020,47 +1064,51 @@ impl PatchApplicationConfigBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchApplicationConfigBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchApplicationConfigBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.scope {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "scope"),
+                &::feishu_runtime::codegen::field_path(at, "scope"),
                 out,
             );
         }
         if let Some(value) = &self.event {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event"),
+                &::feishu_runtime::codegen::field_path(at, "event"),
                 out,
             );
         }
         if let Some(value) = &self.security {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "security"),
+                &::feishu_runtime::codegen::field_path(at, "security"),
                 out,
             );
         }
         if let Some(value) = &self.visibility {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "visibility"),
+                &::feishu_runtime::codegen::field_path(at, "visibility"),
                 out,
             );
         }
         if let Some(value) = &self.contacts {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "contacts"),
+                &::feishu_runtime::codegen::field_path(at, "contacts"),
                 out,
             );
         }
         if let Some(value) = &self.event_and_callback_encrypt_strategy {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "event_and_callback_encrypt_strategy",
                 ),
@@ -1068,9 +1116,9 @@ impl ::feishu_runtime::Validate for PatchApplicationConfigBody {
             );
         }
         if let Some(value) = &self.callback {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "callback"),
+                &::feishu_runtime::codegen::field_path(at, "callback"),
                 out,
             );
         }
@@ -1088,7 +1136,7 @@ pub enum CallbackType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CallbackType { Webhook => "webhook", Websocket => "websocket" }
 );
 /// 更新范围方式
@@ -1105,7 +1153,7 @@ pub enum ContactsRangeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContactsRangeType { EqualToAvailability => "equal_to_availability", Some => "some",
     All => "all" }
 );
@@ -1121,7 +1169,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -1137,7 +1185,7 @@ pub enum SubscriptionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SubscriptionType { Webhook => "webhook", Websocket => "websocket" }
 );
 /// 身份类型
@@ -1152,7 +1200,9 @@ pub enum TokenType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(TokenType { User => "user", Tenant => "tenant" });
+::feishu_runtime::codegen::string_enum!(
+    TokenType { User => "user", Tenant => "tenant" }
+);
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`PatchApplicationConfigRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1169,6 +1219,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

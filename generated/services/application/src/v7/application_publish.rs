@@ -5,7 +5,7 @@
 /// A handle on the `application_publish` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationPublishApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationPublishApi<'a> {
     /// 提交发布自建应用
@@ -38,8 +38,8 @@ impl<'a> ApplicationPublishApi<'a> {
     pub fn create(
         &self,
         request: CreateApplicationPublishRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateApplicationPublishRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateApplicationPublishRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationPublishApi::create`]: 提交发布自建应用.
@@ -65,53 +65,53 @@ impl CreateApplicationPublishRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateApplicationPublishRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationPublishRequest {
     type Body = CreateApplicationPublishBody;
     type Response = CreateApplicationPublishResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "application.v7.application_publish.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/application/v7/applications/:app_id/publish",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210001,
                 message: "As the app was not created in our developer console, it cannot be released using this API.",
                 hint: "仅可以操作开发者后台创建的应用，请使用开发者后台创建的应用调用该API",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210302,
                 message: "Unable to submit the release request, as the app is currently under review.",
                 hint: "应用正在审核中，不能进行该操作，请等待审核通过后再尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 210003,
                 message: "Internal server error",
                 hint: "服务内部错误，请稍候重试或联系技术支持(https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210303,
                 message: "Invalid version number. The number should be in the form X.X.X",
                 hint: "版本号格式不对，且必须递增。请将版本号修改为X.X.X格式（如1.0.0）并确保版本号高于当前版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 210304,
                 message: "Missing required fields",
                 hint: "检查必填字段是否填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 210036,
                 message: "Lack of permission to update other app.",
@@ -120,12 +120,12 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationPublishRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-publish/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/application/v7/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/publish");
         path
     }
@@ -230,7 +230,7 @@ pub enum MobileDefaultAbility {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MobileDefaultAbility { Gadget => "gadget", WebApp => "web_app", Bot => "bot" }
 );
 /// PC端默认能力
@@ -248,6 +248,6 @@ pub enum PcDefaultAbility {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PcDefaultAbility { Gadget => "gadget", WebApp => "web_app", Bot => "bot" }
 );

@@ -9,7 +9,7 @@ pub mod application_publish;
 /// A handle on the `v7` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationV7Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationV7Api<'a> {
     /// The `app_avatar_upload` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `id` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct IdApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> IdApi<'a> {
     /// 查询审批 ID（专用）
@@ -18,8 +18,8 @@ impl<'a> IdApi<'a> {
     pub fn get(
         &self,
         request: GetIdRequest,
-    ) -> ::feishu_runtime::Call<'a, GetIdRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetIdRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`IdApi::get`]: 查询审批 ID（专用）.
@@ -38,17 +38,17 @@ impl GetIdRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetIdRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetIdRequest {
     type Body = GetIdBody;
     type Response = GetIdResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v1.id.get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v1/id/get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDN5UjLxQTO14SM0kTN",

@@ -5,7 +5,7 @@
 /// A handle on the `message` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MessageApi<'a> {
     /// 更新审批 Bot 消息
@@ -27,8 +27,8 @@ impl<'a> MessageApi<'a> {
     pub fn update(
         &self,
         request: UpdateMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MessageApi::update`]: 更新审批 Bot 消息.
@@ -47,17 +47,17 @@ impl UpdateMessageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateMessageRequest {
     type Body = UpdateMessageBody;
     type Response = UpdateMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v1.message.update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v1/message/update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNyYjLwYjM24CM2IjN",

@@ -5,7 +5,7 @@
 /// A handle on the `message_send` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageSendApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MessageSendApi<'a> {
     /// 发送审批 Bot 消息
@@ -24,8 +24,8 @@ impl<'a> MessageSendApi<'a> {
     pub fn create(
         &self,
         request: CreateMessageSendRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateMessageSendRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateMessageSendRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MessageSendApi::create`]: 发送审批 Bot 消息.
@@ -36,24 +36,24 @@ impl<'a> MessageSendApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct CreateMessageSendRequest {}
 impl CreateMessageSendRequest {}
-impl ::feishu_runtime::ApiRequest for CreateMessageSendRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateMessageSendRequest {
     type Body = ();
     type Response = CreateMessageSendResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v1.message_send.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v1/message/send",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNyYjL4QjM24CO0IjN",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

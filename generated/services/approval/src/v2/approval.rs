@@ -5,7 +5,7 @@
 /// A handle on the `approval` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalApi<'a> {
     /// 创建审批定义
@@ -133,8 +133,8 @@ impl<'a> ApprovalApi<'a> {
     pub fn create(
         &self,
         request: CreateApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查看审批定义
     ///
@@ -150,8 +150,8 @@ impl<'a> ApprovalApi<'a> {
     pub fn get(
         &self,
         request: GetApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApprovalApi::create`]: 创建审批定义.
@@ -170,17 +170,17 @@ impl CreateApprovalRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateApprovalRequest {
     type Body = CreateApprovalBody;
     type Response = CreateApprovalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.approval.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/approval/create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzNyYjL1cjM24SN3IjN",
@@ -212,17 +212,17 @@ impl GetApprovalRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApprovalRequest {
     type Body = GetApprovalBody;
     type Response = GetApprovalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.approval.get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/approval/get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADNyUjLwQjM14CM0ITN",

@@ -5,7 +5,7 @@
 /// A handle on the `cc` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CcApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CcApi<'a> {
     /// 抄送列表查询
@@ -29,8 +29,8 @@ impl<'a> CcApi<'a> {
     pub fn search(
         &self,
         request: SearchCcRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchCcRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchCcRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CcApi::search`]: 抄送列表查询.
@@ -49,17 +49,17 @@ impl SearchCcRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchCcRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchCcRequest {
     type Body = SearchCcBody;
     type Response = SearchCcResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.cc.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/cc/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMxYjL1ITM24SNyEjN",

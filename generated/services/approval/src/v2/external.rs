@@ -5,7 +5,7 @@
 /// A handle on the `external` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalApi<'a> {
     /// 获取三方审批任务状态
@@ -27,8 +27,8 @@ impl<'a> ExternalApi<'a> {
     pub fn list(
         &self,
         request: ListExternalRequest,
-    ) -> ::feishu_runtime::Call<'a, ListExternalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListExternalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalApi::list`]: 获取三方审批任务状态.
@@ -47,17 +47,17 @@ impl ListExternalRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListExternalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListExternalRequest {
     type Body = ListExternalBody;
     type Response = ListExternalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.external.list",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/external/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukjNyYjL5YjM24SO2IjN/external_status",

@@ -5,7 +5,7 @@
 /// A handle on the `external_instance` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalInstanceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalInstanceApi<'a> {
     /// 三方审批实例同步
@@ -30,8 +30,8 @@ impl<'a> ExternalInstanceApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalInstanceApi::create`]: 三方审批实例同步.
@@ -50,17 +50,17 @@ impl CreateExternalInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceRequest {
     type Body = CreateExternalInstanceBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.external_instance.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/external/instance/create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uczM3UjL3MzN14yNzcTN",

@@ -5,7 +5,7 @@
 /// A handle on the `file_upload` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileUploadApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileUploadApi<'a> {
     /// 上传文件
@@ -29,8 +29,8 @@ impl<'a> FileUploadApi<'a> {
     pub fn create(
         &self,
         request: CreateFileUploadRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFileUploadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFileUploadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileUploadApi::create`]: 上传文件.
@@ -49,19 +49,19 @@ impl CreateFileUploadRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFileUploadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFileUploadRequest {
     type Body = CreateFileUploadBody;
     type Response = CreateFileUploadResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.file_upload.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/file/upload",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "content",
                 required: false,
                 max_bytes: None,
@@ -80,13 +80,15 @@ impl ::feishu_runtime::ApiRequest for CreateFileUploadRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         [("content", self.body.content.as_ref())]
             .into_iter()
             .filter_map(|(name, file)| Some((name, file?)))
             .collect()
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("content", self.body.content.get_or_insert_with(Default::default))])
     }
 }
@@ -103,7 +105,7 @@ pub struct CreateFileUploadBody {
     pub r#type: Option<String>,
     /// 文件
     #[serde(skip)]
-    pub content: Option<::feishu_runtime::UploadFile>,
+    pub content: Option<::feishu_runtime::codegen::UploadFile>,
 }
 impl CreateFileUploadBody {
     /// Sets [`name`](Self::name).
@@ -117,7 +119,7 @@ impl CreateFileUploadBody {
         self
     }
     /// Sets [`content`](Self::content).
-    pub fn content(mut self, value: ::feishu_runtime::UploadFile) -> Self {
+    pub fn content(mut self, value: ::feishu_runtime::codegen::UploadFile) -> Self {
         self.content = Some(value);
         self
     }

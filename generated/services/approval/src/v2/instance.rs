@@ -5,7 +5,7 @@
 /// A handle on the `instance` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InstanceApi<'a> {
     /// 创建审批实例
@@ -22,8 +22,8 @@ impl<'a> InstanceApi<'a> {
     pub fn create(
         &self,
         request: CreateInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个审批实例详情
     ///
@@ -41,8 +41,8 @@ impl<'a> InstanceApi<'a> {
     pub fn get(
         &self,
         request: GetInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, GetInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取审批实例ID
     ///
@@ -61,8 +61,8 @@ impl<'a> InstanceApi<'a> {
     pub fn list(
         &self,
         request: ListInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 实例列表查询
     ///
@@ -85,8 +85,8 @@ impl<'a> InstanceApi<'a> {
     pub fn search(
         &self,
         request: SearchInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InstanceApi::create`]: 创建审批实例.
@@ -105,17 +105,17 @@ impl CreateInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceRequest {
     type Body = CreateInstanceBody;
     type Response = CreateInstanceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDNyUjLyQjM14iM0ITN",
@@ -147,17 +147,17 @@ impl GetInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetInstanceRequest {
     type Body = GetInstanceBody;
     type Response = GetInstanceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance.get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDNyUjLxQjM14SM0ITN",
@@ -189,17 +189,17 @@ impl ListInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInstanceRequest {
     type Body = ListInstanceBody;
     type Response = ListInstanceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance.list",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQDOyUjL0gjM14CN4ITN",
@@ -231,17 +231,17 @@ impl SearchInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchInstanceRequest {
     type Body = SearchInstanceBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMxYjL0ITM24CNyEjN",

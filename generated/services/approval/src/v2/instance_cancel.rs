@@ -5,7 +5,7 @@
 /// A handle on the `instance_cancel` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceCancelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InstanceCancelApi<'a> {
     /// 审批实例撤回
@@ -22,8 +22,8 @@ impl<'a> InstanceCancelApi<'a> {
     pub fn create(
         &self,
         request: CreateInstanceCancelRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateInstanceCancelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateInstanceCancelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InstanceCancelApi::create`]: 审批实例撤回.
@@ -42,17 +42,17 @@ impl CreateInstanceCancelRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateInstanceCancelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCancelRequest {
     type Body = CreateInstanceCancelBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance_cancel.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/cancel",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDNyUjL2QjM14iN0ITN",

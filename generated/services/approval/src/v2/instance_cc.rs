@@ -5,7 +5,7 @@
 /// A handle on the `instance_cc` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceCcApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InstanceCcApi<'a> {
     /// 审批实例抄送
@@ -22,8 +22,8 @@ impl<'a> InstanceCcApi<'a> {
     pub fn create(
         &self,
         request: CreateInstanceCcRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateInstanceCcRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateInstanceCcRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InstanceCcApi::create`]: 审批实例抄送.
@@ -42,17 +42,17 @@ impl CreateInstanceCcRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateInstanceCcRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCcRequest {
     type Body = CreateInstanceCcBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance_cc.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/cc",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzYjLwgzM24CM4MjN",

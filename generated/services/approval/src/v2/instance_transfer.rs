@@ -5,7 +5,7 @@
 /// A handle on the `instance_transfer` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceTransferApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InstanceTransferApi<'a> {
     /// 审批任务转交
@@ -22,8 +22,8 @@ impl<'a> InstanceTransferApi<'a> {
     pub fn create(
         &self,
         request: CreateInstanceTransferRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateInstanceTransferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateInstanceTransferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InstanceTransferApi::create`]: 审批任务转交.
@@ -42,17 +42,17 @@ impl CreateInstanceTransferRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateInstanceTransferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceTransferRequest {
     type Body = CreateInstanceTransferBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.instance_transfer.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/instance/transfer",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyUjL1QjM14SN0ITN",

@@ -5,7 +5,7 @@
 /// A handle on the `subscription_subscribe` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SubscriptionSubscribeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SubscriptionSubscribeApi<'a> {
     /// 订阅审批事件
@@ -24,8 +24,8 @@ impl<'a> SubscriptionSubscribeApi<'a> {
     pub fn create(
         &self,
         request: CreateSubscriptionSubscribeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSubscriptionSubscribeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSubscriptionSubscribeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SubscriptionSubscribeApi::create`]: 订阅审批事件.
@@ -44,17 +44,17 @@ impl CreateSubscriptionSubscribeRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSubscriptionSubscribeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSubscriptionSubscribeRequest {
     type Body = CreateSubscriptionSubscribeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.subscription_subscribe.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/subscription/subscribe",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOyUjL3gjM14yN4ITN",

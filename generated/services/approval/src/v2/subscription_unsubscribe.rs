@@ -5,7 +5,7 @@
 /// A handle on the `subscription_unsubscribe` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SubscriptionUnsubscribeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SubscriptionUnsubscribeApi<'a> {
     /// 取消订阅审批事件
@@ -20,8 +20,8 @@ impl<'a> SubscriptionUnsubscribeApi<'a> {
     pub fn create(
         &self,
         request: CreateSubscriptionUnsubscribeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSubscriptionUnsubscribeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSubscriptionUnsubscribeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SubscriptionUnsubscribeApi::create`]: 取消订阅审批事件.
@@ -40,17 +40,17 @@ impl CreateSubscriptionUnsubscribeRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSubscriptionUnsubscribeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSubscriptionUnsubscribeRequest {
     type Body = CreateSubscriptionUnsubscribeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.subscription_unsubscribe.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/subscription/unsubscribe",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDOyUjL4gjM14CO4ITN",

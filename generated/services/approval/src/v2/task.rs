@@ -5,7 +5,7 @@
 /// A handle on the `task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskApi<'a> {
     /// 任务列表查询
@@ -29,8 +29,8 @@ impl<'a> TaskApi<'a> {
     pub fn search(
         &self,
         request: SearchTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskApi::search`]: 任务列表查询.
@@ -49,17 +49,17 @@ impl SearchTaskRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchTaskRequest {
     type Body = SearchTaskBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v2.task.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v2/task/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMxYjL2ITM24iNyEjN",

@@ -5,7 +5,7 @@
 /// A handle on the `external_instance_check` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalInstanceCheckApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalInstanceCheckApi<'a> {
     /// 三方审批实例校验
@@ -24,8 +24,8 @@ impl<'a> ExternalInstanceCheckApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalInstanceCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalInstanceCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalInstanceCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalInstanceCheckApi::create`]: 三方审批实例校验.
@@ -44,17 +44,17 @@ impl CreateExternalInstanceCheckRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalInstanceCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceCheckRequest {
     type Body = CreateExternalInstanceCheckBody;
     type Response = CreateExternalInstanceCheckResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v3.external_instance_check.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Www,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Www,
         path: "/approval/openapi/v3/external/instance/check",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyYjL1QjM24SN0IjN",

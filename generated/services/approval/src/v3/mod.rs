@@ -5,7 +5,7 @@ pub mod external_instance_check;
 /// A handle on the `v3` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalV3Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalV3Api<'a> {
     /// The `external_instance_check` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `approval` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalApi<'a> {
     /// 创建审批定义
@@ -38,8 +38,8 @@ impl<'a> ApprovalApi<'a> {
     pub fn create(
         &self,
         request: CreateApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查看指定审批定义
     ///
@@ -64,8 +64,8 @@ impl<'a> ApprovalApi<'a> {
     pub fn get(
         &self,
         request: GetApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 订阅审批事件
     ///
@@ -95,8 +95,8 @@ impl<'a> ApprovalApi<'a> {
     pub fn subscribe(
         &self,
         request: SubscribeApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscribeApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscribeApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 取消订阅审批事件
     ///
@@ -120,8 +120,8 @@ impl<'a> ApprovalApi<'a> {
     pub fn unsubscribe(
         &self,
         request: UnsubscribeApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, UnsubscribeApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnsubscribeApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApprovalApi::create`]: 创建审批定义.
@@ -171,62 +171,62 @@ impl CreateApprovalRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateApprovalRequest {
     type Body = CreateApprovalBody;
     type Response = CreateApprovalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.approval.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/approvals",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390002,
                 message: "approval code not found",
                 hint: "找不到审批定义 Code，检查传入的审批定义 Code 是否正确。 审批定义 Code 获取方式： - 调用[创建审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create)接口后，从响应参数 approval_code 获取。 - 登录审批管理后台，在指定审批定义的 URL 中获取，具体操作参见[什么是 Approval Code](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/overview-of-approval-resources#8151e0ae)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390003,
                 message: "instance code not found",
                 hint: "找不到审批实例 Code，检查传入的审批实例 Code 是否正确。 审批实例 Code 获取方式： - 调用[创建审批实例](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/create)接口后，从响应参数 instance_code 获取。 - 调用[批量获取审批实例 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/list)接口，获取所需的审批实例 Code。 - 调用[查询实例列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/query)，设置过滤条件查询指定的审批实例 Code。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390004,
                 message: "user_id or open_id not found",
                 hint: "检查传入的 user_id 参数是否正确，user_id 的类型需要和 user_id_type 一致，且需要确保 ID 值正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1390009,
                 message: "no operation permission",
                 hint: "没有操作权限。请前往[飞书审批管理后台](https://www.feishu.cn/approval/admin/approvalList)，进入指定审批定义编辑页面，在流程设计里的审批操作权限内，检查操作权限是否正确配置。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390013,
                 message: "unsupported approval for free process",
                 hint: "不支持自定义审批流程。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390015,
                 message: "approval is not active",
                 hint: "审批定义已停用，请确保当前所用的审批定义已启用后重试。你可以登录[飞书审批管理后台](https://www.feishu.cn/approval/admin/approvalList)，查看相应审批定义是否被停用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3991337412ec292a8f61d5c57a5d590b_MbHV5E0Qmr.png)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
@@ -236,8 +236,8 @@ impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -245,7 +245,7 @@ impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
         path.push_str("/open-apis/approval/v4/approvals");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -365,38 +365,38 @@ impl GetApprovalRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApprovalRequest {
     type Body = ();
     type Response = GetApprovalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.approval.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/approvals/:approval_code",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390002,
                 message: "approval code not found",
                 hint: "找不到审批定义 Code，检查传入的审批定义 Code 是否正确。 审批定义 Code 获取方式： - 调用[创建审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create)接口后，从响应参数 approval_code 获取。 - 登录审批管理后台，在指定审批定义的 URL 中获取，具体操作参见[什么是 Approval Code](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/overview-of-approval-resources#8151e0ae)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
                 hint: "服务出现错误。排查方案： 1. 参考接口文档的参数说明，检查请求时传入的参数是否正确。如果传入的有表单参数（form），则需要检查传入的表单控件数据是否正确。 2. 降低请求频率，并重试。如果重试仍然报错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390016,
                 message: "approval is deleted",
@@ -405,15 +405,15 @@ impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/approval/v4/approvals/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_code);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_code);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.locale {
             out.push("locale", value);
         }
@@ -456,38 +456,38 @@ impl SubscribeApprovalRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscribeApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscribeApprovalRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.approval.subscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/approvals/:approval_code/subscribe",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390002,
                 message: "approval code not found",
                 hint: "找不到审批定义 Code，检查传入的审批定义 Code 是否正确。 审批定义 Code 获取方式： - 调用[创建审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create)接口后，从响应参数 approval_code 获取。 - 登录审批管理后台，在指定审批定义的 URL 中获取，具体操作参见[什么是 Approval Code](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/overview-of-approval-resources#8151e0ae)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
                 hint: "服务出现错误。排查方案： 1. 参考接口文档的参数说明，检查请求时传入的参数是否正确。如果传入的有表单参数（form），则需要检查传入的表单控件数据是否正确。 2. 降低请求频率，并重试。如果重试仍然报错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390007,
                 message: "subscription existed",
@@ -496,12 +496,12 @@ impl ::feishu_runtime::ApiRequest for SubscribeApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/subscribe",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/approval/v4/approvals/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_code);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_code);
         path.push_str("/subscribe");
         path
     }
@@ -528,38 +528,38 @@ impl UnsubscribeApprovalRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnsubscribeApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeApprovalRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.approval.unsubscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/approvals/:approval_code/unsubscribe",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390002,
                 message: "approval code not found",
                 hint: "找不到审批定义 Code，检查传入的审批定义 Code 是否正确。 审批定义 Code 获取方式： - 调用[创建审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create)接口后，从响应参数 approval_code 获取。 - 登录审批管理后台，在指定审批定义的 URL 中获取，具体操作参见[什么是 Approval Code](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/overview-of-approval-resources#8151e0ae)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390007,
                 message: "subscription existed",
                 hint: "当前审批定义已完成订阅或已取消订阅，无需重复操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
@@ -568,12 +568,12 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/unsubscribe",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/approval/v4/approvals/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_code);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_code);
         path.push_str("/unsubscribe");
         path
     }
@@ -1010,7 +1010,7 @@ impl ApprovalSetting {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ApprovalUpdatedEvent {}
 impl ApprovalUpdatedEvent {}
-impl ::feishu_runtime::event::Event for ApprovalUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ApprovalUpdatedEvent {
     const EVENT_TYPE: &'static str = "approval.approval.updated_v4";
 }
 /// 审批定义的可见人列表
@@ -1430,7 +1430,7 @@ pub enum ApprovalNodeInfoNodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApprovalNodeInfoNodeType { And => "AND", Or => "OR", Sequential => "SEQUENTIAL",
     CcNode => "CC_NODE" }
 );
@@ -1454,7 +1454,7 @@ pub enum ApprovalViewerInfoType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApprovalViewerInfoType { Tenant => "TENANT", Department => "DEPARTMENT", User =>
     "USER", Role => "ROLE", UserGroup => "USER_GROUP", None => "NONE" }
 );
@@ -1472,7 +1472,9 @@ pub enum ApproverRangeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ApproverRangeType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    ApproverRangeType { V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 审批人类型
 ///
 /// The values of `type` in [`ApproverRange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1487,7 +1489,7 @@ pub enum ApproverRangeType2 {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApproverRangeType2 { All => "ALL", Personal => "PERSONAL", Role => "ROLE" }
 );
 /// 此次调用中使用的部门 ID 的类型。关于部门 ID 详细介绍参见[部门 ID 介绍](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#9c02ed7a)。
@@ -1502,7 +1504,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1546,7 +1548,7 @@ pub enum GetApprovalRequestLocale {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GetApprovalRequestLocale { ZhCn => "zh-CN", EnUs => "en-US", JaJp => "ja-JP", ZhHk =>
     "zh-HK", ZhTw => "zh-TW", DeDe => "de-DE", EsEs => "es-ES", FrFr => "fr-FR", IdId =>
     "id-ID", ItIt => "it-IT", KoKr => "ko-KR", PtBr => "pt-BR", ThTh => "th-TH", ViVn =>
@@ -1566,7 +1568,7 @@ pub enum Locale {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Locale { ZhCn => "zh-CN", EnUs => "en-US", JaJp => "ja-JP" }
 );
 /// 当前节点的审批方式。
@@ -1584,7 +1586,7 @@ pub enum NodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     NodeType { And => "AND", Or => "OR", Sequential => "SEQUENTIAL" }
 );
 /// 快捷审批配置项，开启后可在卡片上直接审批。
@@ -1599,7 +1601,7 @@ pub enum QuickApprovalOption {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(QuickApprovalOption { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(QuickApprovalOption { V0 => 0, V1 => 1 });
 /// 审批被拒绝后的设置
 ///
 /// The values of `reject_option` in [`ApprovalSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1612,7 +1614,7 @@ pub enum RejectOption {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RejectOption { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(RejectOption { V0 => 0, V1 => 1 });
 /// 审批人为提交人本人时的操作
 ///
 /// The values of `starter_assignee` in [`ApprovalNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1629,7 +1631,7 @@ pub enum StarterAssignee {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     StarterAssignee { Starter => "STARTER", AutoPass => "AUTO_PASS", Supervisor =>
     "SUPERVISOR", DepartmentManager => "DEPARTMENT_MANAGER" }
 );
@@ -1649,7 +1651,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { Active => "ACTIVE", Inactive => "INACTIVE", Deleted => "DELETED", Unknown2
     => "UNKNOWN" }
 );
@@ -1676,7 +1678,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Supervisor => "Supervisor", SupervisorTopDown => "SupervisorTopDown",
     DepartmentManager => "DepartmentManager", DepartmentManagerTopDown =>
     "DepartmentManagerTopDown", Personal => "Personal", Free => "Free" }
@@ -1697,7 +1699,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 审批定义的可见范围
@@ -1716,7 +1718,7 @@ pub enum ViewerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ViewerType { Tenant => "TENANT", Department => "DEPARTMENT", User => "USER", None =>
     "NONE" }
 );

@@ -108,6 +108,6 @@ impl ApprovalCcApprovalCcEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApprovalCcApprovalCcEvent {
+impl ::feishu_runtime::codegen::Event for ApprovalCcApprovalCcEvent {
     const EVENT_TYPE: &'static str = "approval_cc";
 }

@@ -270,6 +270,6 @@ impl ApprovalInstanceApprovalInstanceEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApprovalInstanceApprovalInstanceEvent {
+impl ::feishu_runtime::codegen::Event for ApprovalInstanceApprovalInstanceEvent {
     const EVENT_TYPE: &'static str = "approval_instance";
 }

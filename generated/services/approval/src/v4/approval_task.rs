@@ -310,6 +310,6 @@ impl ApprovalTaskApprovalTaskEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApprovalTaskApprovalTaskEvent {
+impl ::feishu_runtime::codegen::Event for ApprovalTaskApprovalTaskEvent {
     const EVENT_TYPE: &'static str = "approval_task";
 }

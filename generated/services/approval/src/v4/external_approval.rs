@@ -5,7 +5,7 @@
 /// A handle on the `external_approval` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalApprovalApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalApprovalApi<'a> {
     /// 创建三方审批定义
@@ -32,8 +32,8 @@ impl<'a> ExternalApprovalApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查看指定三方审批定义
     ///
@@ -57,8 +57,8 @@ impl<'a> ExternalApprovalApi<'a> {
     pub fn get(
         &self,
         request: GetExternalApprovalRequest,
-    ) -> ::feishu_runtime::Call<'a, GetExternalApprovalRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetExternalApprovalRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalApprovalApi::create`]: 创建三方审批定义.
@@ -109,26 +109,26 @@ impl CreateExternalApprovalRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalApprovalRequest {
     type Body = CreateExternalApprovalBody;
     type Response = CreateExternalApprovalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.external_approval.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/external_approvals",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
@@ -138,8 +138,8 @@ impl ::feishu_runtime::ApiRequest for CreateExternalApprovalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_approval/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -147,7 +147,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalApprovalRequest {
         path.push_str("/open-apis/approval/v4/external_approvals");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -196,32 +196,32 @@ impl GetExternalApprovalRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetExternalApprovalRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetExternalApprovalRequest {
     type Body = ();
     type Response = GetExternalApprovalResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.external_approval.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/external_approvals/:approval_code",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390002,
                 message: "approval code not found",
                 hint: "找不到审批定义 Code，检查传入的审批定义 Code 是否正确。 审批定义 Code 获取方式： - 调用[创建审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create)接口后，从响应参数 approval_code 获取。 - 登录审批管理后台，在指定审批定义的 URL 中获取，具体操作参见[什么是 Approval Code](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/overview-of-approval-resources#8151e0ae)。 找不到审批实例 Code，检查传入的审批实例 Code 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390016,
                 message: "approval is deleted",
@@ -231,17 +231,17 @@ impl ::feishu_runtime::ApiRequest for GetExternalApprovalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_approval/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/approval/v4/external_approvals/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approval_code);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approval_code);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -739,7 +739,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -783,7 +783,7 @@ pub enum Locale {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Locale { ZhCn => "zh-CN", EnUs => "en-US", JaJp => "ja-JP", ZhHk => "zh-HK", ZhTw =>
     "zh-TW", DeDe => "de-DE", EsEs => "es-ES", FrFr => "fr-FR", IdId => "id-ID", ItIt =>
     "it-IT", KoKr => "ko-KR", PtBr => "pt-BR", ThTh => "th-TH", ViVn => "vi-VN", MsMy =>
@@ -805,7 +805,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 可见人类型，生效优先级NONE&gt;TENANT&gt;指定范围
@@ -824,7 +824,7 @@ pub enum ViewerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ViewerType { Tenant => "TENANT", Department => "DEPARTMENT", User => "USER", None =>
     "NONE" }
 );

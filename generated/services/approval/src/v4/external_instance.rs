@@ -5,7 +5,7 @@
 /// A handle on the `external_instance` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalInstanceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalInstanceApi<'a> {
     /// 校验三方审批实例
@@ -30,8 +30,8 @@ impl<'a> ExternalInstanceApi<'a> {
     pub fn check(
         &self,
         request: CheckExternalInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, CheckExternalInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CheckExternalInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 同步三方审批实例
     ///
@@ -62,8 +62,8 @@ impl<'a> ExternalInstanceApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalInstanceRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalInstanceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalInstanceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalInstanceApi::check`]: 校验三方审批实例.
@@ -82,26 +82,26 @@ impl CheckExternalInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CheckExternalInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CheckExternalInstanceRequest {
     type Body = CheckExternalInstanceBody;
     type Response = CheckExternalInstanceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.external_instance.check",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/external_instances/check",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
@@ -111,8 +111,8 @@ impl ::feishu_runtime::ApiRequest for CheckExternalInstanceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_instance/check",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -140,44 +140,48 @@ impl CreateExternalInstanceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateExternalInstanceRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateExternalInstanceRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceRequest {
     type Body = CreateExternalInstanceBody;
     type Response = CreateExternalInstanceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.external_instance.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/external_instances",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
                 hint: "参数错误。排查方案： - 根据接口文档的参数说明，检查请求时传入的参数是否正确。 - 如果传入的有表单参数（form），则需要检查该参数内传入的表单控件数据是否正确。如果报错信息内包含控件 ID（如 `控件= widget17261088448220001`），可以调用[查看指定审批定义](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get)或者[获取单个审批实例详情](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get)接口，获取响应参数 form 值，检索有问题的控件 ID，然后检查该控件的配置是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1395001,
                 message: "There have been some errors. Please try again later",
                 hint: "服务出现错误。排查方案： 1. 参考接口文档的参数说明，检查请求时传入的参数是否正确。如果传入的有表单参数（form），则需要检查传入的表单控件数据是否正确。 2. 降低请求频率，短时间内不要同步相同的审批实例，请稍后重试。如果重试仍然报错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390014,
                 message: "tenant_id not found",
@@ -187,8 +191,8 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_instance/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -199,8 +203,8 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 任务级别的快捷审批操作配置。        **注意**：快捷审批目前仅支持在飞书移动端操作。
@@ -670,10 +674,14 @@ impl CreateExternalInstanceBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateExternalInstanceBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateExternalInstanceBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_list",
@@ -683,7 +691,7 @@ impl ::feishu_runtime::Validate for CreateExternalInstanceBody {
             );
         }
         if let Some(value) = &self.cc_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cc_list",
@@ -1480,7 +1488,7 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ActionType { Approve => "APPROVE", Reject => "REJECT", Key => "{KEY}" }
 );
 /// 列表页打开审批任务的方式。
@@ -1499,7 +1507,7 @@ pub enum DisplayMethod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DisplayMethod { Browser => "BROWSER", Sidebar => "SIDEBAR", Normal => "NORMAL",
     Trusteeship => "TRUSTEESHIP" }
 );
@@ -1521,7 +1529,7 @@ pub enum ExternalInstanceTaskNodeStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ExternalInstanceTaskNodeStatus { Pending => "PENDING", Approved => "APPROVED",
     Rejected => "REJECTED", Transferred => "TRANSFERRED", Done => "DONE" }
 );
@@ -1541,7 +1549,7 @@ pub enum FormPolicy {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FormPolicy { Disable => "DISABLE", Immutable => "IMMUTABLE", ByNode => "BY_NODE",
     ByUser => "BY_USER" }
 );
@@ -1557,7 +1565,7 @@ pub enum GenerateType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GenerateType { ExternalConsign => "EXTERNAL_CONSIGN", Default => "DEFAULT" }
 );
 /// 语言
@@ -1600,7 +1608,7 @@ pub enum Locale {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Locale { ZhCn => "zh-CN", EnUs => "en-US", JaJp => "ja-JP", ZhHk => "zh-HK", ZhTw =>
     "zh-TW", DeDe => "de-DE", EsEs => "es-ES", FrFr => "fr-FR", IdId => "id-ID", ItIt =>
     "it-IT", KoKr => "ko-KR", PtBr => "pt-BR", ThTh => "th-TH", ViVn => "vi-VN", MsMy =>
@@ -1618,7 +1626,9 @@ pub enum ReadStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ReadStatus { Read => "READ", Unread => "UNREAD" });
+::feishu_runtime::codegen::string_enum!(
+    ReadStatus { Read => "READ", Unread => "UNREAD" }
+);
 /// 审批实例状态
 ///
 /// The values of `status` in [`ExternalInstance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1641,7 +1651,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { Pending => "PENDING", Approved => "APPROVED", Rejected => "REJECTED",
     Canceled => "CANCELED", Deleted => "DELETED", Hidden => "HIDDEN", Terminated =>
     "TERMINATED" }
@@ -1658,4 +1668,6 @@ pub enum UpdateMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(UpdateMode { Replace => "REPLACE", Update => "UPDATE" });
+::feishu_runtime::codegen::string_enum!(
+    UpdateMode { Replace => "REPLACE", Update => "UPDATE" }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `instance_add_sign` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceAddSignApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InstanceAddSignApi<'a> {
     /// 审批任务加签
@@ -20,8 +20,8 @@ impl<'a> InstanceAddSignApi<'a> {
     pub fn create(
         &self,
         request: CreateInstanceAddSignRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateInstanceAddSignRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateInstanceAddSignRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InstanceAddSignApi::create`]: 审批任务加签.
@@ -40,17 +40,17 @@ impl CreateInstanceAddSignRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateInstanceAddSignRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceAddSignRequest {
     type Body = CreateInstanceAddSignBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.instance_add_sign.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/instances/add_sign",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTM5UjL5ETO14SOxkTN/approval-task-addsign",

@@ -5,7 +5,7 @@
 /// A handle on the `instance_comment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceCommentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InstanceCommentApi<'a> {
     /// 创建评论
@@ -28,8 +28,8 @@ impl<'a> InstanceCommentApi<'a> {
     pub fn create(
         &self,
         request: CreateInstanceCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateInstanceCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateInstanceCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除评论
     ///
@@ -51,8 +51,8 @@ impl<'a> InstanceCommentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteInstanceCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteInstanceCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteInstanceCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取评论
     ///
@@ -74,8 +74,8 @@ impl<'a> InstanceCommentApi<'a> {
     pub fn list(
         &self,
         request: ListInstanceCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInstanceCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInstanceCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 清空评论
     ///
@@ -97,8 +97,8 @@ impl<'a> InstanceCommentApi<'a> {
     pub fn remove(
         &self,
         request: RemoveInstanceCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveInstanceCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveInstanceCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InstanceCommentApi::create`]: 创建评论.
@@ -152,20 +152,20 @@ impl CreateInstanceCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateInstanceCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCommentRequest {
     type Body = CreateInstanceCommentBody;
     type Response = CreateInstanceCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.instance_comment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/instances/:instance_id/comments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
@@ -175,18 +175,18 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance-comment/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/approval/v4/instances/");
-        ::feishu_runtime::push_path_param(&mut path, &self.instance_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.instance_id);
         path.push_str("/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -251,20 +251,20 @@ impl DeleteInstanceCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteInstanceCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteInstanceCommentRequest {
     type Body = ();
     type Response = DeleteInstanceCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.instance_comment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/instances/:instance_id/comments/:comment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
@@ -274,19 +274,19 @@ impl ::feishu_runtime::ApiRequest for DeleteInstanceCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance-comment/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/approval/v4/instances/");
-        ::feishu_runtime::push_path_param(&mut path, &self.instance_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.instance_id);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -366,10 +366,14 @@ impl ListInstanceCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListInstanceCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListInstanceCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -380,20 +384,20 @@ impl ::feishu_runtime::Validate for ListInstanceCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListInstanceCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInstanceCommentRequest {
     type Body = ();
     type Response = ListInstanceCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.instance_comment.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/instances/:instance_id/comments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
@@ -403,18 +407,18 @@ impl ::feishu_runtime::ApiRequest for ListInstanceCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance-comment/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/approval/v4/instances/");
-        ::feishu_runtime::push_path_param(&mut path, &self.instance_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.instance_id);
         path.push_str("/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -426,8 +430,8 @@ impl ::feishu_runtime::ApiRequest for ListInstanceCommentRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`InstanceCommentApi::remove`]: 清空评论.
@@ -483,20 +487,20 @@ impl RemoveInstanceCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveInstanceCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveInstanceCommentRequest {
     type Body = ();
     type Response = RemoveInstanceCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "approval.v4.instance_comment.remove",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/approval/v4/instances/:instance_id/comments/remove",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1390001,
                 message: "param is invalid",
@@ -506,18 +510,18 @@ impl ::feishu_runtime::ApiRequest for RemoveInstanceCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance-comment/remove",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/approval/v4/instances/");
-        ::feishu_runtime::push_path_param(&mut path, &self.instance_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.instance_id);
         path.push_str("/comments/remove");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -899,6 +903,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -165,6 +165,6 @@ impl LeaveApprovalLeaveApprovalEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for LeaveApprovalLeaveApprovalEvent {
+impl ::feishu_runtime::codegen::Event for LeaveApprovalLeaveApprovalEvent {
     const EVENT_TYPE: &'static str = "leave_approval";
 }

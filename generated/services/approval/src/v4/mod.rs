@@ -20,7 +20,7 @@ pub mod work_approval;
 /// A handle on the `v4` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalV4Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalV4Api<'a> {
     /// The `approval` resource.

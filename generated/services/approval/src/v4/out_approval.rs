@@ -185,6 +185,6 @@ impl OutApprovalOutApprovalEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for OutApprovalOutApprovalEvent {
+impl ::feishu_runtime::codegen::Event for OutApprovalOutApprovalEvent {
     const EVENT_TYPE: &'static str = "out_approval";
 }

@@ -119,6 +119,6 @@ impl ShiftApprovalShiftApprovalEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ShiftApprovalShiftApprovalEvent {
+impl ::feishu_runtime::codegen::Event for ShiftApprovalShiftApprovalEvent {
     const EVENT_TYPE: &'static str = "shift_approval";
 }

@@ -218,7 +218,7 @@ impl WorkApprovalWorkApprovalEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for WorkApprovalWorkApprovalEvent {
+impl ::feishu_runtime::codegen::Event for WorkApprovalWorkApprovalEvent {
     const EVENT_TYPE: &'static str = "work_approval";
 }
 /// 每日加班明细。

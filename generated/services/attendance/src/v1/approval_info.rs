@@ -5,7 +5,7 @@
 /// A handle on the `approval_info` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalInfoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalInfoApi<'a> {
     /// 通知审批状态更新
@@ -36,8 +36,8 @@ impl<'a> ApprovalInfoApi<'a> {
     pub fn process(
         &self,
         request: ProcessApprovalInfoRequest,
-    ) -> ::feishu_runtime::Call<'a, ProcessApprovalInfoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ProcessApprovalInfoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApprovalInfoApi::process`]: 通知审批状态更新.
@@ -56,62 +56,62 @@ impl ProcessApprovalInfoRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ProcessApprovalInfoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ProcessApprovalInfoRequest {
     type Body = ProcessApprovalInfoBody;
     type Response = ProcessApprovalInfoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.approval_info.process",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/approval_infos/process",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id does not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226500,
                 message: "历史错误码，不再使用",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1227500,
                 message: "param is invalid",
@@ -120,7 +120,7 @@ impl ::feishu_runtime::ApiRequest for ProcessApprovalInfoRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/approval_info/process",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -234,7 +234,7 @@ pub enum ApprovalType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApprovalType { Leave => "leave", Overtime => "overtime", Trip => "trip", Out =>
     "out", Remedy => "remedy" }
 );
@@ -256,4 +256,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `group` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct GroupApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> GroupApi<'a> {
     /// 创建或修改考勤组
@@ -43,8 +43,8 @@ impl<'a> GroupApi<'a> {
     pub fn create(
         &self,
         request: CreateGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除考勤组
     ///
@@ -70,8 +70,8 @@ impl<'a> GroupApi<'a> {
     pub fn delete(
         &self,
         request: DeleteGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 按 ID 查询考勤组
     ///
@@ -97,8 +97,8 @@ impl<'a> GroupApi<'a> {
     pub fn get(
         &self,
         request: GetGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, GetGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询所有考勤组
     ///
@@ -123,8 +123,8 @@ impl<'a> GroupApi<'a> {
     pub fn list(
         &self,
         request: ListGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, ListGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询考勤组下所有成员
     ///
@@ -153,8 +153,8 @@ impl<'a> GroupApi<'a> {
     pub fn list_user(
         &self,
         request: ListUserGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 按名称查询考勤组
     ///
@@ -179,8 +179,8 @@ impl<'a> GroupApi<'a> {
     pub fn search(
         &self,
         request: SearchGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`GroupApi::create`]: 创建或修改考勤组.
@@ -215,80 +215,84 @@ impl CreateGroupRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateGroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateGroupRequest {
     type Body = CreateGroupBody;
     type Response = CreateGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.group.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/groups",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220003,
                 message: "user_id type is not employee_id or employee_no",
                 hint: "employee_type只支持取值为 employee_id或者employee_no",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id is not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见[错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1227500,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“[BatchGetLarkIDByOpenID] not find user larkID”代表没有找到对应lark uid。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1227000,
                 message: "param is invalid",
@@ -297,22 +301,22 @@ impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/attendance/v1/groups");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
         out.push("dept_type", &self.dept_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`GroupApi::delete`]: 删除考勤组.
@@ -333,50 +337,50 @@ impl DeleteGroupRequest {
         Self { group_id: group_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteGroupRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.group.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/groups/:group_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1227000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题，如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -385,12 +389,12 @@ impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/attendance/v1/groups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path
     }
 }
@@ -428,50 +432,50 @@ impl GetGroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetGroupRequest {
     type Body = ();
     type Response = GetGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.group.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/groups/:group_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220003,
                 message: "user_id type is not employee_id or employee_no",
                 hint: "employee_type只支持取值为 employee_id或者employee_no",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1227000,
                 message: "历史错误码，不再使用",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -480,15 +484,15 @@ impl ::feishu_runtime::ApiRequest for GetGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/attendance/v1/groups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
         out.push("dept_type", &self.dept_type);
     }
@@ -531,10 +535,14 @@ impl ListGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListGroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -545,32 +553,32 @@ impl ::feishu_runtime::Validate for ListGroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListGroupRequest {
     type Body = ();
     type Response = ListGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.group.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/groups",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -578,21 +586,21 @@ impl ::feishu_runtime::ApiRequest for ListGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("group_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/attendance/v1/groups");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -600,25 +608,25 @@ impl ::feishu_runtime::ApiRequest for ListGroupRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListGroupRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListGroupRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListGroupRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListGroupRequest {
     type Item = GroupMeta;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.group_list.unwrap_or_default()
@@ -698,10 +706,14 @@ impl ListUserGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserGroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -712,59 +724,59 @@ impl ::feishu_runtime::Validate for ListUserGroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserGroupRequest {
     type Body = ();
     type Response = ListUserGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.group.list_user",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/groups/:group_id/list_user",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "invalid parameter",
                 hint: "检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "检查租户 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220006,
                 message: "enterprise tenant app has no privilege",
                 hint: "按照错误信息指引，开启应用权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220007,
                 message: "not enterprise tenant",
                 hint: "检查租户权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220003,
                 message: "user_id type is not employee_id or employee_no",
                 hint: "无效的用户 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "system error",
                 hint: "系统错误，可重试解决或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1227000,
                 message: "management service error",
@@ -772,23 +784,23 @@ impl ::feishu_runtime::ApiRequest for ListUserGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/list_user",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("users"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/attendance/v1/groups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path.push_str("/list_user");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
         out.push("dept_type", &self.dept_type);
         if let Some(value) = &self.page_size {
@@ -799,25 +811,25 @@ impl ::feishu_runtime::ApiRequest for ListUserGroupRequest {
         }
         out.push("member_clock_type", &self.member_clock_type);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserGroupRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserGroupRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserGroupRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserGroupRequest {
     type Item = UserBase;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.users.unwrap_or_default()
@@ -839,32 +851,32 @@ impl SearchGroupRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchGroupRequest {
     type Body = SearchGroupBody;
     type Response = SearchGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.group.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/groups/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -873,7 +885,7 @@ impl ::feishu_runtime::ApiRequest for SearchGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/search",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -975,10 +987,14 @@ impl AntiCheatConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for AntiCheatConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AntiCheatConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.allow_change_device_num {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "allow_change_device_num",
@@ -1032,13 +1048,17 @@ impl CreateGroupBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateGroupBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateGroupBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.group;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "group"),
+                &::feishu_runtime::codegen::field_path(at, "group"),
                 out,
             );
         }
@@ -1060,12 +1080,16 @@ impl CreateGroupResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateGroupResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateGroupResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.group {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "group"),
+                &::feishu_runtime::codegen::field_path(at, "group"),
                 out,
             );
         }
@@ -1801,12 +1825,16 @@ impl GetGroupResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetGroupResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetGroupResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.anti_cheat_punch_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "anti_cheat_punch_config"),
+                &::feishu_runtime::codegen::field_path(at, "anti_cheat_punch_config"),
                 out,
             );
         }
@@ -2626,12 +2654,16 @@ impl Group {
         self
     }
 }
-impl ::feishu_runtime::Validate for Group {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Group {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.anti_cheat_punch_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "anti_cheat_punch_config"),
+                &::feishu_runtime::codegen::field_path(at, "anti_cheat_punch_config"),
                 out,
             );
         }
@@ -3276,7 +3308,7 @@ pub enum CalendarId {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     CalendarId { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 部门 ID 的类型
@@ -3289,7 +3321,7 @@ pub enum DeptType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(DeptType { OpenId => "open_id" });
+::feishu_runtime::codegen::string_enum!(DeptType { OpenId => "open_id" });
 /// 响应体中的 user_id 的员工ID类型。如果没有后台管理权限，可使用[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)
 ///
 /// The values of `employee_type` in [`CreateGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3302,7 +3334,7 @@ pub enum EmployeeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeType { EmployeeId => "employee_id", EmployeeNo => "employee_no" }
 );
 /// 人脸识别打卡规则，默认为空
@@ -3317,7 +3349,7 @@ pub enum FacePunchCfg {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(FacePunchCfg { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(FacePunchCfg { V1 => 1, V2 => 2 });
 /// 考勤类型
 ///
 /// The values of `group_type` in [`Group`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3334,7 +3366,9 @@ pub enum GroupType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(GroupType { V1 => 1, V2 => 2, V3 => 3, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(
+    GroupType { V1 => 1, V2 => 2, V3 => 3, V0 => 0 }
+);
 /// 地址类型  **可选值有：** * 1：GPS * 2：Wi-Fi * 8：IP
 ///
 /// The values of `location_type` in [`Location`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3349,7 +3383,7 @@ pub enum LocationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LocationType { V1 => 1, V2 => 2, V8 => 8 });
+::feishu_runtime::codegen::integer_enum!(LocationType { V1 => 1, V2 => 2, V8 => 8 });
 /// 疑似作弊打卡时的处理方式，开启拦截疑似作弊打卡时必填
 ///
 /// The values of `suspected_cheat_handle_method` in [`AntiCheatConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3362,4 +3396,6 @@ pub enum SuspectedCheatHandleMethod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SuspectedCheatHandleMethod { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    SuspectedCheatHandleMethod { V1 => 1, V2 => 2 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `leave_employ_expire_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct LeaveEmployExpireRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> LeaveEmployExpireRecordApi<'a> {
     /// 通过过期时间获取发放记录
@@ -61,8 +61,8 @@ impl<'a> LeaveEmployExpireRecordApi<'a> {
     pub fn get(
         &self,
         request: GetLeaveEmployExpireRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, GetLeaveEmployExpireRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetLeaveEmployExpireRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`LeaveEmployExpireRecordApi::get`]: 通过过期时间获取发放记录.
@@ -106,206 +106,206 @@ impl GetLeaveEmployExpireRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetLeaveEmployExpireRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetLeaveEmployExpireRecordRequest {
     type Body = GetLeaveEmployExpireRecordBody;
     type Response = GetLeaveEmployExpireRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.leave_employ_expire_record.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/leave_employ_expire_records/:leave_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220016,
                 message: "Invalid param",
                 hint: "对照接口文档的入参排查，是否漏填参数、格式错误等（例如数值参数传了字母、日期格式错误等）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220003,
                 message: "Invalid effective date",
                 hint: "日期格式必须是类似“2020-01-01”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "No tenant ID",
                 hint: "租户ID为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220006,
                 message: "Employment not found",
                 hint: "检查employmentID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "Invalid granting unit",
                 hint: "授予单位出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "Invalid granting quantity",
                 hint: "必须是能解析成数字的字符串，例如“2.5”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "Accessed data object not found",
                 hint: "检查leaveTypeID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220007,
                 message: "Leave plan version not found",
                 hint: "假期计划版本数据不存在，请检查该类型的假期对应的计划配置是否创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220008,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan",
                 hint: "员工不适用于假期计划版本，请检查该假期计划适用人员范围是否和员工信息匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220009,
                 message: "Accrual rule not found",
                 hint: "检查该假期计划版本是否正确创建，是否存在有效的发放规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220010,
                 message: "Granting record already exists",
                 hint: "response里会带上已存在的发放记录的信息，用户可以将其取出，不需要再重试请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220011,
                 message: "Error occurred when getting employment information",
                 hint: "获取员工信息失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220012,
                 message: "An exception occurs in the database",
                 hint: "数据库异常，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220013,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan.",
                 hint: "检查员工是否符合假期计划适用范围时发生错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220028,
                 message: "There is an error in the unit conversion configuration in the granting rule",
                 hint: "检查假期计划版本的单位转换规则是否配置正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220014,
                 message: "Error occurred when calculating accrual record",
                 hint: "计算授予计划错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220024,
                 message: "There is a subclass for the leave type, but the subclass ID has not been passed",
                 hint: "如果假期类型存在子类，那么leaveTypeID必须传子类ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220025,
                 message: "The granting quantity range is from -9999 to 9999",
                 hint: "额度范围为-9999～9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220026,
                 message: "The number of decimal places of the granted quantity cannot exceed 6",
                 hint: "最多6位小数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220027,
                 message: "The length of the granting reason cannot exceed 3000",
                 hint: "发放原因长度最多3000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220029,
                 message: "The leave type has been deactivated",
                 hint: "不能往已停用的假期类型写发放记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220030,
                 message: "The length of the granted unique ID cannot exceed 64",
                 hint: "检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1229999,
                 message: "Unknown error",
                 hint: "未知错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220015,
                 message: "Internal error",
                 hint: "内部错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220017,
                 message: "User not found",
                 hint: "获取员工信息失败，请检查员工ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220018,
                 message: "Invalid leave balance calculate Conf",
                 hint: "联系研发",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1220019,
                 message: "The calculation result of leave balance is empty",
                 hint: "联系研发",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220020,
                 message: "When calculating the leave balance, there is no leave plan version that matches the employee",
                 hint: "检查该员工任职期间是否有对应的假期计划版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220021,
                 message: "For the leave type that is not granted according to the cycle, balance calculation is not supported",
                 hint: "不按周期发放的假期类型，不支持余额计算，联系研发",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220022,
                 message: "The data of the leave plan version is invalid",
                 hint: "假期计划版本数据不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220601,
                 message: "历史错误码，不再使用",
@@ -314,15 +314,15 @@ impl ::feishu_runtime::ApiRequest for GetLeaveEmployExpireRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/leave_employ_expire_record/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/attendance/v1/leave_employ_expire_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.leave_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.leave_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -559,7 +559,7 @@ pub enum AccrualSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     AccrualSource { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 用户 ID 类型
@@ -580,7 +580,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -20,7 +20,7 @@ pub mod user_task_remedy;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AttendanceV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AttendanceV1Api<'a> {
     /// The `approval_info` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `shift` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ShiftApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ShiftApi<'a> {
     /// 创建班次
@@ -37,8 +37,8 @@ impl<'a> ShiftApi<'a> {
     pub fn create(
         &self,
         request: CreateShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除班次
     ///
@@ -66,8 +66,8 @@ impl<'a> ShiftApi<'a> {
     pub fn delete(
         &self,
         request: DeleteShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 按 ID 查询班次
     ///
@@ -93,8 +93,8 @@ impl<'a> ShiftApi<'a> {
     pub fn get(
         &self,
         request: GetShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, GetShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询所有班次
     ///
@@ -122,8 +122,8 @@ impl<'a> ShiftApi<'a> {
     pub fn list(
         &self,
         request: ListShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, ListShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 按名称查询班次
     ///
@@ -149,8 +149,8 @@ impl<'a> ShiftApi<'a> {
     pub fn query(
         &self,
         request: QueryShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ShiftApi::create`]: 创建班次.
@@ -182,74 +182,78 @@ impl CreateShiftRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateShiftRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateShiftRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateShiftRequest {
     type Body = CreateShiftBody;
     type Response = CreateShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.shift.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/shifts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "Invalid parameter",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "Tenant does not exist",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "No permission",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "System error",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226000,
                 message: "Shift service system error",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226001,
                 message: "Shift has been used",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226002,
                 message: "Shift name has been used",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "General error message",
@@ -258,14 +262,14 @@ impl ::feishu_runtime::ApiRequest for CreateShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/attendance/v1/shifts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_type {
             out.push("employee_type", value);
         }
@@ -273,8 +277,8 @@ impl ::feishu_runtime::ApiRequest for CreateShiftRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ShiftApi::delete`]: 删除班次.
@@ -295,62 +299,62 @@ impl DeleteShiftRequest {
         Self { shift_id: shift_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteShiftRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.shift.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/shifts/:shift_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "No permission",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "System error",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226000,
                 message: "Shift service system error",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226001,
                 message: "历史错误码，不再使用",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226003,
                 message: "Default shift can not be changed",
                 hint: "请参考实际返回的错误信息排查问题。例如“default shift are not allowed to change.”代表默认班次不能修改。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "General error message",
@@ -359,12 +363,12 @@ impl ::feishu_runtime::ApiRequest for DeleteShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/attendance/v1/shifts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.shift_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.shift_id);
         path
     }
 }
@@ -386,50 +390,50 @@ impl GetShiftRequest {
         Self { shift_id: shift_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetShiftRequest {
     type Body = ();
     type Response = GetShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.shift.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/shifts/:shift_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226000,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226003,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“default shift are not allowed to change.”代表默认班次不能修改。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "General error message",
@@ -438,12 +442,12 @@ impl ::feishu_runtime::ApiRequest for GetShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/attendance/v1/shifts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.shift_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.shift_id);
         path
     }
 }
@@ -485,10 +489,14 @@ impl ListShiftRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListShiftRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListShiftRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -499,50 +507,50 @@ impl ::feishu_runtime::Validate for ListShiftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListShiftRequest {
     type Body = ();
     type Response = ListShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.shift.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/shifts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226000,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226003,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“default shift are not allowed to change.”代表默认班次不能修改。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -550,21 +558,21 @@ impl ::feishu_runtime::ApiRequest for ListShiftRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("shift_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/attendance/v1/shifts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -572,25 +580,25 @@ impl ::feishu_runtime::ApiRequest for ListShiftRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListShiftRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListShiftRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListShiftRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListShiftRequest {
     type Item = Shift;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.shift_list.unwrap_or_default()
@@ -616,50 +624,50 @@ impl QueryShiftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryShiftRequest {
     type Body = ();
     type Response = QueryShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.shift.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/shifts/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226000,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226003,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“default shift are not allowed to change.”代表默认班次不能修改。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -668,14 +676,14 @@ impl ::feishu_runtime::ApiRequest for QueryShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/attendance/v1/shifts/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("shift_name", &self.shift_name);
     }
 }
@@ -888,12 +896,16 @@ impl CreateShiftBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateShiftBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateShiftBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.shift_attendance_time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "shift_attendance_time_config",
                 ),
@@ -901,12 +913,9 @@ impl ::feishu_runtime::Validate for CreateShiftBody {
             );
         }
         if let Some(value) = &self.rest_time_flexible_configs {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
-                    at,
-                    "rest_time_flexible_configs",
-                ),
+                &::feishu_runtime::codegen::field_path(at, "rest_time_flexible_configs"),
                 out,
             );
         }
@@ -928,12 +937,16 @@ impl CreateShiftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateShiftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateShiftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.shift {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "shift"),
+                &::feishu_runtime::codegen::field_path(at, "shift"),
                 out,
             );
         }
@@ -1157,12 +1170,16 @@ impl GetShiftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetShiftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetShiftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.shift_attendance_time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "shift_attendance_time_config",
                 ),
@@ -1170,12 +1187,9 @@ impl ::feishu_runtime::Validate for GetShiftResponse {
             );
         }
         if let Some(value) = &self.rest_time_flexible_configs {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
-                    at,
-                    "rest_time_flexible_configs",
-                ),
+                &::feishu_runtime::codegen::field_path(at, "rest_time_flexible_configs"),
                 out,
             );
         }
@@ -1270,12 +1284,16 @@ impl ListShiftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListShiftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListShiftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.shift_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "shift_list"),
+                &::feishu_runtime::codegen::field_path(at, "shift_list"),
                 out,
             );
         }
@@ -1604,12 +1622,16 @@ impl QueryShiftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryShiftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryShiftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.shift_attendance_time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "shift_attendance_time_config",
                 ),
@@ -1617,12 +1639,9 @@ impl ::feishu_runtime::Validate for QueryShiftResponse {
             );
         }
         if let Some(value) = &self.rest_time_flexible_configs {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
-                    at,
-                    "rest_time_flexible_configs",
-                ),
+                &::feishu_runtime::codegen::field_path(at, "rest_time_flexible_configs"),
                 out,
             );
         }
@@ -1687,10 +1706,14 @@ impl RestTimeFlexibleConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for RestTimeFlexibleConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RestTimeFlexibleConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.late_mins {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "late_mins",
@@ -1895,12 +1918,16 @@ impl Shift {
         self
     }
 }
-impl ::feishu_runtime::Validate for Shift {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Shift {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.shift_attendance_time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "shift_attendance_time_config",
                 ),
@@ -1908,12 +1935,9 @@ impl ::feishu_runtime::Validate for Shift {
             );
         }
         if let Some(value) = &self.rest_time_flexible_configs {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
-                    at,
-                    "rest_time_flexible_configs",
-                ),
+                &::feishu_runtime::codegen::field_path(at, "rest_time_flexible_configs"),
                 out,
             );
         }
@@ -1964,10 +1988,14 @@ impl ShiftAttendanceTimeConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for ShiftAttendanceTimeConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ShiftAttendanceTimeConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.attendance_time {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "attendance_time",
@@ -1977,7 +2005,7 @@ impl ::feishu_runtime::Validate for ShiftAttendanceTimeConfig {
             );
         }
         if let Some(value) = &self.on_attendance_time {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "on_attendance_time",
@@ -1987,7 +2015,7 @@ impl ::feishu_runtime::Validate for ShiftAttendanceTimeConfig {
             );
         }
         if let Some(value) = &self.off_attendance_time {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "off_attendance_time",
@@ -2040,7 +2068,7 @@ pub enum EmployeeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeType { EmployeeId => "employee_id", EmployeeNo => "employee_no" }
 );
 /// 当日晚走时间计算规则
@@ -2055,7 +2083,7 @@ pub enum LateOffBaseOnTimeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LateOffBaseOnTimeType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(LateOffBaseOnTimeType { V0 => 0, V1 => 1 });
 /// 次日晚到时间计算规则
 ///
 /// The values of `late_on_base_on_time_type` in [`LateOffLateOnSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2068,7 +2096,7 @@ pub enum LateOnBaseOnTimeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LateOnBaseOnTimeType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(LateOnBaseOnTimeType { V0 => 0, V1 => 1 });
 /// 半天分割类型
 ///
 /// The values of `middle_time_type` in [`ShiftMiddleTimeRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2085,4 +2113,6 @@ pub enum MiddleTimeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MiddleTimeType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    MiddleTimeType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `user_daily_shift` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserDailyShiftApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserDailyShiftApi<'a> {
     /// 创建或修改排班表
@@ -36,8 +36,8 @@ impl<'a> UserDailyShiftApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateUserDailyShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateUserDailyShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateUserDailyShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建或修改临时排班
     ///
@@ -61,8 +61,8 @@ impl<'a> UserDailyShiftApi<'a> {
     pub fn batch_create_temp(
         &self,
         request: BatchCreateTempUserDailyShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateTempUserDailyShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateTempUserDailyShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询排班表
     ///
@@ -90,8 +90,8 @@ impl<'a> UserDailyShiftApi<'a> {
     pub fn query(
         &self,
         request: QueryUserDailyShiftRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryUserDailyShiftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryUserDailyShiftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserDailyShiftApi::batch_create`]: 创建或修改排班表.
@@ -117,62 +117,62 @@ impl BatchCreateUserDailyShiftRequest {
         Self { employee_type, body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateUserDailyShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateUserDailyShiftRequest {
     type Body = BatchCreateUserDailyShiftBody;
     type Response = BatchCreateUserDailyShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.user_daily_shift.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/user_daily_shifts/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id is not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226000,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226003,
                 message: "param is invalid",
@@ -181,14 +181,14 @@ impl ::feishu_runtime::ApiRequest for BatchCreateUserDailyShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_daily_shift/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/attendance/v1/user_daily_shifts/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -218,35 +218,39 @@ impl BatchCreateTempUserDailyShiftRequest {
         Self { employee_type, body }
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateTempUserDailyShiftRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateTempUserDailyShiftRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateTempUserDailyShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateTempUserDailyShiftRequest {
     type Body = BatchCreateTempUserDailyShiftBody;
     type Response = BatchCreateTempUserDailyShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.user_daily_shift.batch_create_temp",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/user_daily_shifts/batch_create_temp",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
@@ -255,21 +259,21 @@ impl ::feishu_runtime::ApiRequest for BatchCreateTempUserDailyShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_daily_shift/batch_create_temp",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/attendance/v1/user_daily_shifts/batch_create_temp");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserDailyShiftApi::query`]: 查询排班表.
@@ -292,62 +296,62 @@ impl QueryUserDailyShiftRequest {
         Self { employee_type, body }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryUserDailyShiftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryUserDailyShiftRequest {
     type Body = QueryUserDailyShiftBody;
     type Response = QueryUserDailyShiftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.user_daily_shift.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/user_daily_shifts/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id is not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226000,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226003,
                 message: "param is invalid",
@@ -356,14 +360,14 @@ impl ::feishu_runtime::ApiRequest for QueryUserDailyShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_daily_shift/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/attendance/v1/user_daily_shifts/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -401,11 +405,15 @@ impl BatchCreateTempUserDailyShiftBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateTempUserDailyShiftBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateTempUserDailyShiftBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_tmp_daily_shifts;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_tmp_daily_shifts",
@@ -413,9 +421,9 @@ impl ::feishu_runtime::Validate for BatchCreateTempUserDailyShiftBody {
                 Some(0),
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "user_tmp_daily_shifts"),
+                &::feishu_runtime::codegen::field_path(at, "user_tmp_daily_shifts"),
                 out,
             );
         }
@@ -440,12 +448,16 @@ impl BatchCreateTempUserDailyShiftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateTempUserDailyShiftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateTempUserDailyShiftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_tmp_daily_shifts {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "user_tmp_daily_shifts"),
+                &::feishu_runtime::codegen::field_path(at, "user_tmp_daily_shifts"),
                 out,
             );
         }
@@ -685,11 +697,15 @@ impl UserTmpDailyShift {
         }
     }
 }
-impl ::feishu_runtime::Validate for UserTmpDailyShift {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserTmpDailyShift {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.punch_time_simple_rules;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "punch_time_simple_rules",
@@ -712,6 +728,6 @@ pub enum EmployeeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeType { EmployeeId => "employee_id", EmployeeNo => "employee_no" }
 );

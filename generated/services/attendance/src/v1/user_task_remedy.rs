@@ -5,7 +5,7 @@
 /// A handle on the `user_task_remedy` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserTaskRemedyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserTaskRemedyApi<'a> {
     /// 通知补卡审批发起
@@ -37,8 +37,8 @@ impl<'a> UserTaskRemedyApi<'a> {
     pub fn create(
         &self,
         request: CreateUserTaskRemedyRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserTaskRemedyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserTaskRemedyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取补卡记录
     ///
@@ -65,8 +65,8 @@ impl<'a> UserTaskRemedyApi<'a> {
     pub fn query(
         &self,
         request: QueryUserTaskRemedyRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryUserTaskRemedyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryUserTaskRemedyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取可补卡时间
     ///
@@ -98,8 +98,11 @@ impl<'a> UserTaskRemedyApi<'a> {
     pub fn query_user_allowed_remedys(
         &self,
         request: QueryUserAllowedRemedysUserTaskRemedyRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryUserAllowedRemedysUserTaskRemedyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        QueryUserAllowedRemedysUserTaskRemedyRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserTaskRemedyApi::create`]: 通知补卡审批发起.
@@ -122,80 +125,80 @@ impl CreateUserTaskRemedyRequest {
         Self { employee_type, body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserTaskRemedyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserTaskRemedyRequest {
     type Body = CreateUserTaskRemedyBody;
     type Response = CreateUserTaskRemedyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.user_task_remedy.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/user_task_remedys",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id is not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见[错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225001,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。返回错误格式为导入的审批数据，格式为：`{\"TripErrorRecords\":\"\",\"OvertimeWorkErrorRecords\":\"\",\"LeaveErrorRecords\":\"\",\"OutErrorRecords\":\"\"}`。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226501,
                 message: "no need remedy",
                 hint: "当天没有异常考勤，无需补卡",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226502,
                 message: "not allowed remedy",
                 hint: "考勤组设置不允许补卡",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226503,
                 message: "approval time beyond the time range",
                 hint: "考勤组设置只允许补过去多少天的卡，超出可补卡日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226504,
                 message: "no remedy time left",
@@ -204,14 +207,14 @@ impl ::feishu_runtime::ApiRequest for CreateUserTaskRemedyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/attendance/v1/user_task_remedys");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -238,56 +241,56 @@ impl QueryUserTaskRemedyRequest {
         Self { employee_type, body }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryUserTaskRemedyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryUserTaskRemedyRequest {
     type Body = QueryUserTaskRemedyBody;
     type Response = QueryUserTaskRemedyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.user_task_remedy.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/user_task_remedys/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id is not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "permission denied",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "general error message",
                 hint: "通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226500,
                 message: "historical error code, no longer in use",
@@ -296,14 +299,14 @@ impl ::feishu_runtime::ApiRequest for QueryUserTaskRemedyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/attendance/v1/user_task_remedys/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -333,86 +336,87 @@ impl QueryUserAllowedRemedysUserTaskRemedyRequest {
         Self { employee_type, body }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryUserAllowedRemedysUserTaskRemedyRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for QueryUserAllowedRemedysUserTaskRemedyRequest {
     type Body = QueryUserAllowedRemedysUserTaskRemedyBody;
     type Response = QueryUserAllowedRemedysUserTaskRemedyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "attendance.v1.user_task_remedy.query_user_allowed_remedys",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/attendance/v1/user_task_remedys/query_user_allowed_remedys",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220001,
                 message: "param is invalid",
                 hint: "入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220002,
                 message: "tenant_id is empty",
                 hint: "请检查入参中的 tenant_access_token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220004,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“user_id is not exist or does not have permission”代表入参传入的用户id不存在或者没有权限。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220005,
                 message: "没有权限",
                 hint: "请前往[考勤管理后台](https://oa.feishu.cn/attendance/manage/member/list)检查数据权限范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1225000,
                 message: "param is invalid",
                 hint: "请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1226500,
                 message: "历史错误码，不再使用",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226501,
                 message: "no need remedy",
                 hint: "当天没有异常考勤，无需补卡",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226502,
                 message: "not allowed remedy",
                 hint: "考勤组设置不允许补卡",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226503,
                 message: "approval time beyond the time range",
                 hint: "考勤组设置只允许补过去多少天的卡，超出可补卡日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1226504,
                 message: "no remedy time left",
                 hint: "超出补卡次数，当前周期的补卡次数已用完",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1227500,
                 message: "param is invalid",
                 hint: "班次服务异常错误码，请参考实际返回的错误信息排查问题。例如“[BatchGetLarkIDByOpenID] not find user larkID”代表没有找到对应lark uid。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1220600,
                 message: "通用错误信息",
@@ -421,7 +425,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserAllowedRemedysUserTaskRemedyReque
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/query_user_allowed_remedys",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -430,7 +434,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserAllowedRemedysUserTaskRemedyReque
         );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employee_type", &self.employee_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -831,7 +835,7 @@ pub enum CheckDateType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CheckDateType { PeriodTime => "PeriodTime", CreateTime => "CreateTime", UpdateTime =>
     "UpdateTime" }
 );
@@ -847,7 +851,7 @@ pub enum EmployeeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeType { EmployeeId => "employee_id", EmployeeNo => "employee_no" }
 );
 /// 无效字段，默认数据全部返回的类型为审批中，需要调用[通知审批状态更新](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/approval_info/process)
@@ -868,4 +872,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);

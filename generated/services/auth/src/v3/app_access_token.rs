@@ -5,7 +5,7 @@
 /// A handle on the `app_access_token` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppAccessTokenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppAccessTokenApi<'a> {
     /// 商店应用获取 app_access_token
@@ -22,8 +22,8 @@ impl<'a> AppAccessTokenApi<'a> {
     pub fn create(
         &self,
         request: CreateAppAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 自建应用获取 app_access_token
     ///
@@ -42,8 +42,8 @@ impl<'a> AppAccessTokenApi<'a> {
     pub fn internal(
         &self,
         request: InternalAppAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, InternalAppAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InternalAppAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppAccessTokenApi::create`]: 商店应用获取 app_access_token.
@@ -62,17 +62,17 @@ impl CreateAppAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppAccessTokenRequest {
     type Body = CreateAppAccessTokenBody;
     type Response = CreateAppAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "auth.v3.app_access_token.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/auth/v3/app_access_token",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_access_token",
@@ -104,17 +104,17 @@ impl InternalAppAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for InternalAppAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InternalAppAccessTokenRequest {
     type Body = InternalAppAccessTokenBody;
     type Response = InternalAppAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "auth.v3.app_access_token.internal",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/auth/v3/app_access_token/internal",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_access_token_internal",

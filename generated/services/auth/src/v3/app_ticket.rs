@@ -5,7 +5,7 @@
 /// A handle on the `app_ticket` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppTicketApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppTicketApi<'a> {
     /// 重新获取 app_ticket
@@ -19,8 +19,8 @@ impl<'a> AppTicketApi<'a> {
     pub fn resend(
         &self,
         request: ResendAppTicketRequest,
-    ) -> ::feishu_runtime::Call<'a, ResendAppTicketRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ResendAppTicketRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppTicketApi::resend`]: 重新获取 app_ticket.
@@ -39,17 +39,17 @@ impl ResendAppTicketRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ResendAppTicketRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ResendAppTicketRequest {
     type Body = ResendAppTicketBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "auth.v3.app_ticket.resend",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/auth/v3/app_ticket/resend",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_ticket_resend",

@@ -7,7 +7,7 @@ pub mod tenant_access_token;
 /// A handle on the `v3` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AuthV3Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AuthV3Api<'a> {
     /// The `app_access_token` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `tenant_access_token` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TenantAccessTokenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TenantAccessTokenApi<'a> {
     /// 商店应用获取 tenant_access_token
@@ -22,8 +22,8 @@ impl<'a> TenantAccessTokenApi<'a> {
     pub fn create(
         &self,
         request: CreateTenantAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTenantAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTenantAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 自建应用获取 tenant_access_token
     ///
@@ -42,8 +42,8 @@ impl<'a> TenantAccessTokenApi<'a> {
     pub fn internal(
         &self,
         request: InternalTenantAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, InternalTenantAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InternalTenantAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TenantAccessTokenApi::create`]: 商店应用获取 tenant_access_token.
@@ -62,17 +62,17 @@ impl CreateTenantAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTenantAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTenantAccessTokenRequest {
     type Body = CreateTenantAccessTokenBody;
     type Response = CreateTenantAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "auth.v3.tenant_access_token.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/auth/v3/tenant_access_token",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/tenant_access_token",
@@ -104,17 +104,17 @@ impl InternalTenantAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for InternalTenantAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InternalTenantAccessTokenRequest {
     type Body = InternalTenantAccessTokenBody;
     type Response = InternalTenantAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "auth.v3.tenant_access_token.internal",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/auth/v3/tenant_access_token/internal",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/tenant_access_token_internal",

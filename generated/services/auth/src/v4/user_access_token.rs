@@ -76,10 +76,14 @@ impl UserAccessTokenRevokedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for UserAccessTokenRevokedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserAccessTokenRevokedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.revoke_token_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "revoke_token_type",
@@ -89,7 +93,7 @@ impl ::feishu_runtime::Validate for UserAccessTokenRevokedEvent {
             );
         }
         if let Some(value) = &self.revoke_reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "revoke_reason",
@@ -100,6 +104,6 @@ impl ::feishu_runtime::Validate for UserAccessTokenRevokedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for UserAccessTokenRevokedEvent {
+impl ::feishu_runtime::codegen::Event for UserAccessTokenRevokedEvent {
     const EVENT_TYPE: &'static str = "auth.user_access_token.revoked_v4";
 }

@@ -5,7 +5,7 @@
 /// A handle on the `authorize` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AuthorizeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AuthorizeApi<'a> {
     /// 获取授权码
@@ -64,8 +64,8 @@ impl<'a> AuthorizeApi<'a> {
     pub fn list(
         &self,
         request: ListAuthorizeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAuthorizeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAuthorizeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AuthorizeApi::list`]: 获取授权码.
@@ -156,24 +156,24 @@ impl ListAuthorizeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAuthorizeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAuthorizeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v1.authorize.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v1/authorize",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -181,7 +181,7 @@ impl ::feishu_runtime::ApiRequest for ListAuthorizeRequest {
         path.push_str("/open-apis/authen/v1/authorize");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("client_id", &self.client_id);
         out.push("response_type", &self.response_type);
         out.push("redirect_uri", &self.redirect_uri);

@@ -5,7 +5,7 @@
 /// A handle on the `index` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct IndexApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> IndexApi<'a> {
     /// 获取登录预授权码
@@ -29,8 +29,8 @@ impl<'a> IndexApi<'a> {
     pub fn list(
         &self,
         request: ListIndexRequest,
-    ) -> ::feishu_runtime::Call<'a, ListIndexRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListIndexRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`IndexApi::list`]: 获取登录预授权码.
@@ -68,24 +68,24 @@ impl ListIndexRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListIndexRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListIndexRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v1.index.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v1/index",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzN4UjL5cDO14SO3gTN",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -93,7 +93,7 @@ impl ::feishu_runtime::ApiRequest for ListIndexRequest {
         path.push_str("/open-apis/authen/v1/index");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("redirect_uri", &self.redirect_uri);
         out.push("app_id", &self.app_id);
         if let Some(value) = &self.state {

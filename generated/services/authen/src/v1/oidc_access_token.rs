@@ -5,7 +5,7 @@
 /// A handle on the `oidc_access_token` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OidcAccessTokenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OidcAccessTokenApi<'a> {
     /// 获取 user_access_token
@@ -52,8 +52,8 @@ impl<'a> OidcAccessTokenApi<'a> {
     pub fn create(
         &self,
         request: CreateOidcAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateOidcAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateOidcAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OidcAccessTokenApi::create`]: 获取 user_access_token.
@@ -72,134 +72,134 @@ impl CreateOidcAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateOidcAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateOidcAccessTokenRequest {
     type Body = CreateOidcAccessTokenBody;
     type Response = CreateOidcAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v1.oidc_access_token.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v1/oidc/access_token",
-        tokens: &[::feishu_runtime::TokenKind::App],
+        tokens: &[::feishu_runtime::codegen::TokenKind::App],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20001,
                 message: "Invalid request. Please check request param",
                 hint: "请检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20002,
                 message: "The app_id or app_secret passed is incorrect. Please check the value",
                 hint: "检查app_id和密钥是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20003,
                 message: "The code passed is invalid. Please note that the code could only be used once",
                 hint: "登录预授权码的有效期是 5 分钟，且只能被使用一次。请检查登录预授权码是否被重复使用或过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20004,
                 message: "The code passed has expired. Please generate a new one",
                 hint: "过期code，请重新生成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20007,
                 message: "Failed to generate a user access token. Please try again",
                 hint: "请检查参数是否有效，重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20008,
                 message: "User not exist",
                 hint: "用户不存在，换有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20013,
                 message: "The tenant access token passed is invalid. Please check the value",
                 hint: "检查tenant_access_token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20014,
                 message: "The app access token passed is invalid. Please check the value",
                 hint: "检查app_access_token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20021,
                 message: "User resigned",
                 hint: "用户离职，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20022,
                 message: "User frozen",
                 hint: "用户冻结，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20023,
                 message: "User not registered",
                 hint: "用户未注册，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20024,
                 message: "App id in user_access_token or refresh_token diff with app id in app_access_token or tenant_access_token. Please keep the app id consistent",
                 hint: "请检查生成两个token的app是否为同一个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20025,
                 message: "Lack of app_id or app_secret in request",
                 hint: "缺失app_id或app_secret，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20028,
                 message: "Invalid app id",
                 hint: "无效app_id，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20029,
                 message: "Invalid redirect uri",
                 hint: "redirect_uri 无效。排查方案： 1. 确保 Authorization 取值正确。例如，实际开发的应用 A，但调用 API 时却使用了应用 B 的 app_access_token。 2. 确保[获取登录授权码 code](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code) 时，设置的回调地址 redirect_uri 参数，已配置到开发者后台 &gt; 应用详情页 &gt; 安全设置 &gt; 重定向 URL。 关于该报错的详细解决方案，参见[如何解决授权免登页面 20029 错误](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-resolve-the-authorization-page-20029-error)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20035,
                 message: "The app_id or app_secret passed is incorrect. Please check the value",
                 hint: "无效app_id 或 app_secret，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20036,
                 message: "The grant_type passed is not supported",
                 hint: "无效grant_type，请与接口要求保持一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20039,
                 message: "The user access token is not found. Please check the value",
                 hint: "查询不到user_access_token，请传有效参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20042,
                 message: "App disabled",
                 hint: "app不可用，请检查app状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20046,
                 message: "Brand inconsistency",
@@ -209,8 +209,8 @@ impl ::feishu_runtime::ApiRequest for CreateOidcAccessTokenRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/authen-v1/oidc-access_token/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

@@ -5,7 +5,7 @@
 /// A handle on the `oidc_refresh_access_token` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OidcRefreshAccessTokenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OidcRefreshAccessTokenApi<'a> {
     /// 刷新 user_access_token
@@ -49,8 +49,8 @@ impl<'a> OidcRefreshAccessTokenApi<'a> {
     pub fn create(
         &self,
         request: CreateOidcRefreshAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateOidcRefreshAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateOidcRefreshAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OidcRefreshAccessTokenApi::create`]: 刷新 user_access_token.
@@ -69,122 +69,122 @@ impl CreateOidcRefreshAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateOidcRefreshAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateOidcRefreshAccessTokenRequest {
     type Body = CreateOidcRefreshAccessTokenBody;
     type Response = CreateOidcRefreshAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v1.oidc_refresh_access_token.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v1/oidc/refresh_access_token",
-        tokens: &[::feishu_runtime::TokenKind::App],
+        tokens: &[::feishu_runtime::codegen::TokenKind::App],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20001,
                 message: "Invalid request. Please check request param",
                 hint: "请检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20002,
                 message: "The app_id or app_secret passed is incorrect. Please check the value",
                 hint: "检查app_id和密钥是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20007,
                 message: "Failed to generate a user access token. Please try again",
                 hint: "请检查参数是否有效，重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20008,
                 message: "User not exist",
                 hint: "用户不存在，换有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20013,
                 message: "The tenant access token passed is invalid. Please check the value",
                 hint: "检查tenant_access_token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20014,
                 message: "The app access token passed is invalid. Please check the value",
                 hint: "检查app_access_token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20021,
                 message: "User resigned",
                 hint: "用户离职，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20022,
                 message: "User frozen",
                 hint: "用户冻结，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20023,
                 message: "User not registered",
                 hint: "用户未注册，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20024,
                 message: "App id in user_access_token or refresh_token diff with app id in app_access_token or tenant_access_token. Please keep the app id consistent",
                 hint: "请检查生成两个token的app是否为同一个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20026,
                 message: "The refresh token passed is invalid. Please check the value",
                 hint: "无效refresh_token，请检查是否过期或已经消费",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20028,
                 message: "Invalid app id",
                 hint: "无效app_id，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20029,
                 message: "Invalid redirect uri",
                 hint: "redirect_uri 无效。排查方案： 1. 确保 Authorization 取值正确。例如，实际开发的应用 A，但调用 API 时却使用了应用 B 的 app_access_token。 2. 确保[获取登录授权码 code](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code) 时，设置的回调地址 redirect_uri 参数，已配置到开发者后台 &gt; 应用详情页 &gt; 安全设置 &gt; 重定向 URL。 关于该报错的详细解决方案，参见[如何解决授权免登页面 20029 错误](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-resolve-the-authorization-page-20029-error)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20036,
                 message: "The grant_type passed is not supported",
                 hint: "无效grant_type，请与接口要求保持一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20037,
                 message: "The refresh token passed has expired. Please generate a new one",
                 hint: "过期refresh_token，请传有效参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20038,
                 message: "The refresh token passed is not found. Please check the value",
                 hint: "查询不到 refresh_token。 当你使用 refresh_token 刷新 user_access_token 后，需要保存返回结果中新的 refresh_token 供下次刷新使用。 如果下次刷新时重复使用旧的 refresh_token 或者 refresh_token 已过期，则会报该错误。refresh_token 有效期为 30 天左右，具体时间可通过接口返回的 refresh_expires_in 参数获取。 你可以调用[获取 user_access_token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/authen-v1/oidc-access_token/create)重新获取 user_access_token 和 refresh_token。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20042,
                 message: "App disabled",
                 hint: "app不可用，请检查app状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20046,
                 message: "Brand inconsistency",
@@ -194,8 +194,8 @@ impl ::feishu_runtime::ApiRequest for CreateOidcRefreshAccessTokenRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/authen-v1/oidc-refresh_access_token/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

@@ -5,7 +5,7 @@
 /// A handle on the `refresh_access_token` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RefreshAccessTokenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RefreshAccessTokenApi<'a> {
     /// 刷新 user_access_token（v1 版本）
@@ -43,8 +43,8 @@ impl<'a> RefreshAccessTokenApi<'a> {
     pub fn create(
         &self,
         request: CreateRefreshAccessTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateRefreshAccessTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateRefreshAccessTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RefreshAccessTokenApi::create`]: 刷新 user_access_token（v1 版本）.
@@ -63,80 +63,80 @@ impl CreateRefreshAccessTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateRefreshAccessTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateRefreshAccessTokenRequest {
     type Body = CreateRefreshAccessTokenBody;
     type Response = CreateRefreshAccessTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v1.refresh_access_token.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v1/refresh_access_token",
-        tokens: &[::feishu_runtime::TokenKind::App],
+        tokens: &[::feishu_runtime::codegen::TokenKind::App],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20001,
                 message: "Invalid request. Please check request param",
                 hint: "请检查请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20007,
                 message: "Failed to generate a user access token. Please try again",
                 hint: "生成失败，请检查参数是否有效，重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20008,
                 message: "User not exist",
                 hint: "用户不存在，换有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20009,
                 message: "Tenant does not install app",
                 hint: "租户没有安装app，请联系租户管理员安装",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20021,
                 message: "User resigned",
                 hint: "用户离职，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20022,
                 message: "User frozen",
                 hint: "用户冻结，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20023,
                 message: "User not registered",
                 hint: "用户未注册，请使用有效帐号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20024,
                 message: "App id in user_access_token or refresh_token diff with app id in app_access_token or tenant_access_token. Please keep the app id consistent",
                 hint: "请检查生成两个token的app是否为同一个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20025,
                 message: "Lack of app_id or app_secret in request",
                 hint: "缺失app_id或app_secret，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20028,
                 message: "Invalid app id",
                 hint: "无效app_id，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 20050,
                 message: "System error",

@@ -5,7 +5,7 @@
 /// A handle on the `user_info` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserInfoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserInfoApi<'a> {
     /// 获取用户信息
@@ -35,8 +35,8 @@ impl<'a> UserInfoApi<'a> {
     pub fn get(
         &self,
         request: GetUserInfoRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserInfoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserInfoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserInfoApi::get`]: 获取用户信息.
@@ -47,56 +47,56 @@ impl<'a> UserInfoApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct GetUserInfoRequest {}
 impl GetUserInfoRequest {}
-impl ::feishu_runtime::ApiRequest for GetUserInfoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserInfoRequest {
     type Body = ();
     type Response = GetUserInfoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v1.user_info.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v1/user_info",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20001,
                 message: "Invalid request. Please check request param",
                 hint: "参数错误，请检查请求参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20005,
                 message: "The user access token passed is invalid. Please check the value",
                 hint: "提供的 `user_access_token` 无效，请使用有效的 `user_access_token`。相关文档：[获取 user_access_token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/get-user-access-token)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20008,
                 message: "User not exist",
                 hint: "用户不存在，无法获取信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20021,
                 message: "User resigned",
                 hint: "用户离职，无法获取信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20022,
                 message: "User frozen",
                 hint: "用户被冻结，无法获取信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 20023,
                 message: "User not registered",
                 hint: "用户没有完成注册，无法获取信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 20050,
                 message: "System error",

@@ -5,7 +5,7 @@
 /// A handle on the `oauth_token` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OauthTokenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OauthTokenApi<'a> {
     /// 刷新 user_access_token（仅字节）
@@ -74,8 +74,8 @@ impl<'a> OauthTokenApi<'a> {
     pub fn create(
         &self,
         request: CreateOauthTokenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateOauthTokenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateOauthTokenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OauthTokenApi::create`]: 刷新 user_access_token（仅字节）.
@@ -94,140 +94,140 @@ impl CreateOauthTokenRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateOauthTokenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateOauthTokenRequest {
     type Body = CreateOauthTokenBody;
     type Response = CreateOauthTokenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "authen.v2.oauth_token.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/authen/v2/oauth/token",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20001,
                 message: "The request is missing a required parameter.",
                 hint: "必要参数缺失，请检查请求时传入的参数是否有误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20002,
                 message: "The client secret is invalid.",
                 hint: "应用认证失败，请检查提供的 `client_id` 与 `client_secret` 是否正确。获取方式参见 [如何获取应用的 App ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-app-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20008,
                 message: "The user does not exist.",
                 hint: "用户不存在，请检查发起授权的用户的当前状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20009,
                 message: "The specified app is not installed.",
                 hint: "租户未安装应用，请检查应用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20010,
                 message: "The user does not have permission to use this app.",
                 hint: "用户无应用使用权限，请检查发起授权的用户是否仍具有应用使用权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20024,
                 message: "The provided authorization code or refresh token does not match the provided client ID.",
                 hint: "提供的 `refresh_token` 与 `client_id` 不匹配，请勿混用不同应用的凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20026,
                 message: "The refresh token passed is invalid. Please check the value.",
                 hint: "请检查请求体中 `refresh_token` 字段的取值 请注意本接口仅支持 v2 版本接口下发的 `refresh_token`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20036,
                 message: "The specified grant_type is not supported.",
                 hint: "无效的 `grant_type`，请检查请求体中 `grant_type` 字段的取值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20037,
                 message: "The refresh token passed has expired. Please generate a new one.",
                 hint: "`refresh_token` 已过期，请[重新发起授权流程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/get-user-access-token)以获取新的 `refresh_token`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20048,
                 message: "The specified app does not exist.",
                 hint: "应用不存在，请检查应用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 20050,
                 message: "An unexpected server error occurred. Please retry your request.",
                 hint: "内部服务错误，请稍后重试，如果持续报错请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20063,
                 message: "The request is malformed. Please check your request.",
                 hint: "请求体中缺少必要字段，请根据具体的错误信息补齐字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20064,
                 message: "The refresh token has been revoked. Please note that a refresh token can only be used once.",
                 hint: "`refresh_token` 已被撤销，请[重新发起授权流程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/get-user-access-token)以获取新的 `refresh_token`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20066,
                 message: "The user status is invalid.",
                 hint: "用户状态非法，请检查发起授权的用户的当前状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20067,
                 message: "The provided scope list contains duplicate scopes. Please ensure all scopes are unique.",
                 hint: "无效的 `scope` 列表，其中存在重复项，请确保传入的 `scope` 列表中没有重复项",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20068,
                 message: "The provided scope list contains scopes that are not permitted. Please ensure all scopes are allowed.",
                 hint: "无效的 `scope` 列表，其中存在用户未授权的权限。当前接口 `scope` 参数传入的权限必须是[获取授权码](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code)时 `scope` 参数值的子集。 例如，在获取授权码时，用户授权了权限 A、B，则当前接口 `scope` 可传入的值只有权限 A、B，若传入权限 C 则会返回当前错误码。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20069,
                 message: "The specified app is not enabled.",
                 hint: "应用未启用，请检查应用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20070,
                 message: "Multiple authentication methods were provided. Please only use one to proceed.",
                 hint: "请求使用了 `Basic Authentication`，同时也在请求体中传递了 `client_secret`，请仅使用一种认证方式",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 20072,
                 message: "The server is temporarily unavailable. Please retry your request.",
                 hint: "服务暂不可用，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20073,
                 message: "The refresh token has been used. Please note that a refresh token can only be used once.",
                 hint: "请[重新发起授权流程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/get-user-access-token)以获取新的 `refresh_token`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 20074,
                 message: "The specified app is not allowed to refresh token.",
@@ -237,8 +237,8 @@ impl ::feishu_runtime::ApiRequest for CreateOauthTokenRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/bytedance-only",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

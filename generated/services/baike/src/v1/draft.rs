@@ -5,7 +5,7 @@
 /// A handle on the `draft` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DraftApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DraftApi<'a> {
     /// 创建草稿
@@ -37,8 +37,8 @@ impl<'a> DraftApi<'a> {
     pub fn create(
         &self,
         request: CreateDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新草稿
     ///
@@ -64,8 +64,8 @@ impl<'a> DraftApi<'a> {
     pub fn update(
         &self,
         request: UpdateDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DraftApi::create`]: 创建草稿.
@@ -98,41 +98,45 @@ impl CreateDraftRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDraftRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDraftRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDraftRequest {
     type Body = CreateDraftBody;
     type Response = CreateDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "baike.v1.draft.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/baike/v1/drafts",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1540001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1540002,
                 message: "network anomaly, please try again",
@@ -141,14 +145,14 @@ impl ::feishu_runtime::ApiRequest for CreateDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/baike-v1/draft/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
         path.push_str("/open-apis/baike/v1/drafts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -156,8 +160,8 @@ impl ::feishu_runtime::ApiRequest for CreateDraftRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DraftApi::update`]: 更新草稿.
@@ -198,47 +202,51 @@ impl UpdateDraftRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDraftRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDraftRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateDraftRequest {
     type Body = UpdateDraftBody;
     type Response = UpdateDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "baike.v1.draft.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/baike/v1/drafts/:draft_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1540001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1540002,
                 message: "network anomaly, please try again",
                 hint: "多数请求是服务超时，请重新请求，少数是服务异常请[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1540100,
                 message: "draft has been reviewed and cannot be edited",
@@ -247,15 +255,15 @@ impl ::feishu_runtime::ApiRequest for UpdateDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/baike-v1/draft/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/baike/v1/drafts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.draft_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.draft_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -263,8 +271,8 @@ impl ::feishu_runtime::ApiRequest for UpdateDraftRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 相关词条
@@ -417,11 +425,15 @@ impl CreateDraftBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDraftBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDraftBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.main_keys;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "main_keys",
@@ -431,7 +443,7 @@ impl ::feishu_runtime::Validate for CreateDraftBody {
             );
         }
         if let Some(value) = &self.aliases {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aliases",
@@ -441,7 +453,7 @@ impl ::feishu_runtime::Validate for CreateDraftBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -451,21 +463,21 @@ impl ::feishu_runtime::Validate for CreateDraftBody {
             );
         }
         if let Some(value) = &self.related_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "related_meta"),
+                &::feishu_runtime::codegen::field_path(at, "related_meta"),
                 out,
             );
         }
         if let Some(value) = &self.outer_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "outer_info"),
+                &::feishu_runtime::codegen::field_path(at, "outer_info"),
                 out,
             );
         }
         if let Some(value) = &self.rich_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_text",
@@ -492,12 +504,16 @@ impl CreateDraftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDraftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDraftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.draft {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "draft"),
+                &::feishu_runtime::codegen::field_path(at, "draft"),
                 out,
             );
         }
@@ -555,12 +571,16 @@ impl Draft {
         self
     }
 }
-impl ::feishu_runtime::Validate for Draft {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Draft {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entity {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "entity"),
+                &::feishu_runtime::codegen::field_path(at, "entity"),
                 out,
             );
         }
@@ -680,19 +700,23 @@ impl Entity {
         self
     }
 }
-impl ::feishu_runtime::Validate for Entity {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Entity {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.related_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "related_meta"),
+                &::feishu_runtime::codegen::field_path(at, "related_meta"),
                 out,
             );
         }
         if let Some(value) = &self.outer_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "outer_info"),
+                &::feishu_runtime::codegen::field_path(at, "outer_info"),
                 out,
             );
         }
@@ -726,11 +750,15 @@ impl OuterInfo {
         }
     }
 }
-impl ::feishu_runtime::Validate for OuterInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OuterInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.provider;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "provider",
@@ -741,7 +769,7 @@ impl ::feishu_runtime::Validate for OuterInfo {
         }
         {
             let value = &self.outer_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "outer_id",
@@ -873,10 +901,14 @@ impl RelatedMeta {
         self
     }
 }
-impl ::feishu_runtime::Validate for RelatedMeta {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RelatedMeta {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.images {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "images",
@@ -1015,11 +1047,15 @@ impl UpdateDraftBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDraftBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDraftBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.main_keys;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "main_keys",
@@ -1029,7 +1065,7 @@ impl ::feishu_runtime::Validate for UpdateDraftBody {
             );
         }
         if let Some(value) = &self.aliases {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aliases",
@@ -1039,7 +1075,7 @@ impl ::feishu_runtime::Validate for UpdateDraftBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -1049,14 +1085,14 @@ impl ::feishu_runtime::Validate for UpdateDraftBody {
             );
         }
         if let Some(value) = &self.related_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "related_meta"),
+                &::feishu_runtime::codegen::field_path(at, "related_meta"),
                 out,
             );
         }
         if let Some(value) = &self.rich_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_text",
@@ -1083,12 +1119,16 @@ impl UpdateDraftResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDraftResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDraftResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.draft {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "draft"),
+                &::feishu_runtime::codegen::field_path(at, "draft"),
                 out,
             );
         }
@@ -1110,6 +1150,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@ pub mod app_role;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BaseV2Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BaseV2Api<'a> {
     /// The `app_role` resource.

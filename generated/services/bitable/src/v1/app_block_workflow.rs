@@ -5,7 +5,7 @@
 /// A handle on the `app_block_workflow` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppBlockWorkflowApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppBlockWorkflowApi<'a> {
     /// 列出工作流
@@ -49,8 +49,8 @@ impl<'a> AppBlockWorkflowApi<'a> {
     pub fn list(
         &self,
         request: ListAppBlockWorkflowRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppBlockWorkflowRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppBlockWorkflowRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppBlockWorkflowApi::list`]: 列出工作流.
@@ -76,11 +76,15 @@ impl ListAppBlockWorkflowRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for ListAppBlockWorkflowRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppBlockWorkflowRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -91,155 +95,155 @@ impl ::feishu_runtime::Validate for ListAppBlockWorkflowRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppBlockWorkflowRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppBlockWorkflowRequest {
     type Body = ();
     type Response = ListAppBlockWorkflowResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_block_workflow.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/block_workflows",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体格式错误。请检查请求体格式是否符合 JSON 规范",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体参数有误。请检查请求体中是否已传入所有必填参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误，请检查是否从链接中截取了正确的 token 值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误，请检查是否从链接中截取了正确的 table id 值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view id 错误，请检查是否从链接中截取了正确的 view id 值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "record id 错误，请检查是否从页面上获取正确的 record id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值，请检查输入参数值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图，请检查查询的视图是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "field id 错误，请检查 field id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请检查请求参数的类型或格式是否与接口要求一致，请检查请求参数是否有误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254015,
                 message: "Field types do not match.",
                 hint: "字段类型不匹配，请检查字段类型是否与多维表格中的字段类型一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254027,
                 message: "UploadAttachNotAllowed",
                 hint: "附件未挂载, 禁止写入，请先上传并挂载附件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254030,
                 message: "InvalidPageToken",
                 hint: "page token 错误，请从返回体中取出合法的 next page token 来作为请求的 page token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Bitable is copying, please try again later.",
                 hint: "操作的多维表格是一个副本，正在复制中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254037,
                 message: "Invalid client token, make sure that it complies with the specification.",
                 hint: "幂等键为空，请检查幂等键是否为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "多维表格 Token 不存在，请检查传入的 app token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在，请检查传入的 table id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view id 不存在，请检查传入的 view id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record id 不存在，请检查传入的 record id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field id 不存在，请检查传入的 field id 是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254045,
                 message: "FieldNameNotFound",
                 hint: "字段名称不存在，请检查传入的字段名称是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
@@ -248,17 +252,17 @@ impl ::feishu_runtime::ApiRequest for ListAppBlockWorkflowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-block_workflow/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/block_workflows");
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 工作流列表
@@ -323,4 +327,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Status { Enable => "Enable", Disable => "Disable" });
+::feishu_runtime::codegen::string_enum!(
+    Status { Enable => "Enable", Disable => "Disable" }
+);

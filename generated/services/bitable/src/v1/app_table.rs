@@ -5,7 +5,7 @@
 /// A handle on the `app_table` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppTableApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppTableApi<'a> {
     /// 新增多个数据表
@@ -76,8 +76,8 @@ impl<'a> AppTableApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除多个数据表
     ///
@@ -144,8 +144,8 @@ impl<'a> AppTableApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新增一个数据表
     ///
@@ -212,8 +212,8 @@ impl<'a> AppTableApi<'a> {
     pub fn create(
         &self,
         request: CreateAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除一个数据表
     ///
@@ -280,8 +280,8 @@ impl<'a> AppTableApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出数据表
     ///
@@ -346,8 +346,8 @@ impl<'a> AppTableApi<'a> {
     pub fn list(
         &self,
         request: ListAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新数据表
     ///
@@ -378,8 +378,8 @@ impl<'a> AppTableApi<'a> {
     pub fn patch(
         &self,
         request: PatchAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppTableApi::batch_create`]: 新增多个数据表.
@@ -422,287 +422,291 @@ impl BatchCreateAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateAppTableRequest {
     type Body = BatchCreateAppTableBody;
     type Response = BatchCreateAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/batch_create",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254013,
                 message: "TableNameDuplicated",
                 hint: "表名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "The role has no permissions.",
                 hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "请求超时",
@@ -711,16 +715,16 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -728,8 +732,8 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppTableApi::batch_delete`]: 删除多个数据表.
@@ -758,11 +762,15 @@ impl BatchDeleteAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -773,281 +781,281 @@ impl ::feishu_runtime::Validate for BatchDeleteAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteAppTableRequest {
     type Body = BatchDeleteAppTableBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/batch_delete",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254034,
                 message: "The last table cannot be deleted.",
                 hint: "不能删除最后一张数据表",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "多维表格副本复制中，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Base role permission is missing.",
                 hint: "无访问权限, 常由表格开启了高级权限造成, 如果是用应用请求的话，目前有两种方法对应用赋予高级权限，第一种方法为在表格中添加应用为协作者并将应用设置为管理员，第二种方法为在一个用户群中将应用添加为机器人， 并在高级权限的角色中添加该用户群，从而赋予对应的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，有疑问可咨询客服处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "Request timed out, please try again later.",
                 hint: "请求超时，请进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
@@ -1056,20 +1064,20 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/batch_delete");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppTableApi::create`]: 新增一个数据表.
@@ -1098,11 +1106,15 @@ impl CreateAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -1113,271 +1125,271 @@ impl ::feishu_runtime::Validate for CreateAppTableRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableRequest {
     type Body = CreateAppTableBody;
     type Response = CreateAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误。请检查请求体中是否已传入所有必填参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254012,
                 message: "NotSupportFieldOrView",
                 hint: "不支持的字段或视图。注意数据表的初始索引字段仅支持以下类型： - 1：多行文本 - 2：数字 - 5：日期 - 13：电话号码 - 15：超链接 - 20：公式 - 22：地理位置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254013,
                 message: "TableNameDuplicated",
                 hint: "表名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254014,
                 message: "FieldNameDuplicated",
                 hint: "字段名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254021,
                 message: "EmptyViewName",
                 hint: "视图名为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254022,
                 message: "InvalidViewName",
                 hint: "视图名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254029,
                 message: "InvalidFieldName",
                 hint: "字段名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用 - 若想对人员字段传空，可传 null",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
                 hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
                 hint: "该报错一般是由于前置操作未执行完成，或本次操作数据太大，服务器计算超时导致。遇到该错误码时，建议等待一段时间后重试。通常有以下几种原因： - **编辑操作频繁**：开发者对多维表格的编辑操作非常频繁。可能会导致由于等待前置操作处理完成耗时过长而超时的情况。多维表格底层对数据表的处理基于版本维度的串行方式，不支持并发。因此，并发请求时容易出现此类错误，不建议开发者对单个数据表进行并发请求。 - **批量操作负载重**：开发者在多维表格中进行批量新增、删除等操作时，如果数据表的数据量非常大，可能会导致单次请求耗时过长，最终导致请求超时。建议开发者适当降低批量请求的 page_size 以减少请求耗时。 - **资源分配与计算开销**：资源分配是基于单文档维度的，如果读接口涉及公式计算、排序等计算逻辑，会占用较多资源。例如，并发读取一个文档下的多个数据表也可能导致该文档阻塞。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
@@ -1386,20 +1398,20 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppTableApi::delete`]: 删除一个数据表.
@@ -1431,11 +1443,15 @@ impl DeleteAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -1446,281 +1462,281 @@ impl ::feishu_runtime::Validate for DeleteAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254034,
                 message: "The last table cannot be deleted.",
                 hint: "不能删除最后一张数据表",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "多维表格副本复制中，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，有疑问可咨询客服处",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "请求超时",
                 hint: "进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
                 hint: "该报错一般是由于前置操作未执行完成，或本次操作数据太大，服务器计算超时导致。遇到该错误码时，建议等待一段时间后重试。通常有以下几种原因： - **编辑操作频繁**：开发者对多维表格的编辑操作非常频繁。可能会导致由于等待前置操作处理完成耗时过长而超时的情况。多维表格底层对数据表的处理基于版本维度的串行方式，不支持并发。因此，并发请求时容易出现此类错误，不建议开发者对单个数据表进行并发请求。 - **批量操作负载重**：开发者在多维表格中进行批量新增、删除等操作时，如果数据表的数据量非常大，可能会导致单次请求耗时过长，最终导致请求超时。建议开发者适当降低批量请求的 page_size 以减少请求耗时。 - **资源分配与计算开销**：资源分配是基于单文档维度的，如果读接口涉及公式计算、排序等计算逻辑，会占用较多资源。例如，并发读取一个文档下的多个数据表也可能导致该文档阻塞。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254608,
                 message: "Same API requests are submitted repeatedly.",
@@ -1729,18 +1745,18 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppTableApi::list`]: 列出数据表.
@@ -1795,10 +1811,14 @@ impl ListAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1809,275 +1829,275 @@ impl ::feishu_runtime::Validate for ListAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppTableRequest {
     type Body = ();
     type Response = ListAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254011,
                 message: "Page size must greater than 0.",
                 hint: "确认page_size参数的值符合要求。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "多维表格副本复制中，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "The role has no permissions.",
                 hint: "无访问权限, 常由表格开启了高级权限造成, 如果是用应用请求的话，目前有两种方法对应用赋予高级权限，第一种方法为在表格中添加应用为协作者并将应用设置为管理员，第二种方法为在一个用户群中将应用添加为机器人， 并在高级权限的角色中添加该用户群，从而赋予对应的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，有疑问可咨询客服处",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "Request timed out, please try again later.",
@@ -2085,23 +2105,23 @@ impl ::feishu_runtime::ApiRequest for ListAppTableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -2109,25 +2129,25 @@ impl ::feishu_runtime::ApiRequest for ListAppTableRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppTableRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppTableRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppTableRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppTableRequest {
     type Item = AppTable;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2169,11 +2189,15 @@ impl PatchAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -2184,91 +2208,91 @@ impl ::feishu_runtime::Validate for PatchAppTableRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableRequest {
     type Body = PatchAppTableBody;
     type Response = PatchAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254013,
                 message: "TableNameDuplicated",
                 hint: "表名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
                 hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255001,
                 message: "InternalError",
@@ -2277,21 +2301,21 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 字段支持的编辑模式
@@ -2492,12 +2516,16 @@ impl AppTableCreateHeader {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppTableCreateHeader {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppTableCreateHeader {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "property"),
+                &::feishu_runtime::codegen::field_path(at, "property"),
                 out,
             );
         }
@@ -2707,12 +2735,16 @@ impl AppTableFieldProperty {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppTableFieldProperty {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppTableFieldProperty {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.options {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "options"),
+                &::feishu_runtime::codegen::field_path(at, "options"),
                 out,
             );
         }
@@ -2759,10 +2791,14 @@ impl AppTableFieldPropertyOption {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppTableFieldPropertyOption {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppTableFieldPropertyOption {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.color {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "color",
@@ -2789,12 +2825,16 @@ impl BatchCreateAppTableBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateAppTableBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateAppTableBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tables {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tables"),
+                &::feishu_runtime::codegen::field_path(at, "tables"),
                 out,
             );
         }
@@ -2858,12 +2898,16 @@ impl CreateAppTableBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateAppTableBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppTableBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.table {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "table"),
+                &::feishu_runtime::codegen::field_path(at, "table"),
                 out,
             );
         }
@@ -2967,10 +3011,14 @@ impl PatchAppTableBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchAppTableBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchAppTableBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -3072,10 +3120,14 @@ impl ReqTable {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReqTable {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReqTable {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -3085,7 +3137,7 @@ impl ::feishu_runtime::Validate for ReqTable {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -3093,9 +3145,9 @@ impl ::feishu_runtime::Validate for ReqTable {
                 Some(1),
                 Some(300),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "fields"),
+                &::feishu_runtime::codegen::field_path(at, "fields"),
                 out,
             );
         }
@@ -3115,7 +3167,7 @@ pub enum AppFieldPropertyAutoSerialOptionsType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AppFieldPropertyAutoSerialOptionsType { SystemNumber => "system_number", FixedText =>
     "fixed_text", CreatedTime => "created_time" }
 );
@@ -3167,7 +3219,7 @@ pub enum AppTableCreateHeaderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     AppTableCreateHeaderType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V7 => 7, V11
     => 11, V13 => 13, V15 => 15, V17 => 17, V18 => 18, V20 => 20, V21 => 21, V22 => 22,
     V23 => 23, V1001 => 1001, V1002 => 1002, V1003 => 1003, V1004 => 1004, V1005 => 1005
@@ -3185,7 +3237,7 @@ pub enum InputType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InputType { OnlyMobile => "only_mobile", NotLimit => "not_limit" }
 );
 /// 自动编号类型
@@ -3200,7 +3252,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Custom => "custom", AutoIncrementNumber => "auto_increment_number" }
 );
 /// 字段在界面上的展示类型，例如 Progress 进度字段是数字的一种展示形态
@@ -3259,7 +3311,7 @@ pub enum UiType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UiType { Text => "Text", Barcode => "Barcode", Number => "Number", Progress =>
     "Progress", Currency => "Currency", Rating => "Rating", SingleSelect =>
     "SingleSelect", MultiSelect => "MultiSelect", DateTime => "DateTime", Checkbox =>
@@ -3285,6 +3337,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `app_table_view` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppTableViewApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppTableViewApi<'a> {
     /// 新增视图
@@ -82,8 +82,8 @@ impl<'a> AppTableViewApi<'a> {
     pub fn create(
         &self,
         request: CreateAppTableViewRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppTableViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppTableViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除视图
     ///
@@ -156,8 +156,8 @@ impl<'a> AppTableViewApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAppTableViewRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAppTableViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAppTableViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取视图
     ///
@@ -232,8 +232,8 @@ impl<'a> AppTableViewApi<'a> {
     pub fn get(
         &self,
         request: GetAppTableViewRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAppTableViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAppTableViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出视图
     ///
@@ -306,8 +306,8 @@ impl<'a> AppTableViewApi<'a> {
     pub fn list(
         &self,
         request: ListAppTableViewRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppTableViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppTableViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新视图
     ///
@@ -385,8 +385,8 @@ impl<'a> AppTableViewApi<'a> {
     pub fn patch(
         &self,
         request: PatchAppTableViewRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchAppTableViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchAppTableViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppTableViewApi::create`]: 新增视图.
@@ -425,11 +425,15 @@ impl CreateAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateAppTableViewRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppTableViewRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -440,335 +444,335 @@ impl ::feishu_runtime::Validate for CreateAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppTableViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableViewRequest {
     type Body = CreateAppTableViewBody;
     type Response = CreateAppTableViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table_view.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/views",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254016,
                 message: "InvalidSort",
                 hint: "Sort参数错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254018,
                 message: "InvalidFilter",
                 hint: "filter 参数错误。请参考[记录过滤参数填写指南](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/record-filter-guide)了解如何填写 filter 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254019,
                 message: "InvalidViewType",
                 hint: "视图类型无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254020,
                 message: "ViewNameDuplicated",
                 hint: "视图名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254021,
                 message: "EmptyViewName",
                 hint: "视图名为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254022,
                 message: "InvalidViewName",
                 hint: "视图名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254045,
                 message: "FieldNameNotFound",
                 hint: "字段名称不存在。请检查接口中字段名称和多维表格中的字段名称是否完全匹配。如果难以排查，建议你调用列出字段接口获取字段名称，因为根据表格页面的 UI 名称可能会忽略空格、换行或特殊符号等差异。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "RolePermNotAllow",
                 hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254304,
                 message: "PermNotAllow",
                 hint: "仅企业版和旗舰版飞书支持行列权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254306,
                 message: "The tenant or base owner is subject to base plan limits.",
                 hint: "租户或base管理员订阅的资源到达限制数量，请联系租户或base管理员升级版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "请求超时",
                 hint: "进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
                 hint: "该报错一般是由于前置操作未执行完成，或本次操作数据太大，服务器计算超时导致。遇到该错误码时，建议等待一段时间后重试。通常有以下几种原因： - **编辑操作频繁**：开发者对多维表格的编辑操作非常频繁。可能会导致由于等待前置操作处理完成耗时过长而超时的情况。多维表格底层对数据表的处理基于版本维度的串行方式，不支持并发。因此，并发请求时容易出现此类错误，不建议开发者对单个数据表进行并发请求。 - **批量操作负载重**：开发者在多维表格中进行批量新增、删除等操作时，如果数据表的数据量非常大，可能会导致单次请求耗时过长，最终导致请求超时。建议开发者适当降低批量请求的 page_size 以减少请求耗时。 - **资源分配与计算开销**：资源分配是基于单文档维度的，如果读接口涉及公式计算、排序等计算逻辑，会占用较多资源。例如，并发读取一个文档下的多个数据表也可能导致该文档阻塞。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254608,
                 message: "ReqRecommited",
@@ -777,22 +781,22 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path.push_str("/views");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppTableViewApi::delete`]: 删除视图.
@@ -835,335 +839,335 @@ impl DeleteAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAppTableViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableViewRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table_view.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/views/:view_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254016,
                 message: "InvalidSort",
                 hint: "Sort参数错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254018,
                 message: "InvalidFilter",
                 hint: "filter 参数错误。请参考[记录过滤参数填写指南](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/record-filter-guide)了解如何填写 filter 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254019,
                 message: "InvalidViewType",
                 hint: "视图类型无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254020,
                 message: "ViewNameDuplicated",
                 hint: "视图名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254021,
                 message: "EmptyViewName",
                 hint: "视图名为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254022,
                 message: "InvalidViewName",
                 hint: "视图名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254023,
                 message: "LastViewDeleteForbidden",
                 hint: "最后一个视图禁止删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "多维表格副本复制中，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254045,
                 message: "FieldNameNotFound",
                 hint: "字段名字不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "RolePermNotAllow",
                 hint: "The role has no permissions.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254304,
                 message: "PermNotAllow",
                 hint: "The role has no permissions.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，有疑问可咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，有疑问可咨询客服处",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "请求超时",
                 hint: "进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
                 hint: "该报错一般是由于前置操作未执行完成，或本次操作数据太大，服务器计算超时导致。遇到该错误码时，建议等待一段时间后重试。通常有以下几种原因： - **编辑操作频繁**：开发者对多维表格的编辑操作非常频繁。可能会导致由于等待前置操作处理完成耗时过长而超时的情况。多维表格底层对数据表的处理基于版本维度的串行方式，不支持并发。因此，并发请求时容易出现此类错误，不建议开发者对单个数据表进行并发请求。 - **批量操作负载重**：开发者在多维表格中进行批量新增、删除等操作时，如果数据表的数据量非常大，可能会导致单次请求耗时过长，最终导致请求超时。建议开发者适当降低批量请求的 page_size 以减少请求耗时。 - **资源分配与计算开销**：资源分配是基于单文档维度的，如果读接口涉及公式计算、排序等计算逻辑，会占用较多资源。例如，并发读取一个文档下的多个数据表也可能导致该文档阻塞。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254608,
                 message: "ReqRecommited",
@@ -1172,16 +1176,16 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path.push_str("/views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.view_id);
         path
     }
 }
@@ -1226,11 +1230,15 @@ impl GetAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetAppTableViewRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetAppTableViewRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -1241,347 +1249,347 @@ impl ::feishu_runtime::Validate for GetAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAppTableViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAppTableViewRequest {
     type Body = ();
     type Response = GetAppTableViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table_view.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/views/:view_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "导致报 1254002 错误码的场景较多，请参考以下排查建议排查： - 如果日志内容显示 changeset size exceed the limit, len:xxxxx，表示单次操作的内容变更较大，你需要在单次操作中减少数据量 - 如果日志内容显示 lock not obtained 或 data not ready，表示并发调用接口导致抢锁失败出错。你需控制请求间隔，稍后重试 - 如果在知识库（wiki）中创建多维表格，请检查你是否使用了知识库[创建知识空间节点](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/create)接口创建多维表格。在此场景下不能使用[创建多维表格](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/create)接口 - 请检查接口参数是否有误。例如，在分页查询多维表格时，传递了无效的 page_token，或传递了错误的数据表的 table_id - 如果该报错偶尔发生，可能是服务器超时或不稳定，请重试解决",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254016,
                 message: "InvalidSort",
                 hint: "Sort参数错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254018,
                 message: "InvalidFilter",
                 hint: "filter 参数错误。请参考[记录过滤参数填写指南](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/record-filter-guide)了解如何填写 filter 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254019,
                 message: "InvalidViewType",
                 hint: "视图类型无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254020,
                 message: "ViewNameDuplicated",
                 hint: "视图名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254021,
                 message: "EmptyViewName",
                 hint: "视图名为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254022,
                 message: "InvalidViewName",
                 hint: "视图名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254032,
                 message: "The role name is invalid, please modify it.",
                 hint: "自定义角色名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254033,
                 message: "The role name is duplicated, please modify it.",
                 hint: "自定义角色名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254045,
                 message: "FieldNameNotFound",
                 hint: "字段名称不存在。请检查: - 接口中字段名称和多维表格中的字段名称是否完全匹配。如果难以排查，建议你调用[列出字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-field/list)接口获取字段名称，因为根据表格页面的 UI 名称可能会忽略空格、换行或特殊符号等差异。 - 表格是否开启了高级权限但调用身份缺少对应字段的权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254047,
                 message: "Role id is not found.",
                 hint: "role_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254048,
                 message: "MemberNotFound",
                 hint: "member 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254049,
                 message: "Form field is not found.",
                 hint: "form_field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254110,
                 message: "Role exceeds limit",
                 hint: "自定义角色数量超限，限制30条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
                 hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "请求超时",
                 hint: "进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later.",
@@ -1590,20 +1598,20 @@ impl ::feishu_runtime::ApiRequest for GetAppTableViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path.push_str("/views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.view_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppTableViewApi::list`]: 列出视图.
@@ -1679,11 +1687,15 @@ impl ListAppTableViewRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppTableViewRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppTableViewRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -1693,7 +1705,7 @@ impl ::feishu_runtime::Validate for ListAppTableViewRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1704,317 +1716,317 @@ impl ::feishu_runtime::Validate for ListAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppTableViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppTableViewRequest {
     type Body = ();
     type Response = ListAppTableViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table_view.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/views",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "导致报 1254002 错误码的场景较多，请参考以下排查建议排查： - 如果日志内容显示 changeset size exceed the limit, len:xxxxx，表示单次操作的内容变更较大，你需要在单次操作中减少数据量 - 如果日志内容显示 lock not obtained 或 data not ready，表示并发调用接口导致抢锁失败出错。你需控制请求间隔，稍后重试 - 如果在知识库（wiki）中创建多维表格，请检查你是否使用了知识库[创建知识空间节点](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/create)接口创建多维表格。在此场景下不能使用[创建多维表格](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/create)接口 - 请检查接口参数是否有误。例如，在分页查询多维表格时，传递了无效的 page_token，或传递了错误的数据表的 table_id - 如果该报错偶尔发生，可能是服务器超时或不稳定，请重试解决",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "检查 record_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "字段 id 错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254016,
                 message: "InvalidSort",
                 hint: "Sort参数错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254018,
                 message: "InvalidFilter",
                 hint: "filter 参数错误。请参考[记录过滤参数填写指南](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/record-filter-guide)了解如何填写 filter 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254019,
                 message: "InvalidViewType",
                 hint: "视图类型无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254020,
                 message: "ViewNameDuplicated",
                 hint: "视图名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254021,
                 message: "EmptyViewName",
                 hint: "视图名为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254022,
                 message: "InvalidViewName",
                 hint: "视图名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254045,
                 message: "FieldNameNotFound",
                 hint: "字段名称不存在。请检查: - 接口中字段名称和多维表格中的字段名称是否完全匹配。如果难以排查，建议你调用[列出字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-field/list)接口获取字段名称，因为根据表格页面的 UI 名称可能会忽略空格、换行或特殊符号等差异。 - 表格是否开启了高级权限但调用身份缺少对应字段的权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254102,
                 message: "FileExceedLimit",
                 hint: "超限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
                 hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255001,
                 message: "InternalError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255002,
                 message: "RpcError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255003,
                 message: "MarshalError",
                 hint: "序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255004,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "请求超时",
                 hint: "进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
@@ -2022,25 +2034,25 @@ impl ::feishu_runtime::ApiRequest for ListAppTableViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path.push_str("/views");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -2051,25 +2063,25 @@ impl ::feishu_runtime::ApiRequest for ListAppTableViewRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAppTableViewRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAppTableViewRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAppTableViewRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAppTableViewRequest {
     type Item = AppTableView;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2119,11 +2131,15 @@ impl PatchAppTableViewRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchAppTableViewRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchAppTableViewRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_token",
@@ -2134,373 +2150,373 @@ impl ::feishu_runtime::Validate for PatchAppTableViewRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchAppTableViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableViewRequest {
     type Body = PatchAppTableViewBody;
     type Response = PatchAppTableViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bitable.v1.app_table_view.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/views/:view_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254000,
                 message: "WrongRequestJson",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254001,
                 message: "WrongRequestBody",
                 hint: "请求体错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254002,
                 message: "Fail",
                 hint: "导致报 1254002 错误码的场景较多，请参考以下建议排查： - 如果单次操作的内容变更较大，请尝试在单次操作中减少数据量 - 如果你并发调用了接口，请尝试控制请求间隔，稍后重试 - 如果在知识库（wiki）中创建多维表格，请检查你是否使用了知识库[创建知识空间节点](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/create)接口创建多维表格。在此场景下不能使用[创建多维表格](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/create)接口 - 请检查接口参数是否有误。例如，在分页查询多维表格时，传递了无效的 page_token，或传递了错误的数据表的 table_id - 如果该报错偶尔发生，可能是服务器超时或不稳定，请重试解决",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254003,
                 message: "WrongBaseToken",
                 hint: "app_token 错误。app_token 是多维表格 App 的唯一标识。不同形态的多维表格，其 `app_token` 的获取方式不同： - 如果多维表格的 URL 以 ==**feishu.cn/base**== 开头，该多维表格的 `app_token` 是下图高亮部分： ![app_token.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6916f8cfac4045ba6585b90e3afdfb0a_GxbfkJHZBa.png?height=766&lazyload=true&width=3004) - 如果多维表格的 URL 以 ==**feishu.cn/wiki**== 开头，你需调用知识库相关[获取知识空间节点信息](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space/get_node)接口获取多维表格的 app_token。当 `obj_type` 的值为 `bitable` 时，`obj_token` 字段的值才是多维表格的 `app_token`。 了解更多，参考[多维表格 app_token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/bitable-overview#-752212c)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254004,
                 message: "WrongTableId",
                 hint: "table_id 错误。table_id 是多维表格数据表的唯一标识。获取方式： - 你可通过多维表格 URL 获取 `table_id`，下图高亮部分即为当前数据表的 `table_id` - 也可通过[列出数据表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/list)接口获取 `table_id` ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/18741fe2a0d3cafafaf9949b263bb57d_yD1wkOrSju.png?height=746&lazyload=true&maxWidth=700&width=2976)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254005,
                 message: "WrongViewId",
                 hint: "view_id 错误。view_id 是多维表格中视图的唯一标识。获取方式： - 在多维表格的 URL 地址栏中，`view_id` 是下图中高亮部分： ![view_id.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/140668632c97e0095832219001d17c54_DJMgVH9x2S.png?height=748&lazyload=true&width=2998) - 通过[列出视图](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/list)接口获取。暂时无法获取到嵌入到云文档中的多维表格的 `view_id`。 **注意**： 当 `filter` 参数 或 `sort` 参数不为空时，请求视为对数据表中的全部数据做条件过滤，指定的 `view_id` 会被忽略。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254006,
                 message: "WrongRecordId",
                 hint: "record_id 错误。record_id 是数据表中一条记录的唯一标识。通过[查询记录](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/search)接口获取",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254007,
                 message: "EmptyValue",
                 hint: "空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254008,
                 message: "EmptyView",
                 hint: "空视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254009,
                 message: "WrongFieldId",
                 hint: "field_id 错误。field_id 是数据表中一个字段的唯一标识。通过[列出字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-field/list)接口获取",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254010,
                 message: "ReqConvError",
                 hint: "请求错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254012,
                 message: "UnsupportedFieldType",
                 hint: "不支持的字段或视图",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254016,
                 message: "InvalidSort",
                 hint: "Sort参数错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254018,
                 message: "InvalidFilter",
                 hint: "filter 参数错误。请参考[记录过滤参数填写指南](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/record-filter-guide)了解如何填写 filter 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254019,
                 message: "InvalidViewType",
                 hint: "视图类型无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254020,
                 message: "ViewNameDuplicated",
                 hint: "视图名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254021,
                 message: "EmptyViewName",
                 hint: "视图名为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254022,
                 message: "InvalidViewName",
                 hint: "视图名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254030,
                 message: "TooLargeResponse",
                 hint: "响应体过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254032,
                 message: "The role name is invalid, please modify it.",
                 hint: "自定义角色名无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254033,
                 message: "The role name is duplicated, please modify it.",
                 hint: "自定义角色名重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254036,
                 message: "Base is copying, please try again later.",
                 hint: "复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254040,
                 message: "BaseTokenNotFound",
                 hint: "app_token 不存在。不同形态的多维表格，其 `app_token` 的获取方式不同： - 如果多维表格的 URL 以 ==**feishu.cn/base**== 开头，该多维表格的 `app_token` 是下图高亮部分： ![app_token.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6916f8cfac4045ba6585b90e3afdfb0a_GxbfkJHZBa.png?height=766&lazyload=true&width=3004) - 如果多维表格的 URL 以 ==**feishu.cn/wiki**== 开头，你需调用知识库相关[获取知识空间节点信息](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space/get_node)接口获取多维表格的 app_token。当 `obj_type` 的值为 `bitable` 时，`obj_token` 字段的值才是多维表格的 `app_token`。 了解更多，参考[多维表格 app_token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/bitable-overview#-752212c)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254041,
                 message: "TableIdNotFound",
                 hint: "table_id 不存在。获取方式： - 你可通过多维表格 URL 获取 `table_id`，下图高亮部分即为当前数据表的 `table_id` - 也可通过[列出数据表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/list)接口获取 `table_id` ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/18741fe2a0d3cafafaf9949b263bb57d_yD1wkOrSju.png?height=746&lazyload=true&maxWidth=700&width=2976)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254042,
                 message: "ViewIdNotFound",
                 hint: "view_id 不存在。获取方式： - 在多维表格的 URL 地址栏中，`view_id` 是下图中高亮部分： ![view_id.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/140668632c97e0095832219001d17c54_DJMgVH9x2S.png?height=748&lazyload=true&width=2998) - 通过[列出视图](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/list)接口获取。暂时无法获取到嵌入到云文档中的多维表格的 `view_id`。 **注意**： 当 `filter` 参数 或 `sort` 参数不为空时，请求视为对数据表中的全部数据做条件过滤，指定的 `view_id` 会被忽略。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254043,
                 message: "RecordIdNotFound",
                 hint: "record_id 不存在。record_id 是数据表中一条记录的唯一标识。请通过[查询记录](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-record/search)接口获取",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
                 hint: "field_id 不存在。field_id 是数据表中一个字段的唯一标识。通过[列出字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-field/list)接口获取。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254045,
                 message: "FieldNameNotFound",
                 hint: "字段名称不存在。请检查： - 接口中字段名称和多维表格中的字段名称是否完全匹配。如果难以排查，建议你调用[列出字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-field/list)接口获取字段名称，因为根据表格页面的 UI 名称可能会忽略空格、换行或特殊符号等差异。 - 表格是否开启了高级权限但调用身份缺少对应字段的权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254047,
                 message: "Role id is not found.",
                 hint: "role_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254048,
                 message: "MemberNotFound",
                 hint: "member 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1254049,
                 message: "Form field is not found.",
                 hint: "form_field_id 不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254060,
                 message: "TextFieldConvFail",
                 hint: "多行文本字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254061,
                 message: "NumberFieldConvFail",
                 hint: "数字字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254062,
                 message: "SingleSelectFieldConvFail",
                 hint: "单选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254063,
                 message: "MultiSelectFieldConvFail",
                 hint: "多选字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254064,
                 message: "DatetimeFieldConvFail",
                 hint: "日期字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254065,
                 message: "CheckboxFieldConvFail",
                 hint: "复选框字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254066,
                 message: "UserFieldConvFail",
                 hint: "人员字段有误。原因可能是： - `user_id_type` 参数指定的 ID 类型与传入的 ID 类型不匹配 - 传入了不识别的类型或结构，目前只支持填写 `id` 参数，且需要传入数组 - 跨应用传入了 `open_id`。如果跨应用传入 ID，建议使用 `user_id`。不同应用获取的 `open_id` 不能交叉使用 - 若想对人员字段传空，可传 null",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254067,
                 message: "LinkFieldConvFail",
                 hint: "关联字段错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254100,
                 message: "TableExceedLimit",
                 hint: "数据表或仪表盘数量超限。每个多维表格中，数据表加仪表盘的数量最多为 100 个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254101,
                 message: "ViewExceedLimit",
                 hint: "视图数量超限, 限制200个",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254103,
                 message: "RecordExceedLimit",
                 hint: "记录数量超限, 限制20,000条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254104,
                 message: "RecordAddOnceExceedLimit",
                 hint: "单次添加记录数量超限, 限制500条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254110,
                 message: "Role exceeds limit",
                 hint: "自定义角色数量超限，限制30条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254130,
                 message: "TooLargeCell",
                 hint: "格子内容过大",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1254290,
                 message: "TooManyRequest",
                 hint: "请求过快，稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254291,
                 message: "Write conflict",
                 hint: "在同一个数据表中，并发调用了读写接口或请求过快，出现冲突。请参考以下建议解决： - 确保没有并发调用多维表格读写相关接口 - 若操作量较大，建议在接口与接口之间增加 0.5 或 1 秒的延迟，也可在报错中增加重试逻辑，确保业务的稳定性 - 对于写接口，可以将接口中的查询参数 `ignore_consistency_check` 设置为 true，表示在读写操作时，暂时忽略一致性检查，以提高性能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254301,
                 message: "OperationTypeError",
                 hint: "多维表格未开启高级权限或不支持开启高级权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
                 hint: "调用身份缺少多维表格的高级权限。你需给予调用身份数据表的 **可管理** 权限或多维表格的 **可管理** 等权限，再重新调用。具体步骤如下所示： - 对用户授予高级权限，你可在 **多维表格高级权限设置** 中添加用户，为用户开通足够权限；或在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。详情参考飞书帮助中心文档[使用多维表格高级权限](https://www.feishu.cn/hc/zh-CN/articles/588604550568-%E4%BD%BF%E7%94%A8%E5%A4%9A%E7%BB%B4%E8%A1%A8%E6%A0%BC%E9%AB%98%E7%BA%A7%E6%9D%83%E9%99%90)。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&lazyload=true&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?height=728&lazyload=true&maxWidth=550&width=890) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组，给予这个群自定义的读写等权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254306,
                 message: "InternalError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255001,
                 message: "RpcError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255002,
                 message: "MarshalError",
                 hint: "序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255003,
                 message: "UmMarshalError",
                 hint: "反序列化错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255004,
                 message: "ConvError",
                 hint: "内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1255005,
                 message: "ConvError",
                 hint: "进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 1255040,
                 message: "Request timed out, please try again later.",
                 hint: "请求超时，请进行重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1254607,
                 message: "Data not ready, please try again later",
                 hint: "该报错一般是由于前置操作未执行完成，或本次操作数据太大，服务器计算超时导致。遇到该错误码时，建议等待一段时间后重试。通常有以下几种原因： - **编辑操作频繁**：开发者对多维表格的编辑操作非常频繁。可能会导致由于等待前置操作处理完成耗时过长而超时的情况。多维表格底层对数据表的处理基于版本维度的串行方式，不支持并发。因此，并发请求时容易出现此类错误，不建议开发者对单个数据表进行并发请求。 - **批量操作负载重**：开发者在多维表格中进行批量新增、删除等操作时，如果数据表的数据量非常大，可能会导致单次请求耗时过长，最终导致请求超时。建议开发者适当降低批量请求的 page_size 以减少请求耗时。 - **资源分配与计算开销**：资源分配是基于单文档维度的，如果读接口涉及公式计算、排序等计算逻辑，会占用较多资源。例如，并发读取一个文档下的多个数据表也可能导致该文档阻塞。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1254608,
                 message: "Same API requests are submitted repeatedly.",
@@ -2509,23 +2525,23 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/bitable/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_token);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_id);
         path.push_str("/views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.view_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 视图
@@ -2586,12 +2602,16 @@ impl AppTableView {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppTableView {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppTableView {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "property"),
+                &::feishu_runtime::codegen::field_path(at, "property"),
                 out,
             );
         }
@@ -2639,17 +2659,21 @@ impl AppTableViewProperty {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppTableViewProperty {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppTableViewProperty {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.filter_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter_info"),
+                &::feishu_runtime::codegen::field_path(at, "filter_info"),
                 out,
             );
         }
         if let Some(value) = &self.hidden_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "hidden_fields",
@@ -2703,11 +2727,15 @@ impl AppTableViewPropertyFilterInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppTableViewPropertyFilterInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppTableViewPropertyFilterInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.conditions;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "conditions",
@@ -2843,12 +2871,16 @@ impl CreateAppTableViewResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateAppTableViewResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppTableViewResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.view {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "view"),
+                &::feishu_runtime::codegen::field_path(at, "view"),
                 out,
             );
         }
@@ -2870,12 +2902,16 @@ impl GetAppTableViewResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetAppTableViewResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetAppTableViewResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.view {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "view"),
+                &::feishu_runtime::codegen::field_path(at, "view"),
                 out,
             );
         }
@@ -2921,12 +2957,16 @@ impl ListAppTableViewResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAppTableViewResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAppTableViewResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -2958,12 +2998,16 @@ impl PatchAppTableViewBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchAppTableViewBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchAppTableViewBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "property"),
+                &::feishu_runtime::codegen::field_path(at, "property"),
                 out,
             );
         }
@@ -2985,12 +3029,16 @@ impl PatchAppTableViewResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchAppTableViewResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchAppTableViewResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.view {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "view"),
+                &::feishu_runtime::codegen::field_path(at, "view"),
                 out,
             );
         }
@@ -3008,7 +3056,7 @@ pub enum Conjunction {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Conjunction { And => "and", Or => "or" });
+::feishu_runtime::codegen::string_enum!(Conjunction { And => "and", Or => "or" });
 /// 过滤操作的类型
 ///
 /// The values of `operator` in [`AppTableViewPropertyFilterInfoCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3037,7 +3085,7 @@ pub enum Operator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Operator { Is => "is", IsNot => "isNot", Contains => "contains", DoesNotContain =>
     "doesNotContain", IsEmpty => "isEmpty", IsNotEmpty => "isNotEmpty", IsGreater =>
     "isGreater", IsGreaterEqual => "isGreaterEqual", IsLess => "isLess", IsLessEqual =>
@@ -3059,7 +3107,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 视图公共等级
@@ -3076,7 +3124,7 @@ pub enum ViewPublicLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ViewPublicLevel { Public => "Public", Locked => "Locked", Private => "Private" }
 );
 /// 视图类型
@@ -3097,7 +3145,7 @@ pub enum ViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ViewType { Grid => "grid", Kanban => "kanban", Gallery => "gallery", Gantt =>
     "gantt", Form => "form" }
 );

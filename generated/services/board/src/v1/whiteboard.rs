@@ -5,7 +5,7 @@
 /// A handle on the `whiteboard` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WhiteboardApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WhiteboardApi<'a> {
     /// 获取画板缩略图片
@@ -33,8 +33,8 @@ impl<'a> WhiteboardApi<'a> {
     pub fn download_as_image(
         &self,
         request: DownloadAsImageWhiteboardRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadAsImageWhiteboardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DownloadAsImageWhiteboardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取画板主题
     ///
@@ -61,8 +61,8 @@ impl<'a> WhiteboardApi<'a> {
     pub fn theme(
         &self,
         request: ThemeWhiteboardRequest,
-    ) -> ::feishu_runtime::Call<'a, ThemeWhiteboardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ThemeWhiteboardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新画板主题
     ///
@@ -89,8 +89,8 @@ impl<'a> WhiteboardApi<'a> {
     pub fn update_theme(
         &self,
         request: UpdateThemeWhiteboardRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateThemeWhiteboardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateThemeWhiteboardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WhiteboardApi::download_as_image`]: 获取画板缩略图片.
@@ -113,59 +113,59 @@ impl DownloadAsImageWhiteboardRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadAsImageWhiteboardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DownloadAsImageWhiteboardRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "board.v1.whiteboard.download_as_image",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/board/v1/whiteboards/:whiteboard_id/download_as_image",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890001,
                 message: "invalid format",
                 hint: "参数格式不正确。请检查传入的参数格式",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890002,
                 message: "invalid arg",
                 hint: "参数无效。请检查传入的参数是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890003,
                 message: "record missing",
                 hint: "找不到记录。`whiteboard_id` 不存在或图片不存在。请检查传入的`whiteboard_id`是否正确以及是否存在（可通过[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)接口获取正确的`whiteboard_id`）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2890004,
                 message: "auth failed",
                 hint: "认证失败。请检查 Authorization 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2890005,
                 message: "forbidden",
                 hint: "请求身份没有当前画板的阅读权限。请参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#78a03ee2)开通权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 2890006,
                 message: "too many request",
                 hint: "请求超过接口频率限流值。请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2891001,
                 message: "server internal error",
@@ -174,12 +174,12 @@ impl ::feishu_runtime::ApiRequest for DownloadAsImageWhiteboardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/download_as_image",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/board/v1/whiteboards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.whiteboard_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.whiteboard_id);
         path.push_str("/download_as_image");
         path
     }
@@ -204,59 +204,59 @@ impl ThemeWhiteboardRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ThemeWhiteboardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ThemeWhiteboardRequest {
     type Body = ();
     type Response = ThemeWhiteboardResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "board.v1.whiteboard.theme",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/board/v1/whiteboards/:whiteboard_id/theme",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890001,
                 message: "invalid format",
                 hint: "参数格式不正确。请检查传入的参数格式，如 json 字符串是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890002,
                 message: "invalid arg",
                 hint: "参数无效。请检查传入的参数是否有效，如 whiteboard_id 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890003,
                 message: "record missing",
                 hint: "找不到记录。`whiteboard_id` 不存在，确认 whiteboard_id 正确性，可通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)获取正确的`whiteboard_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2890004,
                 message: "auth failed",
                 hint: "认证失败。请检查 Authorization 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2890005,
                 message: "forbidden",
                 hint: "请求身份没有当前画板的阅读权限。请参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#78a03ee2)开通权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 2890006,
                 message: "too many request",
                 hint: "请求超过接口频率限流值。请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2891001,
                 message: "server internal error",
@@ -265,12 +265,12 @@ impl ::feishu_runtime::ApiRequest for ThemeWhiteboardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/theme",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/board/v1/whiteboards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.whiteboard_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.whiteboard_id);
         path.push_str("/theme");
         path
     }
@@ -302,11 +302,15 @@ impl UpdateThemeWhiteboardRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateThemeWhiteboardRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateThemeWhiteboardRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.whiteboard_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "whiteboard_id",
@@ -317,67 +321,67 @@ impl ::feishu_runtime::Validate for UpdateThemeWhiteboardRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateThemeWhiteboardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateThemeWhiteboardRequest {
     type Body = UpdateThemeWhiteboardBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "board.v1.whiteboard.update_theme",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/board/v1/whiteboards/:whiteboard_id/update_theme",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890001,
                 message: "invalid format",
                 hint: "参数格式不正确。请检查传入的参数格式，如 json 字符串是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890002,
                 message: "invalid arg",
                 hint: "参数无效。请检查传入的参数是否有效，如主题值是否在可选值范围内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890003,
                 message: "record missing",
                 hint: "找不到记录。`whiteboard_id` 不存在，确认 whiteboard_id 正确性，可通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)获取正确的`whiteboard_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2890004,
                 message: "auth failed",
                 hint: "认证失败。请检查 Authorization 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2890005,
                 message: "forbidden",
                 hint: "请求身份没有当前画板的阅读权限。请参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#78a03ee2)开通权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 2890006,
                 message: "too many request",
                 hint: "请求超过接口频率限流值。请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2891001,
                 message: "server internal error",
@@ -386,20 +390,20 @@ impl ::feishu_runtime::ApiRequest for UpdateThemeWhiteboardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/update_theme",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/board/v1/whiteboards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.whiteboard_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.whiteboard_id);
         path.push_str("/update_theme");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`ThemeWhiteboardRequest`].
@@ -437,10 +441,14 @@ impl UpdateThemeWhiteboardBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateThemeWhiteboardBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateThemeWhiteboardBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.theme {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "theme",
@@ -471,7 +479,7 @@ pub enum Theme {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Theme { Classic => "classic", MinimalistGray => "minimalist_gray", Retro => "retro",
     VibrantColor => "vibrant_color", MinimalistBlue => "minimalist_blue", Default =>
     "default" }

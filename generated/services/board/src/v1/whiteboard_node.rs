@@ -5,7 +5,7 @@
 /// A handle on the `whiteboard_node` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WhiteboardNodeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WhiteboardNodeApi<'a> {
     /// 创建节点
@@ -34,8 +34,8 @@ impl<'a> WhiteboardNodeApi<'a> {
     pub fn create(
         &self,
         request: CreateWhiteboardNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateWhiteboardNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateWhiteboardNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 解析画板语法
     ///
@@ -62,8 +62,8 @@ impl<'a> WhiteboardNodeApi<'a> {
     pub fn create_plantuml(
         &self,
         request: CreatePlantumlWhiteboardNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePlantumlWhiteboardNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePlantumlWhiteboardNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取所有节点
     ///
@@ -91,8 +91,8 @@ impl<'a> WhiteboardNodeApi<'a> {
     pub fn list(
         &self,
         request: ListWhiteboardNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWhiteboardNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWhiteboardNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WhiteboardNodeApi::create`]: 创建节点.
@@ -152,11 +152,15 @@ impl CreateWhiteboardNodeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateWhiteboardNodeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateWhiteboardNodeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.whiteboard_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "whiteboard_id",
@@ -166,7 +170,7 @@ impl ::feishu_runtime::Validate for CreateWhiteboardNodeRequest {
             );
         }
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -177,67 +181,67 @@ impl ::feishu_runtime::Validate for CreateWhiteboardNodeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateWhiteboardNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateWhiteboardNodeRequest {
     type Body = CreateWhiteboardNodeBody;
     type Response = CreateWhiteboardNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "board.v1.whiteboard_node.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/board/v1/whiteboards/:whiteboard_id/nodes",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890001,
                 message: "invalid format",
                 hint: "参数格式不正确。请检查传入的参数格式，如 json 字符串是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890002,
                 message: "invalid arg",
                 hint: "参数无效。请检查传入的参数是否有效，如 whiteboard_id 是否正确，可通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)获取正确的`whiteboard_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890003,
                 message: "record missing",
                 hint: "找不到记录。whiteboard_id 不存在，请检查传入的whiteboard_id是否正确；或通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)确认该画板是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2890004,
                 message: "auth failed",
                 hint: "认证失败。请检查 Authorization 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2890005,
                 message: "forbidden",
                 hint: "请求身份没有当前画板的阅读权限。请参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#78a03ee2)开通权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 2890006,
                 message: "too many request",
                 hint: "请求超过接口频率限流值。请降低操作频率，稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2891001,
                 message: "server internal error",
@@ -246,16 +250,16 @@ impl ::feishu_runtime::ApiRequest for CreateWhiteboardNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard-node/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/board/v1/whiteboards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.whiteboard_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.whiteboard_id);
         path.push_str("/nodes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -266,8 +270,8 @@ impl ::feishu_runtime::ApiRequest for CreateWhiteboardNodeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`WhiteboardNodeApi::create_plantuml`]: 解析画板语法.
@@ -297,11 +301,15 @@ impl CreatePlantumlWhiteboardNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreatePlantumlWhiteboardNodeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePlantumlWhiteboardNodeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.whiteboard_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "whiteboard_id",
@@ -312,67 +320,67 @@ impl ::feishu_runtime::Validate for CreatePlantumlWhiteboardNodeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePlantumlWhiteboardNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePlantumlWhiteboardNodeRequest {
     type Body = CreatePlantumlWhiteboardNodeBody;
     type Response = CreatePlantumlWhiteboardNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "board.v1.whiteboard_node.create_plantuml",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/board/v1/whiteboards/:whiteboard_id/nodes/plantuml",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890001,
                 message: "invalid format",
                 hint: "参数格式不正确。请检查传入的参数格式，如 json 字符串是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890002,
                 message: "invalid arg",
                 hint: "参数无效。请检查传入的参数是否有效，如 whiteboard_id 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890003,
                 message: "record missing",
                 hint: "找不到记录。`whiteboard_id` 不存在，确认 whiteboard_id 正确性，可通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)获取正确的`whiteboard_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2890004,
                 message: "auth failed",
                 hint: "认证失败。请检查 Authorization 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2890005,
                 message: "forbidden",
                 hint: "请求身份没有当前画板的阅读权限。请参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#78a03ee2)开通权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 2890006,
                 message: "too many request",
                 hint: "请求超过接口频率限流值。请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2891001,
                 message: "server internal error",
@@ -381,20 +389,20 @@ impl ::feishu_runtime::ApiRequest for CreatePlantumlWhiteboardNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard-node/create_plantuml",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/board/v1/whiteboards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.whiteboard_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.whiteboard_id);
         path.push_str("/nodes/plantuml");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`WhiteboardNodeApi::list`]: 获取所有节点.
@@ -433,11 +441,15 @@ impl ListWhiteboardNodeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListWhiteboardNodeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListWhiteboardNodeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.whiteboard_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "whiteboard_id",
@@ -448,59 +460,59 @@ impl ::feishu_runtime::Validate for ListWhiteboardNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWhiteboardNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWhiteboardNodeRequest {
     type Body = ();
     type Response = ListWhiteboardNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "board.v1.whiteboard_node.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/board/v1/whiteboards/:whiteboard_id/nodes",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890001,
                 message: "invalid format",
                 hint: "参数格式不正确。请检查传入的参数格式，如 json 字符串是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890002,
                 message: "invalid arg",
                 hint: "参数无效。请检查传入的参数是否有效，如 whiteboard_id 是否正确，可通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)获取正确的`whiteboard_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2890003,
                 message: "record missing",
                 hint: "找不到记录。whiteboard_id 不存在，可能是 whiteboard_id 不存在或拼写错误。请检查传入的 whiteboard_id 是否正确，可通过云文档下的文档接口[获取文档所有块](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list)获取正确的 whiteboard_id（block_type 为 43 的 block 对应的 block.token 即为 whiteboard_id）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2890004,
                 message: "auth failed",
                 hint: "认证失败。请检查 Authorization 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2890005,
                 message: "forbidden",
                 hint: "请求身份没有当前画板的阅读权限。请参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#78a03ee2)开通权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 2890006,
                 message: "too many request",
                 hint: "请求超过接口频率限流值。请降低操作频率，稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2891001,
                 message: "server internal error",
@@ -509,22 +521,22 @@ impl ::feishu_runtime::ApiRequest for ListWhiteboardNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard-node/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/board/v1/whiteboards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.whiteboard_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.whiteboard_id);
         path.push_str("/nodes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 基础图形属性(节点的 type 为 composite_shape 时不可为空)
@@ -562,19 +574,23 @@ impl CompositeShape {
         self
     }
 }
-impl ::feishu_runtime::Validate for CompositeShape {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CompositeShape {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pie {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "pie"),
+                &::feishu_runtime::codegen::field_path(at, "pie"),
                 out,
             );
         }
         if let Some(value) = &self.circular_ring {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "circular_ring"),
+                &::feishu_runtime::codegen::field_path(at, "circular_ring"),
                 out,
             );
         }
@@ -671,31 +687,35 @@ impl Connector {
         self
     }
 }
-impl ::feishu_runtime::Validate for Connector {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Connector {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.start {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "start"),
+                &::feishu_runtime::codegen::field_path(at, "start"),
                 out,
             );
         }
         if let Some(value) = &self.end {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "end"),
+                &::feishu_runtime::codegen::field_path(at, "end"),
                 out,
             );
         }
         if let Some(value) = &self.captions {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "captions"),
+                &::feishu_runtime::codegen::field_path(at, "captions"),
                 out,
             );
         }
         if let Some(value) = &self.turning_points {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "turning_points",
@@ -703,14 +723,14 @@ impl ::feishu_runtime::Validate for Connector {
                 Some(0),
                 Some(1000000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "turning_points"),
+                &::feishu_runtime::codegen::field_path(at, "turning_points"),
                 out,
             );
         }
         if let Some(value) = &self.caption_position {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "caption_position",
@@ -720,16 +740,16 @@ impl ::feishu_runtime::Validate for Connector {
             );
         }
         if let Some(value) = &self.start_object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "start_object"),
+                &::feishu_runtime::codegen::field_path(at, "start_object"),
                 out,
             );
         }
         if let Some(value) = &self.end_object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "end_object"),
+                &::feishu_runtime::codegen::field_path(at, "end_object"),
                 out,
             );
         }
@@ -774,10 +794,14 @@ impl ConnectorAttachedObject {
         self
     }
 }
-impl ::feishu_runtime::Validate for ConnectorAttachedObject {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConnectorAttachedObject {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -787,9 +811,9 @@ impl ::feishu_runtime::Validate for ConnectorAttachedObject {
             );
         }
         if let Some(value) = &self.position {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "position"),
+                &::feishu_runtime::codegen::field_path(at, "position"),
                 out,
             );
         }
@@ -814,10 +838,14 @@ impl ConnectorCaption {
         self
     }
 }
-impl ::feishu_runtime::Validate for ConnectorCaption {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConnectorCaption {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.data {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data",
@@ -825,9 +853,9 @@ impl ::feishu_runtime::Validate for ConnectorCaption {
                 Some(0),
                 Some(1024),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "data"),
+                &::feishu_runtime::codegen::field_path(at, "data"),
                 out,
             );
         }
@@ -869,19 +897,23 @@ impl ConnectorInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ConnectorInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConnectorInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.attached_object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "attached_object"),
+                &::feishu_runtime::codegen::field_path(at, "attached_object"),
                 out,
             );
         }
         if let Some(value) = &self.position {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "position"),
+                &::feishu_runtime::codegen::field_path(at, "position"),
                 out,
             );
         }
@@ -939,11 +971,15 @@ impl CreatePlantumlWhiteboardNodeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreatePlantumlWhiteboardNodeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePlantumlWhiteboardNodeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.plant_uml_code;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "plant_uml_code",
@@ -988,10 +1024,14 @@ impl CreateWhiteboardNodeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateWhiteboardNodeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateWhiteboardNodeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.nodes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "nodes",
@@ -999,9 +1039,9 @@ impl ::feishu_runtime::Validate for CreateWhiteboardNodeBody {
                 Some(1),
                 Some(3000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "nodes"),
+                &::feishu_runtime::codegen::field_path(at, "nodes"),
                 out,
             );
         }
@@ -1050,11 +1090,15 @@ impl Image {
         Self { token: token.into() }
     }
 }
-impl ::feishu_runtime::Validate for Image {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Image {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "token",
@@ -1096,10 +1140,14 @@ impl Lifeline {
         self
     }
 }
-impl ::feishu_runtime::Validate for Lifeline {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Lifeline {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "size",
@@ -1109,7 +1157,7 @@ impl ::feishu_runtime::Validate for Lifeline {
             );
         }
         if let Some(value) = &self.r#type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "type",
@@ -1136,12 +1184,16 @@ impl ListWhiteboardNodeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListWhiteboardNodeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListWhiteboardNodeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.nodes {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "nodes"),
+                &::feishu_runtime::codegen::field_path(at, "nodes"),
                 out,
             );
         }
@@ -1242,11 +1294,15 @@ impl MindMapNode {
         self
     }
 }
-impl ::feishu_runtime::Validate for MindMapNode {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MindMapNode {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.parent_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "parent_id",
@@ -1256,7 +1312,7 @@ impl ::feishu_runtime::Validate for MindMapNode {
             );
         }
         if let Some(value) = &self.z_index {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "z_index",
@@ -1402,10 +1458,14 @@ impl Paint {
         self
     }
 }
-impl ::feishu_runtime::Validate for Paint {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Paint {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.lines {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "lines",
@@ -1413,14 +1473,14 @@ impl ::feishu_runtime::Validate for Paint {
                 Some(1),
                 Some(100000000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "lines"),
+                &::feishu_runtime::codegen::field_path(at, "lines"),
                 out,
             );
         }
         if let Some(value) = &self.width {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "width",
@@ -1430,7 +1490,7 @@ impl ::feishu_runtime::Validate for Paint {
             );
         }
         if let Some(value) = &self.color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "color",
@@ -1489,11 +1549,15 @@ impl Pie {
         self
     }
 }
-impl ::feishu_runtime::Validate for Pie {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Pie {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.start_radial_line_angle;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "start_radial_line_angle",
@@ -1504,7 +1568,7 @@ impl ::feishu_runtime::Validate for Pie {
         }
         {
             let value = &self.central_angle;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "central_angle",
@@ -1515,7 +1579,7 @@ impl ::feishu_runtime::Validate for Pie {
         }
         {
             let value = &self.radius;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "radius",
@@ -1525,7 +1589,7 @@ impl ::feishu_runtime::Validate for Pie {
             );
         }
         if let Some(value) = &self.sector_ratio {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "sector_ratio",
@@ -1567,10 +1631,14 @@ impl Point {
         self
     }
 }
-impl ::feishu_runtime::Validate for Point {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Point {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.x {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "x",
@@ -1580,7 +1648,7 @@ impl ::feishu_runtime::Validate for Point {
             );
         }
         if let Some(value) = &self.y {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "y",
@@ -1613,10 +1681,14 @@ impl RichText {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.paragraphs {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "paragraphs",
@@ -1624,9 +1696,9 @@ impl ::feishu_runtime::Validate for RichText {
                 Some(0),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "paragraphs"),
+                &::feishu_runtime::codegen::field_path(at, "paragraphs"),
                 out,
             );
         }
@@ -1683,33 +1755,37 @@ impl RichTextElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.text_element {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text_element"),
+                &::feishu_runtime::codegen::field_path(at, "text_element"),
                 out,
             );
         }
         if let Some(value) = &self.link_element {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "link_element"),
+                &::feishu_runtime::codegen::field_path(at, "link_element"),
                 out,
             );
         }
         if let Some(value) = &self.mention_user_element {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_user_element"),
+                &::feishu_runtime::codegen::field_path(at, "mention_user_element"),
                 out,
             );
         }
         if let Some(value) = &self.mention_doc_element {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc_element"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc_element"),
                 out,
             );
         }
@@ -1757,11 +1833,15 @@ impl RichTextElementLink {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextElementLink {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextElementLink {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.herf;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "herf",
@@ -1771,7 +1851,7 @@ impl ::feishu_runtime::Validate for RichTextElementLink {
             );
         }
         if let Some(value) = &self.text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -1781,9 +1861,9 @@ impl ::feishu_runtime::Validate for RichTextElementLink {
             );
         }
         if let Some(value) = &self.text_style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text_style"),
+                &::feishu_runtime::codegen::field_path(at, "text_style"),
                 out,
             );
         }
@@ -1819,11 +1899,15 @@ impl RichTextElementMentionDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextElementMentionDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextElementMentionDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.doc_url;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "doc_url",
@@ -1833,9 +1917,9 @@ impl ::feishu_runtime::Validate for RichTextElementMentionDoc {
             );
         }
         if let Some(value) = &self.text_style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text_style"),
+                &::feishu_runtime::codegen::field_path(at, "text_style"),
                 out,
             );
         }
@@ -1870,12 +1954,16 @@ impl RichTextElementMentionUser {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextElementMentionUser {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextElementMentionUser {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.text_style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text_style"),
+                &::feishu_runtime::codegen::field_path(at, "text_style"),
                 out,
             );
         }
@@ -1911,11 +1999,15 @@ impl RichTextElementText {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextElementText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextElementText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -1925,9 +2017,9 @@ impl ::feishu_runtime::Validate for RichTextElementText {
             );
         }
         if let Some(value) = &self.text_style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text_style"),
+                &::feishu_runtime::codegen::field_path(at, "text_style"),
                 out,
             );
         }
@@ -2016,10 +2108,14 @@ impl RichTextElementTextStyle {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextElementTextStyle {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextElementTextStyle {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.font_weight {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "font_weight",
@@ -2029,7 +2125,7 @@ impl ::feishu_runtime::Validate for RichTextElementTextStyle {
             );
         }
         if let Some(value) = &self.font_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "font_size",
@@ -2039,7 +2135,7 @@ impl ::feishu_runtime::Validate for RichTextElementTextStyle {
             );
         }
         if let Some(value) = &self.text_color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text_color",
@@ -2049,7 +2145,7 @@ impl ::feishu_runtime::Validate for RichTextElementTextStyle {
             );
         }
         if let Some(value) = &self.text_background_color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text_background_color",
@@ -2121,10 +2217,14 @@ impl RichTextParagraph {
         self
     }
 }
-impl ::feishu_runtime::Validate for RichTextParagraph {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RichTextParagraph {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "elements",
@@ -2132,14 +2232,14 @@ impl ::feishu_runtime::Validate for RichTextParagraph {
                 Some(0),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
         if let Some(value) = &self.indent {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "indent",
@@ -2149,7 +2249,7 @@ impl ::feishu_runtime::Validate for RichTextParagraph {
             );
         }
         if let Some(value) = &self.list_begin_index {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "list_begin_index",
@@ -2180,10 +2280,14 @@ impl Section {
         self
     }
 }
-impl ::feishu_runtime::Validate for Section {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Section {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -2358,10 +2462,14 @@ impl Style {
         self
     }
 }
-impl ::feishu_runtime::Validate for Style {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Style {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.fill_color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fill_color",
@@ -2371,7 +2479,7 @@ impl ::feishu_runtime::Validate for Style {
             );
         }
         if let Some(value) = &self.fill_opacity {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "fill_opacity",
@@ -2381,7 +2489,7 @@ impl ::feishu_runtime::Validate for Style {
             );
         }
         if let Some(value) = &self.border_opacity {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "border_opacity",
@@ -2391,7 +2499,7 @@ impl ::feishu_runtime::Validate for Style {
             );
         }
         if let Some(value) = &self.border_color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "border_color",
@@ -2401,7 +2509,7 @@ impl ::feishu_runtime::Validate for Style {
             );
         }
         if let Some(value) = &self.theme_fill_color_code {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "theme_fill_color_code",
@@ -2411,7 +2519,7 @@ impl ::feishu_runtime::Validate for Style {
             );
         }
         if let Some(value) = &self.theme_border_color_code {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "theme_border_color_code",
@@ -2442,10 +2550,14 @@ impl Svg {
         self
     }
 }
-impl ::feishu_runtime::Validate for Svg {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Svg {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.svg_code {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "svg_code",
@@ -2497,18 +2609,22 @@ impl Table {
         self
     }
 }
-impl ::feishu_runtime::Validate for Table {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Table {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.meta;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meta"),
+                &::feishu_runtime::codegen::field_path(at, "meta"),
                 out,
             );
         }
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -2518,7 +2634,7 @@ impl ::feishu_runtime::Validate for Table {
             );
         }
         if let Some(value) = &self.cells {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cells",
@@ -2526,9 +2642,9 @@ impl ::feishu_runtime::Validate for Table {
                 Some(0),
                 Some(10000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cells"),
+                &::feishu_runtime::codegen::field_path(at, "cells"),
                 out,
             );
         }
@@ -2604,11 +2720,15 @@ impl TableCell {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableCell {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableCell {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_index",
@@ -2619,7 +2739,7 @@ impl ::feishu_runtime::Validate for TableCell {
         }
         {
             let value = &self.col_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "col_index",
@@ -2629,14 +2749,14 @@ impl ::feishu_runtime::Validate for TableCell {
             );
         }
         if let Some(value) = &self.merge_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "merge_info"),
+                &::feishu_runtime::codegen::field_path(at, "merge_info"),
                 out,
             );
         }
         if let Some(value) = &self.children {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "children",
@@ -2646,16 +2766,16 @@ impl ::feishu_runtime::Validate for TableCell {
             );
         }
         if let Some(value) = &self.text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
         if let Some(value) = &self.style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "style"),
+                &::feishu_runtime::codegen::field_path(at, "style"),
                 out,
             );
         }
@@ -2686,11 +2806,15 @@ impl TableCellMergeInfo {
         Self { row_span, col_span }
     }
 }
-impl ::feishu_runtime::Validate for TableCellMergeInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableCellMergeInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_span;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_span",
@@ -2701,7 +2825,7 @@ impl ::feishu_runtime::Validate for TableCellMergeInfo {
         }
         {
             let value = &self.col_span;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "col_span",
@@ -2775,10 +2899,14 @@ impl TableMeta {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableMeta {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableMeta {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_sizes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "row_sizes",
@@ -2788,7 +2916,7 @@ impl ::feishu_runtime::Validate for TableMeta {
             );
         }
         if let Some(value) = &self.col_sizes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "col_sizes",
@@ -2798,16 +2926,16 @@ impl ::feishu_runtime::Validate for TableMeta {
             );
         }
         if let Some(value) = &self.style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "style"),
+                &::feishu_runtime::codegen::field_path(at, "style"),
                 out,
             );
         }
         if let Some(value) = &self.text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
@@ -2986,10 +3114,14 @@ impl Text {
         self
     }
 }
-impl ::feishu_runtime::Validate for Text {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Text {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -2999,7 +3131,7 @@ impl ::feishu_runtime::Validate for Text {
             );
         }
         if let Some(value) = &self.text_color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text_color",
@@ -3009,7 +3141,7 @@ impl ::feishu_runtime::Validate for Text {
             );
         }
         if let Some(value) = &self.text_background_color {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text_background_color",
@@ -3019,7 +3151,7 @@ impl ::feishu_runtime::Validate for Text {
             );
         }
         if let Some(value) = &self.theme_text_color_code {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "theme_text_color_code",
@@ -3029,7 +3161,7 @@ impl ::feishu_runtime::Validate for Text {
             );
         }
         if let Some(value) = &self.theme_text_background_color_code {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "theme_text_background_color_code",
@@ -3039,9 +3171,9 @@ impl ::feishu_runtime::Validate for Text {
             );
         }
         if let Some(value) = &self.rich_text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "rich_text"),
+                &::feishu_runtime::codegen::field_path(at, "rich_text"),
                 out,
             );
         }
@@ -3290,10 +3422,14 @@ impl WhiteboardNode {
         self
     }
 }
-impl ::feishu_runtime::Validate for WhiteboardNode {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WhiteboardNode {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -3303,7 +3439,7 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.parent_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "parent_id",
@@ -3313,7 +3449,7 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.x {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "x",
@@ -3323,7 +3459,7 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.y {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "y",
@@ -3333,7 +3469,7 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.angle {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "angle",
@@ -3343,7 +3479,7 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.height {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "height",
@@ -3353,42 +3489,42 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
         if let Some(value) = &self.style {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "style"),
+                &::feishu_runtime::codegen::field_path(at, "style"),
                 out,
             );
         }
         if let Some(value) = &self.image {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "image"),
+                &::feishu_runtime::codegen::field_path(at, "image"),
                 out,
             );
         }
         if let Some(value) = &self.composite_shape {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "composite_shape"),
+                &::feishu_runtime::codegen::field_path(at, "composite_shape"),
                 out,
             );
         }
         if let Some(value) = &self.connector {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "connector"),
+                &::feishu_runtime::codegen::field_path(at, "connector"),
                 out,
             );
         }
         if let Some(value) = &self.width {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "width",
@@ -3398,21 +3534,21 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.section {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "section"),
+                &::feishu_runtime::codegen::field_path(at, "section"),
                 out,
             );
         }
         if let Some(value) = &self.table {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "table"),
+                &::feishu_runtime::codegen::field_path(at, "table"),
                 out,
             );
         }
         if let Some(value) = &self.z_index {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "z_index",
@@ -3422,30 +3558,30 @@ impl ::feishu_runtime::Validate for WhiteboardNode {
             );
         }
         if let Some(value) = &self.lifeline {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "lifeline"),
+                &::feishu_runtime::codegen::field_path(at, "lifeline"),
                 out,
             );
         }
         if let Some(value) = &self.paint {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "paint"),
+                &::feishu_runtime::codegen::field_path(at, "paint"),
                 out,
             );
         }
         if let Some(value) = &self.svg {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "svg"),
+                &::feishu_runtime::codegen::field_path(at, "svg"),
                 out,
             );
         }
         if let Some(value) = &self.mind_map_node {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mind_map_node"),
+                &::feishu_runtime::codegen::field_path(at, "mind_map_node"),
                 out,
             );
         }
@@ -3467,7 +3603,9 @@ pub enum Angle {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Angle { V0 => 0, V90 => 90, V180 => 180, V270 => 270 });
+::feishu_runtime::codegen::integer_enum!(
+    Angle { V0 => 0, V90 => 90, V180 => 180, V270 => 270 }
+);
 /// 连线端点箭头样式
 ///
 /// The values of `arrow_style` in [`ConnectorInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3506,7 +3644,7 @@ pub enum ArrowStyle {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ArrowStyle { None => "none", LineArrow => "line_arrow", TriangleArrow =>
     "triangle_arrow", EmptyTriangleArrow => "empty_triangle_arrow", CircleArrow =>
     "circle_arrow", EmptyCircleArrow => "empty_circle_arrow", DiamondArrow =>
@@ -3528,7 +3666,7 @@ pub enum BorderColorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(BorderColorType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(BorderColorType { V0 => 0, V1 => 1 });
 /// 边框样式
 ///
 /// The values of `border_style` in [`Style`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3545,7 +3683,7 @@ pub enum BorderStyle {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BorderStyle { Solid => "solid", None => "none", Dash => "dash", Dot => "dot" }
 );
 /// 边框宽度
@@ -3564,7 +3702,7 @@ pub enum BorderWidth {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BorderWidth { ExtraNarrow => "extra_narrow", Narrow => "narrow", Medium => "medium",
     Bold => "bold" }
 );
@@ -3600,7 +3738,7 @@ pub enum DiagramType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DiagramType { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7,
     V8 => 8, V101 => 101, V102 => 102, V201 => 201 }
 );
@@ -3620,7 +3758,9 @@ pub enum ElementType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ElementType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    ElementType { V0 => 0, V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 填充颜色类型：0=系统颜色，取theme_fill_color_code，1=自定义颜色，取fill_color
 ///
 /// The values of `fill_color_type` in [`Style`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3633,7 +3773,7 @@ pub enum FillColorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(FillColorType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(FillColorType { V0 => 0, V1 => 1 });
 /// 文字字重
 ///
 /// The values of `font_weight` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3646,7 +3786,9 @@ pub enum FontWeight {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(FontWeight { Regular => "regular", Bold => "bold" });
+::feishu_runtime::codegen::string_enum!(
+    FontWeight { Regular => "regular", Bold => "bold" }
+);
 /// 水平对齐
 ///
 /// The values of `horizontal_align` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3661,7 +3803,7 @@ pub enum HorizontalAlign {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     HorizontalAlign { Left => "left", Center => "center", Right => "right" }
 );
 /// 思维导图布局方式
@@ -3686,7 +3828,7 @@ pub enum Layout {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Layout { UpDown => "up_down", LeftRight => "left_right", TreeLeft => "tree_left",
     TreeRight => "tree_right", TreeBalance => "tree_balance", VerticalTimeLine =>
     "vertical_time_line", HorizontalTimeLine => "horizontal_time_line" }
@@ -3707,7 +3849,7 @@ pub enum LayoutPosition {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     LayoutPosition { Left => "left", Right => "right", Up => "up", Down => "down" }
 );
 /// 思维导图图形连接线样式
@@ -3724,7 +3866,7 @@ pub enum LineStyle {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     LineStyle { Curve => "curve", RightAngle => "right_angle", RoundAngle =>
     "round_angle" }
 );
@@ -3742,7 +3884,7 @@ pub enum MindMapNodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MindMapNodeType { MindMapText => "mind_map_text", MindMapFullRoundRect =>
     "mind_map_full_round_rect", MindMapRoundRect => "mind_map_round_rect" }
 );
@@ -3758,7 +3900,7 @@ pub enum PaintType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PaintType { Marker => "marker", Highlight => "highlight" }
 );
 /// 段落类别
@@ -3775,7 +3917,7 @@ pub enum ParagraphType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ParagraphType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ParagraphType { V0 => 0, V1 => 1, V2 => 2 });
 /// 连线类型
 ///
 /// The values of `shape` in [`Connector`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3792,7 +3934,7 @@ pub enum Shape {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Shape { Straight => "straight", Polyline => "polyline", Curve => "curve",
     RightAngledPolyline => "right_angled_polyline" }
 );
@@ -3814,7 +3956,7 @@ pub enum SnapTo {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SnapTo { Auto => "auto", Top => "top", Right => "right", Bottom => "bottom", Left =>
     "left" }
 );
@@ -3830,7 +3972,7 @@ pub enum StyleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StyleType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(StyleType { V1 => 1, V2 => 2 });
 /// 语法类型（必传）
 ///
 /// The values of `syntax_type` in [`CreatePlantumlWhiteboardNodeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3845,7 +3987,7 @@ pub enum SyntaxType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SyntaxType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(SyntaxType { V0 => 0, V1 => 1, V2 => 2 });
 /// 文字背景颜色类型，0=系统颜色（取theme_text_background_color_code），1=自定义颜色（取text_background_color）
 ///
 /// The values of `text_background_color_type` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3858,7 +4000,7 @@ pub enum TextBackgroundColorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TextBackgroundColorType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(TextBackgroundColorType { V0 => 0, V1 => 1 });
 /// 文字颜色类型，0=系统颜色（取theme_text_color_code），1=自定义颜色（取text_color）
 ///
 /// The values of `text_color_type` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3871,7 +4013,7 @@ pub enum TextColorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TextColorType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(TextColorType { V0 => 0, V1 => 1 });
 /// 基础图形的具体类型
 ///
 /// The values of `type` in [`CompositeShape`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4034,7 +4176,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { RoundRect2 => "round_rect2", Ellipse => "ellipse", Hexagon => "hexagon",
     Cylinder => "cylinder", Parallelogram => "parallelogram", Trapezoid => "trapezoid",
     Triangle => "triangle", RoundRect => "round_rect", Step => "step", Diamond =>
@@ -4083,7 +4225,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 垂直对齐
@@ -4100,7 +4242,7 @@ pub enum VerticalAlign {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     VerticalAlign { Top => "top", Mid => "mid", Bottom => "bottom" }
 );
 /// 节点图形类型
@@ -4143,7 +4285,7 @@ pub enum WhiteboardNodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     WhiteboardNodeType { Image => "image", TextShape => "text_shape", Group => "group",
     CompositeShape => "composite_shape", Svg => "svg", Connector => "connector", Table =>
     "table", LifeLine => "life_line", Activation => "activation", Section => "section",

@@ -5,7 +5,7 @@
 /// A handle on the `info` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InfoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InfoApi<'a> {
     /// 获取机器人信息
@@ -20,8 +20,8 @@ impl<'a> InfoApi<'a> {
     pub fn list(
         &self,
         request: ListInfoRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInfoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInfoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InfoApi::list`]: 获取机器人信息.
@@ -32,17 +32,17 @@ impl<'a> InfoApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListInfoRequest {}
 impl ListInfoRequest {}
-impl ::feishu_runtime::ApiRequest for ListInfoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInfoRequest {
     type Body = ();
     type Response = ListInfoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "bot.v3.info.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/bot/v3/info",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjMxEjLwITMx4CMyETM",

@@ -5,7 +5,7 @@
 /// A handle on the `calendar_event` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CalendarEventApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CalendarEventApi<'a> {
     /// 创建日程
@@ -60,8 +60,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn create(
         &self,
         request: CreateCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除日程
     ///
@@ -103,8 +103,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取日程
     ///
@@ -150,8 +150,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn get(
         &self,
         request: GetCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, GetCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询日程视图
     ///
@@ -194,8 +194,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn instance_view(
         &self,
         request: InstanceViewCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, InstanceViewCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InstanceViewCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取重复日程实例
     ///
@@ -239,8 +239,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn instances(
         &self,
         request: InstancesCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, InstancesCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InstancesCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取日程列表
     ///
@@ -287,8 +287,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn list(
         &self,
         request: ListCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新日程
     ///
@@ -345,8 +345,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn patch(
         &self,
         request: PatchCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 回复日程
     ///
@@ -385,8 +385,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn reply(
         &self,
         request: ReplyCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, ReplyCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ReplyCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索日程
     ///
@@ -430,8 +430,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn search(
         &self,
         request: SearchCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 订阅日程变更事件
     ///
@@ -466,8 +466,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn subscription(
         &self,
         request: SubscriptionCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscriptionCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscriptionCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 取消订阅日程变更事件
     ///
@@ -502,8 +502,8 @@ impl<'a> CalendarEventApi<'a> {
     pub fn unsubscription(
         &self,
         request: UnsubscriptionCalendarEventRequest,
-    ) -> ::feishu_runtime::Call<'a, UnsubscriptionCalendarEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnsubscriptionCalendarEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CalendarEventApi::create`]: 创建日程.
@@ -560,10 +560,14 @@ impl CreateCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCalendarEventRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCalendarEventRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.idempotency_key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "idempotency_key",
@@ -574,193 +578,193 @@ impl ::feishu_runtime::Validate for CreateCalendarEventRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventRequest {
     type Body = CreateCalendarEventBody;
     type Response = CreateCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190013,
                 message: "content being saved is at risk",
                 hint: "当前保存的内容被风险控制，请检查传入的内容是否合法。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190014,
                 message: "invalid request parameters. check details for more info.",
                 hint: "无效的请求参数。请从details字段查看详细原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193101,
                 message: "organizer is bot, can not set assign_hosts, and allow_attendees_start must be true",
                 hint: "组织者是 Bot，无法指定主持人，并且必须设置参与者可以发起会议（allow_attendees_start 取值为 true）。你需要检查并设置正确的组织者相关参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193102,
                 message: "only organizer(not bot) can set assign_hosts",
                 hint: "只有日程组织者可以指定主持人，且组织者不能是应用日历。你需要参考 assign_hosts 参数描述设置正确的参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
                 hint: "当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 195112,
                 message: "invalid password",
                 hint: "会议密码无效。会议密码仅支持 4 ~ 9 位的数字。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 195113,
                 message: "only organizer can set password",
                 hint: "仅日程组织者可以设置会议密码。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193105,
                 message: "invalid attachment file token",
                 hint: "file_token 无效。你需要参考接口文档的 file_token 参数描述，传入正确的参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193106,
                 message: "the total size of attachment exceed limit",
                 hint: "附件大小超过 25 MB。通过 file_token 参数传入的附件大小不能超过25 MB。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193107,
                 message: "no permission to access attachment file token",
@@ -770,18 +774,18 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.idempotency_key {
             out.push("idempotency_key", value);
         }
@@ -792,8 +796,8 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CalendarEventApi::delete`]: 删除日程.
@@ -839,119 +843,119 @@ impl DeleteCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarEventRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。日程获取方式： - [创建日程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/create)会返回日程 ID - [获取日程列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/list) - [搜索日程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/search)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -961,19 +965,19 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.need_notification {
             out.push("need_notification", value);
         }
@@ -1070,10 +1074,14 @@ impl GetCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetCalendarEventRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetCalendarEventRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.max_attendee_num {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "max_attendee_num",
@@ -1084,143 +1092,143 @@ impl ::feishu_runtime::Validate for GetCalendarEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetCalendarEventRequest {
     type Body = ();
     type Response = GetCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190014,
                 message: "invalid request parameters. check details for more info.",
                 hint: "无效的请求参数。请从details字段查看详细原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 194001,
                 message: "no permission to list event attendees",
                 hint: "无操作权限。检查 calendar_id 是否是当前日程组织者日历，或者组织者是否有查看参与人的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -1230,19 +1238,19 @@ impl ::feishu_runtime::ApiRequest for GetCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.need_meeting_settings {
             out.push("need_meeting_settings", value);
         }
@@ -1256,8 +1264,8 @@ impl ::feishu_runtime::ApiRequest for GetCalendarEventRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CalendarEventApi::instance_view`]: 查询日程视图.
@@ -1311,125 +1319,125 @@ impl InstanceViewCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for InstanceViewCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InstanceViewCalendarEventRequest {
     type Body = ();
     type Response = InstanceViewCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.instance_view",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/instance_view",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190008,
                 message: "page_token or sync_token expired",
                 hint: "page_token 或 sync_token 已过期。你需要置空 token 参数值，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193103,
                 message: "requested time exceeds the allowed range",
                 hint: "超出时间范围限制。你需要检查传入的起止时间跨度。时间跨度不能超过 40 天。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193104,
                 message: "exceeded the maximum instance number",
                 hint: "超出实例最大数量限制。传入的时间区间内的日程实例数量超过了 1000，建议缩小时间区间范围。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -1439,18 +1447,18 @@ impl ::feishu_runtime::ApiRequest for InstanceViewCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/instance_view",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/instance_view");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("start_time", &self.start_time);
         out.push("end_time", &self.end_time);
         if let Some(value) = &self.user_id_type {
@@ -1531,10 +1539,14 @@ impl InstancesCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for InstancesCalendarEventRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InstancesCalendarEventRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1545,137 +1557,137 @@ impl ::feishu_runtime::Validate for InstancesCalendarEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InstancesCalendarEventRequest {
     type Body = ();
     type Response = InstancesCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.instances",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id/instances",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190008,
                 message: "page_token or sync_token expired",
                 hint: "page_token或者sync_token已过期，请置空token再重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -1683,28 +1695,28 @@ impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/instances",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path.push_str("/instances");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("start_time", &self.start_time);
         out.push("end_time", &self.end_time);
         if let Some(value) = &self.page_size {
@@ -1714,25 +1726,25 @@ impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for InstancesCalendarEventRequest {
+impl ::feishu_runtime::codegen::PagedRequest for InstancesCalendarEventRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for InstancesCalendarEventRequest {
+impl ::feishu_runtime::codegen::PagedItems for InstancesCalendarEventRequest {
     type Item = Instance;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1876,10 +1888,14 @@ impl ListCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCalendarEventRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCalendarEventRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1890,131 +1906,131 @@ impl ::feishu_runtime::Validate for ListCalendarEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCalendarEventRequest {
     type Body = ();
     type Response = ListCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190008,
                 message: "page_token or sync_token expired",
                 hint: "page_token 或 sync_token 已过期。你需要置空 token 参数值，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190009,
                 message: "sync token cannot be used with other request restrictions",
                 hint: "sync_token 不可与其他有冲突的参数一起使用。你需要参考 sync_token 参数描述修改为正确的参数配置。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -2022,26 +2038,26 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -2064,25 +2080,25 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCalendarEventRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCalendarEventRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCalendarEventRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCalendarEventRequest {
     type Item = CalendarEvent;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2140,197 +2156,201 @@ impl PatchCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCalendarEventRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCalendarEventRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCalendarEventRequest {
     type Body = PatchCalendarEventBody;
     type Response = PatchCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190013,
                 message: "content being saved is at risk",
                 hint: "当前保存的内容被风险控制，请检查传入的内容是否合法。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190014,
                 message: "invalid request parameters. check details for more info.",
                 hint: "无效的请求参数。请从details字段查看详细原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193101,
                 message: "organizer is bot, can not set assign_hosts, and allow_attendees_start must be true",
                 hint: "组织者是 Bot，无法指定主持人，并且必须设置参与者可以发起会议（allow_attendees_start 取值为 true）。你需要检查并设置正确的组织者相关参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193102,
                 message: "only organizer(not bot) can set assign_hosts",
                 hint: "只有日程组织者可以指定主持人，且组织者不能是应用日历。你需要参考 assign_hosts 参数描述设置正确的参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
                 hint: "当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 195112,
                 message: "invalid password",
                 hint: "会议密码无效。会议密码仅支持 4 ~ 9 位的数字。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 195113,
                 message: "only organizer can set password",
                 hint: "仅日程组织者可以设置会议密码。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193105,
                 message: "invalid attachment file token",
                 hint: "file_token 无效。你需要参考接口文档的 file_token 参数描述，传入正确的参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193106,
                 message: "the total size of attachment exceed limit",
                 hint: "附件大小超过 25 MB。通过 file_token 参数传入的附件大小不能超过25 MB。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193107,
                 message: "no permission to access attachment file token",
@@ -2340,19 +2360,19 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2360,8 +2380,8 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarEventRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CalendarEventApi::reply`]: 回复日程.
@@ -2397,119 +2417,119 @@ impl ReplyCalendarEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ReplyCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ReplyCalendarEventRequest {
     type Body = ReplyCalendarEventBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.reply",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id/reply",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -2519,16 +2539,16 @@ impl ::feishu_runtime::ApiRequest for ReplyCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/reply",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path.push_str("/reply");
         path
     }
@@ -2604,10 +2624,14 @@ impl SearchCalendarEventRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchCalendarEventRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchCalendarEventRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -2618,133 +2642,133 @@ impl ::feishu_runtime::Validate for SearchCalendarEventRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchCalendarEventRequest {
     type Body = SearchCalendarEventBody;
     type Response = SearchCalendarEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/search",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190008,
                 message: "page_token or sync_token expired",
                 hint: "page_token 或 sync_token 已过期。你需要置空 token 参数值，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -2752,26 +2776,26 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: None,
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2785,25 +2809,25 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchCalendarEventRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchCalendarEventRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: None,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchCalendarEventRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchCalendarEventRequest {
     type Item = CalendarEvent;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2829,92 +2853,92 @@ impl SubscriptionCalendarEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscriptionCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscriptionCalendarEventRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.subscription",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/subscription",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -2924,14 +2948,14 @@ impl ::feishu_runtime::ApiRequest for SubscriptionCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/subscription",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/subscription");
         path
     }
@@ -2956,92 +2980,92 @@ impl UnsubscriptionCalendarEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnsubscriptionCalendarEventRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event.unsubscription",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/unsubscription",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -3051,14 +3075,14 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/unsubscription",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/unsubscription");
         path
     }
@@ -3416,40 +3440,44 @@ impl CalendarEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CalendarEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CalendarEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.vchat {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "vchat"),
+                &::feishu_runtime::codegen::field_path(at, "vchat"),
                 out,
             );
         }
         if let Some(value) = &self.location {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "location"),
+                &::feishu_runtime::codegen::field_path(at, "location"),
                 out,
             );
         }
         if let Some(value) = &self.reminders {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reminders"),
+                &::feishu_runtime::codegen::field_path(at, "reminders"),
                 out,
             );
         }
         if let Some(value) = &self.schemas {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "schemas"),
+                &::feishu_runtime::codegen::field_path(at, "schemas"),
                 out,
             );
         }
         if let Some(value) = &self.event_check_in {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event_check_in"),
+                &::feishu_runtime::codegen::field_path(at, "event_check_in"),
                 out,
             );
         }
@@ -3677,7 +3705,7 @@ impl CalendarEventChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CalendarEventChangedEvent {
+impl ::feishu_runtime::codegen::Event for CalendarEventChangedEvent {
     const EVENT_TYPE: &'static str = "calendar.calendar.event.changed_v4";
 }
 /// 日程签到开始时间。
@@ -3710,11 +3738,15 @@ impl CheckInTime {
         self
     }
 }
-impl ::feishu_runtime::Validate for CheckInTime {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CheckInTime {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.duration;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "duration",
@@ -3906,10 +3938,14 @@ impl CreateCalendarEventBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCalendarEventBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCalendarEventBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.summary {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "summary",
@@ -3919,7 +3955,7 @@ impl ::feishu_runtime::Validate for CreateCalendarEventBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -3929,28 +3965,28 @@ impl ::feishu_runtime::Validate for CreateCalendarEventBody {
             );
         }
         if let Some(value) = &self.vchat {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "vchat"),
+                &::feishu_runtime::codegen::field_path(at, "vchat"),
                 out,
             );
         }
         if let Some(value) = &self.location {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "location"),
+                &::feishu_runtime::codegen::field_path(at, "location"),
                 out,
             );
         }
         if let Some(value) = &self.reminders {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reminders"),
+                &::feishu_runtime::codegen::field_path(at, "reminders"),
                 out,
             );
         }
         if let Some(value) = &self.recurrence {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "recurrence",
@@ -3960,16 +3996,16 @@ impl ::feishu_runtime::Validate for CreateCalendarEventBody {
             );
         }
         if let Some(value) = &self.schemas {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "schemas"),
+                &::feishu_runtime::codegen::field_path(at, "schemas"),
                 out,
             );
         }
         if let Some(value) = &self.event_check_in {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event_check_in"),
+                &::feishu_runtime::codegen::field_path(at, "event_check_in"),
                 out,
             );
         }
@@ -3991,12 +4027,16 @@ impl CreateCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.event {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event"),
+                &::feishu_runtime::codegen::field_path(at, "event"),
                 out,
             );
         }
@@ -4080,19 +4120,23 @@ impl EventCheckIn {
         self
     }
 }
-impl ::feishu_runtime::Validate for EventCheckIn {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EventCheckIn {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.check_in_start_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "check_in_start_time"),
+                &::feishu_runtime::codegen::field_path(at, "check_in_start_time"),
                 out,
             );
         }
         if let Some(value) = &self.check_in_end_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "check_in_end_time"),
+                &::feishu_runtime::codegen::field_path(at, "check_in_end_time"),
                 out,
             );
         }
@@ -4149,10 +4193,14 @@ impl EventLocation {
         self
     }
 }
-impl ::feishu_runtime::Validate for EventLocation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EventLocation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -4162,7 +4210,7 @@ impl ::feishu_runtime::Validate for EventLocation {
             );
         }
         if let Some(value) = &self.address {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "address",
@@ -4286,12 +4334,16 @@ impl GetCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.event {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event"),
+                &::feishu_runtime::codegen::field_path(at, "event"),
                 out,
             );
         }
@@ -4458,19 +4510,23 @@ impl Instance {
         self
     }
 }
-impl ::feishu_runtime::Validate for Instance {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Instance {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.vchat {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "vchat"),
+                &::feishu_runtime::codegen::field_path(at, "vchat"),
                 out,
             );
         }
         if let Some(value) = &self.location {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "location"),
+                &::feishu_runtime::codegen::field_path(at, "location"),
                 out,
             );
         }
@@ -4492,12 +4548,16 @@ impl InstanceViewCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for InstanceViewCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InstanceViewCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -4535,12 +4595,16 @@ impl InstancesCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for InstancesCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InstancesCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -4586,12 +4650,16 @@ impl ListCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -4697,10 +4765,14 @@ impl MeetingSettings {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingSettings {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingSettings {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.assign_hosts {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "assign_hosts",
@@ -4921,10 +4993,14 @@ impl PatchCalendarEventBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCalendarEventBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCalendarEventBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.summary {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "summary",
@@ -4934,7 +5010,7 @@ impl ::feishu_runtime::Validate for PatchCalendarEventBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -4944,28 +5020,28 @@ impl ::feishu_runtime::Validate for PatchCalendarEventBody {
             );
         }
         if let Some(value) = &self.vchat {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "vchat"),
+                &::feishu_runtime::codegen::field_path(at, "vchat"),
                 out,
             );
         }
         if let Some(value) = &self.location {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "location"),
+                &::feishu_runtime::codegen::field_path(at, "location"),
                 out,
             );
         }
         if let Some(value) = &self.reminders {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reminders"),
+                &::feishu_runtime::codegen::field_path(at, "reminders"),
                 out,
             );
         }
         if let Some(value) = &self.recurrence {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "recurrence",
@@ -4975,16 +5051,16 @@ impl ::feishu_runtime::Validate for PatchCalendarEventBody {
             );
         }
         if let Some(value) = &self.schemas {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "schemas"),
+                &::feishu_runtime::codegen::field_path(at, "schemas"),
                 out,
             );
         }
         if let Some(value) = &self.event_check_in {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event_check_in"),
+                &::feishu_runtime::codegen::field_path(at, "event_check_in"),
                 out,
             );
         }
@@ -5006,12 +5082,16 @@ impl PatchCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.event {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "event"),
+                &::feishu_runtime::codegen::field_path(at, "event"),
                 out,
             );
         }
@@ -5038,10 +5118,14 @@ impl Reminder {
         self
     }
 }
-impl ::feishu_runtime::Validate for Reminder {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Reminder {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.minutes {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "minutes",
@@ -5109,10 +5193,14 @@ impl Schema {
         self
     }
 }
-impl ::feishu_runtime::Validate for Schema {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Schema {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.app_link {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "app_link",
@@ -5152,11 +5240,15 @@ impl SearchCalendarEventBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchCalendarEventBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchCalendarEventBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.query;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "query",
@@ -5191,12 +5283,16 @@ impl SearchCalendarEventResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchCalendarEventResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchCalendarEventResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -5342,10 +5438,14 @@ impl Vchat {
         self
     }
 }
-impl ::feishu_runtime::Validate for Vchat {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Vchat {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -5355,7 +5455,7 @@ impl ::feishu_runtime::Validate for Vchat {
             );
         }
         if let Some(value) = &self.meeting_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "meeting_url",
@@ -5365,9 +5465,9 @@ impl ::feishu_runtime::Validate for Vchat {
             );
         }
         if let Some(value) = &self.meeting_settings {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting_settings"),
+                &::feishu_runtime::codegen::field_path(at, "meeting_settings"),
                 out,
             );
         }
@@ -5389,7 +5489,7 @@ pub enum AttendeeAbility {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AttendeeAbility { None => "none", CanSeeOthers => "can_see_others", CanInviteOthers
     => "can_invite_others", CanModifyEvent => "can_modify_event" }
 );
@@ -5405,7 +5505,9 @@ pub enum FreeBusyStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(FreeBusyStatus { Busy => "busy", Free => "free" });
+::feishu_runtime::codegen::string_enum!(
+    FreeBusyStatus { Busy => "busy", Free => "free" }
+);
 /// 第三方视频会议的 icon 类型。
 ///
 /// The values of `icon_type` in [`Vchat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5420,7 +5522,7 @@ pub enum IconType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IconType { Vc => "vc", Live => "live", Default => "default" }
 );
 /// 设置入会范围。
@@ -5437,7 +5539,7 @@ pub enum JoinMeetingPermission {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JoinMeetingPermission { AnyoneCanJoin => "anyone_can_join", OnlyOrganizationEmployees
     => "only_organization_employees", OnlyEventAttendees => "only_event_attendees" }
 );
@@ -5453,7 +5555,9 @@ pub enum NeedNotification {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(NeedNotification { True => "true", False => "false" });
+::feishu_runtime::codegen::string_enum!(
+    NeedNotification { True => "true", False => "false" }
+);
 /// 日程参与人 RSVP 状态，即日程回复状态。
 ///
 /// The values of `rsvp_status` in [`ReplyCalendarEventBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5468,7 +5572,7 @@ pub enum ReplyCalendarEventBodyRsvpStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReplyCalendarEventBodyRsvpStatus { Accept => "accept", Decline => "decline",
     Tentative => "tentative" }
 );
@@ -5490,7 +5594,7 @@ pub enum RsvpStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RsvpStatus { NeedsAction => "needs_action", Accept => "accept", Tentative =>
     "tentative", Decline => "decline", Removed => "removed" }
 );
@@ -5508,7 +5612,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { Tentative => "tentative", Confirmed => "confirmed", Cancelled => "cancelled"
     }
 );
@@ -5526,7 +5630,7 @@ pub enum TimeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TimeType { BeforeEventStart => "before_event_start", AfterEventStart =>
     "after_event_start", AfterEventEnd => "after_event_end" }
 );
@@ -5546,7 +5650,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { User => "user", Chat => "chat", Resource => "resource", ThirdParty =>
     "third_party" }
 );
@@ -5560,7 +5664,7 @@ pub enum UiName {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(UiName { ForwardIcon => "ForwardIcon" });
+::feishu_runtime::codegen::string_enum!(UiName { ForwardIcon => "ForwardIcon" });
 /// UI 项的状态。目前只支持选择 `hide`。
 ///
 /// The values of `ui_status` in [`Schema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5577,7 +5681,7 @@ pub enum UiStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UiStatus { Hide => "hide", Readonly => "readonly", Editable => "editable", Unknown2
     => "unknown" }
 );
@@ -5597,7 +5701,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 视频会议类型。如果无需视频会议，则必须传入 `no_meeting`。
@@ -5618,7 +5722,7 @@ pub enum VcType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     VcType { Vc => "vc", ThirdParty => "third_party", NoMeeting => "no_meeting", LarkLive
     => "lark_live", Unknown2 => "unknown" }
 );
@@ -5636,6 +5740,6 @@ pub enum Visibility {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Visibility { Default => "default", Public => "public", Private => "private" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `calendar_event_meeting_chat` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CalendarEventMeetingChatApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CalendarEventMeetingChatApi<'a> {
     /// 创建会议群
@@ -50,8 +50,8 @@ impl<'a> CalendarEventMeetingChatApi<'a> {
     pub fn create(
         &self,
         request: CreateCalendarEventMeetingChatRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCalendarEventMeetingChatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCalendarEventMeetingChatRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 解绑会议群
     ///
@@ -97,8 +97,8 @@ impl<'a> CalendarEventMeetingChatApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCalendarEventMeetingChatRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCalendarEventMeetingChatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCalendarEventMeetingChatRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CalendarEventMeetingChatApi::create`]: 创建会议群.
@@ -127,131 +127,131 @@ impl CreateCalendarEventMeetingChatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCalendarEventMeetingChatRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventMeetingChatRequest {
     type Body = ();
     type Response = CreateCalendarEventMeetingChatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event_meeting_chat.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id/meeting_chat",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
                 hint: "当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 195109,
                 message: "event not support chat creation",
@@ -261,16 +261,16 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventMeetingChatRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event-meeting_chat/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path.push_str("/meeting_chat");
         path
     }
@@ -309,143 +309,143 @@ impl DeleteCalendarEventMeetingChatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCalendarEventMeetingChatRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarEventMeetingChatRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.calendar_event_meeting_chat.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id/meeting_chat",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 191000,
                 message: "calendar not found",
                 hint: "日历没有找到。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 191001,
                 message: "invalid calendar_id",
                 hint: "calendar_id 无效。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191002,
                 message: "no calendar access_role",
                 hint: "当前身份没有日历的访问权限。如需查询某一日历信息，则需要确保当前身份拥有该日历的访问权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191003,
                 message: "calendar is deleted",
                 hint: "日历已经被删除。你需要检查并改为正确的日历 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 191004,
                 message: "invalid calendar type",
                 hint: "日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 193000,
                 message: "invalid event_id",
                 hint: "event_id 无效。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 193001,
                 message: "event not found",
                 hint: "日程未找到。你需要确保传入了正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193002,
                 message: "no permission to operate event",
                 hint: "无权限操作。你需要确保有日历以及日程的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 193003,
                 message: "event is deleted",
                 hint: "日程已经被删除。你需要检查并改为正确的日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
                 hint: "当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 195107,
                 message: "no permission unbind meeting chat",
                 hint: "没有权限解绑会议群。你需要检查当前身份是否为群主。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 195108,
                 message: "chat not match with event",
@@ -455,20 +455,20 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventMeetingChatRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event-meeting_chat/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/calendar/v4/calendars/");
-        ::feishu_runtime::push_path_param(&mut path, &self.calendar_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.calendar_id);
         path.push_str("/events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.event_id);
         path.push_str("/meeting_chat");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("meeting_chat_id", &self.meeting_chat_id);
     }
 }

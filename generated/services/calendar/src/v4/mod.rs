@@ -16,7 +16,7 @@ pub mod timeoff_event;
 /// A handle on the `v4` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CalendarV4Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CalendarV4Api<'a> {
     /// The `calendar` resource.

@@ -147,7 +147,7 @@ impl ThirdPartyMeetingRoomEventCreatedThirdPartyMeetingRoomEventCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event
+impl ::feishu_runtime::codegen::Event
 for ThirdPartyMeetingRoomEventCreatedThirdPartyMeetingRoomEventCreatedEvent {
     const EVENT_TYPE: &'static str = "third_party_meeting_room_event_created";
 }

@@ -5,7 +5,7 @@
 /// A handle on the `timeoff_event` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TimeoffEventApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TimeoffEventApi<'a> {
     /// 创建请假日程
@@ -39,8 +39,8 @@ impl<'a> TimeoffEventApi<'a> {
     pub fn create(
         &self,
         request: CreateTimeoffEventRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTimeoffEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTimeoffEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除请假日程
     ///
@@ -72,8 +72,8 @@ impl<'a> TimeoffEventApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTimeoffEventRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTimeoffEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTimeoffEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TimeoffEventApi::create`]: 创建请假日程.
@@ -106,74 +106,74 @@ impl CreateTimeoffEventRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTimeoffEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTimeoffEventRequest {
     type Body = CreateTimeoffEventBody;
     type Response = CreateTimeoffEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.timeoff_event.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/timeoff_events",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190011,
                 message: "tenant encrypt key has been deleted",
                 hint: "加解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190012,
                 message: "tenant decrypt key has been deleted",
                 hint: "仅解密状态的自主密钥被删除，被该秘钥加密的数据不可用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -183,8 +183,8 @@ impl ::feishu_runtime::ApiRequest for CreateTimeoffEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/timeoff_event/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -192,7 +192,7 @@ impl ::feishu_runtime::ApiRequest for CreateTimeoffEventRequest {
         path.push_str("/open-apis/calendar/v4/timeoff_events");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -221,68 +221,68 @@ impl DeleteTimeoffEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTimeoffEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTimeoffEventRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "calendar.v4.timeoff_event.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/calendar/v4/timeoff_events/:timeoff_event_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 190002,
                 message: "invalid parameters in request",
                 hint: "无效的请求参数。排查建议如下： - 确认请求参数的字段名称、传参类型正确。 - 确认已经申请了相应资源的权限。 - 确认相应资源未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 190003,
                 message: "internal service error",
                 hint: "内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190004,
                 message: "method rate limited",
                 hint: "方法频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190005,
                 message: "app rate limited",
                 hint: "应用频率限制。建议稍后再试，并适当减小请求 QPS。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 190006,
                 message: "wrong unit for app tenant",
                 hint: "请求错误，检查应用 App ID 和 App Secret 是否正确。如仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 190007,
                 message: "app bot_id not found",
                 hint: "应用的 bot_id 没有找到。你需要确保应用开启了[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。如仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 190010,
                 message: "current operation rate limited",
                 hint: "当前操作被限流，原因一般为公用资源并发抢占失败。你可以适当降低当前操作频率，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 195000,
                 message: "no permission to delete timeoff event",
                 hint: "无权删除请假日程。你需要检查请假日程是否是当前应用创建的，并修改为正确的请假日程 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 195100,
                 message: "user is dismiss or not exist in the tenant",
@@ -292,14 +292,14 @@ impl ::feishu_runtime::ApiRequest for DeleteTimeoffEventRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/timeoff_event/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/calendar/v4/timeoff_events/");
-        ::feishu_runtime::push_path_param(&mut path, &self.timeoff_event_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.timeoff_event_id);
         path
     }
 }
@@ -455,6 +455,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `card_element` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CardElementApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CardElementApi<'a> {
     /// 流式更新文本
@@ -57,8 +57,8 @@ impl<'a> CardElementApi<'a> {
     pub fn content(
         &self,
         request: ContentCardElementRequest,
-    ) -> ::feishu_runtime::Call<'a, ContentCardElementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ContentCardElementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新增组件
     ///
@@ -98,8 +98,8 @@ impl<'a> CardElementApi<'a> {
     pub fn create(
         &self,
         request: CreateCardElementRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCardElementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCardElementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除组件
     ///
@@ -138,8 +138,8 @@ impl<'a> CardElementApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCardElementRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCardElementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCardElementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新组件属性
     ///
@@ -179,8 +179,8 @@ impl<'a> CardElementApi<'a> {
     pub fn patch(
         &self,
         request: PatchCardElementRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCardElementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCardElementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新组件
     ///
@@ -218,8 +218,8 @@ impl<'a> CardElementApi<'a> {
     pub fn update(
         &self,
         request: UpdateCardElementRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateCardElementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateCardElementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CardElementApi::content`]: 流式更新文本.
@@ -259,11 +259,15 @@ impl ContentCardElementRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for ContentCardElementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ContentCardElementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.card_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "card_id",
@@ -274,7 +278,7 @@ impl ::feishu_runtime::Validate for ContentCardElementRequest {
         }
         {
             let value = &self.element_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "element_id",
@@ -285,118 +289,118 @@ impl ::feishu_runtime::Validate for ContentCardElementRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ContentCardElementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ContentCardElementRequest {
     type Body = ContentCardElementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "cardkit.v1.card_element.content",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/cardkit/v1/cards/:card_id/elements/:element_id/content",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 10002,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200740,
                 message: "The card entity does not exist",
                 hint: "卡片实体不存在。请检查实体 ID 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200750,
                 message: "The card entity has expired",
                 hint: "卡片实体已过期。卡片实体的有效期为 14 天。即创建卡片实体超出 14 天后，你将无法调用相关接口操作卡片。请重新创建卡片实体。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200770,
                 message: "UUID conflict",
                 hint: "UUID 冲突。请传入唯一的 UUID 以保证相同批次的操作只进行一次。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200810,
                 message: "The card is in an ongoing interaction and cannot be updated",
                 hint: "在用户点击卡片[请求回调](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-callback-communication)交互期间，卡片无法实现流式更新。请等待交互结束后再尝试更新卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200850,
                 message: "Card streaming timeout",
                 hint: "卡片流式更新模式因超时自动关闭。你可调用[更新卡片配置](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/settings) 将 `streaming_mode` 字段值设置为 `true`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200860,
                 message: "Card content exceeds limit.",
                 hint: "卡片体积超限。请将卡片大小控制在 30KB 以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300302,
                 message: "update_multi property is false",
                 hint: "卡片全局属性 update_multi 设置为了 false。在流式更新模式下，卡片全局属性 update_multi 需设置为 true。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200220,
                 message: "Failed to generate card content",
                 hint: "生成卡片内容失败。请检查卡片 JSON 格式是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300307,
                 message: "The card DSL is empty",
                 hint: "卡片 JSON 数据为空。请检查数据。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300309,
                 message: "Card streaming closed",
                 hint: "流式更新模式为关闭状态。你可调用[更新卡片配置](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/settings) 将 `streaming_mode` 字段值设置为 `true`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300310,
                 message: "Only update text",
                 hint: "该接口仅支持普通文本元素和富文本组件。请使用普通文本元素或富文本组件进行更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300311,
                 message: "The current application does not have permission to update/use this card",
                 hint: "当前应用没有更新或使用该卡片的权限。仅支持创建卡片实体的应用调用相关 OpenAPI 发送、操作卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300313,
                 message: "Failed to update element properties",
                 hint: "更新组件属性失败。请根据接口返回的错误信息检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300317,
                 message: "The sequence number for operating on the card did not increment consecutively",
                 hint: "操作卡片的序号（sequence）未按顺序递增。请确保在通过卡片 OpenAPI 操作同一张卡片时，sequence 的值相较于上一次操作严格递增。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300120,
                 message: "Server Internal Error",
@@ -406,24 +410,24 @@ impl ::feishu_runtime::ApiRequest for ContentCardElementRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/content",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/cardkit/v1/cards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.card_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.card_id);
         path.push_str("/elements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.element_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.element_id);
         path.push_str("/content");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CardElementApi::create`]: 新增组件.
@@ -450,11 +454,15 @@ impl CreateCardElementRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateCardElementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCardElementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.card_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "card_id",
@@ -465,118 +473,118 @@ impl ::feishu_runtime::Validate for CreateCardElementRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCardElementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCardElementRequest {
     type Body = CreateCardElementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "cardkit.v1.card_element.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/cardkit/v1/cards/:card_id/elements",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 10002,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考本文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200740,
                 message: "The card entity does not exist",
                 hint: "卡片实体不存在。请检查实体 ID 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200750,
                 message: "The card entity has expired",
                 hint: "卡片实体已过期。卡片实体的有效期为 14 天。即创建卡片实体超出 14 天后，你将无法调用相关接口操作卡片。请再次创建一个新的卡片实体。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200770,
                 message: "UUID conflict",
                 hint: "UUID 冲突。请传入唯一的 UUID 以保证相同批次的操作只进行一次。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200810,
                 message: "The card is in an ongoing interaction and cannot be updated",
                 hint: "在用户点击卡片[请求回调](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-callback-communication)交互期间，卡片无法实现流式更新。请等待交互结束后再尝试更新卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200510,
                 message: "Card streaming timeout",
                 hint: "卡片流式更新模式因超时自动关闭。你可调用[更新卡片配置](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/settings) 将 `streaming_mode` 字段值设置为 `true`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200860,
                 message: "Card content exceeds limit.",
                 hint: "卡片体积超限。请将卡片大小控制在 30KB 以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300301,
                 message: "Duplicate element_id in card component.",
                 hint: "卡片内部组件 ID （即 element_id）重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300302,
                 message: "update_multi property is false",
                 hint: "卡片全局属性 update_multi 为 false。在流式更新模式下，卡片全局属性 update_multi 需设置为 true。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200220,
                 message: "Failed to generate card content",
                 hint: "生成卡片内容失败。请检查卡片 JSON 格式是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300305,
                 message: "The number of card components exceeds 200",
                 hint: "超出卡片组件限制。卡片 JSON 2.0 结构中，一张卡片最多支持 200 个元素（如 tag 为 plain_text 的文本元素）或组件。请将组件和元素的数量之和控制在 200 个以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300307,
                 message: "The card DSL is empty",
                 hint: "卡片 JSON 数据为空。请检查数据。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300311,
                 message: "The current application does not have permission to update/use this card",
                 hint: "当前应用没有更新或使用该卡片的权限。请使用创建卡片实体的应用调用相关 OpenAPI 发送、操作卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300315,
                 message: "Failed to add element",
                 hint: "添加组件失败。请根据接口返回的错误信息检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300317,
                 message: "The sequence number for operating on the card did not increment consecutively",
                 hint: "操作卡片的序号（sequence）未按顺序递增。请确保在通过卡片 OpenAPI 操作同一张卡片时，sequence 的值相较于上一次操作严格递增。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300120,
                 message: "Server Internal Error",
@@ -586,22 +594,22 @@ impl ::feishu_runtime::ApiRequest for CreateCardElementRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/cardkit/v1/cards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.card_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.card_id);
         path.push_str("/elements");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CardElementApi::delete`]: 删除组件.
@@ -638,11 +646,15 @@ impl DeleteCardElementRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteCardElementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteCardElementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.card_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "card_id",
@@ -653,7 +665,7 @@ impl ::feishu_runtime::Validate for DeleteCardElementRequest {
         }
         {
             let value = &self.element_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "element_id",
@@ -664,94 +676,94 @@ impl ::feishu_runtime::Validate for DeleteCardElementRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCardElementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCardElementRequest {
     type Body = DeleteCardElementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "cardkit.v1.card_element.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/cardkit/v1/cards/:card_id/elements/:element_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 10002,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200740,
                 message: "The card entity does not exist",
                 hint: "卡片实体不存在。请检查实体 ID 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200750,
                 message: "The card entity has expired",
                 hint: "卡片实体已过期。卡片实体的有效期为 14 天。即创建卡片实体超出 14 天后，你将无法调用相关接口操作卡片。请重新创建卡片实体。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200770,
                 message: "UUID conflict",
                 hint: "UUID 冲突。请传入唯一的 UUID 以保证相同批次的操作只进行一次。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200810,
                 message: "The card is in an ongoing interaction and cannot be updated",
                 hint: "在用户点击卡片[请求回调](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-callback-communication)交互期间，卡片无法实现流式更新。请等待交互结束后再尝试更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300302,
                 message: "update_multi property is false",
                 hint: "在流式更新模式下，卡片全局属性 update_multi 需设置为 true。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300303,
                 message: "Only schema 2.0 is supported",
                 hint: "该接口仅支持 Schema v2.0 结构。详情参考[卡片 JSON 2.0 结构](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-json-v2-structure)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200220,
                 message: "Failed to generate card content",
                 hint: "生成卡片内容失败。请检查卡片 JSON 格式是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300307,
                 message: "The card DSL is empty",
                 hint: "卡片 JSON 数据为空。请检查数据。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300311,
                 message: "The current application does not have permission to update/use this card",
                 hint: "当前应用没有更新或使用该卡片的权限。仅支持创建卡片实体的应用调用相关 OpenAPI 发送、操作卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300314,
                 message: "Failed to delete element",
                 hint: "删除组件失败。请根据接口返回的错误信息检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300317,
                 message: "The sequence number for operating on the card did not increment consecutively",
@@ -761,23 +773,23 @@ impl ::feishu_runtime::ApiRequest for DeleteCardElementRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/cardkit/v1/cards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.card_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.card_id);
         path.push_str("/elements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.element_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.element_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CardElementApi::patch`]: 更新组件属性.
@@ -814,11 +826,15 @@ impl PatchCardElementRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchCardElementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCardElementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.card_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "card_id",
@@ -829,7 +845,7 @@ impl ::feishu_runtime::Validate for PatchCardElementRequest {
         }
         {
             let value = &self.element_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "element_id",
@@ -840,112 +856,112 @@ impl ::feishu_runtime::Validate for PatchCardElementRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCardElementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCardElementRequest {
     type Body = PatchCardElementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "cardkit.v1.card_element.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/cardkit/v1/cards/:card_id/elements/:element_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 10002,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200740,
                 message: "The card entity does not exist",
                 hint: "卡片实体不存在。请检查实体 ID 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200750,
                 message: "The card entity has expired",
                 hint: "卡片实体已过期。卡片实体的有效期为 14 天。即创建卡片实体超出 14 天后，你将无法调用相关接口操作卡片。请重新创建卡片实体。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200770,
                 message: "UUID conflict",
                 hint: "UUID 冲突。请传入唯一的 UUID 以保证相同批次的操作只进行一次。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200810,
                 message: "The card is in an ongoing interaction and cannot be updated",
                 hint: "在用户点击卡片[请求回调](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-callback-communication)交互期间，卡片无法实现流式更新。请等待交互结束后再尝试更新卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200860,
                 message: "Card content exceeds limit.",
                 hint: "卡片体积超限。请将卡片大小控制在 30KB 以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300301,
                 message: "Duplicate element_id in card component.",
                 hint: "卡片内部组件 ID （即 element_id）重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300302,
                 message: "update_multi property is false",
                 hint: "update_multi 属性为 false。在流式更新模式下，卡片全局属性 update_multi 需设置为 true。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300303,
                 message: "Only schema 2.0 is supported",
                 hint: "该接口仅支持 Schema v2.0 结构。详情参考[卡片 JSON 2.0 结构](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-json-v2-structure)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200220,
                 message: "Failed to generate card content",
                 hint: "生成卡片内容失败。请检查卡片 JSON 格式是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300307,
                 message: "The card DSL is empty",
                 hint: "卡片 JSON 数据为空。请检查数据。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300311,
                 message: "The current application does not have permission to update/use this card",
                 hint: "当前应用没有更新或使用该卡片的权限。仅支持创建卡片实体的应用调用相关 OpenAPI 发送、操作卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300312,
                 message: "Unable to update element tag",
                 hint: "更新卡片属性时，不能更新组件的标签（tag）属性。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300313,
                 message: "Failed to update element  properties",
                 hint: "更新组件属性失败。请根据接口返回的错误信息检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300317,
                 message: "The sequence number for operating on the card did not increment consecutively",
@@ -955,23 +971,23 @@ impl ::feishu_runtime::ApiRequest for PatchCardElementRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/cardkit/v1/cards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.card_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.card_id);
         path.push_str("/elements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.element_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.element_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CardElementApi::update`]: 更新组件.
@@ -1009,11 +1025,15 @@ impl UpdateCardElementRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateCardElementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateCardElementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.card_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "card_id",
@@ -1024,7 +1044,7 @@ impl ::feishu_runtime::Validate for UpdateCardElementRequest {
         }
         {
             let value = &self.element_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "element_id",
@@ -1035,106 +1055,106 @@ impl ::feishu_runtime::Validate for UpdateCardElementRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateCardElementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateCardElementRequest {
     type Body = UpdateCardElementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "cardkit.v1.card_element.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/cardkit/v1/cards/:card_id/elements/:element_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 10002,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200740,
                 message: "The card entity does not exist",
                 hint: "卡片实体不存在。请检查实体 ID 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200750,
                 message: "The card entity has expired",
                 hint: "卡片实体已过期。卡片实体的有效期为 14 天。即创建卡片实体超出 14 天后，你将无法调用相关接口操作卡片。请再创建一个新的卡片实体。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200770,
                 message: "UUID conflict",
                 hint: "UUID 冲突。请传入唯一的 UUID 以保证相同批次的操作只进行一次。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200810,
                 message: "The card is in an ongoing interaction and cannot be updated",
                 hint: "在用户点击卡片[请求回调](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-callback-communication)交互期间，卡片无法实现流式更新。请等待交互结束后再尝试更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200860,
                 message: "Card content exceeds limit.",
                 hint: "卡片体积超限。请将卡片大小控制在 30KB 以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300301,
                 message: "Duplicate element_id in card component.",
                 hint: "卡片内部组件 ID （即 element_id）重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300302,
                 message: "update_multi property is false",
                 hint: "卡片全局属性 update_multi 为 false。在流式更新模式下，卡片全局属性 update_multi 需设置为 true。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 200220,
                 message: "Failed to generate card content",
                 hint: "生成卡片内容失败。请检查卡片 JSON 格式是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300305,
                 message: "The number of card components exceeds 200",
                 hint: "超出卡片组件限制。卡片 JSON 2.0 结构中，一张卡片最多支持 200 个元素（如 tag 为 plain_text 的文本元素）或组件。请将组件和元素的数量之和控制在 200 个以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300307,
                 message: "The card DSL is empty",
                 hint: "卡片 JSON 数据为空。请检查数据。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300311,
                 message: "The current application does not have permission to update/use this card",
                 hint: "当前应用没有更新或使用该卡片的权限。仅支持创建卡片实体的应用调用相关 OpenAPI 发送、操作卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300317,
                 message: "The sequence number for operating on the card did not increment consecutively",
                 hint: "操作卡片的序号（sequence）未按顺序递增。请确保在通过卡片 OpenAPI 操作同一张卡片时，sequence 的值相较于上一次操作严格递增。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 300121,
                 message: "Failed to replace element",
@@ -1144,23 +1164,23 @@ impl ::feishu_runtime::ApiRequest for UpdateCardElementRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/cardkit/v1/cards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.card_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.card_id);
         path.push_str("/elements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.element_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.element_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`ContentCardElementRequest`].
@@ -1203,10 +1223,14 @@ impl ContentCardElementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ContentCardElementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ContentCardElementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.uuid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uuid",
@@ -1217,7 +1241,7 @@ impl ::feishu_runtime::Validate for ContentCardElementBody {
         }
         {
             let value = &self.content;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -1285,10 +1309,14 @@ impl CreateCardElementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCardElementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCardElementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.target_element_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "target_element_id",
@@ -1298,7 +1326,7 @@ impl ::feishu_runtime::Validate for CreateCardElementBody {
             );
         }
         if let Some(value) = &self.uuid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uuid",
@@ -1309,7 +1337,7 @@ impl ::feishu_runtime::Validate for CreateCardElementBody {
         }
         {
             let value = &self.elements;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "elements",
@@ -1348,10 +1376,14 @@ impl DeleteCardElementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteCardElementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteCardElementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.uuid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uuid",
@@ -1402,11 +1434,15 @@ impl PatchCardElementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCardElementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCardElementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.partial_element;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "partial_element",
@@ -1416,7 +1452,7 @@ impl ::feishu_runtime::Validate for PatchCardElementBody {
             );
         }
         if let Some(value) = &self.uuid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uuid",
@@ -1465,10 +1501,14 @@ impl UpdateCardElementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateCardElementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateCardElementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.uuid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uuid",
@@ -1479,7 +1519,7 @@ impl ::feishu_runtime::Validate for UpdateCardElementBody {
         }
         {
             let value = &self.element;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "element",
@@ -1504,7 +1544,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { InsertBefore => "insert_before", InsertAfter => "insert_after", Append =>
     "append" }
 );

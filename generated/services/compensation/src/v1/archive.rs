@@ -5,7 +5,7 @@
 /// A handle on the `archive` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ArchiveApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ArchiveApi<'a> {
     /// 创建薪资档案
@@ -70,8 +70,8 @@ impl<'a> ArchiveApi<'a> {
     pub fn create(
         &self,
         request: CreateArchiveRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateArchiveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateArchiveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询员工薪资档案
     ///
@@ -102,8 +102,8 @@ impl<'a> ArchiveApi<'a> {
     pub fn query(
         &self,
         request: QueryArchiveRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryArchiveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryArchiveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ArchiveApi::create`]: 创建薪资档案.
@@ -127,281 +127,285 @@ impl CreateArchiveRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for CreateArchiveRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateArchiveRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateArchiveRequest {
     type Body = CreateArchiveBody;
     type Response = CreateArchiveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.archive.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/archives",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is empty",
                 hint: "参数为空报错，请排查是否有参数为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290002,
                 message: "effective time is invalid, correct example: 2024-01-01",
                 hint: "生效时间不合法，格式应为：2024-01-01",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290003,
                 message: "Invalid user ID, cannot find employment",
                 hint: "人员id无法查询到对应员工，请确认人员id是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290004,
                 message: "service error",
                 hint: "服务内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290005,
                 message: "No permission to adjust",
                 hint: "- 没有创建薪资档案的权限，请检查应用身份/用户身份的权限设置。 - 首先进入到应用设置页面，选择权限配置，核对权限配置是否合理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290006,
                 message: "The plan not exist, please check plan_tid",
                 hint: "薪资方案不存在，检查入参的薪资方案id和tid",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290007,
                 message: "the description is too long, limit 1000",
                 hint: "调薪说明长度过长，长度不能超过1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290008,
                 message: "the edit remark is too long, limit 1000",
                 hint: "更正说明过长，不能超过1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290009,
                 message: "the change reason does not exist",
                 hint: "调薪原因不存在，请检查参数change_reason_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290010,
                 message: "the currency not exist, please check currency_id",
                 hint: "币种不存在，请检查参数currency_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290011,
                 message: "the currency not match with the plan currency",
                 hint: "所传币种与方案的币种不一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290012,
                 message: "Invalid user ID, cannot find employment",
                 hint: "人员id不存在，请检查人员userID信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290013,
                 message: "employment id to people id failed,   please check user_id",
                 hint: "无法通过员工ID找到该人员的people id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290014,
                 message: "effective time is invalid, correct example: 2024-01-01",
                 hint: "生效时间不合法，格式为2024-01-01",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290015,
                 message: "the effective time is range out of limit, limit（1970-01-01, 2038-01-19）",
                 hint: "生效时间不能超过限制，日期需大于1970-01-01，且小于2038-01-19",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290016,
                 message: "archive effective time is not allow before the plan effective time",
                 hint: "档案生效时间早于方案生效时间，请修改参数的生效时间，或者修改薪资方案的对应生效时间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290017,
                 message: "the plan status is deactivate",
                 hint: "薪资方案已停用，请先启用方案",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290018,
                 message: "the effective time is after employee's last day, please check effective_time",
                 hint: "生效时间不能超过员工离职日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290019,
                 message: "the effective time is before employee's hire day, please check effective_time",
                 hint: "生效时间不能早于员工入职日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290020,
                 message: "miss required archive items, please check item_value_lists",
                 hint: "缺少必填的的薪资项，方案中可编辑的薪资项都需要填写。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290021,
                 message: "the item not allow to edit  or  the item not in plan, please check item_value_lists",
                 hint: "方案中不存在该薪资项，或者存在不可编辑的薪资项，请完整填写方案中允许编辑的薪资项。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290022,
                 message: "the item value is invalid, value must be a positive number and cannot be greater than 9223372036854775807",
                 hint: "薪资项的值需为正数，且不能大于9223372036854775807",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290023,
                 message: "the plan is not open probation, the item not allow to have regular value",
                 hint: "薪资方案未开启试用期，薪资项不允许有转正值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290024,
                 message: "the employee is not in probation, the item not allow to have  regular value",
                 hint: "人员不在试用期内，不允许填写转正值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290025,
                 message: "under this effective date, employees' adjust items are not allowed to have  regular value",
                 hint: "在该生效时间下，给用户进行调薪操作，不允许存在转正值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290026,
                 message: "regular item values \u{200b}\u{200b}are either all empty or all null. Values \u{200b}\u{200b}must be positive numbers and cannot be greater than 9223372036854775807",
                 hint: "薪资项的转正值要么都为空，要么都不为空，且为正数，不能大于9223372036854775807",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290027,
                 message: "match standard fail",
                 hint: "- 匹配薪资标准出错，请排查系统是否尚未配置对应的薪资标准 - 首先进入到飞书人事的薪资标准表设置页面，排查是否存在该员工能匹配上的薪资标准",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290028,
                 message: "unique id is exist, please change",
                 hint: "唯一id已存在并使用，请使用新的唯一id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290029,
                 message: "operator id invalid, If using application identity for authentication, the operator id must be valid",
                 hint: "- 操作人ID不合法，如果选择应用身份鉴权，则入参operator_id不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290030,
                 message: "operator id invalid, If using application identity for authentication, the operator id must be valid",
                 hint: "操作人ID不合法，如果选择应用身份鉴权，则入参operator_id不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290031,
                 message: "This user already has a duplicate salary adjustment task under the effective date",
                 hint: "用户在当前生效日期下，已经存在有尚未结束的调薪任务，请先结束该调薪任务后再发起",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290032,
                 message: "The user has unfinished salary adjustment tasks and cannot initiate another salary adjustment.",
                 hint: "用户存在尚未完成的调薪任务，请先完成该调薪任务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290033,
                 message: "effective_time is empty",
                 hint: "生效时间为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290034,
                 message: "plan_id is empty",
                 hint: "方案id为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290035,
                 message: "plan_tid is empty",
                 hint: "方案tid为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290036,
                 message: "currency_id is empty",
                 hint: "币种id为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290037,
                 message: "user_id is empty",
                 hint: "用户id为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290038,
                 message: "unique_id is empty",
                 hint: "唯一id为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290039,
                 message: "change_reason_id is empty",
                 hint: "调薪原因为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290040,
                 message: "There are duplicate items in item_value_lists, please check item_value_lists",
                 hint: "薪资项不允许重复，请检查是否存在相同id的薪资项",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290041,
                 message: "the item value is invalid, value must be a positive number and cannot be greater than 9223372036854775807",
                 hint: "薪资项的值需为正数，且不能大于9223372036854775807",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290042,
                 message: "regular item values \u{200b}\u{200b}are either all empty or all null. Values \u{200b}\u{200b}must be positive numbers and cannot be greater than 9223372036854775807",
@@ -410,21 +414,21 @@ impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/archive/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/compensation/v1/archives");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ArchiveApi::query`]: 批量查询员工薪资档案.
@@ -476,11 +480,15 @@ impl QueryArchiveRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryArchiveRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryArchiveRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -491,61 +499,61 @@ impl ::feishu_runtime::Validate for QueryArchiveRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryArchiveRequest {
     type Body = QueryArchiveBody;
     type Response = QueryArchiveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.archive.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/archives/query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290001,
                 message: "server error",
                 hint: "服务端异常",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290002,
                 message: "tenantID param invalid",
                 hint: "租户参数异常",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290003,
                 message: "server error",
                 hint: "下游服务调用异常",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290004,
                 message: "the format of start_date not match, correct  example:  \"2024-01-01\"",
                 hint: "生效开始时间不合法，正确样式：\"2024-01-01\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290005,
                 message: "the format of end_date not match, correct  example:  \"2024-01-01\"",
                 hint: "生效结束时间不合法，正确样式：\"2024-01-01\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290006,
                 message: "user_id_type invalid",
@@ -553,21 +561,21 @@ impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/archive/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/compensation/v1/archives/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -577,25 +585,25 @@ impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryArchiveRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryArchiveRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryArchiveRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryArchiveRequest {
     type Item = ArchiveDetail;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -669,10 +677,14 @@ impl ArchiveChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ArchiveChangedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ArchiveChangedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employment_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_id",
@@ -682,7 +694,7 @@ impl ::feishu_runtime::Validate for ArchiveChangedEvent {
             );
         }
         if let Some(value) = &self.effective_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_date",
@@ -692,7 +704,7 @@ impl ::feishu_runtime::Validate for ArchiveChangedEvent {
             );
         }
         if let Some(value) = &self.before_tid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "before_tid",
@@ -702,7 +714,7 @@ impl ::feishu_runtime::Validate for ArchiveChangedEvent {
             );
         }
         if let Some(value) = &self.after_tid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "after_tid",
@@ -713,7 +725,7 @@ impl ::feishu_runtime::Validate for ArchiveChangedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ArchiveChangedEvent {
+impl ::feishu_runtime::codegen::Event for ArchiveChangedEvent {
     const EVENT_TYPE: &'static str = "compensation.archive.changed_v1";
 }
 /// 档案信息列表
@@ -1069,11 +1081,15 @@ impl CreateArchiveBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateArchiveBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateArchiveBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.item_value_lists;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_value_lists",
@@ -1164,11 +1180,15 @@ impl QueryArchiveBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryArchiveBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryArchiveBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_id_list",
@@ -1178,7 +1198,7 @@ impl ::feishu_runtime::Validate for QueryArchiveBody {
             );
         }
         if let Some(value) = &self.tid_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tid_list",
@@ -1235,7 +1255,7 @@ pub enum OperateType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     OperateType { Add => "add", Modify => "modify", Delete => "delete" }
 );
 /// 用户 ID 类型
@@ -1256,7 +1276,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `lump_sum_payment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct LumpSumPaymentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> LumpSumPaymentApi<'a> {
     /// 批量创建一次性支付记录
@@ -33,8 +33,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateLumpSumPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateLumpSumPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateLumpSumPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除一次性支付记录
     ///
@@ -58,8 +58,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     pub fn batch_remove(
         &self,
         request: BatchRemoveLumpSumPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchRemoveLumpSumPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchRemoveLumpSumPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量更正一次性支付记录
     ///
@@ -85,8 +85,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateLumpSumPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateLumpSumPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateLumpSumPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询一次性支付授予记录
     ///
@@ -113,8 +113,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     pub fn query(
         &self,
         request: QueryLumpSumPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryLumpSumPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryLumpSumPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询一次性支付授予明细
     ///
@@ -141,8 +141,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     pub fn query_detail(
         &self,
         request: QueryDetailLumpSumPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryDetailLumpSumPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryDetailLumpSumPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`LumpSumPaymentApi::batch_create`]: 批量创建一次性支付记录.
@@ -166,38 +166,42 @@ impl BatchCreateLumpSumPaymentRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateLumpSumPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateLumpSumPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateLumpSumPaymentRequest {
     type Body = BatchCreateLumpSumPaymentBody;
     type Response = BatchCreateLumpSumPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.lump_sum_payment.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/lump_sum_payment/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -206,21 +210,21 @@ impl ::feishu_runtime::ApiRequest for BatchCreateLumpSumPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/compensation/v1/lump_sum_payment/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`LumpSumPaymentApi::batch_remove`]: 批量删除一次性支付记录.
@@ -239,38 +243,42 @@ impl BatchRemoveLumpSumPaymentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveLumpSumPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchRemoveLumpSumPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchRemoveLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveLumpSumPaymentRequest {
     type Body = BatchRemoveLumpSumPaymentBody;
     type Response = BatchRemoveLumpSumPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.lump_sum_payment.batch_remove",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/lump_sum_payment/batch_remove",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -279,7 +287,7 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveLumpSumPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_remove",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -289,8 +297,8 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveLumpSumPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`LumpSumPaymentApi::batch_update`]: 批量更正一次性支付记录.
@@ -309,38 +317,42 @@ impl BatchUpdateLumpSumPaymentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateLumpSumPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateLumpSumPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateLumpSumPaymentRequest {
     type Body = BatchUpdateLumpSumPaymentBody;
     type Response = BatchUpdateLumpSumPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.lump_sum_payment.batch_update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/lump_sum_payment/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参格式",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -349,7 +361,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateLumpSumPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -359,8 +371,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateLumpSumPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`LumpSumPaymentApi::query`]: 查询一次性支付授予记录.
@@ -411,11 +423,15 @@ impl QueryLumpSumPaymentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryLumpSumPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryLumpSumPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -426,34 +442,34 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryLumpSumPaymentRequest {
     type Body = QueryLumpSumPaymentBody;
     type Response = QueryLumpSumPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.lump_sum_payment.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/lump_sum_payment/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -461,21 +477,21 @@ impl ::feishu_runtime::ApiRequest for QueryLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("records"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/compensation/v1/lump_sum_payment/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -485,25 +501,25 @@ impl ::feishu_runtime::ApiRequest for QueryLumpSumPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryLumpSumPaymentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryLumpSumPaymentRequest {
     type Item = LumpSumPayment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.records.unwrap_or_default()
@@ -557,11 +573,15 @@ impl QueryDetailLumpSumPaymentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryDetailLumpSumPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -572,34 +592,34 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryDetailLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryDetailLumpSumPaymentRequest {
     type Body = QueryDetailLumpSumPaymentBody;
     type Response = QueryDetailLumpSumPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.lump_sum_payment.query_detail",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/lump_sum_payment/query_detail",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -607,21 +627,21 @@ impl ::feishu_runtime::ApiRequest for QueryDetailLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/query_detail",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("records"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/compensation/v1/lump_sum_payment/query_detail");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -631,25 +651,25 @@ impl ::feishu_runtime::ApiRequest for QueryDetailLumpSumPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryDetailLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryDetailLumpSumPaymentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryDetailLumpSumPaymentRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryDetailLumpSumPaymentRequest {
     type Item = LumpSumPaymentDetail;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.records.unwrap_or_default()
@@ -676,10 +696,14 @@ impl BatchCreateLumpSumPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateLumpSumPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateLumpSumPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.records {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "records",
@@ -687,9 +711,9 @@ impl ::feishu_runtime::Validate for BatchCreateLumpSumPaymentBody {
                 Some(0),
                 Some(500),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "records"),
+                &::feishu_runtime::codegen::field_path(at, "records"),
                 out,
             );
         }
@@ -746,10 +770,14 @@ impl BatchRemoveLumpSumPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveLumpSumPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchRemoveLumpSumPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.record_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record_ids",
@@ -800,10 +828,14 @@ impl BatchUpdateLumpSumPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateLumpSumPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateLumpSumPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.records {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "records",
@@ -811,9 +843,9 @@ impl ::feishu_runtime::Validate for BatchUpdateLumpSumPaymentBody {
                 Some(0),
                 Some(500),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "records"),
+                &::feishu_runtime::codegen::field_path(at, "records"),
                 out,
             );
         }
@@ -1282,11 +1314,15 @@ impl LumpSumPaymentDetailForCreate {
         self
     }
 }
-impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LumpSumPaymentDetailForCreate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.issuance_amount;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_amount",
@@ -1297,7 +1333,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
         }
         {
             let value = &self.issuance_time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_time",
@@ -1308,7 +1344,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
         }
         {
             let value = &self.belong_time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "belong_time",
@@ -1318,7 +1354,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
             );
         }
         if let Some(value) = &self.issuance_country_region_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_country_region_id",
@@ -1328,7 +1364,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
             );
         }
         if let Some(value) = &self.issuance_pay_group_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_pay_group_id",
@@ -1338,7 +1374,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
             );
         }
         if let Some(value) = &self.detail_reference_period_start_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detail_reference_period_start_date",
@@ -1348,7 +1384,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForCreate {
             );
         }
         if let Some(value) = &self.detail_reference_period_end_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detail_reference_period_end_date",
@@ -1481,10 +1517,14 @@ impl LumpSumPaymentDetailForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LumpSumPaymentDetailForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -1494,7 +1534,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.issuance_amount {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_amount",
@@ -1504,7 +1544,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.issuance_time {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_time",
@@ -1514,7 +1554,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.belong_time {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "belong_time",
@@ -1524,7 +1564,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.issuance_country_region_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_country_region_id",
@@ -1534,7 +1574,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.issuance_pay_group_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_pay_group_id",
@@ -1544,7 +1584,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.detail_reference_period_start_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detail_reference_period_start_date",
@@ -1554,7 +1594,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentDetailForUpdate {
             );
         }
         if let Some(value) = &self.detail_reference_period_end_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detail_reference_period_end_date",
@@ -1685,11 +1725,15 @@ impl LumpSumPaymentForCreate {
         self
     }
 }
-impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LumpSumPaymentForCreate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.unique_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "unique_id",
@@ -1700,7 +1744,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.user_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_id",
@@ -1711,7 +1755,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.total_amount;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "total_amount",
@@ -1722,7 +1766,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.binding_period;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "binding_period",
@@ -1733,7 +1777,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.currency_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "currency_id",
@@ -1744,7 +1788,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.issuance_frequency;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "issuance_frequency",
@@ -1755,7 +1799,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.item_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_id",
@@ -1765,7 +1809,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
             );
         }
         if let Some(value) = &self.reference_period_start_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reference_period_start_date",
@@ -1775,7 +1819,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
             );
         }
         if let Some(value) = &self.reference_period_end_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reference_period_end_date",
@@ -1786,7 +1830,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
         }
         {
             let value = &self.details;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "details",
@@ -1794,14 +1838,14 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
                 Some(0),
                 Some(2147483647),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "details"),
+                &::feishu_runtime::codegen::field_path(at, "details"),
                 out,
             );
         }
         if let Some(value) = &self.remark {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remark",
@@ -1811,7 +1855,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForCreate {
             );
         }
         if let Some(value) = &self.binding_period_decimal {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "binding_period_decimal",
@@ -1949,10 +1993,14 @@ impl LumpSumPaymentForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LumpSumPaymentForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -1963,7 +2011,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
         }
         {
             let value = &self.total_amount;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "total_amount",
@@ -1973,7 +2021,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
             );
         }
         if let Some(value) = &self.binding_period {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "binding_period",
@@ -1984,7 +2032,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
         }
         {
             let value = &self.currency_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "currency_id",
@@ -1995,7 +2043,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
         }
         {
             let value = &self.issuance_frequency;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "issuance_frequency",
@@ -2005,7 +2053,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
             );
         }
         if let Some(value) = &self.remark {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remark",
@@ -2015,7 +2063,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
             );
         }
         if let Some(value) = &self.reference_period_start_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reference_period_start_date",
@@ -2025,7 +2073,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
             );
         }
         if let Some(value) = &self.reference_period_end_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reference_period_end_date",
@@ -2036,7 +2084,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
         }
         {
             let value = &self.details;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "details",
@@ -2044,14 +2092,14 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
                 Some(0),
                 Some(2147483647),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "details"),
+                &::feishu_runtime::codegen::field_path(at, "details"),
                 out,
             );
         }
         if let Some(value) = &self.binding_period_decimal {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "binding_period_decimal",
@@ -2061,7 +2109,7 @@ impl ::feishu_runtime::Validate for LumpSumPaymentForUpdate {
             );
         }
         if let Some(value) = &self.operation_source {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "operation_source",
@@ -2427,10 +2475,14 @@ impl QueryDetailLumpSumPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryDetailLumpSumPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -2440,7 +2492,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.record_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record_ids",
@@ -2450,7 +2502,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.record_unique_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record_unique_ids",
@@ -2460,7 +2512,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.issuance_ways {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_ways",
@@ -2470,7 +2522,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.issuance_statuses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_statuses",
@@ -2480,7 +2532,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -2490,7 +2542,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.item_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_ids",
@@ -2500,7 +2552,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.issuance_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_date_gte",
@@ -2510,7 +2562,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.issuance_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_date_lte",
@@ -2520,7 +2572,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.create_time_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "create_time_gte",
@@ -2530,7 +2582,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.create_time_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "create_time_lte",
@@ -2540,7 +2592,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.modify_time_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "modify_time_gte",
@@ -2550,7 +2602,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.modify_time_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "modify_time_lte",
@@ -2560,7 +2612,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.company_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "company_ids",
@@ -2570,7 +2622,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.service_company_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "service_company_ids",
@@ -2580,7 +2632,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -2590,7 +2642,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -2600,7 +2652,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.job_level_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_ids",
@@ -2610,7 +2662,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.work_location_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_ids",
@@ -2620,7 +2672,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.employee_type_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_type_ids",
@@ -2630,7 +2682,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.onboard_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboard_date_gte",
@@ -2640,7 +2692,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.onboard_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboard_date_lte",
@@ -2650,7 +2702,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.offboard_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offboard_date_gte",
@@ -2660,7 +2712,7 @@ impl ::feishu_runtime::Validate for QueryDetailLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.offboard_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offboard_date_lte",
@@ -2953,10 +3005,14 @@ impl QueryLumpSumPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryLumpSumPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -2966,7 +3022,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.unique_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "unique_ids",
@@ -2976,7 +3032,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -2986,7 +3042,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.item_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_ids",
@@ -2996,7 +3052,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.create_time_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "create_time_gte",
@@ -3006,7 +3062,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.create_time_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "create_time_lte",
@@ -3016,7 +3072,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.modify_time_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "modify_time_gte",
@@ -3026,7 +3082,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.modify_time_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "modify_time_lte",
@@ -3036,7 +3092,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.company_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "company_ids",
@@ -3046,7 +3102,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.service_company_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "service_company_ids",
@@ -3056,7 +3112,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -3066,7 +3122,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -3076,7 +3132,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.job_level_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_ids",
@@ -3086,7 +3142,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.work_location_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_ids",
@@ -3096,7 +3152,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.employee_type_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_type_ids",
@@ -3106,7 +3162,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.onboard_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboard_date_gte",
@@ -3116,7 +3172,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.onboard_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboard_date_lte",
@@ -3126,7 +3182,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.offboard_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offboard_date_gte",
@@ -3136,7 +3192,7 @@ impl ::feishu_runtime::Validate for QueryLumpSumPaymentBody {
             );
         }
         if let Some(value) = &self.offboard_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offboard_date_lte",
@@ -3201,7 +3257,7 @@ pub enum ApplySource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ApplySource { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 绑定期内离职类型
@@ -3218,7 +3274,7 @@ pub enum BindingPeriodOffboardingType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BindingPeriodOffboardingType { Yes => "yes", No => "no", Default => "default" }
 );
 /// 操作结果状态码
@@ -3293,7 +3349,7 @@ pub enum Code {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Code { V0 => 0, V21270201 => 21270201, V21270202 => 21270202, V21270203 => 21270203,
     V21270205 => 21270205, V21270206 => 21270206, V21270207 => 21270207, V21270208 =>
     21270208, V21270209 => 21270209, V21270210 => 21270210, V21270211 => 21270211,
@@ -3316,7 +3372,7 @@ pub enum IssuanceStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IssuanceStatus { ToBeIssued => "to_be_issued", NotIssued => "not_issued" }
 );
 /// 发放状态
@@ -3331,7 +3387,7 @@ pub enum IssuanceStatuses {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IssuanceStatuses { ToBeIssued => "to_be_issued", NotIssued => "not_issued" }
 );
 /// 发放方式
@@ -3348,7 +3404,7 @@ pub enum IssuanceWay {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IssuanceWay { WithSalary => "with_salary", WithCash => "with_cash", WithYearEndBonus
     => "with_year_end_bonus" }
 );
@@ -3368,7 +3424,7 @@ pub enum IssuanceWays {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IssuanceWays { WithSalary => "with_salary", WithCash => "with_cash",
     WithPhysicalDistribution => "with_physical_distribution", WithYearEndBonus =>
     "with_year_end_bonus" }
@@ -3391,7 +3447,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `plan` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PlanApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PlanApi<'a> {
     /// 批量查询薪资方案
@@ -32,8 +32,8 @@ impl<'a> PlanApi<'a> {
     pub fn list(
         &self,
         request: ListPlanRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPlanRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPlanRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PlanApi::list`]: 批量查询薪资方案.
@@ -72,11 +72,15 @@ impl ListPlanRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListPlanRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListPlanRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -87,32 +91,32 @@ impl ::feishu_runtime::Validate for ListPlanRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPlanRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPlanRequest {
     type Body = ();
     type Response = ListPlanResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.plan.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/plans",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290001,
                 message: "server error",
                 hint: "服务端异常，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290002,
                 message: "param invalid",
                 hint: "参数异常，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290003,
                 message: "rpc fail",
@@ -120,45 +124,45 @@ impl ::feishu_runtime::ApiRequest for ListPlanRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/plan/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/compensation/v1/plans");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListPlanRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListPlanRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListPlanRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListPlanRequest {
     type Item = PlanDetail;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -584,7 +588,7 @@ pub enum AdjustmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AdjustmentType { Manual => "manual", Formula => "formula", Fixed => "fixed" }
 );
 /// 适用范围左值
@@ -623,7 +627,7 @@ pub enum LeftType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     LeftType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14 }
 );
@@ -639,7 +643,7 @@ pub enum Operator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Operator { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Operator { V1 => 1, V2 => 2 });
 /// 试用期薪酬类型
 ///
 /// The values of `probation_discount_type` in [`PlanItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -660,7 +664,7 @@ pub enum ProbationDiscountType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProbationDiscountType { Percentum => "percentum", ManualInput => "manual_input", None
     => "none", Fixed => "fixed", Formula => "formula", NotSet => "not_set" }
 );
@@ -676,4 +680,4 @@ pub enum RefType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RefType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(RefType { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `recurring_payment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RecurringPaymentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RecurringPaymentApi<'a> {
     /// 批量创建经常性支付记录
@@ -29,8 +29,8 @@ impl<'a> RecurringPaymentApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateRecurringPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateRecurringPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateRecurringPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除经常性支付记录
     ///
@@ -52,8 +52,8 @@ impl<'a> RecurringPaymentApi<'a> {
     pub fn batch_remove(
         &self,
         request: BatchRemoveRecurringPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchRemoveRecurringPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchRemoveRecurringPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量更正经常性支付记录
     ///
@@ -76,8 +76,8 @@ impl<'a> RecurringPaymentApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateRecurringPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateRecurringPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateRecurringPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询经常性支付记录
     ///
@@ -102,8 +102,8 @@ impl<'a> RecurringPaymentApi<'a> {
     pub fn query(
         &self,
         request: QueryRecurringPaymentRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecurringPaymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecurringPaymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RecurringPaymentApi::batch_create`]: 批量创建经常性支付记录.
@@ -127,38 +127,42 @@ impl BatchCreateRecurringPaymentRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateRecurringPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateRecurringPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateRecurringPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateRecurringPaymentRequest {
     type Body = BatchCreateRecurringPaymentBody;
     type Response = BatchCreateRecurringPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.recurring_payment.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/recurring_payment/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -167,21 +171,21 @@ impl ::feishu_runtime::ApiRequest for BatchCreateRecurringPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/compensation/v1/recurring_payment/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RecurringPaymentApi::batch_remove`]: 批量删除经常性支付记录.
@@ -200,38 +204,42 @@ impl BatchRemoveRecurringPaymentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveRecurringPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchRemoveRecurringPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchRemoveRecurringPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveRecurringPaymentRequest {
     type Body = BatchRemoveRecurringPaymentBody;
     type Response = BatchRemoveRecurringPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.recurring_payment.batch_remove",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/recurring_payment/batch_remove",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -240,7 +248,7 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveRecurringPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_remove",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -250,8 +258,8 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveRecurringPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RecurringPaymentApi::batch_update`]: 批量更正经常性支付记录.
@@ -284,38 +292,42 @@ impl BatchUpdateRecurringPaymentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateRecurringPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateRecurringPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateRecurringPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateRecurringPaymentRequest {
     type Body = BatchUpdateRecurringPaymentBody;
     type Response = BatchUpdateRecurringPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.recurring_payment.batch_update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/recurring_payment/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -324,14 +336,14 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateRecurringPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/compensation/v1/recurring_payment/batch_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -339,8 +351,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateRecurringPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RecurringPaymentApi::query`]: 查询经常性支付记录.
@@ -389,11 +401,15 @@ impl QueryRecurringPaymentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecurringPaymentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecurringPaymentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -404,34 +420,34 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecurringPaymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecurringPaymentRequest {
     type Body = QueryRecurringPaymentBody;
     type Response = QueryRecurringPaymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.recurring_payment.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/recurring_payment/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290001,
                 message: "param is invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290002,
                 message: "server error",
@@ -439,21 +455,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecurringPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("records"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/compensation/v1/recurring_payment/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -463,25 +479,25 @@ impl ::feishu_runtime::ApiRequest for QueryRecurringPaymentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecurringPaymentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecurringPaymentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryRecurringPaymentRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryRecurringPaymentRequest {
     type Item = RecurringPayment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.records.unwrap_or_default()
@@ -508,10 +524,14 @@ impl BatchCreateRecurringPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateRecurringPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateRecurringPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.records {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "records",
@@ -519,9 +539,9 @@ impl ::feishu_runtime::Validate for BatchCreateRecurringPaymentBody {
                 Some(0),
                 Some(500),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "records"),
+                &::feishu_runtime::codegen::field_path(at, "records"),
                 out,
             );
         }
@@ -576,11 +596,15 @@ impl BatchRemoveRecurringPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveRecurringPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchRemoveRecurringPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.record_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "record_ids",
@@ -631,10 +655,14 @@ impl BatchUpdateRecurringPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateRecurringPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateRecurringPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.records {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "records",
@@ -642,9 +670,9 @@ impl ::feishu_runtime::Validate for BatchUpdateRecurringPaymentBody {
                 Some(0),
                 Some(500),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "records"),
+                &::feishu_runtime::codegen::field_path(at, "records"),
                 out,
             );
         }
@@ -960,10 +988,14 @@ impl QueryRecurringPaymentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecurringPaymentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -973,7 +1005,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.unique_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "unique_ids",
@@ -983,7 +1015,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -993,7 +1025,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.item_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_ids",
@@ -1003,7 +1035,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.start_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_date_gte",
@@ -1013,7 +1045,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.start_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_date_lte",
@@ -1023,7 +1055,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.end_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "end_date_gte",
@@ -1033,7 +1065,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.end_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "end_date_lte",
@@ -1043,7 +1075,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.create_time_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "create_time_gte",
@@ -1053,7 +1085,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.create_time_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "create_time_lte",
@@ -1063,7 +1095,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.modify_time_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "modify_time_gte",
@@ -1073,7 +1105,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.modify_time_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "modify_time_lte",
@@ -1083,7 +1115,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.company_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "company_ids",
@@ -1093,7 +1125,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.service_company_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "service_company_ids",
@@ -1103,7 +1135,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -1113,7 +1145,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -1123,7 +1155,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.job_level_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_ids",
@@ -1133,7 +1165,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.work_location_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_ids",
@@ -1143,7 +1175,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.employee_type_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_type_ids",
@@ -1153,7 +1185,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.onboard_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboard_date_gte",
@@ -1163,7 +1195,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.onboard_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboard_date_lte",
@@ -1173,7 +1205,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.offboard_date_gte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offboard_date_gte",
@@ -1183,7 +1215,7 @@ impl ::feishu_runtime::Validate for QueryRecurringPaymentBody {
             );
         }
         if let Some(value) = &self.offboard_date_lte {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "offboard_date_lte",
@@ -1434,11 +1466,15 @@ impl RecurringPaymentForCreate {
         self
     }
 }
-impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RecurringPaymentForCreate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.unique_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "unique_id",
@@ -1449,7 +1485,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
         }
         {
             let value = &self.user_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_id",
@@ -1460,7 +1496,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
         }
         {
             let value = &self.item_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_id",
@@ -1471,7 +1507,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
         }
         {
             let value = &self.each_amount;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "each_amount",
@@ -1482,7 +1518,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
         }
         {
             let value = &self.start_date;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_date",
@@ -1493,7 +1529,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
         }
         {
             let value = &self.end_date;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "end_date",
@@ -1504,7 +1540,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
         }
         {
             let value = &self.currency_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "currency_id",
@@ -1514,7 +1550,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
             );
         }
         if let Some(value) = &self.remark {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remark",
@@ -1524,7 +1560,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForCreate {
             );
         }
         if let Some(value) = &self.issuance_country_region_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_country_region_id",
@@ -1616,11 +1652,15 @@ impl RecurringPaymentForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RecurringPaymentForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -1631,7 +1671,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
         }
         {
             let value = &self.each_amount;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "each_amount",
@@ -1642,7 +1682,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
         }
         {
             let value = &self.start_date;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_date",
@@ -1653,7 +1693,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
         }
         {
             let value = &self.end_date;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "end_date",
@@ -1664,7 +1704,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
         }
         {
             let value = &self.currency_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "currency_id",
@@ -1674,7 +1714,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
             );
         }
         if let Some(value) = &self.remark {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remark",
@@ -1684,7 +1724,7 @@ impl ::feishu_runtime::Validate for RecurringPaymentForUpdate {
             );
         }
         if let Some(value) = &self.issuance_country_region_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "issuance_country_region_id",
@@ -1783,7 +1823,7 @@ pub enum Code {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Code { V0 => 0, V21280001 => 21280001, V21280002 => 21280002, V21280003 => 21280003,
     V21270304 => 21270304, V21270305 => 21270305, V21270306 => 21270306, V21270307 =>
     21270307, V21270308 => 21270308, V21270309 => 21270309, V21270310 => 21270310,
@@ -1817,7 +1857,7 @@ pub enum IssuancePeriod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IssuancePeriod { Year => "year", HalfYear => "half_year", Quarterly => "quarterly",
     Bimonthly => "bimonthly", Month => "month", Biweekly => "biweekly", Week => "week",
     Day => "day", Hour => "hour" }
@@ -1838,7 +1878,7 @@ pub enum IssuanceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IssuanceType { WithSalary => "with_salary", WithCash => "with_cash",
     WithPhysicalDistribution => "with_physical_distribution", WithYearEndBonus =>
     "with_year_end_bonus" }
@@ -1861,7 +1901,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

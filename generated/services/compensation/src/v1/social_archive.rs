@@ -5,7 +5,7 @@
 /// A handle on the `social_archive` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SocialArchiveApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SocialArchiveApi<'a> {
     /// 批量获取员工参保档案
@@ -30,8 +30,8 @@ impl<'a> SocialArchiveApi<'a> {
     pub fn query(
         &self,
         request: QuerySocialArchiveRequest,
-    ) -> ::feishu_runtime::Call<'a, QuerySocialArchiveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QuerySocialArchiveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SocialArchiveApi::query`]: 批量获取员工参保档案.
@@ -55,44 +55,48 @@ impl QuerySocialArchiveRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for QuerySocialArchiveRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QuerySocialArchiveRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QuerySocialArchiveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QuerySocialArchiveRequest {
     type Body = QuerySocialArchiveBody;
     type Response = QuerySocialArchiveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.social_archive.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/social_archive/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290001,
                 message: "server error",
                 hint: "服务端异常，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290002,
                 message: "param is invalid",
                 hint: "请检查请求参数的格式或值是否符合接口要求，参考文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2290003,
                 message: "plan or plan version not found",
@@ -101,21 +105,21 @@ impl ::feishu_runtime::ApiRequest for QuerySocialArchiveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_archive/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/compensation/v1/social_archive/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 调整说明
@@ -171,11 +175,15 @@ impl QuerySocialArchiveBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for QuerySocialArchiveBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QuerySocialArchiveBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_id_list",
@@ -494,7 +502,7 @@ pub enum InsuranceStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InsuranceStatus { Contribution => "contribution", NotContribution =>
     "not_contribution", StoppedContribution => "stopped_contribution" }
 );
@@ -510,7 +518,7 @@ pub enum InsuranceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InsuranceType { SocialInsurance => "social_insurance", ProvidentFund =>
     "provident_fund" }
 );
@@ -528,7 +536,7 @@ pub enum PaymentFrequency {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PaymentFrequency { Annually => "annually", Monthly => "monthly", Quarterly =>
     "quarterly" }
 );
@@ -546,7 +554,7 @@ pub enum PaymentRoundingRule {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PaymentRoundingRule { Rounding => "rounding", RoundUp => "round_up", RoundDown =>
     "round_down" }
 );
@@ -568,7 +576,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `social_archive_adjust_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SocialArchiveAdjustRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SocialArchiveAdjustRecordApi<'a> {
     /// 通过员工ID批量获取社保增减员记录
@@ -29,8 +29,8 @@ impl<'a> SocialArchiveAdjustRecordApi<'a> {
     pub fn query(
         &self,
         request: QuerySocialArchiveAdjustRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, QuerySocialArchiveAdjustRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QuerySocialArchiveAdjustRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SocialArchiveAdjustRecordApi::query`]: 通过员工ID批量获取社保增减员记录.
@@ -57,38 +57,42 @@ impl QuerySocialArchiveAdjustRecordRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for QuerySocialArchiveAdjustRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QuerySocialArchiveAdjustRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QuerySocialArchiveAdjustRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QuerySocialArchiveAdjustRecordRequest {
     type Body = QuerySocialArchiveAdjustRecordBody;
     type Response = QuerySocialArchiveAdjustRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.social_archive_adjust_record.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/social_archive_adjust_record/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290001,
                 message: "server error",
                 hint: "服务端异常，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290002,
                 message: "param is invalid",
@@ -97,21 +101,21 @@ impl ::feishu_runtime::ApiRequest for QuerySocialArchiveAdjustRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_archive_adjust_record/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/compensation/v1/social_archive_adjust_record/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 调整说明
@@ -168,11 +172,15 @@ impl QuerySocialArchiveAdjustRecordBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for QuerySocialArchiveAdjustRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QuerySocialArchiveAdjustRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_id_list",
@@ -502,7 +510,7 @@ pub enum InsuranceStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InsuranceStatus { Contribution => "contribution", NotContribution =>
     "not_contribution", StoppedContribution => "stopped_contribution" }
 );
@@ -518,7 +526,7 @@ pub enum InsuranceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InsuranceType { SocialInsurance => "social_insurance", ProvidentFund =>
     "provident_fund" }
 );
@@ -536,7 +544,7 @@ pub enum PaymentFrequency {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PaymentFrequency { Annually => "annually", Monthly => "monthly", Quarterly =>
     "quarterly" }
 );
@@ -554,7 +562,7 @@ pub enum PaymentRoundingRule {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PaymentRoundingRule { Rounding => "rounding", RoundUp => "round_up", RoundDown =>
     "round_down" }
 );
@@ -570,7 +578,7 @@ pub enum RecordType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RecordType { Increase => "increase", Attrition => "attrition" }
 );
 /// 用户 ID 类型
@@ -591,7 +599,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

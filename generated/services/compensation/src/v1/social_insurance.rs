@@ -5,7 +5,7 @@
 /// A handle on the `social_insurance` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SocialInsuranceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SocialInsuranceApi<'a> {
     /// 获取险种配置列表
@@ -28,8 +28,8 @@ impl<'a> SocialInsuranceApi<'a> {
     pub fn list(
         &self,
         request: ListSocialInsuranceRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSocialInsuranceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSocialInsuranceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SocialInsuranceApi::list`]: 获取险种配置列表.
@@ -40,26 +40,26 @@ impl<'a> SocialInsuranceApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListSocialInsuranceRequest {}
 impl ListSocialInsuranceRequest {}
-impl ::feishu_runtime::ApiRequest for ListSocialInsuranceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSocialInsuranceRequest {
     type Body = ();
     type Response = ListSocialInsuranceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "compensation.v1.social_insurance.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/compensation/v1/social_insurances",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2290001,
                 message: "server error",
                 hint: "服务端异常，请稍后重试。若问题持续，请联系技术支持",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2290002,
                 message: "param is invalid",
@@ -68,7 +68,7 @@ impl ::feishu_runtime::ApiRequest for ListSocialInsuranceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_insurance/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -180,7 +180,7 @@ pub enum InsuranceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InsuranceType { SocialInsurance => "social_insurance", ProvidentFund =>
     "provident_fund" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `user_admin_scope` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserAdminScopeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserAdminScopeApi<'a> {
     /// 获取应用管理员管理范围
@@ -20,8 +20,8 @@ impl<'a> UserAdminScopeApi<'a> {
     pub fn get(
         &self,
         request: GetUserAdminScopeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserAdminScopeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserAdminScopeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserAdminScopeApi::get`]: 获取应用管理员管理范围.
@@ -32,17 +32,17 @@ impl<'a> UserAdminScopeApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct GetUserAdminScopeRequest {}
 impl GetUserAdminScopeRequest {}
-impl ::feishu_runtime::ApiRequest for GetUserAdminScopeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserAdminScopeRequest {
     type Body = ();
     type Response = GetUserAdminScopeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v1.user_admin_scope.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v1/user/admin_scope/get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzN3QjLzczN04yM3cDN",

@@ -5,7 +5,7 @@
 /// A handle on the `department` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DepartmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DepartmentApi<'a> {
     /// 批量新增部门
@@ -22,8 +22,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn batch_add(
         &self,
         request: BatchAddDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchAddDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchAddDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DepartmentApi::batch_add`]: 批量新增部门.
@@ -42,17 +42,17 @@ impl BatchAddDepartmentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchAddDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchAddDepartmentRequest {
     type Body = BatchAddDepartmentBody;
     type Response = BatchAddDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v2.department.batch_add",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v2/department/batch_add",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMDOwUjLzgDM14yM4ATN",

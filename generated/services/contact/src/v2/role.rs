@@ -5,7 +5,7 @@
 /// A handle on the `role` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RoleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RoleApi<'a> {
     /// 获取角色列表
@@ -18,8 +18,8 @@ impl<'a> RoleApi<'a> {
     pub fn list(
         &self,
         request: ListRoleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListRoleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListRoleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RoleApi::list`]: 获取角色列表.
@@ -30,17 +30,17 @@ impl<'a> RoleApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListRoleRequest {}
 impl ListRoleRequest {}
-impl ::feishu_runtime::ApiRequest for ListRoleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListRoleRequest {
     type Body = ();
     type Response = ListRoleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v2.role.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v2/role/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMwUjL2MDM14iNzATN",

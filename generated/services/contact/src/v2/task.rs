@@ -5,7 +5,7 @@
 /// A handle on the `task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskApi<'a> {
     /// 查询批量任务执行状态
@@ -21,8 +21,8 @@ impl<'a> TaskApi<'a> {
     pub fn get(
         &self,
         request: GetTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskApi::get`]: 查询批量任务执行状态.
@@ -33,17 +33,17 @@ impl<'a> TaskApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct GetTaskRequest {}
 impl GetTaskRequest {}
-impl ::feishu_runtime::ApiRequest for GetTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
     type Body = ();
     type Response = GetTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v2.task.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v2/task/get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDOwUjL1gDM14SN4ATN",

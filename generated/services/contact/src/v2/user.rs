@@ -5,7 +5,7 @@
 /// A handle on the `user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserApi<'a> {
     /// 批量新增用户
@@ -22,8 +22,8 @@ impl<'a> UserApi<'a> {
     pub fn batch_add(
         &self,
         request: BatchAddUserRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchAddUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchAddUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserApi::batch_add`]: 批量新增用户.
@@ -42,17 +42,17 @@ impl BatchAddUserRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchAddUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchAddUserRequest {
     type Body = BatchAddUserBody;
     type Response = BatchAddUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v2.user.batch_add",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v2/user/batch_add",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDOwUjLygDM14iM4ATN",

@@ -66,6 +66,6 @@ impl CustomAttrEventUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CustomAttrEventUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for CustomAttrEventUpdatedEvent {
     const EVENT_TYPE: &'static str = "contact.custom_attr_event.updated_v3";
 }

@@ -5,7 +5,7 @@
 /// A handle on the `department` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DepartmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DepartmentApi<'a> {
     /// 批量获取部门信息
@@ -43,8 +43,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn batch(
         &self,
         request: BatchDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取子部门列表
     ///
@@ -88,8 +88,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn children(
         &self,
         request: ChildrenDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, ChildrenDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ChildrenDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建部门
     ///
@@ -148,8 +148,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn create(
         &self,
         request: CreateDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除部门
     ///
@@ -187,8 +187,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个部门信息
     ///
@@ -226,8 +226,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn get(
         &self,
         request: GetDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取部门信息列表
     ///
@@ -276,8 +276,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn list(
         &self,
         request: ListDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取父部门信息
     ///
@@ -336,8 +336,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn parent(
         &self,
         request: ParentDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, ParentDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ParentDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改部门部分信息
     ///
@@ -384,8 +384,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn patch(
         &self,
         request: PatchDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索部门
     ///
@@ -413,8 +413,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn search(
         &self,
         request: SearchDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 部门群转为普通群
     ///
@@ -441,8 +441,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn unbind_department_chat(
         &self,
         request: UnbindDepartmentChatDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, UnbindDepartmentChatDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnbindDepartmentChatDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新部门所有信息
     ///
@@ -493,8 +493,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn update(
         &self,
         request: UpdateDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新部门 ID
     ///
@@ -521,8 +521,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn update_department_id(
         &self,
         request: UpdateDepartmentIdDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateDepartmentIdDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateDepartmentIdDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DepartmentApi::batch`]: 批量获取部门信息.
@@ -580,77 +580,77 @@ impl BatchDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDepartmentRequest {
     type Body = ();
     type Response = BatchDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.batch",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/batch",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param is invalid",
                 hint: "参数错误。请检查请求时输出参数是否填写有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43010,
                 message: "big dept forbid recursion error",
                 hint: "超大部门不允许进行查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "操作部门的父部门需在通讯录权限范围中，[了解更多](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is more than 50 error",
                 hint: "page_size 参数超过 50，请减少数量后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "非法的 page_token 参数，请从结果中获取 page_token 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "租户身份无效。请求时，请求头 Authorization 对应的租户身份，需要是当前操作中的资源的所属租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43007,
                 message: "duplicated department unit custom id error",
                 hint: "部门 unit 的自定义 ID 重复，请检查数据后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -660,8 +660,8 @@ impl ::feishu_runtime::ApiRequest for BatchDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/batch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -669,7 +669,7 @@ impl ::feishu_runtime::ApiRequest for BatchDepartmentRequest {
         path.push_str("/open-apis/contact/v3/departments/batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.department_ids {
             out.push("department_ids", value);
         }
@@ -786,11 +786,15 @@ impl ChildrenDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ChildrenDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ChildrenDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -800,7 +804,7 @@ impl ::feishu_runtime::Validate for ChildrenDepartmentRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -811,71 +815,71 @@ impl ::feishu_runtime::Validate for ChildrenDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ChildrenDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ChildrenDepartmentRequest {
     type Body = ();
     type Response = ChildrenDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.children",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/:department_id/children",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43010,
                 message: "big dept forbid recursion error",
                 hint: "超大部门不允许进行查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限（组织架构可见范围权限）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "Page size 无效。你可以参考接口文档提供的 page_size 参数描述，修改为正确的取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "Page token 无效。你需要检查传入的 page_token 是否为上次请求返回的 page_token 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "租户身份无效。请求时，请确保设置的请求头 Authorization 与待操作资源同属一个租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43007,
                 message: "duplicated department custom id error",
                 hint: "部门自定义 ID 企业内重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -883,26 +887,26 @@ impl ::feishu_runtime::ApiRequest for ChildrenDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/children",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/contact/v3/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path.push_str("/children");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -919,25 +923,25 @@ impl ::feishu_runtime::ApiRequest for ChildrenDepartmentRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ChildrenDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ChildrenDepartmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ChildrenDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ChildrenDepartmentRequest {
     type Item = Department;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1009,194 +1013,198 @@ impl CreateDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
     type Body = CreateDepartmentBody;
     type Response = CreateDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43005,
                 message: "duplicate order error",
                 hint: "order 取值重复。部门的 order 参数值必须唯一，不能与存量部门的 order 值相同，你可以更新 order 取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40018,
                 message: "param error",
                 hint: "参数错误。请检查传入的参数值是否有误。例如，是否符合参数数据类型、是否符合参数描述的要求等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43008,
                 message: "custom dept id invalid error",
                 hint: "自定义的部门 ID 不合法。你需要检查传入的 department_id 参数值，该值不能以 `od-` 开头、不能取值为 `0`、长度不能超过 64 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43013,
                 message: "dept too many children error",
                 hint: "子部门数量过多。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "应用没有部门权限，检查该部门是否在应用的通讯录权限范围内。你可以登录[开发者后台](https://open.feishu.cn/app) ，在应用详情页的 **开发配置 &gt; 权限管理 &gt; 数据权限** 功能页查看 **通讯录权限范围** 内是否有相应部门，如果没有则需要在 **通讯录权限范围** 内添加上部门，并发布应用使配置生效。具体操作参考[配置应用数据权限](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/configure-app-data-permissions)。 **注意**：如果通讯录权限范围设置的是 **与应用的可用范围一致**，则你需要在应用发布阶段（点击 **应用发布 &gt; 版本管理与发布 &gt; 创建版本** 后的 **版本详情** 页面内）配置应用的可用范围，并发布应用使配置生效。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门信息不能为空。请求时需要确保传入了完整的请求参数（必填参数不能为空）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40010,
                 message: "chat id is invalid error",
                 hint: "部门群 ID 格式错误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限。传入的父部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 43000,
                 message: "dept has already exist error",
                 hint: "部门已存在。无需重复创建部门，或者修改请求参数后，重试创建新的部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 40016,
                 message: "dept name can not be nul error",
                 hint: "部门名不能为空。请求时必须传入 name 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42006,
                 message: "user has resigned error",
                 hint: "用户已离职。已离职的用户不能设置为部门主管、部门负责人以及 HRBP。请更换为在职用户后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41012,
                 message: "user id invalid error",
                 hint: "用户 ID 无效。你需要检查传入的用户 ID 类型是否与查询参数 user_id_type 设置的类型一致，并检查是否传入了正确的用户 ID。用户 ID 获取方式可参见[如何获取不同的用户 ID](https://open.feishu.cn/document/home/user-identity-introduction/open-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40021,
                 message: "no a same request error",
                 hint: "两次操作不是同一个请求，请检查 request 值是否有改动。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43004,
                 message: "illegal unit error",
                 hint: "单位设置错误。请求时如果需要为部门关联单位，则需要传入正确的单位 ID（unit_ids）。目前只支持关联一个单位，你可以调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口查询单位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43007,
                 message: "duplicated department custom id error",
                 hint: "自定义的部门 ID 重复。你需要修改传入的 department_id，并重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44101,
                 message: "miss parent department id error",
                 hint: "缺少父部门 ID。请求时必须传入 parent_department_id 参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43017,
                 message: "relate dept over limit",
                 hint: "指定的单位已关联 1000 个部门，无法继续关联部门。如果必须将当前部门关联至该单位，请先调用[解除部门与单位的绑定关系](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department)接口，将该单位中其他某一部门解除绑定关系，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43018,
                 message: "duplicate i18n name",
                 hint: "部门名称的国际化配置重复。你需要修改 i18n_name 参数配置后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43019,
                 message: "exceed dept max level",
                 hint: "部门层级深度已达到 25 层，不能继续创建子部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43021,
                 message: "department chat not exist",
                 hint: "部门群不存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43022,
                 message: "department name duplicate",
                 hint: "部门名重复。你需要修改传入的 name 参数值，并重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43023,
                 message: "dept structure no permissione",
                 hint: "组织架构没有权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43024,
                 message: "dept structure tenant lock fail",
                 hint: "部门结构变动获取租户锁失败。由并发请求产生的冲突，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43025,
                 message: "top department leader unjoined",
                 hint: "用户未加入，不能成为部门负责人。你需要将部门负责人修改为通讯录内包含的在职员工。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43026,
                 message: "employee type is not valid",
                 hint: "人员类型无效。你需要参考接口文档中 group_chat_employee_types 的参数描述，设置正确的人员类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43028,
                 message: "invalid department hrbps",
                 hint: "部门的 HRBP 不合法。请求时，部门 HRBP 的用户 ID 可设置多个，你需要检查设置的用户 ID 类型是否与查询参数 user_id_type 设置的类型保持一致，并检查用户 ID 取值是否正确。用户 ID 获取方式可参见[如何获取不同的用户 ID](https://open.feishu.cn/document/home/user-identity-introduction/open-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43029,
                 message: "dept name not contain separator",
@@ -1206,8 +1214,8 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1215,7 +1223,7 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         path.push_str("/open-apis/contact/v3/departments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1229,8 +1237,8 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::delete`]: 删除部门.
@@ -1275,11 +1283,15 @@ impl DeleteDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -1290,56 +1302,56 @@ impl ::feishu_runtime::Validate for DeleteDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/:department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43011,
                 message: "delete has member dept error",
                 hint: "待删除的部门下不能包含用户，请检查部门中是否还有未删除的用户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43012,
                 message: "delete has sub dept department error",
                 hint: "待删除的部门下不能包含部门，请检查部门中是否还有未删除的子部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40002,
                 message: "process root dept error",
                 hint: "不支持对根部门进行操作。请检查是否在请求参数部门 ID 中传入了根部门 ID `0`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "当前操作涉及的部门，需在应用通讯录权限范围中，了解更多可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限。传入的父部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
@@ -1349,23 +1361,23 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/contact/v3/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::get`]: 获取单个部门信息.
@@ -1425,11 +1437,15 @@ impl GetDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -1440,59 +1456,59 @@ impl ::feishu_runtime::Validate for GetDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDepartmentRequest {
     type Body = ();
     type Response = GetDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/:department_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。请检查请求时传入的参数是否填写有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43010,
                 message: "big dept forbid recursion error",
                 hint: "超大部门不允许进行查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "当前操作涉及的部门，需在应用通讯录权限范围中，了解更多可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "租户身份无效。请求时，请确保设置的请求头 Authorization 与待操作资源同属一个租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40015,
                 message: "department not exist",
@@ -1506,10 +1522,10 @@ impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/contact/v3/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1517,8 +1533,8 @@ impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
             out.push("department_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::list`]: 获取部门信息列表.
@@ -1616,10 +1632,14 @@ impl ListDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1630,71 +1650,71 @@ impl ::feishu_runtime::Validate for ListDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentRequest {
     type Body = ();
     type Response = ListDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43010,
                 message: "big dept forbid recursion error",
                 hint: "超大部门不允许进行查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请提供 X-Request-Id向客服反馈。[联系客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22%3A14%2C%22created_at%22%3A1614493146%2C%22scenario_id%22%3A6885151765134622721%2C%22signature%22%3A%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限（组织架构可见范围权限）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "无效的分页参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "page token无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "请检查请求租户是否为合法租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43007,
                 message: "duplicated department custom id error",
                 hint: "部门自定义ID 企业内重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -1702,8 +1722,8 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -1716,7 +1736,7 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
         path.push_str("/open-apis/contact/v3/departments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1736,25 +1756,25 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDepartmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDepartmentRequest {
     type Item = Department;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1844,10 +1864,14 @@ impl ParentDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ParentDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ParentDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1858,155 +1882,155 @@ impl ::feishu_runtime::Validate for ParentDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ParentDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ParentDepartmentRequest {
     type Body = ();
     type Response = ParentDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.parent",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/parent",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 43001,
                 message: "dept unit repeat error",
                 hint: "部门 unit id 冲突。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 43002,
                 message: "dept unit is still using error",
                 hint: "部门 unit id 已存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 43003,
                 message: "multi dept unit error",
                 hint: "存在多个部门 unit id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43004,
                 message: "illegal unit error",
                 hint: "部门 unit id 无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43005,
                 message: "duplicate order error",
                 hint: "部门的 order 必须唯一，请检查后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。请检查请求时传入的参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43007,
                 message: "duplicated department custom id error",
                 hint: "部门自定义 ID 企业内重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43008,
                 message: "custom dept id invalid error",
                 hint: "部门自定义 ID 不合法，不得以 od- 开头，不能为“0”，长度不可超过 64。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43009,
                 message: "exceed update custom dept limit error",
                 hint: "超过部门自定义 ID 次数限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43010,
                 message: "big dept forbid recursion error",
                 hint: "超大部门不允许进行查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43013,
                 message: "dept too many children error",
                 hint: "子部门数量过多。部门的直属子部门数量不能超过 1000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43011,
                 message: "delete has member dept error",
                 hint: "待删除的部门下不能包含用户，请检查部门中是否还有未删除的用户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43012,
                 message: "delete has sub dept department error",
                 hint: "待删除的部门下不能包含部门，请检查部门中是否还有未删除的子部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40002,
                 message: "process root dept error",
                 hint: "不支持对根部门进行操作。请检查是否在请求参数部门 ID 中传入了根部门 ID `0`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "当前操作涉及的部门，需在应用通讯录权限范围中，了解更多可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40010,
                 message: "chat id is invalid error",
                 hint: "部门群ID格式错误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限。传入的父部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "Page size 无效。传入的 page_size 参数值不能超过 50。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "Page token 无效。你需要检查传入的 page_token 是否为上次请求返回的 page_token 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "租户身份无效。请求时，请确保设置的请求头 Authorization 与待操作资源同属一个租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44102,
                 message: "miss department_id error",
@@ -2014,8 +2038,8 @@ impl ::feishu_runtime::ApiRequest for ParentDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/parent",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -2028,7 +2052,7 @@ impl ::feishu_runtime::ApiRequest for ParentDepartmentRequest {
         path.push_str("/open-apis/contact/v3/departments/parent");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2043,25 +2067,25 @@ impl ::feishu_runtime::ApiRequest for ParentDepartmentRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ParentDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ParentDepartmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ParentDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ParentDepartmentRequest {
     type Item = Department;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2127,11 +2151,15 @@ impl PatchDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -2142,154 +2170,154 @@ impl ::feishu_runtime::Validate for PatchDepartmentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
     type Body = PatchDepartmentBody;
     type Response = PatchDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/:department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43005,
                 message: "duplicate order error",
                 hint: "order 取值重复。部门的 order 参数值必须唯一，不能与存量部门的 order 值相同，你可以更新 order 取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40002,
                 message: "process root dept error",
                 hint: "不支持对根部门进行操作。请检查是否在请求参数部门 ID 中传入了根部门 ID `0`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "当前操作涉及的部门，需在应用通讯录权限范围中，了解更多可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限。传入的父部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "租户身份无效。请求时，请求头 Authorization 对应的租户身份，需要是当前操作中的资源的所属租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43016,
                 message: "leaders is repeat",
                 hint: "部门负责人重复。请检查传入的部门负责人是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43017,
                 message: "relate dept over limit",
                 hint: "指定的单位已关联 1000 个部门，无法继续关联部门。如果必须将当前部门关联至该单位，请先调用[解除部门与单位的绑定关系](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department)接口，将该单位中其他某一部门解除绑定关系，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43018,
                 message: "duplicate i18n name",
                 hint: "部门名称的国际化配置重复。你需要修改 i18n_name 参数配置后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43019,
                 message: "exceed dept max level",
                 hint: "部门层级深度已达到 25 层，不能继续创建子部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43021,
                 message: "department chat not exist",
                 hint: "部门群不存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43022,
                 message: "department name duplicate",
                 hint: "部门名重复。你需要修改传入的 name 参数值，并重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43023,
                 message: "dept structure no permissione",
                 hint: "没有部门权限。部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43024,
                 message: "dept structure tenant lock fail",
                 hint: "部门结构变动获取租户锁失败。由并发请求产生的冲突，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43025,
                 message: "top department leader unjoined",
                 hint: "用户未加入，不能成为部门负责人。你需要将部门负责人修改为通讯录内包含的在职员工。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43026,
                 message: "employee type is not valid",
                 hint: "人员类型无效。你需要参考接口文档中 group_chat_employee_types 的参数描述，设置正确的人员类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43028,
                 message: "invalid department hrbps",
                 hint: "部门的 HRBP 不合法。请求时，部门 HRBP 的用户 ID 可设置多个，你需要检查设置的用户 ID 类型是否与查询参数 user_id_type 设置的类型保持一致，并检查用户 ID 取值是否正确。用户 ID 获取方式可参见[如何获取不同的用户 ID](https://open.feishu.cn/document/home/user-identity-introduction/open-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43029,
                 message: "dept name not contain separator",
                 hint: "部门名称不能包含斜杠（`/`）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43030,
                 message: "update department lock error,wait some seconds and retry",
                 hint: "并发受限，请等待几秒后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43013,
                 message: "dept too many children error",
                 hint: "子部门数量过多。部门的直属子部门数量不能超过 1000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43031,
                 message: "Unable to edit data from external data sources",
@@ -2299,17 +2327,17 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/contact/v3/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2320,8 +2348,8 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::search`]: 搜索部门.
@@ -2405,10 +2433,14 @@ impl SearchDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -2419,26 +2451,26 @@ impl ::feishu_runtime::Validate for SearchDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
     type Body = SearchDepartmentBody;
     type Response = SearchDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/search",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 48001,
                 message: "invalid param",
                 hint: "参数错误，请检查请求参数填写是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 48002,
                 message: "Internal Server Error",
@@ -2446,8 +2478,8 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -2460,7 +2492,7 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
         path.push_str("/open-apis/contact/v3/departments/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2477,25 +2509,25 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchDepartmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchDepartmentRequest {
     type Item = Department;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2537,38 +2569,38 @@ impl UnbindDepartmentChatDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for UnbindDepartmentChatDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnbindDepartmentChatDepartmentRequest {
     type Body = UnbindDepartmentChatDepartmentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.unbind_department_chat",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/unbind_department_chat",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40002,
                 message: "process root dept error",
                 hint: "不支持对根部门进行操作。请检查是否在请求参数部门 ID 中传入了根部门 ID `0`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "当前操作涉及的部门，需在应用通讯录权限范围中，了解更多可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40020,
                 message: "department does not have a chat error",
@@ -2577,14 +2609,14 @@ impl ::feishu_runtime::ApiRequest for UnbindDepartmentChatDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/unbind_department_chat",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/contact/v3/departments/unbind_department_chat");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -2653,11 +2685,15 @@ impl UpdateDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -2668,178 +2704,178 @@ impl ::feishu_runtime::Validate for UpdateDepartmentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateDepartmentRequest {
     type Body = UpdateDepartmentBody;
     type Response = UpdateDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/:department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43005,
                 message: "duplicate order error",
                 hint: "order 取值重复。部门的 order 参数值必须唯一，不能与存量部门的 order 值相同，你可以更新 order 取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40002,
                 message: "process root dept error",
                 hint: "不支持对根部门进行操作。请检查是否在请求参数部门 ID 中传入了根部门 ID `0`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "当前操作涉及的部门，需在应用通讯录权限范围中，了解更多可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40008,
                 message: "dept Info is null error",
                 hint: "部门的信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40010,
                 message: "chat id is invalid error",
                 hint: "部门群 ID 格式错误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40014,
                 message: "no parent dept authority error",
                 hint: "没有父部门权限。传入的父部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "请检查请求租户是否为合法租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40016,
                 message: "dept name can not be nul error",
                 hint: "部门名不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40017,
                 message: "parent id can not be null in updateRequest",
                 hint: "父部门 ID 不能为空。请求时必须传入 parent_department_id 参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40018,
                 message: "param error",
                 hint: "参数错误。请检查传入的参数值是否有误。例如，是否符合参数数据类型、是否符合参数描述的要求等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43004,
                 message: "illegal unit error",
                 hint: "单位 ID 无效。你可以调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口获取单位 ID 信息，并修改 unit_ids 参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43017,
                 message: "relate dept over limit",
                 hint: "指定的单位已关联 1000 个部门，无法继续关联部门。如果必须将当前部门关联至该单位，请先调用[解除部门与单位的绑定关系](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department)接口，将该单位中其他某一部门解除绑定关系，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43018,
                 message: "duplicate i18n name",
                 hint: "部门名称的国际化配置重复。你需要修改 i18n_name 参数配置后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43019,
                 message: "exceed dept max level",
                 hint: "部门层级深度已达到 25 层，不能继续创建子部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43021,
                 message: "department chat not exist",
                 hint: "部门群不存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43022,
                 message: "department name duplicate",
                 hint: "部门名重复。你需要修改传入的 name 参数值，并重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43023,
                 message: "dept structure no permissione",
                 hint: "没有部门权限。部门需要在应用的通讯录权限范围内。如何设置通讯录权限范围，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43024,
                 message: "dept structure tenant lock fail",
                 hint: "部门结构变动获取租户锁失败。由并发请求产生的冲突，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43025,
                 message: "top department leader unjoined",
                 hint: "用户未加入，不能成为部门负责人。你需要将部门负责人修改为通讯录内包含的在职员工。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43026,
                 message: "employee type is not valid",
                 hint: "人员类型无效。你需要参考接口文档中 group_chat_employee_types 的参数描述，设置正确的人员类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43028,
                 message: "invalid department hrbps",
                 hint: "部门的 HRBP 不合法。请求时，部门 HRBP 的用户 ID 可设置多个，你需要检查设置的用户 ID 类型是否与查询参数 user_id_type 设置的类型保持一致，并检查用户 ID 取值是否正确。用户 ID 获取方式可参见[如何获取不同的用户 ID](https://open.feishu.cn/document/home/user-identity-introduction/open-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43029,
                 message: "dept name not contain separator",
                 hint: "部门名称不能包含斜杠（`/`）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43030,
                 message: "update department lock error,wait some seconds and retry",
                 hint: "并发受限，请等待几秒后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43013,
                 message: "dept too many children error",
                 hint: "子部门数量过多。部门的直属子部门数量不能超过 1000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43031,
                 message: "Unable to edit data from external data sources",
@@ -2849,17 +2885,17 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/contact/v3/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2870,8 +2906,8 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::update_department_id`]: 更新部门 ID.
@@ -2922,11 +2958,15 @@ impl UpdateDepartmentIdDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDepartmentIdDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDepartmentIdDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -2937,46 +2977,46 @@ impl ::feishu_runtime::Validate for UpdateDepartmentIdDepartmentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateDepartmentIdDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateDepartmentIdDepartmentRequest {
     type Body = UpdateDepartmentIdDepartmentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.department.update_department_id",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/departments/:department_id/update_department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "invalid params",
                 hint: "参数错误，请对照接口文档修改输入参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43009,
                 message: "exceed update custom dept limit error",
                 hint: "超过最大更新限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40007,
                 message: "can not update dept custom id error",
                 hint: "无法更新部门自定义 ID。你需要在应用的通讯录权限范围内添加当前操作的部门。了解应用的通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 42008,
                 message: "tenant id is invalid error",
@@ -2986,18 +3026,18 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentIdDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/update_department_id",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/contact/v3/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path.push_str("/update_department_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -3005,8 +3045,8 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentIdDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`BatchDepartmentRequest`].
@@ -3229,11 +3269,15 @@ impl CreateDepartmentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -3243,7 +3287,7 @@ impl ::feishu_runtime::Validate for CreateDepartmentBody {
             );
         }
         if let Some(value) = &self.department_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -3253,7 +3297,7 @@ impl ::feishu_runtime::Validate for CreateDepartmentBody {
             );
         }
         if let Some(value) = &self.department_hrbps {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_hrbps",
@@ -3459,18 +3503,22 @@ impl DepartmentCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for DepartmentCreatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DepartmentCreatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "object"),
+                &::feishu_runtime::codegen::field_path(at, "object"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for DepartmentCreatedEvent {
+impl ::feishu_runtime::codegen::Event for DepartmentCreatedEvent {
     const EVENT_TYPE: &'static str = "contact.department.created_v3";
 }
 /// 部门被删除
@@ -3510,18 +3558,22 @@ impl DepartmentDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for DepartmentDeletedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DepartmentDeletedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "object"),
+                &::feishu_runtime::codegen::field_path(at, "object"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for DepartmentDeletedEvent {
+impl ::feishu_runtime::codegen::Event for DepartmentDeletedEvent {
     const EVENT_TYPE: &'static str = "contact.department.deleted_v3";
 }
 /// 部门信息。
@@ -3618,10 +3670,14 @@ impl DepartmentEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for DepartmentEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DepartmentEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -3766,25 +3822,29 @@ impl DepartmentUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for DepartmentUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DepartmentUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "object"),
+                &::feishu_runtime::codegen::field_path(at, "object"),
                 out,
             );
         }
         if let Some(value) = &self.old_object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "old_object"),
+                &::feishu_runtime::codegen::field_path(at, "old_object"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for DepartmentUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for DepartmentUpdatedEvent {
     const EVENT_TYPE: &'static str = "contact.department.updated_v3";
 }
 /// The `data` returned for [`GetDepartmentRequest`].
@@ -4031,10 +4091,14 @@ impl PatchDepartmentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -4044,7 +4108,7 @@ impl ::feishu_runtime::Validate for PatchDepartmentBody {
             );
         }
         if let Some(value) = &self.department_hrbps {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_hrbps",
@@ -4263,11 +4327,15 @@ impl UpdateDepartmentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -4302,11 +4370,15 @@ impl UpdateDepartmentIdDepartmentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateDepartmentIdDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDepartmentIdDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.new_department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "new_department_id",
@@ -4379,7 +4451,7 @@ pub enum ChildrenDepartmentRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ChildrenDepartmentRequestDepartmentIdType { DepartmentId => "department_id",
     OpenDepartmentId => "open_department_id" }
 );
@@ -4395,7 +4467,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -4411,7 +4483,7 @@ pub enum LeaderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`BatchDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4428,6 +4500,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `employee_type_enum` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeTypeEnumApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeTypeEnumApi<'a> {
     /// 新增人员类型
@@ -32,8 +32,8 @@ impl<'a> EmployeeTypeEnumApi<'a> {
     pub fn create(
         &self,
         request: CreateEmployeeTypeEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmployeeTypeEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmployeeTypeEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除人员类型
     ///
@@ -51,8 +51,8 @@ impl<'a> EmployeeTypeEnumApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEmployeeTypeEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEmployeeTypeEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteEmployeeTypeEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询人员类型
     ///
@@ -69,8 +69,8 @@ impl<'a> EmployeeTypeEnumApi<'a> {
     pub fn list(
         &self,
         request: ListEmployeeTypeEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, ListEmployeeTypeEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListEmployeeTypeEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新人员类型
     ///
@@ -88,8 +88,8 @@ impl<'a> EmployeeTypeEnumApi<'a> {
     pub fn update(
         &self,
         request: UpdateEmployeeTypeEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateEmployeeTypeEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateEmployeeTypeEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeTypeEnumApi::create`]: 新增人员类型.
@@ -108,44 +108,48 @@ impl CreateEmployeeTypeEnumRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeTypeEnumRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeTypeEnumRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeTypeEnumRequest {
     type Body = CreateEmployeeTypeEnumBody;
     type Response = CreateEmployeeTypeEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.employee_type_enum.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/employee_type_enums",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42301,
                 message: "param content duplicate",
                 hint: "content 取值重复。当前已有相同 content 取值的自定义人员类型，无需再次添加。你也可以更换其他 content 值后，重新尝试添加人员类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42302,
                 message: "param i18n_content duplicate",
                 hint: "i18n_content 取值重复。当前已有相同 i18n_content 取值的自定义人员类型，无需再次添加。你也可以更换其他 i18n_content 值后，重新尝试添加人员类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42303,
                 message: "exceed content max num",
@@ -154,7 +158,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeEnumRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -164,8 +168,8 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeEnumRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeTypeEnumApi::delete`]: 删除人员类型.
@@ -186,17 +190,17 @@ impl DeleteEmployeeTypeEnumRequest {
         Self { enum_id: enum_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEmployeeTypeEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeTypeEnumRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.employee_type_enum.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/employee_type_enums/:enum_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/delete",
@@ -206,7 +210,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeTypeEnumRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/contact/v3/employee_type_enums/");
-        ::feishu_runtime::push_path_param(&mut path, &self.enum_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.enum_id);
         path
     }
 }
@@ -248,10 +252,14 @@ impl ListEmployeeTypeEnumRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListEmployeeTypeEnumRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListEmployeeTypeEnumRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -262,22 +270,22 @@ impl ::feishu_runtime::Validate for ListEmployeeTypeEnumRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListEmployeeTypeEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeTypeEnumRequest {
     type Body = ();
     type Response = ListEmployeeTypeEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.employee_type_enum.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/employee_type_enums",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -290,7 +298,7 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeTypeEnumRequest {
         path.push_str("/open-apis/contact/v3/employee_type_enums");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -298,25 +306,25 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeTypeEnumRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListEmployeeTypeEnumRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListEmployeeTypeEnumRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListEmployeeTypeEnumRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListEmployeeTypeEnumRequest {
     type Item = EmployeeTypeEnum;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -345,29 +353,33 @@ impl UpdateEmployeeTypeEnumRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateEmployeeTypeEnumRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEmployeeTypeEnumRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateEmployeeTypeEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateEmployeeTypeEnumRequest {
     type Body = UpdateEmployeeTypeEnumBody;
     type Response = UpdateEmployeeTypeEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.employee_type_enum.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/employee_type_enums/:enum_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/update",
@@ -377,14 +389,14 @@ impl ::feishu_runtime::ApiRequest for UpdateEmployeeTypeEnumRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/contact/v3/employee_type_enums/");
-        ::feishu_runtime::push_path_param(&mut path, &self.enum_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.enum_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateEmployeeTypeEnumRequest`].
@@ -430,11 +442,15 @@ impl CreateEmployeeTypeEnumBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeTypeEnumBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeTypeEnumBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.content;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -461,12 +477,16 @@ impl CreateEmployeeTypeEnumResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeTypeEnumResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeTypeEnumResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employee_type_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employee_type_enum"),
+                &::feishu_runtime::codegen::field_path(at, "employee_type_enum"),
                 out,
             );
         }
@@ -532,10 +552,14 @@ impl EmployeeTypeEnum {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeTypeEnum {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeTypeEnum {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -581,25 +605,29 @@ impl EmployeeTypeEnumActivedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeTypeEnumActivedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeTypeEnumActivedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.old_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "old_enum"),
+                &::feishu_runtime::codegen::field_path(at, "old_enum"),
                 out,
             );
         }
         if let Some(value) = &self.new_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "new_enum"),
+                &::feishu_runtime::codegen::field_path(at, "new_enum"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for EmployeeTypeEnumActivedEvent {
+impl ::feishu_runtime::codegen::Event for EmployeeTypeEnumActivedEvent {
     const EVENT_TYPE: &'static str = "contact.employee_type_enum.actived_v3";
 }
 /// 新建人员类型
@@ -629,18 +657,22 @@ impl EmployeeTypeEnumCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeTypeEnumCreatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeTypeEnumCreatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.new_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "new_enum"),
+                &::feishu_runtime::codegen::field_path(at, "new_enum"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for EmployeeTypeEnumCreatedEvent {
+impl ::feishu_runtime::codegen::Event for EmployeeTypeEnumCreatedEvent {
     const EVENT_TYPE: &'static str = "contact.employee_type_enum.created_v3";
 }
 /// 停用人员类型
@@ -678,25 +710,29 @@ impl EmployeeTypeEnumDeactivatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeTypeEnumDeactivatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeTypeEnumDeactivatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.old_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "old_enum"),
+                &::feishu_runtime::codegen::field_path(at, "old_enum"),
                 out,
             );
         }
         if let Some(value) = &self.new_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "new_enum"),
+                &::feishu_runtime::codegen::field_path(at, "new_enum"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for EmployeeTypeEnumDeactivatedEvent {
+impl ::feishu_runtime::codegen::Event for EmployeeTypeEnumDeactivatedEvent {
     const EVENT_TYPE: &'static str = "contact.employee_type_enum.deactivated_v3";
 }
 /// 删除人员类型
@@ -726,18 +762,22 @@ impl EmployeeTypeEnumDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeTypeEnumDeletedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeTypeEnumDeletedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.old_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "old_enum"),
+                &::feishu_runtime::codegen::field_path(at, "old_enum"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for EmployeeTypeEnumDeletedEvent {
+impl ::feishu_runtime::codegen::Event for EmployeeTypeEnumDeletedEvent {
     const EVENT_TYPE: &'static str = "contact.employee_type_enum.deleted_v3";
 }
 /// 修改人员类型名称
@@ -775,25 +815,29 @@ impl EmployeeTypeEnumUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeTypeEnumUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeTypeEnumUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.old_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "old_enum"),
+                &::feishu_runtime::codegen::field_path(at, "old_enum"),
                 out,
             );
         }
         if let Some(value) = &self.new_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "new_enum"),
+                &::feishu_runtime::codegen::field_path(at, "new_enum"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for EmployeeTypeEnumUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for EmployeeTypeEnumUpdatedEvent {
     const EVENT_TYPE: &'static str = "contact.employee_type_enum.updated_v3";
 }
 /// 选项内容的国际化配置。
@@ -862,12 +906,16 @@ impl ListEmployeeTypeEnumResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListEmployeeTypeEnumResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListEmployeeTypeEnumResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -918,11 +966,15 @@ impl UpdateEmployeeTypeEnumBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateEmployeeTypeEnumBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEmployeeTypeEnumBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.content;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -949,12 +1001,16 @@ impl UpdateEmployeeTypeEnumResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateEmployeeTypeEnumResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEmployeeTypeEnumResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employee_type_enum {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employee_type_enum"),
+                &::feishu_runtime::codegen::field_path(at, "employee_type_enum"),
                 out,
             );
         }
@@ -972,7 +1028,7 @@ pub enum EnumStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EnumStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(EnumStatus { V1 => 1, V2 => 2 });
 /// 选项类型。
 ///
 /// The values of `enum_type` in [`EmployeeTypeEnum`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -985,4 +1041,4 @@ pub enum EnumType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EnumType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(EnumType { V1 => 1, V2 => 2 });

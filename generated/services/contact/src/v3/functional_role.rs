@@ -5,7 +5,7 @@
 /// A handle on the `functional_role` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FunctionalRoleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FunctionalRoleApi<'a> {
     /// 创建角色
@@ -31,8 +31,8 @@ impl<'a> FunctionalRoleApi<'a> {
     pub fn create(
         &self,
         request: CreateFunctionalRoleRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFunctionalRoleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFunctionalRoleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除角色
     ///
@@ -57,8 +57,8 @@ impl<'a> FunctionalRoleApi<'a> {
     pub fn delete(
         &self,
         request: DeleteFunctionalRoleRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteFunctionalRoleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteFunctionalRoleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改角色名称
     ///
@@ -81,8 +81,8 @@ impl<'a> FunctionalRoleApi<'a> {
     pub fn update(
         &self,
         request: UpdateFunctionalRoleRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateFunctionalRoleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateFunctionalRoleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FunctionalRoleApi::create`]: 创建角色.
@@ -101,38 +101,42 @@ impl CreateFunctionalRoleRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateFunctionalRoleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateFunctionalRoleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFunctionalRoleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFunctionalRoleRequest {
     type Body = CreateFunctionalRoleBody;
     type Response = CreateFunctionalRoleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41201,
                 message: "role name is exist",
                 hint: "租户内角色名称不能重复。请修改角色名称后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41208,
                 message: "tenant role not more 500",
@@ -141,7 +145,7 @@ impl ::feishu_runtime::ApiRequest for CreateFunctionalRoleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -151,8 +155,8 @@ impl ::feishu_runtime::ApiRequest for CreateFunctionalRoleRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`FunctionalRoleApi::delete`]: 删除角色.
@@ -175,26 +179,26 @@ impl DeleteFunctionalRoleRequest {
         Self { role_id: role_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteFunctionalRoleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteFunctionalRoleRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
                 hint: "role_id 不存在。请修改为正确的 role_id 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41206,
                 message: "functional role has members, can not delete",
@@ -203,12 +207,12 @@ impl ::feishu_runtime::ApiRequest for DeleteFunctionalRoleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path
     }
 }
@@ -237,44 +241,48 @@ impl UpdateFunctionalRoleRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateFunctionalRoleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateFunctionalRoleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateFunctionalRoleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateFunctionalRoleRequest {
     type Body = UpdateFunctionalRoleBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
                 hint: "role_id 不存在。请修改为正确的 role_id 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41201,
                 message: "role name is existed",
                 hint: "租户内角色名称不能重复。请修改角色名称后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41213,
                 message: "system role not support update",
@@ -283,19 +291,19 @@ impl ::feishu_runtime::ApiRequest for UpdateFunctionalRoleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateFunctionalRoleRequest`].
@@ -317,11 +325,15 @@ impl CreateFunctionalRoleBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateFunctionalRoleBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateFunctionalRoleBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.role_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role_name",
@@ -368,11 +380,15 @@ impl UpdateFunctionalRoleBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateFunctionalRoleBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateFunctionalRoleBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.role_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role_name",

@@ -5,7 +5,7 @@
 /// A handle on the `functional_role_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FunctionalRoleMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FunctionalRoleMemberApi<'a> {
     /// 批量添加角色成员
@@ -35,8 +35,8 @@ impl<'a> FunctionalRoleMemberApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateFunctionalRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateFunctionalRoleMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateFunctionalRoleMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除角色下的成员
     ///
@@ -61,8 +61,8 @@ impl<'a> FunctionalRoleMemberApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteFunctionalRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteFunctionalRoleMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteFunctionalRoleMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询角色下某个成员的管理范围
     ///
@@ -85,8 +85,8 @@ impl<'a> FunctionalRoleMemberApi<'a> {
     pub fn get(
         &self,
         request: GetFunctionalRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFunctionalRoleMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFunctionalRoleMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询角色下的所有成员信息
     ///
@@ -111,8 +111,8 @@ impl<'a> FunctionalRoleMemberApi<'a> {
     pub fn list(
         &self,
         request: ListFunctionalRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ListFunctionalRoleMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListFunctionalRoleMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量设置角色成员管理范围
     ///
@@ -139,8 +139,8 @@ impl<'a> FunctionalRoleMemberApi<'a> {
     pub fn scopes(
         &self,
         request: ScopesFunctionalRoleMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ScopesFunctionalRoleMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ScopesFunctionalRoleMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FunctionalRoleMemberApi::batch_create`]: 批量添加角色成员.
@@ -186,38 +186,42 @@ impl BatchCreateFunctionalRoleMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateFunctionalRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateFunctionalRoleMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateFunctionalRoleMemberRequest {
     type Body = BatchCreateFunctionalRoleMemberBody;
     type Response = BatchCreateFunctionalRoleMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role_member.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id/members/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
                 hint: "role_id 不存在。请修改为正确的 role_id 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41209,
                 message: "tenant role is not more 1000",
@@ -226,16 +230,16 @@ impl ::feishu_runtime::ApiRequest for BatchCreateFunctionalRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path.push_str("/members/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -243,8 +247,8 @@ impl ::feishu_runtime::ApiRequest for BatchCreateFunctionalRoleMemberRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`FunctionalRoleMemberApi::batch_delete`]: 删除角色下的成员.
@@ -290,32 +294,36 @@ impl BatchDeleteFunctionalRoleMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteFunctionalRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteFunctionalRoleMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteFunctionalRoleMemberRequest {
     type Body = BatchDeleteFunctionalRoleMemberBody;
     type Response = BatchDeleteFunctionalRoleMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role_member.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id/members/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
@@ -324,16 +332,16 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteFunctionalRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path.push_str("/members/batch_delete");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -341,8 +349,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteFunctionalRoleMemberRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`FunctionalRoleMemberApi::get`]: 查询角色下某个成员的管理范围.
@@ -402,26 +410,26 @@ impl GetFunctionalRoleMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFunctionalRoleMemberRequest {
     type Body = ();
     type Response = GetFunctionalRoleMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role_member.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id/members/:member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
                 hint: "role_id 不存在。请修改为正确的 role_id 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41203,
                 message: "member id is not exist",
@@ -430,17 +438,17 @@ impl ::feishu_runtime::ApiRequest for GetFunctionalRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path.push_str("/members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.member_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.member_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -531,10 +539,14 @@ impl ListFunctionalRoleMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListFunctionalRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListFunctionalRoleMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -545,26 +557,26 @@ impl ::feishu_runtime::Validate for ListFunctionalRoleMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListFunctionalRoleMemberRequest {
     type Body = ();
     type Response = ListFunctionalRoleMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role_member.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id/members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。请检查请求时传入的参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
@@ -572,23 +584,23 @@ impl ::feishu_runtime::ApiRequest for ListFunctionalRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("members"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -602,25 +614,25 @@ impl ::feishu_runtime::ApiRequest for ListFunctionalRoleMemberRequest {
             out.push("department_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListFunctionalRoleMemberRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListFunctionalRoleMemberRequest {
     type Item = FunctionalRoleMember;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.members.unwrap_or_default()
@@ -684,44 +696,48 @@ impl ScopesFunctionalRoleMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ScopesFunctionalRoleMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ScopesFunctionalRoleMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ScopesFunctionalRoleMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ScopesFunctionalRoleMemberRequest {
     type Body = ScopesFunctionalRoleMemberBody;
     type Response = ScopesFunctionalRoleMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.functional_role_member.scopes",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/functional_roles/:role_id/members/scopes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 41202,
                 message: "role id is not exist",
                 hint: "role_id 不存在。请修改为正确的 role_id 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41210,
                 message: "dept id is invalid",
                 hint: "部门 ID 无效。你可以选择调用[获取子部门列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/children)、[获取父部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/parent)、[搜索部门](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/search)任一接口，获取正确的部门 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41211,
                 message: "dept id is not has perm",
@@ -730,16 +746,16 @@ impl ::feishu_runtime::ApiRequest for ScopesFunctionalRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/scopes",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/contact/v3/functional_roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path.push_str("/members/scopes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -750,8 +766,8 @@ impl ::feishu_runtime::ApiRequest for ScopesFunctionalRoleMemberRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchCreateFunctionalRoleMemberRequest`].
@@ -773,11 +789,15 @@ impl BatchCreateFunctionalRoleMemberBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateFunctionalRoleMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateFunctionalRoleMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.members;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -829,10 +849,14 @@ impl BatchDeleteFunctionalRoleMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteFunctionalRoleMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteFunctionalRoleMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.members {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -1007,11 +1031,15 @@ impl ScopesFunctionalRoleMemberBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for ScopesFunctionalRoleMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ScopesFunctionalRoleMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.members;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -1022,7 +1050,7 @@ impl ::feishu_runtime::Validate for ScopesFunctionalRoleMemberBody {
         }
         {
             let value = &self.departments;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "departments",
@@ -1064,7 +1092,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1088,7 +1116,7 @@ pub enum Reason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Reason { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 管理范围类型。
@@ -1105,7 +1133,7 @@ pub enum ScopeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ScopeType { All => "All", Part => "Part", None => "None" }
 );
 /// 用户 ID 类型
@@ -1124,6 +1152,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

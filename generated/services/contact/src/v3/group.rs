@@ -5,7 +5,7 @@
 /// A handle on the `group` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct GroupApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> GroupApi<'a> {
     /// 创建用户组
@@ -55,8 +55,8 @@ impl<'a> GroupApi<'a> {
     pub fn create(
         &self,
         request: CreateGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除用户组
     ///
@@ -85,8 +85,8 @@ impl<'a> GroupApi<'a> {
     pub fn delete(
         &self,
         request: DeleteGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定用户组
     ///
@@ -117,8 +117,8 @@ impl<'a> GroupApi<'a> {
     pub fn get(
         &self,
         request: GetGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, GetGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询用户所属用户组
     ///
@@ -155,8 +155,8 @@ impl<'a> GroupApi<'a> {
     pub fn member_belong(
         &self,
         request: MemberBelongGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, MemberBelongGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MemberBelongGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新用户组
     ///
@@ -201,8 +201,8 @@ impl<'a> GroupApi<'a> {
     pub fn patch(
         &self,
         request: PatchGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询用户组列表
     ///
@@ -232,8 +232,8 @@ impl<'a> GroupApi<'a> {
     pub fn simplelist(
         &self,
         request: SimplelistGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, SimplelistGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SimplelistGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`GroupApi::create`]: 创建用户组.
@@ -283,140 +283,140 @@ impl CreateGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateGroupRequest {
     type Body = CreateGroupBody;
     type Response = CreateGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "group_id invalid",
                 hint: "用户组 ID 无效。你需要参考接口文档的用户组 ID 参数描述，修改用户组 ID 后重新尝试调用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42003,
                 message: "group type invalid",
                 hint: "用户组类型无效。目前创建用户组时，用户组类型仅支持传入 `1`，表示普通用户组类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42001,
                 message: "group name empty",
                 hint: "用户组名字不得为空。请求时必须传入 name 参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42013,
                 message: "group name exceed limit",
                 hint: "用户组名字长度超过最大限制。请求时 name 参数取值的长度不能超过 100 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42014,
                 message: "group description exceed limit",
                 hint: "用户组描述长度超过最大限制。请求时 description 取值的长度不能超过 500 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42010,
                 message: "not has all authority error",
                 hint: "应用没有全部员工权限。应用的通讯录权限范围必须为全部员工，否则会调用失败。了解应用通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 47005,
                 message: "duplicate group id error",
                 hint: "用户组 ID 重复。用户组 ID 在企业内唯一，你可以尝试更换其他 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 47009,
                 message: "duplicated name error",
                 hint: "用户组名称重复。用户组名称在企业内唯一，你可以尝试更换其他名称后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42016,
                 message: "user group number exceed limit",
                 hint: "用户组数量超过最大限制。单个企业最多可创建 500 个用户组，你可以删除不再使用的用户组后，再尝试创建用户组。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42015,
                 message: "user group disable",
                 hint: "用户组功能未开启。请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "parameter invalid",
                 hint: "参数错误。请检查输入参数是否设置有误，你可以参考接口文档内的参数描述，修复输入参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42018,
                 message: "exist invalid dynamic group rule",
                 hint: "存在非法的动态用户组规则，请检查请求参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42019,
                 message: "exist invalid dynamic group rule expression",
                 hint: "动态用户组匹配规则错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42020,
                 message: "exist unsupported dynamic group rule expression field",
                 hint: "动态用户组的匹配规则表达式中传入了不支持的成员属性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42021,
                 message: "exist unsupported dynamic group operatrion",
                 hint: "动态用户组的匹配规则表达式中传入了不支持的关系操作指令",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42022,
                 message: "exist invalid expression value or values",
                 hint: "动态用户组的匹配规则表达式中传入了错误、不支持的值，或者传入的单值、多值与关系操作符不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42024,
                 message: "no permission to create a dynamic group",
                 hint: "没有创建动态用户组的权限，请确认后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42025,
                 message: "invalid joinner rule",
                 hint: "非法的连接规则，请修改后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42026,
                 message: "department scope exceed limit",
                 hint: "部门范围超过限制，请确认后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42027,
                 message: "group visible scope is not valid",
@@ -425,14 +425,14 @@ impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
         path.push_str("/open-apis/contact/v3/group");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -463,44 +463,44 @@ impl DeleteGroupRequest {
         Self { group_id: group_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteGroupRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。请检查传入的用户组 ID 是否正确，你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取用户组的 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no user group authority error",
                 hint: "应用没有全部员工权限。应用的通讯录权限范围必须为全部员工，否则会调用失败。了解应用通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42017,
                 message: "group has member not allow delete",
                 hint: "用户组中还有成员时无法删除。你可以按照以下步骤移除用户组的成员。 1. 调用[查询用户组成员列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/simplelist)接口，获取成员 ID。 2. 调用[移除用户组成员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/remove)接口，移除成员。 **注意**：**移除用户组成员**接口目前仅能移除用户。如需移除部门请联系企业管理员，在管理后台操作移除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42015,
                 message: "user group disable",
@@ -509,12 +509,12 @@ impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path
     }
 }
@@ -568,32 +568,32 @@ impl GetGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetGroupRequest {
     type Body = ();
     type Response = GetGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。请检查传入的用户组 ID 是否正确，你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取用户组的 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42029,
                 message: "exist some field openapi not support, please  manage the group in admin platform",
@@ -603,17 +603,17 @@ impl ::feishu_runtime::ApiRequest for GetGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -702,10 +702,14 @@ impl MemberBelongGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for MemberBelongGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MemberBelongGroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -716,62 +720,62 @@ impl ::feishu_runtime::Validate for MemberBelongGroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MemberBelongGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MemberBelongGroupRequest {
     type Body = ();
     type Response = MemberBelongGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group.member_belong",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/member_belong",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。请检查输入参数是否设置有误，你可以参考接口文档内的参数描述，修复输入参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "page_size 无效。page_size 取值范围为 1 ~ 1000，请调整参数值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid",
                 hint: "page_token 无效。你需要检查传入的 page_token 是否为上次请求返回的 page_token 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "invalid member_id_type",
                 hint: "成员 ID 类型无效。member_id_type 的枚举值仅支持 open_id、union_id、user_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41073,
                 message: "invalid member_id",
                 hint: "成员 ID 无效。你可以按以下步骤进行检查，并修改为正确的成员 ID 值。 1. 检查设置的 member_id_type 类型是否与传入的 member_id 类型一致。 2. 根据 member_id_type 参数描述，重新获取指定类型的成员 ID 值，并重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41074,
                 message: "invalid member_type",
                 hint: "无效的成员类型。group_type 的枚举值仅支持 `1` 或 `2`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41050,
                 message: "no user authority error",
@@ -779,16 +783,16 @@ impl ::feishu_runtime::ApiRequest for MemberBelongGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/member_belong",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("group_list"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -796,7 +800,7 @@ impl ::feishu_runtime::ApiRequest for MemberBelongGroupRequest {
         path.push_str("/open-apis/contact/v3/group/member_belong");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("member_id", &self.member_id);
         if let Some(value) = &self.member_id_type {
             out.push("member_id_type", value);
@@ -811,25 +815,25 @@ impl ::feishu_runtime::ApiRequest for MemberBelongGroupRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for MemberBelongGroupRequest {
+impl ::feishu_runtime::codegen::PagedRequest for MemberBelongGroupRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for MemberBelongGroupRequest {
+impl ::feishu_runtime::codegen::PagedItems for MemberBelongGroupRequest {
     type Item = String;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.group_list.unwrap_or_default()
@@ -891,110 +895,110 @@ impl PatchGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchGroupRequest {
     type Body = PatchGroupBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。请检查传入的用户组 ID 是否正确，你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取用户组的 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42013,
                 message: "group name exceed limit",
                 hint: "用户组名字长度超过最大限制。请求时 name 参数取值的长度不能超过 100 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42014,
                 message: "group description exceed limit",
                 hint: "用户组描述长度超过最大限制。请求时 description 取值的长度不能超过 500 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no userGroup authority error",
                 hint: "缺少用户组权限。应用的通讯录权限范围需要符合以下任一设置，才可以成功调用本接口。 - 通讯录权限范围设置为 **全部员工**。 - 由企业管理员在管理后台设置应用可见范围内包含当前待更新的用户组，然后应用的通讯录权限范围设置为 **与应用的可用范围一致**。 了解应用通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42015,
                 message: "user group disable",
                 hint: "用户组功能未开启。请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 47009,
                 message: "duplicated name error",
                 hint: "用户组名称重复。用户组名称在企业内唯一，你可以尝试更换其他名称后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "parameter invalid",
                 hint: "参数错误。请检查输入参数是否设置有误，你可以参考接口文档内的参数描述，修复输入参数值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42018,
                 message: "exist invalid dynamic group rule",
                 hint: "存在非法的动态用户组规则，请检查请求参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42019,
                 message: "exist invalid dynamic group rule expression",
                 hint: "动态用户组匹配规则错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42020,
                 message: "exist unsupported dynamic group rule expression field",
                 hint: "动态用户组的匹配规则表达式中传入了不支持的成员属性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42021,
                 message: "exist unsupported dynamic group operation",
                 hint: "动态用户组的匹配规则表达式中传入了不支持的关系操作指令",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42022,
                 message: "exist invalid expression value or values",
                 hint: "动态用户组的匹配规则表达式中传入了错误、不支持的值，或者传入的单值、多值与关系操作符不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42024,
                 message: "no permission to create a dynamic group",
                 hint: "没有创建动态用户组的权限，请确认后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42025,
                 message: "invalid joiner rule",
                 hint: "非法的连接规则，请修改后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42026,
                 message: "department scope exceed limit",
@@ -1003,15 +1007,15 @@ impl ::feishu_runtime::ApiRequest for PatchGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1075,10 +1079,14 @@ impl SimplelistGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SimplelistGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SimplelistGroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1089,32 +1097,32 @@ impl ::feishu_runtime::Validate for SimplelistGroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SimplelistGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SimplelistGroupRequest {
     type Body = ();
     type Response = SimplelistGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group.simplelist",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/simplelist",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "page_size 无效。page_size 取值范围为 1 ~ 100，请调整参数值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
@@ -1122,16 +1130,16 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("grouplist"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1139,7 +1147,7 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupRequest {
         path.push_str("/open-apis/contact/v3/group/simplelist");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1150,25 +1158,25 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupRequest {
             out.push("type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SimplelistGroupRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SimplelistGroupRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SimplelistGroupRequest {
+impl ::feishu_runtime::codegen::PagedItems for SimplelistGroupRequest {
     type Item = Group;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.grouplist.unwrap_or_default()
@@ -1449,7 +1457,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -1465,7 +1473,7 @@ pub enum GroupType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(GroupType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(GroupType { V1 => 1, V2 => 2 });
 /// 成员 ID 类型。
 ///
 /// The values of `member_id_type` in [`MemberBelongGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1480,7 +1488,7 @@ pub enum MemberIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MemberIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 此次调用中的部门 ID 类型。关于部门 ID 的详细介绍，可参见[部门 ID 说明](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#23857fe0)。
@@ -1495,7 +1503,7 @@ pub enum PatchGroupRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PatchGroupRequestDepartmentIdType { DepartmentId => "department_id", OpenDepartmentId
     => "open_department_id" }
 );
@@ -1511,7 +1519,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1528,6 +1536,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

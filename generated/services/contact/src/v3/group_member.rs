@@ -5,7 +5,7 @@
 /// A handle on the `group_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct GroupMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> GroupMemberApi<'a> {
     /// 添加用户组成员
@@ -48,8 +48,8 @@ impl<'a> GroupMemberApi<'a> {
     pub fn add(
         &self,
         request: AddGroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, AddGroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddGroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量添加用户组成员
     ///
@@ -88,8 +88,8 @@ impl<'a> GroupMemberApi<'a> {
     pub fn batch_add(
         &self,
         request: BatchAddGroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchAddGroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchAddGroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量移除用户组成员
     ///
@@ -122,8 +122,8 @@ impl<'a> GroupMemberApi<'a> {
     pub fn batch_remove(
         &self,
         request: BatchRemoveGroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchRemoveGroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchRemoveGroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移除用户组成员
     ///
@@ -157,8 +157,8 @@ impl<'a> GroupMemberApi<'a> {
     pub fn remove(
         &self,
         request: RemoveGroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveGroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveGroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询用户组成员列表
     ///
@@ -193,8 +193,8 @@ impl<'a> GroupMemberApi<'a> {
     pub fn simplelist(
         &self,
         request: SimplelistGroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, SimplelistGroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SimplelistGroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`GroupMemberApi::add`]: 添加用户组成员.
@@ -221,92 +221,92 @@ impl AddGroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddGroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddGroupMemberRequest {
     type Body = AddGroupMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group_member.add",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id/member/add",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取准确的用户组 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41073,
                 message: "invalid member_id",
                 hint: "成员 ID 无效。你需要参考接口文档的 member_id 参数描述，传入正确的成员 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41074,
                 message: "invalid member_type",
                 hint: "无效的成员类型。你需要按照接口文档内 member_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "invalid member_id_type",
                 hint: "无效的成员 ID 类型。你需要按照接口文档内 member_id_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41072,
                 message: "member_type not match member_id_type",
                 hint: "member_type 与 member_id_type 不匹配。你需要调整参数值，使其二者匹配，例如，member_type 取值为 user 时，member_id_type 仅支持设置为 open_id、union_id 或 user_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no user group authority error",
                 hint: "缺少用户组权限。应用的通讯录权限范围需包含当前操作的用户组。了解应用的通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "操作的部门需在通讯录权限范围中，[了解更多](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API** 当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。 由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383) 已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API** 当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。 由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42005,
                 message: "member exist in group error",
                 hint: "当前添加的成员已经存在用户组中，无需重复添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42006,
                 message: "user has resigned error",
                 hint: "用户已经离职，无法添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42012,
                 message: "group member user reached the upper limit",
                 hint: "用户组的用户数量达到上限。单租户单个普通用户组成员数量上限为 100,000，但同时单租户内所有普通用户组的成员总数上限为租户用户数量的 10 倍。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42011,
                 message: "group member department reached the upper limit",
@@ -316,14 +316,14 @@ impl ::feishu_runtime::ApiRequest for AddGroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/add",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path.push_str("/member/add");
         path
     }
@@ -355,92 +355,96 @@ impl BatchAddGroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchAddGroupMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchAddGroupMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchAddGroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchAddGroupMemberRequest {
     type Body = BatchAddGroupMemberBody;
     type Response = BatchAddGroupMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group_member.batch_add",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id/member/batch_add",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API** 当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。 由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383) 已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API** 当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。 由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。请检查请求时传入的参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42012,
                 message: "group member user reached the upper limit",
                 hint: "用户组的用户数量达到上限。单租户单个普通用户组成员数量上限为 100,000，但同时单租户内所有普通用户组的成员总数上限为租户用户数量的 10 倍。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 42005,
                 message: "member is already in group",
                 hint: "当前添加的成员已经存在用户组中，无需重复添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42006,
                 message: "user has resigned error",
                 hint: "用户已离职，无法添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41073,
                 message: "invalid member_id",
                 hint: "成员 ID 无效。你需要参考接口文档的 member_id 参数描述，传入正确的成员 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41074,
                 message: "invalid member_type",
                 hint: "无效的成员类型。你需要按照接口文档内 member_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "invalid member_id_type",
                 hint: "无效的成员 ID 类型。你需要按照接口文档内 member_id_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取准确的用户组 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no user group authority",
@@ -449,20 +453,20 @@ impl ::feishu_runtime::ApiRequest for BatchAddGroupMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/batch_add",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path.push_str("/member/batch_add");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`GroupMemberApi::batch_remove`]: 批量移除用户组成员.
@@ -489,74 +493,78 @@ impl BatchRemoveGroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveGroupMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchRemoveGroupMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchRemoveGroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveGroupMemberRequest {
     type Body = BatchRemoveGroupMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group_member.batch_remove",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id/member/batch_remove",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。请检查请求时传入的参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40022,
                 message: "partial failed, see Results field for more details",
                 hint: "部分操作失败。你需要检查传入的参数取值是否正确。若返回结果中包含具体错误码，可根据错误码定位问题。错误码排查建议请参考对应的 API 文档或者[通用错误码](https://open.feishu.cn/document/ukTMukTMukTM/ugjM14COyUjL4ITN)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41073,
                 message: "invalid member_id",
                 hint: "成员 ID 无效。你需要参考接口文档的 member_id 参数描述，传入正确的成员 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41074,
                 message: "invalid member_type",
                 hint: "无效的成员类型。你需要按照接口文档内 member_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取准确的用户组 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no group authority",
                 hint: "缺少用户组权限。应用的通讯录权限范围需包含当前操作的用户组。了解应用的通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41050,
                 message: "no user authority error",
@@ -565,20 +573,20 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveGroupMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/batch_remove",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path.push_str("/member/batch_remove");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`GroupMemberApi::remove`]: 移除用户组成员.
@@ -605,68 +613,68 @@ impl RemoveGroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveGroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveGroupMemberRequest {
     type Body = RemoveGroupMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group_member.remove",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id/member/remove",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取准确的用户组 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41073,
                 message: "invalid member_id",
                 hint: "成员 ID 无效。你需要参考接口文档的 member_id 参数描述，传入正确的成员 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41074,
                 message: "invalid member_type",
                 hint: "无效的成员类型。你需要按照接口文档内 member_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "invalid member_id_type",
                 hint: "无效的成员 ID 类型。你需要按照接口文档内 member_id_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41072,
                 message: "member_type not match member_id_type",
                 hint: "member_type 与 member_id_type 不匹配。你需要调整参数值，使其二者匹配，例如，member_type 取值为 user 时，member_id_type 仅支持设置为 open_id、union_id 或 user_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no user group authority error",
                 hint: "缺少用户组权限。应用的通讯录权限范围需包含当前操作的用户组。了解应用的通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "操作的部门需在通讯录权限范围中，[了解更多](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41050,
                 message: "no user authority error",
@@ -676,14 +684,14 @@ impl ::feishu_runtime::ApiRequest for RemoveGroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/remove",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path.push_str("/member/remove");
         path
     }
@@ -777,10 +785,14 @@ impl SimplelistGroupMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SimplelistGroupMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SimplelistGroupMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -791,62 +803,62 @@ impl ::feishu_runtime::Validate for SimplelistGroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SimplelistGroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SimplelistGroupMemberRequest {
     type Body = ();
     type Response = SimplelistGroupMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.group_member.simplelist",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/group/:group_id/member/simplelist",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "page_size 无效。传入的 page_size 值不能大于 100。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "page_token 无效。你需要参考接口文档的 page_token 参数描述，设置正确的分页参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42002,
                 message: "invalid group_id",
                 hint: "用户组 ID 无效。你可以调用[查询用户组列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist)接口，获取准确的用户组 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41074,
                 message: "invalid member_type",
                 hint: "无效的成员类型。你需要按照接口文档内 member_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "invalid member_id_type",
                 hint: "无效的成员 ID 类型。你需要按照接口文档内 member_id_type 的参数描述设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41072,
                 message: "member_type not match member_id_type",
                 hint: "member_type 与 member_id_type 不匹配。你需要调整参数值，使其二者匹配，例如，member_type 取值为 user 时，member_id_type 仅支持设置为 open_id、union_id 或 user_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 42009,
                 message: "no user group authority error",
@@ -854,26 +866,26 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/simplelist",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("memberlist"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/contact/v3/group/");
-        ::feishu_runtime::push_path_param(&mut path, &self.group_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.group_id);
         path.push_str("/member/simplelist");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -887,25 +899,25 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupMemberRequest {
             out.push("member_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SimplelistGroupMemberRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SimplelistGroupMemberRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SimplelistGroupMemberRequest {
+impl ::feishu_runtime::codegen::PagedItems for SimplelistGroupMemberRequest {
     type Item = Memberlist;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.memberlist.unwrap_or_default()
@@ -962,10 +974,14 @@ impl BatchAddGroupMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchAddGroupMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchAddGroupMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.members {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -1010,11 +1026,15 @@ impl BatchRemoveGroupMemberBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchRemoveGroupMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchRemoveGroupMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.members;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -1172,7 +1192,7 @@ pub enum MemberIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MemberIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 用户组成员的类型，目前仅支持选择 user。
@@ -1185,7 +1205,7 @@ pub enum MemberType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(MemberType { User => "user" });
+::feishu_runtime::codegen::string_enum!(MemberType { User => "user" });
 /// 用户组成员 ID 类型。
 /// - 当 `member_type` 取值为 `user`时，该参数表示用户 ID 类型，包括 open_id、union_id、user_id。
 /// - 当 `member_type` 取值为 `department`时，该参数表示部门 ID 类型，包括 department_id、open_department_id。
@@ -1204,7 +1224,7 @@ pub enum SimplelistGroupMemberRequestMemberIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SimplelistGroupMemberRequestMemberIdType { OpenId => "open_id", UnionId =>
     "union_id", UserId => "user_id", DepartmentId => "department_id" }
 );
@@ -1220,6 +1240,6 @@ pub enum SimplelistGroupMemberRequestMemberType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SimplelistGroupMemberRequestMemberType { User => "user", Department => "department" }
 );

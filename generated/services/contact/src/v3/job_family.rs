@@ -5,7 +5,7 @@
 /// A handle on the `job_family` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobFamilyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobFamilyApi<'a> {
     /// 创建序列
@@ -42,8 +42,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn create(
         &self,
         request: CreateJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除序列
     ///
@@ -69,8 +69,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn delete(
         &self,
         request: DeleteJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个序列信息
     ///
@@ -91,8 +91,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn get(
         &self,
         request: GetJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, GetJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取租户序列列表
     ///
@@ -109,8 +109,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn list(
         &self,
         request: ListJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新序列
     ///
@@ -142,8 +142,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn update(
         &self,
         request: UpdateJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobFamilyApi::create`]: 创建序列.
@@ -162,104 +162,108 @@ impl CreateJobFamilyRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateJobFamilyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobFamilyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobFamilyRequest {
     type Body = CreateJobFamilyBody;
     type Response = CreateJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_family.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_families",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42400,
                 message: "param is invalid",
                 hint: "参数错误。请检查请求参数是否设置有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42401,
                 message: "job family number reach the upper limit",
                 hint: "序列数量达到上限。单租户内序列枚举值数量不得超过 10,000 个。此外需要注意，如果序列数量到达 4,000 个，则在[管理后台](https://feishu.cn/admin)中，将无法打开序列列表。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42403,
                 message: "job family tenant lock fail",
                 hint: "并发更新序列受限，请等待一段时间重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42404,
                 message: "job family name not valid",
                 hint: "序列名称无效。请求时 name 参数值支持中、英文及符号，长度限制 1 ~ 100 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42405,
                 message: "job family description not valid",
                 hint: "描述无效。描述的字符上限为 5,000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42406,
                 message: "job family name duplicate",
                 hint: "序列名称重复。你需要修改名称后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42407,
                 message: "job family has cycle",
                 hint: "序列不支持构成环形层级关系。例如，序列层级分为 A &gt; B &gt; C 三个层级，当为 B 层级中的序列设置上级序列 ID 时，不能选择 C 层级的序列。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42408,
                 message: "parent job family not exist",
                 hint: "上级序列不存在。你需要检查并改为正确的上级序列 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42409,
                 message: "parent job family not enable",
                 hint: "上级序列处于禁用状态，不支持使用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42410,
                 message: "parent job family deleted",
                 hint: "上级序列已被删除，不支持使用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42412,
                 message: "job family external id duplicate",
                 hint: "序列 ID 重复，系统原因导致，请重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42411,
                 message: "job family has child can not delete",
                 hint: "当前序列下存在子序列，不能删除。你需要先删除子序列。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42413,
                 message: "job family exceed level number",
@@ -268,7 +272,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -278,8 +282,8 @@ impl ::feishu_runtime::ApiRequest for CreateJobFamilyRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobFamilyApi::delete`]: 删除序列.
@@ -304,32 +308,32 @@ impl DeleteJobFamilyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteJobFamilyRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_family.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_families/:job_family_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42411,
                 message: "job family has child can not delete",
                 hint: "当前序列下存在子序列，不能删除。你需要先删除子序列。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42403,
                 message: "job family tenant lock fail",
                 hint: "并发更新序列受限，请等待一段时间重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42402,
                 message: "job family not exist",
@@ -338,12 +342,12 @@ impl ::feishu_runtime::ApiRequest for DeleteJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/contact/v3/job_families/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_family_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_family_id);
         path
     }
 }
@@ -369,20 +373,20 @@ impl GetJobFamilyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetJobFamilyRequest {
     type Body = ();
     type Response = GetJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_family.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_families/:job_family_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42404,
                 message: "job family not exist",
@@ -391,12 +395,12 @@ impl ::feishu_runtime::ApiRequest for GetJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/contact/v3/job_families/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_family_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_family_id);
         path
     }
 }
@@ -454,10 +458,14 @@ impl ListJobFamilyRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListJobFamilyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListJobFamilyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -467,7 +475,7 @@ impl ::feishu_runtime::Validate for ListJobFamilyRequest {
             );
         }
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -478,35 +486,35 @@ impl ::feishu_runtime::Validate for ListJobFamilyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobFamilyRequest {
     type Body = ();
     type Response = ListJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_family.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_families",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
         path.push_str("/open-apis/contact/v3/job_families");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -517,25 +525,25 @@ impl ::feishu_runtime::ApiRequest for ListJobFamilyRequest {
             out.push("name", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobFamilyRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobFamilyRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobFamilyRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobFamilyRequest {
     type Item = JobFamily;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -566,98 +574,102 @@ impl UpdateJobFamilyRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateJobFamilyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateJobFamilyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateJobFamilyRequest {
     type Body = UpdateJobFamilyBody;
     type Response = UpdateJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_family.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_families/:job_family_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42403,
                 message: "job family tenant lock fail",
                 hint: "并发更新序列受限，请等待一段时间重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42404,
                 message: "job family name not valid",
                 hint: "序列名称无效。请求时 name 参数值支持中、英文及符号，长度限制 1 ~ 100 字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42405,
                 message: "job family description not valid",
                 hint: "描述无效。描述的字符上限为 5,000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42406,
                 message: "job family name duplicate",
                 hint: "序列名称重复。你需要修改名称后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42407,
                 message: "job family has cycle",
                 hint: "序列不支持构成环形层级关系。例如，序列层级分为 A &gt; B &gt; C 三个层级，在 B 层级的序列配置上级序列 ID 时，不能选择 C 层级的序列。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42408,
                 message: "parent job family not exist",
                 hint: "上级序列不存在。你需要检查并改为正确的上级序列 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42409,
                 message: "parent job family not enable",
                 hint: "上级序列处于禁用状态，不支持使用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42410,
                 message: "parent job family deleted",
                 hint: "上级序列已被删除，不支持使用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42412,
                 message: "job family external id duplicate",
                 hint: "序列 ID 重复，系统原因导致，请重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42411,
                 message: "job family has child can not delete",
                 hint: "当前序列下存在子序列，不能删除。你需要先删除子序列。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42402,
                 message: "job family not exist",
                 hint: "序列不存在。你需要检查并传入正确的序列 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42413,
                 message: "job family exceed level number",
@@ -666,19 +678,19 @@ impl ::feishu_runtime::ApiRequest for UpdateJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/contact/v3/job_families/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_family_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_family_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateJobFamilyRequest`].
@@ -753,11 +765,15 @@ impl CreateJobFamilyBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobFamilyBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobFamilyBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -1015,10 +1031,14 @@ impl UpdateJobFamilyBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateJobFamilyBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateJobFamilyBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",

@@ -5,7 +5,7 @@
 /// A handle on the `job_level` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobLevelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobLevelApi<'a> {
     /// 创建职级
@@ -38,8 +38,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn create(
         &self,
         request: CreateJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除职级
     ///
@@ -61,8 +61,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn delete(
         &self,
         request: DeleteJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个职级信息
     ///
@@ -83,8 +83,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn get(
         &self,
         request: GetJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, GetJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取租户职级列表
     ///
@@ -101,8 +101,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn list(
         &self,
         request: ListJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新职级
     ///
@@ -130,8 +130,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn update(
         &self,
         request: UpdateJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobLevelApi::create`]: 创建职级.
@@ -150,80 +150,84 @@ impl CreateJobLevelRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateJobLevelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobLevelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobLevelRequest {
     type Body = CreateJobLevelBody;
     type Response = CreateJobLevelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_level.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_levels",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42300,
                 message: "job level reach the upper limit",
                 hint: "职级数量到达上限，需要[删除其他职级](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/delete)后重试。单租户内的职级数量上限为 10,000 个，此外需要注意，当职级数量超过 4,000 个以后，在[管理后台](https://feishu.cn/admin)将无法打开职级列表。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42301,
                 message: "job level not exist",
                 hint: "职级不存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42302,
                 message: "job level tenant lock fail",
                 hint: "并发更新职级受限，请等待一段时间重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42303,
                 message: "job level name not valid",
                 hint: "职级名称不合法。请求时设置的名称长度限制为 1 ~ 255 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42305,
                 message: "job level name duplicate",
                 hint: "职级名称重复。请调整名称取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42306,
                 message: "job level order duplicate",
                 hint: "职级排序值重复。请调整排序取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42304,
                 message: "job level description not valid",
                 hint: "描述不合法。描述的字符上限为 5,000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42307,
                 message: "job level external id duplicate",
                 hint: "职级 ID 重复，系统原因导致，请重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42308,
                 message: "job level invalid order",
@@ -232,7 +236,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobLevelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -242,8 +246,8 @@ impl ::feishu_runtime::ApiRequest for CreateJobLevelRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobLevelApi::delete`]: 删除职级.
@@ -268,26 +272,26 @@ impl DeleteJobLevelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteJobLevelRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_level.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_levels/:job_level_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42301,
                 message: "job level not exist",
                 hint: "职级不存在。请确保传入的职级 ID 正确后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42302,
                 message: "job level tenant lock fail",
@@ -296,12 +300,12 @@ impl ::feishu_runtime::ApiRequest for DeleteJobLevelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/contact/v3/job_levels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_level_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_level_id);
         path
     }
 }
@@ -327,20 +331,20 @@ impl GetJobLevelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetJobLevelRequest {
     type Body = ();
     type Response = GetJobLevelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_level.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_levels/:job_level_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42301,
                 message: "job level not exist",
@@ -349,12 +353,12 @@ impl ::feishu_runtime::ApiRequest for GetJobLevelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/contact/v3/job_levels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_level_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_level_id);
         path
     }
 }
@@ -412,10 +416,14 @@ impl ListJobLevelRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListJobLevelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListJobLevelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -425,7 +433,7 @@ impl ::feishu_runtime::Validate for ListJobLevelRequest {
             );
         }
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -436,35 +444,35 @@ impl ::feishu_runtime::Validate for ListJobLevelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobLevelRequest {
     type Body = ();
     type Response = ListJobLevelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_level.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_levels",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/contact/v3/job_levels");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -475,25 +483,25 @@ impl ::feishu_runtime::ApiRequest for ListJobLevelRequest {
             out.push("name", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobLevelRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobLevelRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobLevelRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobLevelRequest {
     type Item = JobLevel;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -524,74 +532,78 @@ impl UpdateJobLevelRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateJobLevelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateJobLevelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateJobLevelRequest {
     type Body = UpdateJobLevelBody;
     type Response = UpdateJobLevelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.job_level.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/job_levels/:job_level_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42302,
                 message: "job level tenant lock fail",
                 hint: "并发更新职级受限，请等待一段时间重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42303,
                 message: "job level name not valid",
                 hint: "职级名称不合法。请求时设置的名称长度限制为 1 ~ 255 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42305,
                 message: "job level name duplicate",
                 hint: "职级名称重复。请调整名称取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42306,
                 message: "job level order duplicate",
                 hint: "职级排序值重复。请调整排序取值后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42304,
                 message: "job level description not valid",
                 hint: "描述不合法。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42307,
                 message: "job level external id duplicate",
                 hint: "职级 ID 重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 42301,
                 message: "job level not exist",
                 hint: "职级不存在。请确保传入的职级 ID 正确后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42308,
                 message: "job level invalid order",
@@ -600,19 +612,19 @@ impl ::feishu_runtime::ApiRequest for UpdateJobLevelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/contact/v3/job_levels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_level_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_level_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateJobLevelRequest`].
@@ -693,11 +705,15 @@ impl CreateJobLevelBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobLevelBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobLevelBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -707,7 +723,7 @@ impl ::feishu_runtime::Validate for CreateJobLevelBody {
             );
         }
         if let Some(value) = &self.order {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "order",
@@ -964,10 +980,14 @@ impl UpdateJobLevelBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateJobLevelBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateJobLevelBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -977,7 +997,7 @@ impl ::feishu_runtime::Validate for UpdateJobLevelBody {
             );
         }
         if let Some(value) = &self.order {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "order",

@@ -5,7 +5,7 @@
 /// A handle on the `scope` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ScopeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ScopeApi<'a> {
     /// 获取通讯录授权范围
@@ -36,8 +36,8 @@ impl<'a> ScopeApi<'a> {
     pub fn list(
         &self,
         request: ListScopeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListScopeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListScopeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ScopeApi::list`]: 获取通讯录授权范围.
@@ -107,10 +107,14 @@ impl ListScopeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListScopeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListScopeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -121,26 +125,26 @@ impl ::feishu_runtime::Validate for ListScopeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListScopeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListScopeRequest {
     type Body = ();
     type Response = ListScopeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.scope.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/scopes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "无效的分页参数。page_size 的取值范围为 1 ~ 100。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
@@ -148,16 +152,16 @@ impl ::feishu_runtime::ApiRequest for ListScopeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/scope/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -165,7 +169,7 @@ impl ::feishu_runtime::ApiRequest for ListScopeRequest {
         path.push_str("/open-apis/contact/v3/scopes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -179,19 +183,19 @@ impl ::feishu_runtime::ApiRequest for ListScopeRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListScopeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListScopeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -404,10 +408,14 @@ impl Department {
         self
     }
 }
-impl ::feishu_runtime::Validate for Department {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Department {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -417,7 +425,7 @@ impl ::feishu_runtime::Validate for Department {
             );
         }
         if let Some(value) = &self.department_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -727,26 +735,30 @@ impl Scope {
         self
     }
 }
-impl ::feishu_runtime::Validate for Scope {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Scope {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "departments"),
+                &::feishu_runtime::codegen::field_path(at, "departments"),
                 out,
             );
         }
         if let Some(value) = &self.users {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "users"),
+                &::feishu_runtime::codegen::field_path(at, "users"),
                 out,
             );
         }
         if let Some(value) = &self.user_groups {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "user_groups"),
+                &::feishu_runtime::codegen::field_path(at, "user_groups"),
                 out,
             );
         }
@@ -788,25 +800,29 @@ impl ScopeUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ScopeUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ScopeUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.added {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "added"),
+                &::feishu_runtime::codegen::field_path(at, "added"),
                 out,
             );
         }
         if let Some(value) = &self.removed {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "removed"),
+                &::feishu_runtime::codegen::field_path(at, "removed"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for ScopeUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ScopeUpdatedEvent {
     const EVENT_TYPE: &'static str = "contact.scope.updated_v3";
 }
 /// 用户对象信息。
@@ -1078,10 +1094,14 @@ impl User {
         self
     }
 }
-impl ::feishu_runtime::Validate for User {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for User {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -1320,10 +1340,14 @@ impl UserGroup {
         self
     }
 }
-impl ::feishu_runtime::Validate for UserGroup {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserGroup {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_group_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_group_id",
@@ -1333,7 +1357,7 @@ impl ::feishu_runtime::Validate for UserGroup {
             );
         }
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -1422,7 +1446,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1440,7 +1464,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2 });
 /// 负责人类型。
 ///
 /// The values of `leaderType` in [`DepartmentLeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1453,7 +1477,7 @@ pub enum LeaderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
 /// 用户组状态。
 ///
 /// The values of `status` in [`UserGroup`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1470,7 +1494,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
 /// 用户组的类型。
 ///
 /// The values of `type` in [`UserGroup`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1483,7 +1507,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ListScopeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1500,6 +1524,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

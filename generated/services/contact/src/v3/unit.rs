@@ -5,7 +5,7 @@
 /// A handle on the `unit` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UnitApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UnitApi<'a> {
     /// 建立部门与单位的绑定关系
@@ -39,8 +39,8 @@ impl<'a> UnitApi<'a> {
     pub fn bind_department(
         &self,
         request: BindDepartmentUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, BindDepartmentUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BindDepartmentUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建单位
     ///
@@ -74,8 +74,8 @@ impl<'a> UnitApi<'a> {
     pub fn create(
         &self,
         request: CreateUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除单位
     ///
@@ -101,8 +101,8 @@ impl<'a> UnitApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单位信息
     ///
@@ -124,8 +124,8 @@ impl<'a> UnitApi<'a> {
     pub fn get(
         &self,
         request: GetUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单位列表
     ///
@@ -150,8 +150,8 @@ impl<'a> UnitApi<'a> {
     pub fn list(
         &self,
         request: ListUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单位绑定的部门列表
     ///
@@ -177,8 +177,8 @@ impl<'a> UnitApi<'a> {
     pub fn list_department(
         &self,
         request: ListDepartmentUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDepartmentUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDepartmentUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改单位信息
     ///
@@ -202,8 +202,8 @@ impl<'a> UnitApi<'a> {
     pub fn patch(
         &self,
         request: PatchUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 解除部门与单位的绑定关系
     ///
@@ -231,8 +231,8 @@ impl<'a> UnitApi<'a> {
     pub fn unbind_department(
         &self,
         request: UnbindDepartmentUnitRequest,
-    ) -> ::feishu_runtime::Call<'a, UnbindDepartmentUnitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnbindDepartmentUnitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UnitApi::bind_department`]: 建立部门与单位的绑定关系.
@@ -251,50 +251,50 @@ impl BindDepartmentUnitRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BindDepartmentUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BindDepartmentUnitRequest {
     type Body = BindDepartmentUnitBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.bind_department",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit/bind_department",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43050,
                 message: "unit feature is prohibited",
                 hint: "单位是旗舰版功能，需企业开通相应版本。了解更多，可参见[单位管理](https://www.feishu.cn/hc/zh-CN/articles/333548009177)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
                 hint: "非法的单位 ID。调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口，获取正确的单位 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43058,
                 message: "department_id invalid",
                 hint: "非法的部门 ID。请参考接口文档的参数描述，设置正确的部门 ID 类型以及部门 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43054,
                 message: "department has been bound to other unit",
                 hint: "部门已经绑定其它单位。目前，部门只能同时绑定一个单位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -303,7 +303,7 @@ impl ::feishu_runtime::ApiRequest for BindDepartmentUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/bind_department",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -330,62 +330,62 @@ impl CreateUnitRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUnitRequest {
     type Body = CreateUnitBody;
     type Response = CreateUnitResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43050,
                 message: "unit feature is prohibited",
                 hint: "单位是旗舰版功能，需企业开通相应版本。了解更多，可参见[单位管理](https://www.feishu.cn/hc/zh-CN/articles/333548009177)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
                 hint: "单位 ID 无效。你需要参考接口文档内的参数描述，设置正确的单位 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43052,
                 message: "unit name invalid",
                 hint: "非法的单位名字，长度需为 1 ~ 100 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43053,
                 message: "unit type invalid",
                 hint: "非法的单位类型，长度需为 1 ~ 100 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43056,
                 message: "duplicate unit id error",
                 hint: "自定义的单位 ID 已存在，请更换后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43055,
                 message: "unit name and type repeat",
                 hint: "单位名字和类型同时重复。同一企业内，不允许单位名字和类型同时重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43059,
                 message: "unit number exceed limit",
@@ -394,7 +394,7 @@ impl ::feishu_runtime::ApiRequest for CreateUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -424,32 +424,32 @@ impl DeleteUnitRequest {
         Self { unit_id: unit_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUnitRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit/:unit_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
                 hint: "非法的单位 ID。调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口，获取正确的单位 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43057,
                 message: "unit type is quoted by other businesses",
@@ -458,12 +458,12 @@ impl ::feishu_runtime::ApiRequest for DeleteUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/contact/v3/unit/");
-        ::feishu_runtime::push_path_param(&mut path, &self.unit_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.unit_id);
         path
     }
 }
@@ -486,26 +486,26 @@ impl GetUnitRequest {
         Self { unit_id: unit_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUnitRequest {
     type Body = ();
     type Response = GetUnitResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit/:unit_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
@@ -515,14 +515,14 @@ impl ::feishu_runtime::ApiRequest for GetUnitRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/contact/v3/unit/");
-        ::feishu_runtime::push_path_param(&mut path, &self.unit_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.unit_id);
         path
     }
 }
@@ -564,10 +564,14 @@ impl ListUnitRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUnitRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUnitRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -578,32 +582,32 @@ impl ::feishu_runtime::Validate for ListUnitRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUnitRequest {
     type Body = ();
     type Response = ListUnitResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "page_size 无效。你需要参考接口文档的 page_size 参数描述，设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid",
@@ -611,16 +615,16 @@ impl ::feishu_runtime::ApiRequest for ListUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("unitlist"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -628,7 +632,7 @@ impl ::feishu_runtime::ApiRequest for ListUnitRequest {
         path.push_str("/open-apis/contact/v3/unit");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -636,25 +640,25 @@ impl ::feishu_runtime::ApiRequest for ListUnitRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUnitRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUnitRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUnitRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUnitRequest {
     type Item = Unit;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.unitlist.unwrap_or_default()
@@ -726,10 +730,14 @@ impl ListDepartmentUnitRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDepartmentUnitRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDepartmentUnitRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -740,38 +748,38 @@ impl ::feishu_runtime::Validate for ListDepartmentUnitRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentUnitRequest {
     type Body = ();
     type Response = ListDepartmentUnitResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.list_department",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit/list_department",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "page_size 无效。你需要参考接口文档的 page_size 参数描述，设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid",
                 hint: "page_token 无效。你需要参考接口文档的 page_token 参数描述，设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
@@ -779,16 +787,16 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list_department",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("departmentlist"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -796,7 +804,7 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
         path.push_str("/open-apis/contact/v3/unit/list_department");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("unit_id", &self.unit_id);
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
@@ -808,25 +816,25 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDepartmentUnitRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDepartmentUnitRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDepartmentUnitRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDepartmentUnitRequest {
     type Item = UnitDepartment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.departmentlist.unwrap_or_default()
@@ -856,38 +864,38 @@ impl PatchUnitRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchUnitRequest {
     type Body = PatchUnitBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit/:unit_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
                 hint: "非法的单位 ID。调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口，获取正确的单位 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43052,
                 message: "unit name invalid",
                 hint: "非法的单位名字，长度需为 1 ~ 100 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43055,
                 message: "unit name and type repeat",
@@ -896,12 +904,12 @@ impl ::feishu_runtime::ApiRequest for PatchUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/contact/v3/unit/");
-        ::feishu_runtime::push_path_param(&mut path, &self.unit_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.unit_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -924,44 +932,44 @@ impl UnbindDepartmentUnitRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnbindDepartmentUnitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnbindDepartmentUnitRequest {
     type Body = UnbindDepartmentUnitBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.unit.unbind_department",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/unit/unbind_department",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43050,
                 message: "unit feature is prohibited",
                 hint: "单位是旗舰版功能，需企业开通相应版本。了解更多，可参见[单位管理](https://www.feishu.cn/hc/zh-CN/articles/333548009177)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43051,
                 message: "unit_id invalid",
                 hint: "非法的单位 ID。调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口，获取正确的单位 ID 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 43058,
                 message: "department_id invalid",
                 hint: "非法的部门 ID。请参考接口文档的参数描述，设置正确的部门 ID 类型以及部门 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -970,7 +978,7 @@ impl ::feishu_runtime::ApiRequest for UnbindDepartmentUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1284,7 +1292,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );

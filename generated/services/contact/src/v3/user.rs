@@ -5,7 +5,7 @@
 /// A handle on the `user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserApi<'a> {
     /// 通过 ID 获取用户姓名
@@ -30,8 +30,8 @@ impl<'a> UserApi<'a> {
     pub fn basic_batch(
         &self,
         request: BasicBatchUserRequest,
-    ) -> ::feishu_runtime::Call<'a, BasicBatchUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BasicBatchUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取用户信息
     ///
@@ -58,8 +58,8 @@ impl<'a> UserApi<'a> {
     pub fn batch(
         &self,
         request: BatchUserRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 通过手机号或邮箱获取用户 ID
     ///
@@ -87,8 +87,8 @@ impl<'a> UserApi<'a> {
     pub fn batch_get_id(
         &self,
         request: BatchGetIdUserRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetIdUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetIdUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建用户
     ///
@@ -210,8 +210,8 @@ impl<'a> UserApi<'a> {
     pub fn create(
         &self,
         request: CreateUserRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除用户
     ///
@@ -243,8 +243,8 @@ impl<'a> UserApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取部门直属用户列表
     ///
@@ -282,8 +282,8 @@ impl<'a> UserApi<'a> {
     pub fn find_by_department(
         &self,
         request: FindByDepartmentUserRequest,
-    ) -> ::feishu_runtime::Call<'a, FindByDepartmentUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FindByDepartmentUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个用户信息
     ///
@@ -311,8 +311,8 @@ impl<'a> UserApi<'a> {
     pub fn get(
         &self,
         request: GetUserRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取用户列表
     ///
@@ -347,8 +347,8 @@ impl<'a> UserApi<'a> {
     pub fn list(
         &self,
         request: ListUserRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改用户部分信息
     ///
@@ -467,8 +467,8 @@ impl<'a> UserApi<'a> {
     pub fn patch(
         &self,
         request: PatchUserRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 恢复已删除用户
     ///
@@ -515,8 +515,8 @@ impl<'a> UserApi<'a> {
     pub fn resurrect(
         &self,
         request: ResurrectUserRequest,
-    ) -> ::feishu_runtime::Call<'a, ResurrectUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ResurrectUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新用户所有信息
     ///
@@ -618,8 +618,8 @@ impl<'a> UserApi<'a> {
     pub fn update(
         &self,
         request: UpdateUserRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新用户 ID
     ///
@@ -649,8 +649,8 @@ impl<'a> UserApi<'a> {
     pub fn update_user_id(
         &self,
         request: UpdateUserIdUserRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateUserIdUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateUserIdUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserApi::basic_batch`]: 通过 ID 获取用户姓名.
@@ -683,35 +683,39 @@ impl BasicBatchUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BasicBatchUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BasicBatchUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BasicBatchUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BasicBatchUserRequest {
     type Body = BasicBatchUserBody;
     type Response = BasicBatchUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.basic_batch",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/basic_batch",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param is invalid",
@@ -720,14 +724,14 @@ impl ::feishu_runtime::ApiRequest for BasicBatchUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/basic_batch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/contact/v3/users/basic_batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -735,8 +739,8 @@ impl ::feishu_runtime::ApiRequest for BasicBatchUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserApi::batch`]: 批量获取用户信息.
@@ -793,35 +797,35 @@ impl BatchUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUserRequest {
     type Body = ();
     type Response = BatchUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.batch",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/batch",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "invalid parameter",
                 hint: "参数错误。你需要检查输入参数是否有问题，如果仍然无法解决，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority",
                 hint: "无用户权限。当前操作的用户需在应用的通讯录权限范围内。通讯录权限范围的介绍与设置方式，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept. authority",
@@ -831,8 +835,8 @@ impl ::feishu_runtime::ApiRequest for BatchUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -840,7 +844,7 @@ impl ::feishu_runtime::ApiRequest for BatchUserRequest {
         path.push_str("/open-apis/contact/v3/users/batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.user_ids {
             out.push("user_ids", value);
         }
@@ -882,36 +886,40 @@ impl BatchGetIdUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetIdUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetIdUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetIdUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdUserRequest {
     type Body = BatchGetIdUserBody;
     type Response = BatchGetIdUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.batch_get_id",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/batch_get_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -919,7 +927,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdUserRequest {
         path.push_str("/open-apis/contact/v3/users/batch_get_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -927,8 +935,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserApi::create`]: 创建用户.
@@ -997,584 +1005,588 @@ impl CreateUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserRequest {
     type Body = CreateUserBody;
     type Response = CreateUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误，请对照接口文档修改输入参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
                 hint: "内部错误。您可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "应用没有部门权限，检查该部门是否在应用的通讯录权限范围内。你可以登录[开发者后台](https://open.feishu.cn/app) ，在应用详情页的 **开发配置 &gt; 权限管理 &gt; 数据权限** 功能页查看 **通讯录权限范围** 内是否有相应部门，如果没有则需要在 **通讯录权限范围** 内添加上部门，并发布应用使配置生效。具体操作参考[配置应用数据权限](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/configure-app-data-permissions)。 **注意**：如果通讯录权限范围设置的是 **与应用的可用范围一致**，则你需要在应用发布阶段（点击 **应用发布 &gt; 版本管理与发布 &gt; 创建版本** 后的 **版本详情** 页面内）配置应用的可用范围，并发布应用使配置生效。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40021,
                 message: "no a same request error",
                 hint: "非同一请求。两次请求如果传入了相同的 client_token，则当传入的其他参数取值不相同时，会报该错误。你需要根据实际场景选择是否传入 client_token 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41001,
                 message: "mobile has already exist error",
                 hint: "手机号已存在。你需要修改传入的手机号，确保租户内唯一。如何通过手机号查询用户信息，可参见[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41002,
                 message: "email has already exist error",
                 hint: "邮箱已存在。你需要修改传入的邮箱，确保租户内唯一。如何通过邮箱查询用户信息，可参见[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 41003,
                 message: "user account conflict error",
                 hint: "用户的联系方式属于两个不同的飞书账号，导致添加失败。建议换用其它手机号或邮箱创建用户，或是先注销手机号或邮箱对应的用户帐号，然后再尝试创建。注销流程参见[注销账号](https://www.feishu.cn/hc/zh-CN/articles/360049067831)。如果问题仍未解决，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41004,
                 message: "mobile is invalid error",
                 hint: "手机号不合法。你需要参考接口文档提供的手机号参数描述，传入正确可用的手机号格式。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41005,
                 message: "email is invalid error",
                 hint: "邮箱不合法。你需要参考接口文档提供的邮箱参数描述，传入正确可用的邮箱。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41006,
                 message: "no user name error",
                 hint: "没有设置用户名称。请求时必须传入 name 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41007,
                 message: "exceed uncertain tenant seat limit error",
                 hint: "未认证租户的成员数目超过系统限制，无法创建用户。你需要清理租户内的无效成员或者扩容租户的成员数量限制。详情咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41008,
                 message: "exceed bill seat limit error",
                 hint: "租户的成员数目超过系统限制，无法创建用户。你需要清理租户内的无效成员或者扩容租户的成员数量限制。详情咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41009,
                 message: "no email or mobile error",
                 hint: "无邮箱或手机号。请求时，邮箱和手机号不能都为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41010,
                 message: "no mobile error",
                 hint: "无手机号。请求时必须传入 mobile 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41011,
                 message: "user id already exist error",
                 hint: "user_id 重复。user_id 是用户在企业内的唯一ID，传入时如果重复可尝试更换其他自定义的 user_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41012,
                 message: "user id invalid error",
                 hint: "用户 ID 无效。请参考接口文档提供的 user_id 参数说明，传入正确的 user_id 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41013,
                 message: "exceed user id update limit error",
                 hint: "用户 ID 更新次数超过限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41014,
                 message: "user name sensitive error",
                 hint: "传入的 name 中包含敏感信息。如有疑问，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41015,
                 message: "idp type invalid error",
                 hint: "登录类型无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41016,
                 message: "department has too many users  error",
                 hint: "部门内的用户数量过多。当前设置的用户所属部门中存量用户数量达到上限，建议你修改用户的所属部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41017,
                 message: "department is required error",
                 hint: "部门信息不能为空。请求时必须传入 department_ids 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41018,
                 message: "position info is invalid error",
                 hint: "岗位信息无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41019,
                 message: "position department is invalid error",
                 hint: "岗位部门无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41020,
                 message: "position code has already exist  error",
                 hint: "岗位code无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41021,
                 message: "position multiple main count error",
                 hint: "一个用户至多只能有设置一个主岗。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41022,
                 message: "user tenant not match error",
                 hint: "用户租户不匹配。你需要检查是否使用其他企业的凭证访问了当前企业的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41025,
                 message: "order department invalid error",
                 hint: "排序信息中的部门无效。请求中，用户排序信息的部门 ID，必须是用户所属部门的部门 ID 之一。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41027,
                 message: "create account failed error",
                 hint: "创建用户失败。请稍后重试，如果仍然失败请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(405u16),
                 code: 41028,
                 message: "user multi department need upgrade visibility error",
                 hint: "企业管理后台的权限规则未升级，不支持多部门。你需要登录[管理后台](https://feishu.cn/admin)，在 **安全** &gt; **成员权限** &gt; **组织架构可见范围** 页面内，根据页面提示提升权限规则。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41029,
                 message: "create or update user multi department error",
                 hint: "当前企业不支持用户同时加入多个部门，如有疑问，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41030,
                 message: "set leader to oneself error",
                 hint: "不能将直属上级设置为自己。你需要将传入的直属上级参数值修改为用户实际对应的直属上级用户 ID，如无直属上级，则无需设置。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41031,
                 message: "position feature not enable error",
                 hint: "当前企业不支持设置用户岗位信息，如有疑问，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41032,
                 message: "user multi department feature not enable error",
                 hint: "当前企业不支持用户同时加入多个部门，如有疑问，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41033,
                 message: "user in too many departments  error",
                 hint: "用户所属部门过多。设置的用户所属部门（department_ids）数量不能超过 50 个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41034,
                 message: "email prefix already exist error",
                 hint: "邮箱前缀（`@`符号前的内容）已存在。更换为其他邮箱前缀后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41035,
                 message: "email prefix is invalid error",
                 hint: "邮箱前缀（`@`符号前的内容）不合法。请检查拼写是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41036,
                 message: "avatar key is invalid error",
                 hint: "头像的文件 Key 无效。你可以重新调用[上传图片](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create)接口，将头像文件上传后获取相应的 Key。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41037,
                 message: "avatar key is sensitive error",
                 hint: "头像的文件 Key存在敏感信息。你可以重新调用[上传图片](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create)接口，将头像文件上传后获取相应的 Key。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41038,
                 message: "gender is invalid error",
                 hint: "性别参数不合法。你需要参考性别参数描述，传入正确的枚举值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41040,
                 message: "user name is null error",
                 hint: "用户名不能为空。请求时必须传入 name 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41041,
                 message: "department id is not assigned  error",
                 hint: "未分配部门 ID。请求时必须传入用户所属部门 ID 列表参数（department_ids）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41042,
                 message: "join time is invalid error",
                 hint: "用户加入时间不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41043,
                 message: "employee id is invalid error",
                 hint: "无效的 user id。 user_id 的取值长度不能超过 64 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41044,
                 message: "Custom attribute is not set error",
                 hint: "自定义字段属性设置有误。设置用户自定义字段时，必须指明设定的字段ID，字段 ID 可以通过[获取企业自定义用户字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/custom_attr/list)接口查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41045,
                 message: "Custom attribute id is not exist error",
                 hint: "自定义字段 ID 不存在。你可以调用[获取企业自定义用户字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/custom_attr/list)接口，获取正确的字段 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41046,
                 message: "Custom attribute value is not set error",
                 hint: "自定义字段值设置有误。设置自定义字段时，需要传入相应的 value 字段。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41047,
                 message: "Custom attribute href text  is null error",
                 hint: "HREF 类型自定义字段的 text 属性为空。如果你设置了 HREF 类型的自定义字段，则 text 字段为必填字段。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41048,
                 message: "Custom attribute href url  is null error",
                 hint: "HREF 类型自定义字段的 url 属性为空。如果你设置了 HREF 类型的自定义字段，则 url 字段为必填字段。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41051,
                 message: "user id info not provide error",
                 hint: "用户ID没有填写。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41052,
                 message: "user resign acceptor is invalid error",
                 hint: "用户辞职审批人无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 41053,
                 message: "user has already exist error",
                 hint: "用户已存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41054,
                 message: "need send email but not set mail",
                 hint: "需发送邮件但未设置邮箱。请求时请传入邮箱参数（email）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41055,
                 message: "need send sms but not set mobile",
                 hint: "需要发送手机短信单位设置手机号。请求时请传入手机号参数（mobile）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41059,
                 message: "invalid employee type error",
                 hint: "员工类型设置错误。员工类型的可选值有： - 1：正式员工 - 2：实习生 - 3：外包 - 4：劳务 - 5：顾问 同时支持读取自定义的员工类型的 int 值。你可通过[获取人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取到该租户的自定义员工类型的编号值（enum_value）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41060,
                 message: "inactive employee type error",
                 hint: "员工类型在企业内未激活。你可以调用[获取人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取员工类型的使用状态（enum_status），仅可选择已激活的类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41063,
                 message: "job_title length exceed 100 character",
                 hint: "设置的职务字符长度超过了 100 个字符。你需要减少设置的职务字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41068,
                 message: "Number of email aliases exceeds the upper limit",
                 hint: "企业邮箱账户已经达到上限。请咨询企业管理员企业邮箱配额情况。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41069,
                 message: "Business email is in the recycle bin",
                 hint: "企业邮箱处于回收站内，此时无法被使用。如需使用该企业邮箱，则需要先释放邮箱（在企业邮箱回收站内永久删除该邮箱），然后再使用。详情参见[员工离职后企业邮箱还能继续使用吗](https://www.feishu.cn/hc/zh-CN/articles/715885646166-%E7%AE%A1%E7%90%86%E5%91%98%E8%BD%AC%E7%A7%BB%E7%A6%BB%E8%81%8C%E6%88%90%E5%91%98%E7%9A%84%E9%82%AE%E4%BB%B6#tabs0 | lineguid-bkqnq)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41070,
                 message: "name length exceed 255 character",
                 hint: "用户名长度超过 255 个字符。你需要减少设置的用户名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "en_name length exceed 255 character",
                 hint: "用户英文名长度超过 255 个字符。你需要减少设置的用户英文名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41072,
                 message: "nickname length exceed 255 character",
                 hint: "用户别名长度超过 255 个字符。你需要减少设置的用户别名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44001,
                 message: "business email domain not available error",
                 hint: "企业无对应的企业邮域名。企业管理员必须在管理后台开通企业邮箱后，才可以在创建用户时设置企业邮箱地址。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44004,
                 message: "this user has been joined too many tenants recently",
                 hint: "用户加入团队过于频繁，请 24 小时后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44006,
                 message: "name length exceed 255 character",
                 hint: "用户名超过 255 个字符。你需要减少设置的用户名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44007,
                 message: "en_name length exceed 255 character",
                 hint: "用户英文名超过 255 个字符。你需要减少设置的用户英文名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44008,
                 message: "nickname length exceed 255 character",
                 hint: "用户别名超过 255 个字符。你需要减少设置的用户别名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44009,
                 message: "this tenant has been create too many users recently",
                 hint: "团队添加成员过于频繁。一个手机号码或者一个邮箱，一天只能加入三个租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44012,
                 message: "Adding user has been intercepted. Contact Feishu Customer Service",
                 hint: "添加成员失败，详情咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44013,
                 message: "User enterprise Email password is not valid",
                 hint: "输入的用户企业邮箱密码不合法，请修改后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44016,
                 message: "can not set enterprise email password",
                 hint: "设置企业邮箱密码失败，请确认是否有对应的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44018,
                 message: "lark not support +86 mobile",
                 hint: "Lark 不支持使用 +86 前缀的手机号。请修改后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44019,
                 message: "feishu only support +86 mobile",
                 hint: "未认证企业仅支持添加中国大陆 +86 手机号，添加非 +86 手机号请先完成飞书认证，完成认证后次日可添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44020,
                 message: "mobile and email need together exist",
                 hint: "已认证企业，添加非 +86 手机号成员时必须同时添加邮箱。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44021,
                 message: "leader is resigned",
                 hint: "直接主管或者虚线上级已离职，无法使用。请更换为正确可用的负责人后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44022,
                 message: "leaderID is Invalid",
                 hint: "直接主管或者虚线上级无效。请更换为正确可用的负责人后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44023,
                 message: "exceed feature contact seat limit",
                 hint: "创建的用户数量超出通讯录资源上限。如果需要使用更多用户数量，请升级飞书版本。了解更多参见[版本对比](https://www.feishu.cn/service)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44024,
                 message: "User enterprise email has already been registered as a member's account",
                 hint: "企业邮箱已注册。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44038,
                 message: "req set user geo not find in geo list",
                 hint: "您设置的数据驻留地（geo） 不在系统支持的 geo 列表中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44039,
                 message: "not set geo name auth",
                 hint: "没有设置数据驻留地（geo）的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44040,
                 message: "tenant not open mg not set geo name",
                 hint: "当前租户未开通多个数据驻留地功能，不能设置 geo 字段。如有疑问可咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44044,
                 message: "invalid job level id",
                 hint: "职级 ID 无效。你可以调用[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口查询相应的职级 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44045,
                 message: "invalid job family id",
                 hint: "序列 ID 无效。你可以调用[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口查询相应的序列 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44046,
                 message: "user license subscription id must not empty in multi-license tenant",
                 hint: "多许可证租户内创建用户时，必须指定席位 ID 参数。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口查询席位详情，然后选择使用正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44047,
                 message: "license subscription id exceed limit",
                 hint: "设置的席位 ID 已超过上限，请更换席位 ID。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口查询席位详情，然后选择使用正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44048,
                 message: "user license subscription id invalid",
                 hint: "请确认传入的席位 ID 正确有效。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口查询席位详情，然后选择使用正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 44050,
                 message: "not set subscription ids auth",
                 hint: "未开通 **分配用户席位** 权限。你需要在 [开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **权限管理** &gt; **API 权限** 内申请 **分配用户席位** 权限，并确保权限生效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44051,
                 message: "employee_no already existed",
                 hint: "员工工号重复，请修改后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44054,
                 message: "create user success and create city fail",
                 hint: "创建用户成功，创建工作城市字段失败。 可能原因： 1. 枚举值数量超过上限。工作城市枚举值数量上限均为 10,000。 2. 传入的值不合法。单个工作城市字符数量上限为 100。传入的内容也需要确保有效、无敏感信息。 3. 枚举值未启用。你可以调用[获取租户工作城市列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/list)接口，获取状态为已启用的工作城市信息。 如问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44055,
                 message: "create user success and create job title fail",
                 hint: "创建用户成功，创建职务字段失败。 可能原因： 1. 枚举值数量超过上限。职务的枚举值数量上限均为 10,000。 2. 传入的值不合法。单个职务的字符上限为 255。传入的内容也需要确保有效、无敏感信息。 3. 枚举值未启用。你可以调用[获取租户职务列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_title/list)，获取状态为已启用的职务信息。 如问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44056,
                 message: "create user success and create city and job title fail",
                 hint: "创建用户成功，创建工作城市、职务字段失败。 可能原因： 1. 枚举值数量超过上限。工作城市、职务的枚举值数量上限均为 10,000。 2. 传入的值不合法。单个工作城市字符数量上限为 100；单个职务的字符上限为 255。传入的内容也需要确保有效、无敏感信息。 3. 枚举值未启用。你可以调用[获取租户工作城市列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/list)接口，获取状态为已启用的工作城市信息。你可以调用[获取租户职务列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_title/list)，获取状态为已启用的职务信息。 如问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44060,
                 message: "mg asset exceed time",
                 hint: "数据驻留服务已到期。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44061,
                 message: "mg asset exceed quota",
                 hint: "数据驻留服务无可分配席位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41410,
                 message: "user primary dept must be the first department in the order",
@@ -1584,8 +1596,8 @@ impl ::feishu_runtime::ApiRequest for CreateUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1593,7 +1605,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserRequest {
         path.push_str("/open-apis/contact/v3/users");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1607,8 +1619,8 @@ impl ::feishu_runtime::ApiRequest for CreateUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserApi::delete`]: 删除用户.
@@ -1649,56 +1661,56 @@ impl DeleteUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserRequest {
     type Body = DeleteUserBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/:user_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。你可以自行检查输入参数是否设置有误。如果问题无法解决可联系开放平台[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "无部门权限。用户所属部门需要添加在应用的通讯录权限范围内。如何设置应用的通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API** 当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。 由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383) 已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API** 当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。 由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41052,
                 message: "user resign acceptor is invalid error",
                 hint: "离职用户的资源接受者无效。你需要检查传入的资源接收者 ID 是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44037,
                 message: "tenant manager cannot be deleted",
                 hint: "无法删除租户管理员。你可以在[管理后台](https://feishu.cn/admin) &gt; **企业设置** &gt; **管路员权限** 页面，移除该用户的管理员身份后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44042,
                 message: "User is in resurrect progress, retry later",
                 hint: "当前用户在恢复流程中，无法完成操作。你需要等待用户恢复完成，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44062,
                 message: "According to the settings, this member's account can only be deleted through Member life cycle.",
@@ -1708,17 +1720,17 @@ impl ::feishu_runtime::ApiRequest for DeleteUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/contact/v3/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1813,10 +1825,14 @@ impl FindByDepartmentUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for FindByDepartmentUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FindByDepartmentUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1827,41 +1843,41 @@ impl ::feishu_runtime::Validate for FindByDepartmentUserRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for FindByDepartmentUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FindByDepartmentUserRequest {
     type Body = ();
     type Response = FindByDepartmentUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.find_by_department",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/find_by_department",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API** 当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。 由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383) 已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API** 当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。 由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "无效的分页参数。page_size 的取值上限为 50。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "无效的分页参数。你需要检查传入的 page_token 是否为上次请求返回的 page_token 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -1869,16 +1885,16 @@ impl ::feishu_runtime::ApiRequest for FindByDepartmentUserRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/find_by_department",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1886,7 +1902,7 @@ impl ::feishu_runtime::ApiRequest for FindByDepartmentUserRequest {
         path.push_str("/open-apis/contact/v3/users/find_by_department");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1901,25 +1917,25 @@ impl ::feishu_runtime::ApiRequest for FindByDepartmentUserRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for FindByDepartmentUserRequest {
+impl ::feishu_runtime::codegen::PagedRequest for FindByDepartmentUserRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for FindByDepartmentUserRequest {
+impl ::feishu_runtime::codegen::PagedItems for FindByDepartmentUserRequest {
     type Item = User;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1978,41 +1994,41 @@ impl GetUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserRequest {
     type Body = ();
     type Response = GetUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/:user_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority",
                 hint: "无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API** 当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。 由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383) 已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API** 当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。 由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "invalid parameter",
                 hint: "参数错误。你需要检查输入参数是否有问题，如果仍然无法解决，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41012,
                 message: "user id invalid error",
                 hint: "用户 ID 无效。你可以通过以下接口获取指定用户的用户 ID，然后使用正确的用户 ID 再次尝试调用接口。 - [搜索用户](https://open.feishu.cn/document/ukTMukTMukTM/uMTM4UjLzEDO14yMxgTN) - [通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40003,
                 message: "internal error",
@@ -2022,17 +2038,17 @@ impl ::feishu_runtime::ApiRequest for GetUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/contact/v3/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2122,10 +2138,14 @@ impl ListUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -2136,41 +2156,41 @@ impl ::feishu_runtime::Validate for ListUserRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
     type Body = ();
     type Response = ListUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "操作的用户需在通讯录权限范围中，[了解更多](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40011,
                 message: "page size is invalid",
                 hint: "无效的分页参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40012,
                 message: "page token is invalid error",
                 hint: "page token无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
@@ -2178,8 +2198,8 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -2192,7 +2212,7 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         path.push_str("/open-apis/contact/v3/users");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2209,25 +2229,25 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserRequest {
     type Item = User;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2289,581 +2309,585 @@ impl PatchUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchUserRequest {
     type Body = PatchUserBody;
     type Response = PatchUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/:user_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误，请对照接口文档修改输入参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41001,
                 message: "mobile has already exist error",
                 hint: "手机号已存在。你需要修改传入的手机号，确保租户内唯一。如何通过手机号查询用户信息，可参见[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41002,
                 message: "email has already exist error",
                 hint: "邮箱已存在。你需要修改传入的邮箱，确保租户内唯一。如何通过邮箱查询用户信息，可参见[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 41003,
                 message: "user account conflict error",
                 hint: "用户的联系方式属于两个不同的飞书账号，导致添加失败。建议换用其它手机号或邮箱创建用户，或是先注销手机号或邮箱对应的用户帐号，然后再尝试创建。注销流程参见[注销账号](https://www.feishu.cn/hc/zh-CN/articles/360049067831)。如果问题仍未解决，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41004,
                 message: "mobile is invalid error",
                 hint: "手机号不合法。你需要参考接口文档提供的手机号参数描述，传入正确可用的手机号格式。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41005,
                 message: "email is invalid error",
                 hint: "邮箱不合法。你需要参考接口文档提供的邮箱参数描述，传入正确可用的邮箱。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41006,
                 message: "no user name error",
                 hint: "没有设置用户名称。请求时必须传入 name 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41009,
                 message: "no email or mobile error",
                 hint: "电子邮箱和手机号不能都为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41010,
                 message: "no mobile error",
                 hint: "手机号不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41011,
                 message: "user id already exist error",
                 hint: "user_id 重复。user_id 是用户在企业内的唯一ID，传入时如果重复可尝试更换其他自定义的 user_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41014,
                 message: "user name sensitive error",
                 hint: "传入的 name 中包含敏感信息。如有疑问，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41016,
                 message: "department has too many users  error",
                 hint: "部门内的用户数量过多。用户所属部门中的用户数量不能超过 500，建议你修改用户的所属部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41017,
                 message: "department is required error",
                 hint: "部门信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41018,
                 message: "position info is invalid error",
                 hint: "岗位信息无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41019,
                 message: "position department is invalid error",
                 hint: "岗位部门无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41020,
                 message: "position code has already exist  error",
                 hint: "岗位code无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41021,
                 message: "position multiple main count error",
                 hint: "一个用户至多只能有设置一个主岗。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41022,
                 message: "user tenant not match error",
                 hint: "用户租户不匹配。你需要检查是否使用其他企业的凭证访问了当前企业的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41023,
                 message: "update department conflict position department error",
                 hint: "用户的岗位部门必须与用户的部门一致，更新用户部门需要同时更新相应的岗位部门，否则阻断更新操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41024,
                 message: "update position department conflict department error",
                 hint: "用户的岗位部门必须与用户的部门一致，用户的新岗位部门也必须是用户的部门之一，否则阻断更新操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41025,
                 message: "order department invalid error",
                 hint: "排序信息中的部门无效。请求中，用户排序信息的部门 ID，必须是用户所属部门的部门 ID 之一。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(405u16),
                 code: 41028,
                 message: "user multi department need upgrade visibility error",
                 hint: "企业管理后台的权限规则未升级，不支持多部门。你需要登录[管理后台](https://feishu.cn/admin)，在 **安全** &gt; **成员权限** &gt; **组织架构可见范围** 页面内，根据页面提示提升权限规则。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41029,
                 message: "create or update user multi department error",
                 hint: "当前企业不支持用户同时加入多个部门，如有疑问，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41030,
                 message: "set leader to oneself error",
                 hint: "不能将直属上级设置为自己。你需要将传入的直属上级参数值修改为用户实际对应的直属上级用户 ID，如无直属上级，则无需设置。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41031,
                 message: "position feature not enable error",
                 hint: "当前企业不支持设置用户岗位信息，如有疑问，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41032,
                 message: "user multi department feature not enable error",
                 hint: "当前企业不支持用户同时加入多个部门，如有疑问，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41033,
                 message: "user in too many departments  error",
                 hint: "用户所属部门过多。设置的用户所属部门（department_ids）数量不能超过 50 个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41034,
                 message: "email prefix already exist error",
                 hint: "邮箱前缀（`@`符号前的内容）已存在。更换为其他邮箱前缀后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41035,
                 message: "email prefix is invalid error",
                 hint: "邮箱前缀（`@`符号前的内容）不合法。请检查拼写是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41036,
                 message: "avatar key is invalid error",
                 hint: "头像的文件 Key 无效。你可以重新调用[上传图片](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create)接口，将头像文件上传后获取相应的 Key。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41037,
                 message: "avatar key is sensitive error",
                 hint: "头像的文件 Key存在敏感信息。你可以重新调用[上传图片](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create)接口，将头像文件上传后获取相应的 Key。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41038,
                 message: "gender is invalid error",
                 hint: "性别参数不合法。你需要参考性别参数描述，传入正确的枚举值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41040,
                 message: "user name is null error",
                 hint: "用户名不能为空。请求时必须传入 name 参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41041,
                 message: "department id is not assigned  error",
                 hint: "未分配部门 ID。请求时必须传入用户所属部门 ID 列表参数（department_ids）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41042,
                 message: "join time is invalid error",
                 hint: "用户加入时间不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41043,
                 message: "employee id is invalid error",
                 hint: "无效的 user id。 user_id 的取值长度不能超过 64 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41044,
                 message: "Custom attribute is not set error",
                 hint: "自定义字段属性设置有误。设置用户自定义字段时，必须指明设定的字段ID，字段 ID 可以通过[获取企业自定义用户字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/custom_attr/list)接口查询。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41045,
                 message: "Custom attribute id is not exist error",
                 hint: "自定义字段 ID 不存在。你可以调用[获取企业自定义用户字段](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/custom_attr/list)接口，获取正确的字段 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41046,
                 message: "Custom attribute value is not set error",
                 hint: "自定义字段值设置有误。设置自定义字段时，需要传入相应的 value 字段。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41047,
                 message: "Custom attribute href text  is null error",
                 hint: "HREF 类型自定义字段的 text 属性为空。如果你设置了 HREF 类型的自定义字段，则 text 字段为必填字段。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41048,
                 message: "Custom attribute href url  is null error",
                 hint: "HREF 类型自定义字段的 url 属性为空。如果你设置了 HREF 类型的自定义字段，则 url 字段为必填字段。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API** 当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。 由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383) 已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API** 当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。 由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41051,
                 message: "user id info not provide error",
                 hint: "用户ID没有填写。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "无部门权限。当前操作的部门需在应用的通讯录权限范围内。通讯录权限范围的介绍与设置方式，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 41056,
                 message: "no field authority error",
                 hint: "没有字段权限。你需要参考接口文档的字段权限要求，为应用依次开通这些字段权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41057,
                 message: "invalid employee type error",
                 hint: "员工类型设置错误。员工类型的可选值有： - 1：正式员工 - 2：实习生 - 3：外包 - 4：劳务 - 5：顾问 同时支持读取自定义的员工类型的 int 值。你可通过[获取人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取到该租户的自定义员工类型的编号值（enum_value）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41059,
                 message: "invalid employee type error",
                 hint: "员工类型设置错误。员工类型的可选值有： - 1：正式员工 - 2：实习生 - 3：外包 - 4：劳务 - 5：顾问 同时支持读取自定义的员工类型的 int 值。你可通过[获取人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取到该租户的自定义员工类型的编号值（enum_value）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41060,
                 message: "inactive employee type error",
                 hint: "员工类型在企业内未激活。你可以调用[获取人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取员工类型的使用状态（enum_status），仅可选择已激活的类型。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41063,
                 message: "job_title length exceed 100 character",
                 hint: "设置的职务字符长度超过了 100 个字符。你需要减少设置的职务字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42008,
                 message: "tenant id is invalid error",
                 hint: "请检查请求租户是否为合法租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41068,
                 message: "Number of email aliases exceeds the upper limit",
                 hint: "企业邮箱账户已经达到上限。请咨询企业管理员企业邮箱配额情况。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41069,
                 message: "Business email is in the recycle bin",
                 hint: "企业邮箱处于回收站内，此时无法被使用。如需使用该企业邮箱，则需要先释放邮箱（在企业邮箱回收站内永久删除该邮箱），然后再使用。详情参见[员工离职后企业邮箱还能继续使用吗](https://www.feishu.cn/hc/zh-CN/articles/715885646166-%E7%AE%A1%E7%90%86%E5%91%98%E8%BD%AC%E7%A7%BB%E7%A6%BB%E8%81%8C%E6%88%90%E5%91%98%E7%9A%84%E9%82%AE%E4%BB%B6#tabs0 | lineguid-bkqnq)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41070,
                 message: "name length exceed 255 character",
                 hint: "用户名长度超过 255 个字符。你需要减少设置的用户名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "en_name length exceed 255 character",
                 hint: "用户英文名长度超过 255 个字符。你需要减少设置的用户英文名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41072,
                 message: "nickname length exceed 255 character",
                 hint: "用户别名长度超过 255 个字符。你需要减少设置的用户别名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44001,
                 message: "business email domain not available error",
                 hint: "企业无对应的企业邮域名。企业管理员必须在管理后台开通企业邮箱后，才可以在创建用户时设置企业邮箱地址。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44002,
                 message: "update order must update department together",
                 hint: "修改用户部门排序（order）时，请求必须同时带上用户所属部门 ID 列表（department_ids）。此外，用户排序中设置的部门 ID，必须包含在用户所属部门 ID 列表中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44003,
                 message: "avatarkey and description cannot be empty when update resigned user",
                 hint: "更新离职用户时，头像 Key 和信息不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44006,
                 message: "name length exceed 255 character",
                 hint: "用户名长度超过 255 个字符。你需要减少设置的用户名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44007,
                 message: "en_name length exceed 255 character",
                 hint: "用户英文名长度超过 255 个字符。你需要减少设置的用户英文名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44008,
                 message: "nickname length exceed 255 character",
                 hint: "用户别名长度超过 255 个字符。你需要减少设置的用户别名字符长度。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44010,
                 message: "unJoined user not allow to update",
                 hint: "不允许更新未加入状态的用户信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44011,
                 message: "exited user not allow to update",
                 hint: "禁止更新主动退出状态的用户信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42006,
                 message: "user has resigned error",
                 hint: "用户已经离职，无法更新信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44013,
                 message: "User enterprise Email password is not valid",
                 hint: "用户的企业邮箱密码无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44014,
                 message: "Can not update inactive user email when email equal enterprise",
                 hint: "当用户邮箱为企业邮箱时，无法更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44015,
                 message: "can not update password when user already have password",
                 hint: "已有用户密码时无法更新密码。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44016,
                 message: "can not set enterprise email password",
                 hint: "无法设置企业邮箱密码。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44017,
                 message: "Suite_Admin_Common_UnableToEditUpper",
                 hint: "传入的内容被风险控制，你需要检查内容是否合法。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44018,
                 message: "lark not support +86 mobile",
                 hint: "Lark 不支持使用 +86 前缀的手机号。请修改后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44019,
                 message: "feishu only support +86 mobile",
                 hint: "未认证企业仅支持添加中国大陆 +86 手机号，添加非 +86 手机号请先完成飞书认证，完成认证后次日可添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44020,
                 message: "mobile and email need together exist",
                 hint: "已认证企业，添加非 +86 手机号成员时必须同时添加邮箱。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44024,
                 message: "User enterprise email has already been registered as a member's account",
                 hint: "企业邮箱已注册。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44025,
                 message: "update user lock error,wait some seconds and retry",
                 hint: "并发更新User受限，请等待一段时间重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44035,
                 message: "departmentID is invaild",
                 hint: "部门 ID 是无效的。你可以调用[搜索部门](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/search)接口，通过部门名称关键词获取对应的部门 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44036,
                 message: "freeze tenant founder is forbidden",
                 hint: "不允许将租户创建者的状态跟改为冻结。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44038,
                 message: "req set user geo not find in geo list",
                 hint: "您设置的数据驻留地（geo） 不在系统支持的 geo 列表中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44041,
                 message: "anonymize user info is not allowed to update",
                 hint: "已匿名的用户信息不允许更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44044,
                 message: "invalid job level id",
                 hint: "职级 ID 无效。你可以调用[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口查询相应的职级 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44045,
                 message: "invalid job family id",
                 hint: "序列 ID 无效。你可以调用[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口查询相应的序列 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44046,
                 message: "user license subscription id must not empty in multi-license tenant",
                 hint: "多许可证租户内创建用户时，必须指定席位 ID 参数。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口查询席位详情，然后选择使用正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44047,
                 message: "license subscription id exceed limit",
                 hint: "设置的席位 ID 已超过上限，请更换席位 ID。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口查询席位详情，然后选择使用正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44048,
                 message: "user license subscription id invalid",
                 hint: "请确认传入的席位 ID 正确有效。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口查询席位详情，然后选择使用正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44049,
                 message: "license subscription update fail",
                 hint: "更新席位信息失败，请重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 44050,
                 message: "not set subscription ids auth",
                 hint: "未开通 **分配用户席位** 权限。你需要在 [开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **权限管理** &gt; **API 权限** 内申请 **分配用户席位** 权限，并确保权限生效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44051,
                 message: "employee_no already existed",
                 hint: "员工工号重复，请修改后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44052,
                 message: "Unable to edit members because your current plan has expired",
                 hint: "飞书版本过期，无法编辑用户。因版本过期导致的租户人数超过版本上限，需要减少租户人数或者升级版本。关于飞书版本的介绍可参见[版本对比](feishu.cn/service)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44053,
                 message: "Unable to edit data from external data sources",
                 hint: "无法编辑来自外部数据源的数据。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44057,
                 message: "update user success and create city fail",
                 hint: "更新成功但创建工作城市失败。 可能原因： 1. 枚举值数量超过上限。工作城市的枚举值数量上限为 10,000。 2. 传入的值不合法。单个工作城市字符数量上限为 100，且需要传入真实有效的城市名称。 3. 传入的工作城市未启用。你可以调用[获取租户工作城市列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/list)接口，获取状态为已启用的工作城市。 如问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44058,
                 message: "update user success and create job title fail",
                 hint: "更新成功但创建职务失败。 可能原因： 1. 枚举值数量超过上限。职务枚举值上限为 10,000。 2. 传入的值不合法。单个职务的字符上限为 255。 3. 传入的职务未启用。你可以调用[获取租户职务列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_title/list)接口，获取状态为已启用的职务。 如问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44059,
                 message: "update user success and create city and job title fail",
                 hint: "更新成功但创建工作城市、职务失败。 可能原因： 1. 枚举值数量超过上限。工作城市、职务的枚举值数量上限均为 10,000。 2. 传入的值不合法。单个工作城市字符数量上限为 100；单个职务的字符上限为 255。传入的内容也需要确保有效、无敏感信息。 3. 枚举值未启用。你可以调用[获取租户工作城市列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/list)接口，获取状态为已启用的工作城市信息。你可以调用[获取租户职务列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_title/list)，获取状态为已启用的职务信息。 如问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41410,
                 message: "user primary dept must be the first department in the order",
@@ -2873,17 +2897,17 @@ impl ::feishu_runtime::ApiRequest for PatchUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/contact/v3/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -2894,8 +2918,8 @@ impl ::feishu_runtime::ApiRequest for PatchUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserApi::resurrect`]: 恢复已删除用户.
@@ -2954,116 +2978,120 @@ impl ResurrectUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ResurrectUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ResurrectUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ResurrectUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ResurrectUserRequest {
     type Body = ResurrectUserBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.resurrect",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/:user_id/resurrect",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44028,
                 message: "Exceed recoverable time",
                 hint: "超过可恢复时间。当前传入的用户对应的离职时间已超过 30 天，不可恢复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44029,
                 message: "No access to resurrect",
                 hint: "无法恢复。需申请接口的使用权限，请联系[技术支持](https://applink.feishu.cn/client/helpdesk/open)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44030,
                 message: "Mobile duplicated",
                 hint: "手机号重复。你可以选择修改用户重复的手机号，或者将手机号重复的用户转为离职状态，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44031,
                 message: "Email duplicated",
                 hint: "邮箱重复。你可以选择修改用户重复的邮箱，或者将邮箱重复的用户转为离职状态，然后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44032,
                 message: "UserID duplicated",
                 hint: "用户的 user_id 重复。待恢复用户的 user_id 不能被租户内其他用户占用。如有重复，请先离职占用 user_id 的在职用户，再尝试恢复操作。 **注意**： user_id 重复的情况下，不可使用 user_id 请求本接口。请使用待恢复用户的 open_id 或 union_id 请求本接口。获取用户 ID 可参见[如何获取不同的用户 ID](https://open.feishu.cn/document/home/user-identity-introduction/open-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44033,
                 message: "User not resigned",
                 hint: "用户在职无需恢复。如果你使用的 user_id 请求本接口，则需要检查请求参数传入的 user_id 是否已被在职用户使用。如果已被使用，请先离职占用 user_id 的在职用户，再尝试恢复操作。 **注意**： user_id 重复的情况下，不可使用 user_id 请求本接口。请使用待恢复用户的 open_id 或 union_id 请求本接口。获取用户 ID 可参见[如何获取不同的用户 ID](https://open.feishu.cn/document/home/user-identity-introduction/open-id)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44034,
                 message: "User is in delete progress, retry later",
                 hint: "用户离职流程仍在进行中，请等待至多 48 小时后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41008,
                 message: "exceed bill seat limit error",
                 hint: "租户成员数目超过系统限制，用户无法恢复。你需要清理租户内的无效成员或者扩容飞书成员数量限制。详情咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41007,
                 message: "exceed uncertain tenant seat limit error",
                 hint: "未认证租户的成员数目超过系统限制，用户无法恢复。你需要清理租户内的无效成员或者扩容飞书成员数量限制。详情咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44023,
                 message: "exceed feature contact seat limit",
                 hint: "超出通讯录用户资源上限。如果需要更多用户额度，请升级飞书版本。了解更多参见[版本对比](https://www.feishu.cn/service)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44041,
                 message: "anonymize user info is not allowed to update",
                 hint: "已匿名的用户信息不允许更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44046,
                 message: "user license subscription id must not empty in multi-license tenant",
                 hint: "多 License 的租户内，席位 ID 不可为空。你需要在请求时设置 subscription_ids 参数。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口，获取正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44047,
                 message: "license subscription id exceed limit",
                 hint: "该席位 ID 已超过使用上限。请修改为可用的席位 ID。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口，获取正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44048,
                 message: "user license subscription id invalid",
                 hint: "席位 ID 无效。你可以调用[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)接口，获取正确可用的席位 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 44050,
                 message: "not set subscription ids auth",
@@ -3072,16 +3100,16 @@ impl ::feishu_runtime::ApiRequest for ResurrectUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/resurrect",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/contact/v3/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path.push_str("/resurrect");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -3092,8 +3120,8 @@ impl ::feishu_runtime::ApiRequest for ResurrectUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserApi::update`]: 更新用户所有信息.
@@ -3152,488 +3180,492 @@ impl UpdateUserRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateUserRequest {
     type Body = UpdateUserBody;
     type Response = UpdateUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/:user_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param error",
                 hint: "参数错误。你可以自行检查输入参数是否设置有误。如果问题无法解决可联系开放平台[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40016,
                 message: "dept name can not be nul error",
                 hint: "部门名不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41001,
                 message: "mobile has already exist error",
                 hint: "手机号已存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41002,
                 message: "email has already exist error",
                 hint: "邮箱已存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 41003,
                 message: "user account conflict error",
                 hint: "用户的联系方式属于两个不同的飞书账号，添加失败。建议用户换其它的手机号或邮箱，或是先注销手机号或邮箱对应的帐号，然后再创建或更新，具体注销的流程见[帮助中心](https://www.feishu.cn/hc/zh-CN/articles/360049067831) 有关这个错误的详细介绍请参考[通用错误码](https://open.feishu.cn/document/ukTMukTMukTM/ugjM14COyUjL4ITN#74588198)中的介绍",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41004,
                 message: "mobile is invalid error",
                 hint: "手机号不合法，请检查是否是正确的手机号格式",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41005,
                 message: "email is invalid error",
                 hint: "不是合法邮箱的邮箱地址，请检查邮箱地址的有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41006,
                 message: "no user name error",
                 hint: "没有设置user的name",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41009,
                 message: "no email or mobile error",
                 hint: "电子邮箱和手机号不能都为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41011,
                 message: "user id already exist error",
                 hint: "user_id是企业内用户的唯一ID，不能重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41010,
                 message: "no mobile error",
                 hint: "手机号不能为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41014,
                 message: "user name sensitive error",
                 hint: "name中包含敏感信息，如有疑问，请联系客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41013,
                 message: "exceed user id update limit error",
                 hint: "用户ID更新次数超过限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41015,
                 message: "idp type invalid error error",
                 hint: "登录类型无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41016,
                 message: "department has too many users  error",
                 hint: "一个部门中有过多的用户，用户数量超过了500",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41017,
                 message: "department is required error",
                 hint: "部门信息不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41018,
                 message: "position info is invalid error",
                 hint: "岗位信息无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41019,
                 message: "position department is invalid error",
                 hint: "岗位部门无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41020,
                 message: "position code has already exist  error",
                 hint: "岗位code无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41021,
                 message: "position multiple main count error",
                 hint: "一个用户至多只能有设置一个主岗",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41022,
                 message: "user tenant not match error",
                 hint: "检查是否使用其他企业的凭证访问当前企业的资源",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41023,
                 message: "update department conflict position department error",
                 hint: "用户的岗位部门必须与用户的部门一致，更新用户部门需要同时更新相应的岗位部门，否则阻断更新操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41024,
                 message: "update position department conflict department error",
                 hint: "用户的岗位部门必须与用户的部门一致，用户的新岗位部门也必须是用户的部门之一，否则阻断更新操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41025,
                 message: "order department invalid error",
                 hint: "请求的用户排序信息中的部门ID必须是用户的部门ID之一",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(405u16),
                 code: 41028,
                 message: "user multi department need upgrade visibility error",
                 hint: "请在企业管理后台更新“组织架构可见范围”的补充规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41029,
                 message: "create or update user multi department error",
                 hint: "当前企业不支持用户同时加入多个部门，如有疑问，请联系客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41030,
                 message: "set leader to oneself error",
                 hint: "请检查用户的直属上级参数值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41031,
                 message: "position feature not enable error",
                 hint: "当前企业不支持设置用户岗位信息，如有疑问，请联系客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(504u16),
                 code: 41032,
                 message: "user multi department feature not enable error",
                 hint: "当前企业不支持用户同时加入多个部门，如有疑问，请联系客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41033,
                 message: "user in too many departments  error",
                 hint: "不支持用户同时属于50个以上的部门，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41034,
                 message: "email prefix already exist error",
                 hint: "email的前缀已经存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41035,
                 message: "email prefix is invalid error",
                 hint: "email的前缀不合法，请检查拼写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41036,
                 message: "avatar key is invalid error",
                 hint: "头像key无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41037,
                 message: "avatar key is sensitive error",
                 hint: "头像key存在敏感信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41038,
                 message: "gender is invalid error",
                 hint: "性别不合法，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41040,
                 message: "user name is null error",
                 hint: "用户名不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41041,
                 message: "department id is not assigned  error",
                 hint: "用户所属的部门不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41042,
                 message: "join time is invalid error",
                 hint: "用户加入时间不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41043,
                 message: "employee id is invalid error",
                 hint: "无效的user id。 大小位于1-64个字节之间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41044,
                 message: "Custom attribute is not set error",
                 hint: "设置用户自定义字段，必须指明设定的字段ID，字段ID可以通过获取企业自定义字段接口查询",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41045,
                 message: "Custom attribute id is not exist error",
                 hint: "自定义字段ID不存在，请确认自定义字段ID来源，自定义字段ID可以通过获取企业自定义字段接口查询",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41046,
                 message: "Custom attribute value is not set error",
                 hint: "设置自定义字段，需要传入字段value字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41047,
                 message: "Custom attribute href text  is null error",
                 hint: "设置HREF类型自定义字段，text字段为必填字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41048,
                 message: "Custom attribute href url  is null error",
                 hint: "设置HREF类型自定义字段，url字段为必填字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "操作的用户需在通讯录权限范围中，[了解更多](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41051,
                 message: "user id info not provide error",
                 hint: "用户ID没有填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 40004,
                 message: "no dept authority error",
                 hint: "操作的部门需在通讯录权限范围中，[了解更多](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41059,
                 message: "invalid employee type error",
                 hint: "用户的雇员类型错误，请填写1-5之间的数字，1 正式员工 2 实习生 3 外包 4 劳务 5 顾问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41060,
                 message: "inactive employee type error",
                 hint: "雇员类型企业未使用，请咨询管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41063,
                 message: "job_title length exceed 100 character",
                 hint: "职务的设置长度超过100字符，请检查字段长度",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41068,
                 message: "Number of email aliases exceeds the upper limit",
                 hint: "企业邮箱账户已经达到上线，请咨询企业管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41069,
                 message: "Business email is in the recycle bin",
                 hint: "企业邮正在回收中，不可使用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41070,
                 message: "name length exceed 64 character",
                 hint: "姓名长度超过64个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41071,
                 message: "en_name length exceed 64 character",
                 hint: "英文名长度超过64个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41072,
                 message: "nickname length exceed 64 character",
                 hint: "别名长度超过64个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44001,
                 message: "business email domain not available error",
                 hint: "企业无对应的企业邮域名，咨询企业管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44002,
                 message: "update order must update department together",
                 hint: "修改用户部门排序时，请求必须同时带上部门ID列表",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44006,
                 message: "name length exceed 64 character",
                 hint: "姓名超过64个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44007,
                 message: "en_name length exceed 64 character",
                 hint: "英文名超过64个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44008,
                 message: "nickname length exceed 64 character",
                 hint: "别名超过64个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44010,
                 message: "unJoined user not allow to update",
                 hint: "未加入状态用户禁止更新",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44011,
                 message: "existed user not allow to update",
                 hint: "已激活用户禁止更新",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 42006,
                 message: "user has resigned error",
                 hint: "用户已经离职。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44013,
                 message: "User enterprise Email password is not valid",
                 hint: "--",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44014,
                 message: "Can not update inactive user email when email equal enterprise",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44015,
                 message: "can not update password when user already have password",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44016,
                 message: "can not set enterprise email password",
                 hint: "--",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44017,
                 message: "Suite_Admin_Common_UnableToEditUpper",
                 hint: "-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44018,
                 message: "lark not support +86 mobile",
                 hint: "--",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44019,
                 message: "feishu only support +86 mobile",
                 hint: "未认证企业仅支持添加中国大陆+86 手机号，添加非 +86 手机号请先完成飞书认证，完成认证后次日可添加。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44020,
                 message: "mobile and email need together exist",
                 hint: "已认证企业，添加非 +86 手机号成员时必须同时添加邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44024,
                 message: "User enterprise email has already been registered as a member's account",
                 hint: "企业邮箱已注册",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44025,
                 message: "update user lock error,wait some seconds and retry",
                 hint: "并发更新User受限，请等待一段时间重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44035,
                 message: "departmentID is invaild",
                 hint: "部门ID是无效的",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44036,
                 message: "freeze tenant founder is forbidden",
                 hint: "禁止冻结租户创始人",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 44038,
                 message: "this user can not been update by security issues",
                 hint: "此用户因安全问题无法更新",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41410,
                 message: "user primary dept must be the first department in the order",
@@ -3643,17 +3675,17 @@ impl ::feishu_runtime::ApiRequest for UpdateUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/contact/v3/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -3664,8 +3696,8 @@ impl ::feishu_runtime::ApiRequest for UpdateUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserApi::update_user_id`]: 更新用户 ID.
@@ -3706,50 +3738,50 @@ impl UpdateUserIdUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateUserIdUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateUserIdUserRequest {
     type Body = UpdateUserIdUserBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.user.update_user_id",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/users/:user_id/update_user_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "Invalid params",
                 hint: "参数错误。请参考接口文档的参数描述，检查输入参数是否填写有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41009,
                 message: "no email or mobile error",
                 hint: "无邮箱或者手机号，请添加后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41011,
                 message: "userID already exists error",
                 hint: "用户的 user_id 已存在，你需要更换 ID 并重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41013,
                 message: "exceed userID update limit error",
                 hint: "超过用户 ID 更新次数限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41050,
                 message: "no user authority error",
                 hint: "无用户权限。当前操作的用户需在应用的通讯录权限范围内。通讯录权限范围的介绍与设置方式，参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 41054,
                 message: "new user id is required  error",
@@ -3758,16 +3790,16 @@ impl ::feishu_runtime::ApiRequest for UpdateUserIdUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/update_user_id",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/contact/v3/users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path.push_str("/update_user_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -3837,11 +3869,15 @@ impl BasicBatchUserBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BasicBatchUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BasicBatchUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -3959,10 +3995,14 @@ impl BatchGetIdUserBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetIdUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetIdUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.emails {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "emails",
@@ -3972,7 +4012,7 @@ impl ::feishu_runtime::Validate for BatchGetIdUserBody {
             );
         }
         if let Some(value) = &self.mobiles {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mobiles",
@@ -4360,11 +4400,15 @@ impl CreateUserBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -5102,10 +5146,14 @@ impl PatchUserBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -5236,10 +5284,14 @@ impl ResurrectUserBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ResurrectUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ResurrectUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "departments",
@@ -5485,11 +5537,15 @@ impl UpdateUserBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -6016,18 +6072,22 @@ impl UserCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for UserCreatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserCreatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "object"),
+                &::feishu_runtime::codegen::field_path(at, "object"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for UserCreatedEvent {
+impl ::feishu_runtime::codegen::Event for UserCreatedEvent {
     const EVENT_TYPE: &'static str = "contact.user.created_v3";
 }
 /// 自定义字段。了解自定义字段可参见[自定义字段资源介绍](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/custom_attr/overview)。
@@ -6195,18 +6255,22 @@ impl UserDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for UserDeletedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserDeletedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "object"),
+                &::feishu_runtime::codegen::field_path(at, "object"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for UserDeletedEvent {
+impl ::feishu_runtime::codegen::Event for UserDeletedEvent {
     const EVENT_TYPE: &'static str = "contact.user.deleted_v3";
 }
 /// 用户排序信息。用户可能存在多个部门中，且有不同的排序，该参数用于设置用户部门排序。
@@ -6501,10 +6565,14 @@ impl UserEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for UserEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -6514,7 +6582,7 @@ impl ::feishu_runtime::Validate for UserEvent {
             );
         }
         if let Some(value) = &self.join_time {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "join_time",
@@ -6687,25 +6755,29 @@ impl UserUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for UserUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "object"),
+                &::feishu_runtime::codegen::field_path(at, "object"),
                 out,
             );
         }
         if let Some(value) = &self.old_object {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "old_object"),
+                &::feishu_runtime::codegen::field_path(at, "old_object"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for UserUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for UserUpdatedEvent {
     const EVENT_TYPE: &'static str = "contact.user.updated_v3";
 }
 /// 此次调用中的部门 ID 类型。关于部门 ID 的详细介绍，可参见[部门 ID 说明](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#23857fe0)。
@@ -6720,7 +6792,7 @@ pub enum CreateUserRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CreateUserRequestDepartmentIdType { DepartmentId => "department_id", OpenDepartmentId
     => "open_department_id" }
 );
@@ -6736,7 +6808,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -6759,7 +6831,7 @@ pub enum EmployeeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EmployeeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 性别。
@@ -6778,7 +6850,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
 /// 处理方式。
 ///
 /// The values of `processing_type` in [`ResourceAcceptor`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6793,7 +6865,9 @@ pub enum ProcessingType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ProcessingType { N1 => "1", N2 => "2", N3 => "3" });
+::feishu_runtime::codegen::string_enum!(
+    ProcessingType { N1 => "1", N2 => "2", N3 => "3" }
+);
 /// 自定义字段类型。
 /// **可能值有**：
 /// - TEXT：文本
@@ -6818,7 +6892,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Text => "TEXT", Href => "HREF", Enumeration => "ENUMERATION", PictureEnum =>
     "PICTURE_ENUM", GenericUser => "GENERIC_USER" }
 );
@@ -6836,7 +6910,9 @@ pub enum UpdateUserBodyGender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UpdateUserBodyGender { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    UpdateUserBodyGender { V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`BasicBatchUserRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6853,6 +6929,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

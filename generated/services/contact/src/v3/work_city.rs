@@ -5,7 +5,7 @@
 /// A handle on the `work_city` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkCityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkCityApi<'a> {
     /// 获取单个工作城市信息
@@ -27,8 +27,8 @@ impl<'a> WorkCityApi<'a> {
     pub fn get(
         &self,
         request: GetWorkCityRequest,
-    ) -> ::feishu_runtime::Call<'a, GetWorkCityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetWorkCityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取租户工作城市列表
     ///
@@ -51,8 +51,8 @@ impl<'a> WorkCityApi<'a> {
     pub fn list(
         &self,
         request: ListWorkCityRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkCityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkCityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkCityApi::get`]: 获取单个工作城市信息.
@@ -75,23 +75,23 @@ impl GetWorkCityRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetWorkCityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetWorkCityRequest {
     type Body = ();
     type Response = GetWorkCityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.work_city.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/work_cities/:work_city_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "invalid param",
@@ -100,12 +100,12 @@ impl ::feishu_runtime::ApiRequest for GetWorkCityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/contact/v3/work_cities/");
-        ::feishu_runtime::push_path_param(&mut path, &self.work_city_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.work_city_id);
         path
     }
 }
@@ -147,10 +147,14 @@ impl ListWorkCityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListWorkCityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListWorkCityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -161,23 +165,23 @@ impl ::feishu_runtime::Validate for ListWorkCityRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkCityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkCityRequest {
     type Body = ();
     type Response = ListWorkCityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "contact.v3.work_city.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/contact/v3/work_cities",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 40001,
                 message: "param is invalid",
@@ -185,21 +189,21 @@ impl ::feishu_runtime::ApiRequest for ListWorkCityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/contact/v3/work_cities");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -207,25 +211,25 @@ impl ::feishu_runtime::ApiRequest for ListWorkCityRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWorkCityRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWorkCityRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListWorkCityRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListWorkCityRequest {
     type Item = WorkCity;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

@@ -5,7 +5,7 @@
 /// A handle on the `assigned_user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AssignedUserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AssignedUserApi<'a> {
     /// 获取组织类角色授权列表
@@ -35,8 +35,8 @@ impl<'a> AssignedUserApi<'a> {
     pub fn search(
         &self,
         request: SearchAssignedUserRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchAssignedUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchAssignedUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AssignedUserApi::search`]: 获取组织类角色授权列表.
@@ -69,50 +69,50 @@ impl SearchAssignedUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchAssignedUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchAssignedUserRequest {
     type Body = SearchAssignedUserBody;
     type Response = SearchAssignedUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.assigned_user.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/assigned_users/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161401,
                 message: "Incorrect parameter type",
                 hint: "请检查字符串、数字等的参数类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161402,
                 message: "Incorrect parameter range",
                 hint: "请检查数字类型参数是否超出约定范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161403,
                 message: "Incorrect parameter length",
                 hint: "请检查List，Map等容器类型参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161404,
                 message: "Missing or invalid parameter",
                 hint: "请检查参数是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161406,
                 message: "Parameter exceeds the optional range",
                 hint: "请检查枚举类参数的可选范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161501,
                 message: "System internal error",
@@ -120,21 +120,21 @@ impl ::feishu_runtime::ApiRequest for SearchAssignedUserRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/assigned_user/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/corehr/v1/assigned_users/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -143,21 +143,21 @@ impl ::feishu_runtime::ApiRequest for SearchAssignedUserRequest {
         Some(&self.body)
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchAssignedUserRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchAssignedUserRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchAssignedUserRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchAssignedUserRequest {
     type Item = RoleAuthorization;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -324,7 +324,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

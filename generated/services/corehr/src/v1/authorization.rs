@@ -5,7 +5,7 @@
 /// A handle on the `authorization` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AuthorizationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AuthorizationApi<'a> {
     /// 为用户授权角色
@@ -34,8 +34,8 @@ impl<'a> AuthorizationApi<'a> {
     pub fn add_role_assign(
         &self,
         request: AddRoleAssignAuthorizationRequest,
-    ) -> ::feishu_runtime::Call<'a, AddRoleAssignAuthorizationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddRoleAssignAuthorizationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个用户授权
     ///
@@ -58,8 +58,8 @@ impl<'a> AuthorizationApi<'a> {
     pub fn get_by_param(
         &self,
         request: GetByParamAuthorizationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetByParamAuthorizationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetByParamAuthorizationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询用户授权
     ///
@@ -86,8 +86,8 @@ impl<'a> AuthorizationApi<'a> {
     pub fn query(
         &self,
         request: QueryAuthorizationRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryAuthorizationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryAuthorizationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移除用户被授权的角色
     ///
@@ -113,8 +113,8 @@ impl<'a> AuthorizationApi<'a> {
     pub fn remove_role_assign(
         &self,
         request: RemoveRoleAssignAuthorizationRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveRoleAssignAuthorizationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveRoleAssignAuthorizationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新用户被授权的数据范围
     ///
@@ -142,8 +142,8 @@ impl<'a> AuthorizationApi<'a> {
     pub fn update_role_assign(
         &self,
         request: UpdateRoleAssignAuthorizationRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateRoleAssignAuthorizationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateRoleAssignAuthorizationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AuthorizationApi::add_role_assign`]: 为用户授权角色.
@@ -193,50 +193,54 @@ impl AddRoleAssignAuthorizationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddRoleAssignAuthorizationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddRoleAssignAuthorizationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddRoleAssignAuthorizationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddRoleAssignAuthorizationRequest {
     type Body = AddRoleAssignAuthorizationBody;
     type Response = AddRoleAssignAuthorizationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.authorization.add_role_assign",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/authorizations/add_role_assign",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161401,
                 message: "Incorrect parameter type",
                 hint: "请检查字符串、数字等的参数类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161404,
                 message: "Missing or invalid parameter",
                 hint: "请检查参数是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161405,
                 message: "Parameter parsing error",
                 hint: "请检查请求体json格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161501,
                 message: "System internal error",
@@ -245,14 +249,14 @@ impl ::feishu_runtime::ApiRequest for AddRoleAssignAuthorizationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/add_role_assign",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/corehr/v1/authorizations/add_role_assign");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employment_id", &self.employment_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -262,8 +266,8 @@ impl ::feishu_runtime::ApiRequest for AddRoleAssignAuthorizationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AuthorizationApi::get_by_param`]: 查询单个用户授权.
@@ -301,26 +305,26 @@ impl GetByParamAuthorizationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetByParamAuthorizationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetByParamAuthorizationRequest {
     type Body = ();
     type Response = GetByParamAuthorizationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.authorization.get_by_param",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/authorizations/get_by_param",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161404,
                 message: "Missing or invalid parameter",
                 hint: "参数缺失或无效，请检查参数是否缺失或格式是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161501,
                 message: "System internal error",
@@ -329,14 +333,14 @@ impl ::feishu_runtime::ApiRequest for GetByParamAuthorizationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/get_by_param",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/corehr/v1/authorizations/get_by_param");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employment_id", &self.employment_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -452,38 +456,38 @@ impl QueryAuthorizationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryAuthorizationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryAuthorizationRequest {
     type Body = ();
     type Response = QueryAuthorizationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.authorization.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/authorizations/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161401,
                 message: "Incorrect parameter type",
                 hint: "请检查字符串、数字等的参数类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161402,
                 message: "Incorrect parameter range",
                 hint: "请检查数字类型参数是否超出约定范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161403,
                 message: "Incorrect parameter length",
                 hint: "参数长度错误，请检查List，Map等容器类型参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161501,
                 message: "System internal error",
@@ -491,21 +495,21 @@ impl ::feishu_runtime::ApiRequest for QueryAuthorizationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/corehr/v1/authorizations/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in self.employment_id_list.iter().flatten() {
             out.push("employment_id_list", value);
         }
@@ -529,21 +533,21 @@ impl ::feishu_runtime::ApiRequest for QueryAuthorizationRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryAuthorizationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryAuthorizationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryAuthorizationRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryAuthorizationRequest {
     type Item = RoleAuthorization;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -589,32 +593,32 @@ impl RemoveRoleAssignAuthorizationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveRoleAssignAuthorizationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveRoleAssignAuthorizationRequest {
     type Body = ();
     type Response = RemoveRoleAssignAuthorizationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.authorization.remove_role_assign",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/authorizations/remove_role_assign",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161401,
                 message: "Incorrect parameter type",
                 hint: "请检查字符串、数字等的参数类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161404,
                 message: "Missing or invalid parameter",
                 hint: "请检查参数是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161501,
                 message: "System internal error",
@@ -623,14 +627,14 @@ impl ::feishu_runtime::ApiRequest for RemoveRoleAssignAuthorizationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/remove_role_assign",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/corehr/v1/authorizations/remove_role_assign");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employment_id", &self.employment_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -685,50 +689,54 @@ impl UpdateRoleAssignAuthorizationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateRoleAssignAuthorizationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateRoleAssignAuthorizationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateRoleAssignAuthorizationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateRoleAssignAuthorizationRequest {
     type Body = UpdateRoleAssignAuthorizationBody;
     type Response = UpdateRoleAssignAuthorizationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.authorization.update_role_assign",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/authorizations/update_role_assign",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161401,
                 message: "Incorrect parameter type",
                 hint: "请检查字符串、数字等的参数类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161404,
                 message: "Missing or invalid parameter",
                 hint: "请检查参数是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161405,
                 message: "Parameter parsing error",
                 hint: "请检查请求体json格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161501,
                 message: "System internal error",
@@ -737,14 +745,14 @@ impl ::feishu_runtime::ApiRequest for UpdateRoleAssignAuthorizationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/update_role_assign",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/corehr/v1/authorizations/update_role_assign");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("employment_id", &self.employment_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -754,8 +762,8 @@ impl ::feishu_runtime::ApiRequest for UpdateRoleAssignAuthorizationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`AddRoleAssignAuthorizationRequest`].
@@ -783,11 +791,15 @@ impl AddRoleAssignAuthorizationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for AddRoleAssignAuthorizationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddRoleAssignAuthorizationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.assigned_organization_items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "assigned_organization_items",
@@ -1413,11 +1425,15 @@ impl UpdateRoleAssignAuthorizationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateRoleAssignAuthorizationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateRoleAssignAuthorizationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.assigned_organization_items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "assigned_organization_items",
@@ -1462,7 +1478,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

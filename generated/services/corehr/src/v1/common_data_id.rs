@@ -5,7 +5,7 @@
 /// A handle on the `common_data_id` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CommonDataIdApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CommonDataIdApi<'a> {
     /// ID 转换
@@ -28,8 +28,8 @@ impl<'a> CommonDataIdApi<'a> {
     pub fn convert(
         &self,
         request: ConvertCommonDataIdRequest,
-    ) -> ::feishu_runtime::Call<'a, ConvertCommonDataIdRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ConvertCommonDataIdRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CommonDataIdApi::convert`]: ID 转换.
@@ -94,32 +94,36 @@ impl ConvertCommonDataIdRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ConvertCommonDataIdRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConvertCommonDataIdRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ConvertCommonDataIdRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ConvertCommonDataIdRequest {
     type Body = ConvertCommonDataIdBody;
     type Response = ConvertCommonDataIdResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.common_data_id.convert",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/common_data/id/convert",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "Param Invalid",
@@ -129,8 +133,8 @@ impl ::feishu_runtime::ApiRequest for ConvertCommonDataIdRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/common_data-id/convert",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -138,7 +142,7 @@ impl ::feishu_runtime::ApiRequest for ConvertCommonDataIdRequest {
         path.push_str("/open-apis/corehr/v1/common_data/id/convert");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("id_transform_type", &self.id_transform_type);
         out.push("id_type", &self.id_type);
         if let Some(value) = &self.feishu_user_id_type {
@@ -151,8 +155,8 @@ impl ::feishu_runtime::ApiRequest for ConvertCommonDataIdRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 用户ID映射变更
@@ -216,10 +220,14 @@ impl CommonDataIdUserMappingChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CommonDataIdUserMappingChangedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CommonDataIdUserMappingChangedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id_transform_type {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "id_transform_type",
@@ -230,7 +238,7 @@ impl ::feishu_runtime::Validate for CommonDataIdUserMappingChangedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for CommonDataIdUserMappingChangedEvent {
+impl ::feishu_runtime::codegen::Event for CommonDataIdUserMappingChangedEvent {
     const EVENT_TYPE: &'static str = "corehr.common_data.id.user_mapping_changed_v1";
 }
 /// The request body of [`ConvertCommonDataIdRequest`].
@@ -252,11 +260,15 @@ impl ConvertCommonDataIdBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for ConvertCommonDataIdBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConvertCommonDataIdBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -357,7 +369,7 @@ pub enum FeishuDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FeishuDepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -377,7 +389,7 @@ pub enum FeishuUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FeishuUserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// ID 转换类型
@@ -396,7 +408,9 @@ pub enum IdTransformType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(IdTransformType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    IdTransformType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 要转换的ID类型
 ///
 /// The values of `id_type` in [`ConvertCommonDataIdRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -415,7 +429,7 @@ pub enum IdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IdType { UserId => "user_id", DepartmentId => "department_id", JobLevelId =>
     "job_level_id", JobFamilyId => "job_family_id", EmployeeTypeId => "employee_type_id"
     }

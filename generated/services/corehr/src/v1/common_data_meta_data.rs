@@ -5,7 +5,7 @@
 /// A handle on the `common_data_meta_data` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CommonDataMetaDataApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CommonDataMetaDataApi<'a> {
     /// 增加字段枚举值选项
@@ -46,8 +46,8 @@ impl<'a> CommonDataMetaDataApi<'a> {
     pub fn add_enum_option(
         &self,
         request: AddEnumOptionCommonDataMetaDataRequest,
-    ) -> ::feishu_runtime::Call<'a, AddEnumOptionCommonDataMetaDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddEnumOptionCommonDataMetaDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改字段枚举值选项
     ///
@@ -88,8 +88,8 @@ impl<'a> CommonDataMetaDataApi<'a> {
     pub fn edit_enum_option(
         &self,
         request: EditEnumOptionCommonDataMetaDataRequest,
-    ) -> ::feishu_runtime::Call<'a, EditEnumOptionCommonDataMetaDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EditEnumOptionCommonDataMetaDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CommonDataMetaDataApi::add_enum_option`]: 增加字段枚举值选项.
@@ -121,74 +121,78 @@ impl AddEnumOptionCommonDataMetaDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddEnumOptionCommonDataMetaDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddEnumOptionCommonDataMetaDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddEnumOptionCommonDataMetaDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddEnumOptionCommonDataMetaDataRequest {
     type Body = AddEnumOptionCommonDataMetaDataBody;
     type Response = AddEnumOptionCommonDataMetaDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.common_data_meta_data.add_enum_option",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/common_data/meta_data/add_enum_option",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161999,
                 message: "System error. Please try again later or contact technical support.",
                 hint: "服务内部错误，请稍后重试。如有问题请[联系技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "client_token repeat",
                 hint: "入参中的 client_token 重复，请检查是否有异常并发重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162010,
                 message: "object does not exist",
                 hint: "对象不存在，请检查 object_api_name 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162020,
                 message: "field does not exist",
                 hint: "字段不存在，请检查 enum_field_api_name 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1162030,
                 message: "enum set does not exist",
                 hint: "枚举常量集不存在，请[联系技术支持](https://applink.feishu.cn/TLJpeNdW)处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162032,
                 message: "the enum option api name already exists",
                 hint: "枚举选项的 API name 已存在，无法创建同名的新选项，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162041,
                 message: "invalid enum option api name",
                 hint: "枚举选项的 API name 不合法，请确认 API name 长度不超过 63 个字符，以英文字母开头，且仅包含小写英文字母、数字和下划线",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162034,
                 message: "the associated enum set does not support changes yet",
@@ -197,14 +201,14 @@ impl ::feishu_runtime::ApiRequest for AddEnumOptionCommonDataMetaDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/common_data-meta_data/add_enum_option",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/corehr/v1/common_data/meta_data/add_enum_option");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -212,8 +216,8 @@ impl ::feishu_runtime::ApiRequest for AddEnumOptionCommonDataMetaDataRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CommonDataMetaDataApi::edit_enum_option`]: 修改字段枚举值选项.
@@ -245,80 +249,84 @@ impl EditEnumOptionCommonDataMetaDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditEnumOptionCommonDataMetaDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditEnumOptionCommonDataMetaDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EditEnumOptionCommonDataMetaDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EditEnumOptionCommonDataMetaDataRequest {
     type Body = EditEnumOptionCommonDataMetaDataBody;
     type Response = EditEnumOptionCommonDataMetaDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.common_data_meta_data.edit_enum_option",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/common_data/meta_data/edit_enum_option",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161999,
                 message: "System error. Please try again later or contact technical support.",
                 hint: "服务内部错误，请稍后重试。如有问题请[联系技术支持]((https://applink.feishu.cn/TLJpeNdW))",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "client_token repeat",
                 hint: "入参中的 client_token 重复，请检查是否有非预期的并发重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162010,
                 message: "object does not exist",
                 hint: "对象不存在，请检查 object_api_name 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162020,
                 message: "field does not exist",
                 hint: "字段不存在，请检查 enum_field_api_name 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162023,
                 message: "the type of field does not match",
                 hint: "字段类型不匹配，请检查 enum_field_option 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1162030,
                 message: "enum set does not exist",
                 hint: "枚举常量集不存在，请[联系技术支持]((https://applink.feishu.cn/TLJpeNdW))处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162032,
                 message: "the enum option api name already exists",
                 hint: "枚举选项的 API name 已存在，无法创建同名的新选项，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162034,
                 message: "the associated enum set does not support changes yet",
                 hint: "所修改的系统预置枚举常量集不在系统允许的范围内。请参考文档开头说明的允许范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162040,
                 message: "enum option does not exist",
@@ -327,14 +335,14 @@ impl ::feishu_runtime::ApiRequest for EditEnumOptionCommonDataMetaDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/common_data-meta_data/edit_enum_option",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/corehr/v1/common_data/meta_data/edit_enum_option");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -342,8 +350,8 @@ impl ::feishu_runtime::ApiRequest for EditEnumOptionCommonDataMetaDataRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`AddEnumOptionCommonDataMetaDataRequest`].
@@ -378,11 +386,15 @@ impl AddEnumOptionCommonDataMetaDataBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for AddEnumOptionCommonDataMetaDataBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddEnumOptionCommonDataMetaDataBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.enum_field_options;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "enum_field_options",
@@ -390,9 +402,9 @@ impl ::feishu_runtime::Validate for AddEnumOptionCommonDataMetaDataBody {
                 Some(1),
                 None,
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "enum_field_options"),
+                &::feishu_runtime::codegen::field_path(at, "enum_field_options"),
                 out,
             );
         }
@@ -425,12 +437,16 @@ impl AddEnumOptionCommonDataMetaDataResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddEnumOptionCommonDataMetaDataResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddEnumOptionCommonDataMetaDataResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.enum_field_options {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "enum_field_options"),
+                &::feishu_runtime::codegen::field_path(at, "enum_field_options"),
                 out,
             );
         }
@@ -495,7 +511,7 @@ impl CommonDataMetaDataUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CommonDataMetaDataUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for CommonDataMetaDataUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.common_data.meta_data.updated_v1";
 }
 /// The request body of [`EditEnumOptionCommonDataMetaDataRequest`].
@@ -528,13 +544,17 @@ impl EditEnumOptionCommonDataMetaDataBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for EditEnumOptionCommonDataMetaDataBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditEnumOptionCommonDataMetaDataBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.enum_field_option;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "enum_field_option"),
+                &::feishu_runtime::codegen::field_path(at, "enum_field_option"),
                 out,
             );
         }
@@ -567,12 +587,16 @@ impl EditEnumOptionCommonDataMetaDataResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditEnumOptionCommonDataMetaDataResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditEnumOptionCommonDataMetaDataResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.enum_field_options {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "enum_field_options"),
+                &::feishu_runtime::codegen::field_path(at, "enum_field_options"),
                 out,
             );
         }
@@ -614,11 +638,15 @@ impl EnumFieldOption {
         self
     }
 }
-impl ::feishu_runtime::Validate for EnumFieldOption {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EnumFieldOption {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.option_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "option_api_name",

@@ -5,7 +5,7 @@
 /// A handle on the `compensation_standard` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CompensationStandardApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CompensationStandardApi<'a> {
     /// 获取员工薪资标准
@@ -37,8 +37,8 @@ impl<'a> CompensationStandardApi<'a> {
     pub fn r#match(
         &self,
         request: MatchCompensationStandardRequest,
-    ) -> ::feishu_runtime::Call<'a, MatchCompensationStandardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MatchCompensationStandardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CompensationStandardApi::match`]: 获取员工薪资标准.
@@ -287,53 +287,53 @@ impl MatchCompensationStandardRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for MatchCompensationStandardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MatchCompensationStandardRequest {
     type Body = ();
     type Response = MatchCompensationStandardResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.compensation_standard.match",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/compensation_standards/match",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161001,
                 message: "RPC call error",
                 hint: "请重试，如重试后仍失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161004,
                 message: "parameter invalid",
                 hint: "参数错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161999,
                 message: "internal error",
                 hint: "请重试，如重试后仍失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "parameter invalid",
                 hint: "参数错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "Rehire person is in the onboarding process, pre_hire_id: xxx.",
                 hint: "参数错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "matching compensation standards no permission",
@@ -343,8 +343,8 @@ impl ::feishu_runtime::ApiRequest for MatchCompensationStandardRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/compensation_standard/match",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -352,7 +352,7 @@ impl ::feishu_runtime::ApiRequest for MatchCompensationStandardRequest {
         path.push_str("/open-apis/corehr/v1/compensation_standards/match");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -672,7 +672,7 @@ pub enum ApiName {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApiName { StandardValue => "standard_value", BandwidthAndStandardValue =>
     "bandwidth_and_standard_value", BandwidthUpperAndLowerLimit =>
     "bandwidth_upper_and_lower_limit" }
@@ -691,7 +691,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -709,7 +709,7 @@ pub enum RecruitmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RecruitmentType { ExperiencedProfessionals => "experienced_professionals",
     RecentGraduates => "recent_graduates", RoutineIntern => "routine_intern" }
 );
@@ -725,7 +725,7 @@ pub enum ReferenceObjectApi {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReferenceObjectApi { CpstItem => "cpst_item", CpstIndicator => "cpst_indicator" }
 );
 /// cpst_item(项目)、 cpst_indicator(指标)
@@ -740,7 +740,7 @@ pub enum ReferenceObjectApiName {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReferenceObjectApiName { CpstItem => "cpst_item", CpstIndicator => "cpst_indicator" }
 );
 /// 用户 ID 类型
@@ -761,7 +761,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

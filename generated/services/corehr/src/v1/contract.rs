@@ -5,7 +5,7 @@
 /// A handle on the `contract` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ContractApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ContractApi<'a> {
     /// 新建合同
@@ -30,8 +30,8 @@ impl<'a> ContractApi<'a> {
     pub fn create(
         &self,
         request: CreateContractRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateContractRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateContractRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除合同
     ///
@@ -46,8 +46,8 @@ impl<'a> ContractApi<'a> {
     pub fn delete(
         &self,
         request: DeleteContractRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteContractRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteContractRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个合同
     ///
@@ -64,8 +64,8 @@ impl<'a> ContractApi<'a> {
     pub fn get(
         &self,
         request: GetContractRequest,
-    ) -> ::feishu_runtime::Call<'a, GetContractRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetContractRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询合同
     ///
@@ -84,8 +84,8 @@ impl<'a> ContractApi<'a> {
     pub fn list(
         &self,
         request: ListContractRequest,
-    ) -> ::feishu_runtime::Call<'a, ListContractRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListContractRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新合同
     ///
@@ -107,8 +107,8 @@ impl<'a> ContractApi<'a> {
     pub fn patch(
         &self,
         request: PatchContractRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchContractRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchContractRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ContractApi::create`]: 新建合同.
@@ -140,26 +140,26 @@ impl CreateContractRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateContractRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateContractRequest {
     type Body = CreateContractBody;
     type Response = CreateContractResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.contract.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/contracts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160545,
                 message: "effective time has been occupied",
                 hint: "该生效时间内已经存在一份合同，请确认合同生效时间段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160546,
                 message: "Conflicting contracts existed",
@@ -169,8 +169,8 @@ impl ::feishu_runtime::ApiRequest for CreateContractRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -178,7 +178,7 @@ impl ::feishu_runtime::ApiRequest for CreateContractRequest {
         path.push_str("/open-apis/corehr/v1/contracts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -207,17 +207,17 @@ impl DeleteContractRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteContractRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteContractRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.contract.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/contracts/:contract_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/delete",
@@ -227,7 +227,7 @@ impl ::feishu_runtime::ApiRequest for DeleteContractRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/contracts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.contract_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.contract_id);
         path
     }
 }
@@ -251,17 +251,17 @@ impl GetContractRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetContractRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetContractRequest {
     type Body = ();
     type Response = GetContractResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.contract.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/contracts/:contract_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/get",
@@ -271,7 +271,7 @@ impl ::feishu_runtime::ApiRequest for GetContractRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/contracts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.contract_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.contract_id);
         path
     }
 }
@@ -309,22 +309,22 @@ impl ListContractRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListContractRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListContractRequest {
     type Body = ();
     type Response = ListContractResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.contract.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/contracts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -337,28 +337,28 @@ impl ::feishu_runtime::ApiRequest for ListContractRequest {
         path.push_str("/open-apis/corehr/v1/contracts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListContractRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListContractRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListContractRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListContractRequest {
     type Item = Contract;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -401,26 +401,26 @@ impl PatchContractRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchContractRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchContractRequest {
     type Body = PatchContractBody;
     type Response = PatchContractResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.contract.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/contracts/:contract_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160545,
                 message: "effective time has been occupied",
                 hint: "该时间段已存在合同，请修改合同生效时间段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160546,
                 message: "Conflicting contracts existed",
@@ -430,17 +430,17 @@ impl ::feishu_runtime::ApiRequest for PatchContractRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/contracts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.contract_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.contract_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -606,7 +606,7 @@ impl ContractCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ContractCreatedEvent {
+impl ::feishu_runtime::codegen::Event for ContractCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.contract.created_v1";
 }
 /// 合同删除
@@ -633,7 +633,7 @@ impl ContractDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ContractDeletedEvent {
+impl ::feishu_runtime::codegen::Event for ContractDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.contract.deleted_v1";
 }
 /// 合同更新
@@ -660,7 +660,7 @@ impl ContractUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ContractUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ContractUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.contract.updated_v1";
 }
 /// The request body of [`CreateContractRequest`].

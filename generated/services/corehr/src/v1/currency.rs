@@ -5,7 +5,7 @@
 /// A handle on the `currency` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CurrencyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CurrencyApi<'a> {
     /// 查询单个货币信息
@@ -33,8 +33,8 @@ impl<'a> CurrencyApi<'a> {
     pub fn get(
         &self,
         request: GetCurrencyRequest,
-    ) -> ::feishu_runtime::Call<'a, GetCurrencyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetCurrencyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询货币信息
     ///
@@ -63,8 +63,8 @@ impl<'a> CurrencyApi<'a> {
     pub fn list(
         &self,
         request: ListCurrencyRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCurrencyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCurrencyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CurrencyApi::get`]: 查询单个货币信息.
@@ -87,56 +87,56 @@ impl GetCurrencyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetCurrencyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetCurrencyRequest {
     type Body = ();
     type Response = GetCurrencyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.currency.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/currencies/:currency_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160101,
                 message: "marshal error",
                 hint: "检查消息体格式是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "unmarshal error",
                 hint: "联系飞书人事 Oncall",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "request ID repeat",
                 hint: "相同 Request ID 的请求只有第一条会成功，多次请求请更换Request ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160104,
                 message: "custom field format error",
                 hint: "检查自定义字段格式是否符合元数据定义",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160105,
                 message: "field is required",
                 hint: "检查必填字段是否未填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160106,
                 message: "date format should be 2006-01-02",
                 hint: "检查日期格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -146,14 +146,14 @@ impl ::feishu_runtime::ApiRequest for GetCurrencyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/currency/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/corehr/v1/currencies/");
-        ::feishu_runtime::push_path_param(&mut path, &self.currency_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.currency_id);
         path
     }
 }
@@ -191,56 +191,56 @@ impl ListCurrencyRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCurrencyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCurrencyRequest {
     type Body = ();
     type Response = ListCurrencyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.currency.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/currencies",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160101,
                 message: "marshal error",
                 hint: "检查消息体格式是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "unmarshal error",
                 hint: "联系飞书人事 Oncall",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "request ID repeat",
                 hint: "相同 Request ID 的请求只有第一条会成功，多次请求请更换Request ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160104,
                 message: "custom field format error",
                 hint: "检查自定义字段格式是否符合元数据定义",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160105,
                 message: "field is required",
                 hint: "检查必填字段是否未填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160106,
                 message: "date format should be 2006-01-02",
                 hint: "检查日期格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -248,16 +248,16 @@ impl ::feishu_runtime::ApiRequest for ListCurrencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/currency/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -265,28 +265,28 @@ impl ::feishu_runtime::ApiRequest for ListCurrencyRequest {
         path.push_str("/open-apis/corehr/v1/currencies");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCurrencyRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCurrencyRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCurrencyRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCurrencyRequest {
     type Item = Currency;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

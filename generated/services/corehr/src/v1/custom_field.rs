@@ -5,7 +5,7 @@
 /// A handle on the `custom_field` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CustomFieldApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CustomFieldApi<'a> {
     /// 获取字段详情
@@ -31,8 +31,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn get_by_param(
         &self,
         request: GetByParamCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, GetByParamCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetByParamCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取飞书人事对象列表
     ///
@@ -56,8 +56,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn list_object_api_name(
         &self,
         request: ListObjectApiNameCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, ListObjectApiNameCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListObjectApiNameCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取自定义字段列表
     ///
@@ -82,8 +82,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn query(
         &self,
         request: QueryCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CustomFieldApi::get_by_param`]: 获取字段详情.
@@ -114,44 +114,44 @@ impl GetByParamCustomFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetByParamCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetByParamCustomFieldRequest {
     type Body = ();
     type Response = GetByParamCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.custom_field.get_by_param",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/custom_fields/get_by_param",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160005,
                 message: "custom field format error",
                 hint: "存在非法的字段脏数据，请[联系技术支持]((https://applink.feishu.cn/TLJpeNdW))处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "required parameter is empty",
                 hint: "请检查输入参数，确认必填参数均已正确填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc error",
                 hint: "服务内部错误，请稍后重试。如有问题请[联系技术支持]((https://applink.feishu.cn/TLJpeNdW))",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162010,
                 message: "object does not exist",
                 hint: "找不到指定对象，请检查 object_api_name 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162020,
                 message: "field does not exist",
@@ -161,8 +161,8 @@ impl ::feishu_runtime::ApiRequest for GetByParamCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/get_by_param",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -170,7 +170,7 @@ impl ::feishu_runtime::ApiRequest for GetByParamCustomFieldRequest {
         path.push_str("/open-apis/corehr/v1/custom_fields/get_by_param");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("object_api_name", &self.object_api_name);
         out.push("custom_api_name", &self.custom_api_name);
     }
@@ -209,26 +209,26 @@ impl ListObjectApiNameCustomFieldRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListObjectApiNameCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListObjectApiNameCustomFieldRequest {
     type Body = ();
     type Response = ListObjectApiNameCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.custom_field.list_object_api_name",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/custom_fields/list_object_api_name",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160009,
                 message: "page token format error",
                 hint: "输入参数 page_token 的格式有误，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc error",
@@ -236,16 +236,16 @@ impl ::feishu_runtime::ApiRequest for ListObjectApiNameCustomFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/list_object_api_name",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -253,28 +253,28 @@ impl ::feishu_runtime::ApiRequest for ListObjectApiNameCustomFieldRequest {
         path.push_str("/open-apis/corehr/v1/custom_fields/list_object_api_name");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListObjectApiNameCustomFieldRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListObjectApiNameCustomFieldRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListObjectApiNameCustomFieldRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListObjectApiNameCustomFieldRequest {
     type Item = Items;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -305,32 +305,32 @@ impl QueryCustomFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryCustomFieldRequest {
     type Body = ();
     type Response = QueryCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.custom_field.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/custom_fields/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "required parameter is empty",
                 hint: "请检查输入参数，确认必填参数均已正确填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc error",
                 hint: "服务内部错误，请稍后重试。如有问题请联系技术支持",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162010,
                 message: "object does not exist",
@@ -340,8 +340,8 @@ impl ::feishu_runtime::ApiRequest for QueryCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/query",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -349,7 +349,7 @@ impl ::feishu_runtime::ApiRequest for QueryCustomFieldRequest {
         path.push_str("/open-apis/corehr/v1/custom_fields/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.object_api_name_list {
             out.push("object_api_name_list", value);
         }
@@ -952,7 +952,9 @@ pub enum DateTimeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DateTimeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    DateTimeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 显示样式枚举
 ///
 /// The values of `display_style` in [`ImageFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -965,7 +967,7 @@ pub enum DisplayStyle {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DisplayStyle { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DisplayStyle { V1 => 1, V2 => 2 });
 /// 图片类型枚举
 ///
 /// The values of `image_type` in [`ImageFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -980,7 +982,7 @@ pub enum ImageType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ImageType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ImageType { V1 => 1, V2 => 2, V3 => 3 });
 /// 数字类型
 ///
 /// The values of `number_field_type` in [`NumberFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -997,7 +999,9 @@ pub enum NumberFieldType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(NumberFieldType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    NumberFieldType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 四舍五入规则
 ///
 /// The values of `round_type` in [`NumberFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1012,7 +1016,7 @@ pub enum RoundType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RoundType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(RoundType { V0 => 0, V1 => 1, V2 => 2 });
 /// 字段类型
 ///
 /// The values of `type` in [`CustomField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1043,7 +1047,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Type { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9 =>
     9, V10 => 10, V11 => 11 }
 );

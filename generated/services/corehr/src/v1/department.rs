@@ -5,7 +5,7 @@
 /// A handle on the `department` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DepartmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DepartmentApi<'a> {
     /// 创建部门
@@ -55,8 +55,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn create(
         &self,
         request: CreateDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除部门
     ///
@@ -82,8 +82,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个部门
     ///
@@ -103,8 +103,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn get(
         &self,
         request: GetDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询部门
     ///
@@ -126,8 +126,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn list(
         &self,
         request: ListDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新部门
     ///
@@ -177,8 +177,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn patch(
         &self,
         request: PatchDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DepartmentApi::create`]: 创建部门.
@@ -243,170 +243,170 @@ impl CreateDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
     type Body = CreateDepartmentBody;
     type Response = CreateDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.department.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/departments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "request ID repeat",
                 hint: "重复请求，请确认是否已处理完成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160104,
                 message: "custom field format error",
                 hint: "请检查自定义字段的格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160106,
                 message: "date format should be yyyy-mm-dd hh:mm:ss",
                 hint: "请检查时间类型字段的格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160251,
                 message: "superior department is required",
                 hint: "上级部门为必填，请检查上级部门是否为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160252,
                 message: "the number of characters in the text field exceeds the limit",
                 hint: "文本类字段的长度超过限制，请减少字符数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160253,
                 message: "the name can't contain \"/\",\"；\",or \";\"",
                 hint: "部门名称中包含「/」、「；」、「;」、「\\」、「'」请删除相关特殊字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160254,
                 message: "name already exists",
                 hint: "请检查名称是否与其他记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160258,
                 message: "the individual hasn't been onboard on effective date",
                 hint: "请检查人员在生效日期下是否未入职",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160259,
                 message: "the individual offboarded on effective date",
                 hint: "请检查人员在生效日期下是是否已离职",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "code already exists",
                 hint: "请检查编码是否与其他记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "this operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "部门上下级关系成环，请检查上级部门是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160269,
                 message: "effective date can't exceed 9999",
                 hint: "生效日期不允许大于 9999 年，请检查生效日期是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160321,
                 message: "the name already exists",
                 hint: "名称已存在，请使用其他名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160322,
                 message: "department still have active subordinates on or after the effective date",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160327,
                 message: "the field doesn't exist",
                 hint: "请检查字段是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160337,
                 message: "effective date is required",
                 hint: "请检查生效日期是否为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160340,
                 message: "field must be in the yyyy-MM-dd HH:mm:ss format",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160341,
                 message: "doesn't exist",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160343,
                 message: "Duplicate code",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160347,
                 message: "superior department will be deactivated on or after the effective date",
                 hint: "上级部门在生效日期或之后将停用，请检查上级部门是否准确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160349,
                 message: "superior department will be deactivated on or after the effective date",
                 hint: "上级部门在生效日期或之后将停用，请检查上级部门是否准确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160351,
                 message: "superior department hasn't taken effect on effective date",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160352,
                 message: "the option has been deactivated",
                 hint: "请检查枚举类字段的选项是否已停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160353,
                 message: "the effective date can't be earlier than 1900",
                 hint: "生效日期不能早于 1900 年",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160354,
                 message: "必须是 string",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "lookup object value deactivated on the effective date",
@@ -416,8 +416,8 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -425,7 +425,7 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         path.push_str("/open-apis/corehr/v1/departments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -460,26 +460,26 @@ impl DeleteDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.department.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/departments/:department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160265,
                 message: "正在被使用，无法删除",
                 hint: "正在被使用，无法删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160354,
                 message: "service rate limiting protection, please try again later",
@@ -489,14 +489,14 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/corehr/v1/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
 }
@@ -550,17 +550,17 @@ impl GetDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDepartmentRequest {
     type Body = ();
     type Response = GetDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.department.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/departments/:department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/get",
@@ -570,10 +570,10 @@ impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/corehr/v1/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -680,30 +680,30 @@ impl ListDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentRequest {
     type Body = ();
     type Response = ListDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.department.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/departments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -711,7 +711,7 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
         path.push_str("/open-apis/corehr/v1/departments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -730,21 +730,21 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDepartmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDepartmentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDepartmentRequest {
     type Item = Department;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -817,164 +817,164 @@ impl PatchDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
     type Body = PatchDepartmentBody;
     type Response = PatchDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.department.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/departments/:department_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160101,
                 message: "marshal error",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "unmarshal error",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "request ID is required",
                 hint: "请检查 ID 是否为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160104,
                 message: "custom field format error",
                 hint: "请检查自定义字段的格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160105,
                 message: "field is required",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160106,
                 message: "date format should be YYYY-MM-DD hh:mm:ss",
                 hint: "请检查时间类型字段的格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160251,
                 message: "superior  department  is required",
                 hint: "上级部门为必填，请检查上级部门是否为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160252,
                 message: "the number of characters in the text field exceeds the limit",
                 hint: "文本类字段的长度超过限制，请减少字符数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160253,
                 message: "the name can't contain \"/\", \"；\", or \";\"",
                 hint: "部门名称中包含「/」、「；」、「;」，请删除相关特殊字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160254,
                 message: "name already exists",
                 hint: "请检查名称是否与其他记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160258,
                 message: "the individual hasn't been onboard on effective date",
                 hint: "请检查人员在生效日期下是否未入职",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160259,
                 message: "the individual offboarded on effective date",
                 hint: "请检查人员在生效日期下是是否已离职",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "code already exists",
                 hint: "请检查编码是否与其他记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "this operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "部门上下级关系成环，请检查上级部门是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160269,
                 message: "effective date can't exceed 9999",
                 hint: "生效日期不允许大于 9999 年，请检查生效日期是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160321,
                 message: "the name already exists",
                 hint: "名称已存在，请使用其他名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160327,
                 message: "the field doesn't exist",
                 hint: "请检查字段是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160343,
                 message: "Duplicate code",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160344,
                 message: "unable to edit org as it was deactivated on date",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160347,
                 message: "superior department will be deactivated on or after the effective date",
                 hint: "上级部门在生效日期或之后将停用，请检查上级部门是否准确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160349,
                 message: "superior department will be deactivated on or after the effective date",
                 hint: "上级部门在生效日期或之后将停用，请检查上级部门是否准确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160352,
                 message: "the option has been deactivated",
                 hint: "请检查枚举类字段的选项是否已停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160353,
                 message: "the effective date can't be earlier than 1900",
                 hint: "生效日期不能早于 1900 年",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160354,
                 message: "service rate limiting protection, please try again later",
@@ -983,15 +983,15 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/corehr/v1/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1339,7 +1339,7 @@ impl DepartmentCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for DepartmentCreatedEvent {
+impl ::feishu_runtime::codegen::Event for DepartmentCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.department.created_v1";
 }
 /// 删除部门
@@ -1376,7 +1376,7 @@ impl DepartmentDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for DepartmentDeletedEvent {
+impl ::feishu_runtime::codegen::Event for DepartmentDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.department.deleted_v1";
 }
 /// 更新部门
@@ -1423,7 +1423,7 @@ impl DepartmentUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for DepartmentUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for DepartmentUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.department.updated_v1";
 }
 /// 部门类型，通过[请求接口](https://open.feishu.cn/document/server-docs/corehr-v1/basic-infomation/custom_field/get_by_param)查询获取。请求参数：object_api_name=department；custom_api_name=subtype。
@@ -1794,7 +1794,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1816,7 +1816,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

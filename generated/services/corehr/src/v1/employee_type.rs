@@ -5,7 +5,7 @@
 /// A handle on the `employee_type` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeTypeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeTypeApi<'a> {
     /// 创建人员类型
@@ -21,8 +21,8 @@ impl<'a> EmployeeTypeApi<'a> {
     pub fn create(
         &self,
         request: CreateEmployeeTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmployeeTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmployeeTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除人员类型
     ///
@@ -37,8 +37,8 @@ impl<'a> EmployeeTypeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEmployeeTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEmployeeTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteEmployeeTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个人员类型
     ///
@@ -53,8 +53,8 @@ impl<'a> EmployeeTypeApi<'a> {
     pub fn get(
         &self,
         request: GetEmployeeTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetEmployeeTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetEmployeeTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询人员类型
     ///
@@ -71,8 +71,8 @@ impl<'a> EmployeeTypeApi<'a> {
     pub fn list(
         &self,
         request: ListEmployeeTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListEmployeeTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListEmployeeTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新人员类型
     ///
@@ -87,8 +87,8 @@ impl<'a> EmployeeTypeApi<'a> {
     pub fn patch(
         &self,
         request: PatchEmployeeTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEmployeeTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchEmployeeTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeTypeApi::create`]: 创建人员类型.
@@ -120,24 +120,24 @@ impl CreateEmployeeTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeTypeRequest {
     type Body = CreateEmployeeTypeBody;
     type Response = CreateEmployeeTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employee_type.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employee_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employee_type/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -145,7 +145,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeRequest {
         path.push_str("/open-apis/corehr/v1/employee_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -174,30 +174,30 @@ impl DeleteEmployeeTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeTypeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employee_type.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employee_types/:employee_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employee_type/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v1/employee_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_type_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_type_id);
         path
     }
 }
@@ -221,30 +221,30 @@ impl GetEmployeeTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetEmployeeTypeRequest {
     type Body = ();
     type Response = GetEmployeeTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employee_type.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employee_types/:employee_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employee_type/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v1/employee_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_type_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_type_id);
         path
     }
 }
@@ -282,30 +282,30 @@ impl ListEmployeeTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeTypeRequest {
     type Body = ();
     type Response = ListEmployeeTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employee_type.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employee_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employee_type/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -313,28 +313,28 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeTypeRequest {
         path.push_str("/open-apis/corehr/v1/employee_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListEmployeeTypeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListEmployeeTypeRequest {
     type Item = EmployeeType;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -380,33 +380,33 @@ impl PatchEmployeeTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEmployeeTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeTypeRequest {
     type Body = PatchEmployeeTypeBody;
     type Response = PatchEmployeeTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employee_type.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employee_types/:employee_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employee_type/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v1/employee_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_type_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_type_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }

@@ -5,7 +5,7 @@
 /// A handle on the `employment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmploymentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmploymentApi<'a> {
     /// 创建雇佣信息
@@ -38,8 +38,8 @@ impl<'a> EmploymentApi<'a> {
     pub fn create(
         &self,
         request: CreateEmploymentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmploymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmploymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除雇佣信息
     ///
@@ -55,8 +55,8 @@ impl<'a> EmploymentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEmploymentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEmploymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteEmploymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新雇佣信息
     ///
@@ -82,8 +82,8 @@ impl<'a> EmploymentApi<'a> {
     pub fn patch(
         &self,
         request: PatchEmploymentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEmploymentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchEmploymentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmploymentApi::create`]: 创建雇佣信息.
@@ -115,68 +115,68 @@ impl CreateEmploymentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmploymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmploymentRequest {
     type Body = CreateEmploymentBody;
     type Response = CreateEmploymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160011,
                 message: "Duplicate employment existed",
                 hint: "该员工疑似离职重聘，你可以： 1. 通过传 rehire = no，强制生成「非离职重聘」的雇佣信息 2. 选择正确的历史雇佣记录填入后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160012,
                 message: "Rehire person is in the onboarding process",
                 hint: "该人员有一条疑似待入职记录 ，你可以： 1. 通过传 rehire = no，强制生成「非离职重聘」的雇佣信息 2. 继续在飞书人事中完成该人员的入职操作 3. 填入其他历史雇佣信息，重新调用接口创建雇佣信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160013,
                 message: "Param is invalid",
                 hint: "请检查参数是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160014,
                 message: "Rehire information abnormal.",
                 hint: "历史雇佣记录填写不正确，需要为该人员最新的已离职雇佣信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160015,
                 message: "function is not open yet.",
                 hint: "重聘功能还未开放，敬请期待",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "--",
                 hint: "根据报错处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "request ID repeat",
                 hint: "传入的参数client_token重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160010,
                 message: "ats_application_id should be 19 digit string",
                 hint: "ats_application_id格式不正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160025,
                 message: "record not found",
@@ -186,8 +186,8 @@ impl ::feishu_runtime::ApiRequest for CreateEmploymentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -195,7 +195,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmploymentRequest {
         path.push_str("/open-apis/corehr/v1/employments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -239,33 +239,33 @@ impl DeleteEmploymentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEmploymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteEmploymentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employments/:employment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/corehr/v1/employments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -338,20 +338,20 @@ impl PatchEmploymentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEmploymentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchEmploymentRequest {
     type Body = PatchEmploymentBody;
     type Response = PatchEmploymentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.employment.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/employments/:employment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160025,
                 message: "didn't find employment with ID",
@@ -361,17 +361,17 @@ impl ::feishu_runtime::ApiRequest for PatchEmploymentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/corehr/v1/employments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -865,7 +865,7 @@ impl EmploymentConvertedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EmploymentConvertedEvent {
+impl ::feishu_runtime::codegen::Event for EmploymentConvertedEvent {
     const EVENT_TYPE: &'static str = "corehr.employment.converted_v1";
 }
 /// 创建人员的雇佣信息成功返回信息
@@ -1163,7 +1163,7 @@ impl EmploymentCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EmploymentCreatedEvent {
+impl ::feishu_runtime::codegen::Event for EmploymentCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.employment.created_v1";
 }
 /// 【事件】删除雇佣信息
@@ -1199,7 +1199,7 @@ impl EmploymentDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EmploymentDeletedEvent {
+impl ::feishu_runtime::codegen::Event for EmploymentDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.employment.deleted_v1";
 }
 /// 员工完成离职
@@ -1228,7 +1228,7 @@ impl EmploymentResignedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EmploymentResignedEvent {
+impl ::feishu_runtime::codegen::Event for EmploymentResignedEvent {
     const EVENT_TYPE: &'static str = "corehr.employment.resigned_v1";
 }
 /// 【事件】更新雇佣信息
@@ -1281,7 +1281,7 @@ impl EmploymentUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EmploymentUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for EmploymentUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.employment.updated_v1";
 }
 /// 雇佣类型 - 可通过[【获取字段详情】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/get_by_param)接口查询，查询参数如下：   - object_api_name：employment   - custom_api_name：employment_type
@@ -1560,7 +1560,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1582,7 +1582,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `job` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobApi<'a> {
     /// 创建职务
@@ -23,8 +23,8 @@ impl<'a> JobApi<'a> {
     pub fn create(
         &self,
         request: CreateJobRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除职务
     ///
@@ -43,8 +43,8 @@ impl<'a> JobApi<'a> {
     pub fn delete(
         &self,
         request: DeleteJobRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个职务
     ///
@@ -63,8 +63,8 @@ impl<'a> JobApi<'a> {
     pub fn get(
         &self,
         request: GetJobRequest,
-    ) -> ::feishu_runtime::Call<'a, GetJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询职务
     ///
@@ -81,8 +81,8 @@ impl<'a> JobApi<'a> {
     pub fn list(
         &self,
         request: ListJobRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新职务
     ///
@@ -100,8 +100,8 @@ impl<'a> JobApi<'a> {
     pub fn patch(
         &self,
         request: PatchJobRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobApi::create`]: 创建职务.
@@ -133,24 +133,24 @@ impl CreateJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobRequest {
     type Body = CreateJobBody;
     type Response = CreateJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/jobs",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -158,7 +158,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobRequest {
         path.push_str("/open-apis/corehr/v1/jobs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -185,30 +185,30 @@ impl DeleteJobRequest {
         Self { job_id: job_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteJobRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/jobs/:job_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/corehr/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path
     }
 }
@@ -230,30 +230,30 @@ impl GetJobRequest {
         Self { job_id: job_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetJobRequest {
     type Body = ();
     type Response = GetJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/jobs/:job_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/corehr/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path
     }
 }
@@ -319,30 +319,30 @@ impl ListJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobRequest {
     type Body = ();
     type Response = ListJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/jobs",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -350,7 +350,7 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
         path.push_str("/open-apis/corehr/v1/jobs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -363,21 +363,21 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobRequest {
     type Item = Job;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -420,33 +420,33 @@ impl PatchJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchJobRequest {
     type Body = PatchJobBody;
     type Response = PatchJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/jobs/:job_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/corehr/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -785,7 +785,7 @@ impl JobCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobCreatedEvent {
+impl ::feishu_runtime::codegen::Event for JobCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job.created_v1";
 }
 /// 删除职务
@@ -814,7 +814,7 @@ impl JobDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobDeletedEvent {
+impl ::feishu_runtime::codegen::Event for JobDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.job.deleted_v1";
 }
 /// 更新职务
@@ -846,7 +846,7 @@ impl JobUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job.updated_v1";
 }
 /// The `data` returned for [`ListJobRequest`].

@@ -5,7 +5,7 @@
 /// A handle on the `job_change` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobChangeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobChangeApi<'a> {
     /// 发起员工异动(不推荐)
@@ -78,8 +78,8 @@ impl<'a> JobChangeApi<'a> {
     pub fn create(
         &self,
         request: CreateJobChangeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobChangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobChangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobChangeApi::create`]: 发起员工异动(不推荐).
@@ -130,308 +130,308 @@ impl CreateJobChangeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobChangeRequest {
     type Body = CreateJobChangeBody;
     type Response = CreateJobChangeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job_change.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/job_changes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160100,
                 message: "The transaction type can't be empty",
                 hint: "异动类型为必填，请填写异动类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160200,
                 message: "Please check employment_id",
                 hint: "异动员工ID为必填，请填写异动员工ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160201,
                 message: "Has pending offboarding",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160202,
                 message: "has a job status change which effective date is later",
                 hint: "存在晚于生效日期的异动记录，请撤销后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160300,
                 message: "Please check department  effective date",
                 hint: "异动生效日期部门不存在或者已停用，请检查部门ID的部门后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160301,
                 message: "Please check work city effective date",
                 hint: "异动生效日期工作地点不存在或者已停用，请检查工作地点后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160302,
                 message: "Please check job effective date",
                 hint: "异动生效日期职务不存在或者已停用，请检查职务后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160303,
                 message: "Please check job family effective date",
                 hint: "异动生效日期序列不存在或者已停用，请检查序列后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160306,
                 message: "Please check work_hour_type",
                 hint: "请确认工时制度是否存在后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160307,
                 message: "Please check job level",
                 hint: "请确认职级是否存在后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160308,
                 message: "Please check work force type",
                 hint: "请确认人员类型是否存在后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160400,
                 message: "Please check leader",
                 hint: "直属汇报线成环，请确认直属上级链路是否成环后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160401,
                 message: "Please check virtual leader",
                 hint: "虚线汇报线成环，请确认虚线上级链路是否成环后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160500,
                 message: "system error",
                 hint: "调用上下游系统错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160501,
                 message: "transform effective date early than onboarding",
                 hint: "异动生效日期早于入职日期，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160502,
                 message: "transform effective date later than offbaording",
                 hint: "异动生效日期晚于离职日期，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160600,
                 message: "At least fill in one field in transform information for job status change",
                 hint: "请至变更一个异动信息字段后再发起员工异动",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160601,
                 message: "At least fill in one field in transform information for job status change",
                 hint: "请至变更一个异动信息字段后再发起员工异动",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160700,
                 message: "check whether the selected members or job status change information are correct",
                 hint: "请确认原异动信息的字段与异动员工当前的信息一致后再发起",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162002,
                 message: "Has a job data which effective date is later",
                 hint: "存在一条晚于当前异动生效日期的任职记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163000,
                 message: "Please check department  effective date",
                 hint: "异动生效日期部门不存在或者已停用，请检查部门ID的部门后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163001,
                 message: "Please check work city effective date",
                 hint: "异动生效日期工作地点不存在或者已停用，请检查工作地点后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163002,
                 message: "Please check job effective date",
                 hint: "异动生效日期职务不存在或者已停用，请检查职务后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163003,
                 message: "Please check job family effective date",
                 hint: "异动生效日期序列不存在或者已停用，请检查序列后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163004,
                 message: "The job doesn't match the job family or job level",
                 hint: "职务与职级或序列不匹配，请修改职务序列职级后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163005,
                 message: "The job doesn't match the job family or job level",
                 hint: "职务与职级或序列不匹配，请修改职务序列职级后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163010,
                 message: "The job family doesn't match job level",
                 hint: "请检查职级与序列是否匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163012,
                 message: "Insufficient headcount",
                 hint: "请检查是否还有head count后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163015,
                 message: "The weekly working hours value is out of range",
                 hint: "周工作时间值超出限定范围，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163016,
                 message: "In the work location field, you can only select a location whose purpose is work city",
                 hint: "工作地点字段只能选择用途为工作城市的地点，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163017,
                 message: "In the social security city field, you can only select a location whose purpose is social security city",
                 hint: "社保城市字段只能选择用途为社保城市的地点，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163018,
                 message: "The number of allocation proportion must be an integer from 1 to 100",
                 hint: "成本中心的比例值只能限定在1-100范围内，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163019,
                 message: "Duplicate cost center rate",
                 hint: "多个成本中心比例总和必须等于100，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163020,
                 message: "Cost center is non-effective on the effective date of job status change",
                 hint: "异动生效日期当天成本中心还未生效，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163021,
                 message: "The number of allocation proportion must be an integer from 1 to 100",
                 hint: "成本中心的比例值只能限定在1-100范围内，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163022,
                 message: "Please fill in both cost center and allocation proportion",
                 hint: "请同时填写成本中心id和对应比例",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163023,
                 message: "Please enter the sub-level cost center",
                 hint: "请输入下级成本中心",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163024,
                 message: "Illegal data format of cost center",
                 hint: "成本中心数据格式不合法，请检查成本中心填写格式后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163025,
                 message: "No cost centers found",
                 hint: "填写的成本中心不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1163026,
                 message: "Cost center is non-effective at a future date",
                 hint: "异动生效日期成本中心还未生效，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164000,
                 message: "Direct manager wasn't onboarded",
                 hint: "部门负责人还未入职，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164001,
                 message: "Direct manager was offboarded",
                 hint: "直属上级已离职，请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164002,
                 message: "Dotted manager wasn't onboarded",
                 hint: "直属上级未入职，请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164003,
                 message: "The effective date of the change is later than the offboarding date",
                 hint: "员工异动日期晚于离职日期，请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1165000,
                 message: "Dotted manager was offboarded",
                 hint: "虚线上级已离职，请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1165001,
                 message: "Contract start date is later than the original contract end date",
                 hint: "合同开始日期晚于原合同结束日期，请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1165002,
                 message: "Expected probation end date must be later than the effective date of job status change",
                 hint: "期望试用期结束日期必须晚于等于异动生效日期,请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1165005,
                 message: "Contract end date must be later than the effective date of job status change",
                 hint: "合同结束日期必须晚于等于异动生效日期，请重新填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1165006,
                 message: "Contract end date can't be earlier than contract start date",
@@ -440,14 +440,14 @@ impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_change/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/corehr/v1/job_changes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -748,7 +748,7 @@ impl JobChangeUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobChangeUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobChangeUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_change.updated_v1";
 }
 /// 原成本中心分摊信息
@@ -1468,7 +1468,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1492,7 +1492,7 @@ pub enum JobChangeUpdatedEventStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     JobChangeUpdatedEventStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 异动状态
@@ -1515,7 +1515,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 异动方式
@@ -1530,7 +1530,7 @@ pub enum TransferMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TransferMode { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(TransferMode { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateJobChangeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1551,7 +1551,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id", PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `job_data` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobDataApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobDataApi<'a> {
     /// 创建任职信息
@@ -35,8 +35,8 @@ impl<'a> JobDataApi<'a> {
     pub fn create(
         &self,
         request: CreateJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除任职信息
     ///
@@ -53,8 +53,8 @@ impl<'a> JobDataApi<'a> {
     pub fn delete(
         &self,
         request: DeleteJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个任职信息
     ///
@@ -83,8 +83,8 @@ impl<'a> JobDataApi<'a> {
     pub fn get(
         &self,
         request: GetJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, GetJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询任职信息
     ///
@@ -115,8 +115,8 @@ impl<'a> JobDataApi<'a> {
     pub fn list(
         &self,
         request: ListJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新任职信息
     ///
@@ -158,8 +158,8 @@ impl<'a> JobDataApi<'a> {
     pub fn patch(
         &self,
         request: PatchJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobDataApi::create`]: 创建任职信息.
@@ -224,50 +224,50 @@ impl CreateJobDataRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobDataRequest {
     type Body = CreateJobDataBody;
     type Response = CreateJobDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job_data.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/job_datas",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "request ID repeat",
                 hint: "请检查输入参数的client_tokne",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160019,
                 message: "The sum of cost center apportionment ratio should be 100.",
                 hint: "分摊比例之和必须是100",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "record is deleted by others",
                 hint: "数据被删除，请检查数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160999,
                 message: "unknown error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc error",
                 hint: "请重试，重试仍失败请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "unknown vault rpc error",
@@ -277,8 +277,8 @@ impl ::feishu_runtime::ApiRequest for CreateJobDataRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_data/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -286,7 +286,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobDataRequest {
         path.push_str("/open-apis/corehr/v1/job_datas");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -321,30 +321,30 @@ impl DeleteJobDataRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteJobDataRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job_data.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/job_datas/:job_data_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_data/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/job_datas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_data_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_data_id);
         path
     }
 }
@@ -398,50 +398,50 @@ impl GetJobDataRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetJobDataRequest {
     type Body = ();
     type Response = GetJobDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job_data.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/job_datas/:job_data_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "request ID repeat",
                 hint: "request ID 重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160019,
                 message: "The sum of cost center apportionment ratio should be 100.",
                 hint: "成本中心分摊比率之和应为100",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "record is deleted by others",
                 hint: "记录被其他人删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160999,
                 message: "unknown error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "unknown vault rpc error",
@@ -451,17 +451,17 @@ impl ::feishu_runtime::ApiRequest for GetJobDataRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_data/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/job_datas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_data_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_data_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -608,10 +608,14 @@ impl ListJobDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListJobDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListJobDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_data_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_data_id_list",
@@ -622,50 +626,50 @@ impl ::feishu_runtime::Validate for ListJobDataRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobDataRequest {
     type Body = ();
     type Response = ListJobDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job_data.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/job_datas",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "request ID repeat",
                 hint: "request ID 重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160019,
                 message: "The sum of cost center apportionment ratio should be 100.",
                 hint: "成本中心分摊比率之和应为100",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "record is deleted by others",
                 hint: "记录被其他人删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160999,
                 message: "unknown error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "unknown vault rpc",
@@ -673,16 +677,16 @@ impl ::feishu_runtime::ApiRequest for ListJobDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_data/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -690,7 +694,7 @@ impl ::feishu_runtime::ApiRequest for ListJobDataRequest {
         path.push_str("/open-apis/corehr/v1/job_datas");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -717,25 +721,25 @@ impl ::feishu_runtime::ApiRequest for ListJobDataRequest {
             out.push("department_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobDataRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobDataRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobDataRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobDataRequest {
     type Item = JobData;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -822,56 +826,56 @@ impl PatchJobDataRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchJobDataRequest {
     type Body = PatchJobDataBody;
     type Response = PatchJobDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.job_data.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/job_datas/:job_data_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "request ID repeat",
                 hint: "request ID 重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160019,
                 message: "The sum of cost center apportionment ratio should be 100.",
                 hint: "成本中心分摊比率之和应为100",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "record is deleted by others",
                 hint: "记录被其他人删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160999,
                 message: "unknown error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "unknown meta rpc",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "unknown vault rpc error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160813,
                 message: "duplicate entry record",
@@ -881,17 +885,17 @@ impl ::feishu_runtime::ApiRequest for PatchJobDataRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_data/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/job_datas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_data_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_data_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1589,7 +1593,7 @@ impl JobDataChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobDataChangedEvent {
+impl ::feishu_runtime::codegen::Event for JobDataChangedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_data.changed_v1";
 }
 /// 任职信息创建
@@ -1620,7 +1624,7 @@ impl JobDataCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobDataCreatedEvent {
+impl ::feishu_runtime::codegen::Event for JobDataCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_data.created_v1";
 }
 /// 任职信息删除
@@ -1649,7 +1653,7 @@ impl JobDataDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobDataDeletedEvent {
+impl ::feishu_runtime::codegen::Event for JobDataDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_data.deleted_v1";
 }
 /// 员工完成入职
@@ -1697,7 +1701,7 @@ impl JobDataEmployedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobDataEmployedEvent {
+impl ::feishu_runtime::codegen::Event for JobDataEmployedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_data.employed_v1";
 }
 /// 任职信息更新
@@ -1728,7 +1732,7 @@ impl JobDataUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobDataUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobDataUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_data.updated_v1";
 }
 /// The `data` returned for [`ListJobDataRequest`].
@@ -2110,7 +2114,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -2132,7 +2136,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `leave` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct LeaveApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> LeaveApi<'a> {
     /// 根据适用条件获取工作日历 ID
@@ -29,8 +29,8 @@ impl<'a> LeaveApi<'a> {
     pub fn calendar_by_scope(
         &self,
         request: CalendarByScopeLeaveRequest,
-    ) -> ::feishu_runtime::Call<'a, CalendarByScopeLeaveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CalendarByScopeLeaveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询员工假期余额
     ///
@@ -91,8 +91,8 @@ impl<'a> LeaveApi<'a> {
     pub fn leave_balances(
         &self,
         request: LeaveBalancesLeaveRequest,
-    ) -> ::feishu_runtime::Call<'a, LeaveBalancesLeaveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, LeaveBalancesLeaveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询员工请假记录
     ///
@@ -153,8 +153,8 @@ impl<'a> LeaveApi<'a> {
     pub fn leave_request_history(
         &self,
         request: LeaveRequestHistoryLeaveRequest,
-    ) -> ::feishu_runtime::Call<'a, LeaveRequestHistoryLeaveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, LeaveRequestHistoryLeaveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取假期类型列表
     ///
@@ -215,8 +215,8 @@ impl<'a> LeaveApi<'a> {
     pub fn leave_types(
         &self,
         request: LeaveTypesLeaveRequest,
-    ) -> ::feishu_runtime::Call<'a, LeaveTypesLeaveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, LeaveTypesLeaveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取工作日历
     ///
@@ -237,8 +237,8 @@ impl<'a> LeaveApi<'a> {
     pub fn work_calendar(
         &self,
         request: WorkCalendarLeaveRequest,
-    ) -> ::feishu_runtime::Call<'a, WorkCalendarLeaveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, WorkCalendarLeaveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取工作日历日期详情
     ///
@@ -263,8 +263,8 @@ impl<'a> LeaveApi<'a> {
     pub fn work_calendar_date(
         &self,
         request: WorkCalendarDateLeaveRequest,
-    ) -> ::feishu_runtime::Call<'a, WorkCalendarDateLeaveRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, WorkCalendarDateLeaveRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`LeaveApi::calendar_by_scope`]: 根据适用条件获取工作日历 ID.
@@ -368,35 +368,35 @@ impl CalendarByScopeLeaveRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CalendarByScopeLeaveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CalendarByScopeLeaveRequest {
     type Body = ();
     type Response = CalendarByScopeLeaveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave.calendar_by_scope",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leaves/calendar_by_scope",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
                 hint: "参数错误, 租户ID为空或者必填参数没有传入。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "GetEmploymentCalendar failed",
                 hint: "获取日历错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) 。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "GetByCalendarID failed",
@@ -405,14 +405,14 @@ impl ::feishu_runtime::ApiRequest for CalendarByScopeLeaveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/calendar_by_scope",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/corehr/v1/leaves/calendar_by_scope");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.wk_department_id {
             out.push("wk_department_id", value);
         }
@@ -544,230 +544,230 @@ impl LeaveBalancesLeaveRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for LeaveBalancesLeaveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for LeaveBalancesLeaveRequest {
     type Body = ();
     type Response = LeaveBalancesLeaveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave.leave_balances",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leaves/leave_balances",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "No tenant ID",
                 hint: "租户ID为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "Invalid granting unit",
                 hint: "授予单位出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "Invalid effective date",
                 hint: "日期格式必须是类似“2020-01-01”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "Invalid granting quantity",
                 hint: "必须是能解析成数字的字符串，例如“2.5”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "Accessed data object not found",
                 hint: "检查leaveTypeID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "Employment not found",
                 hint: "检查employmentID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160007,
                 message: "Leave plan version not found",
                 hint: "假期计划版本数据不存在，请检查该类型的假期对应的计划配置是否创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160008,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan",
                 hint: "员工不适用于假期计划版本，请检查该假期计划适用人员范围是否和员工信息匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160009,
                 message: "Accrual rule not found",
                 hint: "检查该假期计划版本是否正确创建，是否存在有效的发放规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160010,
                 message: "Granting record already exists",
                 hint: "response里会带上已存在的发放记录的信息，用户可以将其取出，不需要再重试请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160011,
                 message: "Error occurred when getting employment information",
                 hint: "获取员工信息失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160012,
                 message: "An exception occurs in the database",
                 hint: "数据库异常，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160013,
                 message: "Error occurred while checking if the employee is eligible for the scope of application of the vacation plan",
                 hint: "检查员工是否符合假期计划适用范围时发生错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160014,
                 message: "Error occurred when calculate accrual record",
                 hint: "计算授予计划错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160024,
                 message: "There is a subclass for the leave type, but the subclass ID has not been passed",
                 hint: "如果假期类型存在子类，那么leaveTypeID必须传子类ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160025,
                 message: "The granting quantity range is from -9999 to 9999",
                 hint: "额度范围为-9999～9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160026,
                 message: "The number of decimal places of the granted quantity cannot exceed 6",
                 hint: "发放数量最多6位小数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160027,
                 message: "The length of the granting reason cannot exceed 3000",
                 hint: "授予原因长度最多3000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160028,
                 message: "There is an error in the unit conversion configuration in the granting rule",
                 hint: "检查假期计划版本的单位转换规则是否配置正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160029,
                 message: "The leave type has been deactivated",
                 hint: "不能往已停用的假期类型写发放记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1169999,
                 message: "Unknown error",
                 hint: "未知错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160015,
                 message: "Internal error",
                 hint: "内部错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "Invalid param",
                 hint: "对照接口文档的入参排查，是否漏填参数、格式错误等（例如数值参数传了字母、日期格式错误等）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160017,
                 message: "User not found",
                 hint: "未找到用户信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160018,
                 message: "Invalid leave balance calculate Conf",
                 hint: "无效的假期余额计算配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160019,
                 message: "The calculation result of leave balance is empty",
                 hint: "假期余额计算为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160020,
                 message: "When calculating the leave balance, there is no leave plan version that matches the employee",
                 hint: "没有与员工匹配的假期计划版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160021,
                 message: "For the leave type that is not granted according to the cycle, balance calculation is not supported",
                 hint: "不按周期授予的假期类型，不支持余额计算",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160022,
                 message: "The data of the leave plan version is invalid",
                 hint: "假期计划版本数据不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160023,
                 message: "Error occurred when calculating the leave balance",
                 hint: "假期余额计算出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160030,
                 message: "The length of the granted unique ID cannot exceed 64",
                 hint: "授予唯一ID长度不能超过64",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160031,
                 message: "This granting record cannot be edited or deleted",
                 hint: "该授予记录不可编辑或删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160032,
                 message: "The expiration time of this granting record is invalid",
                 hint: "该授予记录过期时间不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160033,
                 message: "The effective date is after the granting date",
                 hint: "生效日期在发放日期之后",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160034,
                 message: "The expiration date format is incorrect",
                 hint: "失效日期格式错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160035,
                 message: "No permission to access the employee data",
@@ -775,21 +775,21 @@ impl ::feishu_runtime::ApiRequest for LeaveBalancesLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/leave_balances",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("employment_leave_balance_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/corehr/v1/leaves/leave_balances");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -811,21 +811,21 @@ impl ::feishu_runtime::ApiRequest for LeaveBalancesLeaveRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for LeaveBalancesLeaveRequest {
+impl ::feishu_runtime::codegen::PagedRequest for LeaveBalancesLeaveRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for LeaveBalancesLeaveRequest {
+impl ::feishu_runtime::codegen::PagedItems for LeaveBalancesLeaveRequest {
     type Item = EmploymentLeaveBalance;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.employment_leave_balance_list.unwrap_or_default()
@@ -1200,230 +1200,230 @@ impl LeaveRequestHistoryLeaveRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for LeaveRequestHistoryLeaveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for LeaveRequestHistoryLeaveRequest {
     type Body = ();
     type Response = LeaveRequestHistoryLeaveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave.leave_request_history",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leaves/leave_request_history",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "No tenant ID",
                 hint: "租户ID为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "Invalid granting unit",
                 hint: "授予单位参数不合法，请检查参数是否符合接口要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "Invalid effective date",
                 hint: "日期格式必须是类似“2020-01-01”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "Invalid granting quantity",
                 hint: "必须是能解析成数字的字符串，例如“2.5”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "Accessed data object not found",
                 hint: "检查leaveTypeID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "Employment not found",
                 hint: "检查employmentID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160007,
                 message: "Leave plan version not found",
                 hint: "假期计划版本数据不存在，请检查该类型的假期对应的计划配置是否创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160008,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan",
                 hint: "员工不适用于假期计划版本，请检查该假期计划适用人员范围是否和员工信息匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160009,
                 message: "Accrual rule not found",
                 hint: "检查该假期计划版本是否正确创建，是否存在有效的发放规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160010,
                 message: "Granting record already exists",
                 hint: "response里会带上已存在的授予记录的信息，用户可以将其取出，不需要再重试请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160011,
                 message: "Error occurred when getting employment information",
                 hint: "获取员工信息失败，请稍后重试，若仍失败请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160012,
                 message: "An exception occurs in the database",
                 hint: "数据库异常，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160013,
                 message: "Error occurred while checking if the employee is eligible for the scope of application of the vacation plan",
                 hint: "检查员工是否符合假期计划适用范围时发生错误，请稍后重试，若仍失败请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160014,
                 message: "Error occurred when calculate accrual record",
                 hint: "计算授予计划错误，请稍后重试，若仍失败请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160024,
                 message: "There is a subclass for the leave type, but the subclass ID has not been passed",
                 hint: "如果假期类型存在子类，那么leaveTypeID必须传子类ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160025,
                 message: "The granting quantity range is from -9999 to 9999",
                 hint: "额度范围为-9999～9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160026,
                 message: "The number of decimal places of the granted quantity cannot exceed 6",
                 hint: "发放数量最多6位小数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160027,
                 message: "The length of the granting reason cannot exceed 3000",
                 hint: "授予原因长度最多3000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160028,
                 message: "There is an error in the unit conversion configuration in the granting rule",
                 hint: "检查假期计划版本的单位转换规则是否配置正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160029,
                 message: "The leave type has been deactivated",
                 hint: "不能往已停用的假期类型写发放记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1169999,
                 message: "Unknown error",
                 hint: "未知错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160015,
                 message: "Internal error",
                 hint: "内部错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "Invalid param",
                 hint: "对照接口文档的入参排查，是否漏填参数、格式错误等（例如数值参数传了字母、日期格式错误等）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160017,
                 message: "User not found",
                 hint: "未找到用户信息，请检查传入的用户 ID 是否正确，确认用户存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160018,
                 message: "Invalid leave balance calculate Conf",
                 hint: "无效的假期余额计算配置，请检查配置是否符合接口文档要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160019,
                 message: "The calculation result of leave balance is empty",
                 hint: "假期余额计算为空，请检查员工假期计划配置是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160020,
                 message: "When calculating the leave balance, there is no leave plan version that matches the employee",
                 hint: "没有与员工匹配的假期计划版本，请检查假期计划适用范围是否匹配该员工",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160021,
                 message: "For the leave type that is not granted according to the cycle, balance calculation is not supported",
                 hint: "不按周期授予的假期类型，不支持余额计算",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160022,
                 message: "The data of the leave plan version is invalid",
                 hint: "假期计划版本数据不合法，请检查假期计划版本的配置信息是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160023,
                 message: "Error occurred when calculating the leave balance",
                 hint: "假期余额计算出错，请稍后重试，若仍失败请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160030,
                 message: "The length of the granted unique ID cannot exceed 64",
                 hint: "授予唯一ID长度不能超过64",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160031,
                 message: "This granting record cannot be edited or deleted",
                 hint: "该授予记录不可编辑或删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160032,
                 message: "The expiration time of this granting record is invalid",
                 hint: "该授予记录过期时间不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160033,
                 message: "The effective date is after the granting date",
                 hint: "生效日期在发放日期之后",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160034,
                 message: "The expiration date format is incorrect",
                 hint: "失效日期格式错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160035,
                 message: "No permission to access the employee data",
@@ -1431,21 +1431,21 @@ impl ::feishu_runtime::ApiRequest for LeaveRequestHistoryLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/leave_request_history",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("leave_request_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/corehr/v1/leaves/leave_request_history");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -1518,21 +1518,21 @@ impl ::feishu_runtime::ApiRequest for LeaveRequestHistoryLeaveRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for LeaveRequestHistoryLeaveRequest {
+impl ::feishu_runtime::codegen::PagedRequest for LeaveRequestHistoryLeaveRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for LeaveRequestHistoryLeaveRequest {
+impl ::feishu_runtime::codegen::PagedItems for LeaveRequestHistoryLeaveRequest {
     type Item = LeaveRequest;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.leave_request_list.unwrap_or_default()
@@ -1604,230 +1604,230 @@ impl LeaveTypesLeaveRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for LeaveTypesLeaveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for LeaveTypesLeaveRequest {
     type Body = ();
     type Response = LeaveTypesLeaveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave.leave_types",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leaves/leave_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "No tenant ID",
                 hint: "租户ID为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "Invalid granting unit",
                 hint: "授予单位出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "Invalid effective date",
                 hint: "日期格式必须是类似“2020-01-01”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "Invalid granting quantity",
                 hint: "必须是能解析成数字的字符串，例如“2.5”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "Accessed data object not found",
                 hint: "检查leaveTypeID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "Employment not found",
                 hint: "检查employmentID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160007,
                 message: "Leave plan version not found",
                 hint: "假期计划版本数据不存在，请检查该类型的假期对应的计划配置是否创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160008,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan",
                 hint: "员工不适用于假期计划版本，请检查该假期计划适用人员范围是否和员工信息匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160009,
                 message: "Accrual rule not found",
                 hint: "检查该假期计划版本是否正确创建，是否存在有效的发放规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160010,
                 message: "Granting record already exists",
                 hint: "response里会带上已存在的授予记录的信息，用户可以将其取出，不需要再重试请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160011,
                 message: "Error occurred when getting employment information",
                 hint: "获取员工信息失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160012,
                 message: "An exception occurs in the database",
                 hint: "数据库异常，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160013,
                 message: "Error occurred while checking if the employee is eligible for the scope of application of the vacation plan",
                 hint: "检查员工是否符合假期计划适用范围时发生错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160014,
                 message: "Error occurred when calculate accrual record",
                 hint: "计算授予计划错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160024,
                 message: "There is a subclass for the leave type, but the subclass ID has not been passed",
                 hint: "如果假期类型存在子类，那么leaveTypeID必须传子类ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160025,
                 message: "The granting quantity range is from -9999 to 9999",
                 hint: "额度范围为-9999～9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160026,
                 message: "The number of decimal places of the granted quantity cannot exceed 6",
                 hint: "发放数量最多6位小数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160027,
                 message: "The length of the granting reason cannot exceed 3000",
                 hint: "授予原因长度最多3000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160028,
                 message: "There is an error in the unit conversion configuration in the granting rule",
                 hint: "检查假期计划版本的单位转换规则是否配置正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160029,
                 message: "The leave type has been deactivated",
                 hint: "不能往已停用的假期类型写发放记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1169999,
                 message: "Unknown error",
                 hint: "未知错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160015,
                 message: "Internal error",
                 hint: "内部错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "Invalid param",
                 hint: "对照接口文档的入参排查，是否漏填参数、格式错误等（例如数值参数传了字母、日期格式错误等）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160017,
                 message: "User not found",
                 hint: "未找到用户信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160018,
                 message: "Invalid leave balance calculate Conf",
                 hint: "无效的假期余额计算配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160019,
                 message: "The calculation result of leave balance is empty",
                 hint: "假期余额计算为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160020,
                 message: "When calculating the leave balance, there is no leave plan version that matches the employee",
                 hint: "没有与员工匹配的假期计划版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160021,
                 message: "For the leave type that is not granted according to the cycle, balance calculation is not supported",
                 hint: "不按周期授予的假期类型，不支持余额计算",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160022,
                 message: "The data of the leave plan version is invalid",
                 hint: "假期计划版本数据不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160023,
                 message: "Error occurred when calculating the leave balance",
                 hint: "假期余额计算出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160030,
                 message: "The length of the granted unique ID cannot exceed 64",
                 hint: "授予唯一ID长度不能超过64",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160031,
                 message: "This granting record cannot be edited or deleted",
                 hint: "该授予记录不可编辑或删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160032,
                 message: "The expiration time of this granting record is invalid",
                 hint: "该授予记录过期时间不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160033,
                 message: "The effective date is after the granting date",
                 hint: "生效日期在发放日期之后",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160034,
                 message: "The expiration date format is incorrect",
                 hint: "失效日期格式错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160035,
                 message: "No permission to access the employee data",
@@ -1835,21 +1835,21 @@ impl ::feishu_runtime::ApiRequest for LeaveTypesLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/leave_types",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("leave_type_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/corehr/v1/leaves/leave_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -1862,21 +1862,21 @@ impl ::feishu_runtime::ApiRequest for LeaveTypesLeaveRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for LeaveTypesLeaveRequest {
+impl ::feishu_runtime::codegen::PagedRequest for LeaveTypesLeaveRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for LeaveTypesLeaveRequest {
+impl ::feishu_runtime::codegen::PagedItems for LeaveTypesLeaveRequest {
     type Item = LeaveType;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.leave_type_list.unwrap_or_default()
@@ -1898,32 +1898,36 @@ impl WorkCalendarLeaveRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for WorkCalendarLeaveRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WorkCalendarLeaveRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for WorkCalendarLeaveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for WorkCalendarLeaveRequest {
     type Body = WorkCalendarLeaveBody;
     type Response = WorkCalendarLeaveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave.work_calendar",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leaves/work_calendar",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1160501,
                 message: "内部错误",
@@ -1932,7 +1936,7 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarLeaveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/work_calendar",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1942,8 +1946,8 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarLeaveRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`LeaveApi::work_calendar_date`]: 获取工作日历日期详情.
@@ -1962,47 +1966,51 @@ impl WorkCalendarDateLeaveRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for WorkCalendarDateLeaveRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WorkCalendarDateLeaveRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for WorkCalendarDateLeaveRequest {
+impl ::feishu_runtime::codegen::ApiRequest for WorkCalendarDateLeaveRequest {
     type Body = WorkCalendarDateLeaveBody;
     type Response = WorkCalendarDateLeaveResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave.work_calendar_date",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leaves/work_calendar_date",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160501,
                 message: "tenant id is invalid",
                 hint: "租户ID为空或者无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160502,
                 message: "param is invalid",
                 hint: "参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1160503,
                 message: "unknown error",
@@ -2011,7 +2019,7 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarDateLeaveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/work_calendar_date",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -2021,8 +2029,8 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarDateLeaveRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`CalendarByScopeLeaveRequest`].
@@ -3102,11 +3110,15 @@ impl WkOption {
         self
     }
 }
-impl ::feishu_runtime::Validate for WkOption {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WkOption {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.limit;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "limit",
@@ -3116,7 +3128,7 @@ impl ::feishu_runtime::Validate for WkOption {
             );
         }
         if let Some(value) = &self.sort_options {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sort_options",
@@ -3223,11 +3235,15 @@ impl WorkCalendarDateLeaveBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for WorkCalendarDateLeaveBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WorkCalendarDateLeaveBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.wk_calendar_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "wk_calendar_ids",
@@ -3237,7 +3253,7 @@ impl ::feishu_runtime::Validate for WorkCalendarDateLeaveBody {
             );
         }
         if let Some(value) = &self.dates {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dates",
@@ -3247,7 +3263,7 @@ impl ::feishu_runtime::Validate for WorkCalendarDateLeaveBody {
             );
         }
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -3361,12 +3377,16 @@ impl WorkCalendarLeaveBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for WorkCalendarLeaveBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WorkCalendarLeaveBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.wk_option {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "wk_option"),
+                &::feishu_runtime::codegen::field_path(at, "wk_option"),
                 out,
             );
         }
@@ -3413,7 +3433,7 @@ pub enum DateType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DateType { DayOff => "day_off", PublicHoliday => "public_holiday", Workday =>
     "workday" }
 );
@@ -3431,7 +3451,7 @@ pub enum SortI18n {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SortI18n { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(SortI18n { V0 => 0, V1 => 1, V2 => 2 });
 /// 排序顺序
 ///
 /// The values of `sort_order` in [`SortOption`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3444,7 +3464,7 @@ pub enum SortOrder {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SortOrder { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(SortOrder { V0 => 0, V1 => 1 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`LeaveBalancesLeaveRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3463,7 +3483,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

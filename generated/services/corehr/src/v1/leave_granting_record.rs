@@ -5,7 +5,7 @@
 /// A handle on the `leave_granting_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct LeaveGrantingRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> LeaveGrantingRecordApi<'a> {
     /// 创建假期发放记录
@@ -65,8 +65,8 @@ impl<'a> LeaveGrantingRecordApi<'a> {
     pub fn create(
         &self,
         request: CreateLeaveGrantingRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateLeaveGrantingRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateLeaveGrantingRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除假期发放记录
     ///
@@ -124,8 +124,8 @@ impl<'a> LeaveGrantingRecordApi<'a> {
     pub fn delete(
         &self,
         request: DeleteLeaveGrantingRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteLeaveGrantingRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteLeaveGrantingRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`LeaveGrantingRecordApi::create`]: 创建假期发放记录.
@@ -158,230 +158,230 @@ impl CreateLeaveGrantingRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateLeaveGrantingRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateLeaveGrantingRecordRequest {
     type Body = CreateLeaveGrantingRecordBody;
     type Response = CreateLeaveGrantingRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave_granting_record.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leave_granting_records",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "No tenant ID",
                 hint: "租户ID为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "Invalid granting unit",
                 hint: "授予单位出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "Invalid effective date",
                 hint: "日期格式必须是类似“2020-01-01”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "Invalid granting quantity",
                 hint: "必须是能解析成数字的字符串，例如“2.5”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "Accessed data object not found",
                 hint: "检查leaveTypeID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "Employment not found",
                 hint: "检查employmentID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160007,
                 message: "Leave plan version not found",
                 hint: "假期计划版本数据不存在，请检查该类型的假期对应的计划配置是否创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160008,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan",
                 hint: "员工不适用于假期计划版本，请检查该假期计划适用人员范围是否和员工信息匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160009,
                 message: "Accrual rule not found",
                 hint: "检查该假期计划版本是否正确创建，是否存在有效的发放规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160010,
                 message: "Granting record already exists",
                 hint: "response里会带上已存在的发放记录的信息，用户可以将其取出，不需要再重试请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160011,
                 message: "Error occurred when getting employment information",
                 hint: "获取员工信息失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160012,
                 message: "An exception occurs in the database",
                 hint: "数据库异常，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160013,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan.",
                 hint: "检查员工是否符合假期计划适用范围时发生错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160014,
                 message: "Error occurred when calculate accrual record",
                 hint: "计算授予计划错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160024,
                 message: "There is a subclass for the leave type, but the subclass ID has not been passed",
                 hint: "如果假期类型存在子类，那么leaveTypeID必须传子类ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160025,
                 message: "The granting quantity range is from -9999 to 9999",
                 hint: "额度范围为-9999～9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160026,
                 message: "The number of decimal places of the granted quantity cannot exceed 6",
                 hint: "发放数量最多6位小数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160027,
                 message: "The length of the granting reason cannot exceed 3000",
                 hint: "发放原因长度最多3000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160028,
                 message: "There is an error in the unit conversion configuration in the granting rule",
                 hint: "检查假期计划版本的单位转换规则是否配置正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160029,
                 message: "The leave type has been deactivated",
                 hint: "不能往已停用的假期类型写发放记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160030,
                 message: "The length of the granted unique ID cannot exceed 64",
                 hint: "授予唯一ID长度不能超过64",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1169999,
                 message: "Unknown error",
                 hint: "未知错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160015,
                 message: "Internal error",
                 hint: "内部错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "Invalid param",
                 hint: "对照接口文档的入参排查，是否漏填参数、格式错误等（例如数值参数传了字母、日期格式错误等）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160017,
                 message: "User not found",
                 hint: "未找到用户信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160018,
                 message: "Invalid leave balance calculate Conf",
                 hint: "无效的假期余额计算配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160019,
                 message: "The calculation result of leave balance is empty",
                 hint: "假期余额计算为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160020,
                 message: "When calculating the leave balance, there is no leave plan version that matches the employee",
                 hint: "没有与员工匹配的假期计划版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160021,
                 message: "For the leave type that is not granted according to the cycle, balance calculation is not supported",
                 hint: "不按周期授予的假期类型，不支持余额计算",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160022,
                 message: "The data of the leave plan version is invalid",
                 hint: "假期计划版本数据不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160023,
                 message: "Error occurred when calculating the leave balance",
                 hint: "假期余额计算出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160031,
                 message: "This granting record cannot be edited or deleted",
                 hint: "该授予记录不可编辑或删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160032,
                 message: "The expiration time of this granting record is invalid",
                 hint: "该授予记录过期时间不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160033,
                 message: "The effective date is after the granting date",
                 hint: "生效日期在发放日期之后",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160034,
                 message: "The expiration date format is incorrect",
                 hint: "失效日期格式错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160035,
                 message: "No permission to access the employee data",
@@ -391,8 +391,8 @@ impl ::feishu_runtime::ApiRequest for CreateLeaveGrantingRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave_granting_record/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -400,7 +400,7 @@ impl ::feishu_runtime::ApiRequest for CreateLeaveGrantingRecordRequest {
         path.push_str("/open-apis/corehr/v1/leave_granting_records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -429,230 +429,230 @@ impl DeleteLeaveGrantingRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteLeaveGrantingRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteLeaveGrantingRecordRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.leave_granting_record.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/leave_granting_records/:leave_granting_record_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "No tenant ID",
                 hint: "租户ID为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "Invalid granting unit",
                 hint: "授予单位出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "Invalid effective date",
                 hint: "日期格式必须是类似“2020-01-01”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "Invalid granting quantity",
                 hint: "必须是能解析成数字的字符串，例如“2.5”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "Accessed data object not found",
                 hint: "检查leaveTypeID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "Employment not found",
                 hint: "检查employmentID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160007,
                 message: "Leave plan version not found",
                 hint: "假期计划版本数据不存在，请检查该类型的假期对应的计划配置是否创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160008,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan",
                 hint: "员工不适用于假期计划版本，请检查该假期计划适用人员范围是否和员工信息匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160009,
                 message: "Accrual rule not found",
                 hint: "检查该假期计划版本是否正确创建，是否存在有效的发放规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160010,
                 message: "Granting record already exists",
                 hint: "response里会带上已存在的发放记录的信息，用户可以将其取出，不需要再重试请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160011,
                 message: "Error occurred when getting employment information",
                 hint: "获取员工信息失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160012,
                 message: "An exception occurs in the database",
                 hint: "数据库异常，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160013,
                 message: "Error occurred while checking if the employee is eligible for the vacation plan.",
                 hint: "检查员工是否符合假期计划适用范围时发生错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160014,
                 message: "Error occurred when calculate accrual record",
                 hint: "计算授予计划错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160024,
                 message: "There is a subclass for the leave type, but the subclass ID has not been passed",
                 hint: "如果假期类型存在子类，那么leaveTypeID必须传子类ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160025,
                 message: "The granting quantity range is from -9999 to 9999",
                 hint: "额度范围为-9999～9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160026,
                 message: "The number of decimal places of the granted quantity cannot exceed 6",
                 hint: "发放数量最多6位小数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160027,
                 message: "The length of the granting reason cannot exceed 3000",
                 hint: "发放原因长度最多3000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160028,
                 message: "There is an error in the unit conversion configuration in the granting rule",
                 hint: "检查假期计划版本的单位转换规则是否配置正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160029,
                 message: "The leave type has been deactivated",
                 hint: "不能往已停用的假期类型写发放记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1169999,
                 message: "Unknown error",
                 hint: "未知错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160015,
                 message: "Internal error",
                 hint: "内部错误，请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "Invalid param",
                 hint: "对照接口文档的入参排查，是否漏填参数、格式错误等（例如数值参数传了字母、日期格式错误等）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160017,
                 message: "User not found",
                 hint: "未找到用户信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160018,
                 message: "Invalid leave balance calculate Conf",
                 hint: "无效的假期余额计算配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160019,
                 message: "The calculation result of leave balance is empty",
                 hint: "假期余额计算为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160020,
                 message: "When calculating the leave balance, there is no leave plan version that matches the employee",
                 hint: "没有与员工匹配的假期计划版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160021,
                 message: "For the leave type that is not granted according to the cycle, balance calculation is not supported",
                 hint: "不按周期授予的假期类型，不支持余额计算",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160022,
                 message: "The data of the leave plan version is invalid",
                 hint: "假期计划版本数据不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160023,
                 message: "Error occurred when calculating the leave balance",
                 hint: "假期余额计算出错",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160030,
                 message: "The length of the granted unique ID cannot exceed 64",
                 hint: "授予唯一ID长度不能超过64",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160031,
                 message: "This granting record cannot be edited or deleted",
                 hint: "该授予记录不可编辑或删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160032,
                 message: "The expiration time of this granting record is invalid",
                 hint: "该授予记录过期时间不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160033,
                 message: "The effective date is after the granting date",
                 hint: "生效日期在发放日期之后",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160034,
                 message: "The expiration date format is incorrect",
                 hint: "失效日期格式错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160035,
                 message: "No permission to access the employee data",
@@ -662,14 +662,17 @@ impl ::feishu_runtime::ApiRequest for DeleteLeaveGrantingRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave_granting_record/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/corehr/v1/leave_granting_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.leave_granting_record_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.leave_granting_record_id,
+        );
         path
     }
 }
@@ -941,7 +944,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `location` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct LocationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> LocationApi<'a> {
     /// 创建地点
@@ -66,8 +66,8 @@ impl<'a> LocationApi<'a> {
     pub fn create(
         &self,
         request: CreateLocationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateLocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateLocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除地点
     ///
@@ -86,8 +86,8 @@ impl<'a> LocationApi<'a> {
     pub fn delete(
         &self,
         request: DeleteLocationRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteLocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteLocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个地点
     ///
@@ -104,8 +104,8 @@ impl<'a> LocationApi<'a> {
     pub fn get(
         &self,
         request: GetLocationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetLocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetLocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量分页查询地点信息
     ///
@@ -124,8 +124,8 @@ impl<'a> LocationApi<'a> {
     pub fn list(
         &self,
         request: ListLocationRequest,
-    ) -> ::feishu_runtime::Call<'a, ListLocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListLocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`LocationApi::create`]: 创建地点.
@@ -157,242 +157,242 @@ impl CreateLocationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateLocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateLocationRequest {
     type Body = CreateLocationBody;
     type Response = CreateLocationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.location.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/locations",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "client_token repeat.",
                 hint: "重复请求，请确认是否已处理完成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160251,
                 message: "superior location is required",
                 hint: "上级地点为必填，请检查上级地点是否为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160252,
                 message: "the number of characters in the text field exceeds the limit",
                 hint: "文本类字段的长度超过限制，请减少字符数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160253,
                 message: "the name can't contain \"/\", \"；\", or \";\"",
                 hint: "名称中包含「/」、「；」、「;」、「\\」、「'」请删除相关特殊字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "code already exists",
                 hint: "请检查编码是否与其他记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "this operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "地点上下级关系成环，请检查上级地点是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160269,
                 message: "effective date can't exceed 9999",
                 hint: "生效日期不允许大于 9999 年，请检查生效日期是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160502,
                 message: "The name already exists in same superior location.  Please enter a different one.",
                 hint: "上级地点下已存在相同名称，请使用其他名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160311,
                 message: "Unable to create a sub-department as location will be deactivated",
                 hint: "该地点将被停用，无法为其新建下级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160313,
                 message: "Unable to select \"Geographical division\" and other usages at the same time",
                 hint: "不能同时选择「地域划分」和其他用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160314,
                 message: "Unable to select \"Work location\" and \"Work space\" at the same time",
                 hint: "不能同时选择「工作地点」和「办公楼宇」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160315,
                 message: "select a primary address",
                 hint: "请选择主要地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160316,
                 message: "detailed address isn't required",
                 hint: "无需填写详细地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160317,
                 message: "You can only select \"work location\" or \"office location\"",
                 hint: "仅可选择「工作地点」或「办公地点」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160321,
                 message: "enter an array for field",
                 hint: "请检查填写的信息， 需输入数组类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160327,
                 message: "metadata of field doesn't exist",
                 hint: "该字段不是地点对象字段，请检查字段 APIName 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160328,
                 message: "Enter an integer for field",
                 hint: "请填写 Integer 整型数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160329,
                 message: "field exceeds the maximum value",
                 hint: "请检查数字大小是否在范围内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160330,
                 message: "field exceeds the minimum value",
                 hint: "请检查数字大小是否在范围内请检查数字格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160331,
                 message: "Enter an integer or decimal for field",
                 hint: "请检查数字格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160332,
                 message: "enter a boolean value for field",
                 hint: "请检查布尔类型字段是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160333,
                 message: "Enter an i18n object for field",
                 hint: "请检查多语字段传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160334,
                 message: "Enter an enumeration value for field",
                 hint: "请检查传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160335,
                 message: "Enter an array for field",
                 hint: "请检查传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160336,
                 message: "org doesn't exist",
                 hint: "请检查地点是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160337,
                 message: "deprecated",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160338,
                 message: "field must be a string",
                 hint: "请检查传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160339,
                 message: "field must be a string",
                 hint: "请检查传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160340,
                 message: "field must be in the yyyy-MM-dd HH:mm:ss format",
                 hint: "请检查时间格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160341,
                 message: "deprecated",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160343,
                 message: "Duplicate code",
                 hint: "请检查编码是否与其他记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160256,
                 message: "depercated",
                 hint: "已废弃",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160347,
                 message: "org will be deactivated",
                 hint: "请检查停启用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160349,
                 message: "org deactivated on date",
                 hint: "请检查停启用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160352,
                 message: "The option has been deactivated",
                 hint: "请检查枚举类字段的选项是否已停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160353,
                 message: "effective date can't be earlier than 1900",
                 hint: "生效日期不能早于 1900 年",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160360,
                 message: "unable to remove \"work location\"",
                 hint: "不能移除「工作地点」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160354,
                 message: "service rate limiting protection, please try again later",
@@ -402,8 +402,8 @@ impl ::feishu_runtime::ApiRequest for CreateLocationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -411,7 +411,7 @@ impl ::feishu_runtime::ApiRequest for CreateLocationRequest {
         path.push_str("/open-apis/corehr/v1/locations");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -440,30 +440,30 @@ impl DeleteLocationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteLocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteLocationRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.location.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/locations/:location_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/locations/");
-        ::feishu_runtime::push_path_param(&mut path, &self.location_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.location_id);
         path
     }
 }
@@ -487,27 +487,27 @@ impl GetLocationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetLocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetLocationRequest {
     type Body = ();
     type Response = GetLocationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.location.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/locations/:location_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/locations/");
-        ::feishu_runtime::push_path_param(&mut path, &self.location_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.location_id);
         path
     }
 }
@@ -545,56 +545,56 @@ impl ListLocationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListLocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListLocationRequest {
     type Body = ();
     type Response = ListLocationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.location.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/locations",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
         path.push_str("/open-apis/corehr/v1/locations");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListLocationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListLocationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListLocationRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListLocationRequest {
     type Item = Location;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

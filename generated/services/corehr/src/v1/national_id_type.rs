@@ -5,7 +5,7 @@
 /// A handle on the `national_id_type` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct NationalIdTypeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> NationalIdTypeApi<'a> {
     /// 创建国家证件类型
@@ -21,8 +21,8 @@ impl<'a> NationalIdTypeApi<'a> {
     pub fn create(
         &self,
         request: CreateNationalIdTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateNationalIdTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateNationalIdTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除国家证件类型
     ///
@@ -37,8 +37,8 @@ impl<'a> NationalIdTypeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteNationalIdTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteNationalIdTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteNationalIdTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个国家证件类型
     ///
@@ -53,8 +53,8 @@ impl<'a> NationalIdTypeApi<'a> {
     pub fn get(
         &self,
         request: GetNationalIdTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetNationalIdTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetNationalIdTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询国家证件类型
     ///
@@ -71,8 +71,8 @@ impl<'a> NationalIdTypeApi<'a> {
     pub fn list(
         &self,
         request: ListNationalIdTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListNationalIdTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListNationalIdTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新国家证件类型
     ///
@@ -87,8 +87,8 @@ impl<'a> NationalIdTypeApi<'a> {
     pub fn patch(
         &self,
         request: PatchNationalIdTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchNationalIdTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchNationalIdTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`NationalIdTypeApi::create`]: 创建国家证件类型.
@@ -120,24 +120,24 @@ impl CreateNationalIdTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateNationalIdTypeRequest {
     type Body = CreateNationalIdTypeBody;
     type Response = CreateNationalIdTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.national_id_type.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/national_id_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/national_id_type/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -145,7 +145,7 @@ impl ::feishu_runtime::ApiRequest for CreateNationalIdTypeRequest {
         path.push_str("/open-apis/corehr/v1/national_id_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -174,30 +174,30 @@ impl DeleteNationalIdTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteNationalIdTypeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.national_id_type.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/national_id_types/:national_id_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/national_id_type/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/corehr/v1/national_id_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.national_id_type_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.national_id_type_id);
         path
     }
 }
@@ -221,30 +221,30 @@ impl GetNationalIdTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetNationalIdTypeRequest {
     type Body = ();
     type Response = GetNationalIdTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.national_id_type.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/national_id_types/:national_id_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/national_id_type/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/corehr/v1/national_id_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.national_id_type_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.national_id_type_id);
         path
     }
 }
@@ -324,30 +324,30 @@ impl ListNationalIdTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListNationalIdTypeRequest {
     type Body = ();
     type Response = ListNationalIdTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.national_id_type.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/national_id_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/national_id_type/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -355,7 +355,7 @@ impl ::feishu_runtime::ApiRequest for ListNationalIdTypeRequest {
         path.push_str("/open-apis/corehr/v1/national_id_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -371,21 +371,21 @@ impl ::feishu_runtime::ApiRequest for ListNationalIdTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListNationalIdTypeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListNationalIdTypeRequest {
     type Item = NationalIdType;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -431,33 +431,33 @@ impl PatchNationalIdTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchNationalIdTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchNationalIdTypeRequest {
     type Body = PatchNationalIdTypeBody;
     type Response = PatchNationalIdTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.national_id_type.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/national_id_types/:national_id_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/national_id_type/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/corehr/v1/national_id_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.national_id_type_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.national_id_type_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }

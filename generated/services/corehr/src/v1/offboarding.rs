@@ -5,7 +5,7 @@
 /// A handle on the `offboarding` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OffboardingApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OffboardingApi<'a> {
     /// 查询员工离职原因列表
@@ -37,8 +37,8 @@ impl<'a> OffboardingApi<'a> {
     pub fn query(
         &self,
         request: QueryOffboardingRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryOffboardingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryOffboardingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索离职信息
     ///
@@ -67,8 +67,8 @@ impl<'a> OffboardingApi<'a> {
     pub fn search(
         &self,
         request: SearchOffboardingRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchOffboardingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchOffboardingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 操作员工离职
     ///
@@ -111,8 +111,8 @@ impl<'a> OffboardingApi<'a> {
     pub fn submit(
         &self,
         request: SubmitOffboardingRequest,
-    ) -> ::feishu_runtime::Call<'a, SubmitOffboardingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubmitOffboardingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OffboardingApi::query`]: 查询员工离职原因列表.
@@ -131,80 +131,80 @@ impl QueryOffboardingRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryOffboardingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryOffboardingRequest {
     type Body = QueryOffboardingBody;
     type Response = QueryOffboardingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.offboarding.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/offboardings/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "general internal server error code",
                 hint: "调用上下游系统错误，重试后仍报错，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160201,
                 message: "has approving offboarding",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160203,
                 message: "no current contract",
                 hint: "所选离职日期无生效中的合同，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160204,
                 message: "has future contract",
                 hint: "存在晚于离职日期生效的合同，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160205,
                 message: "contract has actual end date",
                 hint: "离职日期时的合同已存在实际结束日期，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160210,
                 message: "has offboarding record",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160602,
                 message: "offboarding is earlier than probation",
                 hint: "存在晚于离职日期的转正记录，请重新选择离职日期或先撤销试用期转正申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160603,
                 message: "offboarding is earlier than transform",
                 hint: "存在晚于离职日期的异动记录，请重新选择离职日期或先撤销异动申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160604,
                 message: "reason explanation length exceed maximum",
                 hint: "离职原因说明长度超过最大限制(6000)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160616,
                 message: "no valid job data",
                 hint: "该员工没有合法的任职记录，请确认任职记录后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "unknown error",
@@ -213,7 +213,7 @@ impl ::feishu_runtime::ApiRequest for QueryOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -277,11 +277,15 @@ impl SearchOffboardingRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchOffboardingRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchOffboardingRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -292,46 +296,46 @@ impl ::feishu_runtime::Validate for SearchOffboardingRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchOffboardingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchOffboardingRequest {
     type Body = SearchOffboardingBody;
     type Response = SearchOffboardingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.offboarding.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/offboardings/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "Param is invalid",
                 hint: "请检查分页大小、分页标记和离职审批发起时间的时间戳格式后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160103,
                 message: "No permission on param",
                 hint: "无权限使用离职原因或离职原因（员工）进行筛选，请确认应用申请按照离职原因搜索(corehr:employment.offboarding_reason.search:read)后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160104,
                 message: "Missing query parametert",
                 hint: "请确保离职审批发起时间、期望离职日期和离职日期的结束开始时间都传入后请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160999,
                 message: "general internal server error code",
@@ -339,21 +343,21 @@ impl ::feishu_runtime::ApiRequest for SearchOffboardingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/corehr/v1/offboardings/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -365,25 +369,25 @@ impl ::feishu_runtime::ApiRequest for SearchOffboardingRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchOffboardingRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchOffboardingRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchOffboardingRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchOffboardingRequest {
     type Item = Offboarding;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -419,134 +423,134 @@ impl SubmitOffboardingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SubmitOffboardingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubmitOffboardingRequest {
     type Body = SubmitOffboardingBody;
     type Response = SubmitOffboardingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.offboarding.submit",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/offboardings/submit",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "general internal server error code",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160201,
                 message: "has approving offboarding",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160203,
                 message: "no current contract",
                 hint: "所选离职日期无生效中的合同，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160204,
                 message: "has future contract",
                 hint: "存在晚于离职日期生效的合同，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160205,
                 message: "contract has actual end date",
                 hint: "离职日期时的合同已存在实际结束日期，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160210,
                 message: "has offboarding record",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160602,
                 message: "offboarding is earlier than probation",
                 hint: "存在晚于离职日期的转正记录，请重新选择离职日期或先撤销试用期转正申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160603,
                 message: "offboarding is earlier than transform",
                 hint: "存在晚于离职日期的异动记录，请重新选择离职日期或先撤销异动申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160604,
                 message: "reason explanation length exceed maximum",
                 hint: "离职原因说明长度超过最大限制(6000)，请确认长度后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160616,
                 message: "no valid job data",
                 hint: "该员工没有合法的任职记录，请确认任职记录后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "unknown error",
                 hint: "调用上下游系统错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160710,
                 message: "invalid block list",
                 hint: "若是否加入屏蔽名单取值为true时，则屏蔽原因为必填，若取值为false时，不允许填写屏蔽原因和屏蔽原因说明。请检查屏蔽名单格式是否正确再重新提交。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160200,
                 message: "has approving transform",
                 hint: "存在审批中的异动流程，请先撤销或完成异动流程的审批",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160601,
                 message: "offboarding is earlier than onboarding",
                 hint: "离职日期不可早于入职日期，请确认员工入职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160617,
                 message: "hyperlink field format is illegal",
                 hint: "超链接字段输入格式不合法，请检查填写的超链接字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160618,
                 message: "text field exceeds maximum limit",
                 hint: "单行文本字段字段长度不允许超过255个字符，多行文本字段长度不允许超过6000个字符，请检查填写的文本字段长度后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160619,
                 message: "enum value of the enum field is invalid",
                 hint: "填写自定义枚举字段的枚举值不存在，请检查枚举值是否在字段的选项编码后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160621,
                 message: "offboarding reason is required",
                 hint: "离职原因必填，请填写离职原因",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160622,
                 message: "offboarding date is required",
                 hint: "离职日期必填，请填写离职日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160631,
                 message: "employee is not exist or has offboarded",
@@ -555,14 +559,14 @@ impl ::feishu_runtime::ApiRequest for SubmitOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/submit",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/corehr/v1/offboardings/submit");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1257,7 +1261,7 @@ impl OffboardingUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for OffboardingUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for OffboardingUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.offboarding.updated_v1";
 }
 /// The request body of [`QueryOffboardingRequest`].
@@ -1456,10 +1460,14 @@ impl SearchOffboardingBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchOffboardingBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchOffboardingBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.statuses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "statuses",
@@ -1758,7 +1766,7 @@ pub enum OffboardingMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OffboardingMode { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(OffboardingMode { V1 => 1 });
 /// 离职状态
 ///
 /// The values of `status` in [`OffboardingUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1777,7 +1785,7 @@ pub enum OffboardingUpdatedEventStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OffboardingUpdatedEventStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 离职状态
@@ -1800,7 +1808,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { Approving => "Approving", Approved => "Approved", Offboarded =>
     "Offboarded", Rejected => "Rejected", Withdrawn => "Withdrawn", NoNeedApproval =>
     "NoNeedApproval" }
@@ -1825,7 +1833,7 @@ pub enum Statuses {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Statuses { Approving => "Approving", Approved => "Approved", Offboarded =>
     "Offboarded", Rejected => "Rejected", Withdrawn => "Withdrawn", NoNeedApproval =>
     "NoNeedApproval" }
@@ -1848,7 +1856,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -79,6 +79,6 @@ impl OrgRoleAuthorizationUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for OrgRoleAuthorizationUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for OrgRoleAuthorizationUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.org_role_authorization.updated_v1";
 }

@@ -5,7 +5,7 @@
 /// A handle on the `person` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PersonApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PersonApi<'a> {
     /// 创建个人信息
@@ -132,8 +132,8 @@ impl<'a> PersonApi<'a> {
     pub fn create(
         &self,
         request: CreatePersonRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePersonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePersonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除个人信息
     ///
@@ -148,8 +148,8 @@ impl<'a> PersonApi<'a> {
     pub fn delete(
         &self,
         request: DeletePersonRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePersonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePersonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个个人信息
     ///
@@ -164,8 +164,8 @@ impl<'a> PersonApi<'a> {
     pub fn get(
         &self,
         request: GetPersonRequest,
-    ) -> ::feishu_runtime::Call<'a, GetPersonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetPersonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新个人信息
     ///
@@ -182,8 +182,8 @@ impl<'a> PersonApi<'a> {
     pub fn patch(
         &self,
         request: PatchPersonRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPersonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPersonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传文件
     ///
@@ -204,8 +204,8 @@ impl<'a> PersonApi<'a> {
     pub fn upload(
         &self,
         request: UploadPersonRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadPersonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadPersonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PersonApi::create`]: 创建个人信息.
@@ -237,638 +237,638 @@ impl CreatePersonRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePersonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePersonRequest {
     type Body = CreatePersonBody;
     type Response = CreatePersonResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.person.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/persons",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1164001,
                 message: "Internal error in transaction module",
                 hint: "Please check direct manager",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164002,
                 message: "Update or delete operation needs IDList",
                 hint: "Please check dotted manager",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164003,
                 message: "Action is invalid",
                 hint: "Please check effective date",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164004,
                 message: "Action affected rows exceed threshold value",
                 hint: "影响的数据超过上限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164005,
                 message: "Tenant or operator not found",
                 hint: "数据对象不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164006,
                 message: "Update Action contains invalid ID",
                 hint: "操作的数据ID无效，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164007,
                 message: "Action count exceeds threshold",
                 hint: "操作的数据条数超上限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164008,
                 message: "Record lock retrieval failed",
                 hint: "数据库操作失败，请检查传入参数或重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164009,
                 message: "Field lock retrieval missing RecordID",
                 hint: "获取字段锁缺失参数RecordID，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164010,
                 message: "Field lock retrieval failed",
                 hint: "字段锁获取失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164011,
                 message: "Field lock retrieval missing FieldName",
                 hint: "获取字段锁缺失参数FieldName,请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164012,
                 message: "Operation assigned invalid fields",
                 hint: "操作的字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164013,
                 message: "Assigned ID but has no active time",
                 hint: "缺失字段active time，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164014,
                 message: "Object ApiName has more than one action",
                 hint: "对ApiName的操作多于一个，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164101,
                 message: "Timeline penetration calculation failed",
                 hint: "时间线计算错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164102,
                 message: "Timeline effective time format invalid",
                 hint: "时间线生效时间参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164103,
                 message: "Timeline effective time should be later than first effective time",
                 hint: "时间线生效时间应晚于第一次生效时间，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164104,
                 message: "No corresponding timeline record",
                 hint: "未找到对应的时间线记录，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164105,
                 message: "Duplicated effective timeline record",
                 hint: "时间线生效时间相同的记录重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164106,
                 message: "Timeline Update action invalid",
                 hint: "更新时间线操作不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164107,
                 message: "Timeline action affected rows exceed threshold value",
                 hint: "时间线更新操作影响的记录数超过上限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164108,
                 message: "Timeline invalidation action invalid",
                 hint: "时间线操作不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164109,
                 message: "Timeline action count exceeds threshold",
                 hint: "时间线操作影响的记录超上限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164110,
                 message: "Timeline object contains no StartTime or EndTime",
                 hint: "时间线记录缺失StartTime或EndTime，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164111,
                 message: "Timeline object cannot find corresponding version",
                 hint: "对应版本的时间线记录未找到，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164112,
                 message: "Create timeline object with record id duplicated",
                 hint: "创建的时间线对象的ID重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164113,
                 message: "Timeline object contains no inner control fields wk_status or wk_tid",
                 hint: "时间线记录缺乏对应的字段wk_status或wk_tid，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164114,
                 message: "Timeline update used duplicated Version ID",
                 hint: "更新时间线时VersionID重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164115,
                 message: "Timeline versionID is not integer type",
                 hint: "时间线记录的VersionID不是合法的整数，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164116,
                 message: "Timeline versionID type invalid",
                 hint: "时间线VersionID数据类型不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164117,
                 message: "Timeline version query request invalid",
                 hint: "时间线版本查询参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164118,
                 message: "Timeline version info contains no effective time",
                 hint: "时间线版本信息缺失生效时间，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164119,
                 message: "Timeline first version cannot be corrected later than second version",
                 hint: "时间线第一个版本不能晚于后续版本，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164120,
                 message: "Timeline version ID not exist",
                 hint: "时间线VersionID不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164121,
                 message: "Timeline first version cannot be invalidated",
                 hint: "时间线VersionID不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164122,
                 message: "Timeline field uniqueness violation",
                 hint: "时间线对象唯一性校验不通过，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164123,
                 message: "Timeline update target is inactivated",
                 hint: "更新的时间线对象已失效，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164124,
                 message: "The effective time of the first version cannot be a future moment",
                 hint: "第一个版本的生效时间不能晚于当前时间，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164125,
                 message: "Timeline version's corresponding record does not exist",
                 hint: "时间线版本对应的记录不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164126,
                 message: "Timeline create versionID does not exist when converting to correct",
                 hint: "时间线VersionID不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164127,
                 message: "Timeline record is under reconstructing",
                 hint: "时间线记录创建中，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164128,
                 message: "Timeline record reconstruct unlock failed",
                 hint: "时间线记录解锁失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164129,
                 message: "Timeline version ID has already been invalidated",
                 hint: "时间线VersionID不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164130,
                 message: "Timeline create at should be later than first create at",
                 hint: "时间线创建时间不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164201,
                 message: "Timeline multi record effective time conflicted",
                 hint: "多条时间线记录生效时间冲突，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164202,
                 message: "Timeline multi record has duplicated time range",
                 hint: "多条时间线记录的时间区间冲突，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164203,
                 message: "Timeline multi record has no start time defined",
                 hint: "时间线记录缺失开始时间，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164204,
                 message: "Timeline multi record has no biz group field defined",
                 hint: "时间线记录的字段Group未定义，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164205,
                 message: "Timeline multi record update scenario lacking time field",
                 hint: "时间线更新场景缺失时间，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164206,
                 message: "At the same effective time, the timeline field is updated repeatedly",
                 hint: "时间线生效时间重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164207,
                 message: "Timeline multi record end time less than effective time",
                 hint: "时间线结束时间晚于生效时间，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164301,
                 message: "Request param is invalid, pls check",
                 hint: "请求参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164302,
                 message: "Timeline record does not contain time information",
                 hint: "时间线记录缺失时间信息，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164401,
                 message: "LookUp field is not a multi-LookUp",
                 hint: "查找的字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164402,
                 message: "LookUp field is not a single-LookUp",
                 hint: "查找的字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164403,
                 message: "The record corresponding to the lookup field value does not exist",
                 hint: "被查询的记录不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164404,
                 message: "LookUp field value query failed",
                 hint: "查询字段失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164405,
                 message: "LookUp field value type incorrect",
                 hint: "查询字段的类型不正确，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164406,
                 message: "Boolean type field type error",
                 hint: "传入的Boolean类型字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164407,
                 message: "Text type field is not i18n",
                 hint: "Text类型的字段不是i18N类型，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164408,
                 message: "Text type field value exceeds maximum length",
                 hint: "Text类型的字段长度超限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164409,
                 message: "Text type field is not string",
                 hint: "Text类型字段不是字符串，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164410,
                 message: "The format for i18n error",
                 hint: "类型转换为i18n时失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164411,
                 message: "The content for i18n error",
                 hint: "i18n类型的内容不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164412,
                 message: "Enum fields type errors",
                 hint: "枚举类型错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164413,
                 message: "The number of digits is too long",
                 hint: "数字字段长度超限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164414,
                 message: "Datetime field type error",
                 hint: "DateTime字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164415,
                 message: "Datetime field time type error",
                 hint: "DateTime字段的时间不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164416,
                 message: "Datetime field date type error",
                 hint: "DateTime字段的日期不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164417,
                 message: "Image field type error",
                 hint: "图片类型字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164418,
                 message: "The fileID of the image field does not exist",
                 hint: "FileID对应的图片不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164419,
                 message: "The fileID of the attachment field does not exist",
                 hint: "FileID对应的附件不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164420,
                 message: "Attachment field type error",
                 hint: "附件类型字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164421,
                 message: "Required field not included",
                 hint: "缺乏必须的参数，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164422,
                 message: "The value of the Required field is null.",
                 hint: "缺乏必须的参数，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164423,
                 message: "Number field int or float type error",
                 hint: "数字类型字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164424,
                 message: "Decimal out of range",
                 hint: "浮点数越界，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164425,
                 message: "Value out of range",
                 hint: "数据类型越界，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164426,
                 message: "Enum should be single not multiple error",
                 hint: "枚举字段传入了多个，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164427,
                 message: "Enum should be multiple not single error",
                 hint: "枚举字段传入了单个，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164428,
                 message: "Enum value not exist",
                 hint: "枚举值不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164429,
                 message: "AutoNumber field type error",
                 hint: "AutoNumber字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164430,
                 message: "Datetime field string formatting Error",
                 hint: "字符串转Datetime失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164431,
                 message: "Attachment type field single value parsing failed",
                 hint: "附件类型参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164432,
                 message: "Attachment type field multiple value parsing failed",
                 hint: "附件类型参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164433,
                 message: "Filename extension error",
                 hint: "文件后缀错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164434,
                 message: "Image field should include multiple values",
                 hint: "图片字段应包含多个值，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164435,
                 message: "The lookup field contains duplicate keys",
                 hint: "查询的字段Key重复，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164436,
                 message: "Required fields are empty",
                 hint: "缺乏必填字段，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164437,
                 message: "Illegal back lookup",
                 hint: "查询参数错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164438,
                 message: "Date field string formatting Error",
                 hint: "字符串转Date失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164439,
                 message: "Time field string formatting Error",
                 hint: "字符串转Time失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164440,
                 message: "Invalid time format",
                 hint: "时间参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164441,
                 message: "duplicate biz group for mulVersion",
                 hint: "mulVersion包含多个重复的Group，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164442,
                 message: "action update out of order",
                 hint: "操作顺序不当，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164443,
                 message: "unique value has been used",
                 hint: "唯一键冲突，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164444,
                 message: "un sup unique field",
                 hint: "唯一键冲突，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164445,
                 message: "can not update pair field",
                 hint: "更新字段错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164446,
                 message: "can not update multistage field",
                 hint: "不能更新multistage字段，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164447,
                 message: "can not only create paired object",
                 hint: "不能创建pair object，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164448,
                 message: "pair field is null",
                 hint: "Pair field缺失，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164449,
                 message: "pair field must one on one",
                 hint: "Pair field不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164450,
                 message: "cascade must have wk_id field",
                 hint: "字段wk_id缺失，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164501,
                 message: "Unable to delete as it is still in use",
@@ -878,8 +878,8 @@ impl ::feishu_runtime::ApiRequest for CreatePersonRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/person/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -887,7 +887,7 @@ impl ::feishu_runtime::ApiRequest for CreatePersonRequest {
         path.push_str("/open-apis/corehr/v1/persons");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -916,30 +916,30 @@ impl DeletePersonRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePersonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePersonRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.person.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/persons/:person_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/person/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/corehr/v1/persons/");
-        ::feishu_runtime::push_path_param(&mut path, &self.person_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.person_id);
         path
     }
 }
@@ -978,33 +978,33 @@ impl GetPersonRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetPersonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetPersonRequest {
     type Body = ();
     type Response = GetPersonResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.person.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/persons/:person_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/person/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/corehr/v1/persons/");
-        ::feishu_runtime::push_path_param(&mut path, &self.person_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.person_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1047,33 +1047,33 @@ impl PatchPersonRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPersonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPersonRequest {
     type Body = PatchPersonBody;
     type Response = PatchPersonResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.person.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/persons/:person_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/person/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/corehr/v1/persons/");
-        ::feishu_runtime::push_path_param(&mut path, &self.person_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.person_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1098,26 +1098,26 @@ impl UploadPersonRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadPersonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadPersonRequest {
     type Body = UploadPersonBody;
     type Response = UploadPersonResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.person.upload",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/persons/upload",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file_content",
                 required: true,
                 max_bytes: Some(52428800),
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161011,
                 message: "system exception",
@@ -1126,7 +1126,7 @@ impl ::feishu_runtime::ApiRequest for UploadPersonRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/person/upload",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -1136,10 +1136,12 @@ impl ::feishu_runtime::ApiRequest for UploadPersonRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file_content", &self.body.file_content)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file_content", &mut self.body.file_content)])
     }
 }
@@ -2831,7 +2833,7 @@ impl PersonCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PersonCreatedEvent {
+impl ::feishu_runtime::codegen::Event for PersonCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.person.created_v1";
 }
 /// 【事件】个人信息删除
@@ -2858,7 +2860,7 @@ impl PersonDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PersonDeletedEvent {
+impl ::feishu_runtime::codegen::Event for PersonDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.person.deleted_v1";
 }
 /// 姓名
@@ -3176,7 +3178,7 @@ impl PersonUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PersonUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for PersonUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.person.updated_v1";
 }
 /// 个人资料
@@ -3312,7 +3314,7 @@ pub struct UploadPersonBody {
     ///
     /// Size: at most 52428800 bytes, checked before the file is sent.
     #[serde(skip)]
-    pub file_content: ::feishu_runtime::UploadFile,
+    pub file_content: ::feishu_runtime::codegen::UploadFile,
     /// 文件名称（需带有文件后缀）
     ///
     /// Example: `"个人信息.xlsx"`
@@ -3321,7 +3323,7 @@ pub struct UploadPersonBody {
 impl UploadPersonBody {
     /// Builds `UploadPersonBody` from its required fields.
     pub fn new(
-        file_content: ::feishu_runtime::UploadFile,
+        file_content: ::feishu_runtime::codegen::UploadFile,
         file_name: impl Into<String>,
     ) -> Self {
         Self {
@@ -3431,4 +3433,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(UserIdType { PeopleEmployeeId => "people_employee_id" });
+::feishu_runtime::codegen::string_enum!(
+    UserIdType { PeopleEmployeeId => "people_employee_id" }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `pre_hire` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PreHireApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PreHireApi<'a> {
     /// 删除待入职（不推荐）
@@ -21,8 +21,8 @@ impl<'a> PreHireApi<'a> {
     pub fn delete(
         &self,
         request: DeletePreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个待入职信息
     ///
@@ -37,8 +37,8 @@ impl<'a> PreHireApi<'a> {
     pub fn get(
         &self,
         request: GetPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, GetPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询待入职信息
     ///
@@ -82,8 +82,8 @@ impl<'a> PreHireApi<'a> {
     pub fn list(
         &self,
         request: ListPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新待入职信息（不推荐）
     ///
@@ -111,8 +111,8 @@ impl<'a> PreHireApi<'a> {
     pub fn patch(
         &self,
         request: PatchPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PreHireApi::delete`]: 删除待入职（不推荐）.
@@ -135,30 +135,30 @@ impl DeletePreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePreHireRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.pre_hire.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/pre_hires/:pre_hire_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path
     }
 }
@@ -182,30 +182,30 @@ impl GetPreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetPreHireRequest {
     type Body = ();
     type Response = GetPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.pre_hire.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/pre_hires/:pre_hire_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path
     }
 }
@@ -261,10 +261,14 @@ impl ListPreHireRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListPreHireRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListPreHireRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pre_hire_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pre_hire_ids",
@@ -275,146 +279,146 @@ impl ::feishu_runtime::Validate for ListPreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPreHireRequest {
     type Body = ();
     type Response = ListPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.pre_hire.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/pre_hires",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164005,
                 message: "Tenant or operator not found",
                 hint: "入参不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164301,
                 message: "Request param is invalid, pls check",
                 hint: "请求参数不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164401,
                 message: "LookUp field is not a multi-LookUp",
                 hint: "查找类型的字段不合法（单值非多值），请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164402,
                 message: "LookUp field is not a single-LookUp",
                 hint: "查找类型不合法（多值非单值），请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164403,
                 message: "The record corresponding to the lookup field value does not exist",
                 hint: "被查询的记录不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164404,
                 message: "LookUp field value query failed",
                 hint: "查询字段失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164405,
                 message: "LookUp field value type incorrect",
                 hint: "查询字段的类型不正确，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164406,
                 message: "Boolean type field type error",
                 hint: "传入的Boolean类型字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164407,
                 message: "Text type field is not i18n",
                 hint: "Text类型的字段不是i18N类型，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164408,
                 message: "Text type field value exceeds maximum length",
                 hint: "Text类型的字段长度超限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164409,
                 message: "Text type field is not string",
                 hint: "Text类型字段不是字符串，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164410,
                 message: "The format for i18n error",
                 hint: "类型转换为i18n时失败，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164411,
                 message: "The content for i18n error",
                 hint: "i18n类型的内容不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164412,
                 message: "Enum fields type errors",
                 hint: "枚举类型错误，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164413,
                 message: "The number of digits is too long",
                 hint: "数字字段长度超限，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164414,
                 message: "Datetime field type error",
                 hint: "DateTime字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164415,
                 message: "Datetime field time type error",
                 hint: "DateTime字段的时间不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164416,
                 message: "Datetime field date type error",
                 hint: "DateTime字段的日期不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164417,
                 message: "Image field type error",
                 hint: "图片类型字段不合法，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164418,
                 message: "The fileID of the image field does not exist",
                 hint: "FileID对应的图片不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164419,
                 message: "The fileID of the attachment field does not exist",
                 hint: "FileID对应的附件不存在，请检查传入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1164420,
                 message: "Attachment field type error",
@@ -422,16 +426,16 @@ impl ::feishu_runtime::ApiRequest for ListPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -439,7 +443,7 @@ impl ::feishu_runtime::ApiRequest for ListPreHireRequest {
         path.push_str("/open-apis/corehr/v1/pre_hires");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -448,25 +452,25 @@ impl ::feishu_runtime::ApiRequest for ListPreHireRequest {
             out.push("pre_hire_ids", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListPreHireRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListPreHireRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListPreHireRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListPreHireRequest {
     type Item = PreHireQuery;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -509,62 +513,62 @@ impl PatchPreHireRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPreHireRequest {
     type Body = PatchPreHireBody;
     type Response = PatchPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.pre_hire.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/pre_hires/:pre_hire_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161019,
                 message: "Duplicate cost center",
                 hint: "Please check cost_center_id in cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161020,
                 message: "The number of allocation proportion must be an integer from 1 to 100",
                 hint: "Please check rate in cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161021,
                 message: "Incomplete cost center data",
                 hint: "Please check cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161022,
                 message: "No cost centers found",
                 hint: "Please check cost_center_id in cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161023,
                 message: "The total allocation proportion of all cost centers must be 100%",
                 hint: "Please check the sum of rate in cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161024,
                 message: "Cost center is deactivated",
                 hint: "Please check cost_center_id in cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161025,
                 message: "Cost center  will be disabled",
                 hint: "Please check cost_center_id in cost_center_rate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160025,
                 message: "Please check description",
@@ -573,15 +577,15 @@ impl ::feishu_runtime::ApiRequest for PatchPreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1147,7 +1151,7 @@ impl PreHireUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PreHireUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for PreHireUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.pre_hire.updated_v1";
 }
 /// 成本中心分摊信息

@@ -5,7 +5,7 @@
 /// A handle on the `process_form_variable_data` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProcessFormVariableDataApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProcessFormVariableDataApi<'a> {
     /// 获取流程表单数据
@@ -30,8 +30,8 @@ impl<'a> ProcessFormVariableDataApi<'a> {
     pub fn get(
         &self,
         request: GetProcessFormVariableDataRequest,
-    ) -> ::feishu_runtime::Call<'a, GetProcessFormVariableDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetProcessFormVariableDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProcessFormVariableDataApi::get`]: 获取流程表单数据.
@@ -54,26 +54,26 @@ impl GetProcessFormVariableDataRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetProcessFormVariableDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetProcessFormVariableDataRequest {
     type Body = ();
     type Response = GetProcessFormVariableDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.process_form_variable_data.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/processes/:process_id/form_variable_data",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160100,
                 message: "审批流程不存在",
                 hint: "确认审批流程ID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160500,
                 message: "服务端内部错误",
@@ -82,12 +82,12 @@ impl ::feishu_runtime::ApiRequest for GetProcessFormVariableDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/process-form_variable_data/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/corehr/v1/processes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.process_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.process_id);
         path.push_str("/form_variable_data");
         path
     }

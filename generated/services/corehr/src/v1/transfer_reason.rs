@@ -5,7 +5,7 @@
 /// A handle on the `transfer_reason` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TransferReasonApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TransferReasonApi<'a> {
     /// 获取异动原因列表
@@ -33,8 +33,8 @@ impl<'a> TransferReasonApi<'a> {
     pub fn query(
         &self,
         request: QueryTransferReasonRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryTransferReasonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryTransferReasonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TransferReasonApi::query`]: 获取异动原因列表.
@@ -79,10 +79,14 @@ impl QueryTransferReasonRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryTransferReasonRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryTransferReasonRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.transfer_reason_unique_identifier {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "transfer_reason_unique_identifier",
@@ -93,56 +97,56 @@ impl ::feishu_runtime::Validate for QueryTransferReasonRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryTransferReasonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryTransferReasonRequest {
     type Body = ();
     type Response = QueryTransferReasonResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.transfer_reason.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/transfer_reasons/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160101,
                 message: "marshal error",
                 hint: "检查消息体格式是否符合要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "unmarshal error",
                 hint: "联系飞书人事 Oncall",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "request ID repeat",
                 hint: "相同 Request ID 的请求只有第一条会成功，多次请求请更换Request ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160104,
                 message: "custom field format error",
                 hint: "检查自定义字段格式是否符合元数据定义",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160105,
                 message: "field is required",
                 hint: "检查必填字段是否未填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160106,
                 message: "date format should be 2006-01-02",
                 hint: "检查日期格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -151,14 +155,14 @@ impl ::feishu_runtime::ApiRequest for QueryTransferReasonRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/transfer_reason/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v1/transfer_reasons/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.active {
             out.push("active", value);
         }
@@ -166,8 +170,8 @@ impl ::feishu_runtime::ApiRequest for QueryTransferReasonRequest {
             out.push("transfer_reason_unique_identifier", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 异动原因的名称信息

@@ -5,7 +5,7 @@
 /// A handle on the `working_hours_type` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkingHoursTypeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkingHoursTypeApi<'a> {
     /// 创建工时制度
@@ -21,8 +21,8 @@ impl<'a> WorkingHoursTypeApi<'a> {
     pub fn create(
         &self,
         request: CreateWorkingHoursTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateWorkingHoursTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateWorkingHoursTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除工时制度
     ///
@@ -37,8 +37,8 @@ impl<'a> WorkingHoursTypeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteWorkingHoursTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteWorkingHoursTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteWorkingHoursTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个工时制度
     ///
@@ -53,8 +53,8 @@ impl<'a> WorkingHoursTypeApi<'a> {
     pub fn get(
         &self,
         request: GetWorkingHoursTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetWorkingHoursTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetWorkingHoursTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询工时制度
     ///
@@ -71,8 +71,8 @@ impl<'a> WorkingHoursTypeApi<'a> {
     pub fn list(
         &self,
         request: ListWorkingHoursTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkingHoursTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkingHoursTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新工时制度
     ///
@@ -87,8 +87,8 @@ impl<'a> WorkingHoursTypeApi<'a> {
     pub fn patch(
         &self,
         request: PatchWorkingHoursTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchWorkingHoursTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchWorkingHoursTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkingHoursTypeApi::create`]: 创建工时制度.
@@ -120,24 +120,24 @@ impl CreateWorkingHoursTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateWorkingHoursTypeRequest {
     type Body = CreateWorkingHoursTypeBody;
     type Response = CreateWorkingHoursTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.working_hours_type.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/working_hours_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -145,7 +145,7 @@ impl ::feishu_runtime::ApiRequest for CreateWorkingHoursTypeRequest {
         path.push_str("/open-apis/corehr/v1/working_hours_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -174,30 +174,33 @@ impl DeleteWorkingHoursTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteWorkingHoursTypeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.working_hours_type.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/working_hours_types/:working_hours_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
         path.push_str("/open-apis/corehr/v1/working_hours_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.working_hours_type_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.working_hours_type_id,
+        );
         path
     }
 }
@@ -221,30 +224,33 @@ impl GetWorkingHoursTypeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetWorkingHoursTypeRequest {
     type Body = ();
     type Response = GetWorkingHoursTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.working_hours_type.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/working_hours_types/:working_hours_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
         path.push_str("/open-apis/corehr/v1/working_hours_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.working_hours_type_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.working_hours_type_id,
+        );
         path
     }
 }
@@ -282,30 +288,30 @@ impl ListWorkingHoursTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkingHoursTypeRequest {
     type Body = ();
     type Response = ListWorkingHoursTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.working_hours_type.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/working_hours_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -313,28 +319,28 @@ impl ::feishu_runtime::ApiRequest for ListWorkingHoursTypeRequest {
         path.push_str("/open-apis/corehr/v1/working_hours_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWorkingHoursTypeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListWorkingHoursTypeRequest {
     type Item = WorkingHoursType;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -380,33 +386,36 @@ impl PatchWorkingHoursTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchWorkingHoursTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchWorkingHoursTypeRequest {
     type Body = PatchWorkingHoursTypeBody;
     type Response = PatchWorkingHoursTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v1.working_hours_type.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v1/working_hours_types/:working_hours_type_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
         path.push_str("/open-apis/corehr/v1/working_hours_types/");
-        ::feishu_runtime::push_path_param(&mut path, &self.working_hours_type_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.working_hours_type_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }

@@ -5,7 +5,7 @@
 /// A handle on the `approval_group` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalGroupApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApprovalGroupApi<'a> {
     /// 根据流程 ID 查询组织架构调整记录
@@ -39,8 +39,8 @@ impl<'a> ApprovalGroupApi<'a> {
     pub fn get(
         &self,
         request: GetApprovalGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApprovalGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApprovalGroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询部门调整内容
     ///
@@ -65,11 +65,11 @@ impl<'a> ApprovalGroupApi<'a> {
     pub fn open_query_department_change_list_by_ids(
         &self,
         request: OpenQueryDepartmentChangeListByIdsApprovalGroupRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         OpenQueryDepartmentChangeListByIdsApprovalGroupRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询人员调整内容
     ///
@@ -95,8 +95,11 @@ impl<'a> ApprovalGroupApi<'a> {
     pub fn open_query_job_change_list_by_ids(
         &self,
         request: OpenQueryJobChangeListByIdsApprovalGroupRequest,
-    ) -> ::feishu_runtime::Call<'a, OpenQueryJobChangeListByIdsApprovalGroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        OpenQueryJobChangeListByIdsApprovalGroupRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询岗位调整内容
     ///
@@ -122,11 +125,11 @@ impl<'a> ApprovalGroupApi<'a> {
     pub fn open_query_position_change_list_by_ids(
         &self,
         request: OpenQueryPositionChangeListByIdsApprovalGroupRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         OpenQueryPositionChangeListByIdsApprovalGroupRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApprovalGroupApi::get`]: 根据流程 ID 查询组织架构调整记录.
@@ -164,26 +167,26 @@ impl GetApprovalGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApprovalGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApprovalGroupRequest {
     type Body = ();
     type Response = GetApprovalGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.approval_group.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/approval_groups/:process_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1162001,
                 message: "Approval process not found",
                 hint: "请检查审批流 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1161000,
                 message: "Adjustment draft not found",
@@ -192,15 +195,15 @@ impl ::feishu_runtime::ApiRequest for GetApprovalGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/corehr/v2/approval_groups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.process_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.process_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -262,40 +265,44 @@ impl OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
     type Body = OpenQueryDepartmentChangeListByIdsApprovalGroupBody;
     type Response = OpenQueryDepartmentChangeListByIdsApprovalGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.approval_group.open_query_department_change_list_by_ids",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/approval_groups/open_query_department_change_list_by_ids",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1162001,
                 message: "Approval process not found",
                 hint: "审批流未找到。请检查审批流 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1161000,
                 message: "Adjustment draft not found",
@@ -304,7 +311,7 @@ for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -313,7 +320,7 @@ for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
         );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("process_id", &self.process_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -325,8 +332,8 @@ for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApprovalGroupApi::open_query_job_change_list_by_ids`]: 批量查询人员调整内容.
@@ -385,38 +392,44 @@ impl OpenQueryJobChangeListByIdsApprovalGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenQueryJobChangeListByIdsApprovalGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for OpenQueryJobChangeListByIdsApprovalGroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for OpenQueryJobChangeListByIdsApprovalGroupRequest {
     type Body = OpenQueryJobChangeListByIdsApprovalGroupBody;
     type Response = OpenQueryJobChangeListByIdsApprovalGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.approval_group.open_query_job_change_list_by_ids",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/approval_groups/open_query_job_change_list_by_ids",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1162001,
                 message: "Approval process not found",
                 hint: "请检查审批流 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1161000,
                 message: "Adjustment draft not found",
@@ -425,7 +438,7 @@ impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRe
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -434,7 +447,7 @@ impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRe
         );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("process_id", &self.process_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -446,8 +459,8 @@ impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRe
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ApprovalGroupApi::open_query_position_change_list_by_ids`]: 批量查询岗位调整内容.
@@ -506,40 +519,44 @@ impl OpenQueryPositionChangeListByIdsApprovalGroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate
+impl ::feishu_runtime::codegen::Validate
 for OpenQueryPositionChangeListByIdsApprovalGroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for OpenQueryPositionChangeListByIdsApprovalGroupRequest {
     type Body = OpenQueryPositionChangeListByIdsApprovalGroupBody;
     type Response = OpenQueryPositionChangeListByIdsApprovalGroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.approval_group.open_query_position_change_list_by_ids",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/approval_groups/open_query_position_change_list_by_ids",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162001,
                 message: "Approval process not found",
                 hint: "请检查审批流 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161000,
                 message: "Adjustment draft not found",
@@ -548,7 +565,7 @@ for OpenQueryPositionChangeListByIdsApprovalGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_position_change_list_by_ids",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -557,7 +574,7 @@ for OpenQueryPositionChangeListByIdsApprovalGroupRequest {
         );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("process_id", &self.process_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -569,8 +586,8 @@ for OpenQueryPositionChangeListByIdsApprovalGroupRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 组织架构调整流程信息
@@ -1120,10 +1137,15 @@ impl OpenQueryDepartmentChangeListByIdsApprovalGroupBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenQueryDepartmentChangeListByIdsApprovalGroupBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for OpenQueryDepartmentChangeListByIdsApprovalGroupBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.department_change_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_change_ids",
@@ -1186,10 +1208,15 @@ impl OpenQueryJobChangeListByIdsApprovalGroupBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenQueryJobChangeListByIdsApprovalGroupBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for OpenQueryJobChangeListByIdsApprovalGroupBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_change_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_change_ids",
@@ -1249,10 +1276,15 @@ impl OpenQueryPositionChangeListByIdsApprovalGroupBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenQueryPositionChangeListByIdsApprovalGroupBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for OpenQueryPositionChangeListByIdsApprovalGroupBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.position_change_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "position_change_ids",
@@ -2323,7 +2355,7 @@ pub enum ApprovalGroupStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApprovalGroupStatus { N0 => "0", N1 => "1", N2 => "2", N3 => "3", N4 => "4", N5 =>
     "5" }
 );
@@ -2349,7 +2381,7 @@ pub enum ApprovalGroupStatusV2 {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ApprovalGroupStatusV2 { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6
     }
 );
@@ -2375,7 +2407,7 @@ pub enum DepartmentChangeStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DepartmentChangeStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 =>
     6 }
 );
@@ -2395,7 +2427,7 @@ pub enum DepartmentChangeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentChangeType { Unknown2 => "Unknown", Create => "Create", Modify => "Modify",
     Inactive => "Inactive" }
 );
@@ -2413,7 +2445,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -2433,7 +2465,7 @@ pub enum DraftStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DraftStatus { N0 => "0", N1 => "1", N2 => "2", N3 => "3" }
 );
 /// 组织类型
@@ -2458,7 +2490,7 @@ pub enum OrgType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     OrgType { Department => "department", Location => "location", CustomOrg01 =>
     "custom_org_01", CustomOrg02 => "custom_org_02", CustomOrg03 => "custom_org_03",
     CustomOrg04 => "custom_org_04", CustomOrg05 => "custom_org_05" }
@@ -2479,7 +2511,7 @@ pub enum PositionChangeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PositionChangeType { Unknown2 => "Unknown", Create => "Create", Modify => "Modify",
     Inactive => "Inactive" }
 );
@@ -2501,7 +2533,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

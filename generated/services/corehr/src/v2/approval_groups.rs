@@ -104,7 +104,7 @@ impl ApprovalGroupsUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApprovalGroupsUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ApprovalGroupsUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.approval_groups.updated_v2";
 }
 /// 组织架构调整流程状态，枚举类型， 描述该审批单据的状态。
@@ -126,7 +126,7 @@ pub enum ApprovalGroupStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ApprovalGroupStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 组织架构调整流程状态，枚举类型，描述该审批单据的状态。
@@ -149,7 +149,7 @@ pub enum ApprovalGroupStatusV2 {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ApprovalGroupStatusV2 { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 整个组织架构调整状态，枚举类型，一个组织架构调整可能涉及多个审批流程。 该状态描述整个调整的审核状态
@@ -166,4 +166,4 @@ pub enum DraftStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DraftStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(DraftStatus { V1 => 1, V2 => 2, V3 => 3 });

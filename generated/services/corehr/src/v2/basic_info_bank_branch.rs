@@ -5,7 +5,7 @@
 /// A handle on the `basic_info_bank_branch` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BasicInfoBankBranchApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BasicInfoBankBranchApi<'a> {
     /// 查询支行信息
@@ -29,8 +29,8 @@ impl<'a> BasicInfoBankBranchApi<'a> {
     pub fn search(
         &self,
         request: SearchBasicInfoBankBranchRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchBasicInfoBankBranchRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchBasicInfoBankBranchRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BasicInfoBankBranchApi::search`]: 查询支行信息.
@@ -71,11 +71,15 @@ impl SearchBasicInfoBankBranchRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoBankBranchRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -86,28 +90,28 @@ impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchBasicInfoBankBranchRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoBankBranchRequest {
     type Body = SearchBasicInfoBankBranchBody;
     type Response = SearchBasicInfoBankBranchResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.basic_info_bank_branch.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/basic_info/bank_branchs/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "Internal Server Error",
@@ -115,16 +119,16 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoBankBranchRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/basic_info-bank_branch/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -132,7 +136,7 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoBankBranchRequest {
         path.push_str("/open-apis/corehr/v2/basic_info/bank_branchs/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -141,25 +145,25 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoBankBranchRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchBasicInfoBankBranchRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchBasicInfoBankBranchRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchBasicInfoBankBranchRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchBasicInfoBankBranchRequest {
     type Item = BankBranch;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -386,10 +390,14 @@ impl SearchBasicInfoBankBranchBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoBankBranchBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.bank_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bank_id_list",
@@ -399,7 +407,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchBody {
             );
         }
         if let Some(value) = &self.bank_branch_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bank_branch_id_list",
@@ -409,7 +417,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchBody {
             );
         }
         if let Some(value) = &self.bank_branch_name_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bank_branch_name_list",
@@ -419,7 +427,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchBody {
             );
         }
         if let Some(value) = &self.code_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "code_list",
@@ -429,7 +437,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoBankBranchBody {
             );
         }
         if let Some(value) = &self.status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "status_list",
@@ -484,7 +492,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V0 => 0 });
 /// 状态列表
 ///
 /// The values of `status_list` in [`SearchBasicInfoBankBranchBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -497,4 +505,4 @@ pub enum StatusList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StatusList { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(StatusList { V1 => 1, V0 => 0 });

@@ -5,7 +5,7 @@
 /// A handle on the `basic_info_country_region` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BasicInfoCountryRegionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BasicInfoCountryRegionApi<'a> {
     /// 查询国家/地区信息
@@ -29,8 +29,8 @@ impl<'a> BasicInfoCountryRegionApi<'a> {
     pub fn search(
         &self,
         request: SearchBasicInfoCountryRegionRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchBasicInfoCountryRegionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchBasicInfoCountryRegionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BasicInfoCountryRegionApi::search`]: 查询国家/地区信息.
@@ -71,11 +71,15 @@ impl SearchBasicInfoCountryRegionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoCountryRegionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoCountryRegionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -86,28 +90,28 @@ impl ::feishu_runtime::Validate for SearchBasicInfoCountryRegionRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoCountryRegionRequest {
     type Body = SearchBasicInfoCountryRegionBody;
     type Response = SearchBasicInfoCountryRegionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.basic_info_country_region.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/basic_info/country_regions/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "Internal Server Error",
@@ -115,16 +119,16 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/basic_info-country_region/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -132,7 +136,7 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionRequest {
         path.push_str("/open-apis/corehr/v2/basic_info/country_regions/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -141,25 +145,25 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchBasicInfoCountryRegionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchBasicInfoCountryRegionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchBasicInfoCountryRegionRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchBasicInfoCountryRegionRequest {
     type Item = CountryRegion;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -292,10 +296,14 @@ impl SearchBasicInfoCountryRegionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoCountryRegionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoCountryRegionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.country_region_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "country_region_id_list",
@@ -305,7 +313,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoCountryRegionBody {
             );
         }
         if let Some(value) = &self.status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "status_list",
@@ -360,7 +368,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V0 => 0 });
 /// 国家/地区数据的状态列表，不填写则返回全部
 ///
 /// The values of `status_list` in [`SearchBasicInfoCountryRegionBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -373,4 +381,4 @@ pub enum StatusList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StatusList { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(StatusList { V1 => 1, V0 => 0 });

@@ -5,7 +5,7 @@
 /// A handle on the `basic_info_language` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BasicInfoLanguageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BasicInfoLanguageApi<'a> {
     /// 查询语言信息
@@ -29,8 +29,8 @@ impl<'a> BasicInfoLanguageApi<'a> {
     pub fn search(
         &self,
         request: SearchBasicInfoLanguageRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchBasicInfoLanguageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchBasicInfoLanguageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BasicInfoLanguageApi::search`]: 查询语言信息.
@@ -71,11 +71,15 @@ impl SearchBasicInfoLanguageRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoLanguageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoLanguageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -86,28 +90,28 @@ impl ::feishu_runtime::Validate for SearchBasicInfoLanguageRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchBasicInfoLanguageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoLanguageRequest {
     type Body = SearchBasicInfoLanguageBody;
     type Response = SearchBasicInfoLanguageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.basic_info_language.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/basic_info/languages/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "Internal Server Error",
@@ -115,16 +119,16 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoLanguageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/basic_info-language/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -132,7 +136,7 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoLanguageRequest {
         path.push_str("/open-apis/corehr/v2/basic_info/languages/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -141,25 +145,25 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoLanguageRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchBasicInfoLanguageRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchBasicInfoLanguageRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchBasicInfoLanguageRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchBasicInfoLanguageRequest {
     type Item = Language;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -268,10 +272,14 @@ impl SearchBasicInfoLanguageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoLanguageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoLanguageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.language_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "language_id_list",
@@ -281,7 +289,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoLanguageBody {
             );
         }
         if let Some(value) = &self.status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "status_list",
@@ -336,7 +344,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V0 => 0 });
 /// 状态列表
 ///
 /// The values of `status_list` in [`SearchBasicInfoLanguageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -349,4 +357,4 @@ pub enum StatusList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StatusList { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(StatusList { V1 => 1, V0 => 0 });

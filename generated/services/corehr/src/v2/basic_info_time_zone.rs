@@ -5,7 +5,7 @@
 /// A handle on the `basic_info_time_zone` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BasicInfoTimeZoneApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BasicInfoTimeZoneApi<'a> {
     /// 查询时区信息
@@ -29,8 +29,8 @@ impl<'a> BasicInfoTimeZoneApi<'a> {
     pub fn search(
         &self,
         request: SearchBasicInfoTimeZoneRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchBasicInfoTimeZoneRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchBasicInfoTimeZoneRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BasicInfoTimeZoneApi::search`]: 查询时区信息.
@@ -71,11 +71,15 @@ impl SearchBasicInfoTimeZoneRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoTimeZoneRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoTimeZoneRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -86,28 +90,28 @@ impl ::feishu_runtime::Validate for SearchBasicInfoTimeZoneRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchBasicInfoTimeZoneRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoTimeZoneRequest {
     type Body = SearchBasicInfoTimeZoneBody;
     type Response = SearchBasicInfoTimeZoneResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.basic_info_time_zone.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/basic_info/time_zones/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "Internal Server Error",
@@ -115,16 +119,16 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoTimeZoneRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/basic_info-time_zone/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -132,7 +136,7 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoTimeZoneRequest {
         path.push_str("/open-apis/corehr/v2/basic_info/time_zones/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -141,25 +145,25 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoTimeZoneRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchBasicInfoTimeZoneRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchBasicInfoTimeZoneRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchBasicInfoTimeZoneRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchBasicInfoTimeZoneRequest {
     type Item = TimeZone;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -226,10 +230,14 @@ impl SearchBasicInfoTimeZoneBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchBasicInfoTimeZoneBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchBasicInfoTimeZoneBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.time_zone_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "time_zone_id_list",
@@ -239,7 +247,7 @@ impl ::feishu_runtime::Validate for SearchBasicInfoTimeZoneBody {
             );
         }
         if let Some(value) = &self.status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "status_list",
@@ -344,7 +352,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V0 => 0 });
 /// 状态列表
 ///
 /// The values of `status_list` in [`SearchBasicInfoTimeZoneBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -357,4 +365,4 @@ pub enum StatusList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StatusList { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(StatusList { V1 => 1, V0 => 0 });

@@ -5,7 +5,7 @@
 /// A handle on the `company` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CompanyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CompanyApi<'a> {
     /// 启用/停用公司
@@ -37,8 +37,8 @@ impl<'a> CompanyApi<'a> {
     pub fn active(
         &self,
         request: ActiveCompanyRequest,
-    ) -> ::feishu_runtime::Call<'a, ActiveCompanyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ActiveCompanyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 通过公司 ID 批量获取公司信息
     ///
@@ -65,8 +65,8 @@ impl<'a> CompanyApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetCompanyRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetCompanyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetCompanyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定时间范围公司版本
     ///
@@ -91,8 +91,8 @@ impl<'a> CompanyApi<'a> {
     pub fn query_multi_timeline(
         &self,
         request: QueryMultiTimelineCompanyRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryMultiTimelineCompanyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryMultiTimelineCompanyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询当前生效信息变更公司
     ///
@@ -121,8 +121,8 @@ impl<'a> CompanyApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeCompanyRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangeCompanyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangeCompanyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CompanyApi::active`]: 启用/停用公司.
@@ -141,68 +141,68 @@ impl ActiveCompanyRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ActiveCompanyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ActiveCompanyRequest {
     type Body = ActiveCompanyBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.company.active",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/companies/active",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "param is invalid",
                 hint: "检查传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160267,
                 message: "Activation date cannot be earlier than the effeective date of the last deactivated version",
                 hint: "启用日期不能早于最新的停用日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160268,
                 message: "Effective date for disabling can't be earlier than theeffective date of the last version",
                 hint: "停用日期不能早于最新的启用日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160350,
                 message: "Failed to enable. Its parent has been deactivated on",
                 hint: "启用失败，上级公司已停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160501,
                 message: "Failed to disable this as it still has sub after the deactivation effective time",
                 hint: "停用日期下仍有启用的下级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160072,
                 message: "Unable to deactivate, because there are still active contracts or employees or pre-hires in it since effective time",
                 hint: "停用失败，停用日期仍有关联此公司的合同记录、在职员工和待入职员工",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160281,
                 message: "Failed to disable as 1 or more members of it are in a job status change process after the current deactcivation date",
                 hint: "停用失败，停用日期仍有关联此公司的异动记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "请求超时，请稍后重试。必要时请联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -211,7 +211,7 @@ impl ::feishu_runtime::ApiRequest for ActiveCompanyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/active",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -238,32 +238,36 @@ impl BatchGetCompanyRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchGetCompanyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetCompanyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetCompanyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetCompanyRequest {
     type Body = BatchGetCompanyBody;
     type Response = BatchGetCompanyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.company.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/companies/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "Param is invalid",
@@ -273,8 +277,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetCompanyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/batch_get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -285,8 +289,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetCompanyRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CompanyApi::query_multi_timeline`]: 查询指定时间范围公司版本.
@@ -305,38 +309,42 @@ impl QueryMultiTimelineCompanyRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for QueryMultiTimelineCompanyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMultiTimelineCompanyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCompanyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineCompanyRequest {
     type Body = QueryMultiTimelineCompanyBody;
     type Response = QueryMultiTimelineCompanyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.company.query_multi_timeline",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/companies/query_multi_timeline",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Request timeout",
                 hint: "接口超时，可尝试重试。如果无法解决可以联系飞书人事 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -345,7 +353,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCompanyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/query_multi_timeline",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -355,8 +363,8 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCompanyRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CompanyApi::query_recent_change`]: 查询当前生效信息变更公司.
@@ -408,11 +416,15 @@ impl QueryRecentChangeCompanyRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangeCompanyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangeCompanyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -423,20 +435,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangeCompanyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangeCompanyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCompanyRequest {
     type Body = ();
     type Response = QueryRecentChangeCompanyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.company.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/companies/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "参数错误",
@@ -444,21 +456,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCompanyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/corehr/v2/companies/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -466,19 +478,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCompanyRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangeCompanyRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangeCompanyRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -794,11 +806,15 @@ impl BatchGetCompanyBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchGetCompanyBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetCompanyBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.company_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "company_ids",
@@ -1025,7 +1041,7 @@ impl CompanyCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CompanyCreatedEvent {
+impl ::feishu_runtime::codegen::Event for CompanyCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.company.created_v2";
 }
 /// 删除公司
@@ -1057,7 +1073,7 @@ impl CompanyDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CompanyDeletedEvent {
+impl ::feishu_runtime::codegen::Event for CompanyDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.company.deleted_v2";
 }
 /// 公司信息
@@ -1274,10 +1290,14 @@ impl CompanyUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CompanyUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CompanyUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -1287,15 +1307,15 @@ impl ::feishu_runtime::Validate for CompanyUpdatedEvent {
             );
         }
         if let Some(value) = &self.sub_events {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sub_events"),
+                &::feishu_runtime::codegen::field_path(at, "sub_events"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for CompanyUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for CompanyUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.company.updated_v2";
 }
 /// 公司版本信息
@@ -1759,10 +1779,14 @@ impl OrganizationDomainEventData {
         self
     }
 }
-impl ::feishu_runtime::Validate for OrganizationDomainEventData {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OrganizationDomainEventData {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -1856,11 +1880,15 @@ impl QueryMultiTimelineCompanyBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMultiTimelineCompanyBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMultiTimelineCompanyBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.company_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "company_ids",
@@ -1870,7 +1898,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCompanyBody {
             );
         }
         if let Some(value) = &self.start_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_date",
@@ -1880,7 +1908,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCompanyBody {
             );
         }
         if let Some(value) = &self.end_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "end_date",
@@ -1890,7 +1918,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCompanyBody {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -1977,7 +2005,7 @@ pub enum OptType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OptType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(OptType { V1 => 1, V2 => 2, V3 => 3 });
 /// 状态
 ///
 /// The values of `status` in [`Currency`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1990,4 +2018,4 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V0 => 0 });

@@ -5,7 +5,7 @@
 /// A handle on the `cost_allocation` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CostAllocationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CostAllocationApi<'a> {
     /// 查询成本分摊
@@ -28,8 +28,8 @@ impl<'a> CostAllocationApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryCostAllocationRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryCostAllocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryCostAllocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建成本分摊
     ///
@@ -51,8 +51,8 @@ impl<'a> CostAllocationApi<'a> {
     pub fn create_version(
         &self,
         request: CreateVersionCostAllocationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateVersionCostAllocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateVersionCostAllocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除成本分摊
     ///
@@ -74,8 +74,8 @@ impl<'a> CostAllocationApi<'a> {
     pub fn remove_version(
         &self,
         request: RemoveVersionCostAllocationRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveVersionCostAllocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveVersionCostAllocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新成本分摊
     ///
@@ -97,8 +97,8 @@ impl<'a> CostAllocationApi<'a> {
     pub fn update_version(
         &self,
         request: UpdateVersionCostAllocationRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateVersionCostAllocationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateVersionCostAllocationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CostAllocationApi::batch_query`]: 查询成本分摊.
@@ -131,32 +131,36 @@ impl BatchQueryCostAllocationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryCostAllocationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryCostAllocationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryCostAllocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryCostAllocationRequest {
     type Body = BatchQueryCostAllocationBody;
     type Response = BatchQueryCostAllocationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_allocation.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_allocations/batch_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -166,8 +170,8 @@ impl ::feishu_runtime::ApiRequest for BatchQueryCostAllocationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/batch_query",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -175,7 +179,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryCostAllocationRequest {
         path.push_str("/open-apis/corehr/v2/cost_allocations/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -183,8 +187,8 @@ impl ::feishu_runtime::ApiRequest for BatchQueryCostAllocationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CostAllocationApi::create_version`]: 创建成本分摊.
@@ -234,32 +238,36 @@ impl CreateVersionCostAllocationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateVersionCostAllocationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateVersionCostAllocationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateVersionCostAllocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateVersionCostAllocationRequest {
     type Body = CreateVersionCostAllocationBody;
     type Response = CreateVersionCostAllocationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_allocation.create_version",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_allocations/create_version",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -268,14 +276,14 @@ impl ::feishu_runtime::ApiRequest for CreateVersionCostAllocationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/create_version",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/cost_allocations/create_version");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -286,8 +294,8 @@ impl ::feishu_runtime::ApiRequest for CreateVersionCostAllocationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CostAllocationApi::remove_version`]: 删除成本分摊.
@@ -338,10 +346,14 @@ impl RemoveVersionCostAllocationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveVersionCostAllocationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveVersionCostAllocationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -352,28 +364,28 @@ impl ::feishu_runtime::Validate for RemoveVersionCostAllocationRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveVersionCostAllocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveVersionCostAllocationRequest {
     type Body = RemoveVersionCostAllocationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_allocation.remove_version",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_allocations/remove_version",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -382,14 +394,14 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionCostAllocationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/remove_version",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/cost_allocations/remove_version");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -400,8 +412,8 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionCostAllocationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CostAllocationApi::update_version`]: 更新成本分摊.
@@ -452,10 +464,14 @@ impl UpdateVersionCostAllocationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateVersionCostAllocationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateVersionCostAllocationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -466,28 +482,28 @@ impl ::feishu_runtime::Validate for UpdateVersionCostAllocationRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateVersionCostAllocationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateVersionCostAllocationRequest {
     type Body = UpdateVersionCostAllocationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_allocation.update_version",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_allocations/update_version",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -496,14 +512,14 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionCostAllocationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/update_version",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/cost_allocations/update_version");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -514,8 +530,8 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionCostAllocationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchQueryCostAllocationRequest`].
@@ -537,11 +553,15 @@ impl BatchQueryCostAllocationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryCostAllocationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryCostAllocationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employment_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -571,12 +591,16 @@ impl BatchQueryCostAllocationResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryCostAllocationResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryCostAllocationResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -609,12 +633,16 @@ impl CreateVersionCostAllocationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateVersionCostAllocationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateVersionCostAllocationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -665,12 +693,16 @@ impl EmployeeCostAllocation {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeCostAllocation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeCostAllocation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_allocations {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocations"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocations"),
                 out,
             );
         }
@@ -746,10 +778,14 @@ impl EmploymentCostAllocation {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmploymentCostAllocation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmploymentCostAllocation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_data_cost_center_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_data_cost_center_id",
@@ -841,12 +877,16 @@ impl RemoveVersionCostAllocationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveVersionCostAllocationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveVersionCostAllocationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -879,12 +919,16 @@ impl UpdateVersionCostAllocationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateVersionCostAllocationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateVersionCostAllocationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -908,7 +952,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

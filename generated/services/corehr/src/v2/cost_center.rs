@@ -5,7 +5,7 @@
 /// A handle on the `cost_center` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CostCenterApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CostCenterApi<'a> {
     /// 创建成本中心
@@ -34,8 +34,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn create(
         &self,
         request: CreateCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除成本中心
     ///
@@ -60,8 +60,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 启用 / 停用成本中心
     ///
@@ -91,8 +91,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn patch(
         &self,
         request: PatchCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询成本中心版本信息
     ///
@@ -118,8 +118,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn query_multi_timeline(
         &self,
         request: QueryMultiTimelineCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryMultiTimelineCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryMultiTimelineCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询当前生效信息发生变更的成本中心
     ///
@@ -148,8 +148,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangeCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangeCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索成本中心信息
     ///
@@ -177,8 +177,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn search(
         &self,
         request: SearchCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定生效日期的成本中心架构树
     ///
@@ -205,8 +205,8 @@ impl<'a> CostCenterApi<'a> {
     pub fn tree(
         &self,
         request: TreeCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, TreeCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TreeCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CostCenterApi::create`]: 创建成本中心.
@@ -239,44 +239,44 @@ impl CreateCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCostCenterRequest {
     type Body = CreateCostCenterBody;
     type Response = CreateCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "Param is invalid",
                 hint: "输入参数格式不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160404,
                 message: "Name already exists",
                 hint: "名称不可重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160403,
                 message: "Code already exists",
                 hint: "Code 不可重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160405,
                 message: "Some objects will expire soon",
                 hint: "请检查填入的 上级成本中心 或 人员 状态，有如下几种情况 1. 上级成本中心的需要在生效时间为生效状态 2. 上级成本中心在当前成本中心的生效期间需要一直为「启用」状态 3. 上级成本中心存在停用的审批流程 (本期没有) 4. 填入的人员在生效时间需要为已入职状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160406,
                 message: "Invalid structure",
@@ -286,8 +286,8 @@ impl ::feishu_runtime::ApiRequest for CreateCostCenterRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -295,7 +295,7 @@ impl ::feishu_runtime::ApiRequest for CreateCostCenterRequest {
         path.push_str("/open-apis/corehr/v2/cost_centers");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -327,20 +327,20 @@ impl DeleteCostCenterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCostCenterRequest {
     type Body = DeleteCostCenterBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/:cost_center_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160408,
                 message: "Unable to delete",
@@ -350,14 +350,14 @@ impl ::feishu_runtime::ApiRequest for DeleteCostCenterRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.cost_center_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.cost_center_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -402,38 +402,38 @@ impl PatchCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCostCenterRequest {
     type Body = PatchCostCenterBody;
     type Response = PatchCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/:cost_center_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "Param is invalid",
                 hint: "输入参数格式不合法 - 详细错误码信息可以参考[【成本中心错误码】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/error-code)查询具体错误原因",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160403,
                 message: "Code already exists",
                 hint: "Code不可重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160405,
                 message: "Some objects will expire soon",
                 hint: "请检查填入的 上级成本中心 或 人员 状态，有如下几种情况 1. 上级成本中心的需要在生效时间为生效状态 2. 上级成本中心在当前成本中心的生效期间需要一直为「启用」状态 3. 上级成本中心存在停用的审批流程 (本期没有) 4. 填入的人员在生效时间需要为已入职状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160406,
                 message: "Invalid structure",
@@ -443,17 +443,17 @@ impl ::feishu_runtime::ApiRequest for PatchCostCenterRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.cost_center_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.cost_center_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -515,11 +515,15 @@ impl QueryMultiTimelineCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMultiTimelineCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMultiTimelineCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -530,40 +534,40 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCostCenterRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineCostCenterRequest {
     type Body = QueryMultiTimelineCostCenterBody;
     type Response = QueryMultiTimelineCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.query_multi_timeline",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/query_multi_timeline",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
                 hint: "请检查参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Request timeout",
                 hint: "联系飞书人事 Oncall",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -571,21 +575,21 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/query_multi_timeline",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/query_multi_timeline");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -597,25 +601,25 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryMultiTimelineCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryMultiTimelineCostCenterRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryMultiTimelineCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryMultiTimelineCostCenterRequest {
     type Item = CostCenterTimeline;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -670,11 +674,15 @@ impl QueryRecentChangeCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangeCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangeCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -685,20 +693,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangeCostCenterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangeCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCostCenterRequest {
     type Body = ();
     type Response = QueryRecentChangeCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -706,21 +714,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -728,19 +736,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCostCenterRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangeCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangeCostCenterRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -799,11 +807,15 @@ impl SearchCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -814,20 +826,20 @@ impl ::feishu_runtime::Validate for SearchCostCenterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchCostCenterRequest {
     type Body = SearchCostCenterBody;
     type Response = SearchCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -835,16 +847,16 @@ impl ::feishu_runtime::ApiRequest for SearchCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -852,7 +864,7 @@ impl ::feishu_runtime::ApiRequest for SearchCostCenterRequest {
         path.push_str("/open-apis/corehr/v2/cost_centers/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -864,25 +876,25 @@ impl ::feishu_runtime::ApiRequest for SearchCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchCostCenterRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchCostCenterRequest {
     type Item = CostCenterVersion;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -941,11 +953,15 @@ impl TreeCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for TreeCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TreeCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -956,34 +972,34 @@ impl ::feishu_runtime::Validate for TreeCostCenterRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TreeCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TreeCostCenterRequest {
     type Body = TreeCostCenterBody;
     type Response = TreeCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center.tree",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/tree",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "Param is invalid",
                 hint: "请检查参数格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160103,
                 message: "No permission",
@@ -991,21 +1007,21 @@ impl ::feishu_runtime::ApiRequest for TreeCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/tree",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/tree");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -1017,25 +1033,25 @@ impl ::feishu_runtime::ApiRequest for TreeCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for TreeCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedRequest for TreeCostCenterRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for TreeCostCenterRequest {
+impl ::feishu_runtime::codegen::PagedItems for TreeCostCenterRequest {
     type Item = CostCenterTree;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1166,7 +1182,7 @@ impl CostCenterCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CostCenterCreatedEvent {
+impl ::feishu_runtime::codegen::Event for CostCenterCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.cost_center.created_v2";
 }
 /// 删除成本中心
@@ -1198,7 +1214,7 @@ impl CostCenterDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CostCenterDeletedEvent {
+impl ::feishu_runtime::codegen::Event for CostCenterDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.cost_center.deleted_v2";
 }
 /// 成本中心信息
@@ -1380,10 +1396,14 @@ impl CostCenterUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CostCenterUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CostCenterUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -1394,7 +1414,7 @@ impl ::feishu_runtime::Validate for CostCenterUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for CostCenterUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for CostCenterUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.cost_center.updated_v2";
 }
 /// 成本中心信息
@@ -1730,11 +1750,15 @@ impl QueryMultiTimelineCostCenterBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMultiTimelineCostCenterBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMultiTimelineCostCenterBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.cost_center_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cost_center_ids",
@@ -1744,7 +1768,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCostCenterBody {
             );
         }
         if let Some(value) = &self.effective_date_start {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_date_start",
@@ -1754,7 +1778,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCostCenterBody {
             );
         }
         if let Some(value) = &self.effective_date_end {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_date_end",
@@ -1764,7 +1788,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineCostCenterBody {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -1989,10 +2013,14 @@ impl TreeCostCenterBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for TreeCostCenterBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TreeCostCenterBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.effective_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_date",
@@ -2053,7 +2081,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `cost_center_version` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CostCenterVersionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CostCenterVersionApi<'a> {
     /// 创建成本中心版本
@@ -34,8 +34,8 @@ impl<'a> CostCenterVersionApi<'a> {
     pub fn create(
         &self,
         request: CreateCostCenterVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCostCenterVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCostCenterVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 撤销成本中心版本
     ///
@@ -58,8 +58,8 @@ impl<'a> CostCenterVersionApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCostCenterVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCostCenterVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCostCenterVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更正成本中心版本
     ///
@@ -84,8 +84,8 @@ impl<'a> CostCenterVersionApi<'a> {
     pub fn patch(
         &self,
         request: PatchCostCenterVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCostCenterVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCostCenterVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CostCenterVersionApi::create`]: 创建成本中心版本.
@@ -129,44 +129,44 @@ impl CreateCostCenterVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCostCenterVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCostCenterVersionRequest {
     type Body = CreateCostCenterVersionBody;
     type Response = CreateCostCenterVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center_version.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/:cost_center_id/versions",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "Param is invalid",
                 hint: "输入参数格式不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160404,
                 message: "Name already exists",
                 hint: "名称 不可重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160403,
                 message: "Code already exists",
                 hint: "Code 不可重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160405,
                 message: "Some objects will expire soon",
                 hint: "请检查填入的 上级成本中心 或 人员 状态，有如下几种情况 1. 上级成本中心的需要在生效时间为生效状态 2. 上级成本中心在当前成本中心的生效期间需要一直为「启用」状态 3. 上级成本中心存在停用的审批流程 (本期没有) 4. 填入的人员在生效时间需要为已入职状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160406,
                 message: "Invalid structure",
@@ -176,18 +176,18 @@ impl ::feishu_runtime::ApiRequest for CreateCostCenterVersionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center-version/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.cost_center_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.cost_center_id);
         path.push_str("/versions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -228,20 +228,20 @@ impl DeleteCostCenterVersionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCostCenterVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCostCenterVersionRequest {
     type Body = DeleteCostCenterVersionBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center_version.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/:cost_center_id/versions/:version_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160409,
                 message: "Unable to perform this action",
@@ -251,16 +251,16 @@ impl ::feishu_runtime::ApiRequest for DeleteCostCenterVersionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center-version/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.cost_center_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.cost_center_id);
         path.push_str("/versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -314,38 +314,38 @@ impl PatchCostCenterVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCostCenterVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCostCenterVersionRequest {
     type Body = PatchCostCenterVersionBody;
     type Response = PatchCostCenterVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.cost_center_version.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/cost_centers/:cost_center_id/versions/:version_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "Param is invalid",
                 hint: "输入参数不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160403,
                 message: "Code already exists",
                 hint: "Code 不可重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160405,
                 message: "Some objects will expire soon",
                 hint: "请检查填入的 上级成本中心 或 人员 状态，有如下几种情况 1. 上级成本中心的需要在生效时间为生效状态 2. 上级成本中心在当前成本中心的生效期间需要一直为「启用」状态 3. 上级成本中心存在停用的审批流程 (本期没有) 4. 填入的人员在生效时间需要为已入职状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160406,
                 message: "Invalid structure",
@@ -355,19 +355,19 @@ impl ::feishu_runtime::ApiRequest for PatchCostCenterVersionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center-version/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/corehr/v2/cost_centers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.cost_center_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.cost_center_id);
         path.push_str("/versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -718,7 +718,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `custom_org` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CustomOrgApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CustomOrgApi<'a> {
     /// 启用/停用自定义组织
@@ -38,8 +38,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn active(
         &self,
         request: ActiveCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, ActiveCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ActiveCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建自定义组织
     ///
@@ -71,8 +71,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn create(
         &self,
         request: CreateCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新增人员自定义组织变更记录
     ///
@@ -94,8 +94,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn create_emp_custom_org(
         &self,
         request: CreateEmpCustomOrgCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmpCustomOrgCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmpCustomOrgCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除人员自定义组织变更记录
     ///
@@ -117,8 +117,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn del(
         &self,
         request: DelCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, DelCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DelCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除自定义组织
     ///
@@ -144,8 +144,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn delete_org(
         &self,
         request: DeleteOrgCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteOrgCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteOrgCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新人员自定义组织变更记录
     ///
@@ -167,8 +167,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn edit_emp_custom_org(
         &self,
         request: EditEmpCustomOrgCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, EditEmpCustomOrgCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EditEmpCustomOrgCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询人员自定义组织变更记录
     ///
@@ -191,8 +191,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn employment_custom_org_record(
         &self,
         request: EmploymentCustomOrgRecordCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, EmploymentCustomOrgRecordCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EmploymentCustomOrgRecordCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新自定义组织信息
     ///
@@ -227,8 +227,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn patch(
         &self,
         request: PatchCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询自定义组织信息
     ///
@@ -260,8 +260,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn query(
         &self,
         request: QueryCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询当前生效信息变更的自定义组织
     ///
@@ -290,8 +290,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangeCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangeCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询单个人员自定义组织变更记录
     ///
@@ -313,8 +313,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn querybyid(
         &self,
         request: QuerybyidCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, QuerybyidCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QuerybyidCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新自定义组织的匹配规则
     ///
@@ -339,8 +339,8 @@ impl<'a> CustomOrgApi<'a> {
     pub fn update_rule(
         &self,
         request: UpdateRuleCustomOrgRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateRuleCustomOrgRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateRuleCustomOrgRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CustomOrgApi::active`]: 启用/停用自定义组织.
@@ -359,68 +359,72 @@ impl ActiveCustomOrgRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for ActiveCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ActiveCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ActiveCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ActiveCustomOrgRequest {
     type Body = ActiveCustomOrgBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.active",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs/active",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160285,
                 message: "Failed to disable as it still has active employees after the deactivation effective time.",
                 hint: "检查是否还有人员关联该组织",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160281,
                 message: "1 or more members are in a job status change process after the current deactivation date",
                 hint: "检查是否有异动人员关联该组织",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160508,
                 message: "Still has an individual to be onboarded after the current deactivation date",
                 hint: "仍有待入职人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160268,
                 message: "Effective date for disabling the custom organization can't be earlier than the effective date of the last version",
                 hint: "停用日期不能早于最新的启用日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161200,
                 message: "There are still enabled subordinates on the current deactivation date",
                 hint: "停用日期下仍有启用的下级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -429,7 +433,7 @@ impl ::feishu_runtime::ApiRequest for ActiveCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/active",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -439,8 +443,8 @@ impl ::feishu_runtime::ApiRequest for ActiveCustomOrgRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomOrgApi::create`]: 创建自定义组织.
@@ -492,10 +496,14 @@ impl CreateCustomOrgRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -506,64 +514,64 @@ impl ::feishu_runtime::Validate for CreateCustomOrgRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCustomOrgRequest {
     type Body = CreateCustomOrgBody;
     type Response = CreateCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "The code already exists",
                 hint: "检查编码是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160255,
                 message: "Parent organization hasn't taken effect on effective date",
                 hint: "检查上级组织是否生效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160256,
                 message: "Parent organization will be deactivated on or after this effective date",
                 hint: "检查上级是否即将停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "This operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "检查检查上下级之间是否成环",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161603,
                 message: "Name already exists",
                 hint: "检查名称是否与相同上级组织下的其他同级组织重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "联系飞书人事 Oncall 获取[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -572,14 +580,14 @@ impl ::feishu_runtime::ApiRequest for CreateCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/corehr/v2/custom_orgs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -590,8 +598,8 @@ impl ::feishu_runtime::ApiRequest for CreateCustomOrgRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomOrgApi::create_emp_custom_org`]: 新增人员自定义组织变更记录.
@@ -615,32 +623,36 @@ impl CreateEmpCustomOrgCustomOrgRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for CreateEmpCustomOrgCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmpCustomOrgCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmpCustomOrgCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmpCustomOrgCustomOrgRequest {
     type Body = CreateEmpCustomOrgCustomOrgBody;
     type Response = CreateEmpCustomOrgCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.create_emp_custom_org",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_org/create_emp_custom_org",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -649,21 +661,21 @@ impl ::feishu_runtime::ApiRequest for CreateEmpCustomOrgCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/create_emp_custom_org",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v2/custom_org/create_emp_custom_org");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomOrgApi::del`]: 删除人员自定义组织变更记录.
@@ -696,20 +708,20 @@ impl DelCustomOrgRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DelCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DelCustomOrgRequest {
     type Body = DelCustomOrgBody;
     type Response = DelCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.del",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_org/del",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -718,14 +730,14 @@ impl ::feishu_runtime::ApiRequest for DelCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/del",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/corehr/v2/custom_org/del");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -750,32 +762,32 @@ impl DeleteOrgCustomOrgRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteOrgCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteOrgCustomOrgRequest {
     type Body = DeleteOrgCustomOrgBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.delete_org",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs/delete_org",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160265,
                 message: "Unable to delete  as it's still in use",
                 hint: "自定义组织正在被使用，无法删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -784,7 +796,7 @@ impl ::feishu_runtime::ApiRequest for DeleteOrgCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/delete_org",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -816,32 +828,36 @@ impl EditEmpCustomOrgCustomOrgRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for EditEmpCustomOrgCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditEmpCustomOrgCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EditEmpCustomOrgCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EditEmpCustomOrgCustomOrgRequest {
     type Body = EditEmpCustomOrgCustomOrgBody;
     type Response = EditEmpCustomOrgCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.edit_emp_custom_org",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_org/edit_emp_custom_org",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -850,21 +866,21 @@ impl ::feishu_runtime::ApiRequest for EditEmpCustomOrgCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/edit_emp_custom_org",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/corehr/v2/custom_org/edit_emp_custom_org");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomOrgApi::employment_custom_org_record`]: 批量查询人员自定义组织变更记录.
@@ -902,26 +918,27 @@ impl EmploymentCustomOrgRecordCustomOrgRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EmploymentCustomOrgRecordCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for EmploymentCustomOrgRecordCustomOrgRequest {
     type Body = ();
     type Response = EmploymentCustomOrgRecordCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.employment_custom_org_record",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_org/employment_custom_org_record",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160400,
                 message: "param is invalid",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160403,
                 message: "no permission",
@@ -930,14 +947,14 @@ impl ::feishu_runtime::ApiRequest for EmploymentCustomOrgRecordCustomOrgRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/employment_custom_org_record",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/corehr/v2/custom_org/employment_custom_org_record");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.user_ids {
             out.push("user_ids", value);
         }
@@ -1000,10 +1017,14 @@ impl PatchCustomOrgRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -1014,70 +1035,70 @@ impl ::feishu_runtime::Validate for PatchCustomOrgRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCustomOrgRequest {
     type Body = PatchCustomOrgBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs/:org_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "The code already exists",
                 hint: "编码不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160255,
                 message: "Parent organization hasn't taken effect on effective date",
                 hint: "检查上级组织是否生效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160256,
                 message: "Parent organization will be deactivated on or after this effective date",
                 hint: "检查上级组织是否失效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "This operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "检查上下级关系是否成环",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161603,
                 message: "Name already exists",
                 hint: "检查名称是否与相同上级组织下的其他同级组织重名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160271,
                 message: "Unable to submit as no changes have been made",
                 hint: "内容没有变化，更新失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -1086,15 +1107,15 @@ impl ::feishu_runtime::ApiRequest for PatchCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/corehr/v2/custom_orgs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.org_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.org_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1105,8 +1126,8 @@ impl ::feishu_runtime::ApiRequest for PatchCustomOrgRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomOrgApi::query`]: 查询自定义组织信息.
@@ -1162,11 +1183,15 @@ impl QueryCustomOrgRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1177,40 +1202,40 @@ impl ::feishu_runtime::Validate for QueryCustomOrgRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryCustomOrgRequest {
     type Body = QueryCustomOrgBody;
     type Response = QueryCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "param is invalid",
                 hint: "校验传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -1218,21 +1243,21 @@ impl ::feishu_runtime::ApiRequest for QueryCustomOrgRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/corehr/v2/custom_orgs/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -1244,25 +1269,25 @@ impl ::feishu_runtime::ApiRequest for QueryCustomOrgRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryCustomOrgRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryCustomOrgRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryCustomOrgRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryCustomOrgRequest {
     type Item = CustomOrg;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1323,11 +1348,15 @@ impl QueryRecentChangeCustomOrgRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangeCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangeCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1338,20 +1367,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangeCustomOrgRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangeCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCustomOrgRequest {
     type Body = ();
     type Response = QueryRecentChangeCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -1359,21 +1388,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCustomOrgRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/custom_orgs/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -1382,19 +1411,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCustomOrgRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangeCustomOrgRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangeCustomOrgRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -1452,20 +1481,20 @@ impl QuerybyidCustomOrgRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for QuerybyidCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QuerybyidCustomOrgRequest {
     type Body = ();
     type Response = QuerybyidCustomOrgResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.querybyid",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_org/querybyid",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -1474,14 +1503,14 @@ impl ::feishu_runtime::ApiRequest for QuerybyidCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/querybyid",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/corehr/v2/custom_org/querybyid");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("job_data_custom_org_id", &self.job_data_custom_org_id);
         for value in self.version_id.iter().flatten() {
             out.push("version_id", value);
@@ -1506,38 +1535,42 @@ impl UpdateRuleCustomOrgRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for UpdateRuleCustomOrgRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateRuleCustomOrgRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateRuleCustomOrgRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateRuleCustomOrgRequest {
     type Body = UpdateRuleCustomOrgBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.custom_org.update_rule",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/custom_orgs/update_rule",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -1546,7 +1579,7 @@ impl ::feishu_runtime::ApiRequest for UpdateRuleCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/update_rule",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1556,8 +1589,8 @@ impl ::feishu_runtime::ApiRequest for UpdateRuleCustomOrgRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`ActiveCustomOrgRequest`].
@@ -1600,11 +1633,15 @@ impl ActiveCustomOrgBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for ActiveCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ActiveCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.effective_time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_time",
@@ -1738,11 +1775,15 @@ impl CreateCustomOrgBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -1753,7 +1794,7 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
         }
         {
             let value = &self.names;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -1763,7 +1804,7 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
             );
         }
         if let Some(value) = &self.code {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "code",
@@ -1773,7 +1814,7 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
             );
         }
         if let Some(value) = &self.manager_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "manager_ids",
@@ -1783,7 +1824,7 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -1794,7 +1835,7 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
         }
         {
             let value = &self.effective_time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_time",
@@ -1804,7 +1845,7 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
             );
         }
         if let Some(value) = &self.org_roles {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "org_roles",
@@ -1812,14 +1853,14 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
                 Some(0),
                 Some(64),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "org_roles"),
+                &::feishu_runtime::codegen::field_path(at, "org_roles"),
                 out,
             );
         }
         if let Some(value) = &self.match_rule_groups {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "match_rule_groups",
@@ -1827,14 +1868,14 @@ impl ::feishu_runtime::Validate for CreateCustomOrgBody {
                 Some(0),
                 Some(16),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "match_rule_groups"),
+                &::feishu_runtime::codegen::field_path(at, "match_rule_groups"),
                 out,
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -1911,11 +1952,15 @@ impl CreateEmpCustomOrgCustomOrgBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmpCustomOrgCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmpCustomOrgCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.custom_org_with_rates;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_org_with_rates",
@@ -1925,7 +1970,7 @@ impl ::feishu_runtime::Validate for CreateEmpCustomOrgCustomOrgBody {
             );
         }
         if let Some(value) = &self.start_reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_reason",
@@ -2145,12 +2190,16 @@ impl CustomOrg {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomOrg {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomOrg {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.match_rule_groups {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "match_rule_groups"),
+                &::feishu_runtime::codegen::field_path(at, "match_rule_groups"),
                 out,
             );
         }
@@ -2196,7 +2245,7 @@ impl CustomOrgCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CustomOrgCreatedEvent {
+impl ::feishu_runtime::codegen::Event for CustomOrgCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.custom_org.created_v2";
 }
 /// 自定义组织被删除
@@ -2236,7 +2285,7 @@ impl CustomOrgDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CustomOrgDeletedEvent {
+impl ::feishu_runtime::codegen::Event for CustomOrgDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.custom_org.deleted_v2";
 }
 /// 自定义组织列表
@@ -2325,10 +2374,14 @@ impl CustomOrgUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomOrgUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomOrgUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -2339,7 +2392,7 @@ impl ::feishu_runtime::Validate for CustomOrgUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for CustomOrgUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for CustomOrgUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.custom_org.updated_v2";
 }
 /// 自定义组织列表
@@ -2509,11 +2562,15 @@ impl EditEmpCustomOrgCustomOrgBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditEmpCustomOrgCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditEmpCustomOrgCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.custom_org_with_rates;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_org_with_rates",
@@ -2523,7 +2580,7 @@ impl ::feishu_runtime::Validate for EditEmpCustomOrgCustomOrgBody {
             );
         }
         if let Some(value) = &self.start_reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_reason",
@@ -2733,10 +2790,14 @@ impl MatchRule {
         self
     }
 }
-impl ::feishu_runtime::Validate for MatchRule {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MatchRule {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.right_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "right_values",
@@ -2766,10 +2827,14 @@ impl MatchRules {
         self
     }
 }
-impl ::feishu_runtime::Validate for MatchRules {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MatchRules {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.match_rules {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "match_rules",
@@ -2777,9 +2842,9 @@ impl ::feishu_runtime::Validate for MatchRules {
                 Some(0),
                 Some(64),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "match_rules"),
+                &::feishu_runtime::codegen::field_path(at, "match_rules"),
                 out,
             );
         }
@@ -2877,10 +2942,14 @@ impl OrgRoleUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for OrgRoleUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OrgRoleUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -3004,11 +3073,15 @@ impl PatchCustomOrgBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.object_api_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "object_api_name",
@@ -3018,7 +3091,7 @@ impl ::feishu_runtime::Validate for PatchCustomOrgBody {
             );
         }
         if let Some(value) = &self.names {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -3028,7 +3101,7 @@ impl ::feishu_runtime::Validate for PatchCustomOrgBody {
             );
         }
         if let Some(value) = &self.manager_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "manager_ids",
@@ -3038,7 +3111,7 @@ impl ::feishu_runtime::Validate for PatchCustomOrgBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -3049,7 +3122,7 @@ impl ::feishu_runtime::Validate for PatchCustomOrgBody {
         }
         {
             let value = &self.effective_time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_time",
@@ -3059,7 +3132,7 @@ impl ::feishu_runtime::Validate for PatchCustomOrgBody {
             );
         }
         if let Some(value) = &self.org_roles {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "org_roles",
@@ -3067,14 +3140,14 @@ impl ::feishu_runtime::Validate for PatchCustomOrgBody {
                 Some(0),
                 Some(64),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "org_roles"),
+                &::feishu_runtime::codegen::field_path(at, "org_roles"),
                 out,
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -3192,10 +3265,14 @@ impl QueryCustomOrgBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.org_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "org_fields",
@@ -3205,7 +3282,7 @@ impl ::feishu_runtime::Validate for QueryCustomOrgBody {
             );
         }
         if let Some(value) = &self.org_role_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "org_role_fields",
@@ -3215,7 +3292,7 @@ impl ::feishu_runtime::Validate for QueryCustomOrgBody {
             );
         }
         if let Some(value) = &self.org_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "org_ids",
@@ -3258,12 +3335,16 @@ impl QueryCustomOrgResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryCustomOrgResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryCustomOrgResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -3379,10 +3460,14 @@ impl UpdateRuleCustomOrgBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateRuleCustomOrgBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateRuleCustomOrgBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.match_rule_groups {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "match_rule_groups",
@@ -3390,9 +3475,9 @@ impl ::feishu_runtime::Validate for UpdateRuleCustomOrgBody {
                 Some(0),
                 Some(16),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "match_rule_groups"),
+                &::feishu_runtime::codegen::field_path(at, "match_rule_groups"),
                 out,
             );
         }
@@ -3428,7 +3513,7 @@ pub enum LeftValue {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     LeftValue { Department => "department", DepartmentHierarchy =>
     "department_hierarchy", WorkLocation => "work_location", WorkLocationHierarchy =>
     "work_location_hierarchy", CostCenter => "cost_center", CostCenterHierarchy =>
@@ -3448,7 +3533,7 @@ pub enum Operator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Operator { Contains => "contains", NotContains => "notContains" }
 );
 /// 用户 ID 类型
@@ -3469,7 +3554,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

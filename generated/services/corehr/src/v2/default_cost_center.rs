@@ -5,7 +5,7 @@
 /// A handle on the `default_cost_center` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DefaultCostCenterApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DefaultCostCenterApi<'a> {
     /// 查询默认成本中心
@@ -29,8 +29,8 @@ impl<'a> DefaultCostCenterApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryDefaultCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryDefaultCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryDefaultCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加默认成本中心
     ///
@@ -53,8 +53,8 @@ impl<'a> DefaultCostCenterApi<'a> {
     pub fn create_version(
         &self,
         request: CreateVersionDefaultCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateVersionDefaultCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateVersionDefaultCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除默认成本中心
     ///
@@ -77,8 +77,8 @@ impl<'a> DefaultCostCenterApi<'a> {
     pub fn remove_version(
         &self,
         request: RemoveVersionDefaultCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveVersionDefaultCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveVersionDefaultCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新默认成本中心
     ///
@@ -101,8 +101,8 @@ impl<'a> DefaultCostCenterApi<'a> {
     pub fn update_version(
         &self,
         request: UpdateVersionDefaultCostCenterRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateVersionDefaultCostCenterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateVersionDefaultCostCenterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DefaultCostCenterApi::batch_query`]: 查询默认成本中心.
@@ -135,38 +135,42 @@ impl BatchQueryDefaultCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryDefaultCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryDefaultCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryDefaultCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryDefaultCostCenterRequest {
     type Body = BatchQueryDefaultCostCenterBody;
     type Response = BatchQueryDefaultCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.default_cost_center.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/default_cost_centers/batch_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160400,
                 message: "param is invalid",
                 hint: "校验传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160403,
                 message: "no permission",
@@ -175,14 +179,14 @@ impl ::feishu_runtime::ApiRequest for BatchQueryDefaultCostCenterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/batch_query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v2/default_cost_centers/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -190,8 +194,8 @@ impl ::feishu_runtime::ApiRequest for BatchQueryDefaultCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DefaultCostCenterApi::create_version`]: 添加默认成本中心.
@@ -242,10 +246,14 @@ impl CreateVersionDefaultCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateVersionDefaultCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateVersionDefaultCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -256,26 +264,26 @@ impl ::feishu_runtime::Validate for CreateVersionDefaultCostCenterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateVersionDefaultCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateVersionDefaultCostCenterRequest {
     type Body = CreateVersionDefaultCostCenterBody;
     type Response = CreateVersionDefaultCostCenterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.default_cost_center.create_version",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/default_cost_centers/create_version",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160400,
                 message: "param is invalid",
                 hint: "校验传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160403,
                 message: "no permission",
@@ -284,14 +292,14 @@ impl ::feishu_runtime::ApiRequest for CreateVersionDefaultCostCenterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/create_version",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/corehr/v2/default_cost_centers/create_version");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -302,8 +310,8 @@ impl ::feishu_runtime::ApiRequest for CreateVersionDefaultCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DefaultCostCenterApi::remove_version`]: 删除默认成本中心.
@@ -354,10 +362,14 @@ impl RemoveVersionDefaultCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveVersionDefaultCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveVersionDefaultCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -368,26 +380,26 @@ impl ::feishu_runtime::Validate for RemoveVersionDefaultCostCenterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveVersionDefaultCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveVersionDefaultCostCenterRequest {
     type Body = RemoveVersionDefaultCostCenterBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.default_cost_center.remove_version",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/default_cost_centers/remove_version",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160400,
                 message: "param is invalid",
                 hint: "校验传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160403,
                 message: "no permission",
@@ -396,14 +408,14 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionDefaultCostCenterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/remove_version",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/corehr/v2/default_cost_centers/remove_version");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -414,8 +426,8 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionDefaultCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DefaultCostCenterApi::update_version`]: 更新默认成本中心.
@@ -466,10 +478,14 @@ impl UpdateVersionDefaultCostCenterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateVersionDefaultCostCenterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateVersionDefaultCostCenterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -480,26 +496,26 @@ impl ::feishu_runtime::Validate for UpdateVersionDefaultCostCenterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateVersionDefaultCostCenterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateVersionDefaultCostCenterRequest {
     type Body = UpdateVersionDefaultCostCenterBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.default_cost_center.update_version",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/default_cost_centers/update_version",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160400,
                 message: "param is invalid",
                 hint: "校验传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160403,
                 message: "no permission",
@@ -508,14 +524,14 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionDefaultCostCenterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/update_version",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/corehr/v2/default_cost_centers/update_version");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -526,8 +542,8 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionDefaultCostCenterRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchQueryDefaultCostCenterRequest`].
@@ -549,11 +565,15 @@ impl BatchQueryDefaultCostCenterBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryDefaultCostCenterBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryDefaultCostCenterBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employment_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -870,7 +890,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `draft` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DraftApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DraftApi<'a> {
     /// 根据组织架构调整 ID 查询发起的流程信息
@@ -32,8 +32,8 @@ impl<'a> DraftApi<'a> {
     pub fn get(
         &self,
         request: GetDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DraftApi::get`]: 根据组织架构调整 ID 查询发起的流程信息.
@@ -71,26 +71,26 @@ impl GetDraftRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDraftRequest {
     type Body = ();
     type Response = GetDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.draft.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/drafts/:draft_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161000,
                 message: "Adjustment draft not found",
                 hint: "请检查组织架构调整 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1162001,
                 message: "Approval process not found",
@@ -99,15 +99,15 @@ impl ::feishu_runtime::ApiRequest for GetDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/draft/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/corehr/v2/drafts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.draft_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.draft_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -194,7 +194,7 @@ pub enum ApprovalGroupStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ApprovalGroupStatus { N0 => "0", N1 => "1", N2 => "2", N3 => "3", N4 => "4", N5 =>
     "5" }
 );
@@ -214,7 +214,7 @@ pub enum DraftStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DraftStatus { N0 => "0", N1 => "1", N2 => "2", N3 => "3" }
 );
 /// 用户 ID 类型
@@ -235,7 +235,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

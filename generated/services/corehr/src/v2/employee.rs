@@ -5,7 +5,7 @@
 /// A handle on the `employee` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeApi<'a> {
     /// 批量查询员工信息
@@ -39,8 +39,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加人员
     ///
@@ -71,8 +71,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn create(
         &self,
         request: CreateEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索员工信息
     ///
@@ -110,8 +110,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn search(
         &self,
         request: SearchEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeApi::batch_get`]: 批量查询员工信息.
@@ -162,38 +162,42 @@ impl BatchGetEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetEmployeeRequest {
     type Body = BatchGetEmployeeBody;
     type Response = BatchGetEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "Param is invalid",
                 hint: "参数错误，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160104,
                 message: "No authority  error: 无权限的id 列表",
@@ -202,14 +206,14 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee/batch_get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/corehr/v2/employees/batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -220,8 +224,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::create`]: 添加人员.
@@ -316,10 +320,14 @@ impl CreateEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -330,70 +338,70 @@ impl ::feishu_runtime::Validate for CreateEmployeeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeRequest {
     type Body = CreateEmployeeBody;
     type Response = CreateEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "系统错误。请稍后重试或联系技术支持。",
                 hint: "请稍后重试或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "参数校验失败",
                 hint: "请按照错误返回提示，修改信息后重新提交。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "数据过期",
                 hint: "人员表单字段必填要求发生变化，请按照必填要求重新提交。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160004,
                 message: "业务规则校验失败",
                 hint: "请按照错误返回提示，修改信息后重新提交。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160005,
                 message: "业务规则校验失败",
                 hint: "请按照错误返回提示，修改信息后重新提交。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160006,
                 message: "需要超编确认",
                 hint: "可用的编制规划数不足，需进行超编确认，若允许超编请设置 “force_submit” 为 true 确认人员添加",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160007,
                 message: "不允许超编",
                 hint: "可用的编制规划数不足，禁止提交。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160008,
                 message: "幂等 token 重复",
@@ -402,14 +410,14 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
         path.push_str("/open-apis/corehr/v2/employees");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -429,8 +437,8 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::search`]: 搜索员工信息.
@@ -501,11 +509,15 @@ impl SearchEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -516,34 +528,34 @@ impl ::feishu_runtime::Validate for SearchEmployeeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchEmployeeRequest {
     type Body = SearchEmployeeBody;
     type Response = SearchEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "Param is invalid",
                 hint: "参数错误，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160103,
                 message: "no permission",
@@ -551,21 +563,21 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/corehr/v2/employees/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -580,25 +592,25 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchEmployeeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchEmployeeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchEmployeeRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchEmployeeRequest {
     type Item = Employee;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1236,10 +1248,14 @@ impl BatchGetEmployeeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -1249,7 +1265,7 @@ impl ::feishu_runtime::Validate for BatchGetEmployeeBody {
             );
         }
         if let Some(value) = &self.employment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -1259,7 +1275,7 @@ impl ::feishu_runtime::Validate for BatchGetEmployeeBody {
             );
         }
         if let Some(value) = &self.person_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "person_ids",
@@ -1269,7 +1285,7 @@ impl ::feishu_runtime::Validate for BatchGetEmployeeBody {
             );
         }
         if let Some(value) = &self.work_emails {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_emails",
@@ -1339,10 +1355,14 @@ impl CostAllocation {
         self
     }
 }
-impl ::feishu_runtime::Validate for CostAllocation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CostAllocation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_center_rates {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cost_center_rates",
@@ -1402,10 +1422,14 @@ impl CreateEmpCustomOrg {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmpCustomOrg {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmpCustomOrg {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.rate {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "rate",
@@ -1456,33 +1480,37 @@ impl CreateEmployeeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.personal_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "personal_info"),
+                &::feishu_runtime::codegen::field_path(at, "personal_info"),
                 out,
             );
         }
         if let Some(value) = &self.employment_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employment_info"),
+                &::feishu_runtime::codegen::field_path(at, "employment_info"),
                 out,
             );
         }
         if let Some(value) = &self.career {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "career"),
+                &::feishu_runtime::codegen::field_path(at, "career"),
                 out,
             );
         }
         if let Some(value) = &self.data_attachment {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "data_attachment"),
+                &::feishu_runtime::codegen::field_path(at, "data_attachment"),
                 out,
             );
         }
@@ -2698,10 +2726,14 @@ impl EmployeeDomainEventData {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeDomainEventData {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeDomainEventData {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -2815,10 +2847,14 @@ impl EmployeeDomainEventEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeDomainEventEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeDomainEventEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.data {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "data",
@@ -2826,15 +2862,15 @@ impl ::feishu_runtime::Validate for EmployeeDomainEventEvent {
                 Some(0),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "data"),
+                &::feishu_runtime::codegen::field_path(at, "data"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for EmployeeDomainEventEvent {
+impl ::feishu_runtime::codegen::Event for EmployeeDomainEventEvent {
     const EVENT_TYPE: &'static str = "corehr.employee.domain_event_v2";
 }
 /// 序列
@@ -3366,10 +3402,14 @@ impl JobDataCustomOrg {
         self
     }
 }
-impl ::feishu_runtime::Validate for JobDataCustomOrg {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for JobDataCustomOrg {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.start_reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_reason",
@@ -3380,7 +3420,7 @@ impl ::feishu_runtime::Validate for JobDataCustomOrg {
         }
         {
             let value = &self.custom_org_with_rates;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_org_with_rates",
@@ -3388,9 +3428,9 @@ impl ::feishu_runtime::Validate for JobDataCustomOrg {
                 Some(1),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_org_with_rates"),
+                &::feishu_runtime::codegen::field_path(at, "custom_org_with_rates"),
                 out,
             );
         }
@@ -4734,10 +4774,14 @@ impl ProfileSettingBankAccount {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingBankAccount {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingBankAccount {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.bank_account_usages {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bank_account_usages",
@@ -4797,10 +4841,14 @@ impl ProfileSettingCareer {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingCareer {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingCareer {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.educations {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "educations",
@@ -4808,14 +4856,14 @@ impl ::feishu_runtime::Validate for ProfileSettingCareer {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "educations"),
+                &::feishu_runtime::codegen::field_path(at, "educations"),
                 out,
             );
         }
         if let Some(value) = &self.work_experiences {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_experiences",
@@ -4823,14 +4871,14 @@ impl ::feishu_runtime::Validate for ProfileSettingCareer {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "work_experiences"),
+                &::feishu_runtime::codegen::field_path(at, "work_experiences"),
                 out,
             );
         }
         if let Some(value) = &self.custom_groups {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_groups",
@@ -4838,9 +4886,9 @@ impl ::feishu_runtime::Validate for ProfileSettingCareer {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_groups"),
+                &::feishu_runtime::codegen::field_path(at, "custom_groups"),
                 out,
             );
         }
@@ -4907,10 +4955,14 @@ impl ProfileSettingCostCenter {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingCostCenter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingCostCenter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.rate {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "rate",
@@ -4986,10 +5038,14 @@ impl ProfileSettingCustomGroup {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingCustomGroup {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingCustomGroup {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -4997,9 +5053,9 @@ impl ::feishu_runtime::Validate for ProfileSettingCustomGroup {
                 Some(0),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -5028,10 +5084,14 @@ impl ProfileSettingCustomGroupItem {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingCustomGroupItem {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingCustomGroupItem {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -5078,10 +5138,14 @@ impl ProfileSettingDataAttachment {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingDataAttachment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingDataAttachment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.personal_records {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "personal_records",
@@ -5089,14 +5153,14 @@ impl ::feishu_runtime::Validate for ProfileSettingDataAttachment {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "personal_records"),
+                &::feishu_runtime::codegen::field_path(at, "personal_records"),
                 out,
             );
         }
         if let Some(value) = &self.custom_groups {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_groups",
@@ -5104,9 +5168,9 @@ impl ::feishu_runtime::Validate for ProfileSettingDataAttachment {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_groups"),
+                &::feishu_runtime::codegen::field_path(at, "custom_groups"),
                 out,
             );
         }
@@ -5227,10 +5291,14 @@ impl ProfileSettingDependent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingDependent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingDependent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.child_birth_certificates {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "child_birth_certificates",
@@ -5240,7 +5308,7 @@ impl ::feishu_runtime::Validate for ProfileSettingDependent {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -5358,10 +5426,14 @@ impl ProfileSettingEducation {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingEducation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingEducation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -5452,10 +5524,14 @@ impl ProfileSettingEmergencyContact {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingEmergencyContact {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingEmergencyContact {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -5632,10 +5708,14 @@ impl ProfileSettingEmploymentBasicInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingEmploymentBasicInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingEmploymentBasicInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -5744,24 +5824,28 @@ impl ProfileSettingEmploymentInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingEmploymentInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingEmploymentInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.basic_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
         if let Some(value) = &self.employment_record {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employment_record"),
+                &::feishu_runtime::codegen::field_path(at, "employment_record"),
                 out,
             );
         }
         if let Some(value) = &self.custom_groups {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_groups",
@@ -5769,21 +5853,21 @@ impl ::feishu_runtime::Validate for ProfileSettingEmploymentInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_groups"),
+                &::feishu_runtime::codegen::field_path(at, "custom_groups"),
                 out,
             );
         }
         if let Some(value) = &self.custom_org_groups {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_org_groups"),
+                &::feishu_runtime::codegen::field_path(at, "custom_org_groups"),
                 out,
             );
         }
         if let Some(value) = &self.seniority_adjust_informations {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "seniority_adjust_informations",
@@ -5791,9 +5875,9 @@ impl ::feishu_runtime::Validate for ProfileSettingEmploymentInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "seniority_adjust_informations",
                 ),
@@ -5801,9 +5885,9 @@ impl ::feishu_runtime::Validate for ProfileSettingEmploymentInfo {
             );
         }
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -5996,10 +6080,14 @@ impl ProfileSettingEmploymentRecord {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingEmploymentRecord {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingEmploymentRecord {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_centers {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cost_centers",
@@ -6007,14 +6095,14 @@ impl ::feishu_runtime::Validate for ProfileSettingEmploymentRecord {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_centers"),
+                &::feishu_runtime::codegen::field_path(at, "cost_centers"),
                 out,
             );
         }
         if let Some(value) = &self.weekly_working_hours {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "weekly_working_hours",
@@ -6131,10 +6219,14 @@ impl ProfileSettingHukou {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingHukou {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingHukou {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -6468,10 +6560,14 @@ impl ProfileSettingNational {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingNational {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingNational {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -6732,10 +6828,14 @@ impl ProfileSettingPersonalBasicInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingPersonalBasicInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingPersonalBasicInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -6877,17 +6977,21 @@ impl ProfileSettingPersonalInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingPersonalInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.personal_basic_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "personal_basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "personal_basic_info"),
                 out,
             );
         }
         if let Some(value) = &self.emergency_contacts {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "emergency_contacts",
@@ -6895,14 +6999,14 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "emergency_contacts"),
+                &::feishu_runtime::codegen::field_path(at, "emergency_contacts"),
                 out,
             );
         }
         if let Some(value) = &self.bank_accounts {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bank_accounts",
@@ -6910,14 +7014,14 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bank_accounts"),
+                &::feishu_runtime::codegen::field_path(at, "bank_accounts"),
                 out,
             );
         }
         if let Some(value) = &self.nationals {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "nationals",
@@ -6925,14 +7029,14 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "nationals"),
+                &::feishu_runtime::codegen::field_path(at, "nationals"),
                 out,
             );
         }
         if let Some(value) = &self.resident_taxes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resident_taxes",
@@ -6940,14 +7044,14 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "resident_taxes"),
+                &::feishu_runtime::codegen::field_path(at, "resident_taxes"),
                 out,
             );
         }
         if let Some(value) = &self.dependents {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dependents",
@@ -6955,21 +7059,21 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "dependents"),
+                &::feishu_runtime::codegen::field_path(at, "dependents"),
                 out,
             );
         }
         if let Some(value) = &self.hukou {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "hukou"),
+                &::feishu_runtime::codegen::field_path(at, "hukou"),
                 out,
             );
         }
         if let Some(value) = &self.contact_addresses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "contact_addresses",
@@ -6979,7 +7083,7 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
             );
         }
         if let Some(value) = &self.custom_groups {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_groups",
@@ -6987,9 +7091,9 @@ impl ::feishu_runtime::Validate for ProfileSettingPersonalInfo {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_groups"),
+                &::feishu_runtime::codegen::field_path(at, "custom_groups"),
                 out,
             );
         }
@@ -7027,10 +7131,14 @@ impl ProfileSettingPersonalRecord {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingPersonalRecord {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingPersonalRecord {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.files {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "files",
@@ -7170,10 +7278,14 @@ impl ProfileSettingResidentTax {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingResidentTax {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingResidentTax {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -7259,10 +7371,14 @@ impl ProfileSettingWorkExperience {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProfileSettingWorkExperience {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProfileSettingWorkExperience {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -7869,10 +7985,14 @@ impl SearchEmployeeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -7882,7 +8002,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.work_location_id_list_include_sub {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_id_list_include_sub",
@@ -7892,7 +8012,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.preferred_english_full_name_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "preferred_english_full_name_list",
@@ -7902,7 +8022,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.preferred_local_full_name_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "preferred_local_full_name_list",
@@ -7912,7 +8032,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.national_id_number_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "national_id_number_list",
@@ -7922,7 +8042,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.phone_number_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "phone_number_list",
@@ -7932,7 +8052,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.email_address_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "email_address_list",
@@ -7942,7 +8062,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.department_id_list_include_sub {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id_list_include_sub",
@@ -7952,7 +8072,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.additional_national_id_number_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "additional_national_id_number_list",
@@ -7962,7 +8082,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.citizenship_status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "citizenship_status_list",
@@ -7972,7 +8092,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.cost_center_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cost_center_id_list",
@@ -7982,7 +8102,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.service_company_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "service_company_list",
@@ -7992,7 +8112,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.service_company_list_include_sub {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "service_company_list_include_sub",
@@ -8002,7 +8122,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.job_family_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_id_list",
@@ -8012,7 +8132,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.job_family_id_list_include_sub {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_id_list_include_sub",
@@ -8022,7 +8142,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.job_level_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_id_list",
@@ -8032,7 +8152,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.job_grade_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_grade_id_list",
@@ -8042,7 +8162,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.job_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_id_list",
@@ -8052,7 +8172,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.position_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "position_id_list",
@@ -8062,7 +8182,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.position_id_list_include_sub {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "position_id_list_include_sub",
@@ -8072,7 +8192,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.working_hours_type_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "working_hours_type_id_list",
@@ -8082,7 +8202,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.nationality_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "nationality_id_list",
@@ -8092,7 +8212,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.pay_group_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pay_group_id_list",
@@ -8102,7 +8222,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.assignment_pay_group_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "assignment_pay_group_id_list",
@@ -8112,7 +8232,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.contract_type_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "contract_type_list",
@@ -8122,7 +8242,7 @@ impl ::feishu_runtime::Validate for SearchEmployeeBody {
             );
         }
         if let Some(value) = &self.archive_cpst_plan_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "archive_cpst_plan_id_list",
@@ -8302,11 +8422,15 @@ impl SeniorityAdjustInformationEdit {
         self
     }
 }
-impl ::feishu_runtime::Validate for SeniorityAdjustInformationEdit {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SeniorityAdjustInformationEdit {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.seniority_adjustment;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "seniority_adjustment",
@@ -8316,7 +8440,7 @@ impl ::feishu_runtime::Validate for SeniorityAdjustInformationEdit {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -8439,7 +8563,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -8455,7 +8579,7 @@ pub enum EmploymentStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmploymentStatus { Hired => "hired", Terminated => "terminated" }
 );
 /// 事件类型
@@ -8478,7 +8602,7 @@ pub enum EventType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EventType { V1 => 1, V2 => 2, V4 => 4, V5 => 5, V7 => 7, V8 => 8 }
 );
 /// 操作类型
@@ -8495,7 +8619,7 @@ pub enum OptType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OptType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(OptType { V1 => 1, V2 => 2, V3 => 3 });
 /// 分配方式，枚举值
 ///
 /// The values of `payment_type` in [`ProfileSettingBankAccount`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -8510,7 +8634,7 @@ pub enum PaymentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PaymentType { Percent => "percent", Amount => "amount", Balance => "balance" }
 );
 /// 调整类型 - 可通过[【获取字段详情】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/get_by_param)接口查询，查询参数如下：   - object_api_name：seniority_adjust_information   - custom_api_name：seniority_adjustment_type
@@ -8525,7 +8649,7 @@ pub enum SeniorityAdjustmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SeniorityAdjustmentType { Increase => "increase", Decrease => "decrease" }
 );
 /// 子事件类型
@@ -8566,7 +8690,7 @@ pub enum SubEventType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SubEventType { V1001 => 1001, V2001 => 2001, V4001 => 4001, V4002 => 4002, V4003 =>
     4003, V4004 => 4004, V4005 => 4005, V5001 => 5001, V5002 => 5002, V5003 => 5003,
     V7001 => 7001, V7002 => 7002, V8001 => 8001, V8002 => 8002, V8003 => 8003 }
@@ -8589,7 +8713,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `employee_additional_job` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeAdditionalJobApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeAdditionalJobApi<'a> {
     /// 批量查询兼职信息
@@ -29,8 +29,8 @@ impl<'a> EmployeeAdditionalJobApi<'a> {
     pub fn batch(
         &self,
         request: BatchEmployeeAdditionalJobRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchEmployeeAdditionalJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchEmployeeAdditionalJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建兼职
     ///
@@ -53,8 +53,8 @@ impl<'a> EmployeeAdditionalJobApi<'a> {
     pub fn create(
         &self,
         request: CreateEmployeeAdditionalJobRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmployeeAdditionalJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmployeeAdditionalJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除兼职
     ///
@@ -76,8 +76,8 @@ impl<'a> EmployeeAdditionalJobApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEmployeeAdditionalJobRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEmployeeAdditionalJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteEmployeeAdditionalJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新兼职
     ///
@@ -100,8 +100,8 @@ impl<'a> EmployeeAdditionalJobApi<'a> {
     pub fn patch(
         &self,
         request: PatchEmployeeAdditionalJobRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEmployeeAdditionalJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchEmployeeAdditionalJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeAdditionalJobApi::batch`]: 批量查询兼职信息.
@@ -182,10 +182,14 @@ impl BatchEmployeeAdditionalJobRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchEmployeeAdditionalJobRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchEmployeeAdditionalJobRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -196,43 +200,43 @@ impl ::feishu_runtime::Validate for BatchEmployeeAdditionalJobRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchEmployeeAdditionalJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchEmployeeAdditionalJobRequest {
     type Body = BatchEmployeeAdditionalJobBody;
     type Response = BatchEmployeeAdditionalJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_additional_job.batch",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/additional_jobs/batch",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/batch",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/employees/additional_jobs/batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -249,25 +253,25 @@ impl ::feishu_runtime::ApiRequest for BatchEmployeeAdditionalJobRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for BatchEmployeeAdditionalJobRequest {
+impl ::feishu_runtime::codegen::PagedRequest for BatchEmployeeAdditionalJobRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for BatchEmployeeAdditionalJobRequest {
+impl ::feishu_runtime::codegen::PagedItems for BatchEmployeeAdditionalJobRequest {
     type Item = EmployeesAdditionalJob;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -335,26 +339,26 @@ impl CreateEmployeeAdditionalJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmployeeAdditionalJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeAdditionalJobRequest {
     type Body = CreateEmployeeAdditionalJobBody;
     type Response = CreateEmployeeAdditionalJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_additional_job.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/additional_jobs",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "请参考返回的错误信息修改传参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "未知错误",
@@ -363,14 +367,14 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeAdditionalJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/corehr/v2/employees/additional_jobs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -405,26 +409,26 @@ impl DeleteEmployeeAdditionalJobRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEmployeeAdditionalJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeAdditionalJobRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_additional_job.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/additional_jobs/:additional_job_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "请参考返回的错误信息修改传参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "未知错误",
@@ -433,12 +437,12 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeAdditionalJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/corehr/v2/employees/additional_jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.additional_job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.additional_job_id);
         path
     }
 }
@@ -512,26 +516,26 @@ impl PatchEmployeeAdditionalJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEmployeeAdditionalJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeAdditionalJobRequest {
     type Body = PatchEmployeeAdditionalJobBody;
     type Response = PatchEmployeeAdditionalJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_additional_job.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/additional_jobs/:additional_job_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "请参考返回的错误信息修改传参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "未知错误",
@@ -540,15 +544,15 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeAdditionalJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/corehr/v2/employees/additional_jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.additional_job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.additional_job_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -636,10 +640,14 @@ impl BatchEmployeeAdditionalJobBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchEmployeeAdditionalJobBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchEmployeeAdditionalJobBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -649,7 +657,7 @@ impl ::feishu_runtime::Validate for BatchEmployeeAdditionalJobBody {
             );
         }
         if let Some(value) = &self.additional_job_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "additional_job_ids",
@@ -1570,7 +1578,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1592,7 +1600,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

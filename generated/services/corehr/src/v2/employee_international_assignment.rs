@@ -5,7 +5,7 @@
 /// A handle on the `employee_international_assignment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeInternationalAssignmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeInternationalAssignmentApi<'a> {
     /// 创建外派信息
@@ -33,8 +33,11 @@ impl<'a> EmployeeInternationalAssignmentApi<'a> {
     pub fn create(
         &self,
         request: CreateEmployeeInternationalAssignmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmployeeInternationalAssignmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        CreateEmployeeInternationalAssignmentRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除外派信息
     ///
@@ -56,8 +59,11 @@ impl<'a> EmployeeInternationalAssignmentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEmployeeInternationalAssignmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEmployeeInternationalAssignmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DeleteEmployeeInternationalAssignmentRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询外派信息
     ///
@@ -89,8 +95,11 @@ impl<'a> EmployeeInternationalAssignmentApi<'a> {
     pub fn list(
         &self,
         request: ListEmployeeInternationalAssignmentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListEmployeeInternationalAssignmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        ListEmployeeInternationalAssignmentRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新外派信息
     ///
@@ -116,8 +125,11 @@ impl<'a> EmployeeInternationalAssignmentApi<'a> {
     pub fn patch(
         &self,
         request: PatchEmployeeInternationalAssignmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEmployeeInternationalAssignmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        PatchEmployeeInternationalAssignmentRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeInternationalAssignmentApi::create`]: 创建外派信息.
@@ -183,10 +195,15 @@ impl CreateEmployeeInternationalAssignmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeInternationalAssignmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for CreateEmployeeInternationalAssignmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -197,34 +214,35 @@ impl ::feishu_runtime::Validate for CreateEmployeeInternationalAssignmentRequest
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmployeeInternationalAssignmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateEmployeeInternationalAssignmentRequest {
     type Body = CreateEmployeeInternationalAssignmentBody;
     type Response = CreateEmployeeInternationalAssignmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_international_assignment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/international_assignments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "请检查参数，必要情况请参照【飞书人事-档案配置】",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160002,
                 message: "未知错误",
@@ -233,14 +251,14 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeInternationalAssignmentReque
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/corehr/v2/employees/international_assignments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -254,8 +272,8 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeInternationalAssignmentReque
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeInternationalAssignmentApi::delete`]: 删除外派信息.
@@ -278,26 +296,27 @@ impl DeleteEmployeeInternationalAssignmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEmployeeInternationalAssignmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DeleteEmployeeInternationalAssignmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_international_assignment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/international_assignments/:international_assignment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160002,
                 message: "未知错误",
@@ -306,12 +325,15 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeInternationalAssignmentReque
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
         path.push_str("/open-apis/corehr/v2/employees/international_assignments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.international_assignment_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.international_assignment_id,
+        );
         path
     }
 }
@@ -770,10 +792,14 @@ impl ListEmployeeInternationalAssignmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListEmployeeInternationalAssignmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -783,7 +809,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.employment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -793,7 +819,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.international_assignment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "international_assignment_ids",
@@ -803,7 +829,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.employment_status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_status_list",
@@ -813,7 +839,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.work_location_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_id_list",
@@ -823,7 +849,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.department_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id_list",
@@ -833,7 +859,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.direct_manager_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "direct_manager_id_list",
@@ -843,7 +869,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.dotted_line_manager_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dotted_line_manager_id_list",
@@ -853,7 +879,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.position_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "position_id_list",
@@ -863,7 +889,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.job_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_id_list",
@@ -873,7 +899,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.job_family_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_id_list",
@@ -883,7 +909,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.job_level_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_id_list",
@@ -893,7 +919,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.job_grade_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_grade_id_list",
@@ -903,7 +929,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.working_hours_type_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "working_hours_type_id_list",
@@ -913,7 +939,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.service_company_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "service_company_list",
@@ -923,7 +949,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.weekly_working_hours_v2 {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "weekly_working_hours_v2",
@@ -933,7 +959,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.work_shift_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_shift_list",
@@ -943,7 +969,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.compensation_type_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "compensation_type_list",
@@ -953,7 +979,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.international_assignment_status_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "international_assignment_status_list",
@@ -963,7 +989,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.international_assignment_type_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "international_assignment_type_list",
@@ -973,7 +999,7 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
             );
         }
         if let Some(value) = &self.work_calendar_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_calendar_id_list",
@@ -984,26 +1010,27 @@ impl ::feishu_runtime::Validate for ListEmployeeInternationalAssignmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListEmployeeInternationalAssignmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for ListEmployeeInternationalAssignmentRequest {
     type Body = ();
     type Response = ListEmployeeInternationalAssignmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_international_assignment.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/international_assignments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160002,
                 message: "未知错误",
@@ -1011,21 +1038,21 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeInternationalAssignmentRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/corehr/v2/employees/international_assignments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1108,19 +1135,20 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeInternationalAssignmentRequest
             out.push("work_calendar_id_list", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListEmployeeInternationalAssignmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for ListEmployeeInternationalAssignmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -1197,10 +1225,15 @@ impl PatchEmployeeInternationalAssignmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchEmployeeInternationalAssignmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for PatchEmployeeInternationalAssignmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -1211,34 +1244,35 @@ impl ::feishu_runtime::Validate for PatchEmployeeInternationalAssignmentRequest 
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEmployeeInternationalAssignmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for PatchEmployeeInternationalAssignmentRequest {
     type Body = PatchEmployeeInternationalAssignmentBody;
     type Response = PatchEmployeeInternationalAssignmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_international_assignment.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/international_assignments/:international_assignment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "参数错误",
                 hint: "请检查参数，必要情况请参照【飞书人事-档案配置】",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160002,
                 message: "未知错误",
@@ -1247,15 +1281,18 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeInternationalAssignmentReques
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
         path.push_str("/open-apis/corehr/v2/employees/international_assignments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.international_assignment_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.international_assignment_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1269,8 +1306,8 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeInternationalAssignmentReques
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateEmployeeInternationalAssignmentRequest`].
@@ -1540,10 +1577,14 @@ impl CreateEmployeeInternationalAssignmentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeInternationalAssignmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeInternationalAssignmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.weekly_working_hours_v2 {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "weekly_working_hours_v2",
@@ -1553,7 +1594,7 @@ impl ::feishu_runtime::Validate for CreateEmployeeInternationalAssignmentBody {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -1563,7 +1604,7 @@ impl ::feishu_runtime::Validate for CreateEmployeeInternationalAssignmentBody {
             );
         }
         if let Some(value) = &self.international_assignment_reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "international_assignment_reason",
@@ -1573,7 +1614,7 @@ impl ::feishu_runtime::Validate for CreateEmployeeInternationalAssignmentBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -2446,10 +2487,14 @@ impl PatchEmployeeInternationalAssignmentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchEmployeeInternationalAssignmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchEmployeeInternationalAssignmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.weekly_working_hours_v2 {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "weekly_working_hours_v2",
@@ -2459,7 +2504,7 @@ impl ::feishu_runtime::Validate for PatchEmployeeInternationalAssignmentBody {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -2469,7 +2514,7 @@ impl ::feishu_runtime::Validate for PatchEmployeeInternationalAssignmentBody {
             );
         }
         if let Some(value) = &self.international_assignment_reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "international_assignment_reason",
@@ -2479,7 +2524,7 @@ impl ::feishu_runtime::Validate for PatchEmployeeInternationalAssignmentBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -2523,7 +2568,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -2545,7 +2590,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

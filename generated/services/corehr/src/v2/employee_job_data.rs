@@ -5,7 +5,7 @@
 /// A handle on the `employee_job_data` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeJobDataApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeJobDataApi<'a> {
     /// 批量查询员工任职信息
@@ -35,8 +35,8 @@ impl<'a> EmployeeJobDataApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetEmployeeJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetEmployeeJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetEmployeeJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取任职信息列表
     ///
@@ -67,8 +67,8 @@ impl<'a> EmployeeJobDataApi<'a> {
     pub fn query(
         &self,
         request: QueryEmployeeJobDataRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryEmployeeJobDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryEmployeeJobDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeJobDataApi::batch_get`]: 批量查询员工任职信息.
@@ -119,62 +119,66 @@ impl BatchGetEmployeeJobDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetEmployeeJobDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetEmployeeJobDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetEmployeeJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetEmployeeJobDataRequest {
     type Body = BatchGetEmployeeJobDataBody;
     type Response = BatchGetEmployeeJobDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_job_data.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/job_datas/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160013,
                 message: "Param is invalid",
                 hint: "请检查参数格式是否错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160018,
                 message: "AppID or LarkTenantID missing",
                 hint: "请检查 AppID 或 LarkTenantID 是否填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160023,
                 message: "No authority error",
                 hint: "请检查是否有权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160999,
                 message: "unknown error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "Unknown meta rpc error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "Unknown vault rpc error",
@@ -183,14 +187,14 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeJobDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-job_data/batch_get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/corehr/v2/employees/job_datas/batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -201,8 +205,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeJobDataRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeJobDataApi::query`]: 获取任职信息列表.
@@ -273,11 +277,15 @@ impl QueryEmployeeJobDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryEmployeeJobDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryEmployeeJobDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -288,58 +296,58 @@ impl ::feishu_runtime::Validate for QueryEmployeeJobDataRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryEmployeeJobDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryEmployeeJobDataRequest {
     type Body = QueryEmployeeJobDataBody;
     type Response = QueryEmployeeJobDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.employee_job_data.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/employees/job_datas/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160013,
                 message: "Param is invalid",
                 hint: "请检查参数格式是否错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160018,
                 message: "AppID or LarkTenantID missing",
                 hint: "请检查 AppID 或 LarkTenantID 是否填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160023,
                 message: "No authority error",
                 hint: "请检查是否有权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160999,
                 message: "unknown error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160997,
                 message: "Unknown meta rpc error",
                 hint: "请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160998,
                 message: "Unknown vault rpc error",
@@ -347,21 +355,21 @@ impl ::feishu_runtime::ApiRequest for QueryEmployeeJobDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-job_data/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/corehr/v2/employees/job_datas/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -376,25 +384,25 @@ impl ::feishu_runtime::ApiRequest for QueryEmployeeJobDataRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryEmployeeJobDataRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryEmployeeJobDataRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryEmployeeJobDataRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryEmployeeJobDataRequest {
     type Item = EmployeeJobData;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -518,11 +526,15 @@ impl BatchGetEmployeeJobDataBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetEmployeeJobDataBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetEmployeeJobDataBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employment_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -1050,10 +1062,14 @@ impl QueryEmployeeJobDataBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryEmployeeJobDataBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryEmployeeJobDataBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -1110,7 +1126,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1132,7 +1148,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `job_change` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobChangeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobChangeApi<'a> {
     /// 发起员工异动
@@ -32,8 +32,8 @@ impl<'a> JobChangeApi<'a> {
     pub fn create(
         &self,
         request: CreateJobChangeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobChangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobChangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 撤销异动
     ///
@@ -55,8 +55,8 @@ impl<'a> JobChangeApi<'a> {
     pub fn revoke(
         &self,
         request: RevokeJobChangeRequest,
-    ) -> ::feishu_runtime::Call<'a, RevokeJobChangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RevokeJobChangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索员工异动信息
     ///
@@ -86,8 +86,8 @@ impl<'a> JobChangeApi<'a> {
     pub fn search(
         &self,
         request: SearchJobChangeRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchJobChangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchJobChangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobChangeApi::create`]: 发起员工异动.
@@ -138,32 +138,36 @@ impl CreateJobChangeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobChangeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobChangeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobChangeRequest {
     type Body = CreateJobChangeBody;
     type Response = CreateJobChangeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_change.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_changes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160100,
                 message: "The job status change type can't be empty",
@@ -172,14 +176,14 @@ impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/corehr/v2/job_changes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -190,8 +194,8 @@ impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobChangeApi::revoke`]: 撤销异动.
@@ -232,20 +236,20 @@ impl RevokeJobChangeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for RevokeJobChangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RevokeJobChangeRequest {
     type Body = RevokeJobChangeBody;
     type Response = RevokeJobChangeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_change.revoke",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_changes/:job_change_id/revoke",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -254,16 +258,16 @@ impl ::feishu_runtime::ApiRequest for RevokeJobChangeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/revoke",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/corehr/v2/job_changes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_change_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_change_id);
         path.push_str("/revoke");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -340,11 +344,15 @@ impl SearchJobChangeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchJobChangeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchJobChangeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -355,64 +363,64 @@ impl ::feishu_runtime::Validate for SearchJobChangeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchJobChangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchJobChangeRequest {
     type Body = SearchJobChangeBody;
     type Response = SearchJobChangeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_change.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_changes/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160101,
                 message: "marshal error",
                 hint: "please oncall, https://applink.feishu.cn/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "unmarshal error",
                 hint: "please oncall, https://applink.feishu.cn/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "request ID repeat",
                 hint: "change the request id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160104,
                 message: "custom field format error",
                 hint: "please oncall, https://applink.feishu.cn/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160105,
                 message: "field is required",
                 hint: "please check the parameter",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160106,
                 message: "date format should be 2006-01-02",
                 hint: "please check the date parameter",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -420,21 +428,21 @@ impl ::feishu_runtime::ApiRequest for SearchJobChangeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/corehr/v2/job_changes/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -449,25 +457,25 @@ impl ::feishu_runtime::ApiRequest for SearchJobChangeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchJobChangeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchJobChangeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchJobChangeRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchJobChangeRequest {
     type Item = JobChange;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -564,13 +572,17 @@ impl CreateJobChangeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobChangeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobChangeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.transfer_info;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "transfer_info"),
+                &::feishu_runtime::codegen::field_path(at, "transfer_info"),
                 out,
             );
         }
@@ -1035,10 +1047,14 @@ impl CreateTransferInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTransferInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTransferInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.target_cost_center_rates {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "target_cost_center_rates",
@@ -1338,7 +1354,7 @@ impl JobChangeStatusUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobChangeStatusUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobChangeStatusUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_change.status_updated_v2";
 }
 /// 异动信息变更
@@ -1466,10 +1482,14 @@ impl JobChangeUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for JobChangeUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for JobChangeUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.updated_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "updated_fields",
@@ -1480,7 +1500,7 @@ impl ::feishu_runtime::Validate for JobChangeUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for JobChangeUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobChangeUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_change.updated_v2";
 }
 /// 新成本中心分摊方式
@@ -1703,10 +1723,14 @@ impl SearchJobChangeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchJobChangeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchJobChangeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employment_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employment_ids",
@@ -1716,7 +1740,7 @@ impl ::feishu_runtime::Validate for SearchJobChangeBody {
             );
         }
         if let Some(value) = &self.job_change_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_change_ids",
@@ -1726,7 +1750,7 @@ impl ::feishu_runtime::Validate for SearchJobChangeBody {
             );
         }
         if let Some(value) = &self.statuses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "statuses",
@@ -1736,7 +1760,7 @@ impl ::feishu_runtime::Validate for SearchJobChangeBody {
             );
         }
         if let Some(value) = &self.target_department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "target_department_ids",
@@ -1746,7 +1770,7 @@ impl ::feishu_runtime::Validate for SearchJobChangeBody {
             );
         }
         if let Some(value) = &self.transfer_type_unique_identifier {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "transfer_type_unique_identifier",
@@ -1756,7 +1780,7 @@ impl ::feishu_runtime::Validate for SearchJobChangeBody {
             );
         }
         if let Some(value) = &self.transfer_reason_unique_identifier {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "transfer_reason_unique_identifier",
@@ -1766,7 +1790,7 @@ impl ::feishu_runtime::Validate for SearchJobChangeBody {
             );
         }
         if let Some(value) = &self.exception_statuses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "exception_statuses",
@@ -2445,7 +2469,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -2461,7 +2485,7 @@ pub enum ExceptionStatuses {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ExceptionStatuses { Pending => "pending", Processed => "processed" }
 );
 /// 异动状态
@@ -2484,7 +2508,7 @@ pub enum JobChangeStatusUpdatedEventStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     JobChangeStatusUpdatedEventStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6
     => 6 }
 );
@@ -2506,7 +2530,7 @@ pub enum SearchJobChangeRequestUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SearchJobChangeRequestUserIdType { OpenId => "open_id", UnionId => "union_id", UserId
     => "user_id", PeopleCorehrId => "people_corehr_id" }
 );
@@ -2530,7 +2554,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { Approving => "Approving", Approved => "Approved", Transformed =>
     "Transformed", Rejected => "Rejected", Cancelled => "Cancelled", NoNeedApproval =>
     "NoNeedApproval" }
@@ -2555,7 +2579,7 @@ pub enum Statuses {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Statuses { Approving => "Approving", Approved => "Approved", Transformed =>
     "Transformed", Rejected => "Rejected", Cancelled => "Cancelled", NoNeedApproval =>
     "NoNeedApproval" }
@@ -2572,7 +2596,7 @@ pub enum TransferMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TransferMode { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(TransferMode { V1 => 1, V2 => 2 });
 /// 变更类型
 ///
 /// The values of `transfer_type` in [`JobChangeUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2595,7 +2619,7 @@ pub enum TransferType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TransferType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 用户 ID 类型
@@ -2618,7 +2642,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id", PeopleCorehrId => "people_corehr_id" }
 );

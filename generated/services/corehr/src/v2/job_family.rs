@@ -5,7 +5,7 @@
 /// A handle on the `job_family` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobFamilyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobFamilyApi<'a> {
     /// 根据条件批量获取序列信息
@@ -31,8 +31,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定时间范围序列版本
     ///
@@ -58,8 +58,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn query_multi_timeline(
         &self,
         request: QueryMultiTimelineJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryMultiTimelineJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryMultiTimelineJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询当前生效信息发生变更的序列
     ///
@@ -88,8 +88,8 @@ impl<'a> JobFamilyApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeJobFamilyRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangeJobFamilyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangeJobFamilyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobFamilyApi::batch_get`]: 根据条件批量获取序列信息.
@@ -108,32 +108,36 @@ impl BatchGetJobFamilyRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchGetJobFamilyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetJobFamilyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobFamilyRequest {
     type Body = BatchGetJobFamilyBody;
     type Response = BatchGetJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_family.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_families/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "Param is invalid",
@@ -143,8 +147,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobFamilyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -155,8 +159,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobFamilyRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobFamilyApi::query_multi_timeline`]: 查询指定时间范围序列版本.
@@ -175,38 +179,42 @@ impl QueryMultiTimelineJobFamilyRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for QueryMultiTimelineJobFamilyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMultiTimelineJobFamilyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineJobFamilyRequest {
     type Body = QueryMultiTimelineJobFamilyBody;
     type Response = QueryMultiTimelineJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_family.query_multi_timeline",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_families/query_multi_timeline",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Request timeout",
                 hint: "接口超时，可尝试重试。如果无法解决可以联系飞书人事 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -215,7 +223,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/query_multi_timeline",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -225,8 +233,8 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobFamilyRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobFamilyApi::query_recent_change`]: 查询当前生效信息发生变更的序列.
@@ -278,11 +286,15 @@ impl QueryRecentChangeJobFamilyRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangeJobFamilyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangeJobFamilyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -293,20 +305,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangeJobFamilyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobFamilyRequest {
     type Body = ();
     type Response = QueryRecentChangeJobFamilyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_family.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_families/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -314,21 +326,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v2/job_families/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -336,19 +348,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangeJobFamilyRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangeJobFamilyRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -390,10 +402,14 @@ impl BatchGetJobFamilyBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetJobFamilyBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetJobFamilyBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -403,7 +419,7 @@ impl ::feishu_runtime::Validate for BatchGetJobFamilyBody {
             );
         }
         if let Some(value) = &self.job_family_codes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_codes",
@@ -660,7 +676,7 @@ impl JobFamilyCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobFamilyCreatedEvent {
+impl ::feishu_runtime::codegen::Event for JobFamilyCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_family.created_v2";
 }
 /// 删除序列
@@ -692,7 +708,7 @@ impl JobFamilyDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobFamilyDeletedEvent {
+impl ::feishu_runtime::codegen::Event for JobFamilyDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_family.deleted_v2";
 }
 /// 序列信息
@@ -763,10 +779,14 @@ impl JobFamilyUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for JobFamilyUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for JobFamilyUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -777,7 +797,7 @@ impl ::feishu_runtime::Validate for JobFamilyUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for JobFamilyUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobFamilyUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_family.updated_v2";
 }
 /// 序列版本信息
@@ -938,11 +958,15 @@ impl QueryMultiTimelineJobFamilyBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMultiTimelineJobFamilyBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMultiTimelineJobFamilyBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.job_family_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -952,7 +976,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineJobFamilyBody {
             );
         }
         if let Some(value) = &self.start_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "start_date",
@@ -962,7 +986,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineJobFamilyBody {
             );
         }
         if let Some(value) = &self.end_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "end_date",
@@ -972,7 +996,7 @@ impl ::feishu_runtime::Validate for QueryMultiTimelineJobFamilyBody {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",

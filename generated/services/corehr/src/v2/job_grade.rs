@@ -5,7 +5,7 @@
 /// A handle on the `job_grade` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobGradeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobGradeApi<'a> {
     /// 创建职等
@@ -27,8 +27,8 @@ impl<'a> JobGradeApi<'a> {
     pub fn create(
         &self,
         request: CreateJobGradeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobGradeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobGradeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除职等
     ///
@@ -49,8 +49,8 @@ impl<'a> JobGradeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteJobGradeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteJobGradeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteJobGradeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新职等
     ///
@@ -71,8 +71,8 @@ impl<'a> JobGradeApi<'a> {
     pub fn patch(
         &self,
         request: PatchJobGradeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchJobGradeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchJobGradeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询职等
     ///
@@ -101,8 +101,8 @@ impl<'a> JobGradeApi<'a> {
     pub fn query(
         &self,
         request: QueryJobGradeRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryJobGradeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryJobGradeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询当前生效信息发生变更的职等
     ///
@@ -131,8 +131,8 @@ impl<'a> JobGradeApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeJobGradeRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangeJobGradeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangeJobGradeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobGradeApi::create`]: 创建职等.
@@ -164,32 +164,36 @@ impl CreateJobGradeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobGradeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobGradeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobGradeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobGradeRequest {
     type Body = CreateJobGradeBody;
     type Response = CreateJobGradeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_grade.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_grades",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -198,14 +202,14 @@ impl ::feishu_runtime::ApiRequest for CreateJobGradeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/corehr/v2/job_grades");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -213,8 +217,8 @@ impl ::feishu_runtime::ApiRequest for CreateJobGradeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobGradeApi::delete`]: 删除职等.
@@ -237,20 +241,20 @@ impl DeleteJobGradeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteJobGradeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteJobGradeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_grade.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_grades/:job_grade_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -259,12 +263,12 @@ impl ::feishu_runtime::ApiRequest for DeleteJobGradeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/corehr/v2/job_grades/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_grade_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_grade_id);
         path
     }
 }
@@ -306,10 +310,14 @@ impl PatchJobGradeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchJobGradeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchJobGradeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -320,28 +328,28 @@ impl ::feishu_runtime::Validate for PatchJobGradeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchJobGradeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchJobGradeRequest {
     type Body = PatchJobGradeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_grade.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_grades/:job_grade_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -350,15 +358,15 @@ impl ::feishu_runtime::ApiRequest for PatchJobGradeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/corehr/v2/job_grades/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_grade_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_grade_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -366,8 +374,8 @@ impl ::feishu_runtime::ApiRequest for PatchJobGradeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobGradeApi::query`]: 查询职等.
@@ -408,11 +416,15 @@ impl QueryJobGradeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryJobGradeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryJobGradeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -423,34 +435,34 @@ impl ::feishu_runtime::Validate for QueryJobGradeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryJobGradeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryJobGradeRequest {
     type Body = QueryJobGradeBody;
     type Response = QueryJobGradeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_grade.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_grades/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Request timeout",
                 hint: "网络超时，请减少批量查询数量重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -458,21 +470,21 @@ impl ::feishu_runtime::ApiRequest for QueryJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/corehr/v2/job_grades/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -481,25 +493,25 @@ impl ::feishu_runtime::ApiRequest for QueryJobGradeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryJobGradeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryJobGradeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryJobGradeRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryJobGradeRequest {
     type Item = JobGrade;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -554,11 +566,15 @@ impl QueryRecentChangeJobGradeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangeJobGradeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangeJobGradeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -569,20 +585,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangeJobGradeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobGradeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobGradeRequest {
     type Body = ();
     type Response = QueryRecentChangeJobGradeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_grade.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_grades/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -590,21 +606,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/corehr/v2/job_grades/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -612,19 +628,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobGradeRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangeJobGradeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangeJobGradeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -676,11 +692,15 @@ impl CreateJobGradeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobGradeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobGradeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.grade_order;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "grade_order",
@@ -691,7 +711,7 @@ impl ::feishu_runtime::Validate for CreateJobGradeBody {
         }
         {
             let value = &self.names;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -701,7 +721,7 @@ impl ::feishu_runtime::Validate for CreateJobGradeBody {
             );
         }
         if let Some(value) = &self.descriptions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descriptions",
@@ -841,7 +861,7 @@ impl JobGradeCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobGradeCreatedEvent {
+impl ::feishu_runtime::codegen::Event for JobGradeCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_grade.created_v2";
 }
 /// 删除职等
@@ -873,7 +893,7 @@ impl JobGradeDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobGradeDeletedEvent {
+impl ::feishu_runtime::codegen::Event for JobGradeDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_grade.deleted_v2";
 }
 /// 更新职等
@@ -920,10 +940,14 @@ impl JobGradeUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for JobGradeUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for JobGradeUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -934,7 +958,7 @@ impl ::feishu_runtime::Validate for JobGradeUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for JobGradeUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobGradeUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_grade.updated_v2";
 }
 /// The request body of [`PatchJobGradeRequest`].
@@ -996,10 +1020,14 @@ impl PatchJobGradeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchJobGradeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchJobGradeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.grade_order {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "grade_order",
@@ -1009,7 +1037,7 @@ impl ::feishu_runtime::Validate for PatchJobGradeBody {
             );
         }
         if let Some(value) = &self.names {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -1019,7 +1047,7 @@ impl ::feishu_runtime::Validate for PatchJobGradeBody {
             );
         }
         if let Some(value) = &self.descriptions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descriptions",
@@ -1070,10 +1098,14 @@ impl QueryJobGradeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryJobGradeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryJobGradeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -1083,7 +1115,7 @@ impl ::feishu_runtime::Validate for QueryJobGradeBody {
             );
         }
         if let Some(value) = &self.codes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "codes",

@@ -5,7 +5,7 @@
 /// A handle on the `job_level` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobLevelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobLevelApi<'a> {
     /// 根据条件批量获取职级信息
@@ -31,8 +31,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询当前生效信息发生变更的职级
     ///
@@ -61,8 +61,8 @@ impl<'a> JobLevelApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeJobLevelRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangeJobLevelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangeJobLevelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobLevelApi::batch_get`]: 根据条件批量获取职级信息.
@@ -81,32 +81,36 @@ impl BatchGetJobLevelRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchGetJobLevelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetJobLevelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobLevelRequest {
     type Body = BatchGetJobLevelBody;
     type Response = BatchGetJobLevelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_level.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_levels/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "Param is invalid",
@@ -116,8 +120,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/batch_get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -128,8 +132,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobLevelRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobLevelApi::query_recent_change`]: 查询当前生效信息发生变更的职级.
@@ -181,11 +185,15 @@ impl QueryRecentChangeJobLevelRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangeJobLevelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangeJobLevelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -196,20 +204,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangeJobLevelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobLevelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobLevelRequest {
     type Body = ();
     type Response = QueryRecentChangeJobLevelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.job_level.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/job_levels/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -217,21 +225,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobLevelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/corehr/v2/job_levels/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -239,19 +247,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobLevelRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangeJobLevelRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangeJobLevelRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -293,10 +301,14 @@ impl BatchGetJobLevelBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetJobLevelBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetJobLevelBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_level_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_ids",
@@ -306,7 +318,7 @@ impl ::feishu_runtime::Validate for BatchGetJobLevelBody {
             );
         }
         if let Some(value) = &self.job_level_codes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_codes",
@@ -555,7 +567,7 @@ impl JobLevelCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobLevelCreatedEvent {
+impl ::feishu_runtime::codegen::Event for JobLevelCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_level.created_v2";
 }
 /// 删除职级
@@ -587,7 +599,7 @@ impl JobLevelDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for JobLevelDeletedEvent {
+impl ::feishu_runtime::codegen::Event for JobLevelDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_level.deleted_v2";
 }
 /// 更新职级
@@ -634,10 +646,14 @@ impl JobLevelUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for JobLevelUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for JobLevelUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -648,7 +664,7 @@ impl ::feishu_runtime::Validate for JobLevelUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for JobLevelUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for JobLevelUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.job_level.updated_v2";
 }
 /// The `data` returned for [`QueryRecentChangeJobLevelRequest`].

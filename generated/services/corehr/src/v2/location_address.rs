@@ -5,7 +5,7 @@
 /// A handle on the `location_address` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct LocationAddressApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> LocationAddressApi<'a> {
     /// 添加地点地址
@@ -21,8 +21,8 @@ impl<'a> LocationAddressApi<'a> {
     pub fn create(
         &self,
         request: CreateLocationAddressRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateLocationAddressRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateLocationAddressRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除地点地址
     ///
@@ -39,8 +39,8 @@ impl<'a> LocationAddressApi<'a> {
     pub fn delete(
         &self,
         request: DeleteLocationAddressRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteLocationAddressRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteLocationAddressRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新地点地址
     ///
@@ -55,8 +55,8 @@ impl<'a> LocationAddressApi<'a> {
     pub fn patch(
         &self,
         request: PatchLocationAddressRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchLocationAddressRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchLocationAddressRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`LocationAddressApi::create`]: 添加地点地址.
@@ -110,43 +110,47 @@ impl CreateLocationAddressRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateLocationAddressRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateLocationAddressRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateLocationAddressRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateLocationAddressRequest {
     type Body = CreateLocationAddressBody;
     type Response = CreateLocationAddressResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.location_address.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/locations/:location_id/addresses",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/corehr/v2/locations/");
-        ::feishu_runtime::push_path_param(&mut path, &self.location_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.location_id);
         path.push_str("/addresses");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -157,8 +161,8 @@ impl ::feishu_runtime::ApiRequest for CreateLocationAddressRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`LocationAddressApi::delete`]: 删除地点地址.
@@ -186,29 +190,29 @@ impl DeleteLocationAddressRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteLocationAddressRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteLocationAddressRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.location_address.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/locations/:location_id/addresses/:address_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/corehr/v2/locations/");
-        ::feishu_runtime::push_path_param(&mut path, &self.location_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.location_id);
         path.push_str("/addresses/");
-        ::feishu_runtime::push_path_param(&mut path, &self.address_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.address_id);
         path
     }
 }
@@ -272,44 +276,48 @@ impl PatchLocationAddressRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchLocationAddressRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchLocationAddressRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchLocationAddressRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchLocationAddressRequest {
     type Body = PatchLocationAddressBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.location_address.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/locations/:location_id/addresses/:address_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/corehr/v2/locations/");
-        ::feishu_runtime::push_path_param(&mut path, &self.location_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.location_id);
         path.push_str("/addresses/");
-        ::feishu_runtime::push_path_param(&mut path, &self.address_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.address_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -320,8 +328,8 @@ impl ::feishu_runtime::ApiRequest for PatchLocationAddressRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateLocationAddressRequest`].
@@ -604,10 +612,14 @@ impl CreateLocationAddressBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateLocationAddressBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateLocationAddressBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.address_types {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "address_types",
@@ -922,10 +934,14 @@ impl PatchLocationAddressBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchLocationAddressBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchLocationAddressBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.address_types {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "address_types",

@@ -70,7 +70,7 @@ pub mod workforce_plan_detail_row;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CorehrV2Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CorehrV2Api<'a> {
     /// The `approval_group` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `offboarding` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OffboardingApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OffboardingApi<'a> {
     /// 编辑离职信息
@@ -61,8 +61,8 @@ impl<'a> OffboardingApi<'a> {
     pub fn edit(
         &self,
         request: EditOffboardingRequest,
-    ) -> ::feishu_runtime::Call<'a, EditOffboardingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EditOffboardingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 撤销离职
     ///
@@ -94,8 +94,8 @@ impl<'a> OffboardingApi<'a> {
     pub fn revoke(
         &self,
         request: RevokeOffboardingRequest,
-    ) -> ::feishu_runtime::Call<'a, RevokeOffboardingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RevokeOffboardingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 操作员工离职
     ///
@@ -151,8 +151,8 @@ impl<'a> OffboardingApi<'a> {
     pub fn submit_v2(
         &self,
         request: SubmitV2OffboardingRequest,
-    ) -> ::feishu_runtime::Call<'a, SubmitV2OffboardingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubmitV2OffboardingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OffboardingApi::edit`]: 编辑离职信息.
@@ -185,218 +185,222 @@ impl EditOffboardingRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditOffboardingRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditOffboardingRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EditOffboardingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EditOffboardingRequest {
     type Body = EditOffboardingBody;
     type Response = EditOffboardingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.offboarding.edit",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/offboardings/edit",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160103,
                 message: "general internal server error code",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "parameter is illegal",
                 hint: "入参不合法，请检查offboarding_id和update_data参数后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160203,
                 message: "no current contract",
                 hint: "离职日期当天无有效的合同，请检查员工合同数据后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160204,
                 message: "has future contract",
                 hint: "存在未来生效的合同，请检查员工合同数据后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160205,
                 message: "contract has actual end date",
                 hint: "合同已存在实际结束日期，请检查员工合同数据后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160602,
                 message: "offboarding is earlier than probation",
                 hint: "离职日期早于试用期开始日期，请检查员工试用期开始日期和离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160603,
                 message: "offboarding is earlier than transform",
                 hint: "离职日期早于异动生效日期，请检查员工最后一条异动生效日期和离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160604,
                 message: "reason explanation length exceed maximum",
                 hint: "离职原因说明或离职原因说明（员工）长度超过6000个字符，请检查长度后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160607,
                 message: "offboarding is earlier than contract start date",
                 hint: "离职日期早于合同开始日期，请检查员工合同数据后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160608,
                 message: "offboarding is later than contract end date",
                 hint: "离职日期晚于合同结束日期，请检查员工合同数据后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160610,
                 message: "has no permission to edit this offboarding",
                 hint: "无权限编辑该离职，请检查应用的飞书人事（企业版）数据权限范围后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160710,
                 message: "invalid block list",
                 hint: "屏蔽名单相关字段不合法，请检查屏蔽名单相关字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160200,
                 message: "has approving transform",
                 hint: "存在审批中的异动，请撤销后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160601,
                 message: "offboarding is earlier than onboarding",
                 hint: "离职日期早于入职日期，请检查离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160617,
                 message: "hyperlink field format is illegal",
                 hint: "超链接字段格式不合法，请检查编辑字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160618,
                 message: "text field exceeds maximum limit",
                 hint: "文本字段超过长度限制，单行文本不应超过255个字符，多行文本不应超过6000个字符,请检查编辑字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160619,
                 message: "enum value of the enum field is invalid",
                 hint: "枚举字段值无效，请确认是否存在该枚举值后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160623,
                 message: "not allowed to edit this offboarding",
                 hint: "不允许编辑，请确认离职流程审批通过且编辑字段在允许的范围内后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160624,
                 message: "operator does not exist",
                 hint: "操作人ID不存在，请确认操作人是否存在后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160625,
                 message: "offboarding does not exist",
                 hint: "离职ID不存在，请检查离职是否存在后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160631,
                 message: "employee is not exist or has offboarded",
                 hint: "员工已离职或不存在，请检查离职员工是否存在后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160636,
                 message: "custom employment does not exist",
                 hint: "自定义人员字段ID不存在，请检查填写的员工是否存在后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160637,
                 message: "not support edit attachment",
                 hint: "不支持编辑附件类型字段，请检查提交数据是否包含附件类型字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160638,
                 message: "invalid date time value",
                 hint: "日期类型字段值不合法，请检查提交数据中的日期类型字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160639,
                 message: "invalid bool value",
                 hint: "布尔类型字段值不合法，请检查提交数据中的布尔类型字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160700,
                 message: "non compete agreement field value is illegal",
                 hint: "竞业相关字段不合法，请确认竞业信息字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160304,
                 message: "company id not found",
                 hint: "公司ID不存在，请检查填写的公司是否存在后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160300,
                 message: "the department has been disable on the date of offboarding",
                 hint: "离职日期当天部门已停用，请检查离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160630,
                 message: "invalid number value",
                 hint: "数字类型字段格式不合法，请检查提交数据中的数字类型字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161000,
                 message: "unknown error",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "The current offboarding record is under modification approval; it cannot be edited.",
                 hint: "当前离职记录正在进行变更审批，不可编辑，请检查离职信息最新的状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "The current offboarding record is under withdrawal approval; it cannot be edited.",
@@ -405,14 +409,14 @@ impl ::feishu_runtime::ApiRequest for EditOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/edit",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/corehr/v2/offboardings/edit");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -420,8 +424,8 @@ impl ::feishu_runtime::ApiRequest for EditOffboardingRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`OffboardingApi::revoke`]: 撤销离职.
@@ -454,68 +458,68 @@ impl RevokeOffboardingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for RevokeOffboardingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RevokeOffboardingRequest {
     type Body = RevokeOffboardingBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.offboarding.revoke",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/offboardings/revoke",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160103,
                 message: "general internal server error code",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "parameter is illegal",
                 hint: "入参不合法，请检查offboarding_id后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160101,
                 message: "unknown error",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160201,
                 message: "offboarding is not exist",
                 hint: "离职ID不存在，请检查填写离职ID是否有真实的离职数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160202,
                 message: "offboarding has been withdrawn",
                 hint: "离职已被撤销，请检查离职信息最新的状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160203,
                 message: "the department has been disable when withdrawn",
                 hint: "员工所在部门已失效，请先将离职人员变更到启用的部门后再撤销离职信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160204,
                 message: "can not been withrawn in the same time",
                 hint: "不允许同时撤销同一个离职信息，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160205,
                 message: "The current offboarding record is under modification approval; it cannot be withdrawn.",
                 hint: "当前离职记录正在进行变更审批，不可撤销，请检查离职信息最新的状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160206,
                 message: "The current offboarding record is under withdrawal approval; it cannot be withdrawn.",
@@ -524,14 +528,14 @@ impl ::feishu_runtime::ApiRequest for RevokeOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/revoke",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/corehr/v2/offboardings/revoke");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -570,200 +574,204 @@ impl SubmitV2OffboardingRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SubmitV2OffboardingRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SubmitV2OffboardingRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubmitV2OffboardingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubmitV2OffboardingRequest {
     type Body = SubmitV2OffboardingBody;
     type Response = SubmitV2OffboardingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.offboarding.submit_v2",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/offboardings/submit_v2",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160103,
                 message: "general internal server error code",
                 hint: "系统内部错误，请联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160201,
                 message: "has approving offboarding",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160203,
                 message: "no current contract",
                 hint: "所选离职日期无生效中的合同，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160204,
                 message: "has future contract",
                 hint: "存在晚于离职日期生效的合同，请确认修正合同信息或离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160205,
                 message: "contract has actual end date",
                 hint: "离职日期时的合同已存在实际结束日期，请确认合同信息后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160210,
                 message: "has offboarding record",
                 hint: "存在「审批中」或「待生效」的离职申请，请先撤销后再申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160602,
                 message: "offboarding is earlier than probation",
                 hint: "存在晚于离职日期的转正记录，请重新选择离职日期或先撤销试用期转正申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160603,
                 message: "offboarding is earlier than transform",
                 hint: "存在晚于离职日期的异动记录，请重新选择离职日期或先撤销异动申请",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160604,
                 message: "reason explanation length exceed maximum",
                 hint: "离职原因说明长度超过最大限制(6000)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160616,
                 message: "no valid job data",
                 hint: "该员工没有合法的任职记录，请确认任职记录后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "unknown error",
                 hint: "调用上下游系统错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160710,
                 message: "invalid block list",
                 hint: "请检查屏蔽名单相关字段，并按文档提示修正后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1161002,
                 message: "you need to apply permission",
                 hint: "应用无权限发起该员工离职，请检查并配置权限后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160200,
                 message: "has approving transform",
                 hint: "存在晚于离职日期生效的异动记录，请修正异动记录或离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160601,
                 message: "offboarding is earlier than onboarding",
                 hint: "离职日期早于入职日期，请修正离职日期后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160617,
                 message: "hyperlink field format is illegal",
                 hint: "超链接格式不合法，请修正超链接自定义字段的值后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160618,
                 message: "text field exceeds maximum limit",
                 hint: "文本长度超长，请修正文本自定义字段的值后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160619,
                 message: "enum value of the enum field is invalid",
                 hint: "选项不存在，请修正枚举自定义字段的值后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160621,
                 message: "offboarding reason is required",
                 hint: "离职原因必填，请填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160622,
                 message: "offboarding date is required",
                 hint: "离职日期必填，请填写后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160630,
                 message: "invalid number value in custom fields",
                 hint: "数字自定义字段值不合法，或者小数位数超过元数据定义，请检查修改后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160631,
                 message: "employee is not exist or has offboarded",
                 hint: "离职人员id不存在或已离职，请检查并修正后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160636,
                 message: "employee is not exist or has offboarded",
                 hint: "离职人员或者自定义人员字段填写的id不存在，请检查并修正后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160637,
                 message: "not support attachment field",
                 hint: "不支持填写附件自定义字段，请删除附件自定义字段后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160638,
                 message: "invalid date value in custom fields",
                 hint: "日期自定义字段不符合YYYY-MM-DD格式，请修改后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160639,
                 message: "invalid bool value in custom fields",
                 hint: "布尔自定义字段不是是否类型的值，请修改后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160700,
                 message: "offboarding process not exist",
                 hint: "离职申请流程不存在，请联系飞书人事管理员进行配置后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160701,
                 message: "offboarding process is disable",
                 hint: "离职申请流程未启用，请联系飞书人事管理员进行配置后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160702,
                 message: "offboarding process has not active version",
@@ -772,14 +780,14 @@ impl ::feishu_runtime::ApiRequest for SubmitV2OffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/submit_v2",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v2/offboardings/submit_v2");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -787,8 +795,8 @@ impl ::feishu_runtime::ApiRequest for SubmitV2OffboardingRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`EditOffboardingRequest`].
@@ -833,11 +841,15 @@ impl EditOffboardingBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditOffboardingBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditOffboardingBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.update_data;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "update_data",
@@ -991,7 +1003,7 @@ impl OffboardingChecklistUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for OffboardingChecklistUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for OffboardingChecklistUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.offboarding.checklist_updated_v2";
 }
 /// 离职申请状态变更
@@ -1060,7 +1072,7 @@ impl OffboardingStatusUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for OffboardingStatusUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for OffboardingStatusUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.offboarding.status_updated_v2";
 }
 /// 离职信息变更
@@ -1179,10 +1191,14 @@ impl OffboardingUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for OffboardingUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OffboardingUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.updated_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "updated_fields",
@@ -1193,7 +1209,7 @@ impl ::feishu_runtime::Validate for OffboardingUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for OffboardingUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for OffboardingUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.offboarding.updated_v2";
 }
 /// The request body of [`RevokeOffboardingRequest`].
@@ -1371,10 +1387,14 @@ impl SubmitV2OffboardingBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SubmitV2OffboardingBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SubmitV2OffboardingBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -1530,7 +1550,7 @@ pub enum ChecklistStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ChecklistStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 离职方式
@@ -1545,7 +1565,7 @@ pub enum OffboardingMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OffboardingMode { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OffboardingMode { V1 => 1, V2 => 2 });
 /// 离职状态
 ///
 /// The values of `status` in [`OffboardingStatusUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1566,7 +1586,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Status { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 用户 ID 类型
@@ -1587,7 +1607,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `onboarding_flow` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OnboardingFlowApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OnboardingFlowApi<'a> {
     /// 获取入职流程列表
@@ -27,8 +27,8 @@ impl<'a> OnboardingFlowApi<'a> {
     pub fn list(
         &self,
         request: ListOnboardingFlowRequest,
-    ) -> ::feishu_runtime::Call<'a, ListOnboardingFlowRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListOnboardingFlowRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OnboardingFlowApi::list`]: 获取入职流程列表.
@@ -39,20 +39,20 @@ impl<'a> OnboardingFlowApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListOnboardingFlowRequest {}
 impl ListOnboardingFlowRequest {}
-impl ::feishu_runtime::ApiRequest for ListOnboardingFlowRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListOnboardingFlowRequest {
     type Body = ();
     type Response = ListOnboardingFlowResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.onboarding_flow.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/onboarding_flows",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -61,7 +61,7 @@ impl ::feishu_runtime::ApiRequest for ListOnboardingFlowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-flow",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -5,7 +5,7 @@
 /// A handle on the `onboarding_qr_code` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OnboardingQrCodeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OnboardingQrCodeApi<'a> {
     /// 创建入职二维码
@@ -28,8 +28,8 @@ impl<'a> OnboardingQrCodeApi<'a> {
     pub fn create(
         &self,
         request: CreateOnboardingQrCodeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateOnboardingQrCodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateOnboardingQrCodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取入职二维码维度
     ///
@@ -50,8 +50,8 @@ impl<'a> OnboardingQrCodeApi<'a> {
     pub fn dimension(
         &self,
         request: DimensionOnboardingQrCodeRequest,
-    ) -> ::feishu_runtime::Call<'a, DimensionOnboardingQrCodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DimensionOnboardingQrCodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OnboardingQrCodeApi::create`]: 创建入职二维码.
@@ -70,38 +70,42 @@ impl CreateOnboardingQrCodeRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateOnboardingQrCodeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateOnboardingQrCodeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateOnboardingQrCodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateOnboardingQrCodeRequest {
     type Body = CreateOnboardingQrCodeBody;
     type Response = CreateOnboardingQrCodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.onboarding_qr_code.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/onboarding_qr_codes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "参数无效",
                 hint: "详见返回结果",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "租户未初始化二维码维度",
@@ -110,7 +114,7 @@ impl ::feishu_runtime::ApiRequest for CreateOnboardingQrCodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-qr-code/create-onboarding-qr-code",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -120,8 +124,8 @@ impl ::feishu_runtime::ApiRequest for CreateOnboardingQrCodeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`OnboardingQrCodeApi::dimension`]: 获取入职二维码维度.
@@ -132,20 +136,20 @@ impl ::feishu_runtime::ApiRequest for CreateOnboardingQrCodeRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct DimensionOnboardingQrCodeRequest {}
 impl DimensionOnboardingQrCodeRequest {}
-impl ::feishu_runtime::ApiRequest for DimensionOnboardingQrCodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DimensionOnboardingQrCodeRequest {
     type Body = ();
     type Response = DimensionOnboardingQrCodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.onboarding_qr_code.dimension",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/onboarding_qr_codes/dimension",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "参数错误",
@@ -154,7 +158,7 @@ impl ::feishu_runtime::ApiRequest for DimensionOnboardingQrCodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-qr-code/onboarding-qr-code-dimension",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -182,11 +186,15 @@ impl CreateOnboardingQrCodeBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateOnboardingQrCodeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateOnboardingQrCodeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.dimension_value_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dimension_value_list",
@@ -194,9 +202,9 @@ impl ::feishu_runtime::Validate for CreateOnboardingQrCodeBody {
                 Some(1),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "dimension_value_list"),
+                &::feishu_runtime::codegen::field_path(at, "dimension_value_list"),
                 out,
             );
         }
@@ -218,12 +226,16 @@ impl CreateOnboardingQrCodeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateOnboardingQrCodeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateOnboardingQrCodeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.qr_code {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "qr_code"),
+                &::feishu_runtime::codegen::field_path(at, "qr_code"),
                 out,
             );
         }
@@ -299,10 +311,14 @@ impl OnboardingQrCodeInactiveEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for OnboardingQrCodeInactiveEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OnboardingQrCodeInactiveEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.code_lists {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "code_lists",
@@ -310,15 +326,15 @@ impl ::feishu_runtime::Validate for OnboardingQrCodeInactiveEvent {
                 Some(0),
                 Some(10000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "code_lists"),
+                &::feishu_runtime::codegen::field_path(at, "code_lists"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for OnboardingQrCodeInactiveEvent {
+impl ::feishu_runtime::codegen::Event for OnboardingQrCodeInactiveEvent {
     const EVENT_TYPE: &'static str = "corehr.onboarding_qr_code.inactive_v2";
 }
 /// 二维码
@@ -406,12 +422,16 @@ impl QrCode {
         self
     }
 }
-impl ::feishu_runtime::Validate for QrCode {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QrCode {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.dimension_value_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "dimension_value_list"),
+                &::feishu_runtime::codegen::field_path(at, "dimension_value_list"),
                 out,
             );
         }
@@ -480,13 +500,17 @@ impl QrCodeDimensionValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for QrCodeDimensionValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QrCodeDimensionValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.value;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "value"),
+                &::feishu_runtime::codegen::field_path(at, "value"),
                 out,
             );
         }
@@ -529,10 +553,14 @@ impl QrCodeValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for QrCodeValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QrCodeValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.multi_select_value {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "multi_select_value",
@@ -557,4 +585,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3 });

@@ -5,7 +5,7 @@
 /// A handle on the `pathway` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PathwayApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PathwayApi<'a> {
     /// 启停用通道
@@ -27,8 +27,8 @@ impl<'a> PathwayApi<'a> {
     pub fn active(
         &self,
         request: ActivePathwayRequest,
-    ) -> ::feishu_runtime::Call<'a, ActivePathwayRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ActivePathwayRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取通道信息
     ///
@@ -55,8 +55,8 @@ impl<'a> PathwayApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetPathwayRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetPathwayRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetPathwayRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建通道
     ///
@@ -79,8 +79,8 @@ impl<'a> PathwayApi<'a> {
     pub fn create(
         &self,
         request: CreatePathwayRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePathwayRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePathwayRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除通道
     ///
@@ -105,8 +105,8 @@ impl<'a> PathwayApi<'a> {
     pub fn delete(
         &self,
         request: DeletePathwayRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePathwayRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePathwayRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新通道
     ///
@@ -129,8 +129,8 @@ impl<'a> PathwayApi<'a> {
     pub fn patch(
         &self,
         request: PatchPathwayRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPathwayRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPathwayRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PathwayApi::active`]: 启停用通道.
@@ -149,20 +149,20 @@ impl ActivePathwayRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ActivePathwayRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ActivePathwayRequest {
     type Body = ActivePathwayBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pathway.active",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pathways/active",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -171,7 +171,7 @@ impl ::feishu_runtime::ApiRequest for ActivePathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/active",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -230,10 +230,14 @@ impl BatchGetPathwayRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetPathwayRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetPathwayRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -244,28 +248,28 @@ impl ::feishu_runtime::Validate for BatchGetPathwayRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetPathwayRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetPathwayRequest {
     type Body = BatchGetPathwayBody;
     type Response = BatchGetPathwayResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pathway.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pathways/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -273,16 +277,16 @@ impl ::feishu_runtime::ApiRequest for BatchGetPathwayRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/batch_get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -290,7 +294,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetPathwayRequest {
         path.push_str("/open-apis/corehr/v2/pathways/batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -301,25 +305,25 @@ impl ::feishu_runtime::ApiRequest for BatchGetPathwayRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for BatchGetPathwayRequest {
+impl ::feishu_runtime::codegen::PagedRequest for BatchGetPathwayRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for BatchGetPathwayRequest {
+impl ::feishu_runtime::codegen::PagedItems for BatchGetPathwayRequest {
     type Item = Pathway;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -354,32 +358,36 @@ impl CreatePathwayRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreatePathwayRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePathwayRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePathwayRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePathwayRequest {
     type Body = CreatePathwayBody;
     type Response = CreatePathwayResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pathway.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pathways",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -388,14 +396,14 @@ impl ::feishu_runtime::ApiRequest for CreatePathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
         path.push_str("/open-apis/corehr/v2/pathways");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -403,8 +411,8 @@ impl ::feishu_runtime::ApiRequest for CreatePathwayRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PathwayApi::delete`]: 删除通道.
@@ -427,20 +435,20 @@ impl DeletePathwayRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePathwayRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePathwayRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pathway.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pathways/:pathway_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -449,12 +457,12 @@ impl ::feishu_runtime::ApiRequest for DeletePathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/corehr/v2/pathways/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pathway_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pathway_id);
         path
     }
 }
@@ -496,10 +504,14 @@ impl PatchPathwayRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchPathwayRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchPathwayRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -510,28 +522,28 @@ impl ::feishu_runtime::Validate for PatchPathwayRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPathwayRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPathwayRequest {
     type Body = PatchPathwayBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pathway.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pathways/:pathway_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -540,15 +552,15 @@ impl ::feishu_runtime::ApiRequest for PatchPathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/corehr/v2/pathways/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pathway_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pathway_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -556,8 +568,8 @@ impl ::feishu_runtime::ApiRequest for PatchPathwayRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`ActivePathwayRequest`].
@@ -629,10 +641,14 @@ impl BatchGetPathwayBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetPathwayBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetPathwayBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pathway_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pathway_ids",
@@ -642,7 +658,7 @@ impl ::feishu_runtime::Validate for BatchGetPathwayBody {
             );
         }
         if let Some(value) = &self.pathway_codes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pathway_codes",
@@ -725,11 +741,15 @@ impl CreatePathwayBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreatePathwayBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePathwayBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.names;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -739,7 +759,7 @@ impl ::feishu_runtime::Validate for CreatePathwayBody {
             );
         }
         if let Some(value) = &self.descriptions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descriptions",
@@ -830,10 +850,14 @@ impl PatchPathwayBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchPathwayBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchPathwayBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.names {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -843,7 +867,7 @@ impl ::feishu_runtime::Validate for PatchPathwayBody {
             );
         }
         if let Some(value) = &self.descriptions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descriptions",
@@ -931,7 +955,7 @@ impl PathwayCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PathwayCreatedEvent {
+impl ::feishu_runtime::codegen::Event for PathwayCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.pathway.created_v2";
 }
 /// 通道删除
@@ -960,7 +984,7 @@ impl PathwayDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PathwayDeletedEvent {
+impl ::feishu_runtime::codegen::Event for PathwayDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.pathway.deleted_v2";
 }
 /// 通道更新
@@ -1004,10 +1028,14 @@ impl PathwayUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for PathwayUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PathwayUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -1018,6 +1046,6 @@ impl ::feishu_runtime::Validate for PathwayUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for PathwayUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for PathwayUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.pathway.updated_v2";
 }

@@ -5,7 +5,7 @@
 /// A handle on the `position` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PositionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PositionApi<'a> {
     /// 启停用岗位
@@ -38,8 +38,8 @@ impl<'a> PositionApi<'a> {
     pub fn active(
         &self,
         request: ActivePositionRequest,
-    ) -> ::feishu_runtime::Call<'a, ActivePositionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ActivePositionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建岗位信息
     ///
@@ -92,8 +92,8 @@ impl<'a> PositionApi<'a> {
     pub fn create(
         &self,
         request: CreatePositionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePositionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePositionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除岗位
     ///
@@ -119,8 +119,8 @@ impl<'a> PositionApi<'a> {
     pub fn del_position(
         &self,
         request: DelPositionPositionRequest,
-    ) -> ::feishu_runtime::Call<'a, DelPositionPositionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DelPositionPositionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新岗位信息
     ///
@@ -176,8 +176,8 @@ impl<'a> PositionApi<'a> {
     pub fn patch(
         &self,
         request: PatchPositionRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPositionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPositionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询岗位信息
     ///
@@ -210,8 +210,8 @@ impl<'a> PositionApi<'a> {
     pub fn query(
         &self,
         request: QueryPositionRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryPositionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryPositionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定时范围内当前版本信息发生变更的岗位
     ///
@@ -240,8 +240,8 @@ impl<'a> PositionApi<'a> {
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangePositionRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRecentChangePositionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRecentChangePositionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PositionApi::active`]: 启停用岗位.
@@ -260,98 +260,102 @@ impl ActivePositionRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for ActivePositionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ActivePositionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ActivePositionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ActivePositionRequest {
     type Body = ActivePositionBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.position.active",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/positions/active",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160285,
                 message: "Failed to disable as it still has active employees after the deactivation effective time.",
                 hint: "在停用生效日期后，此岗位仍有在职人员，请检查该岗位在停用生效日期后的在职人员列表，移除或调整相关人员后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160267,
                 message: "Activation date cannot be earlier than the effective date of the last deactivated version",
                 hint: "启用生效日期不可早于最后一个版本生效日期，请检查最后一个版本的生效日期，并确保当前设置的启用生效日期不早于该日期后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160104,
                 message: "Record doesn't exist",
                 hint: "记录不存在，请检查传入的记录ID是否正确或确认记录是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160281,
                 message: "Failed to disable as 1 or more members of it are in a job status change process after the current deactivation date",
                 hint: "停用失败。在停用生效日期后，此岗位仍有在途的异动，请检查该岗位在停用生效日期后的在途异动列表，处理完毕后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160269,
                 message: "Effective date can't be later than the year 9999",
                 hint: "生效日期不能晚于9999年，请修改生效日期为9999年12月31日或之前",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160353,
                 message: "Effective Date cannot earlier than 1900",
                 hint: "生效日期不能早于1900年，请修改生效日期为1900年1月1日或之后",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160501,
                 message: "Failed to disable as it still has sub position(s) after the deactivation effective time.",
                 hint: "停用失败。在停用生效日期后，此岗位仍有生效的下级岗位，请检查该岗位在停用生效日期后的下级岗位列表，移除或调整相关岗位后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160508,
                 message: "Failed to disable. As the position still has pre-hires after the deactivation effective time.",
                 hint: "停用失败。在停用生效日期后，此岗位仍有人员将入职，请检查该岗位在停用生效日期后的预入职人员列表，处理完毕后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160268,
                 message: "Effective date for disabling the position can't be earlier than the effective date of the last version",
                 hint: "停用生效日期不可早于最后一个版本生效日期，请检查最后一个版本的生效日期并调整停用生效日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161200,
                 message: "There are still enabled subordinates on the current deactivation date",
                 hint: "停用失败。在停用生效日期后，此岗位仍有在职员工，请检查该岗位在停用生效日期后的在职员工列表，移除或调整相关员工后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160266,
                 message: "Effective date must be later than the first effective date",
                 hint: "生效日期必须晚于第一个版本的生效日期，请检查第一个版本的生效日期，并调整当前生效日期至其之后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -360,7 +364,7 @@ impl ::feishu_runtime::ApiRequest for ActivePositionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/active",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -370,8 +374,8 @@ impl ::feishu_runtime::ApiRequest for ActivePositionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PositionApi::create`]: 创建岗位信息.
@@ -422,10 +426,14 @@ impl CreatePositionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreatePositionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePositionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -436,202 +444,202 @@ impl ::feishu_runtime::Validate for CreatePositionRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePositionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePositionRequest {
     type Body = CreatePositionBody;
     type Response = CreatePositionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.position.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/positions",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "Name or code already exists",
                 hint: "名称或编码已存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160903,
                 message: "Name already exists",
                 hint: "名称已存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160352,
                 message: "Invalid enum option",
                 hint: "枚举值非法，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160259,
                 message: "Individual is offboarded on the effecitve date",
                 hint: "传入的人员类型字段的人员在生效日期当天已离职，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160517,
                 message: "Number out of range",
                 hint: "传入的数字类型数字值超过最大限制，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160572,
                 message: "URL is illegal",
                 hint: "链接有问题，请检查链接格式是否符合要求或确保链接有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160402,
                 message: "The data is not activated on the effective date",
                 hint: "关联的对象在生效日期是失效状态，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160251,
                 message: "Required field(s) is empty",
                 hint: "必填字段不能为空，请检查并补充必填字段后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160701,
                 message: "The job doesn't exist on the effective date.",
                 hint: "传入的职务在生效日期当天不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160253,
                 message: "Name can't include \"/\" or \";\"",
                 hint: "名称包含不允许的字符，请修改名称后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160702,
                 message: "The job will be deactivated on or after the effective date.",
                 hint: "传入的职务在生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160269,
                 message: "Effective date can't be later than the year 9999",
                 hint: "生效日期不能晚于9999，请检查并调整生效日期后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160353,
                 message: "Effective Date cannot earlier than 1900",
                 hint: "生效日期不能早于1900，请检查并调整生效日期后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160703,
                 message: "The job family doesn't exist on the effective date.",
                 hint: "传入的序列在生效日期当天不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160704,
                 message: "The job family will be deactivated on or after the effective date",
                 hint: "传入的序列在生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160705,
                 message: "The job level doesn't exist",
                 hint: "传入的职级不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160707,
                 message: "The job grade doesn't exist",
                 hint: "传入的职等不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160709,
                 message: "The job and job family doesn't match",
                 hint: "传入的职务和序列不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160710,
                 message: "The job and job level doesn't match",
                 hint: "传入的职务和职级不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160711,
                 message: "The job level and job family doesn't match",
                 hint: "传入的职级和序列不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160712,
                 message: "The job level and job grade doesn't match",
                 hint: "传入的职级和职等不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160714,
                 message: "The position doesn't exist on the effective date.",
                 hint: "岗位在传入的生效日期当天不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160715,
                 message: "The position will be deactivated on or after the effective date",
                 hint: "岗位在传入的生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160349,
                 message: "Field(s) will be deactivated on or after this effective date",
                 hint: "关联的对象字段在生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160255,
                 message: "Parent position hasn't taken effect on effective date",
                 hint: "上级岗位在传入的生效日期当天未生效，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160256,
                 message: "Parent position will be deactivated on or after this effective date",
                 hint: "上级岗位在生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "This operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "更新后，会出现岗位上下级关系成环，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161603,
                 message: "Name already exists",
                 hint: "岗位名称重复，请修改名称后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "接口超时，请重试。必要时请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -640,14 +648,14 @@ impl ::feishu_runtime::ApiRequest for CreatePositionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
         path.push_str("/open-apis/corehr/v2/positions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -658,8 +666,8 @@ impl ::feishu_runtime::ApiRequest for CreatePositionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PositionApi::del_position`]: 删除岗位.
@@ -678,38 +686,38 @@ impl DelPositionPositionRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for DelPositionPositionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DelPositionPositionRequest {
     type Body = DelPositionPositionBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.position.del_position",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/positions/del_position",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160265,
                 message: "Unable to delete position as it's still in use",
                 hint: "请确认该岗位是否仍在使用，若在使用请先停用后再尝试删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160104,
                 message: "Record doesn't exist",
                 hint: "请检查传入的岗位 ID（position_id）是否正确，或确认该记录是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "接口超时，请重试。必要时请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -718,7 +726,7 @@ impl ::feishu_runtime::ApiRequest for DelPositionPositionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/del_position",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -782,10 +790,14 @@ impl PatchPositionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchPositionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchPositionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -796,202 +808,202 @@ impl ::feishu_runtime::Validate for PatchPositionRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPositionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPositionRequest {
     type Body = PatchPositionBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.position.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/positions/:position_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160263,
                 message: "Name or code already exists",
                 hint: "名称或编码已存在，请检查名称或编码是否与现有记录重复后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160903,
                 message: "Name already exists",
                 hint: "名称已存在，请检查名称是否与现有记录重复后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160259,
                 message: "Individual is offboarded on the effecitve date",
                 hint: "传入的人员类型字段的人员在生效日期当天已离职，请检查人员类型字段的人员在生效日期当天的在职状态后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160572,
                 message: "URL is illegal",
                 hint: "链接类型字段非法，请检查链接格式是否符合要求后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160253,
                 message: "\\\"Name can't include \"/\" or \";\"",
                 hint: "名称包含禁止的字符（如\"/\"、\";\"），请检查名称后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160266,
                 message: "Effective date must be later than the first effective date",
                 hint: "传入的生效日期必须晚于第一个版本的生效日期，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160251,
                 message: "Required field(s) is empty",
                 hint: "必填字段不能为空，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160701,
                 message: "The job doesn't exist on the effective date.",
                 hint: "传入的职务在生效日期当天不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160702,
                 message: "The job will be deactivated on or after the effective date.",
                 hint: "传入的职务在生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160703,
                 message: "The job family doesn't exist on the effective date.",
                 hint: "传入的序列在生效日期不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160269,
                 message: "Effective date can't be later than the year 9999",
                 hint: "生效日期不能晚于9999",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160353,
                 message: "Effective Date cannot earlier than 1900",
                 hint: "生效日期不能早于1900",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160704,
                 message: "传入的序列在生效日期当天或未来停用，请检查后重试",
                 hint: "The job family will be deactivated on or after the effective date",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160705,
                 message: "The job level doesn't exist",
                 hint: "传入的职级不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160707,
                 message: "The job grade doesn't exist",
                 hint: "传入的职等不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160709,
                 message: "The job and job family doesn't match",
                 hint: "传入的职务和序列不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160710,
                 message: "The job and job level doesn't match",
                 hint: "传入的职务和职级不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160711,
                 message: "The job level and job family doesn't match",
                 hint: "传入的职级和序列不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160712,
                 message: "the job level and job grade doesn't match",
                 hint: "传入的职级和职等不匹配，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160714,
                 message: "The position doesn't exist on the effective date.",
                 hint: "岗位在传入的生效日期当天未生效，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160104,
                 message: "Record doesn't exist",
                 hint: "岗位记录不存在，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160715,
                 message: "The position will be deactivated on or after the effective date",
                 hint: "岗位在生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160515,
                 message: "Effective date must be later than the first effective date",
                 hint: "生效日期必须晚于第一个版本的生效日期，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160255,
                 message: "Parent position hasn't taken effect on effective date",
                 hint: "上级岗位在传入的生效日期当天尚未生效，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160256,
                 message: "Parent position will be deactivated on or after this effective date",
                 hint: "上级岗位在传入的生效日期当天或未来停用，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160264,
                 message: "This operation will make the relationship between the superior and the subordinate into a ring",
                 hint: "更新后，会出现岗位上下级关系成环，请修改上级后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161603,
                 message: "Name already exists",
                 hint: "岗位名称重复，请修改名称后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160271,
                 message: "Unable to submit as no changes have been made",
                 hint: "数据无变更，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "接口超时，请重试。必要时请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -1000,15 +1012,15 @@ impl ::feishu_runtime::ApiRequest for PatchPositionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v2/positions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.position_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.position_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -1019,8 +1031,8 @@ impl ::feishu_runtime::ApiRequest for PatchPositionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PositionApi::query`]: 查询岗位信息.
@@ -1091,11 +1103,15 @@ impl QueryPositionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryPositionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPositionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1106,34 +1122,34 @@ impl ::feishu_runtime::Validate for QueryPositionRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryPositionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryPositionRequest {
     type Body = QueryPositionBody;
     type Response = QueryPositionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.position.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/positions/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "接口超时，请减少批量查询数量后重试，调整查询参数“page_size”至更小值（最大值100）。必要时请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -1141,21 +1157,21 @@ impl ::feishu_runtime::ApiRequest for QueryPositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/corehr/v2/positions/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -1170,25 +1186,25 @@ impl ::feishu_runtime::ApiRequest for QueryPositionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryPositionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryPositionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryPositionRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryPositionRequest {
     type Item = Position;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1243,11 +1259,15 @@ impl QueryRecentChangePositionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryRecentChangePositionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryRecentChangePositionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1258,20 +1278,20 @@ impl ::feishu_runtime::Validate for QueryRecentChangePositionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRecentChangePositionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangePositionRequest {
     type Body = ();
     type Response = QueryRecentChangePositionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.position.query_recent_change",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/positions/query_recent_change",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160107,
                 message: "param is invalid",
@@ -1279,21 +1299,21 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangePositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/query_recent_change",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: None,
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/corehr/v2/positions/query_recent_change");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -1301,19 +1321,19 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangePositionRequest {
         out.push("start_date", &self.start_date);
         out.push("end_date", &self.end_date);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryRecentChangePositionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryRecentChangePositionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
@@ -1353,11 +1373,15 @@ impl ActivePositionBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for ActivePositionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ActivePositionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.effective_time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_time",
@@ -1573,11 +1597,15 @@ impl CreatePositionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreatePositionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePositionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.names;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -1587,7 +1615,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.descriptions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descriptions",
@@ -1597,7 +1625,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -1607,7 +1635,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.job_level_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_ids",
@@ -1617,7 +1645,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.employee_type_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_type_ids",
@@ -1627,7 +1655,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.job_grade_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_grade_ids",
@@ -1637,7 +1665,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.work_location_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_ids",
@@ -1647,7 +1675,7 @@ impl ::feishu_runtime::Validate for CreatePositionBody {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -2006,10 +2034,14 @@ impl PatchPositionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchPositionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchPositionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.names {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "names",
@@ -2019,7 +2051,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.descriptions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descriptions",
@@ -2029,7 +2061,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -2039,7 +2071,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.job_level_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_level_ids",
@@ -2049,7 +2081,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.employee_type_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_type_ids",
@@ -2059,7 +2091,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.job_grade_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_grade_ids",
@@ -2069,7 +2101,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.work_location_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "work_location_ids",
@@ -2079,7 +2111,7 @@ impl ::feishu_runtime::Validate for PatchPositionBody {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -2312,7 +2344,7 @@ impl PositionCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PositionCreatedEvent {
+impl ::feishu_runtime::codegen::Event for PositionCreatedEvent {
     const EVENT_TYPE: &'static str = "corehr.position.created_v2";
 }
 /// 删除岗位事件
@@ -2341,7 +2373,7 @@ impl PositionDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PositionDeletedEvent {
+impl ::feishu_runtime::codegen::Event for PositionDeletedEvent {
     const EVENT_TYPE: &'static str = "corehr.position.deleted_v2";
 }
 /// 更新岗位事件
@@ -2384,10 +2416,14 @@ impl PositionUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for PositionUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PositionUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_changes",
@@ -2398,7 +2434,7 @@ impl ::feishu_runtime::Validate for PositionUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for PositionUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for PositionUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.position.updated_v2";
 }
 /// The request body of [`QueryPositionRequest`].
@@ -2484,10 +2520,14 @@ impl QueryPositionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryPositionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPositionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -2497,7 +2537,7 @@ impl ::feishu_runtime::Validate for QueryPositionBody {
             );
         }
         if let Some(value) = &self.effective_time {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "effective_time",
@@ -2507,7 +2547,7 @@ impl ::feishu_runtime::Validate for QueryPositionBody {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -2517,7 +2557,7 @@ impl ::feishu_runtime::Validate for QueryPositionBody {
             );
         }
         if let Some(value) = &self.position_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "position_ids",
@@ -2527,7 +2567,7 @@ impl ::feishu_runtime::Validate for QueryPositionBody {
             );
         }
         if let Some(value) = &self.position_codes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "position_codes",
@@ -2630,7 +2670,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -2652,7 +2692,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

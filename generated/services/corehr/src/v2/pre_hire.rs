@@ -5,7 +5,7 @@
 /// A handle on the `pre_hire` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PreHireApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PreHireApi<'a> {
     /// 操作员工完成入职
@@ -105,8 +105,8 @@ impl<'a> PreHireApi<'a> {
     pub fn complete(
         &self,
         request: CompletePreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, CompletePreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CompletePreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 直接创建待入职
     ///
@@ -235,8 +235,8 @@ impl<'a> PreHireApi<'a> {
     pub fn create(
         &self,
         request: CreatePreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除待入职信息
     ///
@@ -257,8 +257,8 @@ impl<'a> PreHireApi<'a> {
     pub fn delete(
         &self,
         request: DeletePreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新待入职信息
     ///
@@ -374,8 +374,8 @@ impl<'a> PreHireApi<'a> {
     pub fn patch(
         &self,
         request: PatchPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询待入职信息
     ///
@@ -404,8 +404,8 @@ impl<'a> PreHireApi<'a> {
     pub fn query(
         &self,
         request: QueryPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 恢复入职
     ///
@@ -447,8 +447,8 @@ impl<'a> PreHireApi<'a> {
     pub fn restore_flow_instance(
         &self,
         request: RestoreFlowInstancePreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, RestoreFlowInstancePreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RestoreFlowInstancePreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索待入职信息
     ///
@@ -479,8 +479,8 @@ impl<'a> PreHireApi<'a> {
     pub fn search(
         &self,
         request: SearchPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 流转入职任务
     ///
@@ -515,8 +515,8 @@ impl<'a> PreHireApi<'a> {
     pub fn transform_onboarding_task(
         &self,
         request: TransformOnboardingTaskPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, TransformOnboardingTaskPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TransformOnboardingTaskPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 流转入职任务
     ///
@@ -544,8 +544,8 @@ impl<'a> PreHireApi<'a> {
     pub fn transit_task(
         &self,
         request: TransitTaskPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, TransitTaskPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TransitTaskPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 撤销入职
     ///
@@ -574,8 +574,8 @@ impl<'a> PreHireApi<'a> {
     pub fn withdraw_onboarding(
         &self,
         request: WithdrawOnboardingPreHireRequest,
-    ) -> ::feishu_runtime::Call<'a, WithdrawOnboardingPreHireRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, WithdrawOnboardingPreHireRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PreHireApi::complete`]: 操作员工完成入职.
@@ -598,488 +598,488 @@ impl CompletePreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CompletePreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CompletePreHireRequest {
     type Body = ();
     type Response = CompletePreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.complete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/:pre_hire_id/complete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "Server system error",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "invalid job_level_id",
                 hint: "please check job_level_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "invalid job_family_id",
                 hint: "please check job_family_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161003,
                 message: "invalid job_id",
                 hint: "please check job_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161004,
                 message: "invalid offer_hr_id",
                 hint: "please check offer_hr_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161005,
                 message: "invalid direct_leader_id",
                 hint: "please check direct_leader_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161006,
                 message: "invalid onboarding_location_id",
                 hint: "please check onboarding_location_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161007,
                 message: "invalid office_location_id",
                 hint: "please check office_location_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161008,
                 message: "invalid recruitment_type_id",
                 hint: "please check recruitment_type_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161009,
                 message: "invalid employee_type_id",
                 hint: "please check employee_type_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161010,
                 message: "invalid employment_type_id",
                 hint: "please check employment_type_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161011,
                 message: "invalid duration_type_id",
                 hint: "please check duration_type_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161012,
                 message: "invalid singing_type_id",
                 hint: "please check singing_type_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161013,
                 message: "invalid social_security_city_id",
                 hint: "please check social_security_city_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161014,
                 message: "invalid company",
                 hint: "please check company",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161015,
                 message: "invalid department_id",
                 hint: "please check department_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161016,
                 message: "duplicate personal_id_number",
                 hint: "please check personal_id_number",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161018,
                 message: "invalid contract_type",
                 hint: "please check contract_type",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1167037,
                 message: "duplicate phone number",
                 hint: "please check phone",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161026,
                 message: "Email is duplicate with an active individual in the system",
                 hint: "please check email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161027,
                 message: "Email is duplicate with a Pre-hire in the system",
                 hint: "please check email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161028,
                 message: "Phone is duplicate with an active individual in the system",
                 hint: "please check phone",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161029,
                 message: "Phone is duplicate with a Pre-hire in the system",
                 hint: "please check phone",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161030,
                 message: "offer_id does not exist, please try again",
                 hint: "please check offer_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161031,
                 message: "\\\"ID number\\\" is duplicate with a Pre-hire in the system",
                 hint: "please check ID number",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161032,
                 message: "Please fill in a valid international area code",
                 hint: "please check international area code",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161033,
                 message: "Please fill in a valid mobile number",
                 hint: "please check mobile number",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161034,
                 message: "Incorrect work email format. Please fill in a valid email address.",
                 hint: "please check work email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161035,
                 message: "Incorrect work email domain.",
                 hint: "please check work email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161036,
                 message: "Work email is duplicate with an active individual in the system.",
                 hint: "please check work email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161037,
                 message: "Work email is duplicate with a pre-hire in the system.",
                 hint: "please check work email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161038,
                 message: "Work email is duplicate with an offboarded individual in the system.",
                 hint: "please check work email",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161039,
                 message: "Incorrect purpose of location. Please fill in the information again.",
                 hint: "please check the purpose of the selected location",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161040,
                 message: "Incorrect purpose of Onboarding address. Please fill in the information again.",
                 hint: "please check the purpose of the selected onboarding address",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161041,
                 message: "Incorrect purpose of Onboarding location. Please fill in the information again.",
                 hint: "please check the purpose of the selected onboarding location",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161042,
                 message: "Incorrect purpose of Office address. Please fill in the information again.",
                 hint: "please check the purpose of the selected office address",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161043,
                 message: "Incorrect purpose of Office location. Please fill in the information again.",
                 hint: "please check the purpose of the selected office location",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161044,
                 message: "Incorrect purpose of Work location. Please fill in the information again.",
                 hint: "please check the purpose of the selected work location",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161045,
                 message: "Incorrect purpose of Social security city(China only). Please fill in the information again.",
                 hint: "please check the purpose of the selected social security city(China only)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161046,
                 message: "Incorrect purpose of Social Security City. Please fill in the information again.",
                 hint: "please check the purpose of the selected social security city",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161047,
                 message: "Incorrect purpose of Provident Fund City. Please fill in the information again.",
                 hint: "please check the purpose of the selected provident fund city",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161048,
                 message: "employee number is duplicated.",
                 hint: "please check employee number",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161049,
                 message: "employee number format is not match.",
                 hint: "please check employee number",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161050,
                 message: "Unable to fill in staff ID as the auto coding rule has been enabled.",
                 hint: "please check auto number rule",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161051,
                 message: "No hierarchical relationship exists between the entered Onboarding address and Onboarding location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
                 hint: "No hierarchical relationship exists between the entered Onboarding address and Onboarding location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161052,
                 message: "No hierarchical relationship exists between the entered Office address and Office location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
                 hint: "No hierarchical relationship exists between the entered Office address and Office location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161053,
                 message: "No hierarchical relationship exists between the entered Office address and Work location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
                 hint: "No hierarchical relationship exists between the entered Office address and Work location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161054,
                 message: "No hierarchical relationship exists between the entered Office location and Work location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
                 hint: "No hierarchical relationship exists between the entered Office location and Work location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161055,
                 message: "No hierarchical relationship exists between the entered Office address, Office location, and Work location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
                 hint: "No hierarchical relationship exists between the entered Office address, Office location, and Work location. Please confirm the information in \"Org Management - Location\" and fill in the information again.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161056,
                 message: "The department uses the job, the job is required",
                 hint: "The department uses the job, the job is required",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161057,
                 message: "The department does not use the job, the job must be empty",
                 hint: "The department does not use the job, the job must be empty",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161058,
                 message: "personal phone, person email, national id, bank account, worker id or work email is duplicated with an existing pre-hire",
                 hint: "personal phone, person email, national id, bank account, worker id or work email is duplicated with an existing pre-hire",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161059,
                 message: "personal phone, person email, national id, bank account, worker id or work email is duplicated with an existing employment",
                 hint: "personal phone, person email, national id, bank account, worker id or work email is duplicated with an existing employment",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161063,
                 message: "workforce has exceed",
                 hint: "workforce has exceed",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161064,
                 message: "According to auto number rules, this individual cannot generate Employee ID. Please go to \"Feishu People-Settings-HR Settings-Auto Number Settings\" to modify the rules.",
                 hint: "According to auto number rules, this individual cannot generate Employee ID. Please go to \"Feishu People-Settings-HR Settings-Auto Number Settings\" to modify the rules.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161065,
                 message: "Employee ID generation failed, please try again later or contact customer service.",
                 hint: "Employee ID generation failed, please try again later or contact customer service.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161066,
                 message: "The company or workforce type  is empty. Unable to generate staff ID according to the automatic coding rules.",
                 hint: "The company or workforce type is empty. Unable to generate staff ID according to the automatic coding rules.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161068,
                 message: "The Job is invalid.",
                 hint: "The Job is invalid.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161069,
                 message: "The Job family is invalid.",
                 hint: "The Job family is invalid.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161070,
                 message: "The Job level is invalid.",
                 hint: "The Job level is invalid.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161071,
                 message: "The job and job family doesn't match.",
                 hint: "The job and job family doesn't match.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161072,
                 message: "The job and job level doesn't match.",
                 hint: "The job and job level doesn't match.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161073,
                 message: "The job doesn't match job family or job level.",
                 hint: "The job doesn't match job family or job level.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161074,
                 message: "The job family and level doesn't match.",
                 hint: "The job family and level doesn't match.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161075,
                 message: "The 'Contract end date' calculated based on the 'Contract start date' and 'Contract term' is inconsistent with the value entered. Please check.",
                 hint: "The 'Contract end date' calculated based on the 'Contract start date' and 'Contract term' is inconsistent with the value entered. Please check.",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161076,
                 message: "The additionalNationalities contains main nationality",
                 hint: "The additionalNationalities contains main nationality",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161077,
                 message: "The additionalNationalities duplicate",
                 hint: "The additionalNationalities duplicate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161078,
                 message: "The citizenshipStatus duplicate",
                 hint: "The citizenshipStatus duplicate",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161079,
                 message: "invalid additional_nationality_id",
                 hint: "invalid additional_nationality_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161080,
                 message: "invalid citizenship_status_id",
                 hint: "invalid citizenship_status_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161081,
                 message: "invalid user_geo",
                 hint: "invalid user_geo",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161092,
                 message: "Abnormal information check fail",
                 hint: "Abnormal information check fail",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161097,
                 message: "Permission denied, please contact the administrator",
                 hint: "Permission denied, please contact the administrator",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161099,
                 message: "Can not complete onboard,as tasks are not complete all",
                 hint: "Can not complete onboard,as tasks are not complete all",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161100,
                 message: "Determine whether to \"rehire\" before confirming onboarding",
                 hint: "Determine whether to \"rehire\" before confirming onboarding",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161101,
                 message: "Onboarding date is required. Please enter it and try again",
                 hint: "Onboarding date is required. Please enter it and try again",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161102,
                 message: "employment check error",
                 hint: "employment check error",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161103,
                 message: "contract check error",
                 hint: "contract check error",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161104,
                 message: "This individual is on the blocklist",
@@ -1089,14 +1089,14 @@ impl ::feishu_runtime::ApiRequest for CompletePreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/complete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path.push_str("/complete");
         path
     }
@@ -1117,680 +1117,684 @@ impl CreatePreHireRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreatePreHireRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePreHireRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePreHireRequest {
     type Body = CreatePreHireBody;
     type Response = CreatePreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "系统错误",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "职级无效",
                 hint: "请填写有效的职级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "序列无效",
                 hint: "请填写有效的序列",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161003,
                 message: "职务无效",
                 hint: "请填写有效的职务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161004,
                 message: "Offer HR 无效",
                 hint: "请填写有效的 Offer HR",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161005,
                 message: "直属上级无效",
                 hint: "请填写有效的直属上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161006,
                 message: "入职地点无效",
                 hint: "请填写有效的入职地点",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161007,
                 message: "办公地点无效",
                 hint: "请填写有效的办公地点",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161008,
                 message: "招聘类型无效",
                 hint: "请填写有效的招聘类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161009,
                 message: "人员类型无效",
                 hint: "请填写有效的人员类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161010,
                 message: "雇佣类型无效",
                 hint: "请填写有效的雇佣类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161011,
                 message: "期限类型无效",
                 hint: "请填写有效的期限类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161012,
                 message: "签订类型无效",
                 hint: "请填写有效的签订类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161013,
                 message: "社保城市无效",
                 hint: "请填写有效的社保城市",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161014,
                 message: "公司主体无效",
                 hint: "请填写有效的公司主体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161015,
                 message: "部门无效",
                 hint: "请填写有效的部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161016,
                 message: "证件号码和在职人员重复",
                 hint: "请检查证件号码是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161018,
                 message: "合同类型无效",
                 hint: "请填写有效的合同类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1167037,
                 message: "个人电话和在职人员重复",
                 hint: "请检查个人电话是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161019,
                 message: "成本中心内容重复",
                 hint: "请检查成本中心",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161020,
                 message: "成本中心分摊比例必须大于0小于等于100",
                 hint: "请检查成本中心分摊比例",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161021,
                 message: "成本中心数据不完整",
                 hint: "请填写完整的成本中心数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161022,
                 message: "成本中心无效",
                 hint: "请确认填写的是有效的成本中心",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161023,
                 message: "成本中心的分摊比例之和需等于 100%",
                 hint: "成本中心的分摊比例之和需等于 100%",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161024,
                 message: "成本中心被停用",
                 hint: "成本中心被停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161025,
                 message: "成本中心将被停用",
                 hint: "成本中心将被停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161026,
                 message: "个人邮箱和在职人员重复",
                 hint: "请检查个人邮箱是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161027,
                 message: "个人邮箱和待入职人员重复",
                 hint: "请检查个人邮箱是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161028,
                 message: "手机号和在职人员重复",
                 hint: "请检查个人电话是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161029,
                 message: "手机号和待入职人员重复",
                 hint: "请检查个人电话是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161030,
                 message: "Offer id 不存在",
                 hint: "请检查 Offer id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161031,
                 message: "证件号码和待入职人员重复",
                 hint: "请检查证件号码是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161032,
                 message: "国际区号无效",
                 hint: "请填写有效的国际区号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161033,
                 message: "手机号格式有误",
                 hint: "请检查手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161034,
                 message: "工作邮箱格式有误",
                 hint: "请检查工作邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161035,
                 message: "工作邮箱域名有误",
                 hint: "请检查工作邮箱域名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161036,
                 message: "工作邮箱和在职人员重复",
                 hint: "请检查工作邮箱是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161037,
                 message: "工作邮箱和待入职人员重复",
                 hint: "请检查工作邮箱是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161038,
                 message: "工作邮箱和离职人员重复",
                 hint: "请检查工作邮箱是否和离职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161039,
                 message: "所填地点用途不正确，请重新填写",
                 hint: "请检查填写地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161040,
                 message: "入职地址的用途有误",
                 hint: "请检查入职地址的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161041,
                 message: "入职地点的用途错误",
                 hint: "请检查入职地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161042,
                 message: "办公地址的用途有误",
                 hint: "请检查办公地址的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161043,
                 message: "办公地点的用途有误",
                 hint: "请检查办公地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161044,
                 message: "工作地点的用途有误",
                 hint: "请检查工作地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161045,
                 message: "社保城市用途错误",
                 hint: "请检查社保城市的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161046,
                 message: "社保城市用途错误",
                 hint: "请检查社保城市的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161047,
                 message: "公积金缴纳地地点用途错误",
                 hint: "请检查公积金缴纳地的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161048,
                 message: "工号和待入职人员重复",
                 hint: "请检查工号是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161049,
                 message: "工号格式错误",
                 hint: "请检查工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161050,
                 message: "自动编码规则已启用，无法填写工号",
                 hint: "自动编码规则已启用，无法填写工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161051,
                 message: "入职地址和入职地点没有关联关系",
                 hint: "入职地址和入职地点没有关联关系",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161052,
                 message: "办公地址和办公地点没有关联关系",
                 hint: "办公地址和办公地点没有关联关系",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161053,
                 message: "办公地址和工作地点没有关联关系",
                 hint: "办公地址和工作地点没有关联关系",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161054,
                 message: "办公地点和工作地点没有关联关系",
                 hint: "办公地点和工作地点没有关联关系",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161055,
                 message: "办公地址、办公地点和工作地点没有关联关系",
                 hint: "办公地址、办公地点和工作地点没有关联关系",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161056,
                 message: "部门使用职务，职务需必填",
                 hint: "部门使用职务，职务需必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161057,
                 message: "部门无需使用职务，职务需为空值",
                 hint: "部门无需使用职务，职务需为空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161063,
                 message: "编制规划超编",
                 hint: "编制规划超编",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161064,
                 message: "根据当前的自动编码规则，无法生成工号。请前往「设置-人事设置-自动编码设置」中修改规则",
                 hint: "根据当前的自动编码规则，无法生成工号。请前往「设置-人事设置-自动编码设置」中修改规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161065,
                 message: "工号生成失败，请重试或者联系服务台",
                 hint: "工号生成失败，请重试或者联系服务台",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161066,
                 message: "公司和人员类型为空，无法根据自动编码生成工号",
                 hint: "公司和人员类型为空，无法根据自动编码生成工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161068,
                 message: "职务失效",
                 hint: "请填写有效的职务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161069,
                 message: "序列失效",
                 hint: "请填写有效的序列",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161070,
                 message: "职级失效",
                 hint: "请填写有效的职级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161071,
                 message: "职务和序列不匹配",
                 hint: "职务和序列不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161072,
                 message: "职务和职级不匹配",
                 hint: "职务和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161073,
                 message: "职务、序列和职级不匹配",
                 hint: "职务、序列和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161074,
                 message: "序列和职级不匹配",
                 hint: "序列和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161075,
                 message: "合同结束日期、合同开始日期和合同时长不一致",
                 hint: "合同结束日期、合同开始日期和合同时长不一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161076,
                 message: "其他国籍包含主国籍",
                 hint: "其他国籍包含主国籍",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161077,
                 message: "其他国籍内容重复",
                 hint: "其他国籍内容重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161078,
                 message: "公民身份内容重复",
                 hint: "公民身份内容重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161079,
                 message: "其他国籍无效",
                 hint: "请填写有效的其他国籍",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161080,
                 message: "公民身份无效",
                 hint: "请填写有效的公民身份",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161081,
                 message: "数据驻留地无效",
                 hint: "请填写有效的数据驻留地",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161092,
                 message: "异常信息检查失败",
                 hint: "异常信息检查失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161109,
                 message: "职等失效",
                 hint: "请填写有效的职等",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161110,
                 message: "职等和职级不匹配",
                 hint: "职等和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161111,
                 message: "流程无效",
                 hint: "请填写有效的流程",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161112,
                 message: "部门使用岗位，岗位需必填",
                 hint: "部门使用岗位，岗位需必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161113,
                 message: "岗位不匹配",
                 hint: "「部门、直属上级、虚线上级、职务、序列、职级、职等、工作地点、工时制度、人员类型」中存在与所选岗位不匹配的信息，请重新选择",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161114,
                 message: "岗位在入职日期及其之后不存在",
                 hint: "岗位在入职日期及其之后不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161115,
                 message: "岗位在入职日期及其之后存在停用版本",
                 hint: "岗位在入职日期及其之后存在停用版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161118,
                 message: "工作邮箱与飞书企业邮箱中已存在的邮箱重复",
                 hint: "工作邮箱与飞书企业邮箱中已存在的邮箱重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161119,
                 message: "工作邮箱与系统中的离职人员重复，可在飞书企业邮箱回收站中查看此邮箱",
                 hint: "工作邮箱与系统中的离职人员重复，可在飞书企业邮箱回收站中查看此邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161120,
                 message: "暂无被操作人工作邮箱编辑权限，可在「飞书管理后台」的飞书人事应用管理界面，找到应用权限以修改通讯录设置",
                 hint: "暂无被操作人工作邮箱编辑权限，可在「飞书管理后台」的飞书人事应用管理界面，找到应用权限以修改通讯录设置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161121,
                 message: "「工作邮箱」格式不正确，字母需为小写",
                 hint: "「工作邮箱」格式不正确，字母需为小写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161122,
                 message: "「工作邮箱」格式不正确，存在特殊字符",
                 hint: "「工作邮箱」格式不正确，存在特殊字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161123,
                 message: "「工作邮箱」格式不正确",
                 hint: "「工作邮箱」格式不正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161124,
                 message: "「工作邮箱」格式不正确，总长度需小于等于 20 位",
                 hint: "「工作邮箱」格式不正确，总长度需小于等于 20 位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161125,
                 message: "「工作邮箱」在账号 LDAP 已存在",
                 hint: "「工作邮箱」在账号 LDAP 已存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161126,
                 message: "邮箱前缀包含敏感词",
                 hint: "邮箱前缀包含敏感词",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161127,
                 message: "与系统中已存在的邮箱重复",
                 hint: "与系统中已存在的邮箱重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161131,
                 message: "手机号为空",
                 hint: "手机号为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161142,
                 message: "Notice period is invalid",
                 hint: "你已填写默认成本中心（手动选择），“是否继承岗位/部门的默认成本中心”必须为空或者“否”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161143,
                 message: "Notice period is invalid with not editable condition",
                 hint: "是否继承岗位/部门的默认成本中心”填写为否，请补充默认成本中心（手动选择）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161144,
                 message: "Notice period rule not match",
                 hint: "入职日期缺失，无法补充默认成本中心或者成本分摊的生效日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161145,
                 message: "你已填写默认成本中心（手动选择），“是否继承岗位/部门的默认成本中心”必须为空或者“否”",
                 hint: "部门/岗位上的默认成本中心为空，无法继承",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161146,
                 message: "是否继承岗位/部门的默认成本中心”填写为否，请补充默认成本中心（手动选择）",
                 hint: "成本分摊中的成本中心和分摊比例需填写完整",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161147,
                 message: "入职日期缺失，无法补充默认成本中心或者成本分摊的生效日期",
                 hint: "入职日期缺失，无法补充默认成本中心或者成本分摊的生效日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161148,
                 message: "部门/岗位上的默认成本中心为空，无法继承",
                 hint: "部门/岗位上的默认成本中心为空，无法继承",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161149,
                 message: "成本分摊中的成本中心和分摊比例需填写完整",
                 hint: "成本分摊中的成本中心和分摊比例需填写完整",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161150,
                 message: "offer_id与offer查找字段不匹配",
                 hint: "offer_id与offer查找字段不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161151,
                 message: "ats_application_id与application查找字段不匹配",
                 hint: "ats_application_id与application查找字段不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161152,
                 message: "offer查找字段有值时offer_id (text) 必填",
                 hint: "offer查找字段有值时offer_id (text) 必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161153,
                 message: "application查找字段有值时ats_application_id (text)必填",
                 hint: "application查找字段有值时ats_application_id (text)必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161160,
                 message: "部门在入职日期时可能不存在或无效",
                 hint: "部门在入职日期时可能不存在或无效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161161,
                 message: "岗位在入职日期时可能不存在或无效",
@@ -1800,8 +1804,8 @@ impl ::feishu_runtime::ApiRequest for CreatePreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1812,8 +1816,8 @@ impl ::feishu_runtime::ApiRequest for CreatePreHireRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PreHireApi::delete`]: 删除待入职信息.
@@ -1836,20 +1840,20 @@ impl DeletePreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePreHireRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/:pre_hire_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "参数无效",
@@ -1859,14 +1863,14 @@ impl ::feishu_runtime::ApiRequest for DeletePreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v2/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path
     }
 }
@@ -1893,590 +1897,594 @@ impl PatchPreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchPreHireRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchPreHireRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPreHireRequest {
     type Body = PatchPreHireBody;
     type Response = PatchPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/:pre_hire_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "系统错误",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "职级无效",
                 hint: "请填写有效的职级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "序列无效",
                 hint: "请填写有效的序列",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161003,
                 message: "职务无效",
                 hint: "请填写有效的职务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161004,
                 message: "Offer HR 无效",
                 hint: "请填写有效的 Offer HR",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161005,
                 message: "直属上级无效",
                 hint: "请填写有效的直属上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161006,
                 message: "入职地点无效",
                 hint: "请填写有效的入职地点",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161007,
                 message: "办公地点无效",
                 hint: "请填写有效的办公地点",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161008,
                 message: "招聘类型无效",
                 hint: "请填写有效的招聘类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161009,
                 message: "人员类型无效",
                 hint: "请填写有效的人员类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161010,
                 message: "雇佣类型无效",
                 hint: "请填写有效的雇佣类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161011,
                 message: "期限类型无效",
                 hint: "请填写有效的期限类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161012,
                 message: "签订类型无效",
                 hint: "请填写有效的签订类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161013,
                 message: "社保城市无效",
                 hint: "请填写有效的社保城市",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161014,
                 message: "公司主体无效",
                 hint: "请填写有效的公司主体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161015,
                 message: "部门无效",
                 hint: "请填写有效的部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161016,
                 message: "证件号码和在职人员重复",
                 hint: "请检查证件号码是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161018,
                 message: "合同类型无效",
                 hint: "请填写有效的合同类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1167037,
                 message: "个人电话和在职人员重复",
                 hint: "请检查个人电话是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161019,
                 message: "成本中心内容重复",
                 hint: "请检查成本中心",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161020,
                 message: "成本中心分摊比例必须大于0小于等于100",
                 hint: "请检查成本中心分摊比例",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161021,
                 message: "成本中心数据不完整",
                 hint: "请填写完整的成本中心数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161022,
                 message: "成本中心无效",
                 hint: "请确认填写的是有效的成本中心",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161023,
                 message: "成本中心的分摊比例之和需等于 100%",
                 hint: "成本中心的分摊比例之和需等于 100%",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161024,
                 message: "成本中心被停用",
                 hint: "成本中心被停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161025,
                 message: "成本中心将被停用",
                 hint: "成本中心将被停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161026,
                 message: "个人邮箱和在职人员重复",
                 hint: "请检查个人邮箱是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161027,
                 message: "个人邮箱和待入职人员重复",
                 hint: "请检查个人邮箱是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161028,
                 message: "手机号和在职人员重复",
                 hint: "请检查个人电话是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161029,
                 message: "手机号和待入职人员重复",
                 hint: "请检查个人电话是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161030,
                 message: "Offer id 不存在",
                 hint: "请检查 Offer id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161031,
                 message: "证件号码和待入职人员重复",
                 hint: "请检查证件号码是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161032,
                 message: "国际区号无效",
                 hint: "请填写有效的国际区号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161033,
                 message: "手机号格式有误",
                 hint: "请检查手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161034,
                 message: "工作邮箱格式有误",
                 hint: "请检查工作邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161035,
                 message: "工作邮箱域名有误",
                 hint: "请检查工作邮箱域名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161036,
                 message: "工作邮箱和在职人员重复",
                 hint: "请检查工作邮箱是否和在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161037,
                 message: "工作邮箱和待入职人员重复",
                 hint: "请检查工作邮箱是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161038,
                 message: "工作邮箱和离职人员重复",
                 hint: "请检查工作邮箱是否和离职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161039,
                 message: "地点用途有误",
                 hint: "请检查填写地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161040,
                 message: "入职地址的用途有误",
                 hint: "请检查入职地址的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161041,
                 message: "入职地点的用途错误",
                 hint: "请检查入职地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161042,
                 message: "办公地址的用途有误",
                 hint: "请检查办公地址的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161043,
                 message: "办公地点的用途有误",
                 hint: "请检查办公地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161044,
                 message: "工作地点的用途有误",
                 hint: "请检查工作地点的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161045,
                 message: "社保城市用途错误",
                 hint: "请检查社保城市的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161046,
                 message: "社保城市用途错误",
                 hint: "请检查社保城市的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161047,
                 message: "公积金缴纳地地点用途错误",
                 hint: "请检查公积金缴纳地的用途",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161048,
                 message: "工号和待入职人员重复",
                 hint: "请检查工号是否和待入职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161049,
                 message: "工号格式错误",
                 hint: "请检查工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161050,
                 message: "自动编码规则已启用，无法填写工号",
                 hint: "自动编码规则已启用，无法填写工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161051,
                 message: "入职地址和入职地点没有关联关系",
                 hint: "输入的入职地址和入职地点之间不存在层级关系，请前往「组织管理-地点」中确认后并重新填写信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161052,
                 message: "办公地址和办公地点没有关联关系",
                 hint: "输入的办公地址和办公地点之间不存在层级关系，请前往「组织管理-地点」中确认后并重新填写信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161053,
                 message: "办公地址和工作地点没有关联关系",
                 hint: "输入的办公地址和工作地点之间不存在层级关系，请前往「组织管理-地点」中确认后并重新填写信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161054,
                 message: "办公地点和工作地点没有关联关系",
                 hint: "输入的办公地点和工作地点之间不存在层级关系，请前往「组织管理-地点」中确认后并重新填写信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161055,
                 message: "办公地址、办公地点和工作地点没有关联关系",
                 hint: "输入的办公地址、办公地点和工作地点之间不存在层级关系，请前往「组织管理-地点」中确认后并重新填写信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161056,
                 message: "部门使用职务，职务需必填",
                 hint: "部门使用职务，职务需必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161057,
                 message: "部门无需使用职务，职务需为空值",
                 hint: "部门无需使用职务，职务需为空值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161063,
                 message: "编制规划超编",
                 hint: "编制规划超编",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161064,
                 message: "根据当前的自动编码规则，无法生成工号。请前往「设置-人事设置-自动编码设置」中修改规则",
                 hint: "根据当前的自动编码规则，无法生成工号。请前往「设置-人事设置-自动编码设置」中修改规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161065,
                 message: "工号生成失败，请重试或者联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
                 hint: "工号生成失败，请重试或者联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161066,
                 message: "公司和人员类型为空，无法根据自动编码生成工号",
                 hint: "公司和人员类型为空，无法根据自动编码生成工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161068,
                 message: "职务失效",
                 hint: "请填写有效的职务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161069,
                 message: "序列失效",
                 hint: "请填写有效的序列",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161070,
                 message: "职级失效",
                 hint: "请填写有效的职级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161071,
                 message: "职务和序列不匹配",
                 hint: "职务和序列不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161072,
                 message: "职务和职级不匹配",
                 hint: "职务和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161073,
                 message: "职务、序列和职级不匹配",
                 hint: "职务、序列和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161074,
                 message: "序列和职级不匹配",
                 hint: "序列和职级不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161075,
                 message: "合同结束日期、合同开始日期和合同时长不一致",
                 hint: "合同结束日期、合同开始日期和合同时长不一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161076,
                 message: "其他国籍包含主国籍",
                 hint: "其他国籍包含主国籍",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161077,
                 message: "其他国籍内容重复",
                 hint: "其他国籍内容重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161078,
                 message: "公民身份内容重复",
                 hint: "公民身份内容重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161079,
                 message: "其他国籍无效",
                 hint: "请填写有效的其他国籍",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161080,
                 message: "公民身份无效",
                 hint: "请填写有效的公民身份",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161092,
                 message: "异常信息检查失败",
                 hint: "异常信息检查失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161097,
                 message: "权限被拒绝，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
                 hint: "权限被拒绝，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161108,
                 message: "待入职人员已完成入职，无法更新信息",
                 hint: "待入职人员已完成入职，无法更新信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161109,
                 message: "职等失效",
                 hint: "请填写有效的职等",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161112,
                 message: "部门使用岗位，岗位需必填",
                 hint: "部门使用岗位，岗位需必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161113,
                 message: "岗位不匹配",
                 hint: "「部门、直属上级、虚线上级、职务、序列、职级、职等、工作地点、工时制度、人员类型」中存在与所选岗位不匹配的信息，请重新选择",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161114,
                 message: "岗位在入职日期及其之后不存在",
                 hint: "岗位在入职日期及其之后不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161115,
                 message: "岗位在入职日期及其之后存在停用版本",
                 hint: "岗位在入职日期及其之后存在停用版本",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161116,
                 message: "更新待入职获取锁失败",
                 hint: "重试更新待入职",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161142,
                 message: "通知期信息不合法",
                 hint: "通知期信息不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161143,
                 message: "通知期信息无效，不可编辑",
                 hint: "通知期信息无效，不可编辑",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161144,
                 message: "通知期规则不匹配",
                 hint: "通知期规则不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161145,
                 message: "你已填写默认成本中心（手动选择），“是否继承岗位/部门的默认成本中心”必须为空或者“否”",
                 hint: "你已填写默认成本中心（手动选择），“是否继承岗位/部门的默认成本中心”必须为空或者“否”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161146,
                 message: "是否继承岗位/部门的默认成本中心”填写为否，请补充默认成本中心（手动选择）",
                 hint: "是否继承岗位/部门的默认成本中心”填写为否，请补充默认成本中心（手动选择）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161147,
                 message: "入职日期缺失，无法补充默认成本中心或者成本分摊的生效日期",
                 hint: "入职日期缺失，无法补充默认成本中心或者成本分摊的生效日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161148,
                 message: "部门/岗位上的默认成本中心为空，无法继承",
                 hint: "部门/岗位上的默认成本中心为空，无法继承",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161149,
                 message: "成本分摊中的成本中心和分摊比例需填写完整",
                 hint: "成本分摊中的成本中心和分摊比例需填写完整",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161160,
                 message: "该部门在入职日期时可能不存在或无效。",
                 hint: "部门在入职日期时可能不存在或无效。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161161,
                 message: "岗位在入职日期时可能不存在或无效。",
@@ -2486,21 +2494,21 @@ impl ::feishu_runtime::ApiRequest for PatchPreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/corehr/v2/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PreHireApi::query`]: 查询待入职信息.
@@ -2571,11 +2579,15 @@ impl QueryPreHireRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryPreHireRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPreHireRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -2586,34 +2598,34 @@ impl ::feishu_runtime::Validate for QueryPreHireRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryPreHireRequest {
     type Body = QueryPreHireBody;
     type Response = QueryPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "超时，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -2621,21 +2633,21 @@ impl ::feishu_runtime::ApiRequest for QueryPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/corehr/v2/pre_hires/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -2650,25 +2662,25 @@ impl ::feishu_runtime::ApiRequest for QueryPreHireRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryPreHireRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryPreHireRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryPreHireRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryPreHireRequest {
     type Item = PreHire;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -2690,146 +2702,146 @@ impl RestoreFlowInstancePreHireRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for RestoreFlowInstancePreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RestoreFlowInstancePreHireRequest {
     type Body = RestoreFlowInstancePreHireBody;
     type Response = RestoreFlowInstancePreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.restore_flow_instance",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/restore_flow_instance",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "param is invalid",
                 hint: "请填写正确的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "Server system error",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "请求超时，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
                 hint: "接口请求过多，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161116,
                 message: "A conflict occurred as multiple people are operating at the same time. Please refresh the page and try again later.",
                 hint: "多人同时操作发生冲突，请稍后刷新页面后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161097,
                 message: "Permission denied, please contact the administrator.",
                 hint: "无权限操作，请联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161105,
                 message: "You don't have the permission to view the prehire, or the prehire does not exist",
                 hint: "无权限查看该待入职人员，或该待入职人员不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161129,
                 message: "Unable to submit this task as pre-hire is in the \\\"{{label}}\\\" stage.",
                 hint: "该待入职人员当前状态为「{{label}}」，无法进行此操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161063,
                 message: "workforce has exceed",
                 hint: "校验中心，校验 & 预占编失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161034,
                 message: "Incorrect work email format. Please fill in a valid email address.",
                 hint: "「工作邮箱」格式不正确，请填写有效邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161035,
                 message: "Incorrect work email domain.",
                 hint: "「工作邮箱」域名错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161036,
                 message: "Work email is duplicate with an active individual in the system.",
                 hint: "「工作邮箱」与系统中的在职人员重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161118,
                 message: "Work email is duplicate with the existing mailbox in the Feishu business mailbox.",
                 hint: "工作邮箱与飞书企业邮箱中已存在的邮箱重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161119,
                 message: "Work email is duplicate with an offboarded individual in the system, can be viewed in the Feishu Enterprise Mailbox Recycle Bin.",
                 hint: "工作邮箱与系统中的离职人员重复，可在飞书企业邮箱回收站中查看此邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161120,
                 message: "Currently, there is no permission to edit the work email of the person being operated on. You can modify the address book settings by accessing the application permissions in the 'Feishu HR Application Management' interface within the 'Feishu Management Backend'",
                 hint: "暂无被操作人工作邮箱编辑权限，可在「飞书管理后台」的飞书人事应用管理界面，找到应用权限以修改通讯录设置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161121,
                 message: "Incorrect email format, work email need to be lowercase",
                 hint: "「工作邮箱」格式不正确，字母需为小写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161122,
                 message: "Incorrect email format, special character in work email",
                 hint: "「工作邮箱」格式不正确，存在特殊字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161123,
                 message: "Incorrect email format",
                 hint: "「工作邮箱」格式不正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161124,
                 message: "Incorrect email format, the total length of the email exceeds 20 characters",
                 hint: "「工作邮箱」格式不正确，总长度需小于等于 20 位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161125,
                 message: "Work email already exists in the account LDAP",
                 hint: "「工作邮箱」在账号 LDAP 已存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161126,
                 message: "There are sensitive words in the email prefix",
                 hint: "邮箱前缀包含敏感词",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161127,
                 message: "Duplicate with the existing mailbox",
@@ -2838,7 +2850,7 @@ impl ::feishu_runtime::ApiRequest for RestoreFlowInstancePreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/restore_flow_instance",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2917,11 +2929,15 @@ impl SearchPreHireRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchPreHireRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchPreHireRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -2932,46 +2948,46 @@ impl ::feishu_runtime::Validate for SearchPreHireRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchPreHireRequest {
     type Body = SearchPreHireBody;
     type Response = SearchPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "Param is invalid",
                 hint: "请检查参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160103,
                 message: "Parameter requires application scopes, please refer to[Configure app data permissions](https://open.feishu.cn/document/api-call-guide/calling-process/configure-app-data-permissions)",
                 hint: "请检查权限是否已申请，参见[配置应用数据权限](https://open.feishu.cn/document/api-call-guide/calling-process/configure-app-data-permissions)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "超时，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -2979,21 +2995,21 @@ impl ::feishu_runtime::ApiRequest for SearchPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/corehr/v2/pre_hires/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -3008,25 +3024,25 @@ impl ::feishu_runtime::ApiRequest for SearchPreHireRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchPreHireRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchPreHireRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchPreHireRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchPreHireRequest {
     type Item = PreHire;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -3048,62 +3064,62 @@ impl TransformOnboardingTaskPreHireRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for TransformOnboardingTaskPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TransformOnboardingTaskPreHireRequest {
     type Body = TransformOnboardingTaskPreHireBody;
     type Response = TransformOnboardingTaskPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.transform_onboarding_task",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/transform_onboarding_task",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161093,
                 message: "Transit task failed.",
                 hint: "流转任务时系统报错，请联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161095,
                 message: "The task was not found, unable to operate.",
                 hint: "没有找到需要流转的任务，请检查pre_hire_id和task_code传参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161096,
                 message: "Task status error, unable to operate.",
                 hint: "任务状态不满足当前流转类型，不允许流转",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161097,
                 message: "Permission denied, please contact the administrator.",
                 hint: "无权限，请先确认是否已申请`入职常规任务的通用流转`的应用权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161098,
                 message: "The values of the required fields in the form are missing, and the task can not be submitted.",
                 hint: "任务表单配置的必填字段没有填写，需要填写之后再流转",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161116,
                 message: "A conflict occurred as multiple people are operating at the same time. Please refresh the page and try again later.",
                 hint: "多人同时操作发生冲突，请稍后刷新页面后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161129,
                 message: "Unable to perform this action as this pre-hire isn't in the \"To be onboarded\" stage.",
                 hint: "该待入职人员流程不处于进行中，无法进行此操作，请检查待入职人员的入职状态是否处于进行中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161142,
                 message: "Current task not support to submit.",
@@ -3113,8 +3129,8 @@ impl ::feishu_runtime::ApiRequest for TransformOnboardingTaskPreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/transform_onboarding_task",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -3149,50 +3165,50 @@ impl TransitTaskPreHireRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TransitTaskPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TransitTaskPreHireRequest {
     type Body = TransitTaskPreHireBody;
     type Response = TransitTaskPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.transit_task",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/:pre_hire_id/transit_task",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161093,
                 message: "Transit task failed",
                 hint: "任务流转失败，请联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161094,
                 message: "Invalid workflow operation",
                 hint: "当前步骤不允许执行",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161095,
                 message: "The task was not found, unable to operate",
                 hint: "没有找到需要流转的任务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161096,
                 message: "Task status error, unable to operate",
                 hint: "任务状态不是进行中，不允许流转",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161097,
                 message: "Permission denied, please contact the administrator",
                 hint: "无权限，请联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161098,
                 message: "Form required field is lack, please check the form config",
@@ -3202,14 +3218,14 @@ impl ::feishu_runtime::ApiRequest for TransitTaskPreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/transit_task",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/corehr/v2/pre_hires/");
-        ::feishu_runtime::push_path_param(&mut path, &self.pre_hire_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.pre_hire_id);
         path.push_str("/transit_task");
         path
     }
@@ -3233,68 +3249,68 @@ impl WithdrawOnboardingPreHireRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for WithdrawOnboardingPreHireRequest {
+impl ::feishu_runtime::codegen::ApiRequest for WithdrawOnboardingPreHireRequest {
     type Body = WithdrawOnboardingPreHireBody;
     type Response = WithdrawOnboardingPreHireResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.pre_hire.withdraw_onboarding",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/pre_hires/withdraw_onboarding",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161116,
                 message: "A conflict occurred as multiple people are operating at the same time. Please refresh the page and try again later.",
                 hint: "多人同时操作发生冲突，请稍后刷新页面后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161097,
                 message: "Permission denied, please contact the administrator.",
                 hint: "无权限操作，请联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161105,
                 message: "You don't have the permission to view the prehire, or the prehire does not exist",
                 hint: "无权限查看该待入职人员，或该待入职人员不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161129,
                 message: "Unable to submit this task as pre-hire is in the \\\"{{label}}\\\" stage.",
                 hint: "该待入职人员当前状态为「{{label}}」，无法进行此操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161094,
                 message: "Invalid workflow operation.",
                 hint: "当前步骤不允许执行",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "param is invalid",
                 hint: "请填写正确的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1161000,
                 message: "Server system error",
                 hint: "系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "请求超时，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
@@ -3303,7 +3319,7 @@ impl ::feishu_runtime::ApiRequest for WithdrawOnboardingPreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/withdraw_onboarding",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -3880,11 +3896,15 @@ impl AddressForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddressForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddressForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.address_types;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "address_types",
@@ -3894,7 +3914,7 @@ impl ::feishu_runtime::Validate for AddressForUpdate {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -4121,10 +4141,14 @@ impl BankAccountForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for BankAccountForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BankAccountForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.bank_account_usages {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bank_account_usages",
@@ -4547,47 +4571,51 @@ impl BasicInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for BasicInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BasicInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.resident_tax_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "resident_tax_list"),
+                &::feishu_runtime::codegen::field_path(at, "resident_tax_list"),
                 out,
             );
         }
         if let Some(value) = &self.dependent_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "dependent_list"),
+                &::feishu_runtime::codegen::field_path(at, "dependent_list"),
                 out,
             );
         }
         if let Some(value) = &self.bank_account_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bank_account_list"),
+                &::feishu_runtime::codegen::field_path(at, "bank_account_list"),
                 out,
             );
         }
         if let Some(value) = &self.personal_profile_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "personal_profile_list"),
+                &::feishu_runtime::codegen::field_path(at, "personal_profile_list"),
                 out,
             );
         }
         if let Some(value) = &self.emergency_contact_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "emergency_contact_list"),
+                &::feishu_runtime::codegen::field_path(at, "emergency_contact_list"),
                 out,
             );
         }
         if let Some(value) = &self.address_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "address_list"),
+                &::feishu_runtime::codegen::field_path(at, "address_list"),
                 out,
             );
         }
@@ -4947,47 +4975,51 @@ impl BasicInfoUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for BasicInfoUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BasicInfoUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.resident_tax_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "resident_tax_list"),
+                &::feishu_runtime::codegen::field_path(at, "resident_tax_list"),
                 out,
             );
         }
         if let Some(value) = &self.dependent_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "dependent_list"),
+                &::feishu_runtime::codegen::field_path(at, "dependent_list"),
                 out,
             );
         }
         if let Some(value) = &self.bank_account_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bank_account_list"),
+                &::feishu_runtime::codegen::field_path(at, "bank_account_list"),
                 out,
             );
         }
         if let Some(value) = &self.personal_profile_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "personal_profile_list"),
+                &::feishu_runtime::codegen::field_path(at, "personal_profile_list"),
                 out,
             );
         }
         if let Some(value) = &self.emergency_contact_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "emergency_contact_list"),
+                &::feishu_runtime::codegen::field_path(at, "emergency_contact_list"),
                 out,
             );
         }
         if let Some(value) = &self.address_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "address_list"),
+                &::feishu_runtime::codegen::field_path(at, "address_list"),
                 out,
             );
         }
@@ -5051,10 +5083,14 @@ impl CostAllocation {
         self
     }
 }
-impl ::feishu_runtime::Validate for CostAllocation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CostAllocation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.cost_center_rates {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cost_center_rates",
@@ -5141,21 +5177,25 @@ impl CreatePreHireBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreatePreHireBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreatePreHireBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.basic_info;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
         {
             let value = &self.offer_info;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "offer_info"),
+                &::feishu_runtime::codegen::field_path(at, "offer_info"),
                 out,
             );
         }
@@ -5578,10 +5618,14 @@ impl DependentForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for DependentForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DependentForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.national_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "national_ids",
@@ -5591,9 +5635,9 @@ impl ::feishu_runtime::Validate for DependentForUpdate {
             );
         }
         if let Some(value) = &self.address {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "address"),
+                &::feishu_runtime::codegen::field_path(at, "address"),
                 out,
             );
         }
@@ -6071,10 +6115,14 @@ impl EmergencyContactForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmergencyContactForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmergencyContactForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.phones {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "phones",
@@ -6084,9 +6132,9 @@ impl ::feishu_runtime::Validate for EmergencyContactForUpdate {
             );
         }
         if let Some(value) = &self.address {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "address"),
+                &::feishu_runtime::codegen::field_path(at, "address"),
                 out,
             );
         }
@@ -6690,10 +6738,14 @@ impl NoticePeriodDetail {
         self
     }
 }
-impl ::feishu_runtime::Validate for NoticePeriodDetail {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for NoticePeriodDetail {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.value {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "value",
@@ -7383,12 +7435,16 @@ impl OfferInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for OfferInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OfferInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.seniority_adjust_information_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "seniority_adjust_information_list",
                 ),
@@ -7396,9 +7452,9 @@ impl ::feishu_runtime::Validate for OfferInfo {
             );
         }
         if let Some(value) = &self.notice_period_probation_voluntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_probation_voluntary",
                 ),
@@ -7406,9 +7462,9 @@ impl ::feishu_runtime::Validate for OfferInfo {
             );
         }
         if let Some(value) = &self.notice_period_probation_involuntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_probation_involuntary",
                 ),
@@ -7416,9 +7472,9 @@ impl ::feishu_runtime::Validate for OfferInfo {
             );
         }
         if let Some(value) = &self.notice_period_positive_voluntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_positive_voluntary",
                 ),
@@ -7426,9 +7482,9 @@ impl ::feishu_runtime::Validate for OfferInfo {
             );
         }
         if let Some(value) = &self.notice_period_positive_involuntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_positive_involuntary",
                 ),
@@ -7436,9 +7492,9 @@ impl ::feishu_runtime::Validate for OfferInfo {
             );
         }
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -8058,12 +8114,16 @@ impl OfferInfoUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for OfferInfoUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OfferInfoUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.seniority_adjust_information_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "seniority_adjust_information_list",
                 ),
@@ -8071,9 +8131,9 @@ impl ::feishu_runtime::Validate for OfferInfoUpdate {
             );
         }
         if let Some(value) = &self.notice_period_probation_voluntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_probation_voluntary",
                 ),
@@ -8081,9 +8141,9 @@ impl ::feishu_runtime::Validate for OfferInfoUpdate {
             );
         }
         if let Some(value) = &self.notice_period_probation_involuntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_probation_involuntary",
                 ),
@@ -8091,9 +8151,9 @@ impl ::feishu_runtime::Validate for OfferInfoUpdate {
             );
         }
         if let Some(value) = &self.notice_period_positive_voluntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_positive_voluntary",
                 ),
@@ -8101,9 +8161,9 @@ impl ::feishu_runtime::Validate for OfferInfoUpdate {
             );
         }
         if let Some(value) = &self.notice_period_positive_involuntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_positive_involuntary",
                 ),
@@ -8111,9 +8171,9 @@ impl ::feishu_runtime::Validate for OfferInfoUpdate {
             );
         }
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -8303,19 +8363,23 @@ impl PatchPreHireBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchPreHireBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchPreHireBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.basic_info_update {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info_update"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info_update"),
                 out,
             );
         }
         if let Some(value) = &self.offer_info_update {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "offer_info_update"),
+                &::feishu_runtime::codegen::field_path(at, "offer_info_update"),
                 out,
             );
         }
@@ -9083,10 +9147,14 @@ impl PersonalProfileForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for PersonalProfileForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PersonalProfileForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.files {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "files",
@@ -9273,12 +9341,16 @@ impl PreHire {
         self
     }
 }
-impl ::feishu_runtime::Validate for PreHire {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PreHire {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employment_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employment_info"),
+                &::feishu_runtime::codegen::field_path(at, "employment_info"),
                 out,
             );
         }
@@ -10013,12 +10085,16 @@ impl PreHireEmploymentInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for PreHireEmploymentInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PreHireEmploymentInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.notice_period_positive_voluntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_positive_voluntary",
                 ),
@@ -10026,9 +10102,9 @@ impl ::feishu_runtime::Validate for PreHireEmploymentInfo {
             );
         }
         if let Some(value) = &self.notice_period_probation_involuntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_probation_involuntary",
                 ),
@@ -10036,9 +10112,9 @@ impl ::feishu_runtime::Validate for PreHireEmploymentInfo {
             );
         }
         if let Some(value) = &self.notice_period_positive_involuntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_positive_involuntary",
                 ),
@@ -10046,9 +10122,9 @@ impl ::feishu_runtime::Validate for PreHireEmploymentInfo {
             );
         }
         if let Some(value) = &self.notice_period_probation_voluntary {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "notice_period_probation_voluntary",
                 ),
@@ -10056,9 +10132,9 @@ impl ::feishu_runtime::Validate for PreHireEmploymentInfo {
             );
         }
         if let Some(value) = &self.cost_allocation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "cost_allocation"),
+                &::feishu_runtime::codegen::field_path(at, "cost_allocation"),
                 out,
             );
         }
@@ -10299,10 +10375,14 @@ impl PreHireOnboardingTaskChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for PreHireOnboardingTaskChangedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PreHireOnboardingTaskChangedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.onboarding_task_changes {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboarding_task_changes",
@@ -10313,7 +10393,7 @@ impl ::feishu_runtime::Validate for PreHireOnboardingTaskChangedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for PreHireOnboardingTaskChangedEvent {
+impl ::feishu_runtime::codegen::Event for PreHireOnboardingTaskChangedEvent {
     const EVENT_TYPE: &'static str = "corehr.pre_hire.onboarding_task_changed_v2";
 }
 /// 薪资组信息
@@ -10478,10 +10558,14 @@ impl PrehireSeniorityAdjustInformation {
         self
     }
 }
-impl ::feishu_runtime::Validate for PrehireSeniorityAdjustInformation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PrehireSeniorityAdjustInformation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.seniority_adjustment {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "seniority_adjustment",
@@ -10630,10 +10714,14 @@ impl PrehireSeniorityAdjustInformationUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for PrehireSeniorityAdjustInformationUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PrehireSeniorityAdjustInformationUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.seniority_adjustment {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "seniority_adjustment",
@@ -10677,10 +10765,14 @@ impl QueryPreHireBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryPreHireBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPreHireBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pre_hire_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pre_hire_ids",
@@ -10690,7 +10782,7 @@ impl ::feishu_runtime::Validate for QueryPreHireBody {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -10733,12 +10825,16 @@ impl QueryPreHireResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryPreHireResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPreHireResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -10858,12 +10954,16 @@ impl ResidentTaxForUpdate {
         self
     }
 }
-impl ::feishu_runtime::Validate for ResidentTaxForUpdate {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ResidentTaxForUpdate {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tax_address {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tax_address"),
+                &::feishu_runtime::codegen::field_path(at, "tax_address"),
                 out,
             );
         }
@@ -11141,10 +11241,14 @@ impl SearchPreHireBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchPreHireBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchPreHireBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.worker_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "worker_ids",
@@ -11154,7 +11258,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.pre_hire_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pre_hire_ids",
@@ -11164,7 +11268,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.person_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "person_ids",
@@ -11174,7 +11278,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.onboarding_location_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "onboarding_location_ids",
@@ -11184,7 +11288,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -11194,7 +11298,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.direct_manager_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "direct_manager_ids",
@@ -11204,7 +11308,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.employee_type_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_type_ids",
@@ -11214,7 +11318,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.employee_subtype_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_subtype_ids",
@@ -11224,7 +11328,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.job_family_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_family_ids",
@@ -11234,7 +11338,7 @@ impl ::feishu_runtime::Validate for SearchPreHireBody {
             );
         }
         if let Some(value) = &self.fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -11277,12 +11381,16 @@ impl SearchPreHireResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchPreHireResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchPreHireResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -11686,7 +11794,7 @@ pub enum AfterStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AfterStatus { NotStarted => "not_started", InProgress => "in_progress", Completed =>
     "completed", Withdrawn => "withdrawn", Others => "others", Expired => "expired" }
 );
@@ -11704,7 +11812,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -11726,7 +11834,7 @@ pub enum OnboardingStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     OnboardingStatus { Preboarding => "preboarding", Deleted => "deleted", DayOne =>
     "day_one", Withdrawn => "withdrawn", Completed => "completed" }
 );
@@ -11762,7 +11870,7 @@ pub enum OnboardingTaskChangeAfterStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     OnboardingTaskChangeAfterStatus { Uninitialized => "uninitialized", NotStarted =>
     "not_started", InProgress => "in_progress", InReview => "in_review", Rejected =>
     "rejected", Failed => "failed", Skipped => "skipped", Completed => "completed",
@@ -11783,7 +11891,7 @@ pub enum Rehire {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Rehire { ToBeConfirmed => "to_be_confirmed", No => "no", Yes => "yes" }
 );
 /// 调整类型 - 可通过[【获取字段详情】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/get_by_param)接口查询，查询参数如下：   - object_api_name：seniority_adjust_information   - custom_api_name：seniority_adjustment_type
@@ -11798,7 +11906,7 @@ pub enum SeniorityAdjustmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SeniorityAdjustmentType { Decrease => "decrease", Increase => "increase" }
 );
 /// 任务状态
@@ -11831,7 +11939,7 @@ pub enum TaskStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TaskStatus { Initiating => "initiating", Terminated => "terminated", Exception =>
     "exception", InProgress => "in_progress", NotStarted => "not_started", Skipped =>
     "skipped", Uninitialized => "uninitialized", Failed => "failed", InReview =>
@@ -11855,7 +11963,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

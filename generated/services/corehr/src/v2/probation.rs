@@ -5,7 +5,7 @@
 /// A handle on the `probation` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProbationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProbationApi<'a> {
     /// 编辑试用期
@@ -42,8 +42,8 @@ impl<'a> ProbationApi<'a> {
     pub fn edit(
         &self,
         request: EditProbationRequest,
-    ) -> ::feishu_runtime::Call<'a, EditProbationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EditProbationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 启用/停用试用期考核功能
     ///
@@ -64,8 +64,8 @@ impl<'a> ProbationApi<'a> {
     pub fn enable_disable_assessment(
         &self,
         request: EnableDisableAssessmentProbationRequest,
-    ) -> ::feishu_runtime::Call<'a, EnableDisableAssessmentProbationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EnableDisableAssessmentProbationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索试用期信息
     ///
@@ -89,8 +89,8 @@ impl<'a> ProbationApi<'a> {
     pub fn search(
         &self,
         request: SearchProbationRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchProbationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchProbationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 发起转正
     ///
@@ -106,8 +106,8 @@ impl<'a> ProbationApi<'a> {
     pub fn submit(
         &self,
         request: SubmitProbationRequest,
-    ) -> ::feishu_runtime::Call<'a, SubmitProbationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubmitProbationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 撤销转正
     ///
@@ -123,8 +123,8 @@ impl<'a> ProbationApi<'a> {
     pub fn withdraw(
         &self,
         request: WithdrawProbationRequest,
-    ) -> ::feishu_runtime::Call<'a, WithdrawProbationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, WithdrawProbationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProbationApi::edit`]: 编辑试用期.
@@ -157,116 +157,120 @@ impl EditProbationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditProbationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditProbationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EditProbationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EditProbationRequest {
     type Body = EditProbationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation.edit",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/edit",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160403,
                 message: "You don't have the permission to view this page or perform this operation",
                 hint: "请申请对该员工的数据访问权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "\\\"Probation end date\\\" can't be later than \\\"Estimated probation end date\\\"",
                 hint: "「试用期实际结束日期」不能晚于「试用期预计结束日期」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161013,
                 message: "Please fill in both \\\"Probation start date\\\" and \\\"Estimated probation end date\\\"",
                 hint: "请同时填写「试用期开始日期」和「试用期预计结束日期」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161015,
                 message: "\\\"Probation end date\\\" can't be earlier than \\\"Probation start date\\\"",
                 hint: "「试用期实际结束日期」不能早于「试用期开始日期」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161017,
                 message: "\\\"Probation start date\\\" can't be earlier than \\\"Onboarding date\\\"",
                 hint: "「试用期开始日期」不能早于「入职日期」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161018,
                 message: "\\\"Estimated probation end date\\\" can't be earlier than \\\"Probation start date\\\"",
                 hint: "「试用期预计结束日期」不能早于「试用期开始日期」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161021,
                 message: "Probation record pending approval can't be edited",
                 hint: "无法编辑审批中的试用期记录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161034,
                 message: "\\\"Probation extension duration\\\" can't be less than or equal to 0",
                 hint: "「试用期延长时长」不可小于等于0",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161035,
                 message: "\\\"Expected end date after probation extension\\\" can't be earlier than or equal to \\\"Expected probation end date\\\"",
                 hint: "「延长后试用期预计结束日期」不能早于等于「试用期预计结束日期」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161037,
                 message: "\\\"Probation extension duration\\\" and \\\"Extended probation end date\\\" don't match",
                 hint: "「试用期延长时长」和「延长后试用期预计结束日期」不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161038,
                 message: "Please fill in both \\\"Probation extension duration\\\" and \\\"Unit of probation extension duration\\\"",
                 hint: "请同时填写「试用期延长时长」和「试用期延长时长单位」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161039,
                 message: "If the \\\"Probation result\\\" is extend probation, \\\"Extended probation end date\\\" or \\\"Probation extension duration and its unit\\\" must be filled in",
                 hint: "「试用期结果」为延长试用期，「延长后试用期预计结束日期」或「试用期延长时长及其单位」必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161041,
                 message: "If the \\\"Probation result\\\" is pass, \\\"Actual probation end date\\\" must be filled in",
                 hint: "「试用期结果」为通过，「试用期实际结束日期」必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161046,
                 message: "There is an actual probation end date. Please set the probation result to \\\"Passed\\\"",
                 hint: "存在试用期实际结束日期，请将试用期结果指定为「通过」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161047,
                 message: "Probation extension fields are filled. Please set the probation result to \\\"Extended\\\"",
@@ -275,14 +279,14 @@ impl ::feishu_runtime::ApiRequest for EditProbationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/edit",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/corehr/v2/probation/edit");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -290,8 +294,8 @@ impl ::feishu_runtime::ApiRequest for EditProbationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ProbationApi::enable_disable_assessment`]: 启用/停用试用期考核功能.
@@ -310,20 +314,20 @@ impl EnableDisableAssessmentProbationRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for EnableDisableAssessmentProbationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EnableDisableAssessmentProbationRequest {
     type Body = EnableDisableAssessmentProbationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation.enable_disable_assessment",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/enable_disable_assessment",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161025,
                 message: "Do not repeatedly turn on/off the function",
@@ -332,7 +336,7 @@ impl ::feishu_runtime::ApiRequest for EnableDisableAssessmentProbationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/enable_disable_assessment",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -411,11 +415,15 @@ impl SearchProbationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchProbationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchProbationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -426,20 +434,20 @@ impl ::feishu_runtime::Validate for SearchProbationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchProbationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchProbationRequest {
     type Body = SearchProbationBody;
     type Response = SearchProbationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160017,
                 message: "请求参数中字段权限缺失",
@@ -447,16 +455,16 @@ impl ::feishu_runtime::ApiRequest for SearchProbationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -464,7 +472,7 @@ impl ::feishu_runtime::ApiRequest for SearchProbationRequest {
         path.push_str("/open-apis/corehr/v2/probation/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -479,25 +487,25 @@ impl ::feishu_runtime::ApiRequest for SearchProbationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchProbationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchProbationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchProbationRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchProbationRequest {
     type Item = ProbationInfo;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -550,29 +558,29 @@ impl SubmitProbationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SubmitProbationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubmitProbationRequest {
     type Body = SubmitProbationBody;
     type Response = SubmitProbationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation.submit",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/submit",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/submit",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/corehr/v2/probation/submit");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -631,29 +639,29 @@ impl WithdrawProbationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for WithdrawProbationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for WithdrawProbationRequest {
     type Body = WithdrawProbationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation.withdraw",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/withdraw",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/withdraw",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/corehr/v2/probation/withdraw");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -956,10 +964,14 @@ impl EditProbationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for EditProbationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EditProbationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.extended_probation_period_duration {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "extended_probation_period_duration",
@@ -969,7 +981,7 @@ impl ::feishu_runtime::Validate for EditProbationBody {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_fields",
@@ -1487,7 +1499,7 @@ impl ProbationUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ProbationUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ProbationUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.probation.updated_v2";
 }
 /// The request body of [`SearchProbationRequest`].
@@ -1803,7 +1815,7 @@ pub enum ConversionMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ConversionMode { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ConversionMode { V1 => 1, V2 => 2 });
 /// 此次调用中使用的部门 ID 类型
 ///
 /// The values of `department_id_type` in [`SearchProbationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1818,7 +1830,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1836,7 +1848,7 @@ pub enum ExtendedProbationPeriodUnit {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ExtendedProbationPeriodUnit { Day => "day", Week => "week", Month => "month" }
 );
 /// 试用期最终考核结果
@@ -1851,7 +1863,7 @@ pub enum FinalAssessmentResult {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FinalAssessmentResult { Approved => "approved", Rejected => "rejected" }
 );
 /// 试用期结果，填写时满足以下规则  - 权限要求：`corehr:probation.probation_outcome:write` 写试用期结果字段 - 取值区分大小写。 - 填写「通过」时，必填「试用期实际结束日期」。 - 填写「延长」时，「延长后试用期预计结束日期」和「试用期预计延长时长」至少填写一项。 - 填写「未通过」时，需要置空「试用期实际结束日期」。
@@ -1868,7 +1880,7 @@ pub enum ProbationOutcome {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProbationOutcome { Passed => "passed", Failed => "failed", Delayed => "delayed" }
 );
 /// 试用期状态
@@ -1891,7 +1903,7 @@ pub enum ProbationStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProbationStatus { Pending => "pending", Rejected => "rejected", Waiting => "waiting",
     Approved => "approved", Converted => "converted", Offboarded => "offboarded" }
 );
@@ -1909,7 +1921,7 @@ pub enum SubmissionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SubmissionType { SelfSubmission => "self_submission", System => "system",
     HrSubmission => "hr_submission" }
 );
@@ -1931,7 +1943,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `probation_assessment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProbationAssessmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProbationAssessmentApi<'a> {
     /// 新增试用期考核信息
@@ -22,8 +22,8 @@ impl<'a> ProbationAssessmentApi<'a> {
     pub fn create(
         &self,
         request: CreateProbationAssessmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateProbationAssessmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateProbationAssessmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除试用期考核信息
     ///
@@ -38,8 +38,8 @@ impl<'a> ProbationAssessmentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteProbationAssessmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteProbationAssessmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteProbationAssessmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新试用期考核信息
     ///
@@ -54,8 +54,8 @@ impl<'a> ProbationAssessmentApi<'a> {
     pub fn patch(
         &self,
         request: PatchProbationAssessmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchProbationAssessmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchProbationAssessmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProbationAssessmentApi::create`]: 新增试用期考核信息.
@@ -105,29 +105,29 @@ impl CreateProbationAssessmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateProbationAssessmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateProbationAssessmentRequest {
     type Body = CreateProbationAssessmentBody;
     type Response = CreateProbationAssessmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation_assessment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/assessments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation-assessment/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/corehr/v2/probation/assessments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -159,27 +159,27 @@ impl DeleteProbationAssessmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteProbationAssessmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteProbationAssessmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation_assessment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/assessments/:assessment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation-assessment/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/corehr/v2/probation/assessments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.assessment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.assessment_id);
         path
     }
 }
@@ -223,30 +223,30 @@ impl PatchProbationAssessmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchProbationAssessmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchProbationAssessmentRequest {
     type Body = PatchProbationAssessmentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.probation_assessment.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/probation/assessments/:assessment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation-assessment/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/corehr/v2/probation/assessments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.assessment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.assessment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.client_token {
             out.push("client_token", value);
         }
@@ -468,7 +468,7 @@ pub enum AssessmentResult {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AssessmentResult { Approved => "approved", Rejected => "rejected" }
 );
 /// 考核状态
@@ -487,7 +487,7 @@ pub enum AssessmentStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     AssessmentStatus { NotStarted => "not_started", InProcess => "in_process", Completed
     => "completed", NoNeed => "no_need" }
 );
@@ -509,7 +509,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `process` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProcessApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProcessApi<'a> {
     /// 获取流程数据
@@ -33,8 +33,8 @@ impl<'a> ProcessApi<'a> {
     pub fn flow_variable_data(
         &self,
         request: FlowVariableDataProcessRequest,
-    ) -> ::feishu_runtime::Call<'a, FlowVariableDataProcessRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FlowVariableDataProcessRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个流程详情
     ///
@@ -59,8 +59,8 @@ impl<'a> ProcessApi<'a> {
     pub fn get(
         &self,
         request: GetProcessRequest,
-    ) -> ::feishu_runtime::Call<'a, GetProcessRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetProcessRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询流程实例列表
     ///
@@ -89,8 +89,8 @@ impl<'a> ProcessApi<'a> {
     pub fn list(
         &self,
         request: ListProcessRequest,
-    ) -> ::feishu_runtime::Call<'a, ListProcessRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListProcessRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProcessApi::flow_variable_data`]: 获取流程数据.
@@ -160,38 +160,38 @@ impl FlowVariableDataProcessRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for FlowVariableDataProcessRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FlowVariableDataProcessRequest {
     type Body = ();
     type Response = FlowVariableDataProcessResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.process.flow_variable_data",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/processes/:process_id/flow_variable_data",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160100,
                 message: "Process is not found",
                 hint: "确认审批流程ID是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160500,
                 message: "System error",
                 hint: "系统内部异常，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160101,
                 message: "param error",
                 hint: "参数错误，请操作接口字段说明自查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "System error",
@@ -200,16 +200,16 @@ impl ::feishu_runtime::ApiRequest for FlowVariableDataProcessRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/flow_variable_data",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/corehr/v2/processes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.process_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.process_id);
         path.push_str("/flow_variable_data");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -256,26 +256,26 @@ impl GetProcessRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetProcessRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetProcessRequest {
     type Body = ();
     type Response = GetProcessResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.process.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/processes/:process_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160500,
                 message: "system error",
                 hint: "系统异常，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160101,
                 message: "invalid param",
@@ -284,15 +284,15 @@ impl ::feishu_runtime::ApiRequest for GetProcessRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/corehr/v2/processes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.process_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.process_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -389,11 +389,15 @@ impl ListProcessRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListProcessRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListProcessRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -404,32 +408,32 @@ impl ::feishu_runtime::Validate for ListProcessRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListProcessRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListProcessRequest {
     type Body = ();
     type Response = ListProcessResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.process.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/processes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160101,
                 message: "Invalid parameter",
                 hint: "参数错误，请操作接口字段说明自查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160500,
                 message: "System error",
                 hint: "系统异常，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160102,
                 message: "Internal system error",
@@ -437,21 +441,21 @@ impl ::feishu_runtime::ApiRequest for ListProcessRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("process_ids"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
         path.push_str("/open-apis/corehr/v2/processes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in self.statuses.iter().flatten() {
             out.push("statuses", value);
         }
@@ -465,25 +469,25 @@ impl ::feishu_runtime::ApiRequest for ListProcessRequest {
             out.push("flow_definition_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListProcessRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListProcessRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListProcessRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListProcessRequest {
     type Item = String;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.process_ids.unwrap_or_default()
@@ -1699,10 +1703,14 @@ impl ProcessUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_type",
@@ -1713,7 +1721,7 @@ impl ::feishu_runtime::Validate for ProcessUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ProcessUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ProcessUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.process.updated_v2";
 }
 /// 此次调用中使用的部门 ID 类型
@@ -1730,7 +1738,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -1754,7 +1762,7 @@ pub enum GetProcessResponseStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     GetProcessResponseStatus { V1 => 1, V2 => 2, V4 => 4, V8 => 8, V9 => 9, V15 => 15 }
 );
 /// 变更后状态
@@ -1777,7 +1785,7 @@ pub enum ProcessUpdatedEventStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ProcessUpdatedEventStatus { V1 => 1, V9 => 9, V2 => 2, V4 => 4, V8 => 8, V15 => 15 }
 );
 /// 普通流程或撤销流程等
@@ -1794,7 +1802,7 @@ pub enum Properties {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Properties { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Properties { V1 => 1, V2 => 2, V3 => 3 });
 /// 单据状态
 ///
 /// The values of `status` in [`ProcessDoneItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1809,7 +1817,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V3 => 3, V2 => 2, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(Status { V3 => 3, V2 => 2, V4 => 4 });
 /// 单据类型
 ///
 /// The values of `type` in [`ProcessDoneItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1822,7 +1830,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V5 => 5 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V5 => 5 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`FlowVariableDataProcessRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1841,7 +1849,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

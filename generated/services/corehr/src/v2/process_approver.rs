@@ -5,7 +5,7 @@
 /// A handle on the `process_approver` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProcessApproverApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProcessApproverApi<'a> {
     /// 通过/拒绝审批任务
@@ -32,8 +32,8 @@ impl<'a> ProcessApproverApi<'a> {
     pub fn update(
         &self,
         request: UpdateProcessApproverRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateProcessApproverRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateProcessApproverRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProcessApproverApi::update`]: 通过/拒绝审批任务.
@@ -100,56 +100,60 @@ impl UpdateProcessApproverRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProcessApproverRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProcessApproverRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateProcessApproverRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessApproverRequest {
     type Body = UpdateProcessApproverBody;
     type Response = UpdateProcessApproverResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.process_approver.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/processes/:process_id/approvers/:approver_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161001,
                 message: "审批已被处理",
                 hint: "审批任务已被处理，无需再次审批",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161002,
                 message: "参数非法",
                 hint: "参数错误，请操作接口字段说明自查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1161003,
                 message: "无权限",
                 hint: "请确认是否已申请权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161004,
                 message: "自动提交表单失败",
                 hint: "自动提交表单失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161005,
                 message: "审批状态已更新",
@@ -158,17 +162,17 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessApproverRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process-approver/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/corehr/v2/processes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.process_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.process_id);
         path.push_str("/approvers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.approver_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.approver_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -179,8 +183,8 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessApproverRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 在list_values和record_values中引用的变量
@@ -211,12 +215,16 @@ impl FieldVariableSubVlaueForReview {
         self
     }
 }
-impl ::feishu_runtime::Validate for FieldVariableSubVlaueForReview {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FieldVariableSubVlaueForReview {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.value {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "value"),
+                &::feishu_runtime::codegen::field_path(at, "value"),
                 out,
             );
         }
@@ -293,10 +301,14 @@ impl FieldVariableValueToFileForWrite {
         self
     }
 }
-impl ::feishu_runtime::Validate for FieldVariableValueToFileForWrite {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FieldVariableValueToFileForWrite {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.length {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "length",
@@ -441,10 +453,14 @@ impl FieldVariableValueToForReview {
         self
     }
 }
-impl ::feishu_runtime::Validate for FieldVariableValueToForReview {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FieldVariableValueToForReview {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.list_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "list_values",
@@ -454,9 +470,9 @@ impl ::feishu_runtime::Validate for FieldVariableValueToForReview {
             );
         }
         if let Some(value) = &self.file_value {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "file_value"),
+                &::feishu_runtime::codegen::field_path(at, "file_value"),
                 out,
             );
         }
@@ -590,10 +606,14 @@ impl ProcessApproverUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessApproverUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessApproverUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_type",
@@ -604,7 +624,7 @@ impl ::feishu_runtime::Validate for ProcessApproverUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ProcessApproverUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ProcessApproverUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.process.approver.updated_v2";
 }
 /// 表单数据
@@ -648,17 +668,21 @@ impl ProcessFormVariableV2 {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessFormVariableV2 {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessFormVariableV2 {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.variable_value {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "variable_value"),
+                &::feishu_runtime::codegen::field_path(at, "variable_value"),
                 out,
             );
         }
         if let Some(value) = &self.sub_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sub_values",
@@ -666,9 +690,9 @@ impl ::feishu_runtime::Validate for ProcessFormVariableV2 {
                 Some(0),
                 Some(100000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sub_values"),
+                &::feishu_runtime::codegen::field_path(at, "sub_values"),
                 out,
             );
         }
@@ -743,10 +767,14 @@ impl UpdateProcessApproverBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProcessApproverBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProcessApproverBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.reason {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reason",
@@ -756,7 +784,7 @@ impl ::feishu_runtime::Validate for UpdateProcessApproverBody {
             );
         }
         if let Some(value) = &self.field_values_v2 {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_values_v2",
@@ -764,9 +792,9 @@ impl ::feishu_runtime::Validate for UpdateProcessApproverBody {
                 Some(0),
                 Some(100000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "field_values_v2"),
+                &::feishu_runtime::codegen::field_path(at, "field_values_v2"),
                 out,
             );
         }
@@ -810,7 +838,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleCorehrDepartmentId => "people_corehr_department_id" }
 );
@@ -832,7 +860,7 @@ pub enum ProcessApproverUpdatedEventStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ProcessApproverUpdatedEventStatus { V1 => 1, V3 => 3, V2 => 2, V4 => 4, V18 => 18 }
 );
 /// 将审批任务修改为同意/拒绝
@@ -847,7 +875,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V2 => 2, V3 => 3 });
 /// 单据类型
 ///
 /// The values of `type` in [`ProcessApproverUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -860,7 +888,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V5 => 5 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V5 => 5 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`UpdateProcessApproverRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -879,7 +907,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

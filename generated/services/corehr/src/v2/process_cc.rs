@@ -54,10 +54,14 @@ impl ProcessCcUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessCcUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessCcUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_type",
@@ -68,7 +72,7 @@ impl ::feishu_runtime::Validate for ProcessCcUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ProcessCcUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ProcessCcUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.process.cc.updated_v2";
 }
 /// 单据状态
@@ -81,4 +85,4 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V5 => 5 });
+::feishu_runtime::codegen::integer_enum!(Status { V5 => 5 });

@@ -53,10 +53,14 @@ impl ProcessCommentInfoUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessCommentInfoUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessCommentInfoUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.process_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "process_id",
@@ -66,7 +70,7 @@ impl ::feishu_runtime::Validate for ProcessCommentInfoUpdatedEvent {
             );
         }
         if let Some(value) = &self.comment_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "comment_id",
@@ -77,7 +81,7 @@ impl ::feishu_runtime::Validate for ProcessCommentInfoUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ProcessCommentInfoUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ProcessCommentInfoUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.process_comment_info.updated_v2";
 }
 /// 评论事件的类型
@@ -90,4 +94,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1 });

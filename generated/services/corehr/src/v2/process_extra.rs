@@ -5,7 +5,7 @@
 /// A handle on the `process_extra` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProcessExtraApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProcessExtraApi<'a> {
     /// 加签审批任务
@@ -38,8 +38,8 @@ impl<'a> ProcessExtraApi<'a> {
     pub fn update(
         &self,
         request: UpdateProcessExtraRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateProcessExtraRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateProcessExtraRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProcessExtraApi::update`]: 加签审批任务.
@@ -81,92 +81,96 @@ impl UpdateProcessExtraRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProcessExtraRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProcessExtraRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateProcessExtraRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessExtraRequest {
     type Body = UpdateProcessExtraBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.process_extra.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/processes/:process_id/extra",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160500,
                 message: "系统异常",
                 hint: "请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160101,
                 message: "参数非法",
                 hint: "参数错误，请操作接口字段说明自查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160015,
                 message: "所有审批已经结束",
                 hint: "不存在进行中的审批任务，无法加签",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161103,
                 message: "任务处理中",
                 hint: "任务正在处理中，可稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1161003,
                 message: "无权限",
                 hint: "请确认是否已申请权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160256,
                 message: "节点不支持加签",
                 hint: "当前节点不支持加签，请检查流程节点配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "未能获取到租户Id和用户Id",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160115,
                 message: "不支持审批类型为或签的申请",
                 hint: "老流程或签不支持加签",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160016,
                 message: "审批节点已经结束",
                 hint: "节点状态已经结束，无法再加签",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160129,
                 message: "已经完成审批无法加签",
                 hint: "审批已完成，无法再加签",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160114,
                 message: "审批人重复",
@@ -175,16 +179,16 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessExtraRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process-extra/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/corehr/v2/processes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.process_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.process_id);
         path.push_str("/extra");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -192,8 +196,8 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessExtraRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`UpdateProcessExtraRequest`].
@@ -292,11 +296,15 @@ impl UpdateProcessExtraBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProcessExtraBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProcessExtraBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.extra_user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "extra_user_ids",
@@ -319,7 +327,7 @@ pub enum ApprovalType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ApprovalType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ApprovalType { V0 => 0, V1 => 1 });
 /// 加签方式
 ///
 /// The values of `extra_type` in [`UpdateProcessExtraBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -334,7 +342,7 @@ pub enum ExtraType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ExtraType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ExtraType { V0 => 0, V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`UpdateProcessExtraRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -353,7 +361,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

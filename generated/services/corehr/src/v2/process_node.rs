@@ -103,10 +103,14 @@ impl ProcessNodeUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessNodeUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessNodeUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_type",
@@ -117,7 +121,7 @@ impl ::feishu_runtime::Validate for ProcessNodeUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ProcessNodeUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ProcessNodeUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.process.node.updated_v2";
 }
 /// 节点状态
@@ -142,7 +146,7 @@ pub enum NodeStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     NodeStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 节点类型
@@ -161,4 +165,6 @@ pub enum NodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(NodeType { V1 => 1, V2 => 2, V5 => 5, V6 => 6 });
+::feishu_runtime::codegen::integer_enum!(
+    NodeType { V1 => 1, V2 => 2, V5 => 5, V6 => 6 }
+);

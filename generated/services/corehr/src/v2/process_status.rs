@@ -64,10 +64,14 @@ impl ProcessStatusUpdateEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProcessStatusUpdateEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProcessStatusUpdateEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_type {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_type",
@@ -78,7 +82,7 @@ impl ::feishu_runtime::Validate for ProcessStatusUpdateEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ProcessStatusUpdateEvent {
+impl ::feishu_runtime::codegen::Event for ProcessStatusUpdateEvent {
     const EVENT_TYPE: &'static str = "corehr.process.status.update_v2";
 }
 /// 流程属性
@@ -95,7 +99,7 @@ pub enum Properties {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Properties { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Properties { V1 => 1, V2 => 2, V3 => 3 });
 /// 变更后状态
 ///
 /// The values of `status` in [`ProcessStatusUpdateEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -116,6 +120,6 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Status { V1 => 1, V9 => 9, V2 => 2, V4 => 4, V8 => 8, V15 => 15 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `report_detail_row` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReportDetailRowApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReportDetailRowApi<'a> {
     /// 批量删除填报行
@@ -31,8 +31,8 @@ impl<'a> ReportDetailRowApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteReportDetailRowRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteReportDetailRowRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteReportDetailRowRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量创建/更新填报行
     ///
@@ -55,8 +55,8 @@ impl<'a> ReportDetailRowApi<'a> {
     pub fn batch_save(
         &self,
         request: BatchSaveReportDetailRowRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchSaveReportDetailRowRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchSaveReportDetailRowRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReportDetailRowApi::batch_delete`]: 批量删除填报行.
@@ -75,32 +75,36 @@ impl BatchDeleteReportDetailRowRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteReportDetailRowRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteReportDetailRowRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteReportDetailRowRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteReportDetailRowRequest {
     type Body = BatchDeleteReportDetailRowBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.report_detail_row.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/report_detail_row/batchDelete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -109,7 +113,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteReportDetailRowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/report_detail_row/batchDelete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -119,8 +123,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteReportDetailRowRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ReportDetailRowApi::batch_save`]: 批量创建/更新填报行.
@@ -139,32 +143,36 @@ impl BatchSaveReportDetailRowRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchSaveReportDetailRowRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchSaveReportDetailRowRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchSaveReportDetailRowRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchSaveReportDetailRowRequest {
     type Body = BatchSaveReportDetailRowBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.report_detail_row.batch_save",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/report_detail_row/batchSave",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -173,7 +181,7 @@ impl ::feishu_runtime::ApiRequest for BatchSaveReportDetailRowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/report_detail_row/batchSave",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -183,8 +191,8 @@ impl ::feishu_runtime::ApiRequest for BatchSaveReportDetailRowRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchDeleteReportDetailRowRequest`].
@@ -219,11 +227,15 @@ impl BatchDeleteReportDetailRowBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteReportDetailRowBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteReportDetailRowBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -231,9 +243,9 @@ impl ::feishu_runtime::Validate for BatchDeleteReportDetailRowBody {
                 Some(1),
                 Some(5),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -271,11 +283,15 @@ impl BatchSaveReportDetailRowBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchSaveReportDetailRowBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchSaveReportDetailRowBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -283,9 +299,9 @@ impl ::feishu_runtime::Validate for BatchSaveReportDetailRowBody {
                 Some(1),
                 Some(5),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -381,11 +397,15 @@ impl WorkforcePlanDetailRow {
         self
     }
 }
-impl ::feishu_runtime::Validate for WorkforcePlanDetailRow {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WorkforcePlanDetailRow {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.dimensions;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dimensions",
@@ -395,7 +415,7 @@ impl ::feishu_runtime::Validate for WorkforcePlanDetailRow {
             );
         }
         if let Some(value) = &self.eai_details {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "eai_details",
@@ -405,7 +425,7 @@ impl ::feishu_runtime::Validate for WorkforcePlanDetailRow {
             );
         }
         if let Some(value) = &self.multi_period_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "multi_period_values",

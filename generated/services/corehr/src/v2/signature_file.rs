@@ -5,7 +5,7 @@
 /// A handle on the `signature_file` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SignatureFileApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SignatureFileApi<'a> {
     /// 下载电子签文件
@@ -28,8 +28,8 @@ impl<'a> SignatureFileApi<'a> {
     pub fn download(
         &self,
         request: DownloadSignatureFileRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadSignatureFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DownloadSignatureFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取电子签文件列表
     ///
@@ -54,8 +54,8 @@ impl<'a> SignatureFileApi<'a> {
     pub fn list(
         &self,
         request: ListSignatureFileRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSignatureFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSignatureFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 根据流程获取电子签文件信息
     ///
@@ -77,8 +77,8 @@ impl<'a> SignatureFileApi<'a> {
     pub fn list_by_biz_id(
         &self,
         request: ListByBizIdSignatureFileRequest,
-    ) -> ::feishu_runtime::Call<'a, ListByBizIdSignatureFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListByBizIdSignatureFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询电子签文件详情
     ///
@@ -104,8 +104,8 @@ impl<'a> SignatureFileApi<'a> {
     pub fn query(
         &self,
         request: QuerySignatureFileRequest,
-    ) -> ::feishu_runtime::Call<'a, QuerySignatureFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QuerySignatureFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 终止电子签文件
     ///
@@ -128,8 +128,8 @@ impl<'a> SignatureFileApi<'a> {
     pub fn terminate(
         &self,
         request: TerminateSignatureFileRequest,
-    ) -> ::feishu_runtime::Call<'a, TerminateSignatureFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TerminateSignatureFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SignatureFileApi::download`]: 下载电子签文件.
@@ -152,26 +152,26 @@ impl DownloadSignatureFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadSignatureFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DownloadSignatureFileRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_file.download",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_files/:signature_file_id/download",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160001,
                 message: "system error",
                 hint: "系统内部出错，请联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160002,
                 message: "not found file by id",
@@ -180,12 +180,12 @@ impl ::feishu_runtime::ApiRequest for DownloadSignatureFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/download",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/corehr/v2/signature_files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.signature_file_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.signature_file_id);
         path.push_str("/download");
         path
     }
@@ -310,10 +310,14 @@ impl ListSignatureFileRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSignatureFileRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSignatureFileRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.states {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "states",
@@ -323,7 +327,7 @@ impl ::feishu_runtime::Validate for ListSignatureFileRequest {
             );
         }
         if let Some(value) = &self.template_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "template_ids",
@@ -334,29 +338,29 @@ impl ::feishu_runtime::Validate for ListSignatureFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSignatureFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSignatureFileRequest {
     type Body = ();
     type Response = ListSignatureFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_file.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_files",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160001,
                 message: "system error",
                 hint: "系统内部出错，请联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160002,
                 message: "The maximum value of the limit parameter is 100. Please adjust the parameter value to not exceed 100.",
@@ -364,21 +368,21 @@ impl ::feishu_runtime::ApiRequest for ListSignatureFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/corehr/v2/signature_files");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.signature_file_id {
             out.push("signature_file_id", value);
         }
@@ -404,25 +408,25 @@ impl ::feishu_runtime::ApiRequest for ListSignatureFileRequest {
             out.push("template_ids", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSignatureFileRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSignatureFileRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSignatureFileRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSignatureFileRequest {
     type Item = SignatureFile;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -482,20 +486,20 @@ impl ListByBizIdSignatureFileRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListByBizIdSignatureFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListByBizIdSignatureFileRequest {
     type Body = ();
     type Response = ListByBizIdSignatureFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_file.list_by_biz_id",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_files/list_by_biz_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -504,14 +508,14 @@ impl ::feishu_runtime::ApiRequest for ListByBizIdSignatureFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/list_by_biz_id",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/corehr/v2/signature_files/list_by_biz_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("biz_process_id", &self.biz_process_id);
         out.push("biz_type", &self.biz_type);
         if let Some(value) = &self.user_id_type {
@@ -626,44 +630,48 @@ impl QuerySignatureFileRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QuerySignatureFileRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QuerySignatureFileRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QuerySignatureFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QuerySignatureFileRequest {
     type Body = QuerySignatureFileBody;
     type Response = QuerySignatureFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_file.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_files/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160001,
                 message: "system error",
                 hint: "系统内部出错，请联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1160002,
                 message: "the max value of limit is 100",
                 hint: "limit参数的最大值为100，请将limit的值调整到100或以下",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160003,
                 message: "param is invalid",
@@ -671,21 +679,21 @@ impl ::feishu_runtime::ApiRequest for QuerySignatureFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/corehr/v2/signature_files/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.signature_file_id {
             out.push("signature_file_id", value);
         }
@@ -708,25 +716,25 @@ impl ::feishu_runtime::ApiRequest for QuerySignatureFileRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QuerySignatureFileRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QuerySignatureFileRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QuerySignatureFileRequest {
+impl ::feishu_runtime::codegen::PagedItems for QuerySignatureFileRequest {
     type Item = SignatureFile;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -762,38 +770,42 @@ impl TerminateSignatureFileRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for TerminateSignatureFileRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TerminateSignatureFileRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TerminateSignatureFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TerminateSignatureFileRequest {
     type Body = TerminateSignatureFileBody;
     type Response = TerminateSignatureFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_file.terminate",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_files/terminate",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1160001,
                 message: "system error",
                 hint: "系统内部出错，请联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160002,
                 message: "文件未找到，请检查传入的文件ID是否正确（如示例值格式是否为[\"7410063506638112300\"]），或确认该文件是否存在。若问题持续，请联系技术支持",
@@ -802,14 +814,14 @@ impl ::feishu_runtime::ApiRequest for TerminateSignatureFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/terminate",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/corehr/v2/signature_files/terminate");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -817,8 +829,8 @@ impl ::feishu_runtime::ApiRequest for TerminateSignatureFileRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 电子签文件状态，枚举值可通过文档[【飞书人事枚举常量】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/feishu-people-enum-constant)电子签文件状态（signature_file_state）枚举定义部分获得
@@ -966,10 +978,14 @@ impl QuerySignatureFileBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QuerySignatureFileBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QuerySignatureFileBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.states {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "states",
@@ -979,7 +995,7 @@ impl ::feishu_runtime::Validate for QuerySignatureFileBody {
             );
         }
         if let Some(value) = &self.template_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "template_ids",
@@ -1168,7 +1184,7 @@ impl SignatureFileStatusUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for SignatureFileStatusUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for SignatureFileStatusUpdatedEvent {
     const EVENT_TYPE: &'static str = "corehr.signature_file.status_updated_v2";
 }
 /// 终止失败的文件id和对应的原因列表
@@ -1230,11 +1246,15 @@ impl TerminateSignatureFileBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for TerminateSignatureFileBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TerminateSignatureFileBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -1317,7 +1337,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

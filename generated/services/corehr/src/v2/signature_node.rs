@@ -5,7 +5,7 @@
 /// A handle on the `signature_node` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SignatureNodeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SignatureNodeApi<'a> {
     /// 获取文件签署节点信息
@@ -28,8 +28,8 @@ impl<'a> SignatureNodeApi<'a> {
     pub fn list_by_file_id(
         &self,
         request: ListByFileIdSignatureNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListByFileIdSignatureNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListByFileIdSignatureNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SignatureNodeApi::list_by_file_id`]: 获取文件签署节点信息.
@@ -67,20 +67,20 @@ impl ListByFileIdSignatureNodeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListByFileIdSignatureNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListByFileIdSignatureNodeRequest {
     type Body = ();
     type Response = ListByFileIdSignatureNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_node.list_by_file_id",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_nodes/list_by_file_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -89,14 +89,14 @@ impl ::feishu_runtime::ApiRequest for ListByFileIdSignatureNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_node/list_by_file_id",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/corehr/v2/signature_nodes/list_by_file_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_id", &self.file_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -253,7 +253,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleCorehrId => "people_corehr_id" }
 );

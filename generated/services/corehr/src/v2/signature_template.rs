@@ -5,7 +5,7 @@
 /// A handle on the `signature_template` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SignatureTemplateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SignatureTemplateApi<'a> {
     /// 获取电子签模板内容
@@ -27,8 +27,8 @@ impl<'a> SignatureTemplateApi<'a> {
     pub fn search(
         &self,
         request: SearchSignatureTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchSignatureTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchSignatureTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SignatureTemplateApi::search`]: 获取电子签模板内容.
@@ -67,20 +67,20 @@ impl SearchSignatureTemplateRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchSignatureTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchSignatureTemplateRequest {
     type Body = ();
     type Response = SearchSignatureTemplateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_template.search",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_templates/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -89,14 +89,14 @@ impl ::feishu_runtime::ApiRequest for SearchSignatureTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_template/search",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/corehr/v2/signature_templates/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.template_ids {
             out.push("template_ids", value);
         }

@@ -5,7 +5,7 @@
 /// A handle on the `signature_template_info_with_thumbnail` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SignatureTemplateInfoWithThumbnailApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SignatureTemplateInfoWithThumbnailApi<'a> {
     /// 获取电子签模板列表
@@ -29,8 +29,11 @@ impl<'a> SignatureTemplateInfoWithThumbnailApi<'a> {
     pub fn list(
         &self,
         request: ListSignatureTemplateInfoWithThumbnailRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSignatureTemplateInfoWithThumbnailRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        ListSignatureTemplateInfoWithThumbnailRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SignatureTemplateInfoWithThumbnailApi::list`]: 获取电子签模板列表.
@@ -138,10 +141,15 @@ impl ListSignatureTemplateInfoWithThumbnailRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSignatureTemplateInfoWithThumbnailRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for ListSignatureTemplateInfoWithThumbnailRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.applicability_apinames {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "applicability_apinames",
@@ -152,32 +160,33 @@ impl ::feishu_runtime::Validate for ListSignatureTemplateInfoWithThumbnailReques
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSignatureTemplateInfoWithThumbnailRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for ListSignatureTemplateInfoWithThumbnailRequest {
     type Body = ();
     type Response = ListSignatureTemplateInfoWithThumbnailResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.signature_template_info_with_thumbnail.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/signature_template_info_with_thumbnails",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160100,
                 message: "param is invalid",
                 hint: "参数无效。请检查请求参数的类型、格式或值是否符合接口要求（如参数是否缺失、类型是否与文档一致）或联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160101,
                 message: "illegal user",
                 hint: "非法用户。请验证用户ID是否正确、用户是否存在或是否具备访问该接口的权限，或者联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160102,
                 message: "template not found",
@@ -186,14 +195,14 @@ impl ::feishu_runtime::ApiRequest for ListSignatureTemplateInfoWithThumbnailRequ
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_template_info_with_thumbnail/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/corehr/v2/signature_template_info_with_thumbnails");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -216,8 +225,8 @@ impl ::feishu_runtime::ApiRequest for ListSignatureTemplateInfoWithThumbnailRequ
             out.push("applicability_apinames", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 模版类别， 枚举值可通过文档[【飞书人事枚举常量】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/feishu-people-enum-constant)电子签模板类别（signature_template_category）枚举定义部分获得

@@ -5,7 +5,7 @@
 /// A handle on the `workforce_plan` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkforcePlanApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkforcePlanApi<'a> {
     /// 查询编制规划方案
@@ -36,8 +36,8 @@ impl<'a> WorkforcePlanApi<'a> {
     pub fn list(
         &self,
         request: ListWorkforcePlanRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWorkforcePlanRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWorkforcePlanRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkforcePlanApi::list`]: 查询编制规划方案.
@@ -76,38 +76,38 @@ impl ListWorkforcePlanRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWorkforcePlanRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWorkforcePlanRequest {
     type Body = ();
     type Response = ListWorkforcePlanResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.workforce_plan.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/workforce_plans",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
                 hint: "请求超时，请稍后重试。如无法解决可联系飞书开放平台[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1161604,
                 message: "QPS over limit",
                 hint: "请求量过大，请稍后访问。如无法解决可联系飞书开放平台[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160109,
                 message: "param is invalid",
                 hint: "请检查是否传入了无效参数。如无法解决可联系飞书开放平台[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1160100,
                 message: "no permission",
@@ -116,14 +116,14 @@ impl ::feishu_runtime::ApiRequest for ListWorkforcePlanRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/corehr/v2/workforce_plans");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.get_all_plan {
             out.push("get_all_plan", value);
         }

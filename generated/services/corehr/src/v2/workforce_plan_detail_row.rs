@@ -5,7 +5,7 @@
 /// A handle on the `workforce_plan_detail_row` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkforcePlanDetailRowApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkforcePlanDetailRowApi<'a> {
     /// 批量删除明细行
@@ -31,8 +31,8 @@ impl<'a> WorkforcePlanDetailRowApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteWorkforcePlanDetailRowRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteWorkforcePlanDetailRowRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteWorkforcePlanDetailRowRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量创建/更新明细行
     ///
@@ -55,8 +55,8 @@ impl<'a> WorkforcePlanDetailRowApi<'a> {
     pub fn batch_save(
         &self,
         request: BatchSaveWorkforcePlanDetailRowRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchSaveWorkforcePlanDetailRowRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchSaveWorkforcePlanDetailRowRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkforcePlanDetailRowApi::batch_delete`]: 批量删除明细行.
@@ -75,32 +75,36 @@ impl BatchDeleteWorkforcePlanDetailRowRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteWorkforcePlanDetailRowRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteWorkforcePlanDetailRowRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteWorkforcePlanDetailRowRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteWorkforcePlanDetailRowRequest {
     type Body = BatchDeleteWorkforcePlanDetailRowBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.workforce_plan_detail_row.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/workforce_plan_detail_row/batchDelete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -109,7 +113,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteWorkforcePlanDetailRowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan_detail_row/batchDelete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -119,8 +123,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteWorkforcePlanDetailRowRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`WorkforcePlanDetailRowApi::batch_save`]: 批量创建/更新明细行.
@@ -139,32 +143,36 @@ impl BatchSaveWorkforcePlanDetailRowRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchSaveWorkforcePlanDetailRowRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchSaveWorkforcePlanDetailRowRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchSaveWorkforcePlanDetailRowRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchSaveWorkforcePlanDetailRowRequest {
     type Body = BatchSaveWorkforcePlanDetailRowBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "corehr.v2.workforce_plan_detail_row.batch_save",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/corehr/v2/workforce_plan_detail_row/batchSave",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1160001,
                 message: "param is invalid",
@@ -173,7 +181,7 @@ impl ::feishu_runtime::ApiRequest for BatchSaveWorkforcePlanDetailRowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan_detail_row/batchSave",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -183,8 +191,8 @@ impl ::feishu_runtime::ApiRequest for BatchSaveWorkforcePlanDetailRowRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchDeleteWorkforcePlanDetailRowRequest`].
@@ -213,11 +221,15 @@ impl BatchDeleteWorkforcePlanDetailRowBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteWorkforcePlanDetailRowBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteWorkforcePlanDetailRowBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -225,9 +237,9 @@ impl ::feishu_runtime::Validate for BatchDeleteWorkforcePlanDetailRowBody {
                 Some(1),
                 Some(5),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -259,11 +271,15 @@ impl BatchSaveWorkforcePlanDetailRowBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchSaveWorkforcePlanDetailRowBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchSaveWorkforcePlanDetailRowBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -271,9 +287,9 @@ impl ::feishu_runtime::Validate for BatchSaveWorkforcePlanDetailRowBody {
                 Some(1),
                 Some(5),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -369,11 +385,15 @@ impl WorkforcePlanDetailRow {
         self
     }
 }
-impl ::feishu_runtime::Validate for WorkforcePlanDetailRow {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WorkforcePlanDetailRow {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.dimensions;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dimensions",
@@ -383,7 +403,7 @@ impl ::feishu_runtime::Validate for WorkforcePlanDetailRow {
             );
         }
         if let Some(value) = &self.eai_details {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "eai_details",
@@ -393,7 +413,7 @@ impl ::feishu_runtime::Validate for WorkforcePlanDetailRow {
             );
         }
         if let Some(value) = &self.multi_period_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "multi_period_values",

@@ -5,7 +5,7 @@
 /// A handle on the `collaboration_rule` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CollaborationRuleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CollaborationRuleApi<'a> {
     /// 新增可搜可见规则
@@ -34,8 +34,8 @@ impl<'a> CollaborationRuleApi<'a> {
     pub fn create(
         &self,
         request: CreateCollaborationRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCollaborationRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCollaborationRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除可搜可见规则
     ///
@@ -59,8 +59,8 @@ impl<'a> CollaborationRuleApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCollaborationRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCollaborationRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCollaborationRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询可搜可见规则
     ///
@@ -84,8 +84,8 @@ impl<'a> CollaborationRuleApi<'a> {
     pub fn list(
         &self,
         request: ListCollaborationRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCollaborationRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCollaborationRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新可搜可见规则
     ///
@@ -113,8 +113,8 @@ impl<'a> CollaborationRuleApi<'a> {
     pub fn update(
         &self,
         request: UpdateCollaborationRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateCollaborationRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateCollaborationRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CollaborationRuleApi::create`]: 新增可搜可见规则.
@@ -143,77 +143,81 @@ impl CreateCollaborationRuleRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateCollaborationRuleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCollaborationRuleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCollaborationRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCollaborationRuleRequest {
     type Body = CreateCollaborationRuleBody;
     type Response = CreateCollaborationRuleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.collaboration_rule.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/collaboration_rules",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223101,
                 message: "This tenant has no relationship with the other tenant",
                 hint: "请选择正确的关联组织",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223102,
                 message: "The number of rule is over limit",
                 hint: "关联组织的规则数量超过上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223103,
                 message: "The rule subject is not within the sharing scope",
                 hint: "请按照[获取关联组织双方共享成员范围](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collboration_share_entity/list)设置关联组织规则主体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223104,
                 message: "The rule object is not within the sharing scope",
                 hint: "请按照[获取关联组织双方共享成员范围](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collboration_share_entity/list)设置关联组织规则客体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223106,
                 message: "can't set empty entity in subject or object",
                 hint: "请给主客体设置有效的实体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223108,
                 message: "The update is too frequent. Please try again later",
                 hint: "操作过于频繁，请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223110,
                 message: "can't set other entity when department is 0",
                 hint: "在部门设置为0的时候，勿设置其他实体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
@@ -222,21 +226,21 @@ impl ::feishu_runtime::ApiRequest for CreateCollaborationRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/directory/v1/collaboration_rules");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("target_tenant_key", &self.target_tenant_key);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CollaborationRuleApi::delete`]: 删除可搜可见规则.
@@ -267,41 +271,41 @@ impl DeleteCollaborationRuleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCollaborationRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCollaborationRuleRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.collaboration_rule.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/collaboration_rules/:collaboration_rule_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223101,
                 message: "This tenant has no  relationship with the other tenant",
                 hint: "请选择正确的关联组织",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223107,
                 message: "The rule id is not exist",
                 hint: "请选择有效的rule id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223108,
                 message: "The update is too frequent. Please try again later",
                 hint: "操作过于频繁，请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
@@ -310,15 +314,18 @@ impl ::feishu_runtime::ApiRequest for DeleteCollaborationRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/directory/v1/collaboration_rules/");
-        ::feishu_runtime::push_path_param(&mut path, &self.collaboration_rule_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.collaboration_rule_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("target_tenant_key", &self.target_tenant_key);
     }
 }
@@ -372,10 +379,14 @@ impl ListCollaborationRuleRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCollaborationRuleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCollaborationRuleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -386,29 +397,29 @@ impl ::feishu_runtime::Validate for ListCollaborationRuleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCollaborationRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCollaborationRuleRequest {
     type Body = ();
     type Response = ListCollaborationRuleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.collaboration_rule.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/collaboration_rules",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223109,
                 message: "page_token is invalid",
                 hint: "请填写正确的page_token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
@@ -416,21 +427,21 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/directory/v1/collaboration_rules");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -439,25 +450,25 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationRuleRequest {
         }
         out.push("target_tenant_key", &self.target_tenant_key);
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCollaborationRuleRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCollaborationRuleRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCollaborationRuleRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCollaborationRuleRequest {
     type Item = CollaborationRule;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -495,77 +506,81 @@ impl UpdateCollaborationRuleRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateCollaborationRuleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateCollaborationRuleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateCollaborationRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateCollaborationRuleRequest {
     type Body = UpdateCollaborationRuleBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.collaboration_rule.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/collaboration_rules/:collaboration_rule_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223101,
                 message: "This tenant has no  relationship with the other tenant",
                 hint: "请选择正确的关联组织",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223103,
                 message: "The rule subject is not within the sharing scope",
                 hint: "请按照[获取关联组织双方共享成员范围](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collboration_share_entity/list)设置关联组织规则主体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223104,
                 message: "The rule object is not within the sharing scope",
                 hint: "请按照[获取关联组织双方共享成员范围](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collboration_share_entity/list)设置关联组织规则客体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223106,
                 message: "can't set empty entity in subject or object",
                 hint: "请给主客体设置有效的实体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223108,
                 message: "The update is too frequent. Please try again later",
                 hint: "操作过于频繁，请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223107,
                 message: "The rule id is not exist",
                 hint: "请选择有效的rule id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2223110,
                 message: "can't set other entity when department is 0",
                 hint: "在部门设置为0的时候，勿设置其他实体",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
@@ -574,22 +589,25 @@ impl ::feishu_runtime::ApiRequest for UpdateCollaborationRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/directory/v1/collaboration_rules/");
-        ::feishu_runtime::push_path_param(&mut path, &self.collaboration_rule_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.collaboration_rule_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("target_tenant_key", &self.target_tenant_key);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 规则列表
@@ -642,19 +660,23 @@ impl CollaborationRule {
         self
     }
 }
-impl ::feishu_runtime::Validate for CollaborationRule {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CollaborationRule {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.subjects {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "subjects"),
+                &::feishu_runtime::codegen::field_path(at, "subjects"),
                 out,
             );
         }
         if let Some(value) = &self.objects {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "objects"),
+                &::feishu_runtime::codegen::field_path(at, "objects"),
                 out,
             );
         }
@@ -711,10 +733,14 @@ impl CollaborationRuleEntities {
         self
     }
 }
-impl ::feishu_runtime::Validate for CollaborationRuleEntities {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CollaborationRuleEntities {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.open_user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "open_user_ids",
@@ -724,7 +750,7 @@ impl ::feishu_runtime::Validate for CollaborationRuleEntities {
             );
         }
         if let Some(value) = &self.open_department_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "open_department_ids",
@@ -734,7 +760,7 @@ impl ::feishu_runtime::Validate for CollaborationRuleEntities {
             );
         }
         if let Some(value) = &self.open_group_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "open_group_ids",
@@ -764,21 +790,25 @@ impl CreateCollaborationRuleBody {
         Self { subjects, objects }
     }
 }
-impl ::feishu_runtime::Validate for CreateCollaborationRuleBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCollaborationRuleBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.subjects;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "subjects"),
+                &::feishu_runtime::codegen::field_path(at, "subjects"),
                 out,
             );
         }
         {
             let value = &self.objects;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "objects"),
+                &::feishu_runtime::codegen::field_path(at, "objects"),
                 out,
             );
         }
@@ -832,12 +862,16 @@ impl ListCollaborationRuleResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCollaborationRuleResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCollaborationRuleResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -862,21 +896,25 @@ impl UpdateCollaborationRuleBody {
         Self { subjects, objects }
     }
 }
-impl ::feishu_runtime::Validate for UpdateCollaborationRuleBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateCollaborationRuleBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.subjects;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "subjects"),
+                &::feishu_runtime::codegen::field_path(at, "subjects"),
                 out,
             );
         }
         {
             let value = &self.objects;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "objects"),
+                &::feishu_runtime::codegen::field_path(at, "objects"),
                 out,
             );
         }

@@ -5,7 +5,7 @@
 /// A handle on the `department` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DepartmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DepartmentApi<'a> {
     /// 创建部门
@@ -54,8 +54,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn create(
         &self,
         request: CreateDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除部门
     ///
@@ -84,8 +84,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取部门列表
     ///
@@ -118,8 +118,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn filter(
         &self,
         request: FilterDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, FilterDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FilterDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取部门信息
     ///
@@ -148,8 +148,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn mget(
         &self,
         request: MgetDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, MgetDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MgetDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新部门
     ///
@@ -201,8 +201,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn patch(
         &self,
         request: PatchDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索部门
     ///
@@ -232,8 +232,8 @@ impl<'a> DepartmentApi<'a> {
     pub fn search(
         &self,
         request: SearchDepartmentRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchDepartmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchDepartmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DepartmentApi::create`]: 创建部门.
@@ -284,155 +284,159 @@ impl CreateDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
     type Body = CreateDepartmentBody;
     type Response = CreateDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.department.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/departments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221305,
                 message: "Request parameter error",
                 hint: "请求参数错误，具体参照错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221306,
                 message: "ExternalID repeat",
                 hint: "租户内自定义ID重复，请更换自定义ID后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221307,
                 message: "Exceed department limit",
                 hint: "部门数量超限，请减少部门数量至限制内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221309,
                 message: "Department does not exist",
                 hint: "父部门不存在，请确认父部门ID是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221311,
                 message: "Internationalized name duplication",
                 hint: "部门的英文名称已存在，请使用其他名称 或 部门的日文名称已存在，请使用其他名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221312,
                 message: "Exceed department level depth",
                 hint: "部门层级过深，部门层级上限为25",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221313,
                 message: "ExternalID invalid",
                 hint: "自定义id长度不可超过 64 个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221317,
                 message: "Department direct sub departments exceed limits",
                 hint: "部门直属子部门数上限为1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221319,
                 message: "Department name duplicate when creating and updating",
                 hint: "创建和更新时，部门名重复，XX（部门名字）已存在，请使用其他名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221300,
                 message: "Department common error",
                 hint: "服务异常，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221328,
                 message: "Description invalid",
                 hint: "默认值或多语言值超过100字，请检查并修改。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221331,
                 message: "Custom field value invalid",
                 hint: "自定义字段值不合法，具体参照错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221333,
                 message: "Department name can not contain '/'",
                 hint: "部门名称不能包含\"/\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221334,
                 message: "Department ID duplicate",
                 hint: "部门ID已被使用，更换部门ID后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无接口权限，请为应用申请接口权限，具体操作参见相关文档。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "没有行记录权限，请联系管理员获取行记录权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
                 hint: "无权限操作相关实体，如父部门、部门Leader，请确认是否有权限操作相关实体。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221349,
                 message: "Department has member, can not disable department",
                 hint: "部门下还有成员，不可停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221350,
                 message: "Department has child, can not disable department",
                 hint: "部门下还有子部门，不可停用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221351,
                 message: "Department parent is disabled, can not enable",
                 hint: "父部门为停用，不可启用当前部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221352,
                 message: "Department parent is disabled",
@@ -441,14 +445,14 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/directory/v1/departments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -459,8 +463,8 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::delete`]: 删除部门.
@@ -499,11 +503,15 @@ impl DeleteDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -514,47 +522,47 @@ impl ::feishu_runtime::Validate for DeleteDepartmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.department.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/departments/:department_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221332,
                 message: "Department has members, can not delete department",
                 hint: "部门下还有在职、待入职雇员，不能删除部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的部门是否可删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
                 hint: "无操作依赖对象权限，请检查要删除的部门是否有权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221348,
                 message: "Department has child, can not delete department",
@@ -563,21 +571,21 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/directory/v1/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::filter`]: 获取部门列表.
@@ -631,71 +639,75 @@ impl FilterDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for FilterDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilterDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for FilterDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FilterDepartmentRequest {
     type Body = FilterDepartmentBody;
     type Response = FilterDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.department.filter",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/departments/filter",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221004,
                 message: "invalid page token",
                 hint: "分页token无效，请检查page_token参数是否正确或已过期。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221005,
                 message: "no page request",
                 hint: "无分页参数，请传入有效的page_request参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220009,
                 message: "Filter field is invalid",
                 hint: "无效的filter，请检查filter参数的格式是否符合要求。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220010,
                 message: "Exceeded the limit size",
                 hint: "分页大小超过限制，请将page_size参数调整至最大100以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220012,
                 message: "The field is not support filter",
                 hint: "相关字段不支持过滤，请使用支持过滤的字段（如parent_department_id）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220013,
                 message: "The field does not support the operator",
                 hint: "字段不支持该操作符，请使用字段支持的操作符（如eq）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220014,
                 message: "Invalid field value",
@@ -705,8 +717,8 @@ impl ::feishu_runtime::ApiRequest for FilterDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/filter",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -714,7 +726,7 @@ impl ::feishu_runtime::ApiRequest for FilterDepartmentRequest {
         path.push_str("/open-apis/directory/v1/departments/filter");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -725,8 +737,8 @@ impl ::feishu_runtime::ApiRequest for FilterDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::mget`]: 批量获取部门信息.
@@ -777,35 +789,39 @@ impl MgetDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for MgetDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MgetDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MgetDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MgetDepartmentRequest {
     type Body = MgetDepartmentBody;
     type Response = MgetDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.department.mget",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/departments/mget",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220001,
                 message: "param is invalid",
@@ -815,8 +831,8 @@ impl ::feishu_runtime::ApiRequest for MgetDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/mget",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -824,7 +840,7 @@ impl ::feishu_runtime::ApiRequest for MgetDepartmentRequest {
         path.push_str("/open-apis/directory/v1/departments/mget");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -835,8 +851,8 @@ impl ::feishu_runtime::ApiRequest for MgetDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::patch`]: 更新部门.
@@ -896,11 +912,15 @@ impl PatchDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_id",
@@ -911,163 +931,163 @@ impl ::feishu_runtime::Validate for PatchDepartmentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
     type Body = PatchDepartmentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.department.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/departments/:department_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221305,
                 message: "Request parameter error",
                 hint: "请求参数错误，具体参照错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221306,
                 message: "ExternalID repeat",
                 hint: "租户内自定义ID重复，请更换自定义ID后重新尝试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221307,
                 message: "Exceed department limit",
                 hint: "部门数量超限，请减少部门数量至限制内后重新尝试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221309,
                 message: "Department does not exist",
                 hint: "更新部门不存在、父部门不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221311,
                 message: "Internationalized name duplication",
                 hint: "多语言名称和现存部门重复，请修改多语言名称为未使用的名称后重新尝试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221312,
                 message: "Exceed department level depth",
                 hint: "部门层级过深，部门层级上限为25，请将部门层级调整至25级以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221313,
                 message: "ExternalID invalid",
                 hint: "自定义id长度不可超过 64 个字符，请将自定义id长度调整至64个字符以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221317,
                 message: "Department direct sub departments exceed limits",
                 hint: "部门直属子部门数上限为1000，请将部门直属子部门数调整至1000以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221319,
                 message: "Department name duplicate when creating and updating",
                 hint: "创建和更新时，部门名重复，XX（部门名字）已存在，请使用其他名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221328,
                 message: "Description invalid",
                 hint: "默认值或多语言值超过100字，请检查默认值和多语言值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221329,
                 message: "Department type invalid",
                 hint: "非法部门类型，请使用合法的部门类型后重新尝试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221330,
                 message: "HRBP invalid",
                 hint: "HRBP为非同一租户的未离职、未冻结雇员，请确定HRBP为同一租户的未离职、未冻结雇员后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221331,
                 message: "Custom field value invalid",
                 hint: "自定义字段值不合法，具体参照错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221332,
                 message: "Department has members, can not delete department",
                 hint: "部门下还有在职、待入职雇员，不能删除部门，请先移除部门下的在职、待入职雇员，再删除部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221333,
                 message: "Department name can not contain '/'",
                 hint: "部门名称不能包含\"/\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221334,
                 message: "Department ID duplicate",
                 hint: "部门ID已被使用，请更换部门ID后重新尝试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无接口权限，请为应用申请接口权限后重新尝试，具体操作参见相关文档。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "没有行记录权限，请联系管理员授予行记录权限后重新尝试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
                 hint: "没有依赖对象权限，请为应用申请依赖对象权限后重新尝试，具体操作参见相关文档。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221349,
                 message: "Department has member, can not disable department",
                 hint: "部门下还有成员，无法停用，请先移除部门下的成员，再停用部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221350,
                 message: "Department has child, can not disable department",
                 hint: "部门下还有子部门，无法停用，请先移除部门下的子部门，再停用部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221351,
                 message: "Department parent is disabled, can not enable",
                 hint: "该部门的父部门已停用，无法启用该部门，请先启用父部门，再启用该部门。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221352,
                 message: "Department parent is disabled",
@@ -1076,15 +1096,15 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/directory/v1/departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.department_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.department_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1095,8 +1115,8 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DepartmentApi::search`]: 搜索部门.
@@ -1150,53 +1170,57 @@ impl SearchDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchDepartmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchDepartmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
     type Body = SearchDepartmentBody;
     type Response = SearchDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.department.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/departments/search",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220001,
                 message: "param is invalid",
                 hint: "无效的请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221004,
                 message: "invalid page token",
                 hint: "无效的分页token，请检查分页token是否正确，或重新获取有效的page_token。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221005,
                 message: "no page request",
                 hint: "无分页参数，请添加有效的分页参数（page_request）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220010,
                 message: "Exceeded the limit size",
@@ -1206,8 +1230,8 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/search",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1215,7 +1239,7 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
         path.push_str("/open-apis/directory/v1/departments/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1226,8 +1250,8 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 异常信息
@@ -1352,10 +1376,14 @@ impl CreateDepartment {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDepartment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDepartment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.leaders {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "leaders",
@@ -1365,7 +1393,7 @@ impl ::feishu_runtime::Validate for CreateDepartment {
             );
         }
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_field_values",
@@ -1373,9 +1401,9 @@ impl ::feishu_runtime::Validate for CreateDepartment {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -1395,13 +1423,17 @@ impl CreateDepartmentBody {
         Self { department }
     }
 }
-impl ::feishu_runtime::Validate for CreateDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "department"),
+                &::feishu_runtime::codegen::field_path(at, "department"),
                 out,
             );
         }
@@ -1494,17 +1526,21 @@ impl CustomFieldValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomFieldValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomFieldValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.enum_value {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "enum_value"),
+                &::feishu_runtime::codegen::field_path(at, "enum_value"),
                 out,
             );
         }
         if let Some(value) = &self.user_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_values",
@@ -1512,9 +1548,9 @@ impl ::feishu_runtime::Validate for CustomFieldValue {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "user_values"),
+                &::feishu_runtime::codegen::field_path(at, "user_values"),
                 out,
             );
         }
@@ -1632,12 +1668,16 @@ impl Department {
         self
     }
 }
-impl ::feishu_runtime::Validate for Department {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Department {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -1785,11 +1825,15 @@ impl EnumValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for EnumValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EnumValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.enum_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "enum_ids",
@@ -1865,19 +1909,23 @@ impl FilterDepartmentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for FilterDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilterDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.filter;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter"),
+                &::feishu_runtime::codegen::field_path(at, "filter"),
                 out,
             );
         }
         {
             let value = &self.required_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "required_fields",
@@ -1920,12 +1968,16 @@ impl FilterDepartmentResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for FilterDepartmentResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilterDepartmentResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "departments"),
+                &::feishu_runtime::codegen::field_path(at, "departments"),
                 out,
             );
         }
@@ -1994,11 +2046,15 @@ impl MgetDepartmentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for MgetDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MgetDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "department_ids",
@@ -2009,7 +2065,7 @@ impl ::feishu_runtime::Validate for MgetDepartmentBody {
         }
         {
             let value = &self.required_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "required_fields",
@@ -2044,12 +2100,16 @@ impl MgetDepartmentResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for MgetDepartmentResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MgetDepartmentResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "departments"),
+                &::feishu_runtime::codegen::field_path(at, "departments"),
                 out,
             );
         }
@@ -2075,11 +2135,15 @@ impl MultiFilterCondition {
         }
     }
 }
-impl ::feishu_runtime::Validate for MultiFilterCondition {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MultiFilterCondition {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.conditions;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "conditions",
@@ -2161,13 +2225,17 @@ impl PatchDepartmentBody {
         Self { department }
     }
 }
-impl ::feishu_runtime::Validate for PatchDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.department;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "department"),
+                &::feishu_runtime::codegen::field_path(at, "department"),
                 out,
             );
         }
@@ -2236,11 +2304,15 @@ impl SearchDepartmentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for SearchDepartmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchDepartmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.required_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "required_fields",
@@ -2283,12 +2355,16 @@ impl SearchDepartmentResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchDepartmentResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchDepartmentResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "departments"),
+                &::feishu_runtime::codegen::field_path(at, "departments"),
                 out,
             );
         }
@@ -2375,10 +2451,14 @@ impl UpdateDepartment {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateDepartment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateDepartment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.leaders {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "leaders",
@@ -2388,7 +2468,7 @@ impl ::feishu_runtime::Validate for UpdateDepartment {
             );
         }
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_field_values",
@@ -2396,9 +2476,9 @@ impl ::feishu_runtime::Validate for UpdateDepartment {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -2460,11 +2540,15 @@ impl UserValue {
         }
     }
 }
-impl ::feishu_runtime::Validate for UserValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -2489,7 +2573,7 @@ pub enum DataSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DataSource { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(DataSource { V1 => 1, V2 => 2, V3 => 3 });
 /// 此次调用中使用的部门ID的类型
 ///
 /// The values of `department_id_type` in [`CreateDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2502,7 +2586,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -2522,7 +2606,7 @@ pub enum EmployeeIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeIdType { OpenId => "open_id", UnionId => "union_id", EmployeeId =>
     "employee_id" }
 );
@@ -2538,7 +2622,7 @@ pub enum EnumType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(EnumType { N1 => "1", N2 => "2" });
+::feishu_runtime::codegen::string_enum!(EnumType { N1 => "1", N2 => "2" });
 /// 自定义字段类型
 ///
 /// The values of `field_type` in [`CustomFieldValue`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2561,7 +2645,7 @@ pub enum FieldType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FieldType { N1 => "1", N2 => "2", N3 => "3", N4 => "4", N9 => "9", N10 => "10", N11
     => "11" }
 );
@@ -2577,7 +2661,7 @@ pub enum FilterDepartmentRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FilterDepartmentRequestDepartmentIdType { OpenDepartmentId => "open_department_id",
     DepartmentId => "department_id" }
 );
@@ -2593,7 +2677,7 @@ pub enum LeaderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
 /// 比较操作符
 ///
 /// The values of `operator` in [`FilterCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2606,7 +2690,7 @@ pub enum Operator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Operator { Eq => "eq", In => "in" });
+::feishu_runtime::codegen::string_enum!(Operator { Eq => "eq", In => "in" });
 /// 行级异常
 ///
 /// The values of `row_error` in [`AbnormalRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2619,4 +2703,4 @@ pub enum RowError {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RowError { V0 => 0, V1000 => 1000 });
+::feishu_runtime::codegen::integer_enum!(RowError { V0 => 0, V1000 => 1000 });

@@ -5,7 +5,7 @@
 /// A handle on the `employee` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeApi<'a> {
     /// 创建员工
@@ -89,8 +89,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn create(
         &self,
         request: CreateEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 离职员工
     ///
@@ -122,8 +122,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取员工列表
     ///
@@ -158,8 +158,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn filter(
         &self,
         request: FilterEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, FilterEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FilterEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取员工信息
     ///
@@ -187,8 +187,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn mget(
         &self,
         request: MgetEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, MgetEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MgetEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新员工信息
     ///
@@ -280,8 +280,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn patch(
         &self,
         request: PatchEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 恢复离职员工
     ///
@@ -328,8 +328,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn resurrect(
         &self,
         request: ResurrectEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, ResurrectEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ResurrectEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索员工信息
     ///
@@ -361,8 +361,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn search(
         &self,
         request: SearchEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新在职员工为待离职
     ///
@@ -388,8 +388,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn to_be_resigned(
         &self,
         request: ToBeResignedEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, ToBeResignedEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ToBeResignedEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeApi::create`]: 创建员工.
@@ -440,347 +440,351 @@ impl CreateEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeRequest {
     type Body = CreateEmployeeBody;
     type Response = CreateEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221164,
                 message: "User name exceeds limit",
                 hint: "姓名长度超过限制，最多可输入 64 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221165,
                 message: "User en_name exceeds limit",
                 hint: "英文名长度超过限制，最多可输入 64 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221166,
                 message: "User another_name exceeds limit",
                 hint: "别名长度超过限制，最多可输入 64 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221103,
                 message: "Mobile already exists",
                 hint: "手机号已存在，请修改手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221106,
                 message: "Invalid mobile",
                 hint: "无效手机号，请修改手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221113,
                 message: "Mobile or email not set",
                 hint: "手机号或邮箱必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221114,
                 message: "User must have a mobile in China",
                 hint: "中国地区手机号不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221104,
                 message: "Email already exists",
                 hint: "邮箱已存在，请求修改邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221107,
                 message: "Invalid email",
                 hint: "无效的邮箱，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221118,
                 message: "Enterprise email already exists",
                 hint: "企业邮箱已存在，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221278,
                 message: "Invalid enterprise email",
                 hint: "无效的企业邮箱，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221126,
                 message: "Enterprise email domain unavailable",
                 hint: "企业邮箱域名不可用，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221146,
                 message: "Enterprise email alias exceeds limit",
                 hint: "企业邮箱别名超过长度限制，最多可输入 255 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221147,
                 message: "Enterprise email address in recycle bin",
                 hint: "企业邮箱地址在回收站中，请修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221176,
                 message: "Add Feishu allow list tenant. Email must be included with non+86mobile",
                 hint: "飞书租户添加非+86的手机号时必须包含邮件信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221255,
                 message: "Main department must be the first",
                 hint: "员工在所属部门内的排序信息中主部门必须在第一个，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221125,
                 message: "The number of members within the department exceeds the limit. Please contact an administrator for help",
                 hint: "部门内成员人数不能超过一万， 请联系管理员寻求帮助，在桌面端访问飞书管理后台（feishu.cn/admin），引导页会显示管理员信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221129,
                 message: "User department is empty",
                 hint: "员工所属部门为空，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221141,
                 message: "Unable to join multiple departments. Please upgrade relevant 'Organizational Structure Visible'.",
                 hint: "无法加入多个部门，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221181,
                 message: "Department does not exist",
                 hint: "部门不存在，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221239,
                 message: "Leader loop error",
                 hint: "直属上级成环，请修改直属上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221238,
                 message: "DottedLineLeaderID loop error",
                 hint: "虚线上级成环，请修改虚线上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221221,
                 message: "DottedLineLeaderID exceeds length limit",
                 hint: "虚线上级长度超过限制，请修改虚线上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221222,
                 message: "Invalid dottedLineLeaderID",
                 hint: "无效的虚线上级ID，请修改虚线上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221242,
                 message: "Invalid custom field",
                 hint: "无效的自定义字段，请修改自定义字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221216,
                 message: "Invalid work country or region",
                 hint: "无效的工作国家或区域，请修改工作国家或区域",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221217,
                 message: "WorkplaceID not found",
                 hint: "工作城市不存在，请修改工作城市",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221240,
                 message: "JobNumber not unique",
                 hint: "工号已存在，请修改工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221191,
                 message: "Invalid extension number",
                 hint: "分机号无效，请修改分机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221192,
                 message: "Repeated extension number within the tenant",
                 hint: "分机号已存在，请修改分机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221193,
                 message: "Extension number exceeds limit",
                 hint: "分机号长度超过限制，最多可输入 99 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221210,
                 message: "Invalid join date",
                 hint: "无效的入职时间，请修改入职时间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221144,
                 message: "EmployeeType not found",
                 hint: "人员类型不存在，请修改人员类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221145,
                 message: "EmployeeType inactive",
                 hint: "人员类型未激活，请修改人员类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221223,
                 message: "Invalid job title ID",
                 hint: "职务不存在，请修改职务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221263,
                 message: "Tenant has not activated multi geo",
                 hint: "租户未开启Multi-Geo，请先开通再试。 **Multi-Geo**指的是多地理位置数据驻留。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221264,
                 message: "User geo does not exist",
                 hint: "指定的Geo不存在，请检查Geo参数是否正确。可通过**获取地理位置列表**接口查询企业开通的Geo，请注意这里需要传入**小写字母**。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221265,
                 message: "The application does not have permission to write to the geo",
                 hint: "无权限指定员工Geo，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.geo:write` 写入员工数据所在地",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221266,
                 message: "The application does not have permission to write to the SubscriptionID",
                 hint: "无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.subscription_ids:write` 写入员工席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的成员是否可创建。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
                 hint: "无操作依赖对象权限，请检查要创建到的部门是否有权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221252,
                 message: "Hybrid license tenant prohibits passing empty licenses to create users",
                 hint: "混合许可证租户禁止传递空许可证来创建用户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221253,
                 message: "Designated licenseID is insufficient",
                 hint: "剩余席位不足，请修改席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221254,
                 message: "Designated licenseID is invalid",
                 hint: "指定的subscription_ids非法，请检查席位ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221111,
                 message: "Exceeds certified seat limit",
                 hint: "超出认证席位限制，请修改席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221112,
                 message: "Exceeds billing plan seat limit",
                 hint: "超出套餐席位限制，请修改席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221115,
                 message: "ExternalID is not unique",
                 hint: "自定义ID已存在，请修改自定义ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221116,
                 message: "Invalid ExternalID",
                 hint: "无效的用户ID，请检查是否包含空白符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221175,
                 message: "Feishu only supports +86mobile",
                 hint: "飞书租户仅支持+86手机号，请修改手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221163,
                 message: "Users are created too frequently",
                 hint: "员工创建过于频繁，请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221109,
                 message: "Name contains sensitive info",
                 hint: "姓名包含敏感信息，请修改姓名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221292,
                 message: "User department is disabled",
@@ -789,14 +793,14 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/directory/v1/employees");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -807,8 +811,8 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::delete`]: 离职员工.
@@ -849,47 +853,47 @@ impl DeleteEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeRequest {
     type Body = DeleteEmployeeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/:employee_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221183,
                 message: "Unable to delete tenant founder",
                 hint: "无法删除租户创建人",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221185,
                 message: "Frequent deletion. User recovered less than an hour ago",
                 hint: "频繁删除。 用户不到一小时前恢复，请一小时后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的成员是否可恢复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
@@ -898,15 +902,15 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/directory/v1/employees/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -963,77 +967,81 @@ impl FilterEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for FilterEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilterEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for FilterEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FilterEmployeeRequest {
     type Body = FilterEmployeeBody;
     type Response = FilterEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.filter",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/filter",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220001,
                 message: "param is invalid",
                 hint: "无效的请求参数，请修改参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221004,
                 message: "invalid page token",
                 hint: "无效的token，请检查page_token是否正确或重新获取有效token。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221005,
                 message: "no page request",
                 hint: "无页面请求参数，请传入有效的page_request参数（如page_token或page_size）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220009,
                 message: "Filter field is invalid",
                 hint: "filter中的field无效，请修改filter",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220010,
                 message: "Exceeded the limit size",
                 hint: "分页大小超过限制，请修改分页大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220012,
                 message: "The field is not support filter",
                 hint: "filter中的field不支持过滤，请修改filter",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220013,
                 message: "The field does not support the operator",
                 hint: "filter中的field不支持该操作符，请修改filter",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220014,
                 message: "Invalid field value",
@@ -1043,8 +1051,8 @@ impl ::feishu_runtime::ApiRequest for FilterEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/filter",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1052,7 +1060,7 @@ impl ::feishu_runtime::ApiRequest for FilterEmployeeRequest {
         path.push_str("/open-apis/directory/v1/employees/filter");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1063,8 +1071,8 @@ impl ::feishu_runtime::ApiRequest for FilterEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::mget`]: 批量获取员工信息.
@@ -1114,35 +1122,39 @@ impl MgetEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for MgetEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MgetEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MgetEmployeeRequest {
     type Body = MgetEmployeeBody;
     type Response = MgetEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.mget",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/mget",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220001,
                 message: "param is invalid",
@@ -1152,8 +1164,8 @@ impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/mget",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1161,7 +1173,7 @@ impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
         path.push_str("/open-apis/directory/v1/employees/mget");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1172,8 +1184,8 @@ impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::patch`]: 更新员工信息.
@@ -1229,377 +1241,381 @@ impl PatchEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeRequest {
     type Body = PatchEmployeeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/:employee_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221164,
                 message: "User name exceeds limit",
                 hint: "姓名长度超过限制，最多可输入 64 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221165,
                 message: "User en_name exceeds limit",
                 hint: "英文名长度超过限制，最多可输入 64 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221166,
                 message: "User another_name exceeds limit",
                 hint: "别名长度超过限制，最多可输入 64 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221103,
                 message: "Mobile already exists",
                 hint: "手机号已存在，请修改手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221106,
                 message: "Invalid mobile",
                 hint: "无效手机号，请修改手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221113,
                 message: "Mobile or email not set",
                 hint: "手机号或邮箱必填",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221114,
                 message: "User must have a mobile in China",
                 hint: "中国必须有手机号，请添加中国手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221156,
                 message: "Unable to edit verified mobile",
                 hint: "不允许编辑已认证手机号，请不要编辑已认证手机号或通过其他方式修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221104,
                 message: "Email already exists",
                 hint: "邮箱已存在，请求修改邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221107,
                 message: "Invalid email",
                 hint: "无效的邮箱，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221118,
                 message: "Enterprise email already exists",
                 hint: "企业邮箱已存在，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221278,
                 message: "Invalid enterprise email",
                 hint: "无效的邮箱，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221126,
                 message: "Enterprise email domain unavailable",
                 hint: "企业邮箱域名不可用，请求修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221146,
                 message: "Enterprise email alias exceeds limit",
                 hint: "企业邮箱别名超过长度限制，最多可输入 255 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221147,
                 message: "Enterprise email address in recycle bin",
                 hint: "企业邮箱地址在回收站中，请修改企业邮箱",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221176,
                 message: "Add Feishu allow list tenant. Email must be included with non+86mobile",
                 hint: "飞书租户添加非+86的手机号时必须包含邮件信息，请包含邮件信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221255,
                 message: "Main department must be the first",
                 hint: "员工在所属部门内的排序信息中主部门必须在第一个，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221125,
                 message: "The number of members within the department exceeds the limit. Please contact an administrator for help",
                 hint: "部门内成员人数超过限制，人数不能超过一万，请联系管理员寻求帮助。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221129,
                 message: "User department is empty",
                 hint: "员工所属部门为空，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221141,
                 message: "Unable to join multiple departments. Please upgrade relevant 'Organizational Structure Visible'.",
                 hint: "无法加入多个部门，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221181,
                 message: "Department does not exist",
                 hint: "部门不存在，请修改员工所属部门内的排序信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221239,
                 message: "Leader loop error",
                 hint: "直属上级成环，请修改直属上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221238,
                 message: "DottedLineLeaderID loop error",
                 hint: "虚线上级成环，请修改虚线上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221221,
                 message: "DottedLineLeaderID exceeds length limit",
                 hint: "虚线上级长度超过限制，请修改虚线上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221222,
                 message: "Invalid dottedLineLeaderID",
                 hint: "无效的虚线上级ID，请修改虚线上级",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221242,
                 message: "Invalid custom field",
                 hint: "无效的自定义字段，请修改自定义字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221216,
                 message: "Invalid work country or region",
                 hint: "无效的工作国家或区域，请修改工作国家或区域",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221217,
                 message: "WorkplaceID not found",
                 hint: "工作城市不存在，请修改工作城市",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221240,
                 message: "JobNumber not unique",
                 hint: "工号已存在，请修改工号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221191,
                 message: "Invalid extension number",
                 hint: "分机号无效，请修改分机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221192,
                 message: "Repeated extension number within the tenant",
                 hint: "分机号已存在，请修改分机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221193,
                 message: "Extension number exceeds limit",
                 hint: "分机号长度超过限制，最多可输入 99 字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221210,
                 message: "Invalid join date",
                 hint: "无效的入职时间，请修改入职时间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221144,
                 message: "EmployeeType not found",
                 hint: "人员类型不存在，请修改人员类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221145,
                 message: "EmployeeType inactive",
                 hint: "人员类型未激活，请修改人员类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221223,
                 message: "Invalid job title ID",
                 hint: "职务不存在，请修改职务",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221263,
                 message: "Tenant has not activated multi geo",
                 hint: "租户未开启Multi-Geo，请先开通再试。Multi-Geo指的是多地理位置数据驻留。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221264,
                 message: "User geo does not exist",
                 hint: "指定的Geo不存在，请检查Geo参数是否正确。可通过**获取地理位置列表**接口查询企业开通的Geo，请注意这里需要传入**小写字母**。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221265,
                 message: "The application does not have permission to write to the geo",
                 hint: "无权限指定员工Geo，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.geo:write` 写入员工数据所在地",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221266,
                 message: "The application does not have permission to write to the SubscriptionID",
                 hint: "无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.subscription_ids:write` 写入员工席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的成员是否可更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
                 hint: "无操作依赖对象权限，请检查要更新到的部门是否有权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221252,
                 message: "Hybrid license tenant prohibits passing empty licenses to create users",
                 hint: "混合许可证租户禁止传递空许可证来创建用户，请传递有效的许可证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221253,
                 message: "Designated licenseID is insufficient",
                 hint: "剩余席位不足，请修改席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221254,
                 message: "Designated licenseID is invalid",
                 hint: "应用没有权限写入员工数据驻留地，需申请写入员工数据驻留地权限(directory:employee.base.geo:write)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221111,
                 message: "Exceeds certified seat limit",
                 hint: "混合许可证租户禁止传递空许可证来创建用户，请传递有效的许可证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221112,
                 message: "Exceeds billing plan seat limit",
                 hint: "剩余席位不足，请修改席位信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221115,
                 message: "ExternalID is not unique",
                 hint: "自定义ID已存在，请修改自定义ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221116,
                 message: "Invalid ExternalID",
                 hint: "无效的自定义ID，请修改自定义ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221175,
                 message: "Feishu only supports +86mobile",
                 hint: "飞书租户仅支持+86手机号，请修改手机号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221182,
                 message: "Unable to freeze tenant founder",
                 hint: "无法冻结企业管理员，请选择非企业管理员用户进行冻结操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221109,
                 message: "Name contains sensitive info",
                 hint: "姓名包含敏感信息，请修改姓名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221292,
                 message: "User department is disabled",
                 hint: "用户部门已停用，请将用户转移至未停用的部门或激活该部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221213,
                 message: "Resign date invalid or earlier than join date or empty",
                 hint: "请检查离职日期格式可能非法、离职日期早于加入日期、离职日期为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221214,
                 message: "Resign reason invalid or not match resign type",
                 hint: "离职原因非法，或者离职原因和离职类型不匹配，请修改离职原因或离职类型使其匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221293,
                 message: "Only allow update preResigned\\resigned employee's resign info field",
                 hint: "只允许更新待离职、离职人员的离职信息字段（离职备注、离职类型、离职原因、离职日期），请更新待离职或离职人员的对应字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221231,
                 message: "Resign type invalid or not match resign reason",
@@ -1608,15 +1624,15 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/directory/v1/employees/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1627,8 +1643,8 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::resurrect`]: 恢复离职员工.
@@ -1684,137 +1700,141 @@ impl ResurrectEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ResurrectEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ResurrectEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ResurrectEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ResurrectEmployeeRequest {
     type Body = ResurrectEmployeeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.resurrect",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/:employee_id/resurrect",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221268,
                 message: "Tenant not in the access list",
                 hint: "租户无法恢复员工，请检查租户是否在访问列表中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221269,
                 message: "Resurrect user info duplicated",
                 hint: "员工信息与在职员工有冲突，请检查员工信息是否与在职员工重复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221270,
                 message: "Can't resurrect user in delete process",
                 hint: "员工已在离职流程中，暂时无法恢复，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221271,
                 message: "User exceed billing seats limit",
                 hint: "超过席位限制，暂时无法恢复员工，请联系管理员增加计费席位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221272,
                 message: "User exceed tenant limit",
                 hint: "员工人数超过租户限制，暂时无法恢复员工，请检查租户员工人数限制并调整。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221273,
                 message: "User exceed certification seats limit",
                 hint: "超过认证席位限制，暂时无法恢复员工，请联系管理员增加认证席位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221274,
                 message: "User exceed feature contact seats limit",
                 hint: "员工超过通讯录席位上限，请调整通讯录席位上限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221275,
                 message: "Tenant version not allow resurrection",
                 hint: "租户版本不允许恢复员工，请升级租户版本至支持恢复员工的版本。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221123,
                 message: "The user refused to join the tenant and cannot be resurrect",
                 hint: "员工拒绝加入租户，无法恢复，请联系员工确认是否同意加入租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221140,
                 message: "Department number exceeds limit",
                 hint: "部门人数超过限制，无法恢复，请检查部门人数限制并调整。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221252,
                 message: "Hybrid license tenant prohibits passing empty licenses to create users",
                 hint: "混合许可证租户禁止传递空许可证，请添加席位信息，（可通过[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)获取可用席位ID）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221253,
                 message: "Designated licenseID is insufficient",
                 hint: "席位不足，请修改席位信息。（可通过[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)获取可用席位ID）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221254,
                 message: "Designated licenseID is invalid",
                 hint: "无效的席位信息，请修改席位信息。（可通过[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)获取可用席位ID）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224001,
                 message: "No permission to operate",
                 hint: "无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224002,
                 message: "No permission to operate record",
                 hint: "无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的成员是否可恢复。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2224003,
                 message: "No permission to operate dependent object",
                 hint: "无操作依赖对象权限，请检查要恢复到的部门是否有权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221248,
                 message: "Resurrect exceeds seat limit",
                 hint: "席位超限，请修改席位信息。（可通过[获取企业席位信息接口](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query)获取可用席位ID）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221255,
                 message: "Main department must be the first",
@@ -1823,16 +1843,16 @@ impl ::feishu_runtime::ApiRequest for ResurrectEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/resurrect",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/directory/v1/employees/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_id);
         path.push_str("/resurrect");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1843,8 +1863,8 @@ impl ::feishu_runtime::ApiRequest for ResurrectEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::search`]: 搜索员工信息.
@@ -1898,53 +1918,57 @@ impl SearchEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchEmployeeRequest {
     type Body = SearchEmployeeBody;
     type Response = SearchEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/search",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220001,
                 message: "param is invalid",
                 hint: "无效的请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221004,
                 message: "invalid page token",
                 hint: "无效的page_token，请修改page_token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221005,
                 message: "no page request",
                 hint: "未提供分页请求参数（page_request），请填写有效的page_request参数（参考请求体参数中page_request的描述）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2220010,
                 message: "Exceeded the limit size",
@@ -1954,8 +1978,8 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/search",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1963,7 +1987,7 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
         path.push_str("/open-apis/directory/v1/employees/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -1974,8 +1998,8 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EmployeeApi::to_be_resigned`]: 更新在职员工为待离职.
@@ -2032,11 +2056,15 @@ impl ToBeResignedEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ToBeResignedEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ToBeResignedEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employee_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_id",
@@ -2047,49 +2075,49 @@ impl ::feishu_runtime::Validate for ToBeResignedEmployeeRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ToBeResignedEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ToBeResignedEmployeeRequest {
     type Body = ToBeResignedEmployeeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "directory.v1.employee.to_be_resigned",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/directory/v1/employees/:employee_id/to_be_resigned",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221246,
                 message: "User staff status not updated",
                 hint: "用户状态并未更新，已是待离职",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221213,
                 message: "Resign date invalid or earlier than join date or empty",
                 hint: "请检查日期非空且格式正确，或者离职日期是否早于入职日期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221214,
                 message: "Resign reason invalid or not match resign type",
                 hint: "离职原因和离职类型不匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2221231,
                 message: "Resign type invalid or not match resign reason",
@@ -2098,16 +2126,16 @@ impl ::feishu_runtime::ApiRequest for ToBeResignedEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/to_be_resigned",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/directory/v1/employees/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_id);
         path.push_str("/to_be_resigned");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.employee_id_type {
             out.push("employee_id_type", value);
         }
@@ -2118,8 +2146,8 @@ impl ::feishu_runtime::ApiRequest for ToBeResignedEmployeeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 异常信息
@@ -2376,10 +2404,14 @@ impl CreateEmployee {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployee {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployee {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.avatar_key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "avatar_key",
@@ -2389,7 +2421,7 @@ impl ::feishu_runtime::Validate for CreateEmployee {
             );
         }
         if let Some(value) = &self.email {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "email",
@@ -2399,7 +2431,7 @@ impl ::feishu_runtime::Validate for CreateEmployee {
             );
         }
         if let Some(value) = &self.enterprise_email {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "enterprise_email",
@@ -2409,7 +2441,7 @@ impl ::feishu_runtime::Validate for CreateEmployee {
             );
         }
         if let Some(value) = &self.employee_order_in_departments {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_order_in_departments",
@@ -2419,7 +2451,7 @@ impl ::feishu_runtime::Validate for CreateEmployee {
             );
         }
         if let Some(value) = &self.dotted_line_leader_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dotted_line_leader_ids",
@@ -2429,7 +2461,7 @@ impl ::feishu_runtime::Validate for CreateEmployee {
             );
         }
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_field_values",
@@ -2437,9 +2469,9 @@ impl ::feishu_runtime::Validate for CreateEmployee {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -2467,20 +2499,24 @@ impl CreateEmployeeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employee;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employee"),
+                &::feishu_runtime::codegen::field_path(at, "employee"),
                 out,
             );
         }
         if let Some(value) = &self.options {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "options"),
+                &::feishu_runtime::codegen::field_path(at, "options"),
                 out,
             );
         }
@@ -2520,10 +2556,14 @@ impl CreateEmployeeOptions {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEmployeeOptions {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEmployeeOptions {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.subscription_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscription_ids",
@@ -2621,17 +2661,21 @@ impl CustomFieldValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomFieldValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomFieldValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.enum_value {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "enum_value"),
+                &::feishu_runtime::codegen::field_path(at, "enum_value"),
                 out,
             );
         }
         if let Some(value) = &self.user_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_values",
@@ -2639,9 +2683,9 @@ impl ::feishu_runtime::Validate for CustomFieldValue {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "user_values"),
+                &::feishu_runtime::codegen::field_path(at, "user_values"),
                 out,
             );
         }
@@ -2798,12 +2842,16 @@ impl Department {
         self
     }
 }
-impl ::feishu_runtime::Validate for Department {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Department {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -3154,19 +3202,23 @@ impl EmployeeBaseEntity {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeBaseEntity {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeBaseEntity {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "departments"),
+                &::feishu_runtime::codegen::field_path(at, "departments"),
                 out,
             );
         }
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -3198,12 +3250,16 @@ impl EmployeeEntity {
         self
     }
 }
-impl ::feishu_runtime::Validate for EmployeeEntity {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EmployeeEntity {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.base_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "base_info"),
+                &::feishu_runtime::codegen::field_path(at, "base_info"),
                 out,
             );
         }
@@ -3381,11 +3437,15 @@ impl EnumValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for EnumValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EnumValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.enum_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "enum_ids",
@@ -3460,19 +3520,23 @@ impl FilterEmployeeBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for FilterEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilterEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.filter;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter"),
+                &::feishu_runtime::codegen::field_path(at, "filter"),
                 out,
             );
         }
         {
             let value = &self.required_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "required_fields",
@@ -3515,12 +3579,16 @@ impl FilterEmployeeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for FilterEmployeeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilterEmployeeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employees {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employees"),
+                &::feishu_runtime::codegen::field_path(at, "employees"),
                 out,
             );
         }
@@ -3804,11 +3872,15 @@ impl MgetEmployeeBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for MgetEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MgetEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employee_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_ids",
@@ -3819,7 +3891,7 @@ impl ::feishu_runtime::Validate for MgetEmployeeBody {
         }
         {
             let value = &self.required_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "required_fields",
@@ -3854,12 +3926,16 @@ impl MgetEmployeeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for MgetEmployeeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MgetEmployeeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employees {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employees"),
+                &::feishu_runtime::codegen::field_path(at, "employees"),
                 out,
             );
         }
@@ -3885,11 +3961,15 @@ impl MultiFilterCondition {
         }
     }
 }
-impl ::feishu_runtime::Validate for MultiFilterCondition {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MultiFilterCondition {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.conditions;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "conditions",
@@ -3997,13 +4077,17 @@ impl PatchEmployeeBody {
         Self { employee }
     }
 }
-impl ::feishu_runtime::Validate for PatchEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employee;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employee"),
+                &::feishu_runtime::codegen::field_path(at, "employee"),
                 out,
             );
         }
@@ -4243,10 +4327,14 @@ impl ResurrectEmployeeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ResurrectEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ResurrectEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employee_order_in_departments {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_order_in_departments",
@@ -4256,9 +4344,9 @@ impl ::feishu_runtime::Validate for ResurrectEmployeeBody {
             );
         }
         if let Some(value) = &self.options {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "options"),
+                &::feishu_runtime::codegen::field_path(at, "options"),
                 out,
             );
         }
@@ -4288,10 +4376,14 @@ impl ResurrectEmployeeOptions {
         self
     }
 }
-impl ::feishu_runtime::Validate for ResurrectEmployeeOptions {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ResurrectEmployeeOptions {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.subscription_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscription_ids",
@@ -4333,11 +4425,15 @@ impl SearchEmployeeBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for SearchEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.required_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "required_fields",
@@ -4380,12 +4476,16 @@ impl SearchEmployeeResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEmployeeResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEmployeeResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employees {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employees"),
+                &::feishu_runtime::codegen::field_path(at, "employees"),
                 out,
             );
         }
@@ -4437,10 +4537,14 @@ impl SetEmployeePreResigned {
         self
     }
 }
-impl ::feishu_runtime::Validate for SetEmployeePreResigned {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SetEmployeePreResigned {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.resign_remark {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resign_remark",
@@ -4465,13 +4569,17 @@ impl ToBeResignedEmployeeBody {
         Self { employee }
     }
 }
-impl ::feishu_runtime::Validate for ToBeResignedEmployeeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ToBeResignedEmployeeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.employee;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "employee"),
+                &::feishu_runtime::codegen::field_path(at, "employee"),
                 out,
             );
         }
@@ -4777,10 +4885,14 @@ impl UpdateEmployee {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateEmployee {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEmployee {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.employee_order_in_departments {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_order_in_departments",
@@ -4790,7 +4902,7 @@ impl ::feishu_runtime::Validate for UpdateEmployee {
             );
         }
         if let Some(value) = &self.dotted_line_leader_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dotted_line_leader_ids",
@@ -4800,7 +4912,7 @@ impl ::feishu_runtime::Validate for UpdateEmployee {
             );
         }
         if let Some(value) = &self.resign_date {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resign_date",
@@ -4810,7 +4922,7 @@ impl ::feishu_runtime::Validate for UpdateEmployee {
             );
         }
         if let Some(value) = &self.resign_remark {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resign_remark",
@@ -4820,7 +4932,7 @@ impl ::feishu_runtime::Validate for UpdateEmployee {
             );
         }
         if let Some(value) = &self.custom_field_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_field_values",
@@ -4828,9 +4940,9 @@ impl ::feishu_runtime::Validate for UpdateEmployee {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field_values"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field_values"),
                 out,
             );
         }
@@ -5006,11 +5118,15 @@ impl UserValue {
         }
     }
 }
-impl ::feishu_runtime::Validate for UserValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -5039,7 +5155,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ActiveStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 数据来源
@@ -5056,7 +5172,7 @@ pub enum DataSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DataSource { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(DataSource { V1 => 1, V2 => 2, V3 => 3 });
 /// 此次调用中使用的部门ID的类型
 ///
 /// The values of `department_id_type` in [`CreateEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5069,7 +5185,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -5089,7 +5205,7 @@ pub enum EmployeeIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeIdType { OpenId => "open_id", UnionId => "union_id", EmployeeId =>
     "employee_id" }
 );
@@ -5111,7 +5227,7 @@ pub enum EmploymentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EmploymentType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 选项类型
@@ -5126,7 +5242,7 @@ pub enum EnumType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(EnumType { N1 => "1", N2 => "2" });
+::feishu_runtime::codegen::string_enum!(EnumType { N1 => "1", N2 => "2" });
 /// 自定义字段类型
 ///
 /// The values of `field_type` in [`CustomFieldValue`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5149,7 +5265,7 @@ pub enum FieldType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FieldType { N1 => "1", N2 => "2", N3 => "3", N4 => "4", N9 => "9", N10 => "10", N11
     => "11" }
 );
@@ -5169,7 +5285,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
 /// 部门负责人类型
 ///
 /// The values of `leader_type` in [`DepartmentLeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5182,7 +5298,7 @@ pub enum LeaderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
 /// 离职原因
 ///
 /// The values of `resign_reason` in [`EmployeeWorkEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5241,7 +5357,7 @@ pub enum ResignReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ResignReason { N1 => "1", N2 => "2", N3 => "3", N4 => "4", N5 => "5", N6 => "6", N7
     => "7", N8 => "8", N9 => "9", N10 => "10", N11 => "11", N12 => "12", N13 => "13", N14
     => "14", N15 => "15", N16 => "16", N17 => "17", N18 => "18", N19 => "19", N20 =>
@@ -5261,7 +5377,7 @@ pub enum ResignType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ResignType { N1 => "1", N2 => "2", N3 => "3" });
+::feishu_runtime::codegen::string_enum!(ResignType { N1 => "1", N2 => "2", N3 => "3" });
 /// 行级异常
 ///
 /// The values of `row_error` in [`AbnormalRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5274,7 +5390,7 @@ pub enum RowError {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RowError { V0 => 0, V1000 => 1000 });
+::feishu_runtime::codegen::integer_enum!(RowError { V0 => 0, V1000 => 1000 });
 /// 此次调用中使用的部门ID的类型
 ///
 /// The values of `department_id_type` in [`SearchEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5287,7 +5403,7 @@ pub enum SearchEmployeeRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SearchEmployeeRequestDepartmentIdType { OpenDepartmentId => "open_department_id",
     DepartmentId => "department_id" }
 );
@@ -5309,7 +5425,7 @@ pub enum StaffStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     StaffStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 员工类型
@@ -5332,7 +5448,7 @@ pub enum UpdateEmployeeEmploymentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     UpdateEmployeeEmploymentType { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 离职原因
@@ -5395,7 +5511,7 @@ pub enum UpdateEmployeeResignReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UpdateEmployeeResignReason { N0 => "0", N1 => "1", N2 => "2", N3 => "3", N4 => "4",
     N5 => "5", N6 => "6", N7 => "7", N8 => "8", N9 => "9", N10 => "10", N11 => "11", N12
     => "12", N13 => "13", N14 => "14", N15 => "15", N16 => "16", N17 => "17", N18 =>
@@ -5418,6 +5534,6 @@ pub enum UpdateEmployeeResignType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UpdateEmployeeResignType { N0 => "0", N1 => "1", N2 => "2", N3 => "3" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `create` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CreateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CreateApi<'a> {
     /// 创建旧版文档
@@ -61,8 +61,8 @@ impl<'a> CreateApi<'a> {
     pub fn create(
         &self,
         request: CreateCreateRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCreateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCreateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CreateApi::create`]: 创建旧版文档.
@@ -81,167 +81,167 @@ impl CreateCreateRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCreateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCreateRequest {
     type Body = CreateCreateBody;
     type Response = CreateCreateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "doc.v2.create.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/doc/v2/create",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91401,
                 message: "PARAMERR",
                 hint: "参数出现错误，检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91402,
                 message: "NOTEXIST",
                 hint: "未找到，检查token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91403,
                 message: "FORBIDDEN",
                 hint: "没有权限，检查是否有文档读权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91404,
                 message: "LOGIN_REQUIRED",
                 hint: "需要登录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95001,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95003,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95005,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95006,
                 message: "Failed",
                 hint: "文档未找到，检查token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95007,
                 message: "Failed",
                 hint: "文档已删除，已删除文件无法获取文档meta信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95008,
                 message: "FORBIDDEN",
                 hint: "检查用户对文档、文件夹的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95009,
                 message: "Failed",
                 hint: "没有权限，检查是否有文档读权限。[添加文档权限](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/create)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95010,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95011,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95013,
                 message: "Failed",
                 hint: "挂载文档失败：无效的folderToken、同一目录不能并发创建、目录无权限或超过目录文件数1500上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95017,
                 message: "具体错误信息",
                 hint: "读取文档内容失败，检查revison是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95018,
                 message: "具体错误信息",
                 hint: "解析文档内容失败，详见具体错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95020,
                 message: "具体错误信息",
                 hint: "批量更新文档操作失败，详见具体错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95023,
                 message: "revision too old",
                 hint: "版本号太老，请使用最新版本号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95024,
                 message: "Failed",
                 hint: "参数无效，检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95025,
                 message: "Failed",
                 hint: "解析请求失败，检查请求是否合法json",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95029,
                 message: "folder locked",
                 hint: "不支持在同一文件夹下并发创建文档，同一文件夹下请串行调用该接口",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95030,
                 message: "folder size exceeded limit",
                 hint: "云空间目录下挂载数量超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95050,
                 message: "具体错误信息",
                 hint: "保存文档内容失败，详见具体错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95051,
                 message: "具体错误信息",
                 hint: "创建文档失败，详见具体错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95054,
                 message: "this api is deprecated",

@@ -5,7 +5,7 @@
 /// A handle on the `meta` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MetaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MetaApi<'a> {
     /// 获取旧版文档元信息
@@ -49,8 +49,8 @@ impl<'a> MetaApi<'a> {
     pub fn get(
         &self,
         request: GetMetaRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMetaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMetaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MetaApi::get`]: 获取旧版文档元信息.
@@ -75,125 +75,125 @@ impl GetMetaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMetaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMetaRequest {
     type Body = ();
     type Response = GetMetaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "doc.v2.meta.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/doc/v2/meta/:docToken",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91401,
                 message: "PARAMERR",
                 hint: "参数出现错误，检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91402,
                 message: "NOTEXIST",
                 hint: "未找到，检查token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91403,
                 message: "FORBIDDEN",
                 hint: "没有权限，检查是否有文档读权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91404,
                 message: "LOGIN_REQUIRED",
                 hint: "需要登录",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95001,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95003,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95005,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95006,
                 message: "Failed",
                 hint: "文档未找到，检查token是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95007,
                 message: "Failed",
                 hint: "文档已删除，已删除文件无法获取文档meta信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95008,
                 message: "FORBIDDEN",
                 hint: "检查用户对文档、文件夹的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95009,
                 message: "Failed",
                 hint: "没有权限，检查是否有文档读权限。[添加文档权限](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/create)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95010,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95011,
                 message: "internal error",
                 hint: "内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95017,
                 message: "具体错误信息",
                 hint: "读取文档内容失败，检查revison是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95018,
                 message: "具体错误信息",
                 hint: "解析文档内容失败，详见具体错误信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95023,
                 message: "revision too old",
                 hint: "版本号太老，请使用最新版本号",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95024,
                 message: "Failed",
                 hint: "参数无效，检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 95053,
                 message: "this API does not support the Upgraded Docs(docx), please refer to the https://feishu.feishu.cn/docx/ICI7dp1Uioh4EvxXn0HcxUapn0c using the correct API.",
@@ -207,7 +207,7 @@ impl ::feishu_runtime::ApiRequest for GetMetaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/doc/v2/meta/");
-        ::feishu_runtime::push_path_param(&mut path, &self.doc_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.doc_token);
         path
     }
 }

@@ -5,7 +5,7 @@
 /// A handle on the `content` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ContentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ContentApi<'a> {
     /// 获取云文档内容
@@ -34,8 +34,8 @@ impl<'a> ContentApi<'a> {
     pub fn get(
         &self,
         request: GetContentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetContentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetContentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ContentApi::get`]: 获取云文档内容.
@@ -87,11 +87,15 @@ impl GetContentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetContentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetContentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.doc_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "doc_token",
@@ -102,65 +106,65 @@ impl ::feishu_runtime::Validate for GetContentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetContentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetContentRequest {
     type Body = ();
     type Response = GetContentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docs.v1.content.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docs/v1/content",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2889901,
                 message: "hybrid resource expired",
                 hint: "确认混部资源是否已经过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2889902,
                 message: "no permission",
                 hint: "确认操作者是否有该文档的阅读权限。请参考以下方式为调用身份开通文档权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2889904,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2889905,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2889906,
                 message: "docs deleted",
                 hint: "确认文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2889914,
                 message: "doc token not found",
                 hint: "确认文档 token 是否正确。点击[这里](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2889925,
                 message: "content size exceed limit",
                 hint: "文档内容超过 10 MB 限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2889980,
                 message: "operation denied on copying page",
@@ -169,14 +173,14 @@ impl ::feishu_runtime::ApiRequest for GetContentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/docs-v1/content/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
         path.push_str("/open-apis/docs/v1/content");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("doc_token", &self.doc_token);
         out.push("doc_type", &self.doc_type);
         out.push("content_type", &self.content_type);
@@ -184,8 +188,8 @@ impl ::feishu_runtime::ApiRequest for GetContentRequest {
             out.push("lang", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`GetContentRequest`].
@@ -214,7 +218,7 @@ pub enum ContentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ContentType { Markdown => "markdown" });
+::feishu_runtime::codegen::string_enum!(ContentType { Markdown => "markdown" });
 /// 云文档类型
 ///
 /// The values of `doc_type` in [`GetContentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -225,7 +229,7 @@ pub enum DocType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(DocType { Docx => "docx" });
+::feishu_runtime::codegen::string_enum!(DocType { Docx => "docx" });
 /// 云文档中存在 @用户 元素时，指定该用户名称的语言。默认 `zh`，即中文
 ///
 /// The values of `lang` in [`GetContentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -240,4 +244,4 @@ pub enum Lang {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Lang { Zh => "zh", En => "en", Ja => "ja" });
+::feishu_runtime::codegen::string_enum!(Lang { Zh => "zh", En => "en", Ja => "ja" });

@@ -5,7 +5,7 @@
 /// A handle on the `business_license` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BusinessLicenseApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BusinessLicenseApi<'a> {
     /// 识别文件中的营业执照
@@ -33,8 +33,8 @@ impl<'a> BusinessLicenseApi<'a> {
     pub fn recognize(
         &self,
         request: RecognizeBusinessLicenseRequest,
-    ) -> ::feishu_runtime::Call<'a, RecognizeBusinessLicenseRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecognizeBusinessLicenseRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BusinessLicenseApi::recognize`]: 识别文件中的营业执照.
@@ -53,44 +53,44 @@ impl RecognizeBusinessLicenseRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for RecognizeBusinessLicenseRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecognizeBusinessLicenseRequest {
     type Body = RecognizeBusinessLicenseBody;
     type Response = RecognizeBusinessLicenseResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "document_ai.v1.business_license.recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/document_ai/v1/business_license/recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110001,
                 message: "Param is invalid.",
                 hint: "输入文件错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110002,
                 message: "No valid entity.",
                 hint: "未检测出营业执照信息，参考文档检查输入文件是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2110010,
                 message: "Internal error, please try later.",
                 hint: "后端服务异常或网络异常，可重新请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110003,
                 message: "You have reached the Intelligent document parsing limit. To continue using this function, please contact sales to purchase more.",
@@ -99,7 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeBusinessLicenseRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/business_license/recognize",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -109,10 +109,12 @@ impl ::feishu_runtime::ApiRequest for RecognizeBusinessLicenseRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -167,11 +169,11 @@ impl BusinessLicense {
 pub struct RecognizeBusinessLicenseBody {
     /// 识别的营业执照源文件
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl RecognizeBusinessLicenseBody {
     /// Builds `RecognizeBusinessLicenseBody` from its required fields.
-    pub fn new(file: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(file: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { file }
     }
 }
@@ -223,7 +225,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { CertificateType => "certificate_type", UnifiedSocialCreditCode =>
     "unified_social_credit_code", CompanyName => "company_name", CompanyType =>
     "company_type", Domicile => "domicile", LegalRepresentative =>

@@ -5,7 +5,7 @@
 /// A handle on the `chinese_passport` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChinesePassportApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChinesePassportApi<'a> {
     /// 识别文件中的中国护照
@@ -33,8 +33,8 @@ impl<'a> ChinesePassportApi<'a> {
     pub fn recognize(
         &self,
         request: RecognizeChinesePassportRequest,
-    ) -> ::feishu_runtime::Call<'a, RecognizeChinesePassportRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecognizeChinesePassportRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChinesePassportApi::recognize`]: 识别文件中的中国护照.
@@ -53,44 +53,44 @@ impl RecognizeChinesePassportRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for RecognizeChinesePassportRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecognizeChinesePassportRequest {
     type Body = RecognizeChinesePassportBody;
     type Response = RecognizeChinesePassportResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "document_ai.v1.chinese_passport.recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/document_ai/v1/chinese_passport/recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110001,
                 message: "Param is invalid",
                 hint: "输入文件错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110002,
                 message: "No valid entity",
                 hint: "未检测出中国护照信息，参考文档检查输入文件是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2110010,
                 message: "Internal error, please try later.",
                 hint: "后端服务异常或网络异常，可重新请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110003,
                 message: "You have reached the Intelligent document parsing limit. To continue using this function, please contact sales to purchase more.",
@@ -99,7 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeChinesePassportRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/chinese_passport/recognize",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -109,10 +109,12 @@ impl ::feishu_runtime::ApiRequest for RecognizeChinesePassportRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -170,11 +172,11 @@ impl ChinesePassportEntity {
 pub struct RecognizeChinesePassportBody {
     /// 识别的中国护照源文件
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl RecognizeChinesePassportBody {
     /// Builds `RecognizeChinesePassportBody` from its required fields.
-    pub fn new(file: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(file: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { file }
     }
 }
@@ -214,7 +216,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { FullNameCn => "full_name_cn", FullNameEn => "full_name_en", DateOfBirth =>
     "date_of_birth", DateOfExpiry => "date_of_expiry", PlaceOfIssue => "place_of_issue",
     PassportNumber => "passport_number" }

@@ -5,7 +5,7 @@
 /// A handle on the `contract` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ContractApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ContractApi<'a> {
     /// 提取文件中的合同字段
@@ -33,8 +33,8 @@ impl<'a> ContractApi<'a> {
     pub fn field_extraction(
         &self,
         request: FieldExtractionContractRequest,
-    ) -> ::feishu_runtime::Call<'a, FieldExtractionContractRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FieldExtractionContractRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ContractApi::field_extraction`]: 提取文件中的合同字段.
@@ -53,44 +53,44 @@ impl FieldExtractionContractRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for FieldExtractionContractRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FieldExtractionContractRequest {
     type Body = FieldExtractionContractBody;
     type Response = FieldExtractionContractResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "document_ai.v1.contract.field_extraction",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/document_ai/v1/contract/field_extraction",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110001,
                 message: "invalid request",
                 hint: "可能是文件类型或者其他参数配置错误，请检查后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110002,
                 message: "no contract detected",
                 hint: "无字段抽出，请确认合同是否有指定字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2110010,
                 message: "network anomaly or out of limit, please try it later",
                 hint: "接口调用失败，可能是网络问题或超出限制，请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110003,
                 message: "You have reached the Intelligent document parsing limit. To continue using this function, please contact sales to purchase more.",
@@ -99,7 +99,7 @@ impl ::feishu_runtime::ApiRequest for FieldExtractionContractRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/contract/field_extraction",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -109,10 +109,12 @@ impl ::feishu_runtime::ApiRequest for FieldExtractionContractRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -525,7 +527,7 @@ impl ExtractTime {
 pub struct FieldExtractionContractBody {
     /// 合同字段解析的源文件，当前只支持pdf, doc, docx三种类型的文件
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
     /// pdf页数限制，太长会导致latency增加，最大允许100页
     ///
     /// Example: `15`
@@ -538,7 +540,7 @@ pub struct FieldExtractionContractBody {
 impl FieldExtractionContractBody {
     /// Builds `FieldExtractionContractBody` from its required fields.
     pub fn new(
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
         pdf_page_limit: i64,
         ocr_mode: OcrMode,
     ) -> Self {
@@ -637,7 +639,7 @@ pub enum BankType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BankType { BuyBank => "buy_bank", SellBank => "sell_bank", ThirdBank => "third_bank",
     UnceratinBank => "unceratin_bank" }
 );
@@ -655,7 +657,7 @@ pub enum BodyType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BodyType { Buy => "buy", Sell => "sell", Third => "third" }
 );
 /// ocr 参数，当前支持force, pdf, unused三种格式
@@ -672,6 +674,6 @@ pub enum OcrMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     OcrMode { Force => "force", Auto => "auto", Unused => "unused" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `resume` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ResumeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ResumeApi<'a> {
     /// 识别文件中的简历信息
@@ -32,8 +32,8 @@ impl<'a> ResumeApi<'a> {
     pub fn parse(
         &self,
         request: ParseResumeRequest,
-    ) -> ::feishu_runtime::Call<'a, ParseResumeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ParseResumeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ResumeApi::parse`]: 识别文件中的简历信息.
@@ -52,44 +52,44 @@ impl ParseResumeRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ParseResumeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ParseResumeRequest {
     type Body = ParseResumeBody;
     type Response = ParseResumeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "document_ai.v1.resume.parse",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/document_ai/v1/resume/parse",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110001,
                 message: "param is invalid",
                 hint: "输入文件错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110002,
                 message: "No resume detected",
                 hint: "未检测出简历文件，参考文档检查输入文件是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2110010,
                 message: "Internal error, please try later.",
                 hint: "后端服务异常或网络异常，可重新请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110003,
                 message: "You have reached the Intelligent document parsing limit. To continue using this function, please contact sales to purchase more.",
@@ -98,7 +98,7 @@ impl ::feishu_runtime::ApiRequest for ParseResumeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/resume/parse",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -108,10 +108,12 @@ impl ::feishu_runtime::ApiRequest for ParseResumeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -122,11 +124,11 @@ impl ::feishu_runtime::ApiRequest for ParseResumeRequest {
 pub struct ParseResumeBody {
     /// 简历文件，支持 PDF / DOCX / PNG / JPG
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl ParseResumeBody {
     /// Builds `ParseResumeBody` from its required fields.
-    pub fn new(file: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(file: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { file }
     }
 }
@@ -722,7 +724,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Gender { V0 => 0, V1 => 1, V2 => 2 });
 /// 学历对应ID
 ///
 /// The values of `qualification` in [`ResumeEducation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -749,7 +751,7 @@ pub enum Qualification {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Qualification { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V9 => 9 }
 );
@@ -765,4 +767,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `tw_mainland_travel_permit` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TwMainlandTravelPermitApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TwMainlandTravelPermitApi<'a> {
     /// 识别文件中的台湾居民来往大陆通行证
@@ -33,8 +33,8 @@ impl<'a> TwMainlandTravelPermitApi<'a> {
     pub fn recognize(
         &self,
         request: RecognizeTwMainlandTravelPermitRequest,
-    ) -> ::feishu_runtime::Call<'a, RecognizeTwMainlandTravelPermitRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecognizeTwMainlandTravelPermitRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TwMainlandTravelPermitApi::recognize`]: 识别文件中的台湾居民来往大陆通行证.
@@ -53,44 +53,44 @@ impl RecognizeTwMainlandTravelPermitRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for RecognizeTwMainlandTravelPermitRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecognizeTwMainlandTravelPermitRequest {
     type Body = RecognizeTwMainlandTravelPermitBody;
     type Response = RecognizeTwMainlandTravelPermitResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "document_ai.v1.tw_mainland_travel_permit.recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/document_ai/v1/tw_mainland_travel_permit/recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: false,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110001,
                 message: "Param is invalid.",
                 hint: "输入文件错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110002,
                 message: "No valid entity.",
                 hint: "未检测出台湾来往大陆通行证信息，参考文档检查输入文件是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2110010,
                 message: "Internal error, please try later.",
                 hint: "后端服务异常或网络异常，可重新请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110003,
                 message: "You have reached the Intelligent document parsing limit. To continue using this function, please contact sales to purchase more.",
@@ -99,7 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeTwMainlandTravelPermitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/tw_mainland_travel_permit/recognize",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -109,13 +109,15 @@ impl ::feishu_runtime::ApiRequest for RecognizeTwMainlandTravelPermitRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         [("file", self.body.file.as_ref())]
             .into_iter()
             .filter_map(|(name, file)| Some((name, file?)))
             .collect()
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", self.body.file.get_or_insert_with(Default::default))])
     }
 }
@@ -126,11 +128,11 @@ impl ::feishu_runtime::ApiRequest for RecognizeTwMainlandTravelPermitRequest {
 pub struct RecognizeTwMainlandTravelPermitBody {
     /// 识别的台湾居民来往大陆通行证源文件
     #[serde(skip)]
-    pub file: Option<::feishu_runtime::UploadFile>,
+    pub file: Option<::feishu_runtime::codegen::UploadFile>,
 }
 impl RecognizeTwMainlandTravelPermitBody {
     /// Sets [`file`](Self::file).
-    pub fn file(mut self, value: ::feishu_runtime::UploadFile) -> Self {
+    pub fn file(mut self, value: ::feishu_runtime::codegen::UploadFile) -> Self {
         self.file = Some(value);
         self
     }
@@ -216,7 +218,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { FullNameCn => "full_name_cn", FullNameEn => "full_name_en", DateOfBirth =>
     "date_of_birth", DateOfExpiry => "date_of_expiry", CardNumber => "card_number" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `vat_invoice` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct VatInvoiceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> VatInvoiceApi<'a> {
     /// 识别文件中的增值税发票
@@ -33,8 +33,8 @@ impl<'a> VatInvoiceApi<'a> {
     pub fn recognize(
         &self,
         request: RecognizeVatInvoiceRequest,
-    ) -> ::feishu_runtime::Call<'a, RecognizeVatInvoiceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecognizeVatInvoiceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`VatInvoiceApi::recognize`]: 识别文件中的增值税发票.
@@ -53,44 +53,44 @@ impl RecognizeVatInvoiceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for RecognizeVatInvoiceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecognizeVatInvoiceRequest {
     type Body = RecognizeVatInvoiceBody;
     type Response = RecognizeVatInvoiceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "document_ai.v1.vat_invoice.recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/document_ai/v1/vat_invoice/recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110001,
                 message: "Param is invalid.",
                 hint: "输入文件错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110002,
                 message: "No valid entity.",
                 hint: "未检测出增值税发票信息，参考文档检查输入文件是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2110010,
                 message: "Internal error, please try later.",
                 hint: "后端服务异常或网络异常，可重新请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2110003,
                 message: "You have reached the Intelligent document parsing limit. To continue using this function, please contact sales to purchase more.",
@@ -99,7 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeVatInvoiceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vat_invoice/recognize",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -109,10 +109,12 @@ impl ::feishu_runtime::ApiRequest for RecognizeVatInvoiceRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -153,11 +155,11 @@ impl KvEntity {
 pub struct RecognizeVatInvoiceBody {
     /// 识别的增值税发票文件（支持JPG/JPEG/PNG/PDF/BMP/OFD）
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl RecognizeVatInvoiceBody {
     /// Builds `RecognizeVatInvoiceBody` from its required fields.
-    pub fn new(file: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(file: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { file }
     }
 }
@@ -291,7 +293,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { InvoiceName => "invoice_name", InvoiceCode => "invoice_code", InvoiceNo =>
     "invoice_no", InvoiceDate => "invoice_date", TotalPrice => "total_price", TotalTax =>
     "total_tax", BigTotalPriceAndTax => "big_total_price_and_tax", CheckCode =>

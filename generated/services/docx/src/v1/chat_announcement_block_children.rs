@@ -5,7 +5,7 @@
 /// A handle on the `chat_announcement_block_children` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatAnnouncementBlockChildrenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     /// 删除群公告中的块
@@ -82,8 +82,11 @@ impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteChatAnnouncementBlockChildrenRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteChatAnnouncementBlockChildrenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchDeleteChatAnnouncementBlockChildrenRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 在群公告中创建块
     ///
@@ -165,8 +168,11 @@ impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     pub fn create(
         &self,
         request: CreateChatAnnouncementBlockChildrenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateChatAnnouncementBlockChildrenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        CreateChatAnnouncementBlockChildrenRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取所有子块
     ///
@@ -210,8 +216,8 @@ impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     pub fn get(
         &self,
         request: GetChatAnnouncementBlockChildrenRequest,
-    ) -> ::feishu_runtime::Call<'a, GetChatAnnouncementBlockChildrenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetChatAnnouncementBlockChildrenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatAnnouncementBlockChildrenApi::batch_delete`]: 删除群公告中的块.
@@ -283,10 +289,15 @@ impl BatchDeleteChatAnnouncementBlockChildrenRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteChatAnnouncementBlockChildrenRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchDeleteChatAnnouncementBlockChildrenRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "revision_id",
@@ -297,289 +308,290 @@ impl ::feishu_runtime::Validate for BatchDeleteChatAnnouncementBlockChildrenRequ
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteChatAnnouncementBlockChildrenRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchDeleteChatAnnouncementBlockChildrenRequest {
     type Body = BatchDeleteChatAnnouncementBlockChildrenBody;
     type Response = BatchDeleteChatAnnouncementBlockChildrenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.chat_announcement_block_children.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/chats/:chat_id/announcement/blocks/:block_id/children/batch_delete",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认群公告中 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认群公告 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认群公告结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限，上限 100 列",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限，上限 2000 个单元格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限，上限 10 列",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的群公告块中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属群公告与指定的群公告是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认群公告中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的群公告版本（revision_id）是否过旧。指定的版本号与群公告最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770041,
                 message: "open schema mismatch",
                 hint: "确认块父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "raw content size exceed limited",
                 hint: "纯文本内容大小超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770035,
                 message: "resource count exceed limit",
                 hint: "当前请求中资源的数目超限，请拆分成多次请求。各类资源上限为：ChatCard 200 张，File 200 个，MentionDoc 200 个，MentionUser 200 个，Image 20 张，ISV 20 个，Sheet 5 篇，Bitable 5 篇。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770038,
                 message: "resource not found",
                 hint: "未查询到插入的资源或资源无权限插入，请检查资源标识是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772001,
                 message: "Chat announcement can NOT be found in chat information.",
                 hint: "群公告信息异常。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772002,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作内部群时，操作者和被操作的群组必须在同一租户下。请检查当前调用身份是否和群组属于同一租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772003,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772004,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772006,
                 message: "announcement type is not supported",
                 hint: "除「获取群公告基本信息」接口，其它新版群公告接口均无法操作 doc 类型的群公告，如需操作 doc 类型群公告请参考「[旧版群公告](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/im-v1/chat/chat-announcement/intro)」接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772005,
                 message: "No Permission: Only chat owner or admin can edit chat information in the current situation.",
                 hint: "当前只允许群组的群主或群管理员更新群信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -588,18 +600,18 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteChatAnnouncementBlockChildrenRe
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
         path.push_str("/open-apis/docx/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/announcement/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/children/batch_delete");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.revision_id {
             out.push("revision_id", value);
         }
@@ -610,8 +622,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteChatAnnouncementBlockChildrenRe
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ChatAnnouncementBlockChildrenApi::create`]: 在群公告中创建块.
@@ -695,10 +707,14 @@ impl CreateChatAnnouncementBlockChildrenRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateChatAnnouncementBlockChildrenRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateChatAnnouncementBlockChildrenRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "revision_id",
@@ -709,289 +725,290 @@ impl ::feishu_runtime::Validate for CreateChatAnnouncementBlockChildrenRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateChatAnnouncementBlockChildrenRequest {
     type Body = CreateChatAnnouncementBlockChildrenBody;
     type Response = CreateChatAnnouncementBlockChildrenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.chat_announcement_block_children.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/chats/:chat_id/announcement/blocks/:block_id/children",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770041,
                 message: "open schema mismatch",
                 hint: "确认块父子关系是否合法。 文档场景中，可参考[文档概述-基本概念](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解块的父子关系规则。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "raw content size exceed limited",
                 hint: "纯文本内容大小超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770035,
                 message: "resource count exceed limit",
                 hint: "当前请求中资源的数目超限，请拆分成多次请求。各类资源上限为：ChatCard 200 张，File 200 个，MentionDoc 200 个，MentionUser 200 个，Image 20 张，ISV 20 个，Sheet 5 篇，Bitable 5 篇。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770038,
                 message: "resource not found",
                 hint: "未查询到插入的资源或资源无权限插入，请检查资源标识是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772001,
                 message: "Chat announcement can NOT be found in chat information.",
                 hint: "群公告信息异常。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772002,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作内部群时，操作者和被操作的群组必须在同一租户下。请检查当前调用身份是否和群组属于同一租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772003,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772004,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772006,
                 message: "announcement type is not supported",
                 hint: "除「获取群公告基本信息」接口，其它新版群公告接口均无法操作 doc 类型的群公告，如需操作 doc 类型群公告请参考「[旧版群公告](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/im-v1/chat/chat-announcement/intro)」接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772005,
                 message: "No Permission: Only chat owner or admin can edit chat information in the current situation.",
                 hint: "当前只允许群组的群主或群管理员更新群信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1005,13 +1022,13 @@ impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/docx/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/announcement/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/children");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.revision_id {
             out.push("revision_id", value);
         }
@@ -1025,8 +1042,8 @@ impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ChatAnnouncementBlockChildrenApi::get`]: 获取所有子块.
@@ -1119,10 +1136,14 @@ impl GetChatAnnouncementBlockChildrenRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetChatAnnouncementBlockChildrenRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetChatAnnouncementBlockChildrenRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "revision_id",
@@ -1132,7 +1153,7 @@ impl ::feishu_runtime::Validate for GetChatAnnouncementBlockChildrenRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1143,107 +1164,107 @@ impl ::feishu_runtime::Validate for GetChatAnnouncementBlockChildrenRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
     type Body = ();
     type Response = GetChatAnnouncementBlockChildrenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.chat_announcement_block_children.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/chats/:chat_id/announcement/blocks/:block_id/children",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772001,
                 message: "Chat announcement can NOT be found in chat information.",
                 hint: "群公告信息异常。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772002,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作内部群时，操作者和被操作的群组必须在同一租户下。请检查当前调用身份是否和群组属于同一租户。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772003,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772004,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772006,
                 message: "announcement type is not supported",
                 hint: "除「获取群公告基本信息」接口，其它新版群公告接口均无法操作 doc 类型的群公告，如需操作 doc 类型群公告请参考「[旧版群公告](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/im-v1/chat/chat-announcement/intro)」接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1772034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1251,8 +1272,8 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -1263,13 +1284,13 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/docx/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/announcement/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/children");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.revision_id {
             out.push("revision_id", value);
         }
@@ -1283,25 +1304,26 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for GetChatAnnouncementBlockChildrenRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for GetChatAnnouncementBlockChildrenRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for GetChatAnnouncementBlockChildrenRequest {
+impl ::feishu_runtime::codegen::PagedItems for GetChatAnnouncementBlockChildrenRequest {
     type Item = Block;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1472,11 +1494,16 @@ impl BatchDeleteChatAnnouncementBlockChildrenBody {
         Self { start_index, end_index }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteChatAnnouncementBlockChildrenBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchDeleteChatAnnouncementBlockChildrenBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.start_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "start_index",
@@ -1487,7 +1514,7 @@ impl ::feishu_runtime::Validate for BatchDeleteChatAnnouncementBlockChildrenBody
         }
         {
             let value = &self.end_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "end_index",
@@ -2000,40 +2027,44 @@ impl Block {
         self
     }
 }
-impl ::feishu_runtime::Validate for Block {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Block {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.grid {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grid"),
+                &::feishu_runtime::codegen::field_path(at, "grid"),
                 out,
             );
         }
         if let Some(value) = &self.sheet {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sheet"),
+                &::feishu_runtime::codegen::field_path(at, "sheet"),
                 out,
             );
         }
         if let Some(value) = &self.table {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "table"),
+                &::feishu_runtime::codegen::field_path(at, "table"),
                 out,
             );
         }
         if let Some(value) = &self.board {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "board"),
+                &::feishu_runtime::codegen::field_path(at, "board"),
                 out,
             );
         }
         if let Some(value) = &self.link_preview {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "link_preview"),
+                &::feishu_runtime::codegen::field_path(at, "link_preview"),
                 out,
             );
         }
@@ -2089,10 +2120,14 @@ impl Board {
         self
     }
 }
-impl ::feishu_runtime::Validate for Board {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Board {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.width {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "width",
@@ -2102,7 +2137,7 @@ impl ::feishu_runtime::Validate for Board {
             );
         }
         if let Some(value) = &self.height {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "height",
@@ -2222,10 +2257,14 @@ impl CreateChatAnnouncementBlockChildrenBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateChatAnnouncementBlockChildrenBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateChatAnnouncementBlockChildrenBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.children {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "children",
@@ -2233,9 +2272,9 @@ impl ::feishu_runtime::Validate for CreateChatAnnouncementBlockChildrenBody {
                 Some(1),
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "children"),
+                &::feishu_runtime::codegen::field_path(at, "children"),
                 out,
             );
         }
@@ -2273,12 +2312,17 @@ impl CreateChatAnnouncementBlockChildrenResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateChatAnnouncementBlockChildrenResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for CreateChatAnnouncementBlockChildrenResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.children {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "children"),
+                &::feishu_runtime::codegen::field_path(at, "children"),
                 out,
             );
         }
@@ -2397,12 +2441,16 @@ impl GetChatAnnouncementBlockChildrenResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetChatAnnouncementBlockChildrenResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetChatAnnouncementBlockChildrenResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -2427,11 +2475,15 @@ impl Grid {
         Self { column_size }
     }
 }
-impl ::feishu_runtime::Validate for Grid {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Grid {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -2717,11 +2769,15 @@ impl LinkPreview {
         self
     }
 }
-impl ::feishu_runtime::Validate for LinkPreview {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LinkPreview {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.url;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -3281,10 +3337,14 @@ impl Sheet {
         self
     }
 }
-impl ::feishu_runtime::Validate for Sheet {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Sheet {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_size",
@@ -3294,7 +3354,7 @@ impl ::feishu_runtime::Validate for Sheet {
             );
         }
         if let Some(value) = &self.column_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -3330,12 +3390,16 @@ impl Table {
         self
     }
 }
-impl ::feishu_runtime::Validate for Table {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Table {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "property"),
+                &::feishu_runtime::codegen::field_path(at, "property"),
                 out,
             );
         }
@@ -3372,10 +3436,14 @@ impl TableMergeInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableMergeInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableMergeInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_span {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_span",
@@ -3385,7 +3453,7 @@ impl ::feishu_runtime::Validate for TableMergeInfo {
             );
         }
         if let Some(value) = &self.col_span {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "col_span",
@@ -3472,11 +3540,15 @@ impl TableProperty {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableProperty {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableProperty {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_size",
@@ -3487,7 +3559,7 @@ impl ::feishu_runtime::Validate for TableProperty {
         }
         {
             let value = &self.column_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -3497,9 +3569,9 @@ impl ::feishu_runtime::Validate for TableProperty {
             );
         }
         if let Some(value) = &self.merge_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "merge_info"),
+                &::feishu_runtime::codegen::field_path(at, "merge_info"),
                 out,
             );
         }
@@ -3908,7 +3980,7 @@ pub enum Align {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
 /// 高亮块背景色
 ///
 /// The values of `background_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3947,7 +4019,7 @@ pub enum BackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BackgroundColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15 }
 );
@@ -4055,7 +4127,7 @@ pub enum BlockType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BlockType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V17 => 17,
     V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 => 24, V25 =>
@@ -4086,7 +4158,7 @@ pub enum BorderColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BorderColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 绘图类型
@@ -4101,7 +4173,7 @@ pub enum DiagramType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
 /// iframe 类型
 ///
 /// The values of `iframe_type` in [`IframeComponent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4142,7 +4214,7 @@ pub enum IframeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IframeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V99 => 99
     }
@@ -4159,7 +4231,7 @@ pub enum IndentationLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IndentationLevel { NoIndent => "NoIndent", OneLevelIndent => "OneLevelIndent" }
 );
 /// 代码块的语言类型。仅支持对 Code 块进行修改
@@ -4320,7 +4392,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -4344,7 +4416,9 @@ pub enum Mode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Mode { Simple => "simple", Advanced => "advanced" });
+::feishu_runtime::codegen::string_enum!(
+    Mode { Simple => "simple", Advanced => "advanced" }
+);
 /// 云文档类型
 ///
 /// The values of `obj_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4369,7 +4443,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjType { V1 => 1, V3 => 3, V8 => 8, V11 => 11, V12 => 12, V15 => 15, V16 => 16, V22
     => 22 }
 );
@@ -4389,7 +4463,7 @@ pub enum PeriodDisplayStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PeriodDisplayStatus { Default => "default", Normal => "normal", Invalid => "invalid",
     Hidden => "hidden" }
 );
@@ -4409,7 +4483,7 @@ pub enum ProgressStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProgressStatus { Unset => "unset", Normal => "normal", Risk => "risk", Extended =>
     "extended" }
 );
@@ -4425,7 +4499,9 @@ pub enum StatusType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(StatusType { Default => "default", Custom => "custom" });
+::feishu_runtime::codegen::string_enum!(
+    StatusType { Default => "default", Custom => "custom" }
+);
 /// 文字颜色
 ///
 /// The values of `text_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4448,7 +4524,7 @@ pub enum TextColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TextColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 块的背景色
@@ -4489,7 +4565,7 @@ pub enum TextStyleBackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TextStyleBackgroundColor { LightGrayBackground => "LightGrayBackground",
     LightRedBackground => "LightRedBackground", LightOrangeBackground =>
     "LightOrangeBackground", LightYellowBackground => "LightYellowBackground",
@@ -4513,7 +4589,7 @@ pub enum UrlType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UrlType { MessageLink => "MessageLink", Undefined => "Undefined" }
 );
 /// 用户 ID 类型
@@ -4532,7 +4608,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 类型
@@ -4547,7 +4623,7 @@ pub enum ViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ViewType { V1 => 1, V2 => 2 });
 /// 视图类型
 ///
 /// The values of `view_type` in [`View`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4562,4 +4638,4 @@ pub enum ViewViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });

@@ -5,7 +5,7 @@
 /// A handle on the `document` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocumentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocumentApi<'a> {
     /// 创建文档
@@ -68,8 +68,8 @@ impl<'a> DocumentApi<'a> {
     pub fn create(
         &self,
         request: CreateDocumentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDocumentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDocumentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取文档基本信息
     ///
@@ -129,8 +129,8 @@ impl<'a> DocumentApi<'a> {
     pub fn get(
         &self,
         request: GetDocumentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDocumentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDocumentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取文档纯文本内容
     ///
@@ -190,8 +190,8 @@ impl<'a> DocumentApi<'a> {
     pub fn raw_content(
         &self,
         request: RawContentDocumentRequest,
-    ) -> ::feishu_runtime::Call<'a, RawContentDocumentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RawContentDocumentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocumentApi::create`]: 创建文档.
@@ -210,263 +210,267 @@ impl CreateDocumentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDocumentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentRequest {
     type Body = CreateDocumentBody;
     type Response = CreateDocumentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "确认文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本是否过旧",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "raw content size exceed limited",
                 hint: "纯文本内容大小超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770039,
                 message: "folder not found",
                 hint: "当前文件夹不存在，请检查 folder token 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770040,
                 message: "no folder permission",
                 hint: "无权限在此文件夹下创建文档。你可参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a) 为调用身份开通文件夹权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770036,
                 message: "folder locked",
                 hint: "不支持在同一文件夹下并发创建文档，同一文件夹下请串行调用该接口",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770037,
                 message: "folder size exceeded limit",
                 hint: "云空间文件夹内挂载数量超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "确认操作者是否有该文档的权限。参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a) 为调用身份开通文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -485,8 +489,8 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentApi::get`]: 获取文档基本信息.
@@ -514,11 +518,15 @@ impl GetDocumentRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetDocumentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetDocumentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.document_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "document_id",
@@ -529,227 +537,227 @@ impl ::feishu_runtime::Validate for GetDocumentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDocumentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDocumentRequest {
     type Body = ();
     type Response = GetDocumentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。 - 若文档存储在云盘中，你可通过 URL 地址或通过[获取文件夹下文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list) 获取其中文档资源的 `document_id`。 - 若文档挂载在知识库中，你需通过知识库相关接口[获取知识空间节点信息](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space/get_node)获取该节点下挂载的云资源的 `obj_token` 和 `obj_type`。在该情况下，`obj_type` 为 `docx` 时，其对应的 `obj_token` 即为文档的 `document_id`。 **注意**： 对于知识库（wiki）中的文档，其 URL 地址中的 token 并不是该文档的 `document_id`。使用时请注意区分。了解更多，参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 的版本（revision_id）是否过旧",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "raw content size exceed limited",
                 hint: "纯文本内容大小超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -763,11 +771,11 @@ impl ::feishu_runtime::ApiRequest for GetDocumentRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentApi::raw_content`]: 获取文档纯文本内容.
@@ -806,11 +814,15 @@ impl RawContentDocumentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for RawContentDocumentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RawContentDocumentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.document_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "document_id",
@@ -821,227 +833,227 @@ impl ::feishu_runtime::Validate for RawContentDocumentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RawContentDocumentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RawContentDocumentRequest {
     type Body = ();
     type Response = RawContentDocumentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document.raw_content",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/raw_content",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本过旧",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "raw content size exceed limited",
                 hint: "纯文本内容大小超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1055,17 +1067,17 @@ impl ::feishu_runtime::ApiRequest for RawContentDocumentRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/raw_content");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.lang {
             out.push("lang", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateDocumentRequest`].
@@ -1098,10 +1110,14 @@ impl CreateDocumentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -1324,4 +1340,4 @@ pub enum Lang {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Lang { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Lang { V0 => 0, V1 => 1, V2 => 2 });

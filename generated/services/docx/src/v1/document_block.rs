@@ -5,7 +5,7 @@
 /// A handle on the `document_block` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocumentBlockApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocumentBlockApi<'a> {
     /// 批量更新块的内容
@@ -77,8 +77,8 @@ impl<'a> DocumentBlockApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateDocumentBlockRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateDocumentBlockRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateDocumentBlockRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// Markdown/HTML 内容转换为文档块
     ///
@@ -114,8 +114,8 @@ impl<'a> DocumentBlockApi<'a> {
     pub fn convert(
         &self,
         request: ConvertDocumentBlockRequest,
-    ) -> ::feishu_runtime::Call<'a, ConvertDocumentBlockRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ConvertDocumentBlockRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取块的内容
     ///
@@ -175,8 +175,8 @@ impl<'a> DocumentBlockApi<'a> {
     pub fn get(
         &self,
         request: GetDocumentBlockRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDocumentBlockRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDocumentBlockRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取文档所有块
     ///
@@ -238,8 +238,8 @@ impl<'a> DocumentBlockApi<'a> {
     pub fn list(
         &self,
         request: ListDocumentBlockRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDocumentBlockRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDocumentBlockRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新块的内容
     ///
@@ -310,8 +310,8 @@ impl<'a> DocumentBlockApi<'a> {
     pub fn patch(
         &self,
         request: PatchDocumentBlockRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchDocumentBlockRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchDocumentBlockRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocumentBlockApi::batch_update`]: 批量更新块的内容.
@@ -385,10 +385,14 @@ impl BatchUpdateDocumentBlockRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateDocumentBlockRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateDocumentBlockRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -399,247 +403,247 @@ impl ::feishu_runtime::Validate for BatchUpdateDocumentBlockRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateDocumentBlockRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateDocumentBlockRequest {
     type Body = BatchUpdateDocumentBlockBody;
     type Response = BatchUpdateDocumentBlockResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block.batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/batch_update",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770035,
                 message: "resource count exceed limit",
                 hint: "当前请求中资源的数目超限，请拆分成多次请求。各类资源上限为：ChatCard 200 张，File 200 个，MentionDoc 200 个，MentionUser 200 个，Image 20 张，ISV 20 个，Sheet 5 篇，Bitable 5 篇。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770038,
                 message: "resource not found",
                 hint: "未查询到插入的资源或资源无权限插入，请检查资源标识是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -653,11 +657,11 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateDocumentBlockRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/batch_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -671,8 +675,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateDocumentBlockRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentBlockApi::convert`]: Markdown/HTML 内容转换为文档块.
@@ -705,41 +709,45 @@ impl ConvertDocumentBlockRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ConvertDocumentBlockRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConvertDocumentBlockRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ConvertDocumentBlockRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ConvertDocumentBlockRequest {
     type Body = ConvertDocumentBlockBody;
     type Response = ConvertDocumentBlockResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block.convert",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/blocks/convert",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
@@ -755,7 +763,7 @@ impl ::feishu_runtime::ApiRequest for ConvertDocumentBlockRequest {
         path.push_str("/open-apis/docx/v1/documents/blocks/convert");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -763,8 +771,8 @@ impl ::feishu_runtime::ApiRequest for ConvertDocumentBlockRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentBlockApi::get`]: 获取块的内容.
@@ -823,10 +831,14 @@ impl GetDocumentBlockRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetDocumentBlockRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetDocumentBlockRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -837,227 +849,227 @@ impl ::feishu_runtime::Validate for GetDocumentBlockRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDocumentBlockRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDocumentBlockRequest {
     type Body = ();
     type Response = GetDocumentBlockResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/:block_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1071,12 +1083,12 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -1084,8 +1096,8 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentBlockApi::list`]: 获取文档所有块.
@@ -1170,10 +1182,14 @@ impl ListDocumentBlockRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDocumentBlockRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDocumentBlockRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1183,7 +1199,7 @@ impl ::feishu_runtime::Validate for ListDocumentBlockRequest {
             );
         }
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -1194,227 +1210,227 @@ impl ::feishu_runtime::Validate for ListDocumentBlockRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDocumentBlockRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDocumentBlockRequest {
     type Body = ();
     type Response = ListDocumentBlockResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1422,8 +1438,8 @@ impl ::feishu_runtime::ApiRequest for ListDocumentBlockRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -1434,11 +1450,11 @@ impl ::feishu_runtime::ApiRequest for ListDocumentBlockRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1452,25 +1468,25 @@ impl ::feishu_runtime::ApiRequest for ListDocumentBlockRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDocumentBlockRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDocumentBlockRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDocumentBlockRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDocumentBlockRequest {
     type Item = Block;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1553,10 +1569,14 @@ impl PatchDocumentBlockRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchDocumentBlockRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDocumentBlockRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -1567,247 +1587,247 @@ impl ::feishu_runtime::Validate for PatchDocumentBlockRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchDocumentBlockRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchDocumentBlockRequest {
     type Body = PatchDocumentBlockBody;
     type Response = PatchDocumentBlockResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/:block_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770035,
                 message: "resource count exceed limit",
                 hint: "当前请求中资源的数目超限，请拆分成多次请求。各类资源上限为：ChatCard 200 张，File 200 个，MentionDoc 200 个，MentionUser 200 个，Image 20 张，ISV 20 个，Sheet 5 篇，Bitable 5 篇。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770038,
                 message: "resource not found",
                 hint: "未查询到插入的资源或资源无权限插入，请检查资源标识是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1821,12 +1841,12 @@ impl ::feishu_runtime::ApiRequest for PatchDocumentBlockRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -1840,8 +1860,8 @@ impl ::feishu_runtime::ApiRequest for PatchDocumentBlockRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// Add-ons
@@ -1907,12 +1927,16 @@ impl AgendaItemTitle {
         self
     }
 }
-impl ::feishu_runtime::Validate for AgendaItemTitle {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AgendaItemTitle {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -1992,19 +2016,23 @@ impl AgendaTitleElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for AgendaTitleElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AgendaTitleElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mention_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc"),
                 out,
             );
         }
         if let Some(value) = &self.equation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "equation"),
+                &::feishu_runtime::codegen::field_path(at, "equation"),
                 out,
             );
         }
@@ -2028,11 +2056,15 @@ impl BatchUpdateDocumentBlockBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateDocumentBlockBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateDocumentBlockBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.requests;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "requests",
@@ -2040,9 +2072,9 @@ impl ::feishu_runtime::Validate for BatchUpdateDocumentBlockBody {
                 None,
                 Some(200),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "requests"),
+                &::feishu_runtime::codegen::field_path(at, "requests"),
                 out,
             );
         }
@@ -2080,12 +2112,16 @@ impl BatchUpdateDocumentBlockResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateDocumentBlockResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateDocumentBlockResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.blocks {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "blocks"),
+                &::feishu_runtime::codegen::field_path(at, "blocks"),
                 out,
             );
         }
@@ -2597,152 +2633,156 @@ impl Block {
         self
     }
 }
-impl ::feishu_runtime::Validate for Block {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Block {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "page"),
+                &::feishu_runtime::codegen::field_path(at, "page"),
                 out,
             );
         }
         if let Some(value) = &self.text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
         if let Some(value) = &self.heading1 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading1"),
+                &::feishu_runtime::codegen::field_path(at, "heading1"),
                 out,
             );
         }
         if let Some(value) = &self.heading2 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading2"),
+                &::feishu_runtime::codegen::field_path(at, "heading2"),
                 out,
             );
         }
         if let Some(value) = &self.heading3 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading3"),
+                &::feishu_runtime::codegen::field_path(at, "heading3"),
                 out,
             );
         }
         if let Some(value) = &self.heading4 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading4"),
+                &::feishu_runtime::codegen::field_path(at, "heading4"),
                 out,
             );
         }
         if let Some(value) = &self.heading5 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading5"),
+                &::feishu_runtime::codegen::field_path(at, "heading5"),
                 out,
             );
         }
         if let Some(value) = &self.heading6 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading6"),
+                &::feishu_runtime::codegen::field_path(at, "heading6"),
                 out,
             );
         }
         if let Some(value) = &self.heading7 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading7"),
+                &::feishu_runtime::codegen::field_path(at, "heading7"),
                 out,
             );
         }
         if let Some(value) = &self.heading8 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading8"),
+                &::feishu_runtime::codegen::field_path(at, "heading8"),
                 out,
             );
         }
         if let Some(value) = &self.heading9 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading9"),
+                &::feishu_runtime::codegen::field_path(at, "heading9"),
                 out,
             );
         }
         if let Some(value) = &self.bullet {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bullet"),
+                &::feishu_runtime::codegen::field_path(at, "bullet"),
                 out,
             );
         }
         if let Some(value) = &self.ordered {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ordered"),
+                &::feishu_runtime::codegen::field_path(at, "ordered"),
                 out,
             );
         }
         if let Some(value) = &self.code {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "code"),
+                &::feishu_runtime::codegen::field_path(at, "code"),
                 out,
             );
         }
         if let Some(value) = &self.quote {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "quote"),
+                &::feishu_runtime::codegen::field_path(at, "quote"),
                 out,
             );
         }
         if let Some(value) = &self.equation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "equation"),
+                &::feishu_runtime::codegen::field_path(at, "equation"),
                 out,
             );
         }
         if let Some(value) = &self.todo {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "todo"),
+                &::feishu_runtime::codegen::field_path(at, "todo"),
                 out,
             );
         }
         if let Some(value) = &self.okr_objective {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "okr_objective"),
+                &::feishu_runtime::codegen::field_path(at, "okr_objective"),
                 out,
             );
         }
         if let Some(value) = &self.okr_key_result {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "okr_key_result"),
+                &::feishu_runtime::codegen::field_path(at, "okr_key_result"),
                 out,
             );
         }
         if let Some(value) = &self.agenda_item_title {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "agenda_item_title"),
+                &::feishu_runtime::codegen::field_path(at, "agenda_item_title"),
                 out,
             );
         }
         if let Some(value) = &self.source_synced {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "source_synced"),
+                &::feishu_runtime::codegen::field_path(at, "source_synced"),
                 out,
             );
         }
@@ -2927,11 +2967,15 @@ impl ConvertDocumentBlockBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for ConvertDocumentBlockBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConvertDocumentBlockBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.content;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -2980,12 +3024,16 @@ impl ConvertDocumentBlockResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ConvertDocumentBlockResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ConvertDocumentBlockResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.blocks {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "blocks"),
+                &::feishu_runtime::codegen::field_path(at, "blocks"),
                 out,
             );
         }
@@ -3010,11 +3058,15 @@ impl DeleteGridColumnRequest {
         Self { column_index }
     }
 }
-impl ::feishu_runtime::Validate for DeleteGridColumnRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteGridColumnRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_index",
@@ -3052,11 +3104,15 @@ impl DeleteTableColumnsRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteTableColumnsRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteTableColumnsRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_start_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_start_index",
@@ -3067,7 +3123,7 @@ impl ::feishu_runtime::Validate for DeleteTableColumnsRequest {
         }
         {
             let value = &self.column_end_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_end_index",
@@ -3105,11 +3161,15 @@ impl DeleteTableRowsRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteTableRowsRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteTableRowsRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_start_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_start_index",
@@ -3120,7 +3180,7 @@ impl ::feishu_runtime::Validate for DeleteTableRowsRequest {
         }
         {
             let value = &self.row_end_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_end_index",
@@ -3179,11 +3239,15 @@ impl Equation {
         self
     }
 }
-impl ::feishu_runtime::Validate for Equation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Equation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.content;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -3244,12 +3308,16 @@ impl GetDocumentBlockResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetDocumentBlockResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetDocumentBlockResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.block {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "block"),
+                &::feishu_runtime::codegen::field_path(at, "block"),
                 out,
             );
         }
@@ -3470,11 +3538,15 @@ impl InsertGridColumnRequest {
         Self { column_index }
     }
 }
-impl ::feishu_runtime::Validate for InsertGridColumnRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InsertGridColumnRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_index",
@@ -3504,11 +3576,15 @@ impl InsertTableColumnRequest {
         Self { column_index }
     }
 }
-impl ::feishu_runtime::Validate for InsertTableColumnRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InsertTableColumnRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_index",
@@ -3538,11 +3614,15 @@ impl InsertTableRowRequest {
         Self { row_index }
     }
 }
-impl ::feishu_runtime::Validate for InsertTableRowRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InsertTableRowRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_index",
@@ -3681,12 +3761,16 @@ impl ListDocumentBlockResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDocumentBlockResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDocumentBlockResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -3766,10 +3850,14 @@ impl MentionDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for MentionDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MentionDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -3855,11 +3943,15 @@ impl MergeTableCellsRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for MergeTableCellsRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MergeTableCellsRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_start_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_start_index",
@@ -3870,7 +3962,7 @@ impl ::feishu_runtime::Validate for MergeTableCellsRequest {
         }
         {
             let value = &self.row_end_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_end_index",
@@ -3881,7 +3973,7 @@ impl ::feishu_runtime::Validate for MergeTableCellsRequest {
         }
         {
             let value = &self.column_start_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_start_index",
@@ -3892,7 +3984,7 @@ impl ::feishu_runtime::Validate for MergeTableCellsRequest {
         }
         {
             let value = &self.column_end_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_end_index",
@@ -4090,12 +4182,16 @@ impl OkrKeyResult {
         self
     }
 }
-impl ::feishu_runtime::Validate for OkrKeyResult {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OkrKeyResult {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "content"),
+                &::feishu_runtime::codegen::field_path(at, "content"),
                 out,
             );
         }
@@ -4175,12 +4271,16 @@ impl OkrObjective {
         self
     }
 }
-impl ::feishu_runtime::Validate for OkrObjective {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OkrObjective {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "content"),
+                &::feishu_runtime::codegen::field_path(at, "content"),
                 out,
             );
         }
@@ -4427,82 +4527,86 @@ impl PatchDocumentBlockBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchDocumentBlockBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDocumentBlockBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.update_text_elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "update_text_elements"),
+                &::feishu_runtime::codegen::field_path(at, "update_text_elements"),
                 out,
             );
         }
         if let Some(value) = &self.update_table_property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "update_table_property"),
+                &::feishu_runtime::codegen::field_path(at, "update_table_property"),
                 out,
             );
         }
         if let Some(value) = &self.insert_table_row {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "insert_table_row"),
+                &::feishu_runtime::codegen::field_path(at, "insert_table_row"),
                 out,
             );
         }
         if let Some(value) = &self.insert_table_column {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "insert_table_column"),
+                &::feishu_runtime::codegen::field_path(at, "insert_table_column"),
                 out,
             );
         }
         if let Some(value) = &self.delete_table_rows {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "delete_table_rows"),
+                &::feishu_runtime::codegen::field_path(at, "delete_table_rows"),
                 out,
             );
         }
         if let Some(value) = &self.delete_table_columns {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "delete_table_columns"),
+                &::feishu_runtime::codegen::field_path(at, "delete_table_columns"),
                 out,
             );
         }
         if let Some(value) = &self.merge_table_cells {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "merge_table_cells"),
+                &::feishu_runtime::codegen::field_path(at, "merge_table_cells"),
                 out,
             );
         }
         if let Some(value) = &self.unmerge_table_cells {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "unmerge_table_cells"),
+                &::feishu_runtime::codegen::field_path(at, "unmerge_table_cells"),
                 out,
             );
         }
         if let Some(value) = &self.insert_grid_column {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "insert_grid_column"),
+                &::feishu_runtime::codegen::field_path(at, "insert_grid_column"),
                 out,
             );
         }
         if let Some(value) = &self.delete_grid_column {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "delete_grid_column"),
+                &::feishu_runtime::codegen::field_path(at, "delete_grid_column"),
                 out,
             );
         }
         if let Some(value) = &self.update_grid_column_width_ratio {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "update_grid_column_width_ratio",
                 ),
@@ -4510,9 +4614,9 @@ impl ::feishu_runtime::Validate for PatchDocumentBlockBody {
             );
         }
         if let Some(value) = &self.update_text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "update_text"),
+                &::feishu_runtime::codegen::field_path(at, "update_text"),
                 out,
             );
         }
@@ -4550,12 +4654,16 @@ impl PatchDocumentBlockResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchDocumentBlockResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchDocumentBlockResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.block {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "block"),
+                &::feishu_runtime::codegen::field_path(at, "block"),
                 out,
             );
         }
@@ -4796,12 +4904,16 @@ impl SourceSynced {
         self
     }
 }
-impl ::feishu_runtime::Validate for SourceSynced {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SourceSynced {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -4990,12 +5102,16 @@ impl Text {
         self
     }
 }
-impl ::feishu_runtime::Validate for Text {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Text {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -5077,19 +5193,23 @@ impl TextElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for TextElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TextElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mention_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc"),
                 out,
             );
         }
         if let Some(value) = &self.equation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "equation"),
+                &::feishu_runtime::codegen::field_path(at, "equation"),
                 out,
             );
         }
@@ -5347,11 +5467,15 @@ impl UnmergeTableCellsRequest {
         Self { row_index, column_index }
     }
 }
-impl ::feishu_runtime::Validate for UnmergeTableCellsRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UnmergeTableCellsRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_index",
@@ -5362,7 +5486,7 @@ impl ::feishu_runtime::Validate for UnmergeTableCellsRequest {
         }
         {
             let value = &self.column_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_index",
@@ -5526,82 +5650,86 @@ impl UpdateBlockRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBlockRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBlockRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.update_text_elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "update_text_elements"),
+                &::feishu_runtime::codegen::field_path(at, "update_text_elements"),
                 out,
             );
         }
         if let Some(value) = &self.update_table_property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "update_table_property"),
+                &::feishu_runtime::codegen::field_path(at, "update_table_property"),
                 out,
             );
         }
         if let Some(value) = &self.insert_table_row {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "insert_table_row"),
+                &::feishu_runtime::codegen::field_path(at, "insert_table_row"),
                 out,
             );
         }
         if let Some(value) = &self.insert_table_column {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "insert_table_column"),
+                &::feishu_runtime::codegen::field_path(at, "insert_table_column"),
                 out,
             );
         }
         if let Some(value) = &self.delete_table_rows {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "delete_table_rows"),
+                &::feishu_runtime::codegen::field_path(at, "delete_table_rows"),
                 out,
             );
         }
         if let Some(value) = &self.delete_table_columns {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "delete_table_columns"),
+                &::feishu_runtime::codegen::field_path(at, "delete_table_columns"),
                 out,
             );
         }
         if let Some(value) = &self.merge_table_cells {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "merge_table_cells"),
+                &::feishu_runtime::codegen::field_path(at, "merge_table_cells"),
                 out,
             );
         }
         if let Some(value) = &self.unmerge_table_cells {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "unmerge_table_cells"),
+                &::feishu_runtime::codegen::field_path(at, "unmerge_table_cells"),
                 out,
             );
         }
         if let Some(value) = &self.insert_grid_column {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "insert_grid_column"),
+                &::feishu_runtime::codegen::field_path(at, "insert_grid_column"),
                 out,
             );
         }
         if let Some(value) = &self.delete_grid_column {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "delete_grid_column"),
+                &::feishu_runtime::codegen::field_path(at, "delete_grid_column"),
                 out,
             );
         }
         if let Some(value) = &self.update_grid_column_width_ratio {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(
+                &::feishu_runtime::codegen::field_path(
                     at,
                     "update_grid_column_width_ratio",
                 ),
@@ -5609,9 +5737,9 @@ impl ::feishu_runtime::Validate for UpdateBlockRequest {
             );
         }
         if let Some(value) = &self.update_text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "update_text"),
+                &::feishu_runtime::codegen::field_path(at, "update_text"),
                 out,
             );
         }
@@ -5638,11 +5766,15 @@ impl UpdateGridColumnWidthRatioRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateGridColumnWidthRatioRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateGridColumnWidthRatioRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.width_ratios;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "width_ratios",
@@ -5705,10 +5837,14 @@ impl UpdateTablePropertyRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateTablePropertyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateTablePropertyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.column_width {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_width",
@@ -5718,7 +5854,7 @@ impl ::feishu_runtime::Validate for UpdateTablePropertyRequest {
             );
         }
         if let Some(value) = &self.column_index {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_index",
@@ -5782,11 +5918,15 @@ impl UpdateTextElementsRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateTextElementsRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateTextElementsRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.elements;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "elements",
@@ -5794,9 +5934,9 @@ impl ::feishu_runtime::Validate for UpdateTextElementsRequest {
                 Some(1),
                 None,
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -5838,11 +5978,15 @@ impl UpdateTextRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateTextRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateTextRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.elements;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "elements",
@@ -5850,9 +5994,9 @@ impl ::feishu_runtime::Validate for UpdateTextRequest {
                 Some(1),
                 None,
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -5932,7 +6076,7 @@ pub enum Align {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
 /// 高亮块背景色
 ///
 /// The values of `background_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5971,7 +6115,7 @@ pub enum BackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BackgroundColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15 }
 );
@@ -6087,7 +6231,7 @@ pub enum BlockType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BlockType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V17 => 17,
     V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 => 24, V25 =>
@@ -6118,7 +6262,7 @@ pub enum BorderColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BorderColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 内容类型
@@ -6133,7 +6277,9 @@ pub enum ContentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ContentType { Markdown => "markdown", Html => "html" });
+::feishu_runtime::codegen::string_enum!(
+    ContentType { Markdown => "markdown", Html => "html" }
+);
 /// 绘图类型
 ///
 /// The values of `diagram_type` in [`Diagram`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6146,7 +6292,7 @@ pub enum DiagramType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
 /// 无云文档阅读权限或云文档已删除时的降级方式
 ///
 /// The values of `fallback_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6159,7 +6305,7 @@ pub enum FallbackType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FallbackType { FallbackToLink => "FallbackToLink", FallbackToText => "FallbackToText"
     }
 );
@@ -6185,7 +6331,7 @@ pub enum Fields {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Fields { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// iframe 类型
@@ -6228,7 +6374,7 @@ pub enum IframeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IframeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V99 => 99
     }
@@ -6245,7 +6391,7 @@ pub enum IndentationLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IndentationLevel { NoIndent => "NoIndent", OneLevelIndent => "OneLevelIndent" }
 );
 /// 代码块的语言类型。仅支持对 Code 块进行修改
@@ -6406,7 +6552,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -6430,7 +6576,9 @@ pub enum Mode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Mode { Simple => "simple", Advanced => "advanced" });
+::feishu_runtime::codegen::string_enum!(
+    Mode { Simple => "simple", Advanced => "advanced" }
+);
 /// 云文档类型
 ///
 /// The values of `obj_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6455,7 +6603,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjType { V1 => 1, V3 => 3, V8 => 8, V11 => 11, V12 => 12, V15 => 15, V16 => 16, V22
     => 22 }
 );
@@ -6475,7 +6623,7 @@ pub enum PeriodDisplayStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PeriodDisplayStatus { Default => "default", Normal => "normal", Invalid => "invalid",
     Hidden => "hidden" }
 );
@@ -6495,7 +6643,7 @@ pub enum ProgressStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProgressStatus { Unset => "unset", Normal => "normal", Risk => "risk", Extended =>
     "extended" }
 );
@@ -6511,7 +6659,9 @@ pub enum StatusType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(StatusType { Default => "default", Custom => "custom" });
+::feishu_runtime::codegen::string_enum!(
+    StatusType { Default => "default", Custom => "custom" }
+);
 /// 文字颜色
 ///
 /// The values of `text_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6534,7 +6684,7 @@ pub enum TextColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TextColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 块的背景色
@@ -6575,7 +6725,7 @@ pub enum TextStyleBackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TextStyleBackgroundColor { LightGrayBackground => "LightGrayBackground",
     LightRedBackground => "LightRedBackground", LightOrangeBackground =>
     "LightOrangeBackground", LightYellowBackground => "LightYellowBackground",
@@ -6599,7 +6749,7 @@ pub enum UrlType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UrlType { MessageLink => "MessageLink", Undefined => "Undefined" }
 );
 /// 用户 ID 类型
@@ -6618,7 +6768,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 类型
@@ -6633,7 +6783,7 @@ pub enum ViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ViewType { V1 => 1, V2 => 2 });
 /// 视图类型
 ///
 /// The values of `view_type` in [`View`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6648,4 +6798,4 @@ pub enum ViewViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });

@@ -5,7 +5,7 @@
 /// A handle on the `document_block_children` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocumentBlockChildrenApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocumentBlockChildrenApi<'a> {
     /// 删除块
@@ -74,8 +74,8 @@ impl<'a> DocumentBlockChildrenApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteDocumentBlockChildrenRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteDocumentBlockChildrenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteDocumentBlockChildrenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建块
     ///
@@ -149,8 +149,8 @@ impl<'a> DocumentBlockChildrenApi<'a> {
     pub fn create(
         &self,
         request: CreateDocumentBlockChildrenRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDocumentBlockChildrenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDocumentBlockChildrenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取所有子块
     ///
@@ -212,8 +212,8 @@ impl<'a> DocumentBlockChildrenApi<'a> {
     pub fn get(
         &self,
         request: GetDocumentBlockChildrenRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDocumentBlockChildrenRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDocumentBlockChildrenRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocumentBlockChildrenApi::batch_delete`]: 删除块.
@@ -281,10 +281,14 @@ impl BatchDeleteDocumentBlockChildrenRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteDocumentBlockChildrenRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteDocumentBlockChildrenRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -295,235 +299,235 @@ impl ::feishu_runtime::Validate for BatchDeleteDocumentBlockChildrenRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteDocumentBlockChildrenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteDocumentBlockChildrenRequest {
     type Body = BatchDeleteDocumentBlockChildrenBody;
     type Response = BatchDeleteDocumentBlockChildrenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block_children.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/:block_id/children/batch_delete",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -> **「...更多」** ->**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 > 群组 > 设置 > 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -537,13 +541,13 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteDocumentBlockChildrenRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/children/batch_delete");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -554,8 +558,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteDocumentBlockChildrenRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentBlockChildrenApi::create`]: 创建块.
@@ -635,10 +639,14 @@ impl CreateDocumentBlockChildrenRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBlockChildrenRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBlockChildrenRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -649,247 +657,247 @@ impl ::feishu_runtime::Validate for CreateDocumentBlockChildrenRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDocumentBlockChildrenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentBlockChildrenRequest {
     type Body = CreateDocumentBlockChildrenBody;
     type Response = CreateDocumentBlockChildrenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block_children.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/:block_id/children",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770035,
                 message: "resource count exceed limit",
                 hint: "当前请求中资源的数目超限，请拆分成多次请求。各类资源上限为：ChatCard 200 张，File 200 个，MentionDoc 200 个，MentionUser 200 个，Image 20 张，ISV 20 个，Sheet 5 篇，Bitable 5 篇。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
                 hint: "系统服务正在维护中，请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770038,
                 message: "resource not found",
@@ -903,13 +911,13 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentBlockChildrenRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/children");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -923,8 +931,8 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentBlockChildrenRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DocumentBlockChildrenApi::get`]: 获取所有子块.
@@ -1028,10 +1036,14 @@ impl GetDocumentBlockChildrenRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetDocumentBlockChildrenRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetDocumentBlockChildrenRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -1041,7 +1053,7 @@ impl ::feishu_runtime::Validate for GetDocumentBlockChildrenRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1052,227 +1064,227 @@ impl ::feishu_runtime::Validate for GetDocumentBlockChildrenRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDocumentBlockChildrenRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDocumentBlockChildrenRequest {
     type Body = ();
     type Response = GetDocumentBlockChildrenResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block_children.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/:block_id/children",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770025,
                 message: "operation and block not match",
                 hint: "确认指定 Block 应用对应操作是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770026,
                 message: "row operation over range",
                 hint: "确认行操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770027,
                 message: "column operation over range",
                 hint: "确认列操作下标是否越界",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770031,
                 message: "block not support to delete children",
                 hint: "确认指定 Block 是否支持删除 Children",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -1280,8 +1292,8 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockChildrenRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block-children/get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -1292,13 +1304,13 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockChildrenRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/children");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -1315,25 +1327,25 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockChildrenRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for GetDocumentBlockChildrenRequest {
+impl ::feishu_runtime::codegen::PagedRequest for GetDocumentBlockChildrenRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for GetDocumentBlockChildrenRequest {
+impl ::feishu_runtime::codegen::PagedItems for GetDocumentBlockChildrenRequest {
     type Item = Block;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1409,12 +1421,16 @@ impl AgendaItemTitle {
         self
     }
 }
-impl ::feishu_runtime::Validate for AgendaItemTitle {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AgendaItemTitle {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -1493,12 +1509,16 @@ impl AgendaTitleElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for AgendaTitleElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AgendaTitleElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mention_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc"),
                 out,
             );
         }
@@ -1526,11 +1546,15 @@ impl BatchDeleteDocumentBlockChildrenBody {
         Self { start_index, end_index }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteDocumentBlockChildrenBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteDocumentBlockChildrenBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.start_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "start_index",
@@ -1541,7 +1565,7 @@ impl ::feishu_runtime::Validate for BatchDeleteDocumentBlockChildrenBody {
         }
         {
             let value = &self.end_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "end_index",
@@ -2086,194 +2110,198 @@ impl Block {
         self
     }
 }
-impl ::feishu_runtime::Validate for Block {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Block {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
         if let Some(value) = &self.heading1 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading1"),
+                &::feishu_runtime::codegen::field_path(at, "heading1"),
                 out,
             );
         }
         if let Some(value) = &self.heading2 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading2"),
+                &::feishu_runtime::codegen::field_path(at, "heading2"),
                 out,
             );
         }
         if let Some(value) = &self.heading3 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading3"),
+                &::feishu_runtime::codegen::field_path(at, "heading3"),
                 out,
             );
         }
         if let Some(value) = &self.heading4 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading4"),
+                &::feishu_runtime::codegen::field_path(at, "heading4"),
                 out,
             );
         }
         if let Some(value) = &self.heading5 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading5"),
+                &::feishu_runtime::codegen::field_path(at, "heading5"),
                 out,
             );
         }
         if let Some(value) = &self.heading6 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading6"),
+                &::feishu_runtime::codegen::field_path(at, "heading6"),
                 out,
             );
         }
         if let Some(value) = &self.heading7 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading7"),
+                &::feishu_runtime::codegen::field_path(at, "heading7"),
                 out,
             );
         }
         if let Some(value) = &self.heading8 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading8"),
+                &::feishu_runtime::codegen::field_path(at, "heading8"),
                 out,
             );
         }
         if let Some(value) = &self.heading9 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading9"),
+                &::feishu_runtime::codegen::field_path(at, "heading9"),
                 out,
             );
         }
         if let Some(value) = &self.bullet {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bullet"),
+                &::feishu_runtime::codegen::field_path(at, "bullet"),
                 out,
             );
         }
         if let Some(value) = &self.ordered {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ordered"),
+                &::feishu_runtime::codegen::field_path(at, "ordered"),
                 out,
             );
         }
         if let Some(value) = &self.code {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "code"),
+                &::feishu_runtime::codegen::field_path(at, "code"),
                 out,
             );
         }
         if let Some(value) = &self.quote {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "quote"),
+                &::feishu_runtime::codegen::field_path(at, "quote"),
                 out,
             );
         }
         if let Some(value) = &self.equation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "equation"),
+                &::feishu_runtime::codegen::field_path(at, "equation"),
                 out,
             );
         }
         if let Some(value) = &self.todo {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "todo"),
+                &::feishu_runtime::codegen::field_path(at, "todo"),
                 out,
             );
         }
         if let Some(value) = &self.grid {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grid"),
+                &::feishu_runtime::codegen::field_path(at, "grid"),
                 out,
             );
         }
         if let Some(value) = &self.sheet {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sheet"),
+                &::feishu_runtime::codegen::field_path(at, "sheet"),
                 out,
             );
         }
         if let Some(value) = &self.table {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "table"),
+                &::feishu_runtime::codegen::field_path(at, "table"),
                 out,
             );
         }
         if let Some(value) = &self.board {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "board"),
+                &::feishu_runtime::codegen::field_path(at, "board"),
                 out,
             );
         }
         if let Some(value) = &self.link_preview {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "link_preview"),
+                &::feishu_runtime::codegen::field_path(at, "link_preview"),
                 out,
             );
         }
         if let Some(value) = &self.source_synced {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "source_synced"),
+                &::feishu_runtime::codegen::field_path(at, "source_synced"),
                 out,
             );
         }
         if let Some(value) = &self.sub_page_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sub_page_list"),
+                &::feishu_runtime::codegen::field_path(at, "sub_page_list"),
                 out,
             );
         }
         if let Some(value) = &self.page {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "page"),
+                &::feishu_runtime::codegen::field_path(at, "page"),
                 out,
             );
         }
         if let Some(value) = &self.okr_objective {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "okr_objective"),
+                &::feishu_runtime::codegen::field_path(at, "okr_objective"),
                 out,
             );
         }
         if let Some(value) = &self.okr_key_result {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "okr_key_result"),
+                &::feishu_runtime::codegen::field_path(at, "okr_key_result"),
                 out,
             );
         }
         if let Some(value) = &self.agenda_item_title {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "agenda_item_title"),
+                &::feishu_runtime::codegen::field_path(at, "agenda_item_title"),
                 out,
             );
         }
@@ -2329,10 +2357,14 @@ impl Board {
         self
     }
 }
-impl ::feishu_runtime::Validate for Board {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Board {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.width {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "width",
@@ -2342,7 +2374,7 @@ impl ::feishu_runtime::Validate for Board {
             );
         }
         if let Some(value) = &self.height {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "height",
@@ -2481,10 +2513,14 @@ impl CreateDocumentBlockChildrenBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBlockChildrenBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBlockChildrenBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.children {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "children",
@@ -2492,9 +2528,9 @@ impl ::feishu_runtime::Validate for CreateDocumentBlockChildrenBody {
                 Some(1),
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "children"),
+                &::feishu_runtime::codegen::field_path(at, "children"),
                 out,
             );
         }
@@ -2532,12 +2568,16 @@ impl CreateDocumentBlockChildrenResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBlockChildrenResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBlockChildrenResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.children {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "children"),
+                &::feishu_runtime::codegen::field_path(at, "children"),
                 out,
             );
         }
@@ -2656,12 +2696,16 @@ impl GetDocumentBlockChildrenResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetDocumentBlockChildrenResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetDocumentBlockChildrenResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -2686,11 +2730,15 @@ impl Grid {
         Self { column_size }
     }
 }
-impl ::feishu_runtime::Validate for Grid {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Grid {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -2984,11 +3032,15 @@ impl LinkPreview {
         self
     }
 }
-impl ::feishu_runtime::Validate for LinkPreview {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LinkPreview {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.url;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -3073,10 +3125,14 @@ impl MentionDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for MentionDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MentionDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -3305,12 +3361,16 @@ impl OkrKeyResult {
         self
     }
 }
-impl ::feishu_runtime::Validate for OkrKeyResult {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OkrKeyResult {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "content"),
+                &::feishu_runtime::codegen::field_path(at, "content"),
                 out,
             );
         }
@@ -3389,12 +3449,16 @@ impl OkrObjective {
         self
     }
 }
-impl ::feishu_runtime::Validate for OkrObjective {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OkrObjective {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "content"),
+                &::feishu_runtime::codegen::field_path(at, "content"),
                 out,
             );
         }
@@ -3632,10 +3696,14 @@ impl Sheet {
         self
     }
 }
-impl ::feishu_runtime::Validate for Sheet {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Sheet {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_size",
@@ -3645,7 +3713,7 @@ impl ::feishu_runtime::Validate for Sheet {
             );
         }
         if let Some(value) = &self.column_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -3683,12 +3751,16 @@ impl SourceSynced {
         self
     }
 }
-impl ::feishu_runtime::Validate for SourceSynced {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SourceSynced {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -3715,11 +3787,15 @@ impl SubPageList {
         }
     }
 }
-impl ::feishu_runtime::Validate for SubPageList {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SubPageList {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.wiki_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "wiki_token",
@@ -3755,12 +3831,16 @@ impl Table {
         self
     }
 }
-impl ::feishu_runtime::Validate for Table {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Table {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "property"),
+                &::feishu_runtime::codegen::field_path(at, "property"),
                 out,
             );
         }
@@ -3797,10 +3877,14 @@ impl TableMergeInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableMergeInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableMergeInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_span {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_span",
@@ -3810,7 +3894,7 @@ impl ::feishu_runtime::Validate for TableMergeInfo {
             );
         }
         if let Some(value) = &self.col_span {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "col_span",
@@ -3897,11 +3981,15 @@ impl TableProperty {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableProperty {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableProperty {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_size",
@@ -3912,7 +4000,7 @@ impl ::feishu_runtime::Validate for TableProperty {
         }
         {
             let value = &self.column_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -3922,9 +4010,9 @@ impl ::feishu_runtime::Validate for TableProperty {
             );
         }
         if let Some(value) = &self.merge_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "merge_info"),
+                &::feishu_runtime::codegen::field_path(at, "merge_info"),
                 out,
             );
         }
@@ -3985,13 +4073,17 @@ impl Text {
         self
     }
 }
-impl ::feishu_runtime::Validate for Text {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Text {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.elements;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -4070,12 +4162,16 @@ impl TextElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for TextElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TextElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mention_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc"),
                 out,
             );
         }
@@ -4357,7 +4453,7 @@ pub enum Align {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
 /// 高亮块背景色
 ///
 /// The values of `background_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4396,7 +4492,7 @@ pub enum BackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BackgroundColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15 }
 );
@@ -4512,7 +4608,7 @@ pub enum BlockType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BlockType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V17 => 17,
     V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 => 24, V25 =>
@@ -4543,7 +4639,7 @@ pub enum BorderColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BorderColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 绘图类型
@@ -4558,7 +4654,7 @@ pub enum DiagramType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
 /// 无云文档阅读权限或云文档已删除时的降级方式
 ///
 /// The values of `fallback_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4571,7 +4667,7 @@ pub enum FallbackType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FallbackType { FallbackToLink => "FallbackToLink", FallbackToText => "FallbackToText"
     }
 );
@@ -4615,7 +4711,7 @@ pub enum IframeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IframeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V99 => 99
     }
@@ -4632,7 +4728,7 @@ pub enum IndentationLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IndentationLevel { NoIndent => "NoIndent", OneLevelIndent => "OneLevelIndent" }
 );
 /// 代码块的语言类型。仅支持对 Code 块进行修改
@@ -4793,7 +4889,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -4817,7 +4913,9 @@ pub enum Mode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Mode { Simple => "simple", Advanced => "advanced" });
+::feishu_runtime::codegen::string_enum!(
+    Mode { Simple => "simple", Advanced => "advanced" }
+);
 /// 云文档类型
 ///
 /// The values of `obj_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4842,7 +4940,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjType { V1 => 1, V3 => 3, V8 => 8, V11 => 11, V12 => 12, V15 => 15, V16 => 16, V22
     => 22 }
 );
@@ -4862,7 +4960,7 @@ pub enum PeriodDisplayStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PeriodDisplayStatus { Default => "default", Normal => "normal", Invalid => "invalid",
     Hidden => "hidden" }
 );
@@ -4882,7 +4980,7 @@ pub enum ProgressStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProgressStatus { Unset => "unset", Normal => "normal", Risk => "risk", Extended =>
     "extended" }
 );
@@ -4898,7 +4996,9 @@ pub enum StatusType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(StatusType { Default => "default", Custom => "custom" });
+::feishu_runtime::codegen::string_enum!(
+    StatusType { Default => "default", Custom => "custom" }
+);
 /// 文字颜色
 ///
 /// The values of `text_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4921,7 +5021,7 @@ pub enum TextColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TextColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 块的背景色
@@ -4962,7 +5062,7 @@ pub enum TextStyleBackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TextStyleBackgroundColor { LightGrayBackground => "LightGrayBackground",
     LightRedBackground => "LightRedBackground", LightOrangeBackground =>
     "LightOrangeBackground", LightYellowBackground => "LightYellowBackground",
@@ -4986,7 +5086,7 @@ pub enum UrlType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UrlType { MessageLink => "MessageLink", Undefined => "Undefined" }
 );
 /// 用户 ID 类型
@@ -5005,7 +5105,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 类型
@@ -5020,7 +5120,7 @@ pub enum ViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ViewType { V1 => 1, V2 => 2 });
 /// 视图类型
 ///
 /// The values of `view_type` in [`View`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5035,4 +5135,4 @@ pub enum ViewViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });

@@ -5,7 +5,7 @@
 /// A handle on the `document_block_descendant` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocumentBlockDescendantApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocumentBlockDescendantApi<'a> {
     /// 创建嵌套块
@@ -73,8 +73,8 @@ impl<'a> DocumentBlockDescendantApi<'a> {
     pub fn create(
         &self,
         request: CreateDocumentBlockDescendantRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDocumentBlockDescendantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDocumentBlockDescendantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocumentBlockDescendantApi::create`]: 创建嵌套块.
@@ -154,10 +154,14 @@ impl CreateDocumentBlockDescendantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBlockDescendantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.document_revision_id {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "document_revision_id",
@@ -168,223 +172,223 @@ impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDocumentBlockDescendantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentBlockDescendantRequest {
     type Body = CreateDocumentBlockDescendantBody;
     type Response = CreateDocumentBlockDescendantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "docx.v1.document_block_descendant.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/docx/v1/documents/:document_id/blocks/:block_id/descendant",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770001,
                 message: "invalid param",
                 hint: "确认传入的参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1770002,
                 message: "not found",
                 hint: "**文档场景中**： 文档的 `document_id` 不存在。请确认文档是否已被删除或 `document_id` 是否填写正确。参考[文档概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解如何获取文档的 `document_id`。 **群公告场景中**： 群 ID `chat_id` 不存在。请确认群是否被解散或 `chat_id` 是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770003,
                 message: "resource deleted",
                 hint: "确认资源是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770004,
                 message: "too many blocks in document",
                 hint: "确认文档 Block 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770005,
                 message: "too deep level in document",
                 hint: "确认文档 Block 层级是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770006,
                 message: "schema mismatch",
                 hint: "确认文档结构是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770007,
                 message: "too many children in block",
                 hint: "确认指定 Block 的 Children 数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770008,
                 message: "too big file size",
                 hint: "确认上传的文件尺寸是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770010,
                 message: "too many table column",
                 hint: "确认表格列数是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770011,
                 message: "too many table cell",
                 hint: "确认表格单元格数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770012,
                 message: "too many grid column",
                 hint: "确认 Grid 列数量是否超上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770013,
                 message: "relation mismatch",
                 hint: "图片、文件等资源的关联关系不正确。请确保在创建图片、文件块时，同时上传了相关图片或文件素材至对应的文档块中。详情参考文档[常见问题 3 和 4](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq#1908ddf0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770014,
                 message: "parent children relation mismatch",
                 hint: "确认 Block 父子关系是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770015,
                 message: "single edit with multi document",
                 hint: "确认 Block 所属文档与指定的 Document 是否相同",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770019,
                 message: "repeated blockID in document",
                 hint: "确认 Document 中的 BlockID 是否有重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770020,
                 message: "operation denied on copying document",
                 hint: "确认 Document 是否正在创建副本中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770021,
                 message: "too old document",
                 hint: "确认指定的 Document 版本（Revision_id）是否过旧。指定的版本号与文档最新版本号差值不能超过 1000",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770022,
                 message: "invalid page token",
                 hint: "确认查询参数中的 page_token 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770024,
                 message: "invalid operation",
                 hint: "确认操作是否合法: - 除了 text_run，其他 text_element 不允许设置 link 属性 - 编辑请求中 text_element 中不允许设置 undefined 元素 - 分栏的列数范围在 [2, 10] 之间，不允许减少或者增加分栏列数超过约定范围 - 表格只有一行或者一列时，不允许通过减少表格行列的请求操作表格",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770041,
                 message: "open schema mismatch",
                 hint: "确认块父子关系是否合法。 文档场景中，可参考[文档概述-基本概念](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-overview)了解块的父子关系规则。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770028,
                 message: "block not support create children",
                 hint: "确认指定 Block 添加 Children 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770029,
                 message: "block not support to create",
                 hint: "确认指定 Block 是否支持创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770030,
                 message: "invalid parent children relation",
                 hint: "确认指定操作其父子关系是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770033,
                 message: "content size exceed limit",
                 hint: "纯文本内容大小超过 10485760 字符限制，请减少内容后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770034,
                 message: "operation count exceed limited",
                 hint: "当前请求中涉及单元格个数过多，请拆分成多次请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1770035,
                 message: "resource count exceed limit",
                 hint: "当前请求中资源的数目超限，请拆分成多次请求。各类资源上限为：ChatCard 200 张，File 200 个，MentionDoc 200 个，MentionUser 200 个，Image 20 张，ISV 20 个，Sheet 5 篇，Bitable 5 篇。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
                 hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771001,
                 message: "server internal error",
                 hint: "服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771006,
                 message: "mount folder failed",
                 hint: "挂载文档到云空间文件夹失败。请检查是否错误地传入了 wiki_token 并重试。若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771002,
                 message: "gateway server internal error",
                 hint: "网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771003,
                 message: "gateway marshal error",
                 hint: "网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1771004,
                 message: "gateway unmarshal error",
                 hint: "网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1771005,
                 message: "system under maintenance",
@@ -398,13 +402,13 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentBlockDescendantRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/docx/v1/documents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.document_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.document_id);
         path.push_str("/blocks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.block_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.block_id);
         path.push_str("/descendant");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.document_revision_id {
             out.push("document_revision_id", value);
         }
@@ -418,8 +422,8 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentBlockDescendantRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// Add-ons
@@ -492,12 +496,16 @@ impl AgendaItemTitle {
         self
     }
 }
-impl ::feishu_runtime::Validate for AgendaItemTitle {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AgendaItemTitle {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -576,12 +584,16 @@ impl AgendaTitleElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for AgendaTitleElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AgendaTitleElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mention_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc"),
                 out,
             );
         }
@@ -1101,194 +1113,198 @@ impl Block {
         self
     }
 }
-impl ::feishu_runtime::Validate for Block {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Block {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.text {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
         if let Some(value) = &self.heading1 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading1"),
+                &::feishu_runtime::codegen::field_path(at, "heading1"),
                 out,
             );
         }
         if let Some(value) = &self.heading2 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading2"),
+                &::feishu_runtime::codegen::field_path(at, "heading2"),
                 out,
             );
         }
         if let Some(value) = &self.heading3 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading3"),
+                &::feishu_runtime::codegen::field_path(at, "heading3"),
                 out,
             );
         }
         if let Some(value) = &self.heading4 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading4"),
+                &::feishu_runtime::codegen::field_path(at, "heading4"),
                 out,
             );
         }
         if let Some(value) = &self.heading5 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading5"),
+                &::feishu_runtime::codegen::field_path(at, "heading5"),
                 out,
             );
         }
         if let Some(value) = &self.heading6 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading6"),
+                &::feishu_runtime::codegen::field_path(at, "heading6"),
                 out,
             );
         }
         if let Some(value) = &self.heading7 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading7"),
+                &::feishu_runtime::codegen::field_path(at, "heading7"),
                 out,
             );
         }
         if let Some(value) = &self.heading8 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading8"),
+                &::feishu_runtime::codegen::field_path(at, "heading8"),
                 out,
             );
         }
         if let Some(value) = &self.heading9 {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "heading9"),
+                &::feishu_runtime::codegen::field_path(at, "heading9"),
                 out,
             );
         }
         if let Some(value) = &self.bullet {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "bullet"),
+                &::feishu_runtime::codegen::field_path(at, "bullet"),
                 out,
             );
         }
         if let Some(value) = &self.ordered {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ordered"),
+                &::feishu_runtime::codegen::field_path(at, "ordered"),
                 out,
             );
         }
         if let Some(value) = &self.code {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "code"),
+                &::feishu_runtime::codegen::field_path(at, "code"),
                 out,
             );
         }
         if let Some(value) = &self.quote {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "quote"),
+                &::feishu_runtime::codegen::field_path(at, "quote"),
                 out,
             );
         }
         if let Some(value) = &self.equation {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "equation"),
+                &::feishu_runtime::codegen::field_path(at, "equation"),
                 out,
             );
         }
         if let Some(value) = &self.todo {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "todo"),
+                &::feishu_runtime::codegen::field_path(at, "todo"),
                 out,
             );
         }
         if let Some(value) = &self.grid {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "grid"),
+                &::feishu_runtime::codegen::field_path(at, "grid"),
                 out,
             );
         }
         if let Some(value) = &self.sheet {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sheet"),
+                &::feishu_runtime::codegen::field_path(at, "sheet"),
                 out,
             );
         }
         if let Some(value) = &self.table {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "table"),
+                &::feishu_runtime::codegen::field_path(at, "table"),
                 out,
             );
         }
         if let Some(value) = &self.board {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "board"),
+                &::feishu_runtime::codegen::field_path(at, "board"),
                 out,
             );
         }
         if let Some(value) = &self.link_preview {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "link_preview"),
+                &::feishu_runtime::codegen::field_path(at, "link_preview"),
                 out,
             );
         }
         if let Some(value) = &self.source_synced {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "source_synced"),
+                &::feishu_runtime::codegen::field_path(at, "source_synced"),
                 out,
             );
         }
         if let Some(value) = &self.sub_page_list {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "sub_page_list"),
+                &::feishu_runtime::codegen::field_path(at, "sub_page_list"),
                 out,
             );
         }
         if let Some(value) = &self.page {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "page"),
+                &::feishu_runtime::codegen::field_path(at, "page"),
                 out,
             );
         }
         if let Some(value) = &self.okr_objective {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "okr_objective"),
+                &::feishu_runtime::codegen::field_path(at, "okr_objective"),
                 out,
             );
         }
         if let Some(value) = &self.okr_key_result {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "okr_key_result"),
+                &::feishu_runtime::codegen::field_path(at, "okr_key_result"),
                 out,
             );
         }
         if let Some(value) = &self.agenda_item_title {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "agenda_item_title"),
+                &::feishu_runtime::codegen::field_path(at, "agenda_item_title"),
                 out,
             );
         }
@@ -1370,10 +1386,14 @@ impl Board {
         self
     }
 }
-impl ::feishu_runtime::Validate for Board {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Board {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.width {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "width",
@@ -1383,7 +1403,7 @@ impl ::feishu_runtime::Validate for Board {
             );
         }
         if let Some(value) = &self.height {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "height",
@@ -1534,11 +1554,15 @@ impl CreateDocumentBlockDescendantBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBlockDescendantBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.children_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "children_id",
@@ -1548,7 +1572,7 @@ impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantBody {
             );
         }
         if let Some(value) = &self.index {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "index",
@@ -1559,7 +1583,7 @@ impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantBody {
         }
         {
             let value = &self.descendants;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "descendants",
@@ -1567,9 +1591,9 @@ impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantBody {
                 Some(1),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "descendants"),
+                &::feishu_runtime::codegen::field_path(at, "descendants"),
                 out,
             );
         }
@@ -1618,12 +1642,16 @@ impl CreateDocumentBlockDescendantResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDocumentBlockDescendantResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDocumentBlockDescendantResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.children {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "children"),
+                &::feishu_runtime::codegen::field_path(at, "children"),
                 out,
             );
         }
@@ -1729,11 +1757,15 @@ impl Grid {
         Self { column_size }
     }
 }
-impl ::feishu_runtime::Validate for Grid {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Grid {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.column_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -2027,11 +2059,15 @@ impl LinkPreview {
         self
     }
 }
-impl ::feishu_runtime::Validate for LinkPreview {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for LinkPreview {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.url;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -2116,10 +2152,14 @@ impl MentionDoc {
         self
     }
 }
-impl ::feishu_runtime::Validate for MentionDoc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MentionDoc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -2348,12 +2388,16 @@ impl OkrKeyResult {
         self
     }
 }
-impl ::feishu_runtime::Validate for OkrKeyResult {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OkrKeyResult {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "content"),
+                &::feishu_runtime::codegen::field_path(at, "content"),
                 out,
             );
         }
@@ -2432,12 +2476,16 @@ impl OkrObjective {
         self
     }
 }
-impl ::feishu_runtime::Validate for OkrObjective {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OkrObjective {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "content"),
+                &::feishu_runtime::codegen::field_path(at, "content"),
                 out,
             );
         }
@@ -2675,10 +2723,14 @@ impl Sheet {
         self
     }
 }
-impl ::feishu_runtime::Validate for Sheet {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Sheet {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_size",
@@ -2688,7 +2740,7 @@ impl ::feishu_runtime::Validate for Sheet {
             );
         }
         if let Some(value) = &self.column_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -2726,12 +2778,16 @@ impl SourceSynced {
         self
     }
 }
-impl ::feishu_runtime::Validate for SourceSynced {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SourceSynced {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.elements {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -2758,11 +2814,15 @@ impl SubPageList {
         }
     }
 }
-impl ::feishu_runtime::Validate for SubPageList {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SubPageList {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.wiki_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "wiki_token",
@@ -2798,12 +2858,16 @@ impl Table {
         self
     }
 }
-impl ::feishu_runtime::Validate for Table {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Table {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.property {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "property"),
+                &::feishu_runtime::codegen::field_path(at, "property"),
                 out,
             );
         }
@@ -2840,10 +2904,14 @@ impl TableMergeInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableMergeInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableMergeInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.row_span {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_span",
@@ -2853,7 +2921,7 @@ impl ::feishu_runtime::Validate for TableMergeInfo {
             );
         }
         if let Some(value) = &self.col_span {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "col_span",
@@ -2940,11 +3008,15 @@ impl TableProperty {
         self
     }
 }
-impl ::feishu_runtime::Validate for TableProperty {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TableProperty {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.row_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "row_size",
@@ -2955,7 +3027,7 @@ impl ::feishu_runtime::Validate for TableProperty {
         }
         {
             let value = &self.column_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "column_size",
@@ -2965,9 +3037,9 @@ impl ::feishu_runtime::Validate for TableProperty {
             );
         }
         if let Some(value) = &self.merge_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "merge_info"),
+                &::feishu_runtime::codegen::field_path(at, "merge_info"),
                 out,
             );
         }
@@ -3028,13 +3100,17 @@ impl Text {
         self
     }
 }
-impl ::feishu_runtime::Validate for Text {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Text {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.elements;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "elements"),
+                &::feishu_runtime::codegen::field_path(at, "elements"),
                 out,
             );
         }
@@ -3105,12 +3181,16 @@ impl TextElement {
         self
     }
 }
-impl ::feishu_runtime::Validate for TextElement {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TextElement {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mention_doc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mention_doc"),
+                &::feishu_runtime::codegen::field_path(at, "mention_doc"),
                 out,
             );
         }
@@ -3384,7 +3464,7 @@ pub enum Align {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Align { V1 => 1, V2 => 2, V3 => 3 });
 /// 高亮块背景色
 ///
 /// The values of `background_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3423,7 +3503,7 @@ pub enum BackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BackgroundColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15 }
 );
@@ -3539,7 +3619,7 @@ pub enum BlockType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BlockType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V17 => 17,
     V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 => 24, V25 =>
@@ -3570,7 +3650,7 @@ pub enum BorderColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     BorderColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 绘图类型
@@ -3585,7 +3665,7 @@ pub enum DiagramType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DiagramType { V1 => 1, V2 => 2 });
 /// 无云文档阅读权限或云文档已删除时的降级方式
 ///
 /// The values of `fallback_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3598,7 +3678,7 @@ pub enum FallbackType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FallbackType { FallbackToLink => "FallbackToLink", FallbackToText => "FallbackToText"
     }
 );
@@ -3642,7 +3722,7 @@ pub enum IframeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IframeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V99 => 99
     }
@@ -3659,7 +3739,7 @@ pub enum IndentationLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IndentationLevel { NoIndent => "NoIndent", OneLevelIndent => "OneLevelIndent" }
 );
 /// 代码块的语言类型。仅支持对 Code 块进行修改
@@ -3820,7 +3900,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -3844,7 +3924,9 @@ pub enum Mode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Mode { Simple => "simple", Advanced => "advanced" });
+::feishu_runtime::codegen::string_enum!(
+    Mode { Simple => "simple", Advanced => "advanced" }
+);
 /// 云文档类型
 ///
 /// The values of `obj_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3869,7 +3951,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjType { V1 => 1, V3 => 3, V8 => 8, V11 => 11, V12 => 12, V15 => 15, V16 => 16, V22
     => 22 }
 );
@@ -3889,7 +3971,7 @@ pub enum PeriodDisplayStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PeriodDisplayStatus { Default => "default", Normal => "normal", Invalid => "invalid",
     Hidden => "hidden" }
 );
@@ -3909,7 +3991,7 @@ pub enum ProgressStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ProgressStatus { Unset => "unset", Normal => "normal", Risk => "risk", Extended =>
     "extended" }
 );
@@ -3925,7 +4007,9 @@ pub enum StatusType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(StatusType { Default => "default", Custom => "custom" });
+::feishu_runtime::codegen::string_enum!(
+    StatusType { Default => "default", Custom => "custom" }
+);
 /// 文字颜色
 ///
 /// The values of `text_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3948,7 +4032,7 @@ pub enum TextColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TextColor { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 块的背景色
@@ -3989,7 +4073,7 @@ pub enum TextStyleBackgroundColor {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TextStyleBackgroundColor { LightGrayBackground => "LightGrayBackground",
     LightRedBackground => "LightRedBackground", LightOrangeBackground =>
     "LightOrangeBackground", LightYellowBackground => "LightYellowBackground",
@@ -4013,7 +4097,7 @@ pub enum UrlType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UrlType { MessageLink => "MessageLink", Undefined => "Undefined" }
 );
 /// 用户 ID 类型
@@ -4032,7 +4116,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 类型
@@ -4047,7 +4131,7 @@ pub enum ViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ViewType { V1 => 1, V2 => 2 });
 /// 视图类型
 ///
 /// The values of `view_type` in [`View`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4062,4 +4146,4 @@ pub enum ViewViewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ViewViewType { V1 => 1, V2 => 2, V3 => 3 });

@@ -5,7 +5,7 @@
 /// A handle on the `export_task_file` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExportTaskFileApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExportTaskFileApi<'a> {
     /// 下载导出文件
@@ -30,8 +30,8 @@ impl<'a> ExportTaskFileApi<'a> {
     pub fn download(
         &self,
         request: DownloadExportTaskFileRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadExportTaskFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DownloadExportTaskFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExportTaskFileApi::download`]: 下载导出文件.
@@ -54,23 +54,23 @@ impl DownloadExportTaskFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadExportTaskFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DownloadExportTaskFileRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.export_task_file.download",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/export_tasks/file/:file_token/download",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1060001,
                 message: "param is invalid",
@@ -79,12 +79,12 @@ impl ::feishu_runtime::ApiRequest for DownloadExportTaskFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/download",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/drive/v1/export_tasks/file/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/download");
         path
     }

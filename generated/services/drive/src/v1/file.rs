@@ -5,7 +5,7 @@
 /// A handle on the `file` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileApi<'a> {
     /// 复制文件
@@ -43,8 +43,8 @@ impl<'a> FileApi<'a> {
     pub fn copy(
         &self,
         request: CopyFileRequest,
-    ) -> ::feishu_runtime::Call<'a, CopyFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CopyFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新建文件夹
     ///
@@ -77,8 +77,8 @@ impl<'a> FileApi<'a> {
     pub fn create_folder(
         &self,
         request: CreateFolderFileRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFolderFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFolderFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建文件快捷方式
     ///
@@ -112,8 +112,8 @@ impl<'a> FileApi<'a> {
     pub fn create_shortcut(
         &self,
         request: CreateShortcutFileRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateShortcutFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateShortcutFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除文件或文件夹
     ///
@@ -152,8 +152,8 @@ impl<'a> FileApi<'a> {
     pub fn delete(
         &self,
         request: DeleteFileRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 取消云文档事件订阅
     ///
@@ -186,8 +186,8 @@ impl<'a> FileApi<'a> {
     pub fn delete_subscribe(
         &self,
         request: DeleteSubscribeFileRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSubscribeFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSubscribeFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 下载文件
     ///
@@ -214,8 +214,8 @@ impl<'a> FileApi<'a> {
     pub fn download(
         &self,
         request: DownloadFileRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DownloadFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询云文档事件订阅状态
     ///
@@ -244,8 +244,8 @@ impl<'a> FileApi<'a> {
     pub fn get_subscribe(
         &self,
         request: GetSubscribeFileRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSubscribeFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSubscribeFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取文件夹中的文件清单
     ///
@@ -280,8 +280,8 @@ impl<'a> FileApi<'a> {
     pub fn list(
         &self,
         request: ListFileRequest,
-    ) -> ::feishu_runtime::Call<'a, ListFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移动文件或文件夹
     ///
@@ -314,8 +314,8 @@ impl<'a> FileApi<'a> {
     pub fn r#move(
         &self,
         request: MoveFileRequest,
-    ) -> ::feishu_runtime::Call<'a, MoveFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MoveFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 订阅云文档事件
     ///
@@ -349,8 +349,8 @@ impl<'a> FileApi<'a> {
     pub fn subscribe(
         &self,
         request: SubscribeFileRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscribeFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscribeFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询异步任务状态
     ///
@@ -373,8 +373,8 @@ impl<'a> FileApi<'a> {
     pub fn task_check(
         &self,
         request: TaskCheckFileRequest,
-    ) -> ::feishu_runtime::Call<'a, TaskCheckFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TaskCheckFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传文件
     ///
@@ -426,8 +426,8 @@ impl<'a> FileApi<'a> {
     pub fn upload_all(
         &self,
         request: UploadAllFileRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadAllFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadAllFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 分片上传文件-完成上传
     ///
@@ -470,8 +470,8 @@ impl<'a> FileApi<'a> {
     pub fn upload_finish(
         &self,
         request: UploadFinishFileRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadFinishFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadFinishFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 分片上传文件-上传分片
     ///
@@ -503,8 +503,8 @@ impl<'a> FileApi<'a> {
     pub fn upload_part(
         &self,
         request: UploadPartFileRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadPartFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadPartFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 分片上传文件-预上传
     ///
@@ -546,8 +546,8 @@ impl<'a> FileApi<'a> {
     pub fn upload_prepare(
         &self,
         request: UploadPrepareFileRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadPrepareFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadPrepareFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileApi::copy`]: 复制文件.
@@ -588,77 +588,77 @@ impl CopyFileRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CopyFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CopyFileRequest {
     type Body = CopyFileBody;
     type Response = CopyFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.copy",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/copy",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。请联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "资源不存在。请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请检查 access token 是否有效，使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "文件已被删除。请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
                 hint: "云空间中文件夹（包括根文件夹，即根目录）的单层节点超限。上限为 1500 个，你可通过将文件新建到不同文件夹中解决。参考以下方式获取文件夹 token： - 调用[获取我的空间（root folder）元数据](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/get-root-folder-meta)接口获取根目录（即根文件夹）的 token - 继续调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)接口，获取根目录下文件夹的 token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064510,
                 message: "cross tenant and unit not support.",
                 hint: "不支持跨租户跨地域的请求。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064511,
                 message: "cross brand not support.",
@@ -672,11 +672,11 @@ impl ::feishu_runtime::ApiRequest for CopyFileRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/copy");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -701,65 +701,65 @@ impl CreateFolderFileRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFolderFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFolderFileRequest {
     type Body = CreateFolderFileBody;
     type Response = CreateFolderFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.create_folder",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/create_folder",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，如超时等。请联系技术支持。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
                 hint: "云空间中根目录或文件夹的单层节点超限。上限为 1500 个，你可通过将文件新建到不同文件夹中解决。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061045,
                 message: "resource contention occurred, please retry.",
@@ -768,7 +768,7 @@ impl ::feishu_runtime::ApiRequest for CreateFolderFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_folder",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -809,77 +809,77 @@ impl CreateShortcutFileRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateShortcutFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateShortcutFileRequest {
     type Body = CreateShortcutFileBody;
     type Response = CreateShortcutFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.create_shortcut",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/create_shortcut",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "请确认当前身份是否有对应上传节点的的权限，如用户是否有docx的阅读和文件夹的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
                 hint: "云空间目录下挂载数量超过限制（单层1500限制 ）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061045,
                 message: "resource contention occurred, please retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064510,
                 message: "cross tenant and unit not support.",
                 hint: "不支持跨租户跨地域的请求。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064511,
                 message: "cross brand not support.",
@@ -888,14 +888,14 @@ impl ::feishu_runtime::ApiRequest for CreateShortcutFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_shortcut",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/drive/v1/files/create_shortcut");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -931,71 +931,71 @@ impl DeleteFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteFileRequest {
     type Body = ();
     type Response = DeleteFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062501,
                 message: "operate node no permission.",
                 hint: "请确认拥有操作节点的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062502,
                 message: "operate sub node no permission.",
                 hint: "请确认拥有操作节点的子节点权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1065200,
                 message: "source node not found.",
@@ -1009,10 +1009,10 @@ impl ::feishu_runtime::ApiRequest for DeleteFileRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("type", &self.r#type);
     }
 }
@@ -1055,53 +1055,53 @@ impl DeleteSubscribeFileRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSubscribeFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSubscribeFileRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.delete_subscribe",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/delete_subscribe",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069603,
                 message: "forbidden",
                 hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069604,
                 message: "document not found",
                 hint: "检查文件是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069605,
                 message: "Unsubscribe",
                 hint: "没有订阅文档",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064230,
                 message: "locked for data migration",
@@ -1110,16 +1110,16 @@ impl ::feishu_runtime::ApiRequest for DeleteSubscribeFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete_subscribe",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/delete_subscribe");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.event_type {
             out.push("event_type", value);
@@ -1146,20 +1146,20 @@ impl DownloadFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.download",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/download",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/download",
@@ -1169,7 +1169,7 @@ impl ::feishu_runtime::ApiRequest for DownloadFileRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/download");
         path
     }
@@ -1213,47 +1213,47 @@ impl GetSubscribeFileRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSubscribeFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSubscribeFileRequest {
     type Body = ();
     type Response = GetSubscribeFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.get_subscribe",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/get_subscribe",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069603,
                 message: "forbidden",
                 hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069604,
                 message: "document not found",
                 hint: "检查文件是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069605,
                 message: "Unsubscribe",
@@ -1262,16 +1262,16 @@ impl ::feishu_runtime::ApiRequest for GetSubscribeFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/get_subscribe",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/get_subscribe");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.event_type {
             out.push("event_type", value);
@@ -1370,10 +1370,14 @@ impl ListFileRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListFileRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListFileRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1384,59 +1388,59 @@ impl ::feishu_runtime::Validate for ListFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListFileRequest {
     type Body = ();
     type Response = ListFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，如超时等，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "请确认当前身份是否有对应上传节点的权限，如用户是否有上传到指定doc的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用有效的 access token 访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064001,
                 message: "page size out of limit.",
@@ -1444,21 +1448,21 @@ impl ::feishu_runtime::ApiRequest for ListFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "next_page_token",
             has_more: Some("has_more"),
             items: Some("files"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
         path.push_str("/open-apis/drive/v1/files");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1478,25 +1482,25 @@ impl ::feishu_runtime::ApiRequest for ListFileRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListFileRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListFileRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.next_page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListFileRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListFileRequest {
     type Item = File;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.files.unwrap_or_default()
@@ -1527,65 +1531,65 @@ impl MoveFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MoveFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MoveFileRequest {
     type Body = MoveFileBody;
     type Response = MoveFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.move",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/move",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062524,
                 message: "source parent no permission.",
                 hint: "请检查是否拥有移动文件所在文件夹的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062535,
                 message: "destination parent no permission.",
                 hint: "请检查目标文件夹是否有编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -1594,12 +1598,12 @@ impl ::feishu_runtime::ApiRequest for MoveFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/move",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/move");
         path
     }
@@ -1646,41 +1650,41 @@ impl SubscribeFileRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscribeFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscribeFileRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.subscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/subscribe",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069603,
                 message: "forbidden",
                 hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069604,
                 message: "document not found",
@@ -1690,18 +1694,18 @@ impl ::feishu_runtime::ApiRequest for SubscribeFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/subscribe",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/subscribe");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.event_type {
             out.push("event_type", value);
@@ -1726,35 +1730,35 @@ impl TaskCheckFileRequest {
         Self { task_id: task_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for TaskCheckFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TaskCheckFileRequest {
     type Body = ();
     type Response = TaskCheckFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.task_check",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/task_check",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，如超时等。请联系技术支持。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
@@ -1770,7 +1774,7 @@ impl ::feishu_runtime::ApiRequest for TaskCheckFileRequest {
         path.push_str("/open-apis/drive/v1/files/task_check");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("task_id", &self.task_id);
     }
 }
@@ -1790,185 +1794,189 @@ impl UploadAllFileRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for UploadAllFileRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadAllFileRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadAllFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadAllFileRequest {
     type Body = UploadAllFileBody;
     type Response = UploadAllFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.upload_all",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/upload_all",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时、错误码没处理等。 **注意**： 上传文件接口不支持直接将文件上传至知识库，请先将文件上传至文件夹后再移动至知识库。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。 常见错误问题： 1. size入参错误： - 末尾存在空格 - 大小不能为 0 2. Content-Type 入参错误 - 需要是\"multipart/form-data\"，非\"application/json\"",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务过期，请重头开始上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061022,
                 message: "file version conflict.",
                 hint: "文件版本号冲突。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061041,
                 message: "parent node has been deleted.",
                 hint: "请确认上传点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061042,
                 message: "parent node out of limit.",
                 hint: "在当前上传点上传过多素材，请更换上传点。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件大小以避免超出限制。详情参考飞书帮助中心[云盘文件上传大小限制](https://www.feishu.cn/hc/zh-CN/articles/360049067549)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "`parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061109,
                 message: "file name cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061500,
                 message: "mount node point kill.",
                 hint: "挂载点不存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062008,
                 message: "checksum param Invalid.",
                 hint: "请确保文件/文件块的checksum正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062009,
                 message: "the actual size is inconsistent with the parameter declaration size.",
                 hint: "实际传输的文件大小和参数说明的大小不符合一致。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062011,
                 message: "block num out of bounds.",
                 hint: "上传过多文件分片，请确保上传的为对应文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1064230,
                 message: "locked for data migration",
                 hint: "数据迁移中，暂时无法上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062505,
                 message: "parent node out of size.",
                 hint: "云空间中所有层级的节点总和超限。上限为 40 万个，请检查节点数量。了解更多，参考[云空间概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/files/guide/introduction)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062506,
                 message: "parent node out of depth.",
                 hint: "云空间目录深度超限制（15限制）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -1987,14 +1995,16 @@ impl ::feishu_runtime::ApiRequest for UploadAllFileRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`FileApi::upload_finish`]: 分片上传文件-完成上传.
@@ -2013,137 +2023,137 @@ impl UploadFinishFileRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadFinishFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadFinishFileRequest {
     type Body = UploadFinishFileBody;
     type Response = UploadFinishFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.upload_finish",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/upload_finish",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务过期，请重头开始上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061022,
                 message: "file version conflict.",
                 hint: "文件版本号冲突。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061041,
                 message: "parent node has been deleted.",
                 hint: "请确认上传点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061042,
                 message: "parent node out of limit.",
                 hint: "在当前上传点上传过多素材，请更换上传点。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件大小以避免超出限制。详情参考飞书帮助中心[云盘文件上传大小限制](https://www.feishu.cn/hc/zh-CN/articles/360049067549)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "`parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061500,
                 message: "mount node point kill",
                 hint: "挂载点不存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062505,
                 message: "parent node out of size.",
                 hint: "云空间中所有层级的节点总和超限。上限为 40 万个，请检查节点数量。了解更多，参考[云空间概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/files/guide/introduction)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062506,
                 message: "parent node out of depth.",
                 hint: "云空间目录深度超限制（15限制）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -2179,77 +2189,77 @@ impl UploadPartFileRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadPartFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadPartFileRequest {
     type Body = UploadPartFileBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.upload_part",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/upload_part",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务 ID 过期，请重新调用预上传接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062008,
                 message: "checksum param Invalid.",
                 hint: "请确保文件或文件分片的 checksum 正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062009,
                 message: "the actual size is inconsistent with the parameter declaration size.",
                 hint: "实际传输的文件大小和参数说明的大小不符合一致。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062011,
                 message: "block num out of bounds.",
@@ -2268,10 +2278,12 @@ impl ::feishu_runtime::ApiRequest for UploadPartFileRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -2291,101 +2303,105 @@ impl UploadPrepareFileRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for UploadPrepareFileRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadPrepareFileRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadPrepareFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadPrepareFileRequest {
     type Body = UploadPrepareFileBody;
     type Response = UploadPrepareFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file.upload_prepare",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/upload_prepare",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时、错误码没处理等。 **注意**： 上传文件接口不支持直接将文件上传至知识库，请先将文件上传至文件夹后再移动至知识库。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061022,
                 message: "file version conflict.",
                 hint: "文件版本号冲突。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件大小以避免超出限制。详情参考飞书帮助中心[云盘文件上传大小限制](https://www.feishu.cn/hc/zh-CN/articles/360049067549)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "`parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061109,
                 message: "file name cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1064230,
                 message: "locked for data migration",
                 hint: "数据迁移中，暂时无法上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -2394,7 +2410,7 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_prepare",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2404,8 +2420,8 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareFileRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 字段变更操作类型列表
@@ -3189,7 +3205,7 @@ impl FileBitableFieldChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileBitableFieldChangedEvent {
+impl ::feishu_runtime::codegen::Event for FileBitableFieldChangedEvent {
     const EVENT_TYPE: &'static str = "drive.file.bitable_field_changed_v1";
 }
 /// 多维表格记录变更
@@ -3289,7 +3305,7 @@ impl FileBitableRecordChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileBitableRecordChangedEvent {
+impl ::feishu_runtime::codegen::Event for FileBitableRecordChangedEvent {
     const EVENT_TYPE: &'static str = "drive.file.bitable_record_changed_v1";
 }
 /// 文件夹下文件创建
@@ -3364,10 +3380,14 @@ impl FileCreatedInFolderEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for FileCreatedInFolderEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FileCreatedInFolderEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.file_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_token",
@@ -3377,7 +3397,7 @@ impl ::feishu_runtime::Validate for FileCreatedInFolderEvent {
             );
         }
         if let Some(value) = &self.folder_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "folder_token",
@@ -3387,7 +3407,7 @@ impl ::feishu_runtime::Validate for FileCreatedInFolderEvent {
             );
         }
         if let Some(value) = &self.subscriber_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscriber_ids",
@@ -3398,7 +3418,7 @@ impl ::feishu_runtime::Validate for FileCreatedInFolderEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for FileCreatedInFolderEvent {
+impl ::feishu_runtime::codegen::Event for FileCreatedInFolderEvent {
     const EVENT_TYPE: &'static str = "drive.file.created_in_folder_v1";
 }
 /// 文件彻底删除
@@ -3447,7 +3467,7 @@ impl FileDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileDeletedEvent {
+impl ::feishu_runtime::codegen::Event for FileDeletedEvent {
     const EVENT_TYPE: &'static str = "drive.file.deleted_v1";
 }
 /// 文件编辑
@@ -3510,7 +3530,7 @@ impl FileEditEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileEditEvent {
+impl ::feishu_runtime::codegen::Event for FileEditEvent {
     const EVENT_TYPE: &'static str = "drive.file.edit_v1";
 }
 /// 文件协作者添加
@@ -3578,7 +3598,7 @@ impl FilePermissionMemberAddedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FilePermissionMemberAddedEvent {
+impl ::feishu_runtime::codegen::Event for FilePermissionMemberAddedEvent {
     const EVENT_TYPE: &'static str = "drive.file.permission_member_added_v1";
 }
 /// 文件协作者权限申请
@@ -3708,10 +3728,14 @@ impl FilePermissionMemberAppliedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for FilePermissionMemberAppliedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for FilePermissionMemberAppliedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.file_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_token",
@@ -3721,7 +3745,7 @@ impl ::feishu_runtime::Validate for FilePermissionMemberAppliedEvent {
             );
         }
         if let Some(value) = &self.application_user_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "application_user_list",
@@ -3731,7 +3755,7 @@ impl ::feishu_runtime::Validate for FilePermissionMemberAppliedEvent {
             );
         }
         if let Some(value) = &self.application_chat_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "application_chat_list",
@@ -3741,7 +3765,7 @@ impl ::feishu_runtime::Validate for FilePermissionMemberAppliedEvent {
             );
         }
         if let Some(value) = &self.application_department_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "application_department_list",
@@ -3751,7 +3775,7 @@ impl ::feishu_runtime::Validate for FilePermissionMemberAppliedEvent {
             );
         }
         if let Some(value) = &self.subscriber_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscriber_ids",
@@ -3762,7 +3786,7 @@ impl ::feishu_runtime::Validate for FilePermissionMemberAppliedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for FilePermissionMemberAppliedEvent {
+impl ::feishu_runtime::codegen::Event for FilePermissionMemberAppliedEvent {
     const EVENT_TYPE: &'static str = "drive.file.permission_member_applied_v1";
 }
 /// 文件协作者移除
@@ -3830,7 +3854,7 @@ impl FilePermissionMemberRemovedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FilePermissionMemberRemovedEvent {
+impl ::feishu_runtime::codegen::Event for FilePermissionMemberRemovedEvent {
     const EVENT_TYPE: &'static str = "drive.file.permission_member_removed_v1";
 }
 /// 文件已读
@@ -3879,7 +3903,7 @@ impl FileReadEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileReadEvent {
+impl ::feishu_runtime::codegen::Event for FileReadEvent {
     const EVENT_TYPE: &'static str = "drive.file.read_v1";
 }
 /// 文件标题变更
@@ -3928,7 +3952,7 @@ impl FileTitleUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileTitleUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for FileTitleUpdatedEvent {
     const EVENT_TYPE: &'static str = "drive.file.title_updated_v1";
 }
 /// 文件删除到回收站
@@ -3977,7 +4001,7 @@ impl FileTrashedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for FileTrashedEvent {
+impl ::feishu_runtime::codegen::Event for FileTrashedEvent {
     const EVENT_TYPE: &'static str = "drive.file.trashed_v1";
 }
 /// The `data` returned for [`GetSubscribeFileRequest`].
@@ -4302,7 +4326,7 @@ pub struct UploadAllFileBody {
     pub checksum: Option<String>,
     /// 文件的二进制内容
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadAllFileBody {
     /// Builds `UploadAllFileBody` from its required fields; set the optional ones with the methods below.
@@ -4311,7 +4335,7 @@ impl UploadAllFileBody {
         parent_type: ParentType,
         parent_node: impl Into<String>,
         size: i64,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             file_name: file_name.into(),
@@ -4328,11 +4352,15 @@ impl UploadAllFileBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UploadAllFileBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadAllFileBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.file_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_name",
@@ -4343,7 +4371,7 @@ impl ::feishu_runtime::Validate for UploadAllFileBody {
         }
         {
             let value = &self.size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "size",
@@ -4433,7 +4461,7 @@ pub struct UploadPartFileBody {
     pub checksum: Option<String>,
     /// 文件分片的二进制内容
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadPartFileBody {
     /// Builds `UploadPartFileBody` from its required fields; set the optional ones with the methods below.
@@ -4441,7 +4469,7 @@ impl UploadPartFileBody {
         upload_id: impl Into<String>,
         seq: i64,
         size: i64,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             upload_id: upload_id.into(),
@@ -4497,11 +4525,15 @@ impl UploadPrepareFileBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for UploadPrepareFileBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadPrepareFileBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.file_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_name",
@@ -4512,7 +4544,7 @@ impl ::feishu_runtime::Validate for UploadPrepareFileBody {
         }
         {
             let value = &self.size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "size",
@@ -4653,7 +4685,7 @@ pub enum DeleteFileRequestType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DeleteFileRequestType { File => "file", Docx => "docx", Bitable => "bitable", Folder
     => "folder", Doc => "doc", Sheet => "sheet", Mindnote => "mindnote", Shortcut =>
     "shortcut", Slides => "slides" }
@@ -4670,7 +4702,7 @@ pub enum Direction {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Direction { Asc => "ASC", Desc => "DESC" });
+::feishu_runtime::codegen::string_enum!(Direction { Asc => "ASC", Desc => "DESC" });
 /// 文件类型，与文件的 file_token 相匹配
 ///
 /// The values of `file_type` in [`FileCreatedInFolderEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4691,7 +4723,7 @@ pub enum FileCreatedInFolderEventFileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileCreatedInFolderEventFileType { Doc => "doc", Docx => "docx", Sheet => "sheet",
     Bitable => "bitable", Slides => "slides", File => "file" }
 );
@@ -4715,7 +4747,7 @@ pub enum FilePermissionMemberAppliedEventFileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FilePermissionMemberAppliedEventFileType { Doc => "doc", Sheet => "sheet", Bitable =>
     "bitable", Docx => "docx", Slides => "slides", File => "file" }
 );
@@ -4741,7 +4773,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Doc => "doc", Docx => "docx", Sheet => "sheet", Bitable => "bitable", File
     => "file", Folder => "folder", Slides => "slides" }
 );
@@ -4769,7 +4801,7 @@ pub enum MoveFileBodyType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MoveFileBodyType { File => "file", Docx => "docx", Bitable => "bitable", Doc =>
     "doc", Sheet => "sheet", Mindnote => "mindnote", Folder => "folder", Slides =>
     "slides" }
@@ -4786,7 +4818,7 @@ pub enum OrderBy {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     OrderBy { EditedTime => "EditedTime", CreatedTime => "CreatedTime" }
 );
 /// 上传点的类型。取固定值 `explorer`，表示将文件上传至云空间中。
@@ -4799,7 +4831,7 @@ pub enum ParentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ParentType { Explorer => "explorer" });
+::feishu_runtime::codegen::string_enum!(ParentType { Explorer => "explorer" });
 /// 申请的协作者权限
 ///
 /// The values of `permission` in [`FilePermissionMemberAppliedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4814,7 +4846,7 @@ pub enum Permission {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Permission { View => "view", Edit => "edit", FullAccess => "full_access" }
 );
 /// 源文件的类型
@@ -4839,7 +4871,7 @@ pub enum ReferType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReferType { File => "file", Docx => "docx", Bitable => "bitable", Doc => "doc", Sheet
     => "sheet", Mindnote => "mindnote", Slides => "slides" }
 );
@@ -4866,7 +4898,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { File => "file", Doc => "doc", Sheet => "sheet", Bitable => "bitable", Docx =>
     "docx", Mindnote => "mindnote", Slides => "slides" }
 );
@@ -4886,6 +4918,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

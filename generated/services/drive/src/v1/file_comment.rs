@@ -5,7 +5,7 @@
 /// A handle on the `file_comment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileCommentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileCommentApi<'a> {
     /// 批量获取评论
@@ -37,8 +37,8 @@ impl<'a> FileCommentApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryFileCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryFileCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryFileCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加全文评论
     ///
@@ -68,8 +68,8 @@ impl<'a> FileCommentApi<'a> {
     pub fn create(
         &self,
         request: CreateFileCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFileCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFileCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取全文评论
     ///
@@ -99,8 +99,8 @@ impl<'a> FileCommentApi<'a> {
     pub fn get(
         &self,
         request: GetFileCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFileCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFileCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取云文档所有评论
     ///
@@ -130,8 +130,8 @@ impl<'a> FileCommentApi<'a> {
     pub fn list(
         &self,
         request: ListFileCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListFileCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListFileCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 解决/恢复评论
     ///
@@ -160,8 +160,8 @@ impl<'a> FileCommentApi<'a> {
     pub fn patch(
         &self,
         request: PatchFileCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchFileCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchFileCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileCommentApi::batch_query`]: 批量获取评论.
@@ -212,77 +212,77 @@ impl BatchQueryFileCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryFileCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryFileCommentRequest {
     type Body = BatchQueryFileCommentBody;
     type Response = BatchQueryFileCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/batch_query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064230,
                 message: "locked for data migration",
@@ -291,16 +291,16 @@ impl ::feishu_runtime::ApiRequest for BatchQueryFileCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/batch_query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -358,71 +358,71 @@ impl CreateFileCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFileCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFileCommentRequest {
     type Body = CreateFileCommentBody;
     type Response = CreateFileCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系相关业务方oncall人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，详情请咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -432,18 +432,18 @@ impl ::feishu_runtime::ApiRequest for CreateFileCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -518,71 +518,71 @@ impl GetFileCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFileCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFileCommentRequest {
     type Body = ();
     type Response = GetFileCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -592,19 +592,19 @@ impl ::feishu_runtime::ApiRequest for GetFileCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -725,10 +725,14 @@ impl ListFileCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListFileCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListFileCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -739,59 +743,59 @@ impl ::feishu_runtime::Validate for ListFileCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListFileCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListFileCommentRequest {
     type Body = ();
     type Response = ListFileCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，详情请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -799,26 +803,26 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.is_whole {
             out.push("is_whole", value);
@@ -839,25 +843,25 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentRequest {
             out.push("need_reaction", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListFileCommentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListFileCommentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListFileCommentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListFileCommentRequest {
     type Item = FileComment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -901,71 +905,71 @@ impl PatchFileCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchFileCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchFileCommentRequest {
     type Body = PatchFileCommentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系相关业务方oncall人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待云评论文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，详情请咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -975,19 +979,19 @@ impl ::feishu_runtime::ApiRequest for PatchFileCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -1686,7 +1690,7 @@ pub enum CreateFileCommentRequestFileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CreateFileCommentRequestFileType { Doc => "doc", Docx => "docx" }
 );
 /// 云文档类型
@@ -1707,7 +1711,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Doc => "doc", Docx => "docx", Sheet => "sheet", File => "file", Slides =>
     "slides" }
 );
@@ -1727,7 +1731,7 @@ pub enum GetFileCommentRequestFileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GetFileCommentRequestFileType { Doc => "doc", Sheet => "sheet", File => "file", Docx
     => "docx" }
 );
@@ -1745,7 +1749,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { TextRun => "text_run", DocsLink => "docs_link", Person => "person" }
 );
 /// 用户 ID 类型
@@ -1764,6 +1768,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

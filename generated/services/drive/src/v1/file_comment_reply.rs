@@ -5,7 +5,7 @@
 /// A handle on the `file_comment_reply` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileCommentReplyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileCommentReplyApi<'a> {
     /// 添加回复
@@ -36,8 +36,8 @@ impl<'a> FileCommentReplyApi<'a> {
     pub fn create(
         &self,
         request: CreateFileCommentReplyRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFileCommentReplyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFileCommentReplyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除回复
     ///
@@ -66,8 +66,8 @@ impl<'a> FileCommentReplyApi<'a> {
     pub fn delete(
         &self,
         request: DeleteFileCommentReplyRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteFileCommentReplyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteFileCommentReplyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取回复信息
     ///
@@ -100,8 +100,8 @@ impl<'a> FileCommentReplyApi<'a> {
     pub fn list(
         &self,
         request: ListFileCommentReplyRequest,
-    ) -> ::feishu_runtime::Call<'a, ListFileCommentReplyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListFileCommentReplyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新回复的内容
     ///
@@ -131,8 +131,8 @@ impl<'a> FileCommentReplyApi<'a> {
     pub fn update(
         &self,
         request: UpdateFileCommentReplyRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateFileCommentReplyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateFileCommentReplyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileCommentReplyApi::create`]: 添加回复.
@@ -190,71 +190,71 @@ impl CreateFileCommentReplyRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFileCommentReplyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFileCommentReplyRequest {
     type Body = CreateFileCommentReplyBody;
     type Response = CreateFileCommentReplyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment_reply.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/:comment_id/replies",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待回复云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待回复云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待回复云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查回复内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待回复云文档是否能正常访问、检查回复内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "回复数据超过上限限制，请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -264,20 +264,20 @@ impl ::feishu_runtime::ApiRequest for CreateFileCommentReplyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path.push_str("/replies");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -327,71 +327,71 @@ impl DeleteFileCommentReplyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteFileCommentReplyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteFileCommentReplyRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment_reply.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/:comment_id/replies/:reply_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系相关业务方oncall人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，详情请咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -401,21 +401,21 @@ impl ::feishu_runtime::ApiRequest for DeleteFileCommentReplyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path.push_str("/replies/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reply_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reply_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
     }
 }
@@ -513,10 +513,14 @@ impl ListFileCommentReplyRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListFileCommentReplyRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListFileCommentReplyRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -527,77 +531,77 @@ impl ::feishu_runtime::Validate for ListFileCommentReplyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListFileCommentReplyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListFileCommentReplyRequest {
     type Body = ();
     type Response = ListFileCommentReplyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment_reply.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/:comment_id/replies",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064230,
                 message: "locked for data migration",
@@ -605,25 +609,25 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentReplyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path.push_str("/replies");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -638,25 +642,25 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentReplyRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListFileCommentReplyRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListFileCommentReplyRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListFileCommentReplyRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListFileCommentReplyRequest {
     type Item = FileCommentReply;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -721,71 +725,71 @@ impl UpdateFileCommentReplyRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateFileCommentReplyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateFileCommentReplyRequest {
     type Body = UpdateFileCommentReplyBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_comment_reply.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/comments/:comment_id/replies/:reply_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069301,
                 message: "fail",
                 hint: "重试，若稳定失败请联系相关业务方oncall人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069302,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069303,
                 message: "forbidden",
                 hint: "检查是否有待评论云文档的评论权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069304,
                 message: "docs had been deleted",
                 hint: "检查待评论云文档是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069305,
                 message: "docs not exist",
                 hint: "检查待评论云文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069306,
                 message: "content review not pass",
                 hint: "排查评论内容是否存在不合法内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069307,
                 message: "not exist",
                 hint: "检查待评论云文档是否能正常访问、检查评论内容at人或云文档是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069308,
                 message: "exceeded limit",
                 hint: "评论数据超过上限限制，详情请咨询客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069399,
                 message: "internal error",
@@ -795,21 +799,21 @@ impl ::feishu_runtime::ApiRequest for UpdateFileCommentReplyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path.push_str("/replies/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reply_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reply_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -1209,7 +1213,7 @@ pub enum DeleteFileCommentReplyRequestFileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DeleteFileCommentReplyRequestFileType { Doc => "doc", Docx => "docx", Sheet =>
     "sheet", File => "file", Slides => "slides" }
 );
@@ -1229,7 +1233,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Doc => "doc", Sheet => "sheet", File => "file", Docx => "docx" }
 );
 /// 回复内容的元素类型。同时传入多个子参数时，仅与 type 取值匹配的参数生效，其他忽略
@@ -1246,7 +1250,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { TextRun => "text_run", DocsLink => "docs_link", Person => "person" }
 );
 /// 用户 ID 类型
@@ -1265,6 +1269,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `file_statistic` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileStatisticApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileStatisticApi<'a> {
     /// 获取文件统计信息
@@ -33,8 +33,8 @@ impl<'a> FileStatisticApi<'a> {
     pub fn get(
         &self,
         request: GetFileStatisticRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFileStatisticRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFileStatisticRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileStatisticApi::get`]: 获取文件统计信息.
@@ -62,41 +62,41 @@ impl GetFileStatisticRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFileStatisticRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFileStatisticRequest {
     type Body = ();
     type Response = GetFileStatisticResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_statistic.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/statistics",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系相关业务方 oncall 人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069603,
                 message: "forbidden",
                 hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069604,
                 message: "document not found",
@@ -110,11 +110,11 @@ impl ::feishu_runtime::ApiRequest for GetFileStatisticRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/statistics");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
     }
 }
@@ -238,7 +238,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Doc => "doc", Sheet => "sheet", Mindnote => "mindnote", Bitable =>
     "bitable", Wiki => "wiki", File => "file", Docx => "docx" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `file_subscription` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileSubscriptionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileSubscriptionApi<'a> {
     /// 创建订阅
@@ -30,8 +30,8 @@ impl<'a> FileSubscriptionApi<'a> {
     pub fn create(
         &self,
         request: CreateFileSubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFileSubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFileSubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取订阅状态
     ///
@@ -55,8 +55,8 @@ impl<'a> FileSubscriptionApi<'a> {
     pub fn get(
         &self,
         request: GetFileSubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFileSubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFileSubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新订阅状态
     ///
@@ -80,8 +80,8 @@ impl<'a> FileSubscriptionApi<'a> {
     pub fn patch(
         &self,
         request: PatchFileSubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchFileSubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchFileSubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileSubscriptionApi::create`]: 创建订阅.
@@ -107,38 +107,38 @@ impl CreateFileSubscriptionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFileSubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFileSubscriptionRequest {
     type Body = CreateFileSubscriptionBody;
     type Response = CreateFileSubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_subscription.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/subscriptions",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064000,
                 message: "Illegal parameter",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064030,
                 message: "Permission denied",
                 hint: "检查文档权限，订阅评论至少需要阅读的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1064040,
                 message: "Token not exist",
                 hint: "检查文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1065000,
                 message: "Internal Server Error",
@@ -147,12 +147,12 @@ impl ::feishu_runtime::ApiRequest for CreateFileSubscriptionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/subscriptions");
         path
     }
@@ -192,38 +192,38 @@ impl GetFileSubscriptionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFileSubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFileSubscriptionRequest {
     type Body = GetFileSubscriptionBody;
     type Response = GetFileSubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_subscription.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/subscriptions/:subscription_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064000,
                 message: "Illegal parameter",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064030,
                 message: "Permission denied",
                 hint: "检查文档权限，订阅评论至少需要阅读的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1064040,
                 message: "Token not exist",
                 hint: "检查文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1065000,
                 message: "Internal Server Error",
@@ -233,16 +233,16 @@ impl ::feishu_runtime::ApiRequest for GetFileSubscriptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/subscriptions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.subscription_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.subscription_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -281,38 +281,38 @@ impl PatchFileSubscriptionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchFileSubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchFileSubscriptionRequest {
     type Body = PatchFileSubscriptionBody;
     type Response = PatchFileSubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_subscription.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/subscriptions/:subscription_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1064000,
                 message: "Illegal parameter",
                 hint: "检查参数有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1064030,
                 message: "Permission denied",
                 hint: "检查文档权限，订阅评论至少需要阅读的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1064040,
                 message: "Token not exist",
                 hint: "检查文档是否能正常访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1065000,
                 message: "Internal Server Error",
@@ -322,16 +322,16 @@ impl ::feishu_runtime::ApiRequest for PatchFileSubscriptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/subscriptions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.subscription_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.subscription_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -553,7 +553,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Doc => "doc", Docx => "docx", Wiki => "wiki" }
 );
 /// 订阅类型
@@ -566,4 +566,6 @@ pub enum SubscriptionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(SubscriptionType { CommentUpdate => "comment_update" });
+::feishu_runtime::codegen::string_enum!(
+    SubscriptionType { CommentUpdate => "comment_update" }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `file_version` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileVersionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileVersionApi<'a> {
     /// 创建文档版本
@@ -33,8 +33,8 @@ impl<'a> FileVersionApi<'a> {
     pub fn create(
         &self,
         request: CreateFileVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFileVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFileVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除文档版本
     ///
@@ -62,8 +62,8 @@ impl<'a> FileVersionApi<'a> {
     pub fn delete(
         &self,
         request: DeleteFileVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteFileVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteFileVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取文档版本信息
     ///
@@ -91,8 +91,8 @@ impl<'a> FileVersionApi<'a> {
     pub fn get(
         &self,
         request: GetFileVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFileVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFileVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取文档版本列表
     ///
@@ -122,8 +122,8 @@ impl<'a> FileVersionApi<'a> {
     pub fn list(
         &self,
         request: ListFileVersionRequest,
-    ) -> ::feishu_runtime::Call<'a, ListFileVersionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListFileVersionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileVersionApi::create`]: 创建文档版本.
@@ -164,53 +164,53 @@ impl CreateFileVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFileVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFileVersionRequest {
     type Body = CreateFileVersionBody;
     type Response = CreateFileVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_version.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/versions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068400,
                 message: "Has no permission, please apply the file permission of reading or edition.",
                 hint: "无阅读或编辑权限，请申请源文档的阅读或编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068401,
                 message: "Review no pass, the title has illegal content.",
                 hint: "标题审核不通过，含非法内容，请重新命名。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1068404,
                 message: "Parent file does not exist, please check the file status.",
                 hint: "源文档不存在，请检查文档是否已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068410,
                 message: "Params error, param [file_token] is wrong.",
                 hint: "`file_token` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068411,
                 message: "Params error, param [obj_type] is wrong.",
                 hint: "`obj_type` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068425,
                 message: "Request failed, please contact the engineer-https://applink.feishu.cn/TLJsX982.",
@@ -220,18 +220,18 @@ impl ::feishu_runtime::ApiRequest for CreateFileVersionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/versions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -289,59 +289,59 @@ impl DeleteFileVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteFileVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteFileVersionRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_version.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/versions/:version_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1068400,
                 message: "Has no permission, please apply the file permission of reading or edition.",
                 hint: "无阅读或编辑权限，请申请源文档的阅读或编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1068403,
                 message: "File  does not exist, please check the file status.",
                 hint: "文档版本不存在，请检查版本文档是否已被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1068404,
                 message: "Parent file does not exist, please check the file status.",
                 hint: "源文档不存在，请检查文档是否已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068410,
                 message: "Params error, param [file_token] is wrong.",
                 hint: "`file_token` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068411,
                 message: "Params error, param [obj_type] is wrong.",
                 hint: "`obj_type` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068425,
                 message: "Request failed, please contact the engineer-https://applink.feishu.cn/TLJsX982.",
                 hint: "请求失败，请联系技术支持。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068412,
                 message: "Params error, param [version_id] is wrong.",
@@ -351,19 +351,19 @@ impl ::feishu_runtime::ApiRequest for DeleteFileVersionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("obj_type", &self.obj_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -419,59 +419,59 @@ impl GetFileVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFileVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFileVersionRequest {
     type Body = ();
     type Response = GetFileVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_version.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/versions/:version_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1068400,
                 message: "Has no permission, please apply the file permission of reading or edition.",
                 hint: "无阅读或编辑权限，请申请源文档的阅读或编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1068404,
                 message: "Parent file does not exist, please check the file status.",
                 hint: "源文档不存在，请检查文档是否已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068410,
                 message: "Params error, param [file_token] is wrong.",
                 hint: "`file_token` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068411,
                 message: "Params error, param [obj_type] is wrong.",
                 hint: "`obj_type` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068412,
                 message: "Params error, param [version_id] is wrong.",
                 hint: "`version_id` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068425,
                 message: "Request failed, please contact the engineer-https://applink.feishu.cn/TLJsX982.",
                 hint: "请求失败，请联系技术支持。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1068403,
                 message: "File  does not exist, please check the file status.",
@@ -481,19 +481,19 @@ impl ::feishu_runtime::ApiRequest for GetFileVersionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/versions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.version_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.version_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("obj_type", &self.obj_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -564,11 +564,15 @@ impl ListFileVersionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListFileVersionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListFileVersionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -579,59 +583,59 @@ impl ::feishu_runtime::Validate for ListFileVersionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListFileVersionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListFileVersionRequest {
     type Body = ();
     type Response = ListFileVersionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.file_version.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/files/:file_token/versions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1068400,
                 message: "Has no permission, please apply the file permission of reading or edition.",
                 hint: "无阅读或编辑权限，请申请源文档的阅读或编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068401,
                 message: "Review no pass, the title has illegal content.",
                 hint: "标题审核不通过，含非法内容，请重新命名。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1068404,
                 message: "Parent file does not exist, please check the file status.",
                 hint: "源文档不存在，请检查文档是否已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068410,
                 message: "Params error, param [file_token] is wrong.",
                 hint: "`file_token` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068411,
                 message: "Params error, param [obj_type] is wrong.",
                 hint: "`obj_type` 请求参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068425,
                 message: "Request failed, please contact the engineer-https://applink.feishu.cn/TLJsX982.",
                 hint: "请求失败，请联系技术支持。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1068412,
                 message: "Params error, param [version_id] is wrong.",
@@ -639,26 +643,26 @@ impl ::feishu_runtime::ApiRequest for ListFileVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/drive/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/versions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -668,25 +672,25 @@ impl ::feishu_runtime::ApiRequest for ListFileVersionRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListFileVersionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListFileVersionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListFileVersionRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListFileVersionRequest {
     type Item = Version;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1033,7 +1037,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ObjType { Docx => "docx", Sheet => "sheet" });
+::feishu_runtime::codegen::string_enum!(ObjType { Docx => "docx", Sheet => "sheet" });
 /// 源文档的类型
 ///
 /// The values of `parent_type` in [`Version`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1046,7 +1050,7 @@ pub enum ParentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ParentType { Docx => "docx", Sheet => "sheet" });
+::feishu_runtime::codegen::string_enum!(ParentType { Docx => "docx", Sheet => "sheet" });
 /// 版本文档的状态
 ///
 /// The values of `status` in [`Version`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1061,7 +1065,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Status { N0 => "0", N1 => "1", N2 => "2" });
+::feishu_runtime::codegen::string_enum!(Status { N0 => "0", N1 => "1", N2 => "2" });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateFileVersionRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1078,6 +1082,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `import_task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImportTaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ImportTaskApi<'a> {
     /// 创建导入任务
@@ -44,8 +44,8 @@ impl<'a> ImportTaskApi<'a> {
     pub fn create(
         &self,
         request: CreateImportTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateImportTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateImportTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询导入任务结果
     ///
@@ -82,8 +82,8 @@ impl<'a> ImportTaskApi<'a> {
     pub fn get(
         &self,
         request: GetImportTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, GetImportTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetImportTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ImportTaskApi::create`]: 创建导入任务.
@@ -102,119 +102,123 @@ impl CreateImportTaskRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateImportTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateImportTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateImportTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateImportTaskRequest {
     type Body = CreateImportTaskBody;
     type Response = CreateImportTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.import_task.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/import_tasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069901,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069902,
                 message: "no permission",
                 hint: "当前访问身份没有文档阅读或编辑权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档阅读或编辑权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 - 如果你使用的是 `user_access_token`，意味着当前用户没有文档阅读或编辑权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069903,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069904,
                 message: "invalid param",
                 hint: "无效参数。请检查文件扩展名参数 file_extension 与导入的文件的扩展名是否一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069905,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069906,
                 message: "docs deleted",
                 hint: "文档已被删除。请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069907,
                 message: "file token not found",
                 hint: "文件 token 不存在。请检查要导入文件的 token 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069908,
                 message: "mount point not found or no permission",
                 hint: "挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限： - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。 - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069909,
                 message: "import file size over limit",
                 hint: "文件超过 20 MB 限制，无法导入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069910,
                 message: "import file extension not match",
                 hint: "上传文件和导入任务文件后缀不一致，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069911,
                 message: "import file type not match",
                 hint: "上传文件和导入任务指定的文件类型不一致，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069912,
                 message: "folder not exist",
                 hint: "目录不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069913,
                 message: "import file token expired",
                 hint: "上传文件过期，有效期 5 分钟",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069914,
                 message: "invalid file token",
                 hint: "导出文档 token 不合法。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#08bb5df6)了解如何获取文档 token。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1069923,
                 message: "too many requests",
@@ -223,7 +227,7 @@ impl ::feishu_runtime::ApiRequest for CreateImportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/import_task/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -233,8 +237,8 @@ impl ::feishu_runtime::ApiRequest for CreateImportTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ImportTaskApi::get`]: 查询导入任务结果.
@@ -255,101 +259,101 @@ impl GetImportTaskRequest {
         Self { ticket: ticket.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetImportTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetImportTaskRequest {
     type Body = ();
     type Response = GetImportTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.import_task.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/import_tasks/:ticket",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069901,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069902,
                 message: "no permission",
                 hint: "当前访问身份没有文档阅读或编辑权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档阅读或编辑权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 - 如果你使用的是 `user_access_token`，意味着当前用户没有文档阅读或编辑权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069903,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069904,
                 message: "invalid param",
                 hint: "无效参数。请检查文件扩展名参数 file_extension 与导入的文件的扩展名是否一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069905,
                 message: "internal error",
                 hint: "服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069906,
                 message: "docs deleted",
                 hint: "文档已被删除。请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1069907,
                 message: "file token not found",
                 hint: "文件 token 不存在。请检查要导入文件的 token 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1069908,
                 message: "mount point not found or no permission",
                 hint: "挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限： - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。 - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069909,
                 message: "import file size over limit",
                 hint: "文件超过 20 MB 限制，无法导入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069910,
                 message: "import file extension not match",
                 hint: "上传文件和导入任务文件后缀不一致，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069911,
                 message: "import file type not match",
                 hint: "上传文件和导入任务指定的文件类型不一致，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069912,
                 message: "folder not exist",
                 hint: "目录不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069913,
                 message: "import file token expired",
                 hint: "上传文件过期，有效期 5 分钟",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069914,
                 message: "invalid file token",
@@ -359,14 +363,14 @@ impl ::feishu_runtime::ApiRequest for GetImportTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/import_task/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/drive/v1/import_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ticket);
         path
     }
 }
@@ -419,11 +423,15 @@ impl CreateImportTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateImportTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateImportTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.file_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_token",
@@ -625,7 +633,7 @@ pub enum JobStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     JobStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V100 => 100, V101 => 101, V102 =>
     102, V103 => 103, V104 => 104, V105 => 105, V106 => 106, V108 => 108, V109 => 109,
     V110 => 110, V112 => 112, V113 => 113, V114 => 114, V115 => 115, V116 => 116, V117 =>
@@ -642,4 +650,4 @@ pub enum MountType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MountType { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(MountType { V1 => 1 });

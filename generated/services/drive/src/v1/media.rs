@@ -5,7 +5,7 @@
 /// A handle on the `media` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MediaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MediaApi<'a> {
     /// 获取素材临时下载链接
@@ -36,8 +36,8 @@ impl<'a> MediaApi<'a> {
     pub fn batch_get_tmp_download_url(
         &self,
         request: BatchGetTmpDownloadUrlMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetTmpDownloadUrlMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetTmpDownloadUrlMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 下载素材
     ///
@@ -64,8 +64,8 @@ impl<'a> MediaApi<'a> {
     pub fn download(
         &self,
         request: DownloadMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DownloadMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传素材
     ///
@@ -124,8 +124,8 @@ impl<'a> MediaApi<'a> {
     pub fn upload_all(
         &self,
         request: UploadAllMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadAllMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadAllMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 分片上传素材-完成上传
     ///
@@ -186,8 +186,8 @@ impl<'a> MediaApi<'a> {
     pub fn upload_finish(
         &self,
         request: UploadFinishMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadFinishMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadFinishMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 分片上传素材-上传分片
     ///
@@ -248,8 +248,8 @@ impl<'a> MediaApi<'a> {
     pub fn upload_part(
         &self,
         request: UploadPartMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadPartMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadPartMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 分片上传素材-预上传
     ///
@@ -313,8 +313,8 @@ impl<'a> MediaApi<'a> {
     pub fn upload_prepare(
         &self,
         request: UploadPrepareMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadPrepareMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadPrepareMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MediaApi::batch_get_tmp_download_url`]: 获取素材临时下载链接.
@@ -354,23 +354,23 @@ impl BatchGetTmpDownloadUrlMediaRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetTmpDownloadUrlMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetTmpDownloadUrlMediaRequest {
     type Body = ();
     type Response = BatchGetTmpDownloadUrlMediaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.media.batch_get_tmp_download_url",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/medias/batch_get_tmp_download_url",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
@@ -386,7 +386,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetTmpDownloadUrlMediaRequest {
         path.push_str("/open-apis/drive/v1/medias/batch_get_tmp_download_url");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.file_tokens {
             out.push("file_tokens", value);
         }
@@ -429,20 +429,20 @@ impl DownloadMediaRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DownloadMediaRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.media.download",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/medias/:file_token/download",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/download",
@@ -452,11 +452,11 @@ impl ::feishu_runtime::ApiRequest for DownloadMediaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/drive/v1/medias/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/download");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.extra {
             out.push("extra", value);
         }
@@ -478,245 +478,249 @@ impl UploadAllMediaRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for UploadAllMediaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadAllMediaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadAllMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadAllMediaRequest {
     type Body = UploadAllMediaBody;
     type Response = UploadAllMediaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.media.upload_all",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/medias/upload_all",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061006,
                 message: "internal time out.",
                 hint: "服务内部超时，可稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061008,
                 message: "invalid file name.",
                 hint: "请检查文件名，当前文件名过长或者为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务过期，请重头开始上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061041,
                 message: "parent node has been deleted.",
                 hint: "请确认上传点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061042,
                 message: "parent node out of limit.",
                 hint: "在当前上传点上传过多素材，请更换上传点。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件长度以避免超出限制。[具体限制请参考](https://www.feishu.cn/hc/zh-CN/articles/360049067549)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "`parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061109,
                 message: "file name cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061113,
                 message: "file cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062004,
                 message: "cover generating.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062005,
                 message: "file type not support cover.",
                 hint: "此文件类型不支持生成缩略图。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062006,
                 message: "cover no exist.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062008,
                 message: "checksum param Invalid.",
                 hint: "请确保文件/文件块的checksum正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062009,
                 message: "the actual size is inconsistent with the parameter declaration size.",
                 hint: "实际传输的文件大小和参数说明的大小不符合一致。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062011,
                 message: "block num out of bounds.",
                 hint: "上传过多文件分片，请确保上传的为对应文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061547,
                 message: "attachment parent-child relation number exceed.",
                 hint: "特指上传到文档的素材超出限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062012,
                 message: "file copying.",
                 hint: "文件正在拷贝中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062013,
                 message: "file damaged.",
                 hint: "文件拷贝失败。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062014,
                 message: "dedupe no support.",
                 hint: "不允许秒传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062051,
                 message: "client connect close.",
                 hint: "客户端断开连接。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062505,
                 message: "parent node out of size.",
                 hint: "云空间中所有层级的节点总和超限。上限为 40 万个，请检查节点数量。了解更多，参考[云空间概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/files/guide/introduction)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062506,
                 message: "parent node out of depth.",
                 hint: "云空间目录深度超限制（15限制）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -735,14 +739,16 @@ impl ::feishu_runtime::ApiRequest for UploadAllMediaRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MediaApi::upload_finish`]: 分片上传素材-完成上传.
@@ -761,227 +767,227 @@ impl UploadFinishMediaRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadFinishMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadFinishMediaRequest {
     type Body = UploadFinishMediaBody;
     type Response = UploadFinishMediaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.media.upload_finish",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/medias/upload_finish",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061006,
                 message: "internal time out.",
                 hint: "服务内部超时，可稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061008,
                 message: "invalid file name.",
                 hint: "请检查文件名，当前文件名过长或者为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务过期，请重头开始上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061041,
                 message: "parent node has been deleted.",
                 hint: "请确认上传点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061042,
                 message: "parent node out of limit.",
                 hint: "在当前上传点上传过多素材，请更换上传点。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件长度以避免超出限制。具体限制请参考飞书帮助中心文档[文件上传、在线预览的大小及格式要求](https://www.feishu.cn/hc/zh-CN/articles/360049067549)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "`parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061109,
                 message: "file name cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061113,
                 message: "file cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062004,
                 message: "cover generating.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062005,
                 message: "file type not support cover.",
                 hint: "此文件类型不支持生成缩略图。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062006,
                 message: "cover no exist.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062008,
                 message: "checksum param Invalid.",
                 hint: "请确保文件/文件块的checksum正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062009,
                 message: "the actual size is inconsistent with the parameter declaration size.",
                 hint: "实际传输的文件大小和参数说明的大小不符合一致。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062011,
                 message: "block num out of bounds.",
                 hint: "上传过多文件分片，请确保上传的为对应文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061547,
                 message: "attachment parent-child relation number exceed.",
                 hint: "特指上传到文档的素材超出限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062012,
                 message: "file copying.",
                 hint: "文件正在拷贝中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062013,
                 message: "file damaged.",
                 hint: "文件拷贝失败。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062014,
                 message: "dedupe no support.",
                 hint: "不允许秒传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062051,
                 message: "client connect close.",
                 hint: "客户端断开连接。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062505,
                 message: "parent node out of size.",
                 hint: "云空间中所有层级的节点总和超限。上限为 40 万个，请检查节点数量。了解更多，参考[云空间概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/files/guide/introduction)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062506,
                 message: "parent node out of depth.",
                 hint: "云空间目录深度超限制（15限制）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -1017,233 +1023,233 @@ impl UploadPartMediaRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadPartMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadPartMediaRequest {
     type Body = UploadPartMediaBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.media.upload_part",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/medias/upload_part",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "请确认当前身份是否有对应上传节点的的权限，如用户是否有上传到指定doc的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061006,
                 message: "internal time out.",
                 hint: "服务内部超时，可稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061008,
                 message: "invalid file name.",
                 hint: "请检查文件名，当前文件名过长或者为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务过期，请重头开始上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061041,
                 message: "parent node has been deleted.",
                 hint: "请确认上传点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061042,
                 message: "parent node out of limit.",
                 hint: "在当前上传点上传过多素材，请更换上传点。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件长度以避免超出限制。具体限制请参考[飞书帮助中心](https://www.feishu.cn/hc/zh-CN/articles/360049067549)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "请确认上传点是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061109,
                 message: "file name cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061113,
                 message: "file cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062004,
                 message: "cover generating.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062005,
                 message: "file type not support cover.",
                 hint: "此文件类型不支持生成缩略图。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062006,
                 message: "cover no exist.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062008,
                 message: "checksum param Invalid.",
                 hint: "请确保文件/文件块的checksum正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062009,
                 message: "the actual size is inconsistent with the parameter declaration size.",
                 hint: "实际传输的文件大小和参数说明的大小不符合一致。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062011,
                 message: "block num out of bounds.",
                 hint: "上传过多文件分片，请确保上传的为对应文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061547,
                 message: "attachment parent-child relation number exceed.",
                 hint: "特指上传到文档的素材超出限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062012,
                 message: "file copying.",
                 hint: "文件正在拷贝中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062013,
                 message: "file damaged.",
                 hint: "文件拷贝失败。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062014,
                 message: "dedupe no support.",
                 hint: "不允许秒传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062051,
                 message: "client connect close.",
                 hint: "客户端断开连接。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062505,
                 message: "parent node out of size.",
                 hint: "云空间中所有层级的节点总和超限。上限为 40 万个，请检查节点数量。了解更多，参考[云空间概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/files/guide/introduction)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062506,
                 message: "parent node out of depth.",
                 hint: "云空间目录深度超限制（15限制）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -1262,10 +1268,12 @@ impl ::feishu_runtime::ApiRequest for UploadPartMediaRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -1285,239 +1293,243 @@ impl UploadPrepareMediaRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for UploadPrepareMediaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadPrepareMediaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadPrepareMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadPrepareMediaRequest {
     type Body = UploadPrepareMediaBody;
     type Response = UploadPrepareMediaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.media.upload_prepare",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/medias/upload_prepare",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061001,
                 message: "internal error.",
                 hint: "服务内部错误，包括超时，错误码没处理。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "not found.",
                 hint: "请确认对应资源是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
                 hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061005,
                 message: "auth failed.",
                 hint: "请使用正确身份访问该接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061006,
                 message: "internal time out.",
                 hint: "服务内部超时，可稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061007,
                 message: "file has been delete.",
                 hint: "请确认对应节点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061008,
                 message: "invalid file name.",
                 hint: "请检查文件名，当前文件名过长或者为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061021,
                 message: "upload id expire.",
                 hint: "上传事务过期，请重头开始上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061041,
                 message: "parent node has been deleted.",
                 hint: "请确认上传点未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061042,
                 message: "parent node out of limit.",
                 hint: "在当前上传点上传过多素材，请更换上传点。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061043,
                 message: "file size beyond limit.",
                 hint: "请检查文件长度以避免超出限制。[具体限制请参考](https://www.feishu.cn/hc/zh-CN/articles/360049067549)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061044,
                 message: "parent node not exist.",
                 hint: "`parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1061045,
                 message: "can retry.",
                 hint: "内部可重试错误，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061109,
                 message: "file name cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061113,
                 message: "file cqc not passed.",
                 hint: "请确保上传的文件和文件名合规。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061101,
                 message: "file quota exceeded.",
                 hint: "租户容量超限，请确保租户有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062004,
                 message: "cover generating.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062005,
                 message: "file type not support cover.",
                 hint: "此文件类型不支持生成缩略图。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(202u16),
                 code: 1062006,
                 message: "cover no exist.",
                 hint: "缩略图正在生成中，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062007,
                 message: "upload user not match.",
                 hint: "请确保当前请求身份和上传任务的身份为同一个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062008,
                 message: "checksum param Invalid.",
                 hint: "请确保文件/文件块的checksum正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062009,
                 message: "the actual size is inconsistent with the parameter declaration size.",
                 hint: "实际传输的文件大小和参数说明的大小不符合一致。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062010,
                 message: "block missing, please upload all blocks.",
                 hint: "部分文件分片缺失，请确保所有文件分片上传完成。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062011,
                 message: "block num out of bounds.",
                 hint: "上传过多文件分片，请确保上传的为对应文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061547,
                 message: "attachment parent-child relation number exceed.",
                 hint: "特指上传到文档的素材超出限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061061,
                 message: "user quota exceeded.",
                 hint: "个人容量超限，请确保个人有足够容量进行上传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1061073,
                 message: "no scope auth.",
                 hint: "没有申请接口权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062012,
                 message: "file copying.",
                 hint: "文件正在拷贝中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062013,
                 message: "file damaged.",
                 hint: "文件拷贝失败。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1062014,
                 message: "dedupe no support.",
                 hint: "不允许秒传。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062051,
                 message: "client connect close.",
                 hint: "客户端断开连接。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062505,
                 message: "parent node out of size.",
                 hint: "云空间中所有层级的节点总和超限。上限为 40 万个，请检查节点数量。了解更多，参考[云空间概述](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/files/guide/introduction)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062506,
                 message: "parent node out of depth.",
                 hint: "云空间目录深度超限制（15限制）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1062507,
                 message: "parent node out of sibling num.",
@@ -1536,8 +1548,8 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareMediaRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`BatchGetTmpDownloadUrlMediaRequest`].
@@ -1618,7 +1630,7 @@ pub struct UploadAllMediaBody {
     pub extra: Option<String>,
     /// 文件的二进制内容
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadAllMediaBody {
     /// Builds `UploadAllMediaBody` from its required fields; set the optional ones with the methods below.
@@ -1627,7 +1639,7 @@ impl UploadAllMediaBody {
         parent_type: ParentType,
         parent_node: impl Into<String>,
         size: i64,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             file_name: file_name.into(),
@@ -1650,11 +1662,15 @@ impl UploadAllMediaBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UploadAllMediaBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadAllMediaBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.file_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_name",
@@ -1665,7 +1681,7 @@ impl ::feishu_runtime::Validate for UploadAllMediaBody {
         }
         {
             let value = &self.size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "size",
@@ -1755,7 +1771,7 @@ pub struct UploadPartMediaBody {
     pub checksum: Option<String>,
     /// 素材文件分片的二进制内容
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadPartMediaBody {
     /// Builds `UploadPartMediaBody` from its required fields; set the optional ones with the methods below.
@@ -1763,7 +1779,7 @@ impl UploadPartMediaBody {
         upload_id: impl Into<String>,
         seq: i64,
         size: i64,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             upload_id: upload_id.into(),
@@ -1830,11 +1846,15 @@ impl UploadPrepareMediaBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UploadPrepareMediaBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadPrepareMediaBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.file_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_name",
@@ -1845,7 +1865,7 @@ impl ::feishu_runtime::Validate for UploadPrepareMediaBody {
         }
         {
             let value = &self.size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "size",
@@ -1918,7 +1938,7 @@ pub enum ParentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ParentType { DocImage => "doc_image", DocxImage => "docx_image", SheetImage =>
     "sheet_image", DocFile => "doc_file", DocxFile => "docx_file", SheetFile =>
     "sheet_file", VcVirtualBackground => "vc_virtual_background", BitableImage =>

@@ -58,10 +58,14 @@ impl Notice {
         self
     }
 }
-impl ::feishu_runtime::Validate for Notice {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Notice {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.file_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_token",
@@ -130,17 +134,21 @@ impl NoticeCommentAddEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for NoticeCommentAddEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for NoticeCommentAddEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.notice_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "notice_meta"),
+                &::feishu_runtime::codegen::field_path(at, "notice_meta"),
                 out,
             );
         }
         if let Some(value) = &self.comment_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "comment_id",
@@ -150,7 +158,7 @@ impl ::feishu_runtime::Validate for NoticeCommentAddEvent {
             );
         }
         if let Some(value) = &self.reply_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reply_id",
@@ -161,7 +169,7 @@ impl ::feishu_runtime::Validate for NoticeCommentAddEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for NoticeCommentAddEvent {
+impl ::feishu_runtime::codegen::Event for NoticeCommentAddEvent {
     const EVENT_TYPE: &'static str = "drive.notice.comment_add_v1";
 }
 /// 用户 ID
@@ -220,7 +228,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Doc => "doc", Docx => "docx", Sheet => "sheet", Bitable => "bitable",
     Slides => "slides", File => "file" }
 );
@@ -236,6 +244,6 @@ pub enum NoticeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     NoticeType { AddComment => "add_comment", AddReply => "add_reply" }
 );

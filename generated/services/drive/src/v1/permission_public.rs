@@ -5,7 +5,7 @@
 /// A handle on the `permission_public` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PermissionPublicApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PermissionPublicApi<'a> {
     /// 获取云文档权限设置
@@ -34,8 +34,8 @@ impl<'a> PermissionPublicApi<'a> {
     pub fn get(
         &self,
         request: GetPermissionPublicRequest,
-    ) -> ::feishu_runtime::Call<'a, GetPermissionPublicRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetPermissionPublicRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新云文档权限设置
     ///
@@ -64,8 +64,8 @@ impl<'a> PermissionPublicApi<'a> {
     pub fn patch(
         &self,
         request: PatchPermissionPublicRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPermissionPublicRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPermissionPublicRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PermissionPublicApi::get`]: 获取云文档权限设置.
@@ -93,53 +93,53 @@ impl GetPermissionPublicRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetPermissionPublicRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetPermissionPublicRequest {
     type Body = ();
     type Response = GetPermissionPublicResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.permission_public.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/permissions/:token/public",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1063001,
                 message: "Invalid parameter",
                 hint: "参数异常，可能是如下原因： - 参数类型不匹配，如： - 云文档的 token 和 type 不匹配 - 云文档不存在 - 添加协作者的 member_id 和 member_type 不匹配 - 添加的协作者不存在 - 不支持的参数调用，如： - 使用 `tenant_access_token` 添加部门协作者 - 给妙记添加可管理角色",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1063002,
                 message: "Permission denied",
                 hint: "调用身份对应的用户或应用不是云文档的[协作者](https://www.feishu.cn/hc/zh-CN/articles/064037224266-%E4%BA%91%E6%96%87%E6%A1%A3%E5%92%8C%E6%96%87%E4%BB%B6%E5%A4%B9%E5%8D%8F%E4%BD%9C%E8%80%85%E4%BB%8B%E7%BB%8D)或对云文档的权限（如编辑、管理权限）不足。请参考以下方式解决： - 对于转移所有者接口，你需确保调用身份为云文档的所有者 - 对于协作者、权限设置相关接口，你需先参考[谁可以查看、添加、移除协作者](https://www.feishu.cn/hc/zh-CN/articles/360049067527-%E8%AE%BE%E7%BD%AE%E4%BA%91%E6%96%87%E6%A1%A3%E5%88%86%E4%BA%AB-%E5%A4%8D%E5%88%B6-%E4%B8%8B%E8%BD%BD-%E8%AF%84%E8%AE%BA%E7%AD%89%E6%9D%83%E9%99%90#tabs0 | lineguid-Bp0bI)了解当前云文档的权限设置，再为调用身份开通所需权限： - 如果你使用的是 `tenant_access_token`，你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**： - 在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 如果多维表格开启了高级权限，你需为应用添加多维表格的 **可管理** 权限，否则仍无法操作多维表格。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1063003,
                 message: "Invalid operation",
                 hint: "非法操作。该错误码表示基本参数校验没有问题，但操作不被允许，可能是如下原因： - 云文档的协作者数量到达上限，请减少协作者数量 - 因企业设置的管控策略而无法修改权限 - 受可见性限制无法修改权限。例如： - **添加用户协作者**：需要调用身份与被授权对象为联系人或同组织内可搜索，且互相未屏蔽。 - **添加群协作者**：需要调用身份在群内。要使用 `tenant_access_token` 身份添加群协作者，则需要将该应用作为机器人添加至群组中，使应用对群可见。详细步骤参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 - **添加部门协作者**：需要调用身份对部门可见。由于应用对企业内的组织架构都不可见，所以暂不支持通过 `tenant_access_token` 添加部门协作者。 - 给文档所有者添加权限（不允许对文档所有者操作权限） - 协作者本身已有的权限大于请求参数内设置的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1063004,
                 message: "User has no share permission",
                 hint: "用户无分享权限，请确认调用身份对该文档是否有分享权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1063005,
                 message: "Resource is deleted",
                 hint: "资源已删除，请确认云文档是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1066001,
                 message: "Internal Error",
@@ -149,18 +149,18 @@ impl ::feishu_runtime::ApiRequest for GetPermissionPublicRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/drive/v1/permissions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.token);
         path.push_str("/public");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("type", &self.r#type);
     }
 }
@@ -196,59 +196,59 @@ impl PatchPermissionPublicRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPermissionPublicRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPermissionPublicRequest {
     type Body = PatchPermissionPublicBody;
     type Response = PatchPermissionPublicResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.permission_public.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/permissions/:token/public",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1063001,
                 message: "Invalid parameter",
                 hint: "参数异常，可能是如下原因： - 参数类型不匹配，如： - 云文档的 token 和 type 不匹配 - 云文档不存在 - 添加协作者的 member_id 和 member_type 不匹配 - 添加的协作者不存在 - 不支持的参数调用，如： - 使用 `tenant_access_token` 添加部门协作者 - 给妙记添加可管理角色",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1063002,
                 message: "Permission denied",
                 hint: "调用身份对应的用户或应用不是云文档的[协作者](https://www.feishu.cn/hc/zh-CN/articles/064037224266-%E4%BA%91%E6%96%87%E6%A1%A3%E5%92%8C%E6%96%87%E4%BB%B6%E5%A4%B9%E5%8D%8F%E4%BD%9C%E8%80%85%E4%BB%8B%E7%BB%8D)或对云文档的权限（如编辑、管理权限）不足。请参考以下方式解决： - 对于转移所有者接口，你需确保调用身份为云文档的所有者 - 对于协作者、权限设置相关接口，你需先参考[谁可以查看、添加、移除协作者](https://www.feishu.cn/hc/zh-CN/articles/360049067527-%E8%AE%BE%E7%BD%AE%E4%BA%91%E6%96%87%E6%A1%A3%E5%88%86%E4%BA%AB-%E5%A4%8D%E5%88%B6-%E4%B8%8B%E8%BD%BD-%E8%AF%84%E8%AE%BA%E7%AD%89%E6%9D%83%E9%99%90#tabs0 | lineguid-Bp0bI)了解当前云文档的权限设置，再为调用身份开通所需权限： - 如果你使用的是 `tenant_access_token`，你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**： - 在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 如果多维表格开启了高级权限，你需为应用添加多维表格的 **可管理** 权限，否则仍无法操作多维表格。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1063003,
                 message: "Invalid operation",
                 hint: "非法操作。该错误码表示基本参数校验没有问题，但操作不被允许，可能是如下原因： - 云文档的协作者数量到达上限，请减少协作者数量 - 因企业设置的管控策略而无法修改权限 - 受可见性限制无法修改权限。例如： - **添加用户协作者**：需要调用身份与被授权对象为联系人或同组织内可搜索，且互相未屏蔽。 - **添加群协作者**：需要调用身份在群内。要使用 `tenant_access_token` 身份添加群协作者，则需要将该应用作为机器人添加至群组中，使应用对群可见。详细步骤参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 - **添加部门协作者**：需要调用身份对部门可见。由于应用对企业内的组织架构都不可见，所以暂不支持通过 `tenant_access_token` 添加部门协作者。 - 给文档所有者添加权限（不允许对文档所有者操作权限） - 协作者本身已有的权限大于请求参数内设置的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1063004,
                 message: "User has no share permission",
                 hint: "用户无分享权限，请确认调用身份对该文档是否有分享权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1063005,
                 message: "Resource is deleted",
                 hint: "资源已删除，请确认云文档是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1066001,
                 message: "Internal Error",
                 hint: "服务内部错误，包括服务端内部超时、错误码没处理等，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1066002,
                 message: "Concurrency error, please retry",
@@ -257,16 +257,16 @@ impl ::feishu_runtime::ApiRequest for PatchPermissionPublicRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/drive/v1/permissions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.token);
         path.push_str("/public");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("type", &self.r#type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -466,7 +466,7 @@ pub enum CommentEntity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CommentEntity { AnyoneCanView => "anyone_can_view", AnyoneCanEdit =>
     "anyone_can_edit" }
 );
@@ -488,7 +488,7 @@ pub enum LinkShareEntity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     LinkShareEntity { TenantReadable => "tenant_readable", TenantEditable =>
     "tenant_editable", AnyoneReadable => "anyone_readable", AnyoneEditable =>
     "anyone_editable", Closed => "closed" }
@@ -507,7 +507,7 @@ pub enum SecurityEntity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SecurityEntity { AnyoneCanView => "anyone_can_view", AnyoneCanEdit =>
     "anyone_can_edit", OnlyFullAccess => "only_full_access" }
 );
@@ -525,7 +525,7 @@ pub enum ShareEntity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ShareEntity { Anyone => "anyone", SameTenant => "same_tenant", OnlyFullAccess =>
     "only_full_access" }
 );
@@ -555,7 +555,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Doc => "doc", Sheet => "sheet", File => "file", Wiki => "wiki", Bitable =>
     "bitable", Docx => "docx", Mindnote => "mindnote", Minutes => "minutes", Slides =>
     "slides" }

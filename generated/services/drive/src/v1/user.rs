@@ -5,7 +5,7 @@
 /// A handle on the `user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserApi<'a> {
     /// 取消用户云文档事件订阅
@@ -28,8 +28,8 @@ impl<'a> UserApi<'a> {
     pub fn remove_subscription(
         &self,
         request: RemoveSubscriptionUserRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveSubscriptionUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveSubscriptionUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 订阅用户云文档事件
     ///
@@ -54,8 +54,8 @@ impl<'a> UserApi<'a> {
     pub fn subscription(
         &self,
         request: SubscriptionUserRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscriptionUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscriptionUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询用户云文档事件订阅状态
     ///
@@ -77,8 +77,8 @@ impl<'a> UserApi<'a> {
     pub fn subscription_status(
         &self,
         request: SubscriptionStatusUserRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscriptionStatusUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscriptionStatusUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserApi::remove_subscription`]: 取消用户云文档事件订阅.
@@ -104,29 +104,29 @@ impl RemoveSubscriptionUserRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveSubscriptionUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveSubscriptionUserRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.user.remove_subscription",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/user/remove_subscription",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
@@ -135,14 +135,14 @@ impl ::feishu_runtime::ApiRequest for RemoveSubscriptionUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/remove_subscription",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/drive/v1/user/remove_subscription");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("event_type", &self.event_type);
     }
 }
@@ -162,29 +162,29 @@ impl SubscriptionUserRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscriptionUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscriptionUserRequest {
     type Body = SubscriptionUserBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.user.subscription",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/user/subscription",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
@@ -193,7 +193,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/subscription",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -227,29 +227,29 @@ impl SubscriptionStatusUserRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscriptionStatusUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscriptionStatusUserRequest {
     type Body = ();
     type Response = SubscriptionStatusUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v1.user.subscription_status",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v1/user/subscription_status",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1069601,
                 message: "fail",
                 hint: "重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1069602,
                 message: "param error",
@@ -258,14 +258,14 @@ impl ::feishu_runtime::ApiRequest for SubscriptionStatusUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/subscription_status",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/drive/v1/user/subscription_status");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("event_type", &self.event_type);
     }
 }

@@ -5,7 +5,7 @@
 /// A handle on the `explorer_file` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExplorerFileApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExplorerFileApi<'a> {
     /// 新建文件
@@ -44,8 +44,8 @@ impl<'a> ExplorerFileApi<'a> {
     pub fn create(
         &self,
         request: CreateExplorerFileRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExplorerFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExplorerFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExplorerFileApi::create`]: 新建文件.
@@ -73,83 +73,83 @@ impl CreateExplorerFileRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExplorerFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFileRequest {
     type Body = CreateExplorerFileBody;
     type Response = CreateExplorerFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v2.explorer_file.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/explorer/v2/file/:folderToken",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91201,
                 message: "FAILED",
                 hint: "处理失败，稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91202,
                 message: "PARAMERR",
                 hint: "参数错误，检查参数是否正确，如：`type`、`fileToken`、`dstFolderToken`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91203,
                 message: "NOTEXIST",
                 hint: "请检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91204,
                 message: "FORBIDDEN",
                 hint: "检查当前应用对文档、文件夹的权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91205,
                 message: "DELETED",
                 hint: "来源文件已被删除，检查是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91206,
                 message: "OUT_OF_LIMIT",
                 hint: "超过限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91207,
                 message: "DUPLICATE",
                 hint: "重复记录。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91208,
                 message: "REVIEW",
                 hint: "内容审查不通过。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91210,
                 message: "doc type is deprecated, please use docx.",
                 hint: "旧版文档创建能力已下线，详情参考 [旧版文档（Docs 1.0）创建能力下线说明](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/breaking-change/docs-create-ability-offline)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 1062507,
                 message: "parent node out of sibling num.",
                 hint: "云空间目录下挂载数量超过限制（单层1500限制 ）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 1061045,
                 message: "resource contention occurred, please retry.",
@@ -163,7 +163,7 @@ impl ::feishu_runtime::ApiRequest for CreateExplorerFileRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/drive/explorer/v2/file/");
-        ::feishu_runtime::push_path_param(&mut path, &self.folder_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.folder_token);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

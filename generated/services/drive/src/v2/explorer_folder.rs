@@ -5,7 +5,7 @@
 /// A handle on the `explorer_folder` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExplorerFolderApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExplorerFolderApi<'a> {
     /// 新建文件夹
@@ -41,8 +41,8 @@ impl<'a> ExplorerFolderApi<'a> {
     pub fn create(
         &self,
         request: CreateExplorerFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExplorerFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExplorerFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExplorerFolderApi::create`]: 新建文件夹.
@@ -70,65 +70,65 @@ impl CreateExplorerFolderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExplorerFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFolderRequest {
     type Body = CreateExplorerFolderBody;
     type Response = CreateExplorerFolderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v2.explorer_folder.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/explorer/v2/folder/:folderToken",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91201,
                 message: "FAILED",
                 hint: "处理失败，稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91202,
                 message: "PARAMERR",
                 hint: "参数错误，检查参数是否正确，如：`type`、`fileToken`、`dstFolderToken`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91203,
                 message: "NOTEXIST",
                 hint: "请检查请求参数是否正确，如：`type`跟`fileToken`是否匹配。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91204,
                 message: "FORBIDDEN",
                 hint: "检查当前账户对文档、文件夹的权限。参考[接入流程授权](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/docs-overview#6d744fe3)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91205,
                 message: "DELETED",
                 hint: "来源文件已被删除，检查是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91206,
                 message: "OUT_OF_LIMIT",
                 hint: "超过限制。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91207,
                 message: "DUPLICATE",
                 hint: "重复记录。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91208,
                 message: "REVIEW",
@@ -142,7 +142,7 @@ impl ::feishu_runtime::ApiRequest for CreateExplorerFolderRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/drive/explorer/v2/folder/");
-        ::feishu_runtime::push_path_param(&mut path, &self.folder_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.folder_token);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `explorer_folder_meta` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExplorerFolderMetaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExplorerFolderMetaApi<'a> {
     /// 获取文件夹元数据
@@ -28,8 +28,8 @@ impl<'a> ExplorerFolderMetaApi<'a> {
     pub fn list(
         &self,
         request: ListExplorerFolderMetaRequest,
-    ) -> ::feishu_runtime::Call<'a, ListExplorerFolderMetaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListExplorerFolderMetaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExplorerFolderMetaApi::list`]: 获取文件夹元数据.
@@ -54,32 +54,32 @@ impl ListExplorerFolderMetaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListExplorerFolderMetaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListExplorerFolderMetaRequest {
     type Body = ();
     type Response = ListExplorerFolderMetaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v2.explorer_folder_meta.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/explorer/v2/folder/:folderToken/meta",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91201,
                 message: "FAILED",
                 hint: "处理失败。请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91203,
                 message: "not found",
                 hint: "参数错误。请检查路径参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91204,
                 message: "FORBIDDEN",
@@ -93,7 +93,7 @@ impl ::feishu_runtime::ApiRequest for ListExplorerFolderMetaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/drive/explorer/v2/folder/");
-        ::feishu_runtime::push_path_param(&mut path, &self.folder_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.folder_token);
         path.push_str("/meta");
         path
     }

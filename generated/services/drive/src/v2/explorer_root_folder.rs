@@ -5,7 +5,7 @@
 /// A handle on the `explorer_root_folder` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExplorerRootFolderApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExplorerRootFolderApi<'a> {
     /// 获取我的空间（根文件夹）元数据
@@ -27,8 +27,8 @@ impl<'a> ExplorerRootFolderApi<'a> {
     pub fn meta(
         &self,
         request: MetaExplorerRootFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, MetaExplorerRootFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MetaExplorerRootFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExplorerRootFolderApi::meta`]: 获取我的空间（根文件夹）元数据.
@@ -39,26 +39,26 @@ impl<'a> ExplorerRootFolderApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct MetaExplorerRootFolderRequest {}
 impl MetaExplorerRootFolderRequest {}
-impl ::feishu_runtime::ApiRequest for MetaExplorerRootFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MetaExplorerRootFolderRequest {
     type Body = ();
     type Response = MetaExplorerRootFolderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v2.explorer_root_folder.meta",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/explorer/v2/root_folder/meta",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91201,
                 message: "FAILED",
                 hint: "处理失败。请稍后重试或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 91204,
                 message: "FORBIDDEN",

@@ -5,7 +5,7 @@
 /// A handle on the `file_comment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileCommentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileCommentApi<'a> {
     /// 添加/取消表情回应
@@ -30,8 +30,8 @@ impl<'a> FileCommentApi<'a> {
     pub fn reaction(
         &self,
         request: ReactionFileCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, ReactionFileCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ReactionFileCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileCommentApi::reaction`]: 添加/取消表情回应.
@@ -68,11 +68,15 @@ impl ReactionFileCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for ReactionFileCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReactionFileCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.file_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_token",
@@ -83,7 +87,7 @@ impl ::feishu_runtime::Validate for ReactionFileCommentRequest {
         }
         {
             let value = &self.file_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "file_type",
@@ -94,49 +98,49 @@ impl ::feishu_runtime::Validate for ReactionFileCommentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ReactionFileCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ReactionFileCommentRequest {
     type Body = ReactionFileCommentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "drive.v2.file_comment.reaction",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/drive/v2/files/:file_token/comments/reaction",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1061001,
                 message: "server internal error",
                 hint: "服务内部错误，请稍后重试，若仍报错请联系[技术支持](https://applink.feishu.cn/client/helpdesk)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "invalid params",
                 hint: "检查请求参数是否规范",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1061004,
                 message: "no permission",
                 hint: "由于权限不足，访问被拒绝。请确认应用已申请该接口所需权限，具体操作参考权限申请文档",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1061003,
                 message: "docs had been deleted",
@@ -146,25 +150,25 @@ impl ::feishu_runtime::ApiRequest for ReactionFileCommentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIzNzUjLyczM14iM3MTN/drive-v2/comment_reaction/update_reaction",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/drive/v2/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_token);
         path.push_str("/comments/reaction");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("file_type", &self.file_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`ReactionFileCommentRequest`].
@@ -204,11 +208,15 @@ impl ReactionFileCommentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for ReactionFileCommentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReactionFileCommentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.reply_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reply_id",
@@ -219,7 +227,7 @@ impl ::feishu_runtime::Validate for ReactionFileCommentBody {
         }
         {
             let value = &self.reaction_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reaction_type",
@@ -242,4 +250,4 @@ pub enum Action {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Action { Add => "add", Delete => "delete" });
+::feishu_runtime::codegen::string_enum!(Action { Add => "add", Delete => "delete" });

@@ -5,7 +5,7 @@
 /// A handle on the `attachment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AttachmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AttachmentApi<'a> {
     /// 下载人员的附件
@@ -33,8 +33,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn get(
         &self,
         request: GetAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AttachmentApi::get`]: 下载人员的附件.
@@ -55,38 +55,38 @@ impl GetAttachmentRequest {
         Self { token: token.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAttachmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "ehr.v1.attachment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/ehr/v1/attachments/:token",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1241001,
                 message: "服务器内部错误",
                 hint: "重试或联系飞书人事（标准版）客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1241002,
                 message: "请求参数错误",
                 hint: "检查查询参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1241003,
                 message: "Token 不存在或者已过期",
                 hint: "重新获取 Token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1241004,
                 message: "你的企业尚未开通飞书人事（标准版）。如需开通，请前往「飞书管理后台」启用飞书人事（标准版）",
@@ -100,7 +100,7 @@ impl ::feishu_runtime::ApiRequest for GetAttachmentRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/ehr/v1/attachments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.token);
         path
     }
 }

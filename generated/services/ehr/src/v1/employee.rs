@@ -5,7 +5,7 @@
 /// A handle on the `employee` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeApi<'a> {
     /// 批量获取员工花名册信息
@@ -34,8 +34,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn list(
         &self,
         request: ListEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeApi::list`]: 批量获取员工花名册信息.
@@ -182,10 +182,14 @@ impl ListEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListEmployeeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListEmployeeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -195,7 +199,7 @@ impl ::feishu_runtime::Validate for ListEmployeeRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -206,32 +210,32 @@ impl ::feishu_runtime::Validate for ListEmployeeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeRequest {
     type Body = ();
     type Response = ListEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "ehr.v1.employee.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/ehr/v1/employees",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1241001,
                 message: "服务器内部错误",
                 hint: "重试或联系飞书人事（标准版）客服",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1241002,
                 message: "请求参数错误",
                 hint: "检查查询参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1241004,
                 message: "你的企业尚未开通飞书人事（标准版）。如需开通，请前往「飞书管理后台」启用飞书人事（标准版）",
@@ -239,21 +243,21 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/ehr/ehr-v1/employee/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
         path.push_str("/open-apis/ehr/v1/employees");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.view {
             out.push("view", value);
         }
@@ -282,25 +286,25 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListEmployeeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListEmployeeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListEmployeeRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListEmployeeRequest {
     type Item = Employee;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1307,7 +1311,9 @@ pub enum Application {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Application { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    Application { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 转正状态
 ///
 /// The values of `application_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1322,7 +1328,9 @@ pub enum ApplicationStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ApplicationStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    ApplicationStatus { V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 取消入职原因
 ///
 /// The values of `cancel_onboarding_reason` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1339,7 +1347,7 @@ pub enum CancelOnboardingReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     CancelOnboardingReason { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );
 /// 合同类型
@@ -1364,7 +1372,7 @@ pub enum ContractType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ContractType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 学位
@@ -1381,7 +1389,7 @@ pub enum Degree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Degree { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Degree { V1 => 1, V2 => 2, V3 => 3 });
 /// 离职原因
 ///
 /// The values of `departure_reason` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1442,7 +1450,7 @@ pub enum DepartureReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DepartureReason { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16
     => 16, V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23,
@@ -1462,7 +1470,7 @@ pub enum DepartureType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DepartureType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(DepartureType { V1 => 1, V2 => 2, V3 => 3 });
 /// 入职登记表状态
 ///
 /// The values of `employee_form_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1477,7 +1485,9 @@ pub enum EmployeeFormStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EmployeeFormStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    EmployeeFormStatus { V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 人员类型
 /// 同时可读取到自定义员工类型的 int 值，可通过下方接口获取到该租户的自定义员工类型的名称，参见 [获取人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)
 ///
@@ -1497,7 +1507,7 @@ pub enum EmployeeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EmployeeType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 民族
@@ -1622,7 +1632,7 @@ pub enum Ethnicity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Ethnicity { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -1644,7 +1654,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Gender { V1 => 1, V2 => 2 });
 /// 户口类型
 ///
 /// The values of `hukou_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1661,7 +1671,9 @@ pub enum HukouType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(HukouType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    HukouType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 证件类型
 ///
 /// The values of `id_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1680,7 +1692,9 @@ pub enum IdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(IdType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 });
+::feishu_runtime::codegen::integer_enum!(
+    IdType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
+);
 /// 学历
 ///
 /// The values of `level` in [`Education`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1707,7 +1721,7 @@ pub enum Level {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Level { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9 =>
     9 }
 );
@@ -1730,7 +1744,7 @@ pub enum ListEmployeeRequestType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ListEmployeeRequestType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 婚姻状况
@@ -1749,7 +1763,9 @@ pub enum MaritalStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MaritalStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    MaritalStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 政治面貌
 ///
 /// The values of `political_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1784,7 +1800,7 @@ pub enum PoliticalStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     PoliticalStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13 }
 );
@@ -1808,7 +1824,7 @@ pub enum Relationship {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Relationship { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 员工状态
@@ -1829,7 +1845,9 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 });
+::feishu_runtime::codegen::integer_enum!(
+    Status { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
+);
 /// 自定义字段类型
 ///
 /// The values of `type` in [`CustomFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1846,7 +1864,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Text => "text", Date => "date", Option => "option", File => "file" }
 );
 /// 用户 ID 类型
@@ -1865,7 +1883,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 返回数据类型，不传值默认为 basic。
@@ -1880,4 +1898,4 @@ pub enum View {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(View { Basic => "basic", Full => "full" });
+::feishu_runtime::codegen::string_enum!(View { Basic => "basic", Full => "full" });

@@ -137,10 +137,14 @@ impl CourseRegistrationCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CourseRegistrationCreatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.enroll_at {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "enroll_at",
@@ -150,7 +154,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
             );
         }
         if let Some(value) = &self.learning_duration {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "learning_duration",
@@ -160,7 +164,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
             );
         }
         if let Some(value) = &self.finished_at {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "finished_at",
@@ -170,7 +174,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
             );
         }
         if let Some(value) = &self.compulsory_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "compulsory_lesson_ids",
@@ -180,7 +184,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
             );
         }
         if let Some(value) = &self.learned_compulsory_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "learned_compulsory_lesson_ids",
@@ -190,7 +194,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
             );
         }
         if let Some(value) = &self.optional_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "optional_lesson_ids",
@@ -200,7 +204,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
             );
         }
         if let Some(value) = &self.learned_optional_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "learned_optional_lesson_ids",
@@ -211,7 +215,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationCreatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for CourseRegistrationCreatedEvent {
+impl ::feishu_runtime::codegen::Event for CourseRegistrationCreatedEvent {
     const EVENT_TYPE: &'static str = "elearning.course_registration.created_v2";
 }
 /// 课程学习进度删除事件
@@ -247,7 +251,7 @@ impl CourseRegistrationDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CourseRegistrationDeletedEvent {
+impl ::feishu_runtime::codegen::Event for CourseRegistrationDeletedEvent {
     const EVENT_TYPE: &'static str = "elearning.course_registration.deleted_v2";
 }
 /// 课程学习进度更新事件
@@ -385,10 +389,14 @@ impl CourseRegistrationUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CourseRegistrationUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.enroll_at {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "enroll_at",
@@ -398,7 +406,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
             );
         }
         if let Some(value) = &self.learning_duration {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "learning_duration",
@@ -408,7 +416,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
             );
         }
         if let Some(value) = &self.finished_at {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "finished_at",
@@ -418,7 +426,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
             );
         }
         if let Some(value) = &self.compulsory_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "compulsory_lesson_ids",
@@ -428,7 +436,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
             );
         }
         if let Some(value) = &self.learned_compulsory_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "learned_compulsory_lesson_ids",
@@ -438,7 +446,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
             );
         }
         if let Some(value) = &self.optional_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "optional_lesson_ids",
@@ -448,7 +456,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
             );
         }
         if let Some(value) = &self.learned_optional_lesson_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "learned_optional_lesson_ids",
@@ -459,7 +467,7 @@ impl ::feishu_runtime::Validate for CourseRegistrationUpdatedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for CourseRegistrationUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for CourseRegistrationUpdatedEvent {
     const EVENT_TYPE: &'static str = "elearning.course_registration.updated_v2";
 }
 /// 课程学员信息
@@ -548,7 +556,9 @@ pub enum EnrollType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EnrollType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    EnrollType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 完成状态
 ///
 /// The values of `learning_state` in [`CourseRegistrationCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -565,4 +575,6 @@ pub enum LearningState {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LearningState { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    LearningState { V0 => 0, V1 => 1, V2 => 2, V3 => 3 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `delete` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DeleteApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DeleteApi<'a> {
     /// 删除仅特定人可见的消息卡片
@@ -31,8 +31,8 @@ impl<'a> DeleteApi<'a> {
     pub fn create(
         &self,
         request: CreateDeleteRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDeleteRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDeleteRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DeleteApi::create`]: 删除仅特定人可见的消息卡片.
@@ -51,20 +51,20 @@ impl CreateDeleteRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDeleteRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDeleteRequest {
     type Body = CreateDeleteBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "ephemeral.v1.delete.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/ephemeral/v1/delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 18051,
                 message: "消息已删除",
@@ -74,8 +74,8 @@ impl ::feishu_runtime::ApiRequest for CreateDeleteRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITOyYjLykjM24iM5IjN",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

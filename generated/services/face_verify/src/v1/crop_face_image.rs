@@ -5,7 +5,7 @@
 /// A handle on the `crop_face_image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CropFaceImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CropFaceImageApi<'a> {
     /// 裁剪人脸图片
@@ -29,8 +29,8 @@ impl<'a> CropFaceImageApi<'a> {
     pub fn create(
         &self,
         request: CreateCropFaceImageRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCropFaceImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCropFaceImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CropFaceImageApi::create`]: 裁剪人脸图片.
@@ -49,38 +49,38 @@ impl CreateCropFaceImageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCropFaceImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCropFaceImageRequest {
     type Body = CreateCropFaceImageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "face_verify.v1.crop_face_image.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/face_verify/v1/crop_face_image",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "raw_image",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 10100,
                 message: "invalid request",
                 hint: "检查参数是否为空，权限是否接入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 10101,
                 message: "internal error",
                 hint: "建议重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 10200,
                 message: "crop failed",
@@ -99,10 +99,12 @@ impl ::feishu_runtime::ApiRequest for CreateCropFaceImageRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("raw_image", &self.body.raw_image)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("raw_image", &mut self.body.raw_image)])
     }
 }
@@ -113,11 +115,11 @@ impl ::feishu_runtime::ApiRequest for CreateCropFaceImageRequest {
 pub struct CreateCropFaceImageBody {
     /// 带有头像的人脸照片文件名称
     #[serde(skip)]
-    pub raw_image: ::feishu_runtime::UploadFile,
+    pub raw_image: ::feishu_runtime::codegen::UploadFile,
 }
 impl CreateCropFaceImageBody {
     /// Builds `CreateCropFaceImageBody` from its required fields.
-    pub fn new(raw_image: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(raw_image: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { raw_image }
     }
 }

@@ -5,7 +5,7 @@ pub mod crop_face_image;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FaceVerifyV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FaceVerifyV1Api<'a> {
     /// The `crop_face_image` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `agent` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AgentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AgentApi<'a> {
     /// 更新客服信息
@@ -34,8 +34,8 @@ impl<'a> AgentApi<'a> {
     pub fn patch(
         &self,
         request: PatchAgentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchAgentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchAgentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AgentApi::patch`]: 更新客服信息.
@@ -61,20 +61,20 @@ impl PatchAgentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchAgentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchAgentRequest {
     type Body = PatchAgentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agents/:agent_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 150001,
                 message: "param is invalis",
@@ -83,12 +83,12 @@ impl ::feishu_runtime::ApiRequest for PatchAgentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/helpdesk/v1/agents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `agent_email` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AgentEmailApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AgentEmailApi<'a> {
     /// 获取客服邮箱
@@ -36,8 +36,8 @@ impl<'a> AgentEmailApi<'a> {
     pub fn list(
         &self,
         request: ListAgentEmailRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAgentEmailRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAgentEmailRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AgentEmailApi::list`]: 获取客服邮箱.
@@ -48,32 +48,32 @@ impl<'a> AgentEmailApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListAgentEmailRequest {}
 impl ListAgentEmailRequest {}
-impl ::feishu_runtime::ApiRequest for ListAgentEmailRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAgentEmailRequest {
     type Body = ();
     type Response = ListAgentEmailResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_email.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_emails",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",

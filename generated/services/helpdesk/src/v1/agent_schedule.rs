@@ -5,7 +5,7 @@
 /// A handle on the `agent_schedule` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AgentScheduleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AgentScheduleApi<'a> {
     /// 创建客服工作日程
@@ -39,8 +39,8 @@ impl<'a> AgentScheduleApi<'a> {
     pub fn create(
         &self,
         request: CreateAgentScheduleRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAgentScheduleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAgentScheduleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除客服工作日程
     ///
@@ -73,8 +73,8 @@ impl<'a> AgentScheduleApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAgentScheduleRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAgentScheduleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAgentScheduleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定客服工作日程
     ///
@@ -104,8 +104,8 @@ impl<'a> AgentScheduleApi<'a> {
     pub fn get(
         &self,
         request: GetAgentScheduleRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAgentScheduleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAgentScheduleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询全部客服工作日程
     ///
@@ -135,8 +135,8 @@ impl<'a> AgentScheduleApi<'a> {
     pub fn list(
         &self,
         request: ListAgentScheduleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAgentScheduleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAgentScheduleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新客服工作日程
     ///
@@ -169,8 +169,8 @@ impl<'a> AgentScheduleApi<'a> {
     pub fn patch(
         &self,
         request: PatchAgentScheduleRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchAgentScheduleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchAgentScheduleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AgentScheduleApi::create`]: 创建客服工作日程.
@@ -189,32 +189,32 @@ impl CreateAgentScheduleRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAgentScheduleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAgentScheduleRequest {
     type Body = CreateAgentScheduleBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_schedule.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_schedules",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -252,32 +252,32 @@ impl DeleteAgentScheduleRequest {
         Self { agent_id: agent_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAgentScheduleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAgentScheduleRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_schedule.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agents/:agent_id/schedules",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -291,7 +291,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAgentScheduleRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/helpdesk/v1/agents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_id);
         path.push_str("/schedules");
         path
     }
@@ -314,32 +314,32 @@ impl GetAgentScheduleRequest {
         Self { agent_id: agent_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAgentScheduleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAgentScheduleRequest {
     type Body = ();
     type Response = GetAgentScheduleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_schedule.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agents/:agent_id/schedules",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -353,7 +353,7 @@ impl ::feishu_runtime::ApiRequest for GetAgentScheduleRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/helpdesk/v1/agents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_id);
         path.push_str("/schedules");
         path
     }
@@ -383,32 +383,32 @@ impl ListAgentScheduleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAgentScheduleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAgentScheduleRequest {
     type Body = ();
     type Response = ListAgentScheduleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_schedule.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_schedules",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -424,7 +424,7 @@ impl ::feishu_runtime::ApiRequest for ListAgentScheduleRequest {
         path.push_str("/open-apis/helpdesk/v1/agent_schedules");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.status {
             out.push("status", value);
         }
@@ -453,32 +453,32 @@ impl PatchAgentScheduleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchAgentScheduleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchAgentScheduleRequest {
     type Body = PatchAgentScheduleBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_schedule.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agents/:agent_id/schedules",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -492,7 +492,7 @@ impl ::feishu_runtime::ApiRequest for PatchAgentScheduleRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/helpdesk/v1/agents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_id);
         path.push_str("/schedules");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `agent_skill` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AgentSkillApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AgentSkillApi<'a> {
     /// 创建客服技能
@@ -39,8 +39,8 @@ impl<'a> AgentSkillApi<'a> {
     pub fn create(
         &self,
         request: CreateAgentSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAgentSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAgentSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除客服技能
     ///
@@ -73,8 +73,8 @@ impl<'a> AgentSkillApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAgentSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAgentSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAgentSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定客服技能
     ///
@@ -104,8 +104,8 @@ impl<'a> AgentSkillApi<'a> {
     pub fn get(
         &self,
         request: GetAgentSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAgentSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAgentSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询全部客服技能
     ///
@@ -136,8 +136,8 @@ impl<'a> AgentSkillApi<'a> {
     pub fn list(
         &self,
         request: ListAgentSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAgentSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAgentSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新客服技能
     ///
@@ -170,8 +170,8 @@ impl<'a> AgentSkillApi<'a> {
     pub fn patch(
         &self,
         request: PatchAgentSkillRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchAgentSkillRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchAgentSkillRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AgentSkillApi::create`]: 创建客服技能.
@@ -190,32 +190,32 @@ impl CreateAgentSkillRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAgentSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAgentSkillRequest {
     type Body = CreateAgentSkillBody;
     type Response = CreateAgentSkillResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_skill.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_skills",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -255,32 +255,32 @@ impl DeleteAgentSkillRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAgentSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAgentSkillRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_skill.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_skills/:agent_skill_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -294,7 +294,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAgentSkillRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/helpdesk/v1/agent_skills/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_skill_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_skill_id);
         path
     }
 }
@@ -318,32 +318,32 @@ impl GetAgentSkillRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAgentSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAgentSkillRequest {
     type Body = ();
     type Response = GetAgentSkillResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_skill.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_skills/:agent_skill_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -357,7 +357,7 @@ impl ::feishu_runtime::ApiRequest for GetAgentSkillRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/helpdesk/v1/agent_skills/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_skill_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_skill_id);
         path
     }
 }
@@ -369,38 +369,38 @@ impl ::feishu_runtime::ApiRequest for GetAgentSkillRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListAgentSkillRequest {}
 impl ListAgentSkillRequest {}
-impl ::feishu_runtime::ApiRequest for ListAgentSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAgentSkillRequest {
     type Body = ();
     type Response = ListAgentSkillResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_skill.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_skills",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
                 hint: "内部错误，请联系我们",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
@@ -440,32 +440,32 @@ impl PatchAgentSkillRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchAgentSkillRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchAgentSkillRequest {
     type Body = PatchAgentSkillBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_skill.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_skills/:agent_skill_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -479,7 +479,7 @@ impl ::feishu_runtime::ApiRequest for PatchAgentSkillRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/helpdesk/v1/agent_skills/");
-        ::feishu_runtime::push_path_param(&mut path, &self.agent_skill_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.agent_skill_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `agent_skill_rule` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AgentSkillRuleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AgentSkillRuleApi<'a> {
     /// 获取客服技能列表
@@ -36,8 +36,8 @@ impl<'a> AgentSkillRuleApi<'a> {
     pub fn list(
         &self,
         request: ListAgentSkillRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAgentSkillRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAgentSkillRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AgentSkillRuleApi::list`]: 获取客服技能列表.
@@ -48,32 +48,32 @@ impl<'a> AgentSkillRuleApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListAgentSkillRuleRequest {}
 impl ListAgentSkillRuleRequest {}
-impl ::feishu_runtime::ApiRequest for ListAgentSkillRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAgentSkillRuleRequest {
     type Body = ();
     type Response = ListAgentSkillRuleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.agent_skill_rule.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/agent_skill_rules",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",

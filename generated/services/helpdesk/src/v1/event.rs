@@ -5,7 +5,7 @@
 /// A handle on the `event` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EventApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EventApi<'a> {
     /// 订阅服务台事件
@@ -36,8 +36,8 @@ impl<'a> EventApi<'a> {
     pub fn subscribe(
         &self,
         request: SubscribeEventRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscribeEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscribeEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 取消订阅服务台事件
     ///
@@ -67,8 +67,8 @@ impl<'a> EventApi<'a> {
     pub fn unsubscribe(
         &self,
         request: UnsubscribeEventRequest,
-    ) -> ::feishu_runtime::Call<'a, UnsubscribeEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnsubscribeEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EventApi::subscribe`]: 订阅服务台事件.
@@ -87,32 +87,32 @@ impl SubscribeEventRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscribeEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscribeEventRequest {
     type Body = SubscribeEventBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.event.subscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/events/subscribe",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -148,32 +148,32 @@ impl UnsubscribeEventRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnsubscribeEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeEventRequest {
     type Body = UnsubscribeEventBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.event.unsubscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/events/unsubscribe",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",

@@ -5,7 +5,7 @@
 /// A handle on the `faq` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FaqApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FaqApi<'a> {
     /// 创建知识库
@@ -38,8 +38,8 @@ impl<'a> FaqApi<'a> {
     pub fn create(
         &self,
         request: CreateFaqRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFaqRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFaqRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除知识库
     ///
@@ -71,8 +71,8 @@ impl<'a> FaqApi<'a> {
     pub fn delete(
         &self,
         request: DeleteFaqRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteFaqRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteFaqRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取指定知识库详情
     ///
@@ -101,8 +101,8 @@ impl<'a> FaqApi<'a> {
     pub fn get(
         &self,
         request: GetFaqRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFaqRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFaqRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取全部知识库详情
     ///
@@ -133,8 +133,8 @@ impl<'a> FaqApi<'a> {
     pub fn list(
         &self,
         request: ListFaqRequest,
-    ) -> ::feishu_runtime::Call<'a, ListFaqRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListFaqRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改知识库
     ///
@@ -168,8 +168,8 @@ impl<'a> FaqApi<'a> {
     pub fn patch(
         &self,
         request: PatchFaqRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchFaqRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchFaqRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索知识库
     ///
@@ -201,8 +201,8 @@ impl<'a> FaqApi<'a> {
     pub fn search(
         &self,
         request: SearchFaqRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchFaqRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchFaqRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FaqApi::create`]: 创建知识库.
@@ -221,26 +221,26 @@ impl CreateFaqRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFaqRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFaqRequest {
     type Body = CreateFaqBody;
     type Response = CreateFaqResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -278,26 +278,26 @@ impl DeleteFaqRequest {
         Self { id: id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteFaqRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteFaqRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs/:id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -311,7 +311,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFaqRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/helpdesk/v1/faqs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path
     }
 }
@@ -333,26 +333,26 @@ impl GetFaqRequest {
         Self { id: id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFaqRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFaqRequest {
     type Body = ();
     type Response = GetFaqResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs/:id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -366,7 +366,7 @@ impl ::feishu_runtime::ApiRequest for GetFaqRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/helpdesk/v1/faqs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path
     }
 }
@@ -445,10 +445,14 @@ impl ListFaqRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListFaqRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListFaqRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -459,26 +463,26 @@ impl ::feishu_runtime::Validate for ListFaqRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListFaqRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListFaqRequest {
     type Body = ();
     type Response = ListFaqResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -486,8 +490,8 @@ impl ::feishu_runtime::ApiRequest for ListFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -500,7 +504,7 @@ impl ::feishu_runtime::ApiRequest for ListFaqRequest {
         path.push_str("/open-apis/helpdesk/v1/faqs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.category_id {
             out.push("category_id", value);
         }
@@ -517,25 +521,25 @@ impl ::feishu_runtime::ApiRequest for ListFaqRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListFaqRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListFaqRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListFaqRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListFaqRequest {
     type Item = Faq;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -561,38 +565,38 @@ impl PatchFaqRequest {
         Self { id: id.into(), body }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchFaqRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchFaqRequest {
     type Body = PatchFaqBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs/:id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -606,7 +610,7 @@ impl ::feishu_runtime::ApiRequest for PatchFaqRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/helpdesk/v1/faqs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -675,10 +679,14 @@ impl SearchFaqRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchFaqRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchFaqRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -689,32 +697,32 @@ impl ::feishu_runtime::Validate for SearchFaqRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchFaqRequest {
     type Body = ();
     type Response = SearchFaqResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq.search",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -722,8 +730,8 @@ impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -736,7 +744,7 @@ impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
         path.push_str("/open-apis/helpdesk/v1/faqs/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("query", &self.query);
         if let Some(value) = &self.base64 {
             out.push("base64", value);
@@ -748,25 +756,25 @@ impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchFaqRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchFaqRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchFaqRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchFaqRequest {
     type Item = Faq;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

@@ -5,7 +5,7 @@
 /// A handle on the `faq_image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FaqImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FaqImageApi<'a> {
     /// 获取知识库图像
@@ -37,8 +37,8 @@ impl<'a> FaqImageApi<'a> {
     pub fn get(
         &self,
         request: GetFaqImageRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFaqImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFaqImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FaqImageApi::get`]: 获取知识库图像.
@@ -66,38 +66,38 @@ impl GetFaqImageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFaqImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFaqImageRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.faq_image.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/faqs/:id/image/:image_key",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -111,9 +111,9 @@ impl ::feishu_runtime::ApiRequest for GetFaqImageRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/helpdesk/v1/faqs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.id);
         path.push_str("/image/");
-        ::feishu_runtime::push_path_param(&mut path, &self.image_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.image_key);
         path
     }
 }

@@ -21,7 +21,7 @@ pub mod ticket_message;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct HelpdeskV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> HelpdeskV1Api<'a> {
     /// The `agent` resource.

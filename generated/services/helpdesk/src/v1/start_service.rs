@@ -5,7 +5,7 @@
 /// A handle on the `start_service` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct StartServiceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> StartServiceApi<'a> {
     /// 创建服务台对话
@@ -38,8 +38,8 @@ impl<'a> StartServiceApi<'a> {
     pub fn create(
         &self,
         request: CreateStartServiceRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateStartServiceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateStartServiceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`StartServiceApi::create`]: 创建服务台对话.
@@ -58,44 +58,44 @@ impl CreateStartServiceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateStartServiceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateStartServiceRequest {
     type Body = CreateStartServiceBody;
     type Response = CreateStartServiceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.start_service.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/start_service",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
                 hint: "内部错误，请联系我们",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154402,
                 message: "Helpdesk can't be see by user",
@@ -105,8 +105,8 @@ impl ::feishu_runtime::ApiRequest for CreateStartServiceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/start_service",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

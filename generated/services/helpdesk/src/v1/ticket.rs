@@ -5,7 +5,7 @@
 /// A handle on the `ticket` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TicketApi<'a> {
     /// 回复用户在工单里的提问
@@ -37,8 +37,8 @@ impl<'a> TicketApi<'a> {
     pub fn answer_user_query(
         &self,
         request: AnswerUserQueryTicketRequest,
-    ) -> ::feishu_runtime::Call<'a, AnswerUserQueryTicketRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AnswerUserQueryTicketRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定工单详情
     ///
@@ -69,8 +69,8 @@ impl<'a> TicketApi<'a> {
     pub fn get(
         &self,
         request: GetTicketRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTicketRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTicketRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询全部工单详情
     ///
@@ -102,8 +102,8 @@ impl<'a> TicketApi<'a> {
     pub fn list(
         &self,
         request: ListTicketRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTicketRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTicketRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新工单详情
     ///
@@ -137,8 +137,8 @@ impl<'a> TicketApi<'a> {
     pub fn update(
         &self,
         request: UpdateTicketRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateTicketRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateTicketRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TicketApi::answer_user_query`]: 回复用户在工单里的提问.
@@ -164,38 +164,38 @@ impl AnswerUserQueryTicketRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AnswerUserQueryTicketRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AnswerUserQueryTicketRequest {
     type Body = AnswerUserQueryTicketBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket.answer_user_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id/answer_user_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
                 hint: "内部错误，请联系我们",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
@@ -209,7 +209,7 @@ impl ::feishu_runtime::ApiRequest for AnswerUserQueryTicketRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ticket_id);
         path.push_str("/answer_user_query");
         path
     }
@@ -237,38 +237,38 @@ impl GetTicketRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTicketRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTicketRequest {
     type Body = ();
     type Response = GetTicketResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查路径参数 `ticket_id` 填写是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
                 hint: "内部错误，请联系我们",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
@@ -277,12 +277,12 @@ impl ::feishu_runtime::ApiRequest for GetTicketRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ticket_id);
         path
     }
 }
@@ -517,32 +517,32 @@ impl ListTicketRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTicketRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTicketRequest {
     type Body = ();
     type Response = ListTicketResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/tickets",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
                 hint: "内部错误，请联系我们",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
@@ -552,8 +552,8 @@ impl ::feishu_runtime::ApiRequest for ListTicketRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -561,7 +561,7 @@ impl ::feishu_runtime::ApiRequest for ListTicketRequest {
         path.push_str("/open-apis/helpdesk/v1/tickets");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.ticket_id {
             out.push("ticket_id", value);
         }
@@ -638,38 +638,38 @@ impl UpdateTicketRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateTicketRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateTicketRequest {
     type Body = UpdateTicketBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -683,7 +683,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTicketRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ticket_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -1272,7 +1272,7 @@ impl TicketCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TicketCreatedEvent {
+impl ::feishu_runtime::codegen::Event for TicketCreatedEvent {
     const EVENT_TYPE: &'static str = "helpdesk.ticket.created_v1";
 }
 /// ticket after update
@@ -1491,7 +1491,7 @@ impl TicketUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TicketUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for TicketUpdatedEvent {
     const EVENT_TYPE: &'static str = "helpdesk.ticket.updated_v1";
 }
 /// 工单创建用户
@@ -1987,7 +1987,7 @@ pub enum TicketStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TicketStatus { WaitingForResponse => 1, Processing => 2, Queued => 3, Pending => 4,
     WaitingForUser => 5, ClosedByBot => 50, ClosedByAgent => 51 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `ticket_customized_field` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketCustomizedFieldApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TicketCustomizedFieldApi<'a> {
     /// 删除工单自定义字段
@@ -40,8 +40,8 @@ impl<'a> TicketCustomizedFieldApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTicketCustomizedFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTicketCustomizedFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTicketCustomizedFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新工单自定义字段
     ///
@@ -77,11 +77,11 @@ impl<'a> TicketCustomizedFieldApi<'a> {
     pub fn update_ticket_customized_field(
         &self,
         request: UpdateTicketCustomizedFieldTicketCustomizedFieldRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         UpdateTicketCustomizedFieldTicketCustomizedFieldRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TicketCustomizedFieldApi::delete`]: 删除工单自定义字段.
@@ -104,38 +104,38 @@ impl DeleteTicketCustomizedFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTicketCustomizedFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTicketCustomizedFieldRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket_customized_field.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/ticket_customized_fields/:ticket_customized_field_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -149,7 +149,10 @@ impl ::feishu_runtime::ApiRequest for DeleteTicketCustomizedFieldRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/helpdesk/v1/ticket_customized_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_customized_field_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.ticket_customized_field_id,
+        );
         path
     }
 }
@@ -179,39 +182,39 @@ impl UpdateTicketCustomizedFieldTicketCustomizedFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for UpdateTicketCustomizedFieldTicketCustomizedFieldRequest {
     type Body = UpdateTicketCustomizedFieldTicketCustomizedFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket_customized_field.update_ticket_customized_field",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/ticket_customized_fields/:ticket_customized_field_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -225,7 +228,10 @@ for UpdateTicketCustomizedFieldTicketCustomizedFieldRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/helpdesk/v1/ticket_customized_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_customized_field_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.ticket_customized_field_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {

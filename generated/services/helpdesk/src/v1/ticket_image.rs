@@ -5,7 +5,7 @@
 /// A handle on the `ticket_image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TicketImageApi<'a> {
     /// 获取工单内图像
@@ -38,8 +38,8 @@ impl<'a> TicketImageApi<'a> {
     pub fn list(
         &self,
         request: ListTicketImageRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTicketImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTicketImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TicketImageApi::list`]: 获取工单内图像.
@@ -83,44 +83,44 @@ impl ListTicketImageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTicketImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTicketImageRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket_image.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/ticket_images",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，可能是 index 未填写或填写不正确。请检查 index 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "无权限。检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确、应用和服务台是否属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，可能是 `ticket_id` 和 `msg_id` 不匹配。请检查 ID 值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154404,
                 message: "Image might be deleted",
                 hint: "图片被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -130,8 +130,8 @@ impl ::feishu_runtime::ApiRequest for ListTicketImageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/ticket_image",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -139,7 +139,7 @@ impl ::feishu_runtime::ApiRequest for ListTicketImageRequest {
         path.push_str("/open-apis/helpdesk/v1/ticket_images");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("ticket_id", &self.ticket_id);
         out.push("msg_id", &self.msg_id);
         if let Some(value) = &self.index {

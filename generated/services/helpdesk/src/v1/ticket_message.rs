@@ -5,7 +5,7 @@
 /// A handle on the `ticket_message` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketMessageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TicketMessageApi<'a> {
     /// 发送工单消息
@@ -39,8 +39,8 @@ impl<'a> TicketMessageApi<'a> {
     pub fn create(
         &self,
         request: CreateTicketMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTicketMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTicketMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取工单消息详情
     ///
@@ -73,8 +73,8 @@ impl<'a> TicketMessageApi<'a> {
     pub fn list(
         &self,
         request: ListTicketMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTicketMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTicketMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TicketMessageApi::create`]: 发送工单消息.
@@ -100,50 +100,50 @@ impl CreateTicketMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTicketMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTicketMessageRequest {
     type Body = CreateTicketMessageBody;
     type Response = CreateTicketMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket_message.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id/messages",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154401,
                 message: "Ticket already be closed",
                 hint: "工单已经被关闭",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154403,
                 message: "Send message with bad url",
                 hint: "发送的消息内容中存在不合法的url",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -153,14 +153,14 @@ impl ::feishu_runtime::ApiRequest for CreateTicketMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket-message/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ticket_id);
         path.push_str("/messages");
         path
     }
@@ -244,38 +244,38 @@ impl ListTicketMessageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTicketMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTicketMessageRequest {
     type Body = ();
     type Response = ListTicketMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "helpdesk.v1.ticket_message.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id/messages",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: true,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -289,11 +289,11 @@ impl ::feishu_runtime::ApiRequest for ListTicketMessageRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ticket_id);
         path.push_str("/messages");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.time_start {
             out.push("time_start", value);
         }
@@ -924,7 +924,7 @@ impl TicketMessageCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TicketMessageCreatedEvent {
+impl ::feishu_runtime::codegen::Event for TicketMessageCreatedEvent {
     const EVENT_TYPE: &'static str = "helpdesk.ticket_message.created_v1";
 }
 /// 主责客服

@@ -5,7 +5,7 @@
 /// A handle on the `advertisement` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AdvertisementApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AdvertisementApi<'a> {
     /// 发布职位广告
@@ -34,8 +34,8 @@ impl<'a> AdvertisementApi<'a> {
     pub fn publish(
         &self,
         request: PublishAdvertisementRequest,
-    ) -> ::feishu_runtime::Call<'a, PublishAdvertisementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PublishAdvertisementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AdvertisementApi::publish`]: 发布职位广告.
@@ -64,44 +64,44 @@ impl PublishAdvertisementRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PublishAdvertisementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PublishAdvertisementRequest {
     type Body = PublishAdvertisementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.advertisement.publish",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/advertisements/:advertisement_id/publish",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002613,
                 message: "「通过 API 同步职位」开关开关尚未打开，仅支持在招聘系统中新建、编辑或关闭职位",
                 hint: "请确认职位同步开关是否已开启；路径：「飞书招聘」-「设置」-「职位管理」-「职位设置」-「通过 API 同步职位开关」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002609,
                 message: "职位已关闭",
                 hint: "职位已关闭，可通过[获取职位信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get)接口查询职位是否已被关闭",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002624,
                 message: "职位广告不合规",
@@ -110,12 +110,12 @@ impl ::feishu_runtime::ApiRequest for PublishAdvertisementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/advertisement/publish",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/hire/v1/advertisements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.advertisement_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.advertisement_id);
         path.push_str("/publish");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `agency_protection_period` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AgencyProtectionPeriodApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AgencyProtectionPeriodApi<'a> {
     /// 查询猎头保护期信息
@@ -28,8 +28,8 @@ impl<'a> AgencyProtectionPeriodApi<'a> {
     pub fn search(
         &self,
         request: SearchAgencyProtectionPeriodRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchAgencyProtectionPeriodRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchAgencyProtectionPeriodRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AgencyProtectionPeriodApi::search`]: 查询猎头保护期信息.
@@ -48,26 +48,26 @@ impl SearchAgencyProtectionPeriodRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchAgencyProtectionPeriodRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchAgencyProtectionPeriodRequest {
     type Body = SearchAgencyProtectionPeriodBody;
     type Response = SearchAgencyProtectionPeriodResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.agency_protection_period.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/agencies/protection_period/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -76,7 +76,7 @@ impl ::feishu_runtime::ApiRequest for SearchAgencyProtectionPeriodRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/protect_search",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -261,4 +261,4 @@ pub enum ProtectionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ProtectionType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ProtectionType { V1 => 1, V2 => 2 });

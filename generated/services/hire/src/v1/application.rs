@@ -5,7 +5,7 @@
 /// A handle on the `application` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationApi<'a> {
     /// 取消候选人入职
@@ -36,8 +36,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn cancel_onboard(
         &self,
         request: CancelOnboardApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, CancelOnboardApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CancelOnboardApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建投递
     ///
@@ -69,8 +69,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn create(
         &self,
         request: CreateApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取投递信息
     ///
@@ -95,8 +95,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn get(
         &self,
         request: GetApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取投递详情
     ///
@@ -122,8 +122,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn get_detail(
         &self,
         request: GetDetailApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDetailApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDetailApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取投递列表
     ///
@@ -147,8 +147,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn list(
         &self,
         request: ListApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, ListApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 Offer 信息
     ///
@@ -173,8 +173,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn offer(
         &self,
         request: OfferApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, OfferApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, OfferApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 恢复投递
     ///
@@ -204,8 +204,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn recover(
         &self,
         request: RecoverApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, RecoverApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecoverApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 终止投递
     ///
@@ -228,8 +228,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn terminate(
         &self,
         request: TerminateApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, TerminateApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TerminateApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 操作候选人入职
     ///
@@ -261,8 +261,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn transfer_onboard(
         &self,
         request: TransferOnboardApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, TransferOnboardApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TransferOnboardApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 转移投递阶段
     ///
@@ -296,8 +296,8 @@ impl<'a> ApplicationApi<'a> {
     pub fn transfer_stage(
         &self,
         request: TransferStageApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, TransferStageApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TransferStageApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationApi::cancel_onboard`]: 取消候选人入职.
@@ -326,38 +326,38 @@ impl CancelOnboardApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CancelOnboardApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CancelOnboardApplicationRequest {
     type Body = CancelOnboardApplicationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.cancel_onboard",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/cancel_onboard",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002221,
                 message: "投递已经终止",
                 hint: "请检查投递状态，可通过[获取投递信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get)接口排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002910,
                 message: "候选人已在飞书人事创建待入职记录",
@@ -366,12 +366,12 @@ impl ::feishu_runtime::ApiRequest for CancelOnboardApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/cancel_onboard",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/cancel_onboard");
         path
     }
@@ -409,68 +409,68 @@ impl CreateApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationRequest {
     type Body = CreateApplicationBody;
     type Response = CreateApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002102,
                 message: "人才不存在",
                 hint: "请检查入参 `talent_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002206,
                 message: "存在重复投递",
                 hint: "请检查人才在同样的职位上是否有活跃的投递，可通过[获取投递列表](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list)进行查询",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002222,
                 message: "人才已关联其他员工",
                 hint: "请检查人才是否已经关联过其它员工，可通过[获取投递列表](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list)获取人才下所有投递，再结合[通过投递 ID 获取入职信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get_by_application)接口进行确认",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002223,
                 message: "员工已关联其他人才",
                 hint: "员工 ID 不合法，请检查 `user_id` 参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002224,
                 message: "员工不存在",
                 hint: "请检查人才投递次数是否已达到「飞书招聘」-「设置」-「渠道管理」-「候选人投递次数限制」中的限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002511,
                 message: "人才的投递次数已达到上限",
                 hint: "简历来源 ID 不合法，请检查 `resume_source_id` 参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002512,
                 message: "简历来源不存在",
@@ -480,8 +480,8 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -489,7 +489,7 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationRequest {
         path.push_str("/open-apis/hire/v1/applications");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -548,26 +548,26 @@ impl GetApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRequest {
     type Body = ();
     type Response = GetApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请联系研发排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
@@ -577,17 +577,17 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -710,32 +710,32 @@ impl GetDetailApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDetailApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDetailApplicationRequest {
     type Body = ();
     type Response = GetDetailApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.get_detail",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/get_detail",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "system error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "parameter error",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002201,
                 message: "application does not exist",
@@ -744,16 +744,16 @@ impl ::feishu_runtime::ApiRequest for GetDetailApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get_detail",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/get_detail");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -917,26 +917,26 @@ impl ListApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListApplicationRequest {
     type Body = ();
     type Response = ListApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -944,16 +944,16 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -961,7 +961,7 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
         path.push_str("/open-apis/hire/v1/applications");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.process_id {
             out.push("process_id", value);
         }
@@ -994,21 +994,21 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListApplicationRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListApplicationRequest {
     type Item = String;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1109,26 +1109,26 @@ impl OfferApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for OfferApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for OfferApplicationRequest {
     type Body = ();
     type Response = OfferApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.offer",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/offer",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -1137,16 +1137,16 @@ impl ::feishu_runtime::ApiRequest for OfferApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/offer",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/offer");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1184,56 +1184,56 @@ impl RecoverApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RecoverApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecoverApplicationRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.recover",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/recover",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002210,
                 message: "人才已被锁定",
                 hint: "人才已被锁定其他职位， 不可被恢复 详情请查看：[获取投递列表](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list)，进一步排查人才关联投递",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002206,
                 message: "存在相似投递",
                 hint: "存在相似投递，详情请查看：[获取投递列表](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list)，进一步排查相似投递",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002201,
                 message: "投递不存在",
                 hint: "投递不存在，请检查请求参数 application_id 是正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002225,
                 message: "投递未终止",
                 hint: "详情请参考：[获取投递信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get)，进一步排查当前投递状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002209,
                 message: "人才已经入职",
@@ -1243,14 +1243,14 @@ impl ::feishu_runtime::ApiRequest for RecoverApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/recover",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/recover");
         path
     }
@@ -1281,32 +1281,32 @@ impl TerminateApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TerminateApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TerminateApplicationRequest {
     type Body = TerminateApplicationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.terminate",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/terminate",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002221,
                 message: "投递已终止",
@@ -1315,12 +1315,12 @@ impl ::feishu_runtime::ApiRequest for TerminateApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/terminate",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/terminate");
         path
     }
@@ -1432,62 +1432,62 @@ impl TransferOnboardApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for TransferOnboardApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TransferOnboardApplicationRequest {
     type Body = TransferOnboardApplicationBody;
     type Response = TransferOnboardApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.transfer_onboard",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/transfer_onboard",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002901,
                 message: "投递不存在",
                 hint: "请检查入参`application_id`对应的投递是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002902,
                 message: "当前阶段不支持转移",
                 hint: "请通过接口 [转移投递阶段](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_stage) 将投递转到「待入职」阶段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002904,
                 message: "员工已入职",
                 hint: "已入职的员工不可进行该操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002905,
                 message: "时间非法",
                 hint: "请检查参数`actual_onboard_time `或`expected_conversion_time `是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002908,
                 message: "EHR同步开关未开启",
                 hint: "请在「飞书招聘」-「设置」-「生态对接」- 「e-HR/OA办公系统」开启「通过 e-HR / OA 办公系统同步候选人入职、转正、离职事件」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002210,
                 message: "人才被其他投递锁定",
@@ -1496,16 +1496,16 @@ impl ::feishu_runtime::ApiRequest for TransferOnboardApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_onboard",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/transfer_onboard");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1552,62 +1552,62 @@ impl TransferStageApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TransferStageApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TransferStageApplicationRequest {
     type Body = TransferStageApplicationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application.transfer_stage",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/transfer_stage",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002201,
                 message: "投递不存在",
                 hint: "检查投递 ID 是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002204,
                 message: "阶段不存在",
                 hint: "检查阶段 ID 是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002210,
                 message: "人才已被锁定",
                 hint: "检查投递对应人才锁定状态，当人才被锁定在其它投递时不可转移阶段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002211,
                 message: "无法转移到该阶段",
                 hint: "检查目标转移阶段，请参考本文「注意事项」进行排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002212,
                 message: "阶段转移失败",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002220,
                 message: "当前投递阶段无法转移阶段",
@@ -1617,14 +1617,14 @@ impl ::feishu_runtime::ApiRequest for TransferStageApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_stage",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/transfer_stage");
         path
     }
@@ -1972,7 +1972,7 @@ impl ApplicationDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationDeletedEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationDeletedEvent {
     const EVENT_TYPE: &'static str = "hire.application.deleted_v1";
 }
 /// 投递基本信息
@@ -2778,7 +2778,7 @@ impl ApplicationStageChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ApplicationStageChangedEvent {
+impl ::feishu_runtime::codegen::Event for ApplicationStageChangedEvent {
     const EVENT_TYPE: &'static str = "hire.application.stage_changed_v1";
 }
 /// 投递处于的阶段
@@ -5874,7 +5874,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 安排方式（是否使用自助约面）
 ///
 /// The values of `arrangement_appointment_kind` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5887,7 +5887,9 @@ pub enum ArrangementAppointmentKind {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ArrangementAppointmentKind { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    ArrangementAppointmentKind { V1 => 1, V2 => 2 }
+);
 /// 当安排类型为集中面试时，此值表示集中面试的安排状态
 ///
 /// The values of `arrangement_status` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5904,7 +5906,7 @@ pub enum ArrangementStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ArrangementStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );
 /// 安排类型
@@ -5921,7 +5923,7 @@ pub enum ArrangementType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ArrangementType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ArrangementType { V1 => 1, V2 => 2, V3 => 3 });
 /// 提交状态
 ///
 /// The values of `commit_status` in [`Evaluation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5934,7 +5936,7 @@ pub enum CommitStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
 /// offer 接受或拒绝的结果
 ///
 /// The values of `conclusion` in [`Acceptance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5947,7 +5949,7 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Conclusion { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Conclusion { V1 => 1, V2 => 2 });
 /// 转正状态
 ///
 /// The values of `conversion_status` in [`Employee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5960,7 +5962,7 @@ pub enum ConversionStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ConversionStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ConversionStatus { V1 => 1, V2 => 2 });
 /// 投递方式，详细枚举请参考[「枚举常量介绍」](https://open.feishu.cn/document/server-docs/hire-v1/enum) - 投递方式枚举定义
 ///
 /// The values of `delivery_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5973,7 +5975,7 @@ pub enum DeliveryType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeliveryType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DeliveryType { V1 => 1, V2 => 2 });
 /// 此次调用中使用的部门 ID 类型
 ///
 /// The values of `department_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5986,7 +5988,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -6016,7 +6018,7 @@ pub enum DimensionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DimensionType { V1 => 1, V2 => 2, V3 => 3, V5 => 5, V6 => 6, V7 => 7, V10 => 10, V11
     => 11, V12 => 12 }
 );
@@ -6032,7 +6034,7 @@ pub enum EmployeeTypeIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeTypeIdType { PeopleAdminEmployeeTypeId => "people_admin_employee_type_id",
     EmployeeTypeEnumId => "employee_type_enum_id" }
 );
@@ -6048,7 +6050,7 @@ pub enum Familiarity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Familiarity { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(Familiarity { V0 => 0, V1 => 1 });
 /// 关联实体信息获取参数，用于指定获取哪些关联实体信息，不传时默认只返回投递基本信息（`basic_info`）。如需一次查询多个实体信息，可通过将同一参数名多次传递，并且每次传递不同的参数值。
 /// 例如：<https://>{url}?options=with_job&options=with_talent
 ///
@@ -6076,7 +6078,7 @@ pub enum GetDetailApplicationRequestOptions {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GetDetailApplicationRequestOptions { WithJob => "with_job", WithTalent =>
     "with_talent", WithInterview => "with_interview", WithOffer => "with_offer",
     WithEvaluation => "with_evaluation", WithEmployee => "with_employee", WithAgency =>
@@ -6100,7 +6102,7 @@ pub enum GetDetailApplicationRequestUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GetDetailApplicationRequestUserIdType { OpenId => "open_id", UnionId => "union_id",
     UserId => "user_id", PeopleAdminId => "people_admin_id" }
 );
@@ -6146,7 +6148,7 @@ pub enum InterviewRoundSummary {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     InterviewRoundSummary { V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 =>
     16, V17 => 17, V18 => 18 }
@@ -6165,7 +6167,7 @@ pub enum InterviewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(InterviewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(InterviewType { V1 => 1, V2 => 2, V3 => 3 });
 /// 此次调用中使用的「序列 ID」的类型
 ///
 /// The values of `job_family_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6178,7 +6180,7 @@ pub enum JobFamilyIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobFamilyIdType { PeopleAdminJobCategoryId => "people_admin_job_category_id",
     JobFamilyId => "job_family_id" }
 );
@@ -6194,7 +6196,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -6212,7 +6214,7 @@ pub enum ListApplicationRequestActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ListApplicationRequestActiveStatus { N1 => "1", N2 => "2", N3 => "3" }
 );
 /// 地址类型
@@ -6233,7 +6235,7 @@ pub enum LocationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     LocationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 锁定状态，无默认值，不传该参数则不对锁定状态进行筛选
@@ -6250,7 +6252,7 @@ pub enum LockStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LockStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(LockStatus { V1 => 1, V2 => 2, V3 => 3 });
 /// 匹配度
 ///
 /// The values of `match_degree` in [`ReferralRecommendInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6267,7 +6269,9 @@ pub enum MatchDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MatchDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    MatchDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 模块类型
 ///
 /// The values of `module_type` in [`ModuleAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6280,7 +6284,7 @@ pub enum ModuleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ModuleType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ModuleType { V1 => 1, V2 => 2 });
 /// Offer 状态
 ///
 /// The values of `offer_status` in [`OfferBasicInfoV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6307,7 +6311,7 @@ pub enum OfferBasicInfoV2OfferStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferBasicInfoV2OfferStatus { V10 => 10, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6,
     V7 => 7, V8 => 8, V9 => 9 }
 );
@@ -6329,7 +6333,7 @@ pub enum OfferLetterStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferLetterStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// Offer 状态
@@ -6368,7 +6372,7 @@ pub enum OfferStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7,
     V8 => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13 }
 );
@@ -6388,7 +6392,9 @@ pub enum OfferType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OfferType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    OfferType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 投递入职状态
 ///
 /// The values of `onboard_status` in [`ApplicationDetailBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6401,7 +6407,7 @@ pub enum OnboardStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OnboardStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OnboardStatus { V1 => 1, V2 => 2 });
 /// 操作类型
 ///
 /// The values of `operator_type` in [`Acceptance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6414,7 +6420,7 @@ pub enum OperatorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OperatorType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OperatorType { V1 => 1, V2 => 2 });
 /// 请求控制参数，用于控制接口响应逻辑。如需一次查询多个用户ID，可通过将同一参数名多次传递，并且每次传递不同的参数值。例如：<https://>{url}?options={option1}&options={option2}。
 ///
 /// The values of `options` in [`GetApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6425,7 +6431,7 @@ pub enum Options {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Options { GetLatestApplicationOnChain => "get_latest_application_on_chain" }
 );
 /// 合同周期类型
@@ -6440,7 +6446,7 @@ pub enum PeriodType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(PeriodType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(PeriodType { V1 => 1, V2 => 2 });
 /// 所关联面试题的类型
 ///
 /// The values of `question_type` in [`QuestionAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6453,7 +6459,7 @@ pub enum QuestionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(QuestionType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(QuestionType { V1 => 1, V2 => 2 });
 /// 内推方法
 ///
 /// The values of `referral_method` in [`ReferralBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6472,7 +6478,7 @@ pub enum ReferralMethod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ReferralMethod { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 内推类型
@@ -6487,7 +6493,7 @@ pub enum ReferralType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReferralType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ReferralType { V1 => 1, V2 => 2 });
 /// 与候选人的关系
 ///
 /// The values of `relation_with_candidate` in [`SpecificRelationship`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6502,7 +6508,9 @@ pub enum RelationWithCandidate {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RelationWithCandidate { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    RelationWithCandidate { V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 与内推人关系
 ///
 /// The values of `relationship` in [`ReferralRecommendInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6515,7 +6523,7 @@ pub enum Relationship {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Relationship { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(Relationship { V0 => 0, V1 => 1 });
 /// 会议室预定状态
 ///
 /// The values of `reserved_status` in [`InterviewMeetingRoom`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6530,7 +6538,7 @@ pub enum ReservedStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReservedStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ReservedStatus { V1 => 1, V2 => 2, V3 => 3 });
 /// 投递来源类型
 ///
 /// The values of `resume_source_type` in [`ApplicationResumeSource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6559,7 +6567,7 @@ pub enum ResumeSourceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ResumeSourceType { V10000 => 10000, V10001 => 10001, V10002 => 10002, V10003 =>
     10003, V10004 => 10004, V10005 => 10005, V10006 => 10006, V10007 => 10007, V10008 =>
     10008, V10009 => 10009 }
@@ -6588,7 +6596,7 @@ pub enum SalaryStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SalaryStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7
     }
 );
@@ -6610,7 +6618,7 @@ pub enum SignatureStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SignatureStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 终止原因的类型
@@ -6627,7 +6635,9 @@ pub enum TerminationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TerminationType { V1 => 1, V22 => 22, V27 => 27 });
+::feishu_runtime::codegen::integer_enum!(
+    TerminationType { V1 => 1, V22 => 22, V27 => 27 }
+);
 /// 指定查询结果中的部门 ID 类型。关于部门 ID 的详细介绍，可参见[部门资源介绍](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview)。
 ///
 /// The values of `department_id_type` in [`TransferOnboardApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -6642,7 +6652,7 @@ pub enum TransferOnboardApplicationRequestDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TransferOnboardApplicationRequestDepartmentIdType { OpenDepartmentId =>
     "open_department_id", DepartmentId => "department_id", PeopleAdminDepartmentId =>
     "people_admin_department_id" }
@@ -6673,7 +6683,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Type { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V255
     => 255 }
 );
@@ -6693,7 +6703,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 视频面试工具
@@ -6720,7 +6730,7 @@ pub enum VideoType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     VideoType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V8 => 8, V9 => 9, V100 =>
     100 }
 );
@@ -6740,6 +6750,6 @@ pub enum WorkAbilityFamiliarity {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     WorkAbilityFamiliarity { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `application_diversity_inclusion` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationDiversityInclusionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationDiversityInclusionApi<'a> {
     /// 获取申请表附加信息
@@ -28,8 +28,11 @@ impl<'a> ApplicationDiversityInclusionApi<'a> {
     pub fn search(
         &self,
         request: SearchApplicationDiversityInclusionRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchApplicationDiversityInclusionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        SearchApplicationDiversityInclusionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationDiversityInclusionApi::search`]: 获取申请表附加信息.
@@ -48,38 +51,43 @@ impl SearchApplicationDiversityInclusionRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for SearchApplicationDiversityInclusionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchApplicationDiversityInclusionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchApplicationDiversityInclusionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for SearchApplicationDiversityInclusionRequest {
     type Body = SearchApplicationDiversityInclusionBody;
     type Response = SearchApplicationDiversityInclusionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application_diversity_inclusion.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/diversity_inclusions/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -88,7 +96,7 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationDiversityInclusionRequest
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/diversity_inclusion/search",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -98,8 +106,8 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationDiversityInclusionRequest
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 附加信息
@@ -324,10 +332,14 @@ impl SearchApplicationDiversityInclusionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchApplicationDiversityInclusionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchApplicationDiversityInclusionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.talent_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "talent_ids",
@@ -337,7 +349,7 @@ impl ::feishu_runtime::Validate for SearchApplicationDiversityInclusionBody {
             );
         }
         if let Some(value) = &self.application_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "application_ids",
@@ -388,7 +400,7 @@ pub enum DataType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DataType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8 }
 );
 /// 数据来源
@@ -403,7 +415,7 @@ pub enum SourceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SourceType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(SourceType { V1 => 1, V2 => 2 });
 /// 字段标签
 ///
 /// The values of `tags` in [`ObjectAttribute`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -418,4 +430,4 @@ pub enum Tags {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Tags { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Tags { V1 => 1, V2 => 2, V3 => 3 });

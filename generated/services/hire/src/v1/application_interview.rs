@@ -5,7 +5,7 @@
 /// A handle on the `application_interview` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationInterviewApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ApplicationInterviewApi<'a> {
     /// 获取面试记录列表
@@ -26,8 +26,8 @@ impl<'a> ApplicationInterviewApi<'a> {
     pub fn list(
         &self,
         request: ListApplicationInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, ListApplicationInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListApplicationInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationInterviewApi::list`]: 获取面试记录列表.
@@ -84,20 +84,20 @@ impl ListApplicationInterviewRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListApplicationInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListApplicationInterviewRequest {
     type Body = ();
     type Response = ListApplicationInterviewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.application_interview.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/applications/:application_id/interviews",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 180001,
                 message: "param is invalis",
@@ -105,8 +105,8 @@ impl ::feishu_runtime::ApiRequest for ListApplicationInterviewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application-interview/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -117,11 +117,11 @@ impl ::feishu_runtime::ApiRequest for ListApplicationInterviewRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/hire/v1/applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.application_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.application_id);
         path.push_str("/interviews");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -131,21 +131,21 @@ impl ::feishu_runtime::ApiRequest for ListApplicationInterviewRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListApplicationInterviewRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListApplicationInterviewRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListApplicationInterviewRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListApplicationInterviewRequest {
     type Item = Interview;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -388,7 +388,7 @@ pub enum CommitStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
 /// 面试结论
 ///
 /// The values of `conclusion` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -407,7 +407,7 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Conclusion { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 用户 ID 类型
@@ -424,6 +424,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `attachment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AttachmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AttachmentApi<'a> {
     /// 创建附件
@@ -31,8 +31,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn create(
         &self,
         request: CreateAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取附件信息
     ///
@@ -54,8 +54,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn get(
         &self,
         request: GetAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取附件 PDF 格式下载链接
     ///
@@ -81,8 +81,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn preview(
         &self,
         request: PreviewAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PreviewAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PreviewAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AttachmentApi::create`]: 创建附件.
@@ -101,32 +101,32 @@ impl CreateAttachmentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAttachmentRequest {
     type Body = CreateAttachmentBody;
     type Response = CreateAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.attachment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/attachments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "content",
                 required: true,
                 max_bytes: Some(314572800),
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -136,8 +136,8 @@ impl ::feishu_runtime::ApiRequest for CreateAttachmentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDN1YjLyQTN24iM0UjN/create_attachment",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -148,10 +148,12 @@ impl ::feishu_runtime::ApiRequest for CreateAttachmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("content", &self.body.content)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("content", &mut self.body.content)])
     }
 }
@@ -190,26 +192,26 @@ impl GetAttachmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAttachmentRequest {
     type Body = ();
     type Response = GetAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.attachment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/attachments/:attachment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -218,15 +220,15 @@ impl ::feishu_runtime::ApiRequest for GetAttachmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/attachment/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/hire/v1/attachments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.attachment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.attachment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.r#type {
             out.push("type", value);
         }
@@ -252,26 +254,26 @@ impl PreviewAttachmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PreviewAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PreviewAttachmentRequest {
     type Body = ();
     type Response = PreviewAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.attachment.preview",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/attachments/:attachment_id/preview",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -280,12 +282,12 @@ impl ::feishu_runtime::ApiRequest for PreviewAttachmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/attachment/preview",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/hire/v1/attachments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.attachment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.attachment_id);
         path.push_str("/preview");
         path
     }
@@ -349,11 +351,11 @@ pub struct CreateAttachmentBody {
     ///
     /// Size: at most 314572800 bytes, checked before the file is sent.
     #[serde(skip)]
-    pub content: ::feishu_runtime::UploadFile,
+    pub content: ::feishu_runtime::codegen::UploadFile,
 }
 impl CreateAttachmentBody {
     /// Builds `CreateAttachmentBody` from its required fields.
-    pub fn new(content: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(content: ::feishu_runtime::codegen::UploadFile) -> Self {
         Self { content }
     }
 }
@@ -435,4 +437,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3 });

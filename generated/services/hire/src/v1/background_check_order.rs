@@ -5,7 +5,7 @@
 /// A handle on the `background_check_order` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BackgroundCheckOrderApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BackgroundCheckOrderApi<'a> {
     /// 查询背调信息列表
@@ -31,8 +31,8 @@ impl<'a> BackgroundCheckOrderApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryBackgroundCheckOrderRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryBackgroundCheckOrderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryBackgroundCheckOrderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取背调信息列表
     ///
@@ -57,8 +57,8 @@ impl<'a> BackgroundCheckOrderApi<'a> {
     pub fn list(
         &self,
         request: ListBackgroundCheckOrderRequest,
-    ) -> ::feishu_runtime::Call<'a, ListBackgroundCheckOrderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListBackgroundCheckOrderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BackgroundCheckOrderApi::batch_query`]: 查询背调信息列表.
@@ -124,10 +124,14 @@ impl BatchQueryBackgroundCheckOrderRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryBackgroundCheckOrderRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryBackgroundCheckOrderRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -138,34 +142,34 @@ impl ::feishu_runtime::Validate for BatchQueryBackgroundCheckOrderRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryBackgroundCheckOrderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryBackgroundCheckOrderRequest {
     type Body = BatchQueryBackgroundCheckOrderBody;
     type Response = BatchQueryBackgroundCheckOrderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.background_check_order.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/background_check_orders/batch_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System exception",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
@@ -173,21 +177,21 @@ impl ::feishu_runtime::ApiRequest for BatchQueryBackgroundCheckOrderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/background_check_order/batch_query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/hire/v1/background_check_orders/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -201,25 +205,25 @@ impl ::feishu_runtime::ApiRequest for BatchQueryBackgroundCheckOrderRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for BatchQueryBackgroundCheckOrderRequest {
+impl ::feishu_runtime::codegen::PagedRequest for BatchQueryBackgroundCheckOrderRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for BatchQueryBackgroundCheckOrderRequest {
+impl ::feishu_runtime::codegen::PagedItems for BatchQueryBackgroundCheckOrderRequest {
     type Item = BackgroundCheckOrder;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -316,10 +320,14 @@ impl ListBackgroundCheckOrderRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListBackgroundCheckOrderRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListBackgroundCheckOrderRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -330,26 +338,26 @@ impl ::feishu_runtime::Validate for ListBackgroundCheckOrderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListBackgroundCheckOrderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListBackgroundCheckOrderRequest {
     type Body = ();
     type Response = ListBackgroundCheckOrderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.background_check_order.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/background_check_orders",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System exception",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
@@ -357,16 +365,16 @@ impl ::feishu_runtime::ApiRequest for ListBackgroundCheckOrderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/background_check_order/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -374,7 +382,7 @@ impl ::feishu_runtime::ApiRequest for ListBackgroundCheckOrderRequest {
         path.push_str("/open-apis/hire/v1/background_check_orders");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -394,25 +402,25 @@ impl ::feishu_runtime::ApiRequest for ListBackgroundCheckOrderRequest {
             out.push("update_end_time", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListBackgroundCheckOrderRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListBackgroundCheckOrderRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListBackgroundCheckOrderRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListBackgroundCheckOrderRequest {
     type Item = BackgroundCheckOrder;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -884,10 +892,14 @@ impl BatchQueryBackgroundCheckOrderBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryBackgroundCheckOrderBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryBackgroundCheckOrderBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.background_check_order_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "background_check_order_id_list",
@@ -1177,7 +1189,7 @@ pub enum AccountThirdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     AccountThirdType { V1 => 1, V2 => 2, V3 => 3, V127 => 127 }
 );
 /// 订单状态
@@ -1202,7 +1214,7 @@ pub enum BatchQueryBackgroundCheckOrderBodyOrderStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     BatchQueryBackgroundCheckOrderBodyOrderStatus { N2 => "2", N3 => "3", N4 => "4", N5
     => "5", N6 => "6", N8 => "8", N9 => "9" }
 );
@@ -1222,7 +1234,9 @@ pub enum Geo {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Geo { Cn => "cn", Sg => "sg", Us => "us", Jp => "jp" });
+::feishu_runtime::codegen::string_enum!(
+    Geo { Cn => "cn", Sg => "sg", Us => "us", Jp => "jp" }
+);
 /// 背调状态
 ///
 /// The values of `order_status` in [`BackgroundCheckOrder`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1245,7 +1259,7 @@ pub enum OrderStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OrderStatus { V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V8 => 8, V9 => 9 }
 );
 /// 报告类型
@@ -1260,7 +1274,7 @@ pub enum ReportType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReportType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ReportType { V1 => 1, V2 => 2 });
 /// 自定义字段类型
 ///
 /// The values of `type` in [`EcoBackgroundCheckCustomFieldData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1287,7 +1301,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Text => "text", Textarea => "textarea", Number => "number", Boolean =>
     "boolean", Select => "select", Multiselect => "multiselect", Date => "date", File =>
     "file", Resume => "resume" }
@@ -1308,6 +1322,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

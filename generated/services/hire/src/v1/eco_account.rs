@@ -63,7 +63,7 @@ impl EcoAccountCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EcoAccountCreatedEvent {
+impl ::feishu_runtime::codegen::Event for EcoAccountCreatedEvent {
     const EVENT_TYPE: &'static str = "hire.eco_account.created_v1";
 }
 /// 自定义字段键值对
@@ -104,7 +104,7 @@ pub enum Scope {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scope { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Scope { V1 => 1, V2 => 2 });
 /// 账号适用范围
 ///
 /// The values of `usage_list` in [`EcoAccountCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -117,4 +117,4 @@ pub enum UsageList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UsageList { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(UsageList { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `eco_account_custom_field` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EcoAccountCustomFieldApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EcoAccountCustomFieldApi<'a> {
     /// 删除账号自定义字段
@@ -31,8 +31,8 @@ impl<'a> EcoAccountCustomFieldApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteEcoAccountCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteEcoAccountCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteEcoAccountCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新账号自定义字段
     ///
@@ -55,8 +55,8 @@ impl<'a> EcoAccountCustomFieldApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateEcoAccountCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateEcoAccountCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateEcoAccountCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建账号自定义字段
     ///
@@ -84,8 +84,8 @@ impl<'a> EcoAccountCustomFieldApi<'a> {
     pub fn create(
         &self,
         request: CreateEcoAccountCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEcoAccountCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEcoAccountCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EcoAccountCustomFieldApi::batch_delete`]: 删除账号自定义字段.
@@ -104,20 +104,20 @@ impl BatchDeleteEcoAccountCustomFieldRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteEcoAccountCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteEcoAccountCustomFieldRequest {
     type Body = BatchDeleteEcoAccountCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_account_custom_field.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_account_custom_fields/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -127,8 +127,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoAccountCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_account_custom_field/batch_delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -156,20 +156,20 @@ impl BatchUpdateEcoAccountCustomFieldRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateEcoAccountCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateEcoAccountCustomFieldRequest {
     type Body = BatchUpdateEcoAccountCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_account_custom_field.batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_account_custom_fields/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -179,8 +179,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoAccountCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_account_custom_field/batch_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -208,20 +208,20 @@ impl CreateEcoAccountCustomFieldRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEcoAccountCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEcoAccountCustomFieldRequest {
     type Body = CreateEcoAccountCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_account_custom_field.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_account_custom_fields",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -231,8 +231,8 @@ impl ::feishu_runtime::ApiRequest for CreateEcoAccountCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_account_custom_field/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -407,4 +407,4 @@ pub enum Scope {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scope { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Scope { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `eco_background_check` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EcoBackgroundCheckApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EcoBackgroundCheckApi<'a> {
     /// 终止背调订单
@@ -28,8 +28,8 @@ impl<'a> EcoBackgroundCheckApi<'a> {
     pub fn cancel(
         &self,
         request: CancelEcoBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, CancelEcoBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CancelEcoBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新背调订单进度
     ///
@@ -54,8 +54,8 @@ impl<'a> EcoBackgroundCheckApi<'a> {
     pub fn update_progress(
         &self,
         request: UpdateProgressEcoBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateProgressEcoBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateProgressEcoBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 回传背调订单的最终结果
     ///
@@ -78,8 +78,8 @@ impl<'a> EcoBackgroundCheckApi<'a> {
     pub fn update_result(
         &self,
         request: UpdateResultEcoBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateResultEcoBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateResultEcoBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EcoBackgroundCheckApi::cancel`]: 终止背调订单.
@@ -98,26 +98,26 @@ impl CancelEcoBackgroundCheckRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CancelEcoBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CancelEcoBackgroundCheckRequest {
     type Body = CancelEcoBackgroundCheckBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check.cancel",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_checks/cancel",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002862,
                 message: "背调订单不存在",
                 hint: "请检查入参`background_check_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -127,8 +127,8 @@ impl ::feishu_runtime::ApiRequest for CancelEcoBackgroundCheckRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check/cancel",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -156,32 +156,32 @@ impl UpdateProgressEcoBackgroundCheckRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateProgressEcoBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateProgressEcoBackgroundCheckRequest {
     type Body = UpdateProgressEcoBackgroundCheckBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check.update_progress",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_checks/update_progress",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002858,
                 message: "订单状态异常",
                 hint: "请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002862,
                 message: "背调订单不存在",
                 hint: "请检查入参`background_check_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
@@ -191,8 +191,8 @@ impl ::feishu_runtime::ApiRequest for UpdateProgressEcoBackgroundCheckRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check/update_progress",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -220,32 +220,32 @@ impl UpdateResultEcoBackgroundCheckRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateResultEcoBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateResultEcoBackgroundCheckRequest {
     type Body = UpdateResultEcoBackgroundCheckBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check.update_result",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_checks/update_result",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002858,
                 message: "订单状态异常",
                 hint: "请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002862,
                 message: "背调订单不存在",
                 hint: "请检查入参`background_check_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
@@ -255,8 +255,8 @@ impl ::feishu_runtime::ApiRequest for UpdateResultEcoBackgroundCheckRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check/update_result",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -318,7 +318,7 @@ impl EcoBackgroundCheckCanceledEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EcoBackgroundCheckCanceledEvent {
+impl ::feishu_runtime::codegen::Event for EcoBackgroundCheckCanceledEvent {
     const EVENT_TYPE: &'static str = "hire.eco_background_check.canceled_v1";
 }
 /// 候选人信息
@@ -549,7 +549,7 @@ impl EcoBackgroundCheckCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EcoBackgroundCheckCreatedEvent {
+impl ::feishu_runtime::codegen::Event for EcoBackgroundCheckCreatedEvent {
     const EVENT_TYPE: &'static str = "hire.eco_background_check.created_v1";
 }
 /// 报告列表
@@ -716,4 +716,4 @@ pub enum ReportUrlType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReportUrlType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ReportUrlType { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `eco_background_check_custom_field` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EcoBackgroundCheckCustomFieldApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EcoBackgroundCheckCustomFieldApi<'a> {
     /// 删除背调自定义字段
@@ -30,8 +30,11 @@ impl<'a> EcoBackgroundCheckCustomFieldApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteEcoBackgroundCheckCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteEcoBackgroundCheckCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchDeleteEcoBackgroundCheckCustomFieldRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新背调自定义字段
     ///
@@ -55,8 +58,11 @@ impl<'a> EcoBackgroundCheckCustomFieldApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateEcoBackgroundCheckCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateEcoBackgroundCheckCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchUpdateEcoBackgroundCheckCustomFieldRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建背调自定义字段
     ///
@@ -81,8 +87,11 @@ impl<'a> EcoBackgroundCheckCustomFieldApi<'a> {
     pub fn create(
         &self,
         request: CreateEcoBackgroundCheckCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEcoBackgroundCheckCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        CreateEcoBackgroundCheckCustomFieldRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EcoBackgroundCheckCustomFieldApi::batch_delete`]: 删除背调自定义字段.
@@ -101,20 +110,21 @@ impl BatchDeleteEcoBackgroundCheckCustomFieldRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchDeleteEcoBackgroundCheckCustomFieldRequest {
     type Body = BatchDeleteEcoBackgroundCheckCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check_custom_field.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_check_custom_fields/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002860,
                 message: "参数错误或系统异常",
@@ -124,8 +134,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckCustomFieldRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/batch_delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -155,20 +165,21 @@ impl BatchUpdateEcoBackgroundCheckCustomFieldRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchUpdateEcoBackgroundCheckCustomFieldRequest {
     type Body = BatchUpdateEcoBackgroundCheckCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check_custom_field.batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_check_custom_fields/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002001,
                 message: "参数错误或系统异常",
@@ -178,8 +189,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckCustomFieldRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/batch_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -209,26 +220,27 @@ impl CreateEcoBackgroundCheckCustomFieldRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateEcoBackgroundCheckCustomFieldRequest {
     type Body = CreateEcoBackgroundCheckCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check_custom_field.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_check_custom_fields",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002855,
                 message: "参数错误或系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -238,8 +250,8 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckCustomFieldRequest
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -452,7 +464,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Text => "text", Textarea => "textarea", Number => "number", Boolean =>
     "boolean", Select => "select", Multiselect => "multiselect", Date => "date", File =>
     "file", Resume => "resume" }

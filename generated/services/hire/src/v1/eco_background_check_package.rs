@@ -5,7 +5,7 @@
 /// A handle on the `eco_background_check_package` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EcoBackgroundCheckPackageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EcoBackgroundCheckPackageApi<'a> {
     /// 删除背调套餐和附加调查项
@@ -28,8 +28,11 @@ impl<'a> EcoBackgroundCheckPackageApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteEcoBackgroundCheckPackageRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteEcoBackgroundCheckPackageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchDeleteEcoBackgroundCheckPackageRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新背调套餐和附加调查项
     ///
@@ -52,8 +55,11 @@ impl<'a> EcoBackgroundCheckPackageApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateEcoBackgroundCheckPackageRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateEcoBackgroundCheckPackageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchUpdateEcoBackgroundCheckPackageRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建背调套餐和附加调查项
     ///
@@ -78,8 +84,8 @@ impl<'a> EcoBackgroundCheckPackageApi<'a> {
     pub fn create(
         &self,
         request: CreateEcoBackgroundCheckPackageRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEcoBackgroundCheckPackageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEcoBackgroundCheckPackageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EcoBackgroundCheckPackageApi::batch_delete`]: 删除背调套餐和附加调查项.
@@ -98,26 +104,27 @@ impl BatchDeleteEcoBackgroundCheckPackageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckPackageRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchDeleteEcoBackgroundCheckPackageRequest {
     type Body = BatchDeleteEcoBackgroundCheckPackageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check_package.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_check_packages/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002859,
                 message: "参数错误或系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -127,8 +134,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckPackageReques
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_package/batch_delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -156,32 +163,38 @@ impl BatchUpdateEcoBackgroundCheckPackageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateEcoBackgroundCheckPackageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchUpdateEcoBackgroundCheckPackageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckPackageRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchUpdateEcoBackgroundCheckPackageRequest {
     type Body = BatchUpdateEcoBackgroundCheckPackageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check_package.batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_check_packages/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002001,
                 message: "参数错误或系统异常",
@@ -191,8 +204,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckPackageReques
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_package/batch_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -203,8 +216,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckPackageReques
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EcoBackgroundCheckPackageApi::create`]: 创建背调套餐和附加调查项.
@@ -223,32 +236,36 @@ impl CreateEcoBackgroundCheckPackageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateEcoBackgroundCheckPackageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEcoBackgroundCheckPackageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckPackageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEcoBackgroundCheckPackageRequest {
     type Body = CreateEcoBackgroundCheckPackageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_background_check_package.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_background_check_packages",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002001,
                 message: "参数错误或系统异常",
@@ -258,8 +275,8 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckPackageRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_package/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -270,8 +287,8 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckPackageRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchDeleteEcoBackgroundCheckPackageRequest`].
@@ -356,13 +373,17 @@ impl BatchUpdateEcoBackgroundCheckPackageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateEcoBackgroundCheckPackageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateEcoBackgroundCheckPackageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.package_list;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "package_list"),
+                &::feishu_runtime::codegen::field_path(at, "package_list"),
                 out,
             );
         }
@@ -404,13 +425,17 @@ impl CreateEcoBackgroundCheckPackageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEcoBackgroundCheckPackageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEcoBackgroundCheckPackageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.package_list;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "package_list"),
+                &::feishu_runtime::codegen::field_path(at, "package_list"),
                 out,
             );
         }
@@ -489,11 +514,15 @@ impl EcoBackgroundCheckPackageData {
         self
     }
 }
-impl ::feishu_runtime::Validate for EcoBackgroundCheckPackageData {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EcoBackgroundCheckPackageData {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",

@@ -5,7 +5,7 @@
 /// A handle on the `eco_exam` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EcoExamApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EcoExamApi<'a> {
     /// 回传笔试安排结果
@@ -29,8 +29,8 @@ impl<'a> EcoExamApi<'a> {
     pub fn login_info(
         &self,
         request: LoginInfoEcoExamRequest,
-    ) -> ::feishu_runtime::Call<'a, LoginInfoEcoExamRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, LoginInfoEcoExamRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 回传笔试结果
     ///
@@ -55,8 +55,8 @@ impl<'a> EcoExamApi<'a> {
     pub fn update_result(
         &self,
         request: UpdateResultEcoExamRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateResultEcoExamRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateResultEcoExamRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EcoExamApi::login_info`]: 回传笔试安排结果.
@@ -82,26 +82,26 @@ impl LoginInfoEcoExamRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for LoginInfoEcoExamRequest {
+impl ::feishu_runtime::codegen::ApiRequest for LoginInfoEcoExamRequest {
     type Body = LoginInfoEcoExamBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_exam.login_info",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_exams/:exam_id/login_info",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002851,
                 message: "笔试状态异常",
@@ -111,14 +111,14 @@ impl ::feishu_runtime::ApiRequest for LoginInfoEcoExamRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam/login_info",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/hire/v1/eco_exams/");
-        ::feishu_runtime::push_path_param(&mut path, &self.exam_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.exam_id);
         path.push_str("/login_info");
         path
     }
@@ -149,26 +149,26 @@ impl UpdateResultEcoExamRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateResultEcoExamRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateResultEcoExamRequest {
     type Body = UpdateResultEcoExamBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_exam.update_result",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_exams/:exam_id/update_result",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002855,
                 message: "用户已完成阅卷，不支持更新笔试结果",
@@ -178,14 +178,14 @@ impl ::feishu_runtime::ApiRequest for UpdateResultEcoExamRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam/update_result",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/hire/v1/eco_exams/");
-        ::feishu_runtime::push_path_param(&mut path, &self.exam_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.exam_id);
         path.push_str("/update_result");
         path
     }
@@ -301,7 +301,7 @@ impl EcoExamCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EcoExamCreatedEvent {
+impl ::feishu_runtime::codegen::Event for EcoExamCreatedEvent {
     const EVENT_TYPE: &'static str = "hire.eco_exam.created_v1";
 }
 /// 笔试作答信息

@@ -5,7 +5,7 @@
 /// A handle on the `eco_exam_paper` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EcoExamPaperApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EcoExamPaperApi<'a> {
     /// 删除试卷列表
@@ -29,8 +29,8 @@ impl<'a> EcoExamPaperApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteEcoExamPaperRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteEcoExamPaperRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteEcoExamPaperRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新试卷列表
     ///
@@ -55,8 +55,8 @@ impl<'a> EcoExamPaperApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateEcoExamPaperRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateEcoExamPaperRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateEcoExamPaperRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建试卷列表
     ///
@@ -79,8 +79,8 @@ impl<'a> EcoExamPaperApi<'a> {
     pub fn create(
         &self,
         request: CreateEcoExamPaperRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEcoExamPaperRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEcoExamPaperRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EcoExamPaperApi::batch_delete`]: 删除试卷列表.
@@ -99,20 +99,20 @@ impl BatchDeleteEcoExamPaperRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteEcoExamPaperRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteEcoExamPaperRequest {
     type Body = BatchDeleteEcoExamPaperBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_exam_paper.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_exam_papers/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -122,8 +122,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoExamPaperRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam_paper/batch_delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -151,32 +151,36 @@ impl BatchUpdateEcoExamPaperRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateEcoExamPaperRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateEcoExamPaperRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateEcoExamPaperRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateEcoExamPaperRequest {
     type Body = BatchUpdateEcoExamPaperBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_exam_paper.batch_update",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_exam_papers/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -186,8 +190,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoExamPaperRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam_paper/batch_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -198,8 +202,8 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoExamPaperRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EcoExamPaperApi::create`]: 创建试卷列表.
@@ -218,32 +222,36 @@ impl CreateEcoExamPaperRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateEcoExamPaperRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEcoExamPaperRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEcoExamPaperRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEcoExamPaperRequest {
     type Body = CreateEcoExamPaperBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.eco_exam_paper.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/eco_exam_papers",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
@@ -253,8 +261,8 @@ impl ::feishu_runtime::ApiRequest for CreateEcoExamPaperRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam_paper/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -265,8 +273,8 @@ impl ::feishu_runtime::ApiRequest for CreateEcoExamPaperRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchDeleteEcoExamPaperRequest`].
@@ -319,13 +327,17 @@ impl BatchUpdateEcoExamPaperBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchUpdateEcoExamPaperBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchUpdateEcoExamPaperBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.paper_list;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "paper_list"),
+                &::feishu_runtime::codegen::field_path(at, "paper_list"),
                 out,
             );
         }
@@ -355,13 +367,17 @@ impl CreateEcoExamPaperBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateEcoExamPaperBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEcoExamPaperBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.paper_list;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "paper_list"),
+                &::feishu_runtime::codegen::field_path(at, "paper_list"),
                 out,
             );
         }
@@ -438,22 +454,19 @@ impl EcoExamPaperData {
         self
     }
 }
-impl ::feishu_runtime::Validate for EcoExamPaperData {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for EcoExamPaperData {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.id;
-            ::feishu_runtime::validate::check_length(
-                out,
-                at,
-                "id",
-                value,
-                Some(1),
-                None,
-            );
+            ::feishu_runtime::codegen::check_length(out, at, "id", value, Some(1), None);
         }
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",

@@ -5,7 +5,7 @@
 /// A handle on the `ehr_import_task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EhrImportTaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EhrImportTaskApi<'a> {
     /// 更新 e-HR 导入任务结果
@@ -28,8 +28,8 @@ impl<'a> EhrImportTaskApi<'a> {
     pub fn patch(
         &self,
         request: PatchEhrImportTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEhrImportTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchEhrImportTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EhrImportTaskApi::patch`]: 更新 e-HR 导入任务结果.
@@ -58,26 +58,26 @@ impl PatchEhrImportTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEhrImportTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchEhrImportTaskRequest {
     type Body = PatchEhrImportTaskBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.ehr_import_task.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/ehr_import_tasks/:ehr_import_task_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -86,12 +86,12 @@ impl ::feishu_runtime::ApiRequest for PatchEhrImportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/ehr_import_task/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/hire/v1/ehr_import_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.ehr_import_task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.ehr_import_task_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -199,7 +199,7 @@ impl EhrImportTaskImportedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EhrImportTaskImportedEvent {
+impl ::feishu_runtime::codegen::Event for EhrImportTaskImportedEvent {
     const EVENT_TYPE: &'static str = "hire.ehr_import_task.imported_v1";
 }
 /// The request body of [`PatchEhrImportTaskRequest`].
@@ -290,4 +290,4 @@ pub enum State {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(State { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(State { V1 => 1, V2 => 2 });

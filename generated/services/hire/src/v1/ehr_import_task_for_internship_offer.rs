@@ -113,7 +113,7 @@ impl EhrImportTaskForInternshipOfferImportedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for EhrImportTaskForInternshipOfferImportedEvent {
+impl ::feishu_runtime::codegen::Event for EhrImportTaskForInternshipOfferImportedEvent {
     const EVENT_TYPE: &'static str = "hire.ehr_import_task_for_internship_offer.imported_v1";
 }
 /// 操作人用户 ID

@@ -5,7 +5,7 @@
 /// A handle on the `employee` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EmployeeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EmployeeApi<'a> {
     /// 通过员工 ID 获取入职信息
@@ -29,8 +29,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn get(
         &self,
         request: GetEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 通过投递 ID 获取入职信息
     ///
@@ -54,8 +54,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn get_by_application(
         &self,
         request: GetByApplicationEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetByApplicationEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetByApplicationEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新员工状态
     ///
@@ -84,8 +84,8 @@ impl<'a> EmployeeApi<'a> {
     pub fn patch(
         &self,
         request: PatchEmployeeRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchEmployeeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchEmployeeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EmployeeApi::get`]: 通过员工 ID 获取入职信息.
@@ -183,26 +183,26 @@ impl GetEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetEmployeeRequest {
     type Body = ();
     type Response = GetEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.employee.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/employees/:employee_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -212,17 +212,17 @@ impl ::feishu_runtime::ApiRequest for GetEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/hire/v1/employees/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -335,32 +335,32 @@ impl GetByApplicationEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetByApplicationEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetByApplicationEmployeeRequest {
     type Body = ();
     type Response = GetByApplicationEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.employee.get_by_application",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/employees/get_by_application",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002903,
                 message: "Employee does not exist",
@@ -370,8 +370,8 @@ impl ::feishu_runtime::ApiRequest for GetByApplicationEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get_by_application",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -379,7 +379,7 @@ impl ::feishu_runtime::ApiRequest for GetByApplicationEmployeeRequest {
         path.push_str("/open-apis/hire/v1/employees/get_by_application");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("application_id", &self.application_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -496,62 +496,62 @@ impl PatchEmployeeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeRequest {
     type Body = PatchEmployeeBody;
     type Response = PatchEmployeeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.employee.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/employees/:employee_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002908,
                 message: "EHR同步开关未开启",
                 hint: "请在招聘后台允许ehr同步；路径：招聘系统-&gt;设置-&gt;生态对接-&gt;e-HR/OA办公系统-&gt;通过e-HR/OA办公系统同步候选人入职、转正、离职事件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002905,
                 message: "非法时间",
                 hint: "请确认入参`actual_conversion_time `或`actual_overboard_time `是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002903,
                 message: "员工不存在",
                 hint: "请确认入参`employee_id `是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002902,
                 message: "当前员工状态不支持此操作",
                 hint: "请检查当前员工的状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002907,
                 message: "员工不允许撤销离职",
                 hint: "请确认当前员工处于离职状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002910,
                 message: "候选人已经同步到飞书人事，请通过飞书人事进行相关操作",
@@ -561,17 +561,17 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/hire/v1/employees/");
-        ::feishu_runtime::push_path_param(&mut path, &self.employee_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.employee_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -884,7 +884,7 @@ pub enum ConversionStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ConversionStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ConversionStatus { V1 => 1, V2 => 2 });
 /// 指定查询结果中的部门 ID 类型。关于部门 ID 的详细介绍，可参见[部门资源介绍](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview)。
 ///
 /// The values of `department_id_type` in [`GetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -899,7 +899,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id", PeopleAdminDepartmentId => "people_admin_department_id" }
 );
@@ -915,7 +915,7 @@ pub enum EmployeeTypeIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeTypeIdType { PeopleAdminEmployeeTypeId => "people_admin_employee_type_id",
     EmployeeTypeEnumId => "employee_type_enum_id" }
 );
@@ -931,7 +931,7 @@ pub enum JobFamilyIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobFamilyIdType { PeopleAdminJobCategoryId => "people_admin_job_category_id",
     JobFamilyId => "job_family_id" }
 );
@@ -947,7 +947,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -963,7 +963,7 @@ pub enum OnboardStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OnboardStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OnboardStatus { V1 => 1, V2 => 2 });
 /// 修改状态操作类型
 ///
 /// The values of `operation` in [`PatchEmployeeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -982,7 +982,7 @@ pub enum Operation {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Operation { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 用户 ID 类型
@@ -1001,6 +1001,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

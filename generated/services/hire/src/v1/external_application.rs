@@ -5,7 +5,7 @@
 /// A handle on the `external_application` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalApplicationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalApplicationApi<'a> {
     /// 创建外部投递
@@ -29,8 +29,8 @@ impl<'a> ExternalApplicationApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除外部投递
     ///
@@ -52,8 +52,8 @@ impl<'a> ExternalApplicationApi<'a> {
     pub fn delete(
         &self,
         request: DeleteExternalApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteExternalApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteExternalApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询外部投递列表
     ///
@@ -78,8 +78,8 @@ impl<'a> ExternalApplicationApi<'a> {
     pub fn list(
         &self,
         request: ListExternalApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, ListExternalApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListExternalApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新外部投递
     ///
@@ -104,8 +104,8 @@ impl<'a> ExternalApplicationApi<'a> {
     pub fn update(
         &self,
         request: UpdateExternalApplicationRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateExternalApplicationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateExternalApplicationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalApplicationApi::create`]: 创建外部投递.
@@ -124,32 +124,32 @@ impl CreateExternalApplicationRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalApplicationRequest {
     type Body = CreateExternalApplicationBody;
     type Response = CreateExternalApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_application.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_applications",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002102,
                 message: "人才不存在",
@@ -158,7 +158,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -203,26 +203,26 @@ impl DeleteExternalApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteExternalApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalApplicationRequest {
     type Body = ();
     type Response = DeleteExternalApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_application.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_applications/:external_application_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -231,15 +231,18 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/hire/v1/external_applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_application_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_application_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.talent_id {
             out.push("talent_id", value);
         }
@@ -295,10 +298,14 @@ impl ListExternalApplicationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListExternalApplicationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListExternalApplicationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -309,32 +316,32 @@ impl ::feishu_runtime::Validate for ListExternalApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListExternalApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListExternalApplicationRequest {
     type Body = ();
     type Response = ListExternalApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_application.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_applications",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002102,
                 message: "人才不存在",
@@ -342,21 +349,21 @@ impl ::feishu_runtime::ApiRequest for ListExternalApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/hire/v1/external_applications");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("talent_id", &self.talent_id);
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
@@ -365,25 +372,25 @@ impl ::feishu_runtime::ApiRequest for ListExternalApplicationRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListExternalApplicationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListExternalApplicationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListExternalApplicationRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListExternalApplicationRequest {
     type Item = ExternalApplication;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -415,26 +422,26 @@ impl UpdateExternalApplicationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateExternalApplicationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalApplicationRequest {
     type Body = UpdateExternalApplicationBody;
     type Response = UpdateExternalApplicationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_application.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_applications/:external_application_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -443,12 +450,15 @@ impl ::feishu_runtime::ApiRequest for UpdateExternalApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/hire/v1/external_applications/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_application_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_application_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -895,7 +905,9 @@ pub enum DeliveryType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeliveryType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    DeliveryType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 职位招聘类型
 ///
 /// The values of `job_recruitment_type` in [`ExternalApplication`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -908,4 +920,4 @@ pub enum JobRecruitmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobRecruitmentType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobRecruitmentType { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `external_background_check` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalBackgroundCheckApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalBackgroundCheckApi<'a> {
     /// 查询外部背调列表
@@ -30,8 +30,8 @@ impl<'a> ExternalBackgroundCheckApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryExternalBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryExternalBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryExternalBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建外部背调
     ///
@@ -53,8 +53,8 @@ impl<'a> ExternalBackgroundCheckApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除外部背调
     ///
@@ -76,8 +76,8 @@ impl<'a> ExternalBackgroundCheckApi<'a> {
     pub fn delete(
         &self,
         request: DeleteExternalBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteExternalBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteExternalBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新外部背调
     ///
@@ -102,8 +102,8 @@ impl<'a> ExternalBackgroundCheckApi<'a> {
     pub fn update(
         &self,
         request: UpdateExternalBackgroundCheckRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateExternalBackgroundCheckRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateExternalBackgroundCheckRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalBackgroundCheckApi::batch_query`]: 查询外部背调列表.
@@ -168,10 +168,14 @@ impl BatchQueryExternalBackgroundCheckRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryExternalBackgroundCheckRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryExternalBackgroundCheckRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -182,34 +186,34 @@ impl ::feishu_runtime::Validate for BatchQueryExternalBackgroundCheckRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryExternalBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalBackgroundCheckRequest {
     type Body = BatchQueryExternalBackgroundCheckBody;
     type Response = BatchQueryExternalBackgroundCheckResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_background_check.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_background_checks/batch_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -217,21 +221,21 @@ impl ::feishu_runtime::ApiRequest for BatchQueryExternalBackgroundCheckRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/batch_query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/hire/v1/external_background_checks/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.external_application_id {
             out.push("external_application_id", value);
         }
@@ -245,25 +249,26 @@ impl ::feishu_runtime::ApiRequest for BatchQueryExternalBackgroundCheckRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for BatchQueryExternalBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for BatchQueryExternalBackgroundCheckRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for BatchQueryExternalBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::PagedItems for BatchQueryExternalBackgroundCheckRequest {
     type Item = ExternalBackgroundCheck;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -285,26 +290,26 @@ impl CreateExternalBackgroundCheckRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalBackgroundCheckRequest {
     type Body = CreateExternalBackgroundCheckBody;
     type Response = CreateExternalBackgroundCheckResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_background_check.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_background_checks",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -313,7 +318,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalBackgroundCheckRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -344,26 +349,26 @@ impl DeleteExternalBackgroundCheckRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteExternalBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalBackgroundCheckRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_background_check.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_background_checks/:external_background_check_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -372,12 +377,15 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalBackgroundCheckRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/hire/v1/external_background_checks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_background_check_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_background_check_id,
+        );
         path
     }
 }
@@ -407,26 +415,26 @@ impl UpdateExternalBackgroundCheckRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateExternalBackgroundCheckRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalBackgroundCheckRequest {
     type Body = UpdateExternalBackgroundCheckBody;
     type Response = UpdateExternalBackgroundCheckResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_background_check.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_background_checks/:external_background_check_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -435,12 +443,15 @@ impl ::feishu_runtime::ApiRequest for UpdateExternalBackgroundCheckRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/hire/v1/external_background_checks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_background_check_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_background_check_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -471,10 +482,14 @@ impl BatchQueryExternalBackgroundCheckBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryExternalBackgroundCheckBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryExternalBackgroundCheckBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.external_background_check_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "external_background_check_id_list",

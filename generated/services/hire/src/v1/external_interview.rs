@@ -5,7 +5,7 @@
 /// A handle on the `external_interview` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalInterviewApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalInterviewApi<'a> {
     /// 查询外部面试列表
@@ -30,8 +30,8 @@ impl<'a> ExternalInterviewApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryExternalInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryExternalInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryExternalInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建外部面试
     ///
@@ -53,8 +53,8 @@ impl<'a> ExternalInterviewApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除外部面试
     ///
@@ -76,8 +76,8 @@ impl<'a> ExternalInterviewApi<'a> {
     pub fn delete(
         &self,
         request: DeleteExternalInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteExternalInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteExternalInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新外部面试
     ///
@@ -102,8 +102,8 @@ impl<'a> ExternalInterviewApi<'a> {
     pub fn update(
         &self,
         request: UpdateExternalInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateExternalInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateExternalInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalInterviewApi::batch_query`]: 查询外部面试列表.
@@ -168,10 +168,14 @@ impl BatchQueryExternalInterviewRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryExternalInterviewRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryExternalInterviewRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -182,34 +186,34 @@ impl ::feishu_runtime::Validate for BatchQueryExternalInterviewRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryExternalInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalInterviewRequest {
     type Body = BatchQueryExternalInterviewBody;
     type Response = BatchQueryExternalInterviewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_interview.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_interviews/batch_query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -217,21 +221,21 @@ impl ::feishu_runtime::ApiRequest for BatchQueryExternalInterviewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/batch_query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/hire/v1/external_interviews/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.external_application_id {
             out.push("external_application_id", value);
         }
@@ -245,25 +249,25 @@ impl ::feishu_runtime::ApiRequest for BatchQueryExternalInterviewRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for BatchQueryExternalInterviewRequest {
+impl ::feishu_runtime::codegen::PagedRequest for BatchQueryExternalInterviewRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for BatchQueryExternalInterviewRequest {
+impl ::feishu_runtime::codegen::PagedItems for BatchQueryExternalInterviewRequest {
     type Item = ExternalInterview;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -285,26 +289,26 @@ impl CreateExternalInterviewRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInterviewRequest {
     type Body = CreateExternalInterviewBody;
     type Response = CreateExternalInterviewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_interview.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_interviews",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -313,7 +317,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -344,26 +348,26 @@ impl DeleteExternalInterviewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteExternalInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalInterviewRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_interview.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_interviews/:external_interview_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -372,12 +376,15 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/hire/v1/external_interviews/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_interview_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_interview_id,
+        );
         path
     }
 }
@@ -407,26 +414,26 @@ impl UpdateExternalInterviewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateExternalInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalInterviewRequest {
     type Body = UpdateExternalInterviewBody;
     type Response = UpdateExternalInterviewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_interview.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_interviews/:external_interview_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -435,12 +442,15 @@ impl ::feishu_runtime::ApiRequest for UpdateExternalInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/hire/v1/external_interviews/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_interview_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_interview_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -471,10 +481,14 @@ impl BatchQueryExternalInterviewBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryExternalInterviewBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryExternalInterviewBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.external_interview_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "external_interview_id_list",
@@ -903,7 +917,9 @@ pub enum AssessmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AssessmentType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    AssessmentType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 面试结果
 ///
 /// The values of `conclusion` in [`ExternalInterviewAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -918,7 +934,7 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Conclusion { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Conclusion { V1 => 1, V2 => 2, V3 => 3 });
 /// 参与状态
 ///
 /// The values of `participate_status` in [`ExternalInterview`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -933,4 +949,6 @@ pub enum ParticipateStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ParticipateStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    ParticipateStatus { V1 => 1, V2 => 2, V3 => 3 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `external_interview_assessment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalInterviewAssessmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalInterviewAssessmentApi<'a> {
     /// 创建外部面评
@@ -28,8 +28,8 @@ impl<'a> ExternalInterviewAssessmentApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalInterviewAssessmentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalInterviewAssessmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalInterviewAssessmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新外部面评
     ///
@@ -51,8 +51,8 @@ impl<'a> ExternalInterviewAssessmentApi<'a> {
     pub fn patch(
         &self,
         request: PatchExternalInterviewAssessmentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchExternalInterviewAssessmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchExternalInterviewAssessmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalInterviewAssessmentApi::create`]: 创建外部面评.
@@ -71,26 +71,26 @@ impl CreateExternalInterviewAssessmentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalInterviewAssessmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInterviewAssessmentRequest {
     type Body = CreateExternalInterviewAssessmentBody;
     type Response = CreateExternalInterviewAssessmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_interview_assessment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_interview_assessments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请联系研发排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -99,7 +99,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInterviewAssessmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -136,26 +136,26 @@ impl PatchExternalInterviewAssessmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchExternalInterviewAssessmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchExternalInterviewAssessmentRequest {
     type Body = PatchExternalInterviewAssessmentBody;
     type Response = PatchExternalInterviewAssessmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_interview_assessment.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_interview_assessments/:external_interview_assessment_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -164,12 +164,12 @@ impl ::feishu_runtime::ApiRequest for PatchExternalInterviewAssessmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
         path.push_str("/open-apis/hire/v1/external_interview_assessments/");
-        ::feishu_runtime::push_path_param(
+        ::feishu_runtime::codegen::push_path_param(
             &mut path,
             &self.external_interview_assessment_id,
         );
@@ -499,7 +499,9 @@ pub enum AssessmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AssessmentType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    AssessmentType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 面试结果
 ///
 /// The values of `conclusion` in [`ExternalInterviewAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -514,4 +516,4 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Conclusion { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Conclusion { V1 => 1, V2 => 2, V3 => 3 });

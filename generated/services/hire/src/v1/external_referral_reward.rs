@@ -5,7 +5,7 @@
 /// A handle on the `external_referral_reward` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ExternalReferralRewardApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ExternalReferralRewardApi<'a> {
     /// 导入外部内推奖励
@@ -29,8 +29,8 @@ impl<'a> ExternalReferralRewardApi<'a> {
     pub fn create(
         &self,
         request: CreateExternalReferralRewardRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateExternalReferralRewardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateExternalReferralRewardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除外部内推奖励
     ///
@@ -58,8 +58,8 @@ impl<'a> ExternalReferralRewardApi<'a> {
     pub fn delete(
         &self,
         request: DeleteExternalReferralRewardRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteExternalReferralRewardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteExternalReferralRewardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ExternalReferralRewardApi::create`]: 导入外部内推奖励.
@@ -92,26 +92,26 @@ impl CreateExternalReferralRewardRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateExternalReferralRewardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateExternalReferralRewardRequest {
     type Body = CreateExternalReferralRewardBody;
     type Response = CreateExternalReferralRewardResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_referral_reward.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_referral_rewards",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -120,14 +120,14 @@ impl ::feishu_runtime::ApiRequest for CreateExternalReferralRewardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/hire/v1/external_referral_rewards");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -156,32 +156,32 @@ impl DeleteExternalReferralRewardRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteExternalReferralRewardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalReferralRewardRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.external_referral_reward.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/external_referral_rewards/:external_referral_reward_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "请检查参数`external_referral_reward_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002556,
                 message: "不支持删除非外部导入的内推奖励",
@@ -190,12 +190,15 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalReferralRewardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
         path.push_str("/open-apis/hire/v1/external_referral_rewards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.external_referral_reward_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.external_referral_reward_id,
+        );
         path
     }
 }
@@ -493,7 +496,7 @@ pub enum BonusType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(BonusType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(BonusType { V1 => 1, V2 => 2 });
 /// 导入的奖励规则类型，将展示在内推奖励明细中，管理员与内推人可见
 /// 如需与飞书招聘内的奖励原因保持一致，方便统一统计，可参考下方说明传入
 ///
@@ -513,7 +516,7 @@ pub enum RuleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RuleType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 导入的内推奖励状态
@@ -530,7 +533,7 @@ pub enum Stage {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Stage { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Stage { V1 => 1, V2 => 2, V3 => 3 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateExternalReferralRewardRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -547,6 +550,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `interview` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InterviewApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InterviewApi<'a> {
     /// 获取人才面试信息
@@ -29,8 +29,8 @@ impl<'a> InterviewApi<'a> {
     pub fn get_by_talent(
         &self,
         request: GetByTalentInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, GetByTalentInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetByTalentInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取面试信息
     ///
@@ -55,8 +55,8 @@ impl<'a> InterviewApi<'a> {
     pub fn list(
         &self,
         request: ListInterviewRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInterviewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInterviewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InterviewApi::get_by_talent`]: 获取人才面试信息.
@@ -109,26 +109,26 @@ impl GetByTalentInterviewRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetByTalentInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetByTalentInterviewRequest {
     type Body = ();
     type Response = GetByTalentInterviewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview.get_by_talent",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interviews/get_by_talent",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -138,8 +138,8 @@ impl ::feishu_runtime::ApiRequest for GetByTalentInterviewRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview/get_by_talent",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -147,7 +147,7 @@ impl ::feishu_runtime::ApiRequest for GetByTalentInterviewRequest {
         path.push_str("/open-apis/hire/v1/interviews/get_by_talent");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("talent_id", &self.talent_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -275,10 +275,14 @@ impl ListInterviewRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListInterviewRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListInterviewRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -289,26 +293,26 @@ impl ::feishu_runtime::Validate for ListInterviewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListInterviewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInterviewRequest {
     type Body = ();
     type Response = ListInterviewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interviews",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -316,21 +320,21 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
         path.push_str("/open-apis/hire/v1/interviews");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -356,25 +360,25 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListInterviewRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListInterviewRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListInterviewRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListInterviewRequest {
     type Item = InterviewExtend;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1006,7 +1010,9 @@ pub enum ArrangementAppointmentKind {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ArrangementAppointmentKind { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    ArrangementAppointmentKind { V1 => 1, V2 => 2 }
+);
 /// 当安排类型为集中面试时，此值表示集中面试的安排状态。非集中面试该字段无含义。
 ///
 /// The values of `arrangement_status` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1021,7 +1027,9 @@ pub enum ArrangementStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ArrangementStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    ArrangementStatus { V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 安排类型
 ///
 /// The values of `arrangement_type` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1034,7 +1042,7 @@ pub enum ArrangementType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ArrangementType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ArrangementType { V1 => 1, V2 => 2 });
 /// 面试评价的提交状态
 ///
 /// The values of `commit_status` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1047,7 +1055,7 @@ pub enum CommitStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
 /// 面试结论
 ///
 /// The values of `conclusion` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1068,7 +1076,7 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Conclusion { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 面试状态
@@ -1113,7 +1121,7 @@ pub enum InterviewRoundSummary {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     InterviewRoundSummary { V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 =>
     16, V17 => 17, V18 => 18 }
@@ -1132,7 +1140,7 @@ pub enum InterviewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(InterviewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(InterviewType { V1 => 1, V2 => 2, V3 => 3 });
 /// 此次调用中使用的「职级 ID」的类型
 ///
 /// The values of `job_level_id_type` in [`GetByTalentInterviewRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1145,7 +1153,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -1165,7 +1173,7 @@ pub enum ListInterviewRequestUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ListInterviewRequestUserIdType { OpenId => "open_id", UnionId => "union_id", UserId
     => "user_id" }
 );
@@ -1183,7 +1191,7 @@ pub enum ReservedStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReservedStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ReservedStatus { V1 => 1, V2 => 2, V3 => 3 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`GetByTalentInterviewRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1202,7 +1210,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );
@@ -1230,7 +1238,7 @@ pub enum VideoType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     VideoType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V8 => 8, V9 => 9, V100 =>
     100 }
 );

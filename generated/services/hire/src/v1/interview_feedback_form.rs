@@ -5,7 +5,7 @@
 /// A handle on the `interview_feedback_form` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InterviewFeedbackFormApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InterviewFeedbackFormApi<'a> {
     /// 获取面试评价表列表
@@ -37,8 +37,8 @@ impl<'a> InterviewFeedbackFormApi<'a> {
     pub fn list(
         &self,
         request: ListInterviewFeedbackFormRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInterviewFeedbackFormRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInterviewFeedbackFormRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InterviewFeedbackFormApi::list`]: 获取面试评价表列表.
@@ -96,26 +96,26 @@ impl ListInterviewFeedbackFormRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListInterviewFeedbackFormRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInterviewFeedbackFormRequest {
     type Body = ();
     type Response = ListInterviewFeedbackFormResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview_feedback_form.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interview_feedback_forms",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
@@ -123,21 +123,21 @@ impl ::feishu_runtime::ApiRequest for ListInterviewFeedbackFormRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_feedback_form/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/hire/v1/interview_feedback_forms");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in self.interview_feedback_form_ids.iter().flatten() {
             out.push("interview_feedback_form_ids", value);
         }
@@ -149,21 +149,21 @@ impl ::feishu_runtime::ApiRequest for ListInterviewFeedbackFormRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListInterviewFeedbackFormRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListInterviewFeedbackFormRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListInterviewFeedbackFormRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListInterviewFeedbackFormRequest {
     type Item = InterviewFeedbackForm;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -694,7 +694,7 @@ pub enum CalculationMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CalculationMode { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(CalculationMode { V1 => 1, V2 => 2 });
 /// 维度类型
 ///
 /// The values of `type` in [`InterviewFeedbackFormDimension`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -721,7 +721,7 @@ pub enum InterviewFeedbackFormDimensionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     InterviewFeedbackFormDimensionType { V1 => 1, V2 => 2, V3 => 3, V5 => 5, V6 => 6, V7
     => 7, V10 => 10, V11 => 11, V12 => 12 }
 );
@@ -737,7 +737,9 @@ pub enum InterviewFeedbackFormModuleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(InterviewFeedbackFormModuleType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    InterviewFeedbackFormModuleType { V1 => 1, V2 => 2 }
+);
 /// 关联计算类型
 ///
 /// The values of `related_operator_type` in [`RelatedDimensionSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -758,7 +760,7 @@ pub enum RelatedOperatorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RelatedOperatorType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 分数维度类型，属于打分题的子维度类型，包括固定分值、自定义分值
@@ -773,7 +775,7 @@ pub enum ScoreDimensionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ScoreDimensionType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ScoreDimensionType { V1 => 1, V2 => 2 });
 /// 面试评价表类型
 ///
 /// The values of `type` in [`InterviewFeedbackForm`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -788,4 +790,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3 });

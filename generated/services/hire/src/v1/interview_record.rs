@@ -5,7 +5,7 @@
 /// A handle on the `interview_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InterviewRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InterviewRecordApi<'a> {
     /// 获取面试评价详细信息
@@ -29,8 +29,8 @@ impl<'a> InterviewRecordApi<'a> {
     pub fn get(
         &self,
         request: GetInterviewRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, GetInterviewRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetInterviewRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取面试评价详细信息
     ///
@@ -55,8 +55,8 @@ impl<'a> InterviewRecordApi<'a> {
     pub fn list(
         &self,
         request: ListInterviewRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInterviewRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInterviewRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InterviewRecordApi::get`]: 获取面试评价详细信息.
@@ -94,26 +94,26 @@ impl GetInterviewRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetInterviewRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetInterviewRecordRequest {
     type Body = ();
     type Response = GetInterviewRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview_record.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interview_records/:interview_record_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -122,15 +122,15 @@ impl ::feishu_runtime::ApiRequest for GetInterviewRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_record/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/hire/v1/interview_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.interview_record_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.interview_record_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -202,10 +202,14 @@ impl ListInterviewRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListInterviewRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListInterviewRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -215,7 +219,7 @@ impl ::feishu_runtime::Validate for ListInterviewRecordRequest {
             );
         }
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -226,26 +230,26 @@ impl ::feishu_runtime::Validate for ListInterviewRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListInterviewRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInterviewRecordRequest {
     type Body = ();
     type Response = ListInterviewRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview_record.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interview_records",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -253,21 +257,21 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_record/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/hire/v1/interview_records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -281,25 +285,25 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRecordRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListInterviewRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListInterviewRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListInterviewRecordRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListInterviewRecordRequest {
     type Item = InterviewRecord;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -904,7 +908,7 @@ pub enum CalculateType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CalculateType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(CalculateType { V1 => 1, V2 => 2 });
 /// 提交状态
 ///
 /// The values of `commit_status` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -917,7 +921,7 @@ pub enum CommitStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(CommitStatus { V1 => 1, V2 => 2 });
 /// 面试结论
 ///
 /// The values of `conclusion` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -938,7 +942,7 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Conclusion { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 维度评价方式
@@ -969,7 +973,7 @@ pub enum DimensionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DimensionType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V10 =>
     10, V11 => 11, V12 => 12 }
 );
@@ -989,6 +993,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

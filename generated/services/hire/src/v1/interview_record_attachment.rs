@@ -5,7 +5,7 @@
 /// A handle on the `interview_record_attachment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InterviewRecordAttachmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InterviewRecordAttachmentApi<'a> {
     /// 获取面试记录附件
@@ -28,8 +28,8 @@ impl<'a> InterviewRecordAttachmentApi<'a> {
     pub fn get(
         &self,
         request: GetInterviewRecordAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetInterviewRecordAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetInterviewRecordAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InterviewRecordAttachmentApi::get`]: 获取面试记录附件.
@@ -81,26 +81,26 @@ impl GetInterviewRecordAttachmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetInterviewRecordAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetInterviewRecordAttachmentRequest {
     type Body = ();
     type Response = GetInterviewRecordAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview_record_attachment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interview_records/attachments",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -109,14 +109,14 @@ impl ::feishu_runtime::ApiRequest for GetInterviewRecordAttachmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_record-attachment/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/hire/v1/interview_records/attachments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("application_id", &self.application_id);
         if let Some(value) = &self.interview_record_id {
             out.push("interview_record_id", value);
@@ -205,4 +205,4 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Language { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Language { V1 => 1, V2 => 2 });

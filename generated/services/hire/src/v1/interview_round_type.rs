@@ -5,7 +5,7 @@
 /// A handle on the `interview_round_type` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct InterviewRoundTypeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> InterviewRoundTypeApi<'a> {
     /// 获取面试轮次类型列表
@@ -28,8 +28,8 @@ impl<'a> InterviewRoundTypeApi<'a> {
     pub fn list(
         &self,
         request: ListInterviewRoundTypeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListInterviewRoundTypeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListInterviewRoundTypeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`InterviewRoundTypeApi::list`]: 获取面试轮次类型列表.
@@ -55,26 +55,26 @@ impl ListInterviewRoundTypeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListInterviewRoundTypeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListInterviewRoundTypeRequest {
     type Body = ();
     type Response = ListInterviewRoundTypeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.interview_round_type.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/interview_round_types",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -84,8 +84,8 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRoundTypeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_round_type/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -93,7 +93,7 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRoundTypeRequest {
         path.push_str("/open-apis/hire/v1/interview_round_types");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.process_type {
             out.push("process_type", value);
         }
@@ -256,7 +256,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 职位流程类型
 ///
 /// The values of `process_type` in [`InterviewRoundType`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -269,4 +269,4 @@ pub enum ProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ProcessType { V1 => 1, V2 => 2 });

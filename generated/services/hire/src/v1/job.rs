@@ -5,7 +5,7 @@
 /// A handle on the `job` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobApi<'a> {
     /// 关闭职位
@@ -29,8 +29,8 @@ impl<'a> JobApi<'a> {
     pub fn close(
         &self,
         request: CloseJobRequest,
-    ) -> ::feishu_runtime::Call<'a, CloseJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CloseJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新建职位
     ///
@@ -69,8 +69,8 @@ impl<'a> JobApi<'a> {
     pub fn combined_create(
         &self,
         request: CombinedCreateJobRequest,
-    ) -> ::feishu_runtime::Call<'a, CombinedCreateJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CombinedCreateJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新职位
     ///
@@ -113,8 +113,8 @@ impl<'a> JobApi<'a> {
     pub fn combined_update(
         &self,
         request: CombinedUpdateJobRequest,
-    ) -> ::feishu_runtime::Call<'a, CombinedUpdateJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CombinedUpdateJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取职位设置
     ///
@@ -137,8 +137,8 @@ impl<'a> JobApi<'a> {
     pub fn config(
         &self,
         request: ConfigJobRequest,
-    ) -> ::feishu_runtime::Call<'a, ConfigJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ConfigJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取职位信息
     ///
@@ -164,8 +164,8 @@ impl<'a> JobApi<'a> {
     pub fn get(
         &self,
         request: GetJobRequest,
-    ) -> ::feishu_runtime::Call<'a, GetJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取职位详情
     ///
@@ -191,8 +191,8 @@ impl<'a> JobApi<'a> {
     pub fn get_detail(
         &self,
         request: GetDetailJobRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDetailJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDetailJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取职位列表
     ///
@@ -217,8 +217,8 @@ impl<'a> JobApi<'a> {
     pub fn list(
         &self,
         request: ListJobRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 重启职位
     ///
@@ -245,8 +245,8 @@ impl<'a> JobApi<'a> {
     pub fn open(
         &self,
         request: OpenJobRequest,
-    ) -> ::feishu_runtime::Call<'a, OpenJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, OpenJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取职位上的招聘人员信息
     ///
@@ -270,8 +270,8 @@ impl<'a> JobApi<'a> {
     pub fn recruiter(
         &self,
         request: RecruiterJobRequest,
-    ) -> ::feishu_runtime::Call<'a, RecruiterJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RecruiterJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新职位设置
     ///
@@ -303,8 +303,8 @@ impl<'a> JobApi<'a> {
     pub fn update_config(
         &self,
         request: UpdateConfigJobRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateConfigJobRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateConfigJobRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobApi::close`]: 关闭职位.
@@ -325,32 +325,32 @@ impl CloseJobRequest {
         Self { job_id: job_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for CloseJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CloseJobRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.close",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/close",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002609,
                 message: "职位已关闭",
@@ -359,12 +359,12 @@ impl ::feishu_runtime::ApiRequest for CloseJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/close",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/close");
         path
     }
@@ -447,92 +447,92 @@ impl CombinedCreateJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CombinedCreateJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CombinedCreateJobRequest {
     type Body = CombinedCreateJobBody;
     type Response = CombinedCreateJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.combined_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/combined_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter illegal",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002613,
                 message: "The synchronization switch has not been turned on. You can only create, edit or close jobs in the recruitment system",
                 hint: "请确认职位同步开关是否已开启；路径：「飞书招聘」-「设置」-「职位管理」-「职位设置」-「通过API同步职位开关」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002603,
                 message: "Position type does not exist",
                 hint: "职位类别不存在，请检查`job_type_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002604,
                 message: "Recruitment type does not exist",
                 hint: "雇佣类型不存在，请检查`recruitment_type `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002605,
                 message: "Sequence does not exist",
                 hint: "序列不存在，请检查`job_category_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002606,
                 message: "Level does not exist",
                 hint: "级别不存在，请检查`max_level_id `或`min_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002607,
                 message: "Position highlight does not exist",
                 hint: "职位亮点不存在，请检查`highlight_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002608,
                 message: "Subject does not exist",
                 hint: "项目不存在，请检查`subject_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002609,
                 message: "Job Closed",
                 hint: "职位已关闭，请通过[获取职位信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get)接口查看职位关闭状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002622,
                 message: "Target major doesn't exist. Please confirm whether the major ID is correct.",
                 hint: "目标专业不存在，请检查`target_major_id_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002623,
                 message: "Unable to set other target majors if \"Major unlimited\" is selected",
                 hint: "选择「不限专业」时不可设置其他目标专业，请检查`target_major_id_list `参数是否还额外设置其他目标专业",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002630,
                 message: "Job Level is disable",
@@ -541,14 +541,14 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/combined_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/hire/v1/jobs/combined_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -649,104 +649,104 @@ impl CombinedUpdateJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CombinedUpdateJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CombinedUpdateJobRequest {
     type Body = CombinedUpdateJobBody;
     type Response = CombinedUpdateJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.combined_update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/combined_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002613,
                 message: "「通过API同步职位开关」尚未打开，仅支持在招聘系统中新建、编辑或关闭职位",
                 hint: "请确认职位同步开关是否已开启；路径：「飞书招聘」-「设置」-「职位管理」-「职位设置」-「通过API同步职位开关」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002615,
                 message: "职位已有候选人投递，不可更改该职位流程",
                 hint: "请检查`job_id`参数是否正确，并可通过[获取投递列表](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list)接口，查询职位已有候选人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002603,
                 message: "职位类别不存在",
                 hint: "职位类别不存在，请检查`job_type_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002604,
                 message: "雇佣类型不存在",
                 hint: "雇佣类型不存在，请检查`recruitment_type `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002605,
                 message: "序列不存在",
                 hint: "序列不存在，请检查`job_category_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002606,
                 message: "级别不存在",
                 hint: "级别不存在，请检查`max_level_id `或`min_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002607,
                 message: "职位亮点不存在",
                 hint: "职位亮点不存在，请检查`highlight_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002608,
                 message: "项目不存在",
                 hint: "项目不存在，请检查`subject_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002609,
                 message: "职位已关闭",
                 hint: "职位已关闭，请通过[获取职位信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get)接口查看职位关闭状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002622,
                 message: "目标专业不存在",
                 hint: "目标专业不存在，请检查`target_major_id_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002623,
                 message: "选择「不限专业」时不可设置其他目标专业",
                 hint: "选择「不限专业」时不可设置其他目标专业，请检查`target_major_id_list `参数是否还额外设置其他目标专业",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002630,
                 message: "职位职级已停用",
                 hint: "职位职级已停用，请检查`max_level_id `或`min_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002631,
                 message: "当前职位正在处理投递锁定，不可修改",
@@ -755,16 +755,16 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/combined_update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/combined_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -817,26 +817,26 @@ impl ConfigJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ConfigJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ConfigJobRequest {
     type Body = ();
     type Response = ConfigJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.config",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/config",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -845,16 +845,16 @@ impl ::feishu_runtime::ApiRequest for ConfigJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/config",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/config");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -940,32 +940,32 @@ impl GetJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetJobRequest {
     type Body = ();
     type Response = GetJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请联系研发排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002601,
                 message: "职位不存在",
@@ -974,15 +974,15 @@ impl ::feishu_runtime::ApiRequest for GetJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1077,32 +1077,32 @@ impl GetDetailJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDetailJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDetailJobRequest {
     type Body = ();
     type Response = GetDetailJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.get_detail",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/get_detail",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002601,
                 message: "职位不存在",
@@ -1111,16 +1111,16 @@ impl ::feishu_runtime::ApiRequest for GetDetailJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get_detail",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/get_detail");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1255,10 +1255,14 @@ impl ListJobRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListJobRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListJobRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1269,26 +1273,26 @@ impl ::feishu_runtime::Validate for ListJobRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobRequest {
     type Body = ();
     type Response = ListJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -1296,21 +1300,21 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
         path.push_str("/open-apis/hire/v1/jobs");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.update_start_time {
             out.push("update_start_time", value);
         }
@@ -1336,25 +1340,25 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
             out.push("job_family_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobRequest {
     type Item = Job;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1383,44 +1387,44 @@ impl OpenJobRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for OpenJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for OpenJobRequest {
     type Body = OpenJobBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.open",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/open",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002601,
                 message: "职位不存在",
                 hint: "请检查职位 ID 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002613,
                 message: "未开启「通过 API 同步职位」",
                 hint: "请在「飞书招聘」-「设置」-「职位管理」-「职位设置」中开启「通过 API 同步职位」开关",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002616,
                 message: "职位已经被重启",
@@ -1429,12 +1433,12 @@ impl ::feishu_runtime::ApiRequest for OpenJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/open",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/open");
         path
     }
@@ -1477,32 +1481,32 @@ impl RecruiterJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for RecruiterJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RecruiterJobRequest {
     type Body = ();
     type Response = RecruiterJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.recruiter",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/recruiter",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002601,
                 message: "职位不存在",
@@ -1511,16 +1515,16 @@ impl ::feishu_runtime::ApiRequest for RecruiterJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/recruiter",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/recruiter");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1564,62 +1568,62 @@ impl UpdateConfigJobRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateConfigJobRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateConfigJobRequest {
     type Body = UpdateConfigJobBody;
     type Response = UpdateConfigJobResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job.update_config",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/update_config",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002613,
                 message: "「通过 API 同步职位」开关尚未打开，仅支持在招聘系统中新建、编辑或关闭职位",
                 hint: "请确认「通过 API 同步职位」开关是否已开启；路径：「招聘系统」-「设置」-「职位管理」-「职位设置」-「通过 API 同步职位」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002609,
                 message: "职位已关闭",
                 hint: "职位已关闭，请通过[获取职位信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get)接口查看职位关闭状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002611,
                 message: "Offer 审批流程不适用于当前部门",
                 hint: "可通过[获取 Offer 审批流配置列表](https://open.feishu.cn/document/server-docs/hire-v1/recruitment-related-configuration/offer-settings/offer_approval_template/list)接口查看当前流程的适用部门是否包含当前 Offer 对应部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002620,
                 message: "不可关联同属性职位",
                 hint: "不可关联同属性职位，如虚拟职位不能关联虚拟职位，请检查`related_job_id_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002621,
                 message: "实体职位只可关联一个虚拟职位",
                 hint: "实体职位只可关联一个虚拟职位，请检查`related_job_id_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002703,
                 message: "招聘需求不存在",
@@ -1628,16 +1632,16 @@ impl ::feishu_runtime::ApiRequest for UpdateConfigJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/update_config",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/update_config");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -5124,7 +5128,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ConfigJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5143,7 +5147,7 @@ pub enum ConfigJobRequestUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ConfigJobRequestUserIdType { OpenId => "open_id", UnionId => "union_id", UserId =>
     "user_id", PeopleAdminId => "people_admin_id" }
 );
@@ -5159,7 +5163,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -5187,7 +5191,7 @@ pub enum Experience {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Experience { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8 }
 );
 /// 面试类型
@@ -5204,7 +5208,7 @@ pub enum InterviewType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(InterviewType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(InterviewType { V1 => 1, V2 => 2, V3 => 3 });
 /// 职位属性
 ///
 /// The values of `job_attribute` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5217,7 +5221,7 @@ pub enum JobAttribute {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobAttribute { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobAttribute { V1 => 1, V2 => 2 });
 /// 此次调用中使用的「序列 ID」的类型
 ///
 /// The values of `job_family_id_type` in [`CombinedCreateJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5230,7 +5234,7 @@ pub enum JobFamilyIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobFamilyIdType { PeopleAdminJobCategoryId => "people_admin_job_category_id",
     JobFamilyId => "job_family_id" }
 );
@@ -5246,7 +5250,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -5280,7 +5284,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11 }
 );
@@ -5296,7 +5300,7 @@ pub enum ProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
 /// 学历要求
 ///
 /// The values of `required_degree` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5323,7 +5327,7 @@ pub enum RequiredDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RequiredDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V20 => 20 }
 );
@@ -5339,7 +5343,7 @@ pub enum StorefrontMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StorefrontMode { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(StorefrontMode { V1 => 1, V2 => 2 });
 /// 更新选项，传入要更新的配置项 - 接口将按照所选择的「选项」进行设置参数校验和更新。若设置的必填字段更新时未填写内容，接口将报错无法完成更新。
 ///
 /// The values of `update_option_list` in [`UpdateConfigJobBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -5370,7 +5374,7 @@ pub enum UpdateOptionList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     UpdateOptionList { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12 }
 );
@@ -5390,7 +5394,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 视频面试类型
@@ -5417,7 +5421,7 @@ pub enum VideoType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     VideoType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V8 => 8, V9 => 9, V100 =>
     100 }
 );

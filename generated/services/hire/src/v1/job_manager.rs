@@ -5,7 +5,7 @@
 /// A handle on the `job_manager` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobManagerApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobManagerApi<'a> {
     /// 更新职位相关人员
@@ -33,8 +33,8 @@ impl<'a> JobManagerApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateJobManagerRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateJobManagerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchUpdateJobManagerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取职位上的招聘人员信息
     ///
@@ -57,8 +57,8 @@ impl<'a> JobManagerApi<'a> {
     pub fn get(
         &self,
         request: GetJobManagerRequest,
-    ) -> ::feishu_runtime::Call<'a, GetJobManagerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetJobManagerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobManagerApi::batch_update`]: 更新职位相关人员.
@@ -99,32 +99,32 @@ impl BatchUpdateJobManagerRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateJobManagerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateJobManagerRequest {
     type Body = BatchUpdateJobManagerBody;
     type Response = BatchUpdateJobManagerResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_manager.batch_update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/managers/batch_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002619,
                 message: "并发冲突",
@@ -134,18 +134,18 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateJobManagerRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job-manager/batch_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/managers/batch_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -194,26 +194,26 @@ impl GetJobManagerRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetJobManagerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetJobManagerRequest {
     type Body = ();
     type Response = GetJobManagerResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_manager.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/jobs/:job_id/managers/:manager_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请联系研发排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -227,12 +227,12 @@ impl ::feishu_runtime::ApiRequest for GetJobManagerRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/hire/v1/jobs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_id);
         path.push_str("/managers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.manager_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.manager_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -405,7 +405,7 @@ pub enum GetJobManagerRequestUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GetJobManagerRequestUserIdType { OpenId => "open_id", UnionId => "union_id", UserId
     => "user_id", PeopleAdminId => "people_admin_id" }
 );
@@ -423,7 +423,7 @@ pub enum UpdateOptionList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UpdateOptionList { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(UpdateOptionList { V1 => 1, V2 => 2, V3 => 3 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`BatchUpdateJobManagerRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -440,6 +440,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `job_publish_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobPublishRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobPublishRecordApi<'a> {
     /// 获取职位广告发布记录
@@ -31,8 +31,8 @@ impl<'a> JobPublishRecordApi<'a> {
     pub fn search(
         &self,
         request: SearchJobPublishRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchJobPublishRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchJobPublishRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobPublishRecordApi::search`]: 获取职位广告发布记录.
@@ -143,10 +143,14 @@ impl SearchJobPublishRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchJobPublishRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchJobPublishRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -157,26 +161,26 @@ impl ::feishu_runtime::Validate for SearchJobPublishRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchJobPublishRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchJobPublishRecordRequest {
     type Body = SearchJobPublishRecordBody;
     type Response = SearchJobPublishRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_publish_record.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_publish_records/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -184,16 +188,16 @@ impl ::feishu_runtime::ApiRequest for SearchJobPublishRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_publish_record/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -201,7 +205,7 @@ impl ::feishu_runtime::ApiRequest for SearchJobPublishRecordRequest {
         path.push_str("/open-apis/hire/v1/job_publish_records/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -224,25 +228,25 @@ impl ::feishu_runtime::ApiRequest for SearchJobPublishRecordRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchJobPublishRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchJobPublishRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchJobPublishRecordRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchJobPublishRecordRequest {
     type Item = WebsiteJobPost;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -855,7 +859,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -883,7 +887,7 @@ pub enum Experience {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Experience { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8 }
 );
 /// 职位状态
@@ -898,7 +902,7 @@ pub enum JobActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobActiveStatus { V1 => 1, V2 => 2 });
 /// 此次调用中使用的「序列 ID」的类型
 ///
 /// The values of `job_family_id_type` in [`SearchJobPublishRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -911,7 +915,7 @@ pub enum JobFamilyIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobFamilyIdType { PeopleAdminJobCategoryId => "people_admin_job_category_id",
     JobFamilyId => "job_family_id" }
 );
@@ -927,7 +931,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -943,7 +947,7 @@ pub enum JobProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobProcessType { V1 => 1, V2 => 2 });
 /// 字段类型
 ///
 /// The values of `object_type` in [`WebsiteJobPostCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -972,7 +976,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10 }
 );
@@ -1002,7 +1006,7 @@ pub enum RequiredDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RequiredDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V20 => 20 }
 );
@@ -1022,6 +1026,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

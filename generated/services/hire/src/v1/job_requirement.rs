@@ -5,7 +5,7 @@
 /// A handle on the `job_requirement` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobRequirementApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobRequirementApi<'a> {
     /// 创建招聘需求
@@ -40,8 +40,8 @@ impl<'a> JobRequirementApi<'a> {
     pub fn create(
         &self,
         request: CreateJobRequirementRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateJobRequirementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateJobRequirementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除招聘需求
     ///
@@ -65,8 +65,8 @@ impl<'a> JobRequirementApi<'a> {
     pub fn delete(
         &self,
         request: DeleteJobRequirementRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteJobRequirementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteJobRequirementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取招聘需求列表
     ///
@@ -91,8 +91,8 @@ impl<'a> JobRequirementApi<'a> {
     pub fn list(
         &self,
         request: ListJobRequirementRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobRequirementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobRequirementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取招聘需求信息
     ///
@@ -118,8 +118,8 @@ impl<'a> JobRequirementApi<'a> {
     pub fn list_by_id(
         &self,
         request: ListByIdJobRequirementRequest,
-    ) -> ::feishu_runtime::Call<'a, ListByIdJobRequirementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListByIdJobRequirementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新招聘需求
     ///
@@ -153,8 +153,8 @@ impl<'a> JobRequirementApi<'a> {
     pub fn update(
         &self,
         request: UpdateJobRequirementRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateJobRequirementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateJobRequirementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobRequirementApi::create`]: 创建招聘需求.
@@ -250,92 +250,96 @@ impl CreateJobRequirementRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobRequirementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobRequirementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateJobRequirementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateJobRequirementRequest {
     type Body = CreateJobRequirementBody;
     type Response = CreateJobRequirementResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_requirement.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_requirements",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002701,
                 message: "不允许通过OpenAPI进行新建、编辑、删除招聘需求",
                 hint: "若要通过OpenAPI管理招聘需求，请通过「飞书招聘」-「设置」-「招聘需求管理」-「招聘需求设置」开启「通过API新建、编辑、删除招聘需求」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002702,
                 message: "招需需求编号重复",
                 hint: "请检查`short_code`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002705,
                 message: "已启用招聘需求审批，不可通过API 新建、编辑招聘需求",
                 hint: "开启招聘需求审批功能后，暂不支持通过API新建、编辑招聘需求。是否开启审批功能，请参考「飞书招聘」-「设置」-「招聘需求管理」-「招聘需求设置」下的「招聘需求审批」配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002708,
                 message: "人员类型不存在",
                 hint: "请检查`recruitment_type_id `或者`employee_type_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002710,
                 message: "招聘需求职级已停用",
                 hint: "请检查`min_level_id`或`max_level_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002721,
                 message: "需求负责人存在重复、需求用人经理存在重复、或直属上级存在重复",
                 hint: "请检查`recruiter_id_list`、`jr_hiring_manager_id_list`或`direct_leader_id_list`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002722,
                 message: "「当前招聘需求人数」或「编制关联的所有招聘需求人数」超出空缺编制数，无法创建（该错误码仅对招聘人事一体化客户有效，如客户在编制侧开启创建招聘需求时需校验是否超编，则可能返回此错误码）",
                 hint: "请比对需求人数与当前编制空缺数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002723,
                 message: "未填写编制校验的必须内容",
                 hint: "请按照编制校验要求，传入需要校验的字段内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002724,
                 message: "企业开启了招聘需求审批，需求通过审批前无法关联职位。",
@@ -344,14 +348,14 @@ impl ::feishu_runtime::ApiRequest for CreateJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/hire/v1/job_requirements");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -371,8 +375,8 @@ impl ::feishu_runtime::ApiRequest for CreateJobRequirementRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`JobRequirementApi::delete`]: 删除招聘需求.
@@ -395,38 +399,38 @@ impl DeleteJobRequirementRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteJobRequirementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteJobRequirementRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_requirement.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_requirements/:job_requirement_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002071,
                 message: "【通过 API 新建、编辑、删除招聘需求】开关未开启",
                 hint: "请在「飞书招聘」-「设置」-「招聘需求管理」-「招聘需求设置」当中，开启【通过 API 新建、编辑、删除招聘需求】开关",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002704,
                 message: "招聘需求不可被删除",
@@ -435,12 +439,12 @@ impl ::feishu_runtime::ApiRequest for DeleteJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/hire/v1/job_requirements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_requirement_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_requirement_id);
         path
     }
 }
@@ -616,26 +620,26 @@ impl ListJobRequirementRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobRequirementRequest {
     type Body = ();
     type Response = ListJobRequirementResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_requirement.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_requirements",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -643,16 +647,16 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -660,7 +664,7 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
         path.push_str("/open-apis/hire/v1/job_requirements");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -699,21 +703,21 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobRequirementRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobRequirementRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobRequirementRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobRequirementRequest {
     type Item = JobRequirementDto;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -812,32 +816,32 @@ impl ListByIdJobRequirementRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListByIdJobRequirementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListByIdJobRequirementRequest {
     type Body = ListByIdJobRequirementBody;
     type Response = ListByIdJobRequirementResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_requirement.list_by_id",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_requirements/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "ID list 长度不合法",
                 hint: "限制最大查询量为100条",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002725,
                 message: "不能同时使用ID列表与编号列表进行查询",
@@ -846,14 +850,14 @@ impl ::feishu_runtime::ApiRequest for ListByIdJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/list_by_id",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/hire/v1/job_requirements/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -975,92 +979,96 @@ impl UpdateJobRequirementRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateJobRequirementRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateJobRequirementRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateJobRequirementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateJobRequirementRequest {
     type Body = UpdateJobRequirementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_requirement.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_requirements/:job_requirement_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002705,
                 message: "已启用招聘需求审批，不可通过API 新建、编辑招聘需求",
                 hint: "开启招聘需求审批功能后，暂不支持通过API新建、编辑招聘需求。是否开启审批功能，请参考「飞书招聘」-「设置」-「招聘需求管理」-「招聘需求设置」下的「招聘需求审批」配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002708,
                 message: "人员类型不存在",
                 hint: "请检查`recruitment_type_id `或者`employee_type_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002710,
                 message: "招聘需求职级已停用",
                 hint: "请检查`min_level_id`或`max_level_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002721,
                 message: "需求负责人存在重复、需求用人经理存在重复、或直属上级存在重复",
                 hint: "请检查`recruiter_id_list`、`jr_hiring_manager_id_list`或`direct_leader_id_list`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002722,
                 message: "「当前招聘需求人数」或「编制关联的所有招聘需求人数」超出空缺编制数，无法创建（该错误码仅对招聘人事一体化客户有效，如客户在编制侧开启创建招聘需求时需校验是否超编，则可能返回此错误码）",
                 hint: "请比对需求人数与当前编制空缺数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002723,
                 message: "未填写编制校验的必须内容",
                 hint: "请按照编制校验要求，传入需要校验的字段内容",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002701,
                 message: "【通过 API 新建、编辑、删除招聘需求】开关未开启",
                 hint: "请在「飞书招聘」-「设置」-「招聘需求管理」-「招聘需求设置」当中，开启【通过 API 新建、编辑、删除招聘需求】开关",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002702,
                 message: "企业开启了招聘需求审批，需求通过审批前无法关联职位。",
                 hint: "/-",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002703,
                 message: "企业开启了招聘需求审批，审批中的招聘需求无法更新。",
@@ -1069,15 +1077,15 @@ impl ::feishu_runtime::ApiRequest for UpdateJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/hire/v1/job_requirements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_requirement_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_requirement_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1097,8 +1105,8 @@ impl ::feishu_runtime::ApiRequest for UpdateJobRequirementRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateJobRequirementRequest`].
@@ -1419,10 +1427,14 @@ impl CreateJobRequirementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateJobRequirementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateJobRequirementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_id_list",
@@ -2487,10 +2499,14 @@ impl UpdateJobRequirementBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateJobRequirementBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateJobRequirementBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_id_list",
@@ -2519,7 +2535,7 @@ pub enum ApprovalStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ApprovalStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 需求类型
@@ -2534,7 +2550,7 @@ pub enum Category {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Category { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Category { V1 => 1, V2 => 2 });
 /// 指定查询结果中的部门 ID 类型。关于部门 ID 的详细介绍，可参见[部门ID说明](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview)。
 ///
 /// The values of `department_id_type` in [`CreateJobRequirementRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2547,7 +2563,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -2571,7 +2587,7 @@ pub enum DisplayProgress {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DisplayProgress { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 此次调用中使用的「人员类型 ID」的类型
@@ -2586,7 +2602,7 @@ pub enum EmployeeTypeIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeTypeIdType { PeopleAdminEmployeeTypeId => "people_admin_employee_type_id",
     EmployeeTypeEnumId => "employee_type_enum_id" }
 );
@@ -2602,7 +2618,7 @@ pub enum JobFamilyIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobFamilyIdType { PeopleAdminJobCategoryId => "people_admin_job_category_id",
     JobFamilyId => "job_family_id" }
 );
@@ -2618,7 +2634,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -2652,7 +2668,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11 }
 );
@@ -2670,7 +2686,7 @@ pub enum Priority {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Priority { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Priority { V1 => 1, V2 => 2, V3 => 3 });
 /// 招聘类型
 ///
 /// The values of `process_type` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2683,7 +2699,7 @@ pub enum ProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
 /// 学历要求
 ///
 /// The values of `required_degree` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2710,7 +2726,7 @@ pub enum RequiredDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RequiredDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V20 => 20 }
 );
@@ -2730,6 +2746,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

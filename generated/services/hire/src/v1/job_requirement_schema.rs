@@ -5,7 +5,7 @@
 /// A handle on the `job_requirement_schema` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobRequirementSchemaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobRequirementSchemaApi<'a> {
     /// 获取招聘需求模板列表
@@ -33,8 +33,8 @@ impl<'a> JobRequirementSchemaApi<'a> {
     pub fn list(
         &self,
         request: ListJobRequirementSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobRequirementSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobRequirementSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobRequirementSchemaApi::list`]: 获取招聘需求模板列表.
@@ -75,26 +75,26 @@ impl ListJobRequirementSchemaRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobRequirementSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobRequirementSchemaRequest {
     type Body = ();
     type Response = ListJobRequirementSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_requirement_schema.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_requirement_schemas",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -102,21 +102,21 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement_schema/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/hire/v1/job_requirement_schemas");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -125,21 +125,21 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobRequirementSchemaRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobRequirementSchemaRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobRequirementSchemaRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobRequirementSchemaRequest {
     type Item = JobRequirementSchema;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -492,7 +492,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 模块类型，固定返回`11`
 ///
 /// The values of `object_type` in [`CommonSchemaSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -525,7 +525,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V13 => 13 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `job_schema` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JobSchemaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JobSchemaApi<'a> {
     /// 获取职位模板
@@ -30,8 +30,8 @@ impl<'a> JobSchemaApi<'a> {
     pub fn list(
         &self,
         request: ListJobSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, ListJobSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListJobSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`JobSchemaApi::list`]: 获取职位模板.
@@ -84,26 +84,26 @@ impl ListJobSchemaRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListJobSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListJobSchemaRequest {
     type Body = ();
     type Response = ListJobSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.job_schema.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/job_schemas",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -111,21 +111,21 @@ impl ::feishu_runtime::ApiRequest for ListJobSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_schema/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
         path.push_str("/open-apis/hire/v1/job_schemas");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -137,21 +137,21 @@ impl ::feishu_runtime::ApiRequest for ListJobSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListJobSchemaRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListJobSchemaRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListJobSchemaRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListJobSchemaRequest {
     type Item = JobSchema;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -521,7 +521,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 类型，目前仅支持`11`
 ///
 /// The values of `object_type` in [`CommonSchemaSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -554,7 +554,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V13 => 13 }
 );
@@ -570,7 +570,7 @@ pub enum Scenario {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scenario { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Scenario { V1 => 1, V2 => 2 });
 /// 职位模板类型
 ///
 /// The values of `scenario_type` in [`JobSchema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -583,4 +583,4 @@ pub enum ScenarioType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ScenarioType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ScenarioType { V1 => 1, V2 => 2 });

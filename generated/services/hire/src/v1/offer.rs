@@ -5,7 +5,7 @@
 /// A handle on the `offer` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OfferApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OfferApi<'a> {
     /// 创建 Offer
@@ -56,8 +56,8 @@ impl<'a> OfferApi<'a> {
     pub fn create(
         &self,
         request: CreateOfferRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateOfferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateOfferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 Offer 详情
     ///
@@ -80,8 +80,8 @@ impl<'a> OfferApi<'a> {
     pub fn get(
         &self,
         request: GetOfferRequest,
-    ) -> ::feishu_runtime::Call<'a, GetOfferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetOfferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新实习 Offer 入/离职状态
     ///
@@ -105,8 +105,8 @@ impl<'a> OfferApi<'a> {
     pub fn intern_offer_status(
         &self,
         request: InternOfferStatusOfferRequest,
-    ) -> ::feishu_runtime::Call<'a, InternOfferStatusOfferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InternOfferStatusOfferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 Offer 列表
     ///
@@ -131,8 +131,8 @@ impl<'a> OfferApi<'a> {
     pub fn list(
         &self,
         request: ListOfferRequest,
-    ) -> ::feishu_runtime::Call<'a, ListOfferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListOfferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新 Offer 状态
     ///
@@ -178,8 +178,8 @@ impl<'a> OfferApi<'a> {
     pub fn offer_status(
         &self,
         request: OfferStatusOfferRequest,
-    ) -> ::feishu_runtime::Call<'a, OfferStatusOfferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, OfferStatusOfferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新 Offer 信息
     ///
@@ -228,8 +228,8 @@ impl<'a> OfferApi<'a> {
     pub fn update(
         &self,
         request: UpdateOfferRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateOfferRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateOfferRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OfferApi::create`]: 创建 Offer.
@@ -325,176 +325,180 @@ impl CreateOfferRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateOfferRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateOfferRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateOfferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateOfferRequest {
     type Body = CreateOfferBody;
     type Response = CreateOfferResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offers",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002053,
                 message: "offer already exist",
                 hint: "Offer 已存在，不可重复创建 Offer",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002054,
                 message: "application not exist",
                 hint: "投递不存在，检查投递 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002055,
                 message: "application already terminated",
                 hint: "投递已终止，不可发起 Offer",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002056,
                 message: "application stage abnormal",
                 hint: "投递阶段异常，检查投递状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002057,
                 message: "schema not the latest version",
                 hint: "需传入最新版本的 schema_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002058,
                 message: "offer attachment not exist",
                 hint: "附件不存在，检查附件信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002059,
                 message: "schema not exist",
                 hint: "schema不存在，检查 schema_id",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002061,
                 message: "formula illegal",
                 hint: "检查公式信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002062,
                 message: "miss in job process",
                 hint: "该投递阶段不支持创建 Offer",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002069,
                 message: "职务不存在",
                 hint: "请检查`employment_job_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002070,
                 message: "职务已停用",
                 hint: "请检查`employment_job_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002071,
                 message: "序列不存在",
                 hint: "请检查`job_family_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002072,
                 message: "序列已停用",
                 hint: "请检查`job_family_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002073,
                 message: "职级不存在",
                 hint: "请检查`job_level_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002074,
                 message: "职级已停用",
                 hint: "请检查`job_level_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002075,
                 message: "职等不存在",
                 hint: "请检查`job_grade_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002076,
                 message: "职等已停用",
                 hint: "请检查`job_grade_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002077,
                 message: "职务、序列不匹配",
                 hint: "请检查`employment_job_id `、`job_family_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002078,
                 message: "职务、职级不匹配",
                 hint: "请检查`employment_job_id `、`job_level_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002079,
                 message: "序列、职级不匹配(在序列与职级在生效时间内未查询到关联的生效职务)",
                 hint: "请检查`job_family_id `、`job_level_id `参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002080,
                 message: "职级、职等不匹配",
                 hint: "请检查`job_level_id`、`job_grade_id`参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002082,
                 message: "Offer 附件数量超过限制",
                 hint: "Offer 附件每个请求最多 20 个，请减少请求中的 Offer 附件数量",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002083,
                 message: "Offer 附件对应的文件不存在",
@@ -503,14 +507,14 @@ impl ::feishu_runtime::ApiRequest for CreateOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
         path.push_str("/open-apis/hire/v1/offers");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -530,8 +534,8 @@ impl ::feishu_runtime::ApiRequest for CreateOfferRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`OfferApi::get`]: 获取 Offer 详情.
@@ -629,26 +633,26 @@ impl GetOfferRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetOfferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetOfferRequest {
     type Body = ();
     type Response = GetOfferResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offers/:offer_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
@@ -657,15 +661,15 @@ impl ::feishu_runtime::ApiRequest for GetOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/hire/v1/offers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.offer_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -706,38 +710,38 @@ impl InternOfferStatusOfferRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for InternOfferStatusOfferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InternOfferStatusOfferRequest {
     type Body = InternOfferStatusOfferBody;
     type Response = InternOfferStatusOfferResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer.intern_offer_status",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offers/:offer_id/intern_offer_status",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002067,
                 message: "实习待入职状态错误",
                 hint: "检查该实习 Offer 的待入职状态是否支持该操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002068,
                 message: "实习入职状态错误",
@@ -747,14 +751,14 @@ impl ::feishu_runtime::ApiRequest for InternOfferStatusOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/intern_offer_status",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/hire/v1/offers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.offer_id);
         path.push_str("/intern_offer_status");
         path
     }
@@ -841,26 +845,26 @@ impl ListOfferRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListOfferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListOfferRequest {
     type Body = ();
     type Response = ListOfferResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offers",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -868,16 +872,16 @@ impl ::feishu_runtime::ApiRequest for ListOfferRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -885,7 +889,7 @@ impl ::feishu_runtime::ApiRequest for ListOfferRequest {
         path.push_str("/open-apis/hire/v1/offers");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -901,21 +905,21 @@ impl ::feishu_runtime::ApiRequest for ListOfferRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListOfferRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListOfferRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListOfferRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListOfferRequest {
     type Item = OfferListInfo;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -944,68 +948,68 @@ impl OfferStatusOfferRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for OfferStatusOfferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for OfferStatusOfferRequest {
     type Body = OfferStatusOfferBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer.offer_status",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offers/:offer_id/offer_status",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002064,
                 message: "Offer 不存在",
                 hint: "Offer ID 非法，请检查入参 `offer_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002069,
                 message: "Offer 审批状态更新失败",
                 hint: "确认 Offer 当前状态，更新 Offer 审批状态需遵循状态流转规则",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002070,
                 message: "当前 Offer 已通过飞书招聘发起过审批，不可再通过此接口更新 Offer 状态",
                 hint: "确认 Offer 是否已由飞书招聘系统发起审批",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002071,
                 message: "当前投递阶段不可更新Offer 接受状态",
                 hint: "确认当前投递阶段是否在「待入职」之前",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002072,
                 message: "不可将 Offer 置为已失效",
                 hint: "确认当前 Offer 的状态为「已发出」或「候选人已接受」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002073,
                 message: "当前 Offer 已通过飞书招聘发送给候选人，不可通过该接口更新 Offer 发送和接受状态",
                 hint: "确实当前 Offer 是否已经在飞书招聘系统发送给候选人",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002074,
                 message: "同步开关尚未打开，仅支持在招聘系统中创建   Offer、修改 Offer 状态和发送 Offer",
@@ -1014,12 +1018,12 @@ impl ::feishu_runtime::ApiRequest for OfferStatusOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/offer_status",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/hire/v1/offers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.offer_id);
         path.push_str("/offer_status");
         path
     }
@@ -1125,158 +1129,162 @@ impl UpdateOfferRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateOfferRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateOfferRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateOfferRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateOfferRequest {
     type Body = UpdateOfferBody;
     type Response = UpdateOfferResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offers/:offer_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002054,
                 message: "投递不存在",
                 hint: "投递不存在，根据参数`offer_id `未找到对应投递，请检查参数或使用[获取 Offer 详情](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get)接口查询对应 Offer 是否存在，以及确认接口返回值`application_id `",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002055,
                 message: "投递已经终止",
                 hint: "Offer 对应投递已终止，不可被更新，详情可根据[获取 Offer 详情](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get)接口查看投递 ID，再根据[获取投递信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get)接口查看投递状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002056,
                 message: "投递阶段异常",
                 hint: "投递阶段异常，详情可根据[获取 Offer 详情](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get)接口查看投递 ID，再根据[获取投递信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get)接口查看投递阶段是否异常",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002057,
                 message: "Offer 申请表模板不是最新的版本",
                 hint: "Offer 申请表模板不是最新的版本，请检查`schema_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002058,
                 message: "Offer 附件不存在",
                 hint: "Offer 附件不存在，请检查 `attachment_id_list `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002059,
                 message: "Offer 申请表模板不存在",
                 hint: "Offer 申请表模板不存在，请检查`schema_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002061,
                 message: "公式无效",
                 hint: "公式无效，请检查`customized_info_list `参数中公式相关",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002064,
                 message: "Offer 不存在",
                 hint: "Offer 不存在，请检查`offer_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002066,
                 message: "Offer 状态不支持更新",
                 hint: "Offer 当前状态不支持更新，可根据[获取 Offer 详情](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get)接口查看 Offer 状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002069,
                 message: "职务不存在",
                 hint: "职务不存在，请检查`employment_job_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002070,
                 message: "职务已停用",
                 hint: "职务已停用，请检查`employment_job_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002071,
                 message: "序列不存在",
                 hint: "序列不存在，请检查`job_family_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002072,
                 message: "序列已停用",
                 hint: "序列已停用，请检查`job_family_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002073,
                 message: "职级不存在",
                 hint: "职级不存在，请检查`job_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002074,
                 message: "职级已停用",
                 hint: "职级已停用，请检查`job_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002077,
                 message: "职务、序列不匹配",
                 hint: "职务、序列不匹配，请检查`employment_job_id `、`job_family_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002078,
                 message: "职务、职级不匹配",
                 hint: "职务、职级不匹配，请检查`employment_job_id `、`job_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002079,
                 message: "序列、职级不匹配(在序列与职级在生效时间内未查询到关联的生效职务)",
                 hint: "序列、职级不匹配，请检查`job_family_id `、`job_level_id `参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002082,
                 message: "Offer 附件数量超过限制",
                 hint: "Offer 附件每个请求最多 20 个，请减少请求中的 Offer 附件数量",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002083,
                 message: "Offer 附件对应的文件不存在",
@@ -1285,15 +1293,15 @@ impl ::feishu_runtime::ApiRequest for UpdateOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/hire/v1/offers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.offer_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1313,8 +1321,8 @@ impl ::feishu_runtime::ApiRequest for UpdateOfferRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// Offer 跟进记录
@@ -1580,12 +1588,16 @@ impl ApplicationOfferBasicInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ApplicationOfferBasicInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ApplicationOfferBasicInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.contract_period {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "contract_period"),
+                &::feishu_runtime::codegen::field_path(at, "contract_period"),
                 out,
             );
         }
@@ -1987,11 +1999,15 @@ impl ContractPeriodInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for ContractPeriodInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ContractPeriodInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.period;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "period",
@@ -2066,13 +2082,17 @@ impl CreateOfferBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateOfferBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateOfferBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.basic_info;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
@@ -2145,12 +2165,16 @@ impl CreateOfferResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateOfferResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateOfferResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.basic_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
@@ -2172,12 +2196,16 @@ impl GetOfferResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetOfferResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetOfferResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.offer {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "offer"),
+                &::feishu_runtime::codegen::field_path(at, "offer"),
                 out,
             );
         }
@@ -2511,12 +2539,16 @@ impl Offer {
         self
     }
 }
-impl ::feishu_runtime::Validate for Offer {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Offer {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.basic_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
@@ -2791,12 +2823,16 @@ impl OfferBasicInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for OfferBasicInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OfferBasicInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.contract_period {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "contract_period"),
+                &::feishu_runtime::codegen::field_path(at, "contract_period"),
                 out,
             );
         }
@@ -3243,7 +3279,7 @@ impl OfferStatusChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for OfferStatusChangedEvent {
+impl ::feishu_runtime::codegen::Event for OfferStatusChangedEvent {
     const EVENT_TYPE: &'static str = "hire.offer.status_changed_v1";
 }
 /// The request body of [`OfferStatusOfferRequest`].
@@ -3405,13 +3441,17 @@ impl UpdateOfferBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateOfferBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateOfferBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.basic_info;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
@@ -3468,12 +3508,16 @@ impl UpdateOfferResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateOfferResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateOfferResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.basic_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "basic_info"),
+                &::feishu_runtime::codegen::field_path(at, "basic_info"),
                 out,
             );
         }
@@ -3491,7 +3535,7 @@ pub enum Conclusion {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Conclusion { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Conclusion { V1 => 1, V2 => 2 });
 /// 此次调用中使用的部门 ID 类型。
 ///
 /// The values of `department_id_type` in [`CreateOfferRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3504,7 +3548,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -3520,7 +3564,7 @@ pub enum EmployeeTypeIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmployeeTypeIdType { PeopleAdminEmployeeTypeId => "people_admin_employee_type_id",
     EmployeeTypeEnumId => "employee_type_enum_id" }
 );
@@ -3536,7 +3580,7 @@ pub enum JobFamilyIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobFamilyIdType { PeopleAdminJobCategoryId => "people_admin_job_category_id",
     JobFamilyId => "job_family_id" }
 );
@@ -3552,7 +3596,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -3574,7 +3618,7 @@ pub enum LocationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     LocationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// offer 状态
@@ -3595,7 +3639,7 @@ pub enum OfferLetterStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferLetterStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// Offer 类型
@@ -3610,7 +3654,7 @@ pub enum OfferOfferType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OfferOfferType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OfferOfferType { V1 => 1, V2 => 2 });
 /// Offer 状态，注意：除标注「仅实习 Offer 适用」的状态外，其余状态对「实习 Offer」与「正式 Offer」通用
 ///
 /// The values of `offer_status` in [`Offer`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3645,7 +3689,7 @@ pub enum OfferStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13 }
 );
@@ -3675,7 +3719,7 @@ pub enum OfferStatusOfferBodyOfferStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferStatusOfferBodyOfferStatus { V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 =>
     7, V8 => 8, V9 => 9, V10 => 10 }
 );
@@ -3695,7 +3739,9 @@ pub enum OfferType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OfferType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    OfferType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 更新入/离职状态的操作
 ///
 /// The values of `operation` in [`InternOfferStatusOfferBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3710,7 +3756,7 @@ pub enum Operation {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Operation { ConfirmOnboarding => "confirm_onboarding", CancelOnboarding =>
     "cancel_onboarding", Offboard => "offboard" }
 );
@@ -3726,7 +3772,7 @@ pub enum OperatorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OperatorType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OperatorType { V1 => 1, V2 => 2 });
 /// 合同周期类型
 ///
 /// The values of `period_type` in [`ContractPeriodInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3739,7 +3785,7 @@ pub enum PeriodType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(PeriodType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(PeriodType { V1 => 1, V2 => 2 });
 /// 电子签签署状态
 ///
 /// The values of `signature_status` in [`OfferSignatureInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3758,7 +3804,7 @@ pub enum SignatureStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SignatureStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 用户 ID 类型
@@ -3779,7 +3825,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `offer_application_form` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OfferApplicationFormApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OfferApplicationFormApi<'a> {
     /// 获取 Offer 申请表信息
@@ -31,8 +31,8 @@ impl<'a> OfferApplicationFormApi<'a> {
     pub fn get(
         &self,
         request: GetOfferApplicationFormRequest,
-    ) -> ::feishu_runtime::Call<'a, GetOfferApplicationFormRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetOfferApplicationFormRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 Offer 申请表列表
     ///
@@ -58,8 +58,8 @@ impl<'a> OfferApplicationFormApi<'a> {
     pub fn list(
         &self,
         request: ListOfferApplicationFormRequest,
-    ) -> ::feishu_runtime::Call<'a, ListOfferApplicationFormRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListOfferApplicationFormRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OfferApplicationFormApi::get`]: 获取 Offer 申请表信息.
@@ -82,26 +82,26 @@ impl GetOfferApplicationFormRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetOfferApplicationFormRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetOfferApplicationFormRequest {
     type Body = ();
     type Response = GetOfferApplicationFormResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer_application_form.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offer_application_forms/:offer_application_form_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -111,14 +111,17 @@ impl ::feishu_runtime::ApiRequest for GetOfferApplicationFormRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_application_form/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/hire/v1/offer_application_forms/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_application_form_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.offer_application_form_id,
+        );
         path
     }
 }
@@ -160,10 +163,14 @@ impl ListOfferApplicationFormRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListOfferApplicationFormRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListOfferApplicationFormRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -174,26 +181,26 @@ impl ::feishu_runtime::Validate for ListOfferApplicationFormRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListOfferApplicationFormRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListOfferApplicationFormRequest {
     type Body = ();
     type Response = ListOfferApplicationFormResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer_application_form.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offer_application_forms",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -201,21 +208,21 @@ impl ::feishu_runtime::ApiRequest for ListOfferApplicationFormRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_application_form/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/hire/v1/offer_application_forms");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -223,25 +230,25 @@ impl ::feishu_runtime::ApiRequest for ListOfferApplicationFormRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListOfferApplicationFormRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListOfferApplicationFormRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListOfferApplicationFormRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListOfferApplicationFormRequest {
     type Item = OfferApplyForm;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -797,7 +804,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 显示条件类型
 ///
 /// The values of `display_condition` in [`OfferApplyFormObjectDisplayConfigInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -810,7 +817,7 @@ pub enum DisplayCondition {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DisplayCondition { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DisplayCondition { V1 => 1, V2 => 2 });
 /// 字段类型（废弃）
 ///
 /// The values of `object_type` in [`OfferApplyFormObjectInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -841,7 +848,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11 }
 );
@@ -905,7 +912,7 @@ pub enum ObjectTypeV2 {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ObjectTypeV2 { Text => "text", LongText => "long_text", Select => "select",
     MultiSelect => "multi_select", DateSelect => "date_select", MonthSelect =>
     "month_select", YearSelect => "year_select", Number => "number", Amount => "amount",
@@ -932,7 +939,7 @@ pub enum OfferApplyFormConfigFormulaInfoResult {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     OfferApplyFormConfigFormulaInfoResult { V1 => 1, V2 => 2, V3 => 3 }
 );
 /// 运算符
@@ -951,4 +958,6 @@ pub enum Operator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Operator { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    Operator { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `offer_custom_field` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OfferCustomFieldApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OfferCustomFieldApi<'a> {
     /// 更新 Offer 申请表自定义字段
@@ -34,8 +34,8 @@ impl<'a> OfferCustomFieldApi<'a> {
     pub fn update(
         &self,
         request: UpdateOfferCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateOfferCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateOfferCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OfferCustomFieldApi::update`]: 更新 Offer 申请表自定义字段.
@@ -64,32 +64,32 @@ impl UpdateOfferCustomFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateOfferCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateOfferCustomFieldRequest {
     type Body = UpdateOfferCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer_custom_field.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offer_custom_fields/:offer_custom_field_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1002065,
                 message: "入参选项错误",
@@ -99,14 +99,17 @@ impl ::feishu_runtime::ApiRequest for UpdateOfferCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_custom_field/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/hire/v1/offer_custom_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_custom_field_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.offer_custom_field_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `offer_schema` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OfferSchemaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OfferSchemaApi<'a> {
     /// 获取 Offer 申请表详细信息
@@ -18,8 +18,8 @@ impl<'a> OfferSchemaApi<'a> {
     pub fn get(
         &self,
         request: GetOfferSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, GetOfferSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetOfferSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OfferSchemaApi::get`]: 获取 Offer 申请表详细信息.
@@ -42,17 +42,17 @@ impl GetOfferSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetOfferSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetOfferSchemaRequest {
     type Body = ();
     type Response = GetOfferSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.offer_schema.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/offer_schemas/:offer_schema_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_schema/get",
@@ -62,7 +62,7 @@ impl ::feishu_runtime::ApiRequest for GetOfferSchemaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/hire/v1/offer_schemas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.offer_schema_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.offer_schema_id);
         path
     }
 }
@@ -235,7 +235,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// offer申请表使用场景
 ///
 /// The values of `scenario` in [`GetOfferSchemaResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -246,4 +246,4 @@ pub enum Scenario {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scenario { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(Scenario { V1 => 1 });

@@ -5,7 +5,7 @@
 /// A handle on the `referral_account` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReferralAccountApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReferralAccountApi<'a> {
     /// 注册内推账户
@@ -30,8 +30,8 @@ impl<'a> ReferralAccountApi<'a> {
     pub fn create(
         &self,
         request: CreateReferralAccountRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateReferralAccountRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateReferralAccountRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 停用内推账户
     ///
@@ -54,8 +54,8 @@ impl<'a> ReferralAccountApi<'a> {
     pub fn deactivate(
         &self,
         request: DeactivateReferralAccountRequest,
-    ) -> ::feishu_runtime::Call<'a, DeactivateReferralAccountRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeactivateReferralAccountRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 启用内推账户
     ///
@@ -78,8 +78,8 @@ impl<'a> ReferralAccountApi<'a> {
     pub fn enable(
         &self,
         request: EnableReferralAccountRequest,
-    ) -> ::feishu_runtime::Call<'a, EnableReferralAccountRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EnableReferralAccountRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询内推账户
     ///
@@ -103,8 +103,8 @@ impl<'a> ReferralAccountApi<'a> {
     pub fn get_account_assets(
         &self,
         request: GetAccountAssetsReferralAccountRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAccountAssetsReferralAccountRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAccountAssetsReferralAccountRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 内推账户提现数据对账
     ///
@@ -127,8 +127,8 @@ impl<'a> ReferralAccountApi<'a> {
     pub fn reconciliation(
         &self,
         request: ReconciliationReferralAccountRequest,
-    ) -> ::feishu_runtime::Call<'a, ReconciliationReferralAccountRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ReconciliationReferralAccountRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 全额提取内推账户余额
     ///
@@ -152,8 +152,8 @@ impl<'a> ReferralAccountApi<'a> {
     pub fn withdraw(
         &self,
         request: WithdrawReferralAccountRequest,
-    ) -> ::feishu_runtime::Call<'a, WithdrawReferralAccountRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, WithdrawReferralAccountRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReferralAccountApi::create`]: 注册内推账户.
@@ -172,38 +172,38 @@ impl CreateReferralAccountRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateReferralAccountRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateReferralAccountRequest {
     type Body = CreateReferralAccountBody;
     type Response = CreateReferralAccountResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_account.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_account",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002551,
                 message: "用户不存在",
                 hint: "请使用正确的员工邮箱或手机号进行注册",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002552,
                 message: "无法匹配唯一用户",
@@ -212,7 +212,7 @@ impl ::feishu_runtime::ApiRequest for CreateReferralAccountRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -243,32 +243,32 @@ impl DeactivateReferralAccountRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeactivateReferralAccountRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeactivateReferralAccountRequest {
     type Body = ();
     type Response = DeactivateReferralAccountResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_account.deactivate",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_account/:referral_account_id/deactivate",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002553,
                 message: "账户不存在",
@@ -277,12 +277,12 @@ impl ::feishu_runtime::ApiRequest for DeactivateReferralAccountRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/deactivate",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/hire/v1/referral_account/");
-        ::feishu_runtime::push_path_param(&mut path, &self.referral_account_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.referral_account_id);
         path.push_str("/deactivate");
         path
     }
@@ -303,32 +303,32 @@ impl EnableReferralAccountRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for EnableReferralAccountRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EnableReferralAccountRequest {
     type Body = EnableReferralAccountBody;
     type Response = EnableReferralAccountResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_account.enable",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_account/enable",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002553,
                 message: "账户不存在",
@@ -337,7 +337,7 @@ impl ::feishu_runtime::ApiRequest for EnableReferralAccountRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/enable",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -383,32 +383,32 @@ impl GetAccountAssetsReferralAccountRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAccountAssetsReferralAccountRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAccountAssetsReferralAccountRequest {
     type Body = ();
     type Response = GetAccountAssetsReferralAccountResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_account.get_account_assets",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_account/get_account_assets",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002553,
                 message: "账户不存在",
@@ -417,14 +417,14 @@ impl ::feishu_runtime::ApiRequest for GetAccountAssetsReferralAccountRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/get_account_assets",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/hire/v1/referral_account/get_account_assets");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("referral_account_id", &self.referral_account_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -447,32 +447,32 @@ impl ReconciliationReferralAccountRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ReconciliationReferralAccountRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ReconciliationReferralAccountRequest {
     type Body = ReconciliationReferralAccountBody;
     type Response = ReconciliationReferralAccountResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_account.reconciliation",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_account/reconciliation",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002553,
                 message: "账户不存在",
@@ -481,7 +481,7 @@ impl ::feishu_runtime::ApiRequest for ReconciliationReferralAccountRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/reconciliation",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -518,38 +518,38 @@ impl WithdrawReferralAccountRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for WithdrawReferralAccountRequest {
+impl ::feishu_runtime::codegen::ApiRequest for WithdrawReferralAccountRequest {
     type Body = WithdrawReferralAccountBody;
     type Response = WithdrawReferralAccountResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_account.withdraw",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_account/:referral_account_id/withdraw",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002553,
                 message: "账户不存在",
                 hint: "请检查入参`referral_account_id `，或[注册内推账户](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/create)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002555,
                 message: "账户已停用",
@@ -558,12 +558,12 @@ impl ::feishu_runtime::ApiRequest for WithdrawReferralAccountRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/withdraw",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/hire/v1/referral_account/");
-        ::feishu_runtime::push_path_param(&mut path, &self.referral_account_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.referral_account_id);
         path.push_str("/withdraw");
         path
     }
@@ -1029,7 +1029,7 @@ impl ReferralAccountAssetsUpdateEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ReferralAccountAssetsUpdateEvent {
+impl ::feishu_runtime::codegen::Event for ReferralAccountAssetsUpdateEvent {
     const EVENT_TYPE: &'static str = "hire.referral_account.assets_update_v1";
 }
 /// 账户积分变动信息
@@ -1132,7 +1132,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`GetAccountAssetsReferralAccountRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1149,7 +1149,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 提取的奖励类型
@@ -1164,4 +1164,4 @@ pub enum WithdrawBonusType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(WithdrawBonusType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(WithdrawBonusType { V1 => 1, V2 => 2 });

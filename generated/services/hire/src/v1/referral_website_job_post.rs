@@ -5,7 +5,7 @@
 /// A handle on the `referral_website_job_post` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReferralWebsiteJobPostApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReferralWebsiteJobPostApi<'a> {
     /// 获取内推官网下职位广告详情
@@ -30,8 +30,8 @@ impl<'a> ReferralWebsiteJobPostApi<'a> {
     pub fn get(
         &self,
         request: GetReferralWebsiteJobPostRequest,
-    ) -> ::feishu_runtime::Call<'a, GetReferralWebsiteJobPostRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetReferralWebsiteJobPostRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取内推官网下职位广告列表
     ///
@@ -56,8 +56,8 @@ impl<'a> ReferralWebsiteJobPostApi<'a> {
     pub fn list(
         &self,
         request: ListReferralWebsiteJobPostRequest,
-    ) -> ::feishu_runtime::Call<'a, ListReferralWebsiteJobPostRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListReferralWebsiteJobPostRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReferralWebsiteJobPostApi::get`]: 获取内推官网下职位广告详情.
@@ -125,32 +125,32 @@ impl GetReferralWebsiteJobPostRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetReferralWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetReferralWebsiteJobPostRequest {
     type Body = ();
     type Response = GetReferralWebsiteJobPostResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_website_job_post.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_websites/job_posts/:job_post_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002509,
                 message: "职位广告未发布至官网",
@@ -160,17 +160,17 @@ impl ::feishu_runtime::ApiRequest for GetReferralWebsiteJobPostRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_website-job_post/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/hire/v1/referral_websites/job_posts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_post_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_post_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -275,10 +275,14 @@ impl ListReferralWebsiteJobPostRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListReferralWebsiteJobPostRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListReferralWebsiteJobPostRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -289,26 +293,26 @@ impl ::feishu_runtime::Validate for ListReferralWebsiteJobPostRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListReferralWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListReferralWebsiteJobPostRequest {
     type Body = ();
     type Response = ListReferralWebsiteJobPostResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.referral_website_job_post.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/referral_websites/job_posts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -316,16 +320,16 @@ impl ::feishu_runtime::ApiRequest for ListReferralWebsiteJobPostRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_website-job_post/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -333,7 +337,7 @@ impl ::feishu_runtime::ApiRequest for ListReferralWebsiteJobPostRequest {
         path.push_str("/open-apis/hire/v1/referral_websites/job_posts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.process_type {
             out.push("process_type", value);
         }
@@ -353,25 +357,25 @@ impl ::feishu_runtime::ApiRequest for ListReferralWebsiteJobPostRequest {
             out.push("job_level_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListReferralWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListReferralWebsiteJobPostRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListReferralWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListReferralWebsiteJobPostRequest {
     type Item = PortalJobPost;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -971,7 +975,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -999,7 +1003,7 @@ pub enum Experience {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Experience { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8 }
 );
 /// 职位状态
@@ -1014,7 +1018,7 @@ pub enum JobActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobActiveStatus { V1 => 1, V2 => 2 });
 /// 此次调用中使用的「职级 ID」的类型
 ///
 /// The values of `job_level_id_type` in [`GetReferralWebsiteJobPostRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1027,7 +1031,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -1043,7 +1047,7 @@ pub enum JobProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobProcessType { V1 => 1, V2 => 2 });
 /// 字段类型
 ///
 /// The values of `object_type` in [`WebsiteJobPostCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1072,7 +1076,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10 }
 );
@@ -1088,7 +1092,7 @@ pub enum ProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ProcessType { V1 => 1, V2 => 2 });
 /// 学历要求
 ///
 /// The values of `required_degree` in [`PortalJobPost`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1115,7 +1119,7 @@ pub enum RequiredDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RequiredDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V20 => 20 }
 );
@@ -1135,6 +1139,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

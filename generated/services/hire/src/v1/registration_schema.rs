@@ -5,7 +5,7 @@
 /// A handle on the `registration_schema` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RegistrationSchemaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RegistrationSchemaApi<'a> {
     /// 获取信息登记表列表
@@ -32,8 +32,8 @@ impl<'a> RegistrationSchemaApi<'a> {
     pub fn list(
         &self,
         request: ListRegistrationSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, ListRegistrationSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListRegistrationSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RegistrationSchemaApi::list`]: 获取信息登记表列表.
@@ -87,10 +87,14 @@ impl ListRegistrationSchemaRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListRegistrationSchemaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListRegistrationSchemaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -101,26 +105,26 @@ impl ::feishu_runtime::Validate for ListRegistrationSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListRegistrationSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListRegistrationSchemaRequest {
     type Body = ();
     type Response = ListRegistrationSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.registration_schema.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/registration_schemas",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "system error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "param illegal",
@@ -128,21 +132,21 @@ impl ::feishu_runtime::ApiRequest for ListRegistrationSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/registration_schema/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/hire/v1/registration_schemas");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -153,25 +157,25 @@ impl ::feishu_runtime::ApiRequest for ListRegistrationSchemaRequest {
             out.push("scenario", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListRegistrationSchemaRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListRegistrationSchemaRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListRegistrationSchemaRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListRegistrationSchemaRequest {
     type Item = RegistrationSchema;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -547,7 +551,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 字段类型，在模块信息中该字段将固定返回`11`
 ///
 /// The values of `object_type` in [`CommonSchemaSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -580,7 +584,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V13 => 13 }
 );
@@ -598,7 +602,7 @@ pub enum Scenario {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scenario { V5 => 5, V6 => 6, V14 => 14 });
+::feishu_runtime::codegen::integer_enum!(Scenario { V5 => 5, V6 => 6, V14 => 14 });
 /// 登记表适用场景
 ///
 /// The values of `scenarios` in [`RegistrationSchema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -613,4 +617,4 @@ pub enum Scenarios {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scenarios { V5 => 5, V6 => 6, V14 => 14 });
+::feishu_runtime::codegen::integer_enum!(Scenarios { V5 => 5, V6 => 6, V14 => 14 });

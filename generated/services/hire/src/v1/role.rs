@@ -5,7 +5,7 @@
 /// A handle on the `role` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RoleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RoleApi<'a> {
     /// 获取角色详情
@@ -29,8 +29,8 @@ impl<'a> RoleApi<'a> {
     pub fn get(
         &self,
         request: GetRoleRequest,
-    ) -> ::feishu_runtime::Call<'a, GetRoleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetRoleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取角色列表
     ///
@@ -54,8 +54,8 @@ impl<'a> RoleApi<'a> {
     pub fn list(
         &self,
         request: ListRoleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListRoleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListRoleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RoleApi::get`]: 获取角色详情.
@@ -76,32 +76,32 @@ impl GetRoleRequest {
         Self { role_id: role_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetRoleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetRoleRequest {
     type Body = ();
     type Response = GetRoleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.role.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/roles/:role_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或[联系客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型、大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002352,
                 message: "角色不存在",
@@ -110,12 +110,12 @@ impl ::feishu_runtime::ApiRequest for GetRoleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/role/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/hire/v1/roles/");
-        ::feishu_runtime::push_path_param(&mut path, &self.role_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.role_id);
         path
     }
 }
@@ -157,10 +157,14 @@ impl ListRoleRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListRoleRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListRoleRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -171,26 +175,26 @@ impl ::feishu_runtime::Validate for ListRoleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListRoleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListRoleRequest {
     type Body = ();
     type Response = ListRoleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.role.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/roles",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -198,16 +202,16 @@ impl ::feishu_runtime::ApiRequest for ListRoleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/role/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -215,7 +219,7 @@ impl ::feishu_runtime::ApiRequest for ListRoleRequest {
         path.push_str("/open-apis/hire/v1/roles");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -223,25 +227,25 @@ impl ::feishu_runtime::ApiRequest for ListRoleRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListRoleRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListRoleRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListRoleRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListRoleRequest {
     type Item = Role;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -705,7 +709,7 @@ pub enum RoleStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RoleStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(RoleStatus { V1 => 1, V2 => 2 });
 /// 角色类型
 ///
 /// The values of `role_type` in [`Role`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -720,7 +724,7 @@ pub enum RoleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RoleType { V1 => 1, V2 => 2, V5 => 5 });
+::feishu_runtime::codegen::integer_enum!(RoleType { V1 => 1, V2 => 2, V5 => 5 });
 /// 规则类型
 ///
 /// The values of `rule_type` in [`PermissionScopeRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -735,7 +739,7 @@ pub enum RuleType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(RuleType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(RuleType { V0 => 0, V1 => 1, V2 => 2 });
 /// 适用范围
 ///
 /// The values of `scope_of_application` in [`Role`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -750,7 +754,9 @@ pub enum ScopeOfApplication {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ScopeOfApplication { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    ScopeOfApplication { V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 数据权限状态
 ///
 /// The values of `select_status` in [`DataPermission`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -765,4 +771,4 @@ pub enum SelectStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SelectStatus { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(SelectStatus { V0 => 0, V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `talent` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentApi<'a> {
     /// 将人才加入指定文件夹
@@ -28,8 +28,8 @@ impl<'a> TalentApi<'a> {
     pub fn add_to_folder(
         &self,
         request: AddToFolderTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, AddToFolderTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddToFolderTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取人才ID
     ///
@@ -55,8 +55,8 @@ impl<'a> TalentApi<'a> {
     pub fn batch_get_id(
         &self,
         request: BatchGetIdTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetIdTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetIdTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建人才
     ///
@@ -83,8 +83,8 @@ impl<'a> TalentApi<'a> {
     pub fn combined_create(
         &self,
         request: CombinedCreateTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, CombinedCreateTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CombinedCreateTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新人才
     ///
@@ -112,8 +112,8 @@ impl<'a> TalentApi<'a> {
     pub fn combined_update(
         &self,
         request: CombinedUpdateTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, CombinedUpdateTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CombinedUpdateTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取人才信息
     ///
@@ -140,8 +140,8 @@ impl<'a> TalentApi<'a> {
     pub fn get(
         &self,
         request: GetTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取人才列表
     ///
@@ -166,8 +166,8 @@ impl<'a> TalentApi<'a> {
     pub fn list(
         &self,
         request: ListTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新人才在职状态
     ///
@@ -194,8 +194,8 @@ impl<'a> TalentApi<'a> {
     pub fn onboard_status(
         &self,
         request: OnboardStatusTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, OnboardStatusTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, OnboardStatusTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 将人才从指定文件夹移除
     ///
@@ -217,8 +217,8 @@ impl<'a> TalentApi<'a> {
     pub fn remove_to_folder(
         &self,
         request: RemoveToFolderTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveToFolderTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveToFolderTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 操作人才标签
     ///
@@ -244,8 +244,8 @@ impl<'a> TalentApi<'a> {
     pub fn tag(
         &self,
         request: TagTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, TagTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TagTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentApi::add_to_folder`]: 将人才加入指定文件夹.
@@ -264,38 +264,42 @@ impl AddToFolderTalentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for AddToFolderTalentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddToFolderTalentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddToFolderTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddToFolderTalentRequest {
     type Body = AddToFolderTalentBody;
     type Response = AddToFolderTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.add_to_folder",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/add_to_folder",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -305,8 +309,8 @@ impl ::feishu_runtime::ApiRequest for AddToFolderTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/add_to_folder",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -317,8 +321,8 @@ impl ::feishu_runtime::ApiRequest for AddToFolderTalentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TalentApi::batch_get_id`]: 批量获取人才ID.
@@ -337,26 +341,26 @@ impl BatchGetIdTalentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetIdTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdTalentRequest {
     type Body = BatchGetIdTalentBody;
     type Response = BatchGetIdTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.batch_get_id",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/batch_get_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002009,
                 message: "手机号不正确",
@@ -366,8 +370,8 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/batch_get_id",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -409,38 +413,42 @@ impl CombinedCreateTalentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CombinedCreateTalentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CombinedCreateTalentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CombinedCreateTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CombinedCreateTalentRequest {
     type Body = CombinedCreateTalentBody;
     type Response = CombinedCreateTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.combined_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/combined_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -450,8 +458,8 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/combined_create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -459,7 +467,7 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateTalentRequest {
         path.push_str("/open-apis/hire/v1/talents/combined_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -467,8 +475,8 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateTalentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TalentApi::combined_update`]: 更新人才.
@@ -501,44 +509,48 @@ impl CombinedUpdateTalentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CombinedUpdateTalentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CombinedUpdateTalentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CombinedUpdateTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CombinedUpdateTalentRequest {
     type Body = CombinedUpdateTalentBody;
     type Response = CombinedUpdateTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.combined_update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/combined_update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Parameter error",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002102,
                 message: "talent not exists",
@@ -548,8 +560,8 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/combined_update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -557,7 +569,7 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateTalentRequest {
         path.push_str("/open-apis/hire/v1/talents/combined_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -565,8 +577,8 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateTalentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TalentApi::get`]: 获取人才信息.
@@ -604,38 +616,38 @@ impl GetTalentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTalentRequest {
     type Body = ();
     type Response = GetTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/:talent_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1000001,
                 message: "Invalid parameter",
                 hint: "请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "System error",
                 hint: "请联系研发排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "Invalid parameter",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002102,
                 message: "Talent not found",
@@ -644,15 +656,15 @@ impl ::feishu_runtime::ApiRequest for GetTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/hire/v1/talents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -776,10 +788,14 @@ impl ListTalentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTalentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTalentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -790,26 +806,26 @@ impl ::feishu_runtime::Validate for ListTalentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTalentRequest {
     type Body = ();
     type Response = ListTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -817,21 +833,21 @@ impl ::feishu_runtime::ApiRequest for ListTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
         path.push_str("/open-apis/hire/v1/talents");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.keyword {
             out.push("keyword", value);
         }
@@ -857,25 +873,25 @@ impl ::feishu_runtime::ApiRequest for ListTalentRequest {
             out.push("query_option", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTalentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTalentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTalentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTalentRequest {
     type Item = Talent;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -904,26 +920,26 @@ impl OnboardStatusTalentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for OnboardStatusTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for OnboardStatusTalentRequest {
     type Body = OnboardStatusTalentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.onboard_status",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/:talent_id/onboard_status",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -932,12 +948,12 @@ impl ::feishu_runtime::ApiRequest for OnboardStatusTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/onboard_status",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/hire/v1/talents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_id);
         path.push_str("/onboard_status");
         path
     }
@@ -961,38 +977,42 @@ impl RemoveToFolderTalentRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for RemoveToFolderTalentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveToFolderTalentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveToFolderTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveToFolderTalentRequest {
     type Body = RemoveToFolderTalentBody;
     type Response = RemoveToFolderTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.remove_to_folder",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/remove_to_folder",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -1001,7 +1021,7 @@ impl ::feishu_runtime::ApiRequest for RemoveToFolderTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/remove_to_folder",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1011,8 +1031,8 @@ impl ::feishu_runtime::ApiRequest for RemoveToFolderTalentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TalentApi::tag`]: 操作人才标签.
@@ -1038,50 +1058,50 @@ impl TagTalentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TagTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TagTalentRequest {
     type Body = TagTalentBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent.tag",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/:talent_id/tag",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002111,
                 message: "标签 ID 错误",
                 hint: "检查标签 ID 参数 tag_id_list 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002112,
                 message: "标签未启用",
                 hint: "启用标签后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002113,
                 message: "人才上已存在此标签",
                 hint: "参数 tag_id_list 中移除已存在标签后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002114,
                 message: "人才上不存在此标签",
@@ -1090,12 +1110,12 @@ impl ::feishu_runtime::ApiRequest for TagTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/tag",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/hire/v1/talents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_id);
         path.push_str("/tag");
         path
     }
@@ -1130,11 +1150,15 @@ impl AddToFolderTalentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for AddToFolderTalentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddToFolderTalentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.talent_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "talent_id_list",
@@ -1526,10 +1550,14 @@ impl CombinedCreateTalentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CombinedCreateTalentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.folder_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "folder_id_list",
@@ -1539,7 +1567,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.education_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "education_list",
@@ -1549,7 +1577,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.career_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "career_list",
@@ -1559,7 +1587,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.project_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "project_list",
@@ -1569,7 +1597,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.works_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "works_list",
@@ -1579,7 +1607,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.award_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "award_list",
@@ -1589,7 +1617,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.language_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "language_list",
@@ -1599,7 +1627,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.sns_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sns_list",
@@ -1609,7 +1637,7 @@ impl ::feishu_runtime::Validate for CombinedCreateTalentBody {
             );
         }
         if let Some(value) = &self.preferred_city_code_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "preferred_city_code_list",
@@ -1881,10 +1909,14 @@ impl CombinedUpdateTalentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CombinedUpdateTalentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.folder_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "folder_id_list",
@@ -1894,7 +1926,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.education_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "education_list",
@@ -1904,7 +1936,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.career_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "career_list",
@@ -1914,7 +1946,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.project_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "project_list",
@@ -1924,7 +1956,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.works_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "works_list",
@@ -1934,7 +1966,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.award_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "award_list",
@@ -1944,7 +1976,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.language_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "language_list",
@@ -1954,7 +1986,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.sns_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sns_list",
@@ -1964,7 +1996,7 @@ impl ::feishu_runtime::Validate for CombinedUpdateTalentBody {
             );
         }
         if let Some(value) = &self.preferred_city_code_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "preferred_city_code_list",
@@ -2190,11 +2222,15 @@ impl RemoveToFolderTalentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for RemoveToFolderTalentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveToFolderTalentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.talent_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "talent_id_list",
@@ -3869,7 +3905,7 @@ impl TalentDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TalentDeletedEvent {
+impl ::feishu_runtime::codegen::Event for TalentDeletedEvent {
     const EVENT_TYPE: &'static str = "hire.talent.deleted_v1";
 }
 /// 教育经历
@@ -4418,7 +4454,7 @@ impl TalentTagSubscriptionEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TalentTagSubscriptionEvent {
+impl ::feishu_runtime::codegen::Event for TalentTagSubscriptionEvent {
     const EVENT_TYPE: &'static str = "hire.talent.tag_subscription_v1";
 }
 /// 作品
@@ -4494,7 +4530,7 @@ pub enum AcademicRanking {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     AcademicRanking { V5 => 5, V10 => 10, V20 => 20, V30 => 30, V50 => 50, VMinus1 => - 1
     }
 );
@@ -4514,7 +4550,9 @@ pub enum CareerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CareerType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    CareerType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 创建人类型
 ///
 /// The values of `creator_account_type` in [`CombinedCreateTalentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4527,7 +4565,7 @@ pub enum CreatorAccountType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CreatorAccountType { V1 => 1, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(CreatorAccountType { V1 => 1, V3 => 3 });
 /// 学历
 ///
 /// The values of `degree` in [`TalentCombinedEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4554,7 +4592,7 @@ pub enum Degree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Degree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9 }
 );
@@ -4576,7 +4614,7 @@ pub enum EducationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EducationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 第一学历
@@ -4601,7 +4639,7 @@ pub enum FirstDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     FirstDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 性别
@@ -4618,7 +4656,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Gender { V1 => 1, V2 => 2, V3 => 3 });
 /// 证件类型
 ///
 /// The values of `identification_type` in [`TalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4641,7 +4679,7 @@ pub enum IdentificationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IdentificationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V9 => 9 }
 );
 /// 语言类型
@@ -4710,7 +4748,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -4730,7 +4768,7 @@ pub enum LockStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LockStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(LockStatus { V1 => 1, V2 => 2, V3 => 3 });
 /// 婚姻状况
 ///
 /// The values of `marital_status` in [`TalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4743,7 +4781,7 @@ pub enum MaritalStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MaritalStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(MaritalStatus { V1 => 1, V2 => 2 });
 /// 类型
 ///
 /// The values of `object_type` in [`TalentCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4774,7 +4812,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11 }
 );
@@ -4790,7 +4828,7 @@ pub enum Operation {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Operation { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Operation { V1 => 1, V2 => 2 });
 /// 更新人类型
 ///
 /// The values of `operator_account_type` in [`CombinedUpdateTalentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4803,7 +4841,7 @@ pub enum OperatorAccountType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OperatorAccountType { V1 => 1, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(OperatorAccountType { V1 => 1, V3 => 3 });
 /// 语言精通程度
 ///
 /// The values of `proficiency` in [`TalentCombinedLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4822,7 +4860,7 @@ pub enum Proficiency {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Proficiency { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 请求控制参数
@@ -4835,7 +4873,9 @@ pub enum QueryOption {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(QueryOption { IgnoreEmptyError => "ignore_empty_error" });
+::feishu_runtime::codegen::string_enum!(
+    QueryOption { IgnoreEmptyError => "ignore_empty_error" }
+);
 /// 登记表场景
 ///
 /// The values of `scenario` in [`RegistrationBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4850,7 +4890,7 @@ pub enum Scenario {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scenario { V5 => 5, V6 => 6, V14 => 14 });
+::feishu_runtime::codegen::integer_enum!(Scenario { V5 => 5, V6 => 6, V14 => 14 });
 /// 社交平台
 ///
 /// The values of `sns_type` in [`TalentCombinedSnsInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4881,7 +4921,7 @@ pub enum SnsType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SnsType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11 }
 );
@@ -4901,7 +4941,7 @@ pub enum SortBy {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SortBy { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(SortBy { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
 /// 工作经历标签
 ///
 /// The values of `tag_list` in [`TalentCareerInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4918,7 +4958,9 @@ pub enum TagList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TagList { V5 => 5, V6 => 6, V14 => 14, V10 => 10 });
+::feishu_runtime::codegen::integer_enum!(
+    TagList { V5 => 5, V6 => 6, V14 => 14, V10 => 10 }
+);
 /// 工作经历经历类型
 ///
 /// The values of `career_type` in [`TalentCombinedCareerInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4931,7 +4973,9 @@ pub enum TalentCombinedCareerInfoCareerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TalentCombinedCareerInfoCareerType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    TalentCombinedCareerInfoCareerType { V1 => 1, V2 => 2 }
+);
 /// 字段类型
 ///
 /// The values of `object_type` in [`TalentCustomizedDataChild`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -4966,7 +5010,7 @@ pub enum TalentCustomizedDataChildObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TalentCustomizedDataChildObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6
     => 6, V7 => 7, V8 => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13 }
 );
@@ -4998,7 +5042,7 @@ pub enum TalentEducationInfoDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TalentEducationInfoDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7
     => 7, V11 => 11, V8 => 8, V9 => 9 }
 );
@@ -5018,7 +5062,7 @@ pub enum TalentEducationInfoTagList {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TalentEducationInfoTagList { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );
 /// 语言
@@ -5079,7 +5123,7 @@ pub enum TalentLanguageInfoLanguage {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TalentLanguageInfoLanguage { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7
     => 7, V8 => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 =>
     15, V16 => 16, V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23
@@ -5099,7 +5143,7 @@ pub enum TalentTagSubscriptionEventType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TalentTagSubscriptionEventType { V1 => 1, V2 => 2, V3 => 3 }
 );
 /// 最高学历
@@ -5128,7 +5172,7 @@ pub enum TopDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TopDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9 }
 );
@@ -5158,7 +5202,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Type { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V255
     => 255 }
 );
@@ -5180,7 +5224,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `talent_blocklist` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentBlocklistApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentBlocklistApi<'a> {
     /// 加入/移除屏蔽名单
@@ -28,8 +28,8 @@ impl<'a> TalentBlocklistApi<'a> {
     pub fn change_talent_block(
         &self,
         request: ChangeTalentBlockTalentBlocklistRequest,
-    ) -> ::feishu_runtime::Call<'a, ChangeTalentBlockTalentBlocklistRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ChangeTalentBlockTalentBlocklistRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentBlocklistApi::change_talent_block`]: 加入/移除屏蔽名单.
@@ -48,26 +48,26 @@ impl ChangeTalentBlockTalentBlocklistRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ChangeTalentBlockTalentBlocklistRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ChangeTalentBlockTalentBlocklistRequest {
     type Body = ChangeTalentBlockTalentBlocklistBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_blocklist.change_talent_block",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talent_blocklist/change_talent_block",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -76,7 +76,7 @@ impl ::feishu_runtime::ApiRequest for ChangeTalentBlockTalentBlocklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_blocklist/change_talent_block",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -136,6 +136,6 @@ pub enum ChangeTalentBlockTalentBlocklistBodyOption {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ChangeTalentBlockTalentBlocklistBodyOption { V1 => 1, V2 => 2 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `talent_external_info` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentExternalInfoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentExternalInfoApi<'a> {
     /// 创建人才外部信息
@@ -28,8 +28,8 @@ impl<'a> TalentExternalInfoApi<'a> {
     pub fn create(
         &self,
         request: CreateTalentExternalInfoRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTalentExternalInfoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTalentExternalInfoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新人才外部信息
     ///
@@ -51,8 +51,8 @@ impl<'a> TalentExternalInfoApi<'a> {
     pub fn update(
         &self,
         request: UpdateTalentExternalInfoRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateTalentExternalInfoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateTalentExternalInfoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentExternalInfoApi::create`]: 创建人才外部信息.
@@ -81,26 +81,26 @@ impl CreateTalentExternalInfoRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTalentExternalInfoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTalentExternalInfoRequest {
     type Body = CreateTalentExternalInfoBody;
     type Response = CreateTalentExternalInfoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_external_info.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/:talent_id/external_info",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -110,14 +110,14 @@ impl ::feishu_runtime::ApiRequest for CreateTalentExternalInfoRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent-external_info/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/hire/v1/talents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_id);
         path.push_str("/external_info");
         path
     }
@@ -151,26 +151,26 @@ impl UpdateTalentExternalInfoRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateTalentExternalInfoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateTalentExternalInfoRequest {
     type Body = UpdateTalentExternalInfoBody;
     type Response = UpdateTalentExternalInfoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_external_info.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talents/:talent_id/external_info",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统异常",
                 hint: "请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -180,14 +180,14 @@ impl ::feishu_runtime::ApiRequest for UpdateTalentExternalInfoRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent-external_info/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/hire/v1/talents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_id);
         path.push_str("/external_info");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `talent_object` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentObjectApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentObjectApi<'a> {
     /// 获取人才字段
@@ -33,8 +33,8 @@ impl<'a> TalentObjectApi<'a> {
     pub fn query(
         &self,
         request: QueryTalentObjectRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryTalentObjectRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryTalentObjectRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentObjectApi::query`]: 获取人才字段.
@@ -45,26 +45,26 @@ impl<'a> TalentObjectApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct QueryTalentObjectRequest {}
 impl QueryTalentObjectRequest {}
-impl ::feishu_runtime::ApiRequest for QueryTalentObjectRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryTalentObjectRequest {
     type Body = ();
     type Response = QueryTalentObjectResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_object.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talent_objects/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -73,7 +73,7 @@ impl ::feishu_runtime::ApiRequest for QueryTalentObjectRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_object/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -376,7 +376,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 字段类型
 /// **注意**：模块级别的字段类型只能取值 `11` 模块
 ///
@@ -412,7 +412,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13 }
 );

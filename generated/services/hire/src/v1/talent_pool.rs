@@ -5,7 +5,7 @@
 /// A handle on the `talent_pool` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentPoolApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentPoolApi<'a> {
     /// 批量加入/移除人才库中人才
@@ -34,8 +34,8 @@ impl<'a> TalentPoolApi<'a> {
     pub fn batch_change_talent_pool(
         &self,
         request: BatchChangeTalentPoolTalentPoolRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchChangeTalentPoolTalentPoolRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchChangeTalentPoolTalentPoolRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取人才库列表
     ///
@@ -60,8 +60,8 @@ impl<'a> TalentPoolApi<'a> {
     pub fn search(
         &self,
         request: SearchTalentPoolRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchTalentPoolRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchTalentPoolRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentPoolApi::batch_change_talent_pool`]: 批量加入/移除人才库中人才.
@@ -90,50 +90,54 @@ impl BatchChangeTalentPoolTalentPoolRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchChangeTalentPoolTalentPoolRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchChangeTalentPoolTalentPoolRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchChangeTalentPoolTalentPoolRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchChangeTalentPoolTalentPoolRequest {
     type Body = BatchChangeTalentPoolTalentPoolBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_pool.batch_change_talent_pool",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talent_pools/:talent_pool_id/batch_change_talent_pool",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002102,
                 message: "人才不存在",
                 hint: "请检查`talent_id_list`参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002109,
                 message: "人才库不存在",
@@ -142,20 +146,20 @@ impl ::feishu_runtime::ApiRequest for BatchChangeTalentPoolTalentPoolRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/batch_change_talent_pool",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/hire/v1/talent_pools/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_pool_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_pool_id);
         path.push_str("/batch_change_talent_pool");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TalentPoolApi::search`]: 获取人才库列表.
@@ -213,10 +217,14 @@ impl SearchTalentPoolRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchTalentPoolRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchTalentPoolRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -226,7 +234,7 @@ impl ::feishu_runtime::Validate for SearchTalentPoolRequest {
             );
         }
         if let Some(value) = &self.id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id_list",
@@ -237,32 +245,32 @@ impl ::feishu_runtime::Validate for SearchTalentPoolRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchTalentPoolRequest {
     type Body = ();
     type Response = SearchTalentPoolResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_pool.search",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talent_pools/",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002004,
                 message: "分页大小不合法",
                 hint: "请检查分页大小`page_size `是否在合法范围内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002005,
                 message: "ID 列表过长",
@@ -270,16 +278,16 @@ impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -287,7 +295,7 @@ impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
         path.push_str("/open-apis/hire/v1/talent_pools/");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -298,25 +306,25 @@ impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
             out.push("id_list", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchTalentPoolRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchTalentPoolRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchTalentPoolRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchTalentPoolRequest {
     type Item = TalentPool;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -349,11 +357,15 @@ impl BatchChangeTalentPoolTalentPoolBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchChangeTalentPoolTalentPoolBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchChangeTalentPoolTalentPoolBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.talent_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "talent_id_list",
@@ -500,7 +512,7 @@ pub enum IsPrivate {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(IsPrivate { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(IsPrivate { V1 => 1, V2 => 2 });
 /// 操作类型
 ///
 /// The values of `option_type` in [`BatchChangeTalentPoolTalentPoolBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -513,4 +525,4 @@ pub enum OptionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OptionType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OptionType { V1 => 1, V2 => 2 });

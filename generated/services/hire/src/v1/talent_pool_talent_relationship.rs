@@ -5,7 +5,7 @@
 /// A handle on the `talent_pool_talent_relationship` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentPoolTalentRelationshipApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentPoolTalentRelationshipApi<'a> {
     /// 将人才加入人才库
@@ -30,8 +30,8 @@ impl<'a> TalentPoolTalentRelationshipApi<'a> {
     pub fn create(
         &self,
         request: CreateTalentPoolTalentRelationshipRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTalentPoolTalentRelationshipRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTalentPoolTalentRelationshipRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentPoolTalentRelationshipApi::create`]: 将人才加入人才库.
@@ -60,38 +60,39 @@ impl CreateTalentPoolTalentRelationshipRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTalentPoolTalentRelationshipRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateTalentPoolTalentRelationshipRequest {
     type Body = CreateTalentPoolTalentRelationshipBody;
     type Response = CreateTalentPoolTalentRelationshipResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.talent_pool_talent_relationship.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/talent_pools/:talent_pool_id/talent_relationship",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002102,
                 message: "人才不存在",
                 hint: "请检查入参 `talent_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002109,
                 message: "人才库不存在",
@@ -101,14 +102,14 @@ impl ::feishu_runtime::ApiRequest for CreateTalentPoolTalentRelationshipRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/move_talent",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/hire/v1/talent_pools/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_pool_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_pool_id);
         path.push_str("/talent_relationship");
         path
     }
@@ -175,4 +176,4 @@ pub enum AddType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AddType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AddType { V1 => 1, V2 => 2 });

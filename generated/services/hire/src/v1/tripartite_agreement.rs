@@ -5,7 +5,7 @@
 /// A handle on the `tripartite_agreement` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TripartiteAgreementApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TripartiteAgreementApi<'a> {
     /// 创建三方协议
@@ -37,8 +37,8 @@ impl<'a> TripartiteAgreementApi<'a> {
     pub fn create(
         &self,
         request: CreateTripartiteAgreementRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTripartiteAgreementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTripartiteAgreementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除三方协议
     ///
@@ -65,8 +65,8 @@ impl<'a> TripartiteAgreementApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTripartiteAgreementRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTripartiteAgreementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTripartiteAgreementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取三方协议
     ///
@@ -95,8 +95,8 @@ impl<'a> TripartiteAgreementApi<'a> {
     pub fn list(
         &self,
         request: ListTripartiteAgreementRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTripartiteAgreementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTripartiteAgreementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新三方协议
     ///
@@ -123,8 +123,8 @@ impl<'a> TripartiteAgreementApi<'a> {
     pub fn update(
         &self,
         request: UpdateTripartiteAgreementRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateTripartiteAgreementRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateTripartiteAgreementRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TripartiteAgreementApi::create`]: 创建三方协议.
@@ -143,50 +143,50 @@ impl CreateTripartiteAgreementRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTripartiteAgreementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTripartiteAgreementRequest {
     type Body = CreateTripartiteAgreementBody;
     type Response = CreateTripartiteAgreementResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.tripartite_agreement.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/tripartite_agreements",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002076,
                 message: "通过 API 维护三方协议开关未开启",
                 hint: "请联系管理员前往招聘系统后台在「飞书招聘」-「设置」-「候选人流程管理」-「三方协议设置」中勾选「通过 API 维护三方协议」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002077,
                 message: "当前投递职位招聘流程不是「校招流程」",
                 hint: "请确认投递的职位的招聘流程类型是否为「校招流程」，可通过[获取投递信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get)接口和[获取职位信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get)接口组合排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002078,
                 message: "Offer 办公地点不在中国大陆地区",
                 hint: "请确认 Offer 的办公地点是否在中国大陆地区，可通过[获取 Offer 信息](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/offer)进行排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002080,
                 message: "投递下已存在三方协议",
@@ -195,7 +195,7 @@ impl ::feishu_runtime::ApiRequest for CreateTripartiteAgreementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -226,38 +226,38 @@ impl DeleteTripartiteAgreementRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTripartiteAgreementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTripartiteAgreementRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.tripartite_agreement.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/tripartite_agreements/:tripartite_agreement_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002075,
                 message: "三方协议不存在",
                 hint: "tripartite_agreement_id 不合法，请检查入参 `tripartite_agreement_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002076,
                 message: "通过 API 维护三方协议开关未开启",
@@ -266,12 +266,15 @@ impl ::feishu_runtime::ApiRequest for DeleteTripartiteAgreementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/hire/v1/tripartite_agreements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tripartite_agreement_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.tripartite_agreement_id,
+        );
         path
     }
 }
@@ -337,26 +340,26 @@ impl ListTripartiteAgreementRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTripartiteAgreementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTripartiteAgreementRequest {
     type Body = ();
     type Response = ListTripartiteAgreementResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.tripartite_agreement.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/tripartite_agreements",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -364,21 +367,21 @@ impl ::feishu_runtime::ApiRequest for ListTripartiteAgreementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/hire/v1/tripartite_agreements");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -393,21 +396,21 @@ impl ::feishu_runtime::ApiRequest for ListTripartiteAgreementRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTripartiteAgreementRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTripartiteAgreementRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTripartiteAgreementRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTripartiteAgreementRequest {
     type Item = TripartiteAgreementInfo;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -439,38 +442,38 @@ impl UpdateTripartiteAgreementRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateTripartiteAgreementRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateTripartiteAgreementRequest {
     type Body = UpdateTripartiteAgreementBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.tripartite_agreement.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/tripartite_agreements/:tripartite_agreement_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002075,
                 message: "三方协议不存在",
                 hint: "tripartite_agreement_id 不合法，请检查入参 `tripartite_agreement_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002076,
                 message: "通过 API 维护三方协议开关未开启",
@@ -479,12 +482,15 @@ impl ::feishu_runtime::ApiRequest for UpdateTripartiteAgreementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/hire/v1/tripartite_agreements/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tripartite_agreement_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.tripartite_agreement_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -674,7 +680,7 @@ pub enum State {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     State { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9 =>
     9 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `website_channel` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WebsiteChannelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WebsiteChannelApi<'a> {
     /// 新建招聘官网推广渠道
@@ -28,8 +28,8 @@ impl<'a> WebsiteChannelApi<'a> {
     pub fn create(
         &self,
         request: CreateWebsiteChannelRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateWebsiteChannelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateWebsiteChannelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除招聘官网推广渠道
     ///
@@ -51,8 +51,8 @@ impl<'a> WebsiteChannelApi<'a> {
     pub fn delete(
         &self,
         request: DeleteWebsiteChannelRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteWebsiteChannelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteWebsiteChannelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取招聘官网推广渠道列表
     ///
@@ -76,8 +76,8 @@ impl<'a> WebsiteChannelApi<'a> {
     pub fn list(
         &self,
         request: ListWebsiteChannelRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWebsiteChannelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWebsiteChannelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新招聘官网推广渠道
     ///
@@ -99,8 +99,8 @@ impl<'a> WebsiteChannelApi<'a> {
     pub fn update(
         &self,
         request: UpdateWebsiteChannelRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateWebsiteChannelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateWebsiteChannelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WebsiteChannelApi::create`]: 新建招聘官网推广渠道.
@@ -126,26 +126,26 @@ impl CreateWebsiteChannelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateWebsiteChannelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateWebsiteChannelRequest {
     type Body = CreateWebsiteChannelBody;
     type Response = CreateWebsiteChannelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_channel.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/channels",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -155,14 +155,14 @@ impl ::feishu_runtime::ApiRequest for CreateWebsiteChannelRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/channels");
         path
     }
@@ -195,26 +195,26 @@ impl DeleteWebsiteChannelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteWebsiteChannelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteWebsiteChannelRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_channel.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/channels/:channel_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -224,16 +224,16 @@ impl ::feishu_runtime::ApiRequest for DeleteWebsiteChannelRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/channels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.channel_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.channel_id);
         path
     }
 }
@@ -287,26 +287,26 @@ impl ListWebsiteChannelRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWebsiteChannelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWebsiteChannelRequest {
     type Body = ();
     type Response = ListWebsiteChannelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_channel.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/channels",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -314,26 +314,26 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteChannelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("website_channel_list"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/channels");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -342,21 +342,21 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteChannelRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWebsiteChannelRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWebsiteChannelRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListWebsiteChannelRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListWebsiteChannelRequest {
     type Item = WebsiteChannelInfo;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.website_channel_list.unwrap_or_default()
@@ -394,26 +394,26 @@ impl UpdateWebsiteChannelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateWebsiteChannelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateWebsiteChannelRequest {
     type Body = UpdateWebsiteChannelBody;
     type Response = UpdateWebsiteChannelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_channel.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/channels/:channel_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -423,16 +423,16 @@ impl ::feishu_runtime::ApiRequest for UpdateWebsiteChannelRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/channels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.channel_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.channel_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `website_delivery` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WebsiteDeliveryApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WebsiteDeliveryApi<'a> {
     /// 根据简历附件创建招聘官网投递任务
@@ -31,8 +31,8 @@ impl<'a> WebsiteDeliveryApi<'a> {
     pub fn create_by_attachment(
         &self,
         request: CreateByAttachmentWebsiteDeliveryRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateByAttachmentWebsiteDeliveryRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateByAttachmentWebsiteDeliveryRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 新建招聘官网投递
     ///
@@ -61,8 +61,8 @@ impl<'a> WebsiteDeliveryApi<'a> {
     pub fn create_by_resume(
         &self,
         request: CreateByResumeWebsiteDeliveryRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateByResumeWebsiteDeliveryRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateByResumeWebsiteDeliveryRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WebsiteDeliveryApi::create_by_attachment`]: 根据简历附件创建招聘官网投递任务.
@@ -91,56 +91,60 @@ impl CreateByAttachmentWebsiteDeliveryRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateByAttachmentWebsiteDeliveryRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateByAttachmentWebsiteDeliveryRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateByAttachmentWebsiteDeliveryRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateByAttachmentWebsiteDeliveryRequest {
     type Body = CreateByAttachmentWebsiteDeliveryBody;
     type Response = CreateByAttachmentWebsiteDeliveryResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_delivery.create_by_attachment",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/deliveries/create_by_attachment",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002011,
                 message: "City not found",
                 hint: "检查城市是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002007,
                 message: "Website user not found",
                 hint: "检查官网用户是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002009,
                 message: "手机号不正确",
@@ -150,22 +154,22 @@ impl ::feishu_runtime::ApiRequest for CreateByAttachmentWebsiteDeliveryRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery/create_by_attachment",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/deliveries/create_by_attachment");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`WebsiteDeliveryApi::create_by_resume`]: 新建招聘官网投递.
@@ -209,38 +213,38 @@ impl CreateByResumeWebsiteDeliveryRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateByResumeWebsiteDeliveryRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateByResumeWebsiteDeliveryRequest {
     type Body = CreateByResumeWebsiteDeliveryBody;
     type Response = CreateByResumeWebsiteDeliveryResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_delivery.create_by_resume",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/deliveries/create_by_resume",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002511,
                 message: "候选人的投递次数已达到上限",
                 hint: "请联系调用方招聘系统管理员，确认最大投递次数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002513,
                 message: "请提供准确的毕业时间",
@@ -250,18 +254,18 @@ impl ::feishu_runtime::ApiRequest for CreateByResumeWebsiteDeliveryRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery/create_by_resume",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/deliveries/create_by_resume");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -375,10 +379,14 @@ impl CreateByAttachmentWebsiteDeliveryBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateByAttachmentWebsiteDeliveryBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateByAttachmentWebsiteDeliveryBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.application_preferred_city_code_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "application_preferred_city_code_list",
@@ -1599,7 +1607,7 @@ pub enum AcademicRanking {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     AcademicRanking { V5 => 5, V10 => 10, V20 => 20, V30 => 30, V50 => 50, V51 => 51 }
 );
 /// 学位
@@ -1628,7 +1636,7 @@ pub enum Degree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Degree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9 }
 );
@@ -1650,7 +1658,7 @@ pub enum EducationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EducationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 性别
@@ -1667,7 +1675,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Gender { V1 => 1, V2 => 2, V3 => 3 });
 /// 证件类型
 ///
 /// The values of `identification_type` in [`WebsiteDeliveryAttachmentIndentification`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1690,7 +1698,7 @@ pub enum IdentificationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IdentificationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V9 => 9 }
 );
 /// 语言
@@ -1751,7 +1759,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -1769,7 +1777,7 @@ pub enum MaritalStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MaritalStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(MaritalStatus { V1 => 1, V2 => 2 });
 /// 熟悉程度
 ///
 /// The values of `proficiency` in [`WebsiteDeliveryLanguage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1788,7 +1796,7 @@ pub enum Proficiency {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Proficiency { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 社交账号类型
@@ -1821,7 +1829,7 @@ pub enum SnsType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SnsType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11 }
 );
@@ -1841,6 +1849,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

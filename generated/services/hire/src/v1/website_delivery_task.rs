@@ -5,7 +5,7 @@
 /// A handle on the `website_delivery_task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WebsiteDeliveryTaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WebsiteDeliveryTaskApi<'a> {
     /// 获取招聘官网投递任务结果
@@ -29,8 +29,8 @@ impl<'a> WebsiteDeliveryTaskApi<'a> {
     pub fn get(
         &self,
         request: GetWebsiteDeliveryTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, GetWebsiteDeliveryTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetWebsiteDeliveryTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WebsiteDeliveryTaskApi::get`]: 获取招聘官网投递任务结果.
@@ -61,32 +61,32 @@ impl GetWebsiteDeliveryTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetWebsiteDeliveryTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetWebsiteDeliveryTaskRequest {
     type Body = ();
     type Response = GetWebsiteDeliveryTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_delivery_task.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/delivery_tasks/:delivery_task_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002008,
                 message: "Task not found or task error",
@@ -96,16 +96,16 @@ impl ::feishu_runtime::ApiRequest for GetWebsiteDeliveryTaskRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery_task/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/delivery_tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.delivery_task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.delivery_task_id);
         path
     }
 }
@@ -231,4 +231,4 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });

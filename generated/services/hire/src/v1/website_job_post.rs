@@ -5,7 +5,7 @@
 /// A handle on the `website_job_post` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WebsiteJobPostApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WebsiteJobPostApi<'a> {
     /// 获取招聘官网下职位广告详情
@@ -35,8 +35,8 @@ impl<'a> WebsiteJobPostApi<'a> {
     pub fn get(
         &self,
         request: GetWebsiteJobPostRequest,
-    ) -> ::feishu_runtime::Call<'a, GetWebsiteJobPostRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetWebsiteJobPostRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取招聘官网下的职位广告列表
     ///
@@ -65,8 +65,8 @@ impl<'a> WebsiteJobPostApi<'a> {
     pub fn list(
         &self,
         request: ListWebsiteJobPostRequest,
-    ) -> ::feishu_runtime::Call<'a, ListWebsiteJobPostRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListWebsiteJobPostRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索招聘官网下的职位广告列表
     ///
@@ -91,8 +91,8 @@ impl<'a> WebsiteJobPostApi<'a> {
     pub fn search(
         &self,
         request: SearchWebsiteJobPostRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchWebsiteJobPostRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchWebsiteJobPostRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WebsiteJobPostApi::get`]: 获取招聘官网下职位广告详情.
@@ -165,38 +165,38 @@ impl GetWebsiteJobPostRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetWebsiteJobPostRequest {
     type Body = ();
     type Response = GetWebsiteJobPostResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_job_post.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/job_posts/:job_post_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002509,
                 message: "职位广告不存在(未发布到官网)",
                 hint: "检查入参`job_post_id`或者`website_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002502,
                 message: "官网不存在",
@@ -206,19 +206,19 @@ impl ::feishu_runtime::ApiRequest for GetWebsiteJobPostRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-job_post/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/job_posts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.job_post_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.job_post_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -380,10 +380,14 @@ impl ListWebsiteJobPostRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListWebsiteJobPostRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListWebsiteJobPostRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -394,32 +398,32 @@ impl ::feishu_runtime::Validate for ListWebsiteJobPostRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListWebsiteJobPostRequest {
     type Body = ();
     type Response = ListWebsiteJobPostResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_job_post.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/job_posts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002502,
                 message: "官网不存在",
@@ -427,26 +431,26 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteJobPostRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-job_post/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/job_posts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -475,25 +479,25 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteJobPostRequest {
             out.push("create_end_time", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListWebsiteJobPostRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListWebsiteJobPostRequest {
     type Item = WebsiteJobPost;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -596,10 +600,14 @@ impl SearchWebsiteJobPostRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchWebsiteJobPostRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchWebsiteJobPostRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -610,34 +618,34 @@ impl ::feishu_runtime::Validate for SearchWebsiteJobPostRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchWebsiteJobPostRequest {
     type Body = SearchWebsiteJobPostBody;
     type Response = SearchWebsiteJobPostResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_job_post.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/job_posts/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -645,23 +653,23 @@ impl ::feishu_runtime::ApiRequest for SearchWebsiteJobPostRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-job_post/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/job_posts/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -681,25 +689,25 @@ impl ::feishu_runtime::ApiRequest for SearchWebsiteJobPostRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchWebsiteJobPostRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchWebsiteJobPostRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchWebsiteJobPostRequest {
     type Item = WebsiteJobPost;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1003,10 +1011,14 @@ impl SearchWebsiteJobPostBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchWebsiteJobPostBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchWebsiteJobPostBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.job_type_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_type_id_list",
@@ -1016,7 +1028,7 @@ impl ::feishu_runtime::Validate for SearchWebsiteJobPostBody {
             );
         }
         if let Some(value) = &self.city_code_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "city_code_list",
@@ -1026,7 +1038,7 @@ impl ::feishu_runtime::Validate for SearchWebsiteJobPostBody {
             );
         }
         if let Some(value) = &self.job_function_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "job_function_id_list",
@@ -1036,7 +1048,7 @@ impl ::feishu_runtime::Validate for SearchWebsiteJobPostBody {
             );
         }
         if let Some(value) = &self.subject_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subject_id_list",
@@ -1500,7 +1512,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { OpenDepartmentId => "open_department_id", DepartmentId =>
     "department_id" }
 );
@@ -1528,7 +1540,7 @@ pub enum Experience {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Experience { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8 }
 );
 /// 职位状态
@@ -1543,7 +1555,7 @@ pub enum JobActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobActiveStatus { V1 => 1, V2 => 2 });
 /// 此次调用中使用的「职级 ID」的类型
 ///
 /// The values of `job_level_id_type` in [`GetWebsiteJobPostRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1556,7 +1568,7 @@ pub enum JobLevelIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     JobLevelIdType { PeopleAdminJobLevelId => "people_admin_job_level_id", JobLevelId =>
     "job_level_id" }
 );
@@ -1572,7 +1584,7 @@ pub enum JobProcessType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(JobProcessType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(JobProcessType { V1 => 1, V2 => 2 });
 /// 字段类型
 ///
 /// The values of `object_type` in [`WebsiteJobPostCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1601,7 +1613,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10 }
 );
@@ -1631,7 +1643,7 @@ pub enum RequiredDegree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     RequiredDegree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 =>
     8, V20 => 20 }
 );
@@ -1651,6 +1663,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `website_site_user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WebsiteSiteUserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WebsiteSiteUserApi<'a> {
     /// 新建招聘官网用户
@@ -28,8 +28,8 @@ impl<'a> WebsiteSiteUserApi<'a> {
     pub fn create(
         &self,
         request: CreateWebsiteSiteUserRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateWebsiteSiteUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateWebsiteSiteUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WebsiteSiteUserApi::create`]: 新建招聘官网用户.
@@ -55,26 +55,26 @@ impl CreateWebsiteSiteUserRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateWebsiteSiteUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateWebsiteSiteUserRequest {
     type Body = CreateWebsiteSiteUserBody;
     type Response = CreateWebsiteSiteUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v1.website_site_user.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v1/websites/:website_id/site_users",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -83,12 +83,12 @@ impl ::feishu_runtime::ApiRequest for CreateWebsiteSiteUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-site_user/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/hire/v1/websites/");
-        ::feishu_runtime::push_path_param(&mut path, &self.website_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.website_id);
         path.push_str("/site_users");
         path
     }

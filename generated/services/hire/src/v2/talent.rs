@@ -5,7 +5,7 @@
 /// A handle on the `talent` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TalentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TalentApi<'a> {
     /// 获取人才详情
@@ -32,8 +32,8 @@ impl<'a> TalentApi<'a> {
     pub fn get(
         &self,
         request: GetTalentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTalentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTalentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TalentApi::get`]: 获取人才详情.
@@ -71,32 +71,32 @@ impl GetTalentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTalentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTalentRequest {
     type Body = ();
     type Response = GetTalentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "hire.v2.talent.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/hire/v2/talents/:talent_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1002001,
                 message: "系统错误",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1002102,
                 message: "人才不存在",
                 hint: "人才不存在，请检查`talent_id`参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1002002,
                 message: "参数错误",
@@ -105,15 +105,15 @@ impl ::feishu_runtime::ApiRequest for GetTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/hire-v2/talent/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/hire/v2/talents/");
-        ::feishu_runtime::push_path_param(&mut path, &self.talent_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.talent_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1726,7 +1726,7 @@ pub enum AcademicRanking {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     AcademicRanking { V5 => 5, V10 => 10, V20 => 20, V30 => 30, V50 => 50, VMinus1 => - 1
     }
 );
@@ -1742,7 +1742,7 @@ pub enum Confidential {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Confidential { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Confidential { V1 => 1, V2 => 2 });
 /// 学位
 ///
 /// The values of `degree` in [`CompositeTalentEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1769,7 +1769,7 @@ pub enum Degree {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Degree { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9 }
 );
@@ -1791,7 +1791,7 @@ pub enum EducationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     EducationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 性别
@@ -1808,7 +1808,7 @@ pub enum Gender {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Gender { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Gender { V1 => 1, V2 => 2, V3 => 3 });
 /// 证件类型
 ///
 /// The values of `identification_type` in [`CompositeTalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1831,7 +1831,7 @@ pub enum IdentificationType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IdentificationType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V9 => 9 }
 );
 /// 语言类别
@@ -1892,7 +1892,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Language { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13, V14 => 14, V15 => 15, V16 => 16,
     V17 => 17, V18 => 18, V19 => 19, V20 => 20, V21 => 21, V22 => 22, V23 => 23, V24 =>
@@ -1910,7 +1910,7 @@ pub enum MaritalStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MaritalStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(MaritalStatus { V1 => 1, V2 => 2 });
 /// 模块类型
 ///
 /// The values of `object_type` in [`CompositeTalentCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1941,7 +1941,7 @@ pub enum ObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8,
     V9 => 9, V10 => 10, V11 => 11 }
 );
@@ -1957,7 +1957,7 @@ pub enum Privacy {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Privacy { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Privacy { V1 => 1, V2 => 2 });
 /// 熟练程度
 ///
 /// The values of `proficiency` in [`CompositeTalentLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1976,7 +1976,7 @@ pub enum Proficiency {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Proficiency { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );
 /// 登记表场景
@@ -1993,7 +1993,7 @@ pub enum Scenario {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Scenario { V5 => 5, V6 => 6, V14 => 14 });
+::feishu_runtime::codegen::integer_enum!(Scenario { V5 => 5, V6 => 6, V14 => 14 });
 /// 社交平台
 ///
 /// The values of `sns_type` in [`CompositeTalentSnsInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2024,7 +2024,7 @@ pub enum SnsType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     SnsType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9, V10 => 10, V11 => 11 }
 );
@@ -2062,7 +2062,7 @@ pub enum TalentCustomizedDataChildObjectType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     TalentCustomizedDataChildObjectType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6
     => 6, V7 => 7, V8 => 8, V9 => 9, V10 => 10, V11 => 11, V12 => 12, V13 => 13 }
 );
@@ -2078,7 +2078,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`GetTalentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2097,7 +2097,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `identity` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct IdentityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> IdentityApi<'a> {
     /// 录入身份信息
@@ -36,8 +36,8 @@ impl<'a> IdentityApi<'a> {
     pub fn create(
         &self,
         request: CreateIdentityRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateIdentityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateIdentityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`IdentityApi::create`]: 录入身份信息.
@@ -78,44 +78,44 @@ impl CreateIdentityRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateIdentityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateIdentityRequest {
     type Body = CreateIdentityBody;
     type Response = CreateIdentityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "human_authentication.v1.identity.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/human_authentication/v1/identities",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1291001,
                 message: "upload fail",
                 hint: "上传失败，可以重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1291002,
                 message: "name mismatch",
                 hint: "检查用户绑定的姓名是否匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1291003,
                 message: "code mismatch",
                 hint: "检查用户绑定的身份证号是否匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1291004,
                 message: "mobile mismatch",
                 hint: "检查用户绑定的手机号是否匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1291010,
                 message: "invalid request",
@@ -131,7 +131,7 @@ impl ::feishu_runtime::ApiRequest for CreateIdentityRequest {
         path.push_str("/open-apis/human_authentication/v1/identities");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id", &self.user_id);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -210,6 +210,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@ pub mod identity;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct HumanAuthenticationV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> HumanAuthenticationV1Api<'a> {
     /// The `identity` resource.

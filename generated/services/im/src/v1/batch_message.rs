@@ -5,7 +5,7 @@
 /// A handle on the `batch_message` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BatchMessageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BatchMessageApi<'a> {
     /// 批量撤回消息
@@ -40,8 +40,8 @@ impl<'a> BatchMessageApi<'a> {
     pub fn delete(
         &self,
         request: DeleteBatchMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteBatchMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteBatchMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询批量消息整体进度
     ///
@@ -70,8 +70,8 @@ impl<'a> BatchMessageApi<'a> {
     pub fn get_progress(
         &self,
         request: GetProgressBatchMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, GetProgressBatchMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetProgressBatchMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询批量消息推送和阅读人数
     ///
@@ -102,8 +102,8 @@ impl<'a> BatchMessageApi<'a> {
     pub fn read_user(
         &self,
         request: ReadUserBatchMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, ReadUserBatchMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ReadUserBatchMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BatchMessageApi::delete`]: 批量撤回消息.
@@ -126,50 +126,50 @@ impl DeleteBatchMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteBatchMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteBatchMessageRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.batch_message.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/batch_messages/:batch_message_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230006,
                 message: "Bot ability is not activated.",
                 hint: "应用未开启机器人能力。开启方式参见[如何开启机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230009,
                 message: "Message can only be recalled within one days.",
                 hint: "消息发出时间过长，不能执行当前操作。撤回的消息需要符合由企业管理员设置的撤回时限。详情了解[管理员设置撤回和编辑消息权限](https://www.feishu.cn/hc/zh-CN/articles/325339752183)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230026,
                 message: "No permission to recall this message.",
                 hint: "机器人没有权限撤回该消息，只能撤回机器人自己发出的消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "Lack of necessary permissions.",
                 hint: "无权进行本次操作。可能的原因有： 1. 缺少相应权限，可根据实际的错误信息进行排查。 2. 未检查到用户授权信息。 3. 如果需要机器人在外部群操作，则需要先为机器人开启对外共享能力，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230030,
                 message: "The message id is invalid, record not found.",
@@ -179,14 +179,14 @@ impl ::feishu_runtime::ApiRequest for DeleteBatchMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/im/v1/batch_messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.batch_message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.batch_message_id);
         path
     }
 }
@@ -210,44 +210,44 @@ impl GetProgressBatchMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetProgressBatchMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetProgressBatchMessageRequest {
     type Body = ();
     type Response = GetProgressBatchMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.batch_message.get_progress",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/batch_messages/:batch_message_id/get_progress",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230006,
                 message: "Bot ability is not activated.",
                 hint: "应用未开启机器人能力。开启方式参见[如何开启机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230012,
                 message: "Bot is NOT the sender of the message.",
                 hint: "机器人不是消息的发送者。应用机器人只能操作自己发送的消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "Lack of necessary permissions.",
                 hint: "无权进行本次操作。可能的原因有： 1. 缺少相应权限，可根据实际的错误信息进行排查。 2. 未检查到用户授权信息。 3. 如果需要机器人在外部群操作，则需要先为机器人开启对外共享能力，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230030,
                 message: "The message id is invalid, record not found.",
@@ -257,14 +257,14 @@ impl ::feishu_runtime::ApiRequest for GetProgressBatchMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/get_progress",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/im/v1/batch_messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.batch_message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.batch_message_id);
         path.push_str("/get_progress");
         path
     }
@@ -289,38 +289,38 @@ impl ReadUserBatchMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ReadUserBatchMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ReadUserBatchMessageRequest {
     type Body = ();
     type Response = ReadUserBatchMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.batch_message.read_user",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/batch_messages/:batch_message_id/read_user",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230012,
                 message: "Bot is NOT the sender of the message.",
                 hint: "机器人不是消息的发送者。应用机器人只能操作自己发送的消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "Lack of necessary permissions.",
                 hint: "无权进行本次操作。可能的原因有： 1. 缺少相应权限，可根据实际的错误信息进行排查。 2. 未检查到用户授权信息。 3. 如果需要机器人在外部群操作，则需要先为机器人开启对外共享能力，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230030,
                 message: "The message id is invalid, record not found.",
@@ -330,14 +330,14 @@ impl ::feishu_runtime::ApiRequest for ReadUserBatchMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/read_user",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/im/v1/batch_messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.batch_message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.batch_message_id);
         path.push_str("/read_user");
         path
     }

@@ -58,7 +58,7 @@ impl ChatAccessEventBotP2pChatEnteredEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ChatAccessEventBotP2pChatEnteredEvent {
+impl ::feishu_runtime::codegen::Event for ChatAccessEventBotP2pChatEnteredEvent {
     const EVENT_TYPE: &'static str = "im.chat.access_event.bot_p2p_chat_entered_v1";
 }
 /// 操作者的 ID。用户不同 ID 类型介绍参考[用户身份概述](https://open.feishu.cn/document/home/user-identity-introduction/introduction)。

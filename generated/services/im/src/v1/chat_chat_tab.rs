@@ -5,7 +5,7 @@
 /// A handle on the `chat_chat_tab` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatChatTabApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChatChatTabApi<'a> {
     /// 添加会话标签页
@@ -51,8 +51,8 @@ impl<'a> ChatChatTabApi<'a> {
     pub fn create(
         &self,
         request: CreateChatChatTabRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateChatChatTabRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateChatChatTabRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除会话标签页
     ///
@@ -93,8 +93,8 @@ impl<'a> ChatChatTabApi<'a> {
     pub fn delete_tabs(
         &self,
         request: DeleteTabsChatChatTabRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTabsChatChatTabRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTabsChatChatTabRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 拉取会话标签页
     ///
@@ -130,8 +130,8 @@ impl<'a> ChatChatTabApi<'a> {
     pub fn list_tabs(
         &self,
         request: ListTabsChatChatTabRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTabsChatChatTabRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTabsChatChatTabRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 会话标签页排序
     ///
@@ -171,8 +171,8 @@ impl<'a> ChatChatTabApi<'a> {
     pub fn sort_tabs(
         &self,
         request: SortTabsChatChatTabRequest,
-    ) -> ::feishu_runtime::Call<'a, SortTabsChatChatTabRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SortTabsChatChatTabRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新会话标签页
     ///
@@ -217,8 +217,8 @@ impl<'a> ChatChatTabApi<'a> {
     pub fn update_tabs(
         &self,
         request: UpdateTabsChatChatTabRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateTabsChatChatTabRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateTabsChatChatTabRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatChatTabApi::create`]: 添加会话标签页.
@@ -248,113 +248,113 @@ impl CreateChatChatTabRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateChatChatTabRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateChatChatTabRequest {
     type Body = CreateChatChatTabBody;
     type Response = CreateChatChatTabResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_chat_tab.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/chat_tabs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232006,
                 message: "Your request specifies a chat_id which is invalid.",
                 hint: "无效的 chat_id，请检查 chat_id 是否正确。获取方式： - [创建群](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/create)，从返回结果中获取该群的 chat_id。 - 调用[获取用户或机器人所在的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/list)接口，可以查询用户或机器人所在群的 chat_id。 - 调用[搜索对用户或机器人可见的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/search)，可搜索用户或机器人所在的群、对用户或机器人公开的群的 chat_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作者和被操作的群组应该在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232046,
                 message: "The number of chat tabs has reached the limit.",
                 hint: "自定义的会话标签页个数超过上限 20 个，无法继续添加。你可以选择[更新会话标签页](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/update_tabs)或者[删除会话标签页](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/delete_tabs)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232047,
                 message: "The length of the tab name reaches the limit.",
                 hint: "会话标签页名称过长。不能超过 60 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232048,
                 message: "The chat tab content is illegal.",
                 hint: "会话标签页内容非法。检查 tab_content 参数，传入正确值，例如 url 需要以 http、https 开头。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232050,
                 message: "Operate chat tab unsupported chat type.",
                 hint: "请求的群类型不支持会话标签页。仅支持群模式为 **群组（group）**、**单聊（p2p）** 的群组 ID。你可以调用[获取群信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get)接口，在返回结果中查看 `chat_mode` 参数取值是否为 `group`、`p2p`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232051,
                 message: "The operator does not have doc permission.",
                 hint: "操作者必须拥有云文档权限。你可以调用[增加协作者权限](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/create)接口，为当前操作者添加云文档权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
                 hint: "没有会话标签页、会话菜单和小组件的管理权限。如果在飞书客户端群设置中 **谁可以管理标签页、小组件和会话菜单** 选择了 **仅群主和管理员**，则只允许群主或者管理员进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232056,
                 message: "The operator is not the image's owner, no permission to complete the request.",
@@ -364,14 +364,14 @@ impl ::feishu_runtime::ApiRequest for CreateChatChatTabRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/chat_tabs");
         path
     }
@@ -406,89 +406,89 @@ impl DeleteTabsChatChatTabRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTabsChatChatTabRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTabsChatChatTabRequest {
     type Body = DeleteTabsChatChatTabBody;
     type Response = DeleteTabsChatChatTabResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_chat_tab.delete_tabs",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/chat_tabs/delete_tabs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232006,
                 message: "Your request specifies a chat_id which is invalid.",
                 hint: "无效的 chat_id，请检查 chat_id 是否正确。获取方式： - [创建群](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/create)，从返回结果中获取该群的 chat_id。 - 调用[获取用户或机器人所在的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/list)接口，可以查询用户或机器人所在群的 chat_id。 - 调用[搜索对用户或机器人可见的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/search)，可搜索用户或机器人所在的群、对用户或机器人公开的群的 chat_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作者和被操作的群组应该在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232049,
                 message: "Operate chat tab unsupported chat type.",
                 hint: "更新或者删除操作仅支持 doc 或者 url 类型的会话标签页。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232050,
                 message: "Operate chat tab unsupported chat type.",
                 hint: "请求的群类型不支持会话标签页。仅支持群模式为 **群组（group）**、**单聊（p2p）** 的群组 ID。你可以调用[获取群信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get)接口，在返回结果中查看 `chat_mode` 参数取值是否为 `group`、`p2p`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
@@ -498,14 +498,14 @@ impl ::feishu_runtime::ApiRequest for DeleteTabsChatChatTabRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/delete_tabs",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/chat_tabs/delete_tabs");
         path
     }
@@ -535,71 +535,71 @@ impl ListTabsChatChatTabRequest {
         Self { chat_id: chat_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTabsChatChatTabRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTabsChatChatTabRequest {
     type Body = ();
     type Response = ListTabsChatChatTabResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_chat_tab.list_tabs",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/chat_tabs/list_tabs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232006,
                 message: "Your request specifies a chat_id which is invalid.",
                 hint: "无效的 chat_id，请检查 chat_id 是否正确。获取方式： - [创建群](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/create)，从返回结果中获取该群的 chat_id。 - 调用[获取用户或机器人所在的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/list)接口，可以查询用户或机器人所在群的 chat_id。 - 调用[搜索对用户或机器人可见的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/search)，可搜索用户或机器人所在的群、对用户或机器人公开的群的 chat_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作者和被操作的群组应该在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "没有权限操作外部群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232050,
                 message: "Operate chat tab unsupported chat type.",
@@ -609,14 +609,14 @@ impl ::feishu_runtime::ApiRequest for ListTabsChatChatTabRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/list_tabs",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/chat_tabs/list_tabs");
         path
     }
@@ -648,83 +648,83 @@ impl SortTabsChatChatTabRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SortTabsChatChatTabRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SortTabsChatChatTabRequest {
     type Body = SortTabsChatChatTabBody;
     type Response = SortTabsChatChatTabResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_chat_tab.sort_tabs",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/chat_tabs/sort_tabs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232006,
                 message: "Your request specifies a chat_id which is invalid.",
                 hint: "无效的 chat_id，请检查 chat_id 是否正确。获取方式： - [创建群](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/create)，从返回结果中获取该群的 chat_id。 - 调用[获取用户或机器人所在的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/list)接口，可以查询用户或机器人所在群的 chat_id。 - 调用[搜索对用户或机器人可见的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/search)，可搜索用户或机器人所在的群、对用户或机器人公开的群的 chat_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作者和被操作的群组应该在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232050,
                 message: "Operate chat tab unsupported chat type.",
                 hint: "请求的群类型不支持会话标签页。仅支持群模式为 **群组（group）**、**单聊（p2p）** 的群组 ID。你可以调用[获取群信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get)接口，在返回结果中查看 `chat_mode` 参数取值是否为 `group`、`p2p`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
@@ -734,14 +734,14 @@ impl ::feishu_runtime::ApiRequest for SortTabsChatChatTabRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/sort_tabs",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/chat_tabs/sort_tabs");
         path
     }
@@ -776,113 +776,113 @@ impl UpdateTabsChatChatTabRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateTabsChatChatTabRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateTabsChatChatTabRequest {
     type Body = UpdateTabsChatChatTabBody;
     type Response = UpdateTabsChatChatTabResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_chat_tab.update_tabs",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/chat_tabs/update_tabs",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232006,
                 message: "Your request specifies a chat_id which is invalid.",
                 hint: "无效的 chat_id，请检查 chat_id 是否正确。获取方式： - [创建群](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/create)，从返回结果中获取该群的 chat_id。 - 调用[获取用户或机器人所在的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/list)接口，可以查询用户或机器人所在群的 chat_id。 - 调用[搜索对用户或机器人可见的群列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/search)，可搜索用户或机器人所在的群、对用户或机器人公开的群的 chat_id。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "操作者和被操作的群组应该在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232047,
                 message: "The length of the tab name reaches the limit.",
                 hint: "会话标签页名称过长。不能超过 60 个字符。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232048,
                 message: "The chat tab content is illegal.",
                 hint: "会话标签页内容非法。检查 tab_content 参数，传入正确值，例如 url 需要以 http、https 开头。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232049,
                 message: "The chat tab content is illegal.",
                 hint: "更新或者删除操作仅支持 doc 或者 url 类型的会话标签页。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232050,
                 message: "Operate chat tab unsupported chat type.",
                 hint: "请求的群类型不支持会话标签页。仅支持群模式为 **群组（group）**、**单聊（p2p）** 的群组 ID。你可以调用[获取群信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get)接口，在返回结果中查看 `chat_mode` 参数取值是否为 `group`、`p2p`。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232051,
                 message: "The operator does not have doc permission.",
                 hint: "操作者必须拥有云文档权限。你可以调用[增加协作者权限](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/create)接口，为当前操作者添加云文档权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
                 hint: "没有会话标签页、会话菜单和小组件的管理权限。如果在飞书客户端群设置中 **谁可以管理标签页、小组件和会话菜单** 选择了 **仅群主和管理员**，则只允许群主或者管理员进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232056,
                 message: "The operator is not the image's owner, no permission to complete the request.",
@@ -892,14 +892,14 @@ impl ::feishu_runtime::ApiRequest for UpdateTabsChatChatTabRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/update_tabs",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/chat_tabs/update_tabs");
         path
     }
@@ -1239,7 +1239,7 @@ pub enum TabType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TabType { Message => "message", DocList => "doc_list", Doc => "doc", Pin => "pin",
     MeetingMinute => "meeting_minute", ChatAnnouncement => "chat_announcement", Url =>
     "url", File => "file", FilesResources => "files_resources", ImagesVideos =>

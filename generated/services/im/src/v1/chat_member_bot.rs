@@ -75,7 +75,7 @@ impl ChatMemberBotAddedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ChatMemberBotAddedEvent {
+impl ::feishu_runtime::codegen::Event for ChatMemberBotAddedEvent {
     const EVENT_TYPE: &'static str = "im.chat.member.bot.added_v1";
 }
 /// 机器人被移出群
@@ -147,7 +147,7 @@ impl ChatMemberBotDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ChatMemberBotDeletedEvent {
+impl ::feishu_runtime::codegen::Event for ChatMemberBotDeletedEvent {
     const EVENT_TYPE: &'static str = "im.chat.member.bot.deleted_v1";
 }
 /// 群国际化名称

@@ -113,7 +113,7 @@ impl ChatMemberUserAddedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ChatMemberUserAddedEvent {
+impl ::feishu_runtime::codegen::Event for ChatMemberUserAddedEvent {
     const EVENT_TYPE: &'static str = "im.chat.member.user.added_v1";
 }
 /// 用户出群
@@ -193,7 +193,7 @@ impl ChatMemberUserDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ChatMemberUserDeletedEvent {
+impl ::feishu_runtime::codegen::Event for ChatMemberUserDeletedEvent {
     const EVENT_TYPE: &'static str = "im.chat.member.user.deleted_v1";
 }
 /// 撤销拉用户进群
@@ -275,7 +275,7 @@ impl ChatMemberUserWithdrawnEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ChatMemberUserWithdrawnEvent {
+impl ::feishu_runtime::codegen::Event for ChatMemberUserWithdrawnEvent {
     const EVENT_TYPE: &'static str = "im.chat.member.user.withdrawn_v1";
 }
 /// 群国际化名称

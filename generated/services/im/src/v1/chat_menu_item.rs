@@ -5,7 +5,7 @@
 /// A handle on the `chat_menu_item` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatMenuItemApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChatMenuItemApi<'a> {
     /// 修改群菜单元信息
@@ -45,8 +45,8 @@ impl<'a> ChatMenuItemApi<'a> {
     pub fn patch(
         &self,
         request: PatchChatMenuItemRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchChatMenuItemRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchChatMenuItemRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatMenuItemApi::patch`]: 修改群菜单元信息.
@@ -85,80 +85,80 @@ impl PatchChatMenuItemRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchChatMenuItemRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchChatMenuItemRequest {
     type Body = PatchChatMenuItemBody;
     type Response = PatchChatMenuItemResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_menu_item.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/menu_items/:menu_item_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查是否已开通调用接口所需要的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
                 hint: "没有会话标签页、会话菜单和小组件的管理权限。如果在飞书客户端群设置中 **谁可以管理标签页、小组件和会话菜单** 选择了 **仅群主和管理员**，则只允许群主或者管理员进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232073,
                 message: "The group menu is being modified, please try again later.",
                 hint: "群内菜单正在修改中，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232078,
                 message: "The chat menu is illegal.",
@@ -168,16 +168,16 @@ impl ::feishu_runtime::ApiRequest for PatchChatMenuItemRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_item/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/menu_items/");
-        ::feishu_runtime::push_path_param(&mut path, &self.menu_item_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.menu_item_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -401,7 +401,7 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ActionType { None => "NONE", RedirectLink => "REDIRECT_LINK" }
 );
 /// 要修改的元信息
@@ -420,7 +420,7 @@ pub enum UpdateFields {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UpdateFields { Icon => "ICON", Name => "NAME", I18nName => "I18N_NAME", RedirectLink
     => "REDIRECT_LINK" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `chat_menu_tree` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatMenuTreeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChatMenuTreeApi<'a> {
     /// 添加群菜单
@@ -51,8 +51,8 @@ impl<'a> ChatMenuTreeApi<'a> {
     pub fn create(
         &self,
         request: CreateChatMenuTreeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateChatMenuTreeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateChatMenuTreeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除群菜单
     ///
@@ -91,8 +91,8 @@ impl<'a> ChatMenuTreeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteChatMenuTreeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteChatMenuTreeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteChatMenuTreeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取群菜单
     ///
@@ -126,8 +126,8 @@ impl<'a> ChatMenuTreeApi<'a> {
     pub fn get(
         &self,
         request: GetChatMenuTreeRequest,
-    ) -> ::feishu_runtime::Call<'a, GetChatMenuTreeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetChatMenuTreeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 排序群菜单
     ///
@@ -165,8 +165,8 @@ impl<'a> ChatMenuTreeApi<'a> {
     pub fn sort(
         &self,
         request: SortChatMenuTreeRequest,
-    ) -> ::feishu_runtime::Call<'a, SortChatMenuTreeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SortChatMenuTreeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatMenuTreeApi::create`]: 添加群菜单.
@@ -196,104 +196,104 @@ impl CreateChatMenuTreeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateChatMenuTreeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateChatMenuTreeRequest {
     type Body = CreateChatMenuTreeBody;
     type Response = CreateChatMenuTreeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_menu_tree.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/menu_tree",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232008,
                 message: "Your request specifies a chat whose type is NOT supported currently.",
                 hint: "不支持的群模式（chat_mode）或群类型（chat_type）。你可以调用[获取群信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get)接口，查看群信息是否符合当前接口的要求。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查是否已开通调用接口所需要的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
                 hint: "没有会话标签页、会话菜单和小组件的管理权限。如果在飞书客户端群设置中 **谁可以管理标签页、小组件和会话菜单** 选择了 **仅群主和管理员**，则只允许群主或者管理员进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232056,
                 message: "The operator is not the image's owner, no permission to complete the request.",
                 hint: "机器人需要使用自己[上传的图片](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232070,
                 message: "The number of chat_menu_top_level has reached the limit.",
                 hint: "chat_menu_top_levels 数量达到上限。群内一级菜单的数量不能超过 3 个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232071,
                 message: "The number of chat_menu_second_level has reached the limit.",
                 hint: "一个一级菜单下的二级菜单数不能超过 5 个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232073,
                 message: "The group menu is being modified, please try again later.",
                 hint: "群内菜单正在修改中，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232078,
                 message: "The chat menu is illegal.",
@@ -303,14 +303,14 @@ impl ::feishu_runtime::ApiRequest for CreateChatMenuTreeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/menu_tree");
         path
     }
@@ -345,80 +345,80 @@ impl DeleteChatMenuTreeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteChatMenuTreeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteChatMenuTreeRequest {
     type Body = DeleteChatMenuTreeBody;
     type Response = DeleteChatMenuTreeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_menu_tree.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/menu_tree",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232008,
                 message: "Your request specifies a chat whose type is NOT supported currently.",
                 hint: "不支持的群模式（chat_mode）或群类型（chat_type）。你可以调用[获取群信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get)接口，查看群信息是否符合当前接口的要求。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查是否已开通调用接口所需要的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
                 hint: "没有会话标签页、会话菜单和小组件的管理权限。如果在飞书客户端群设置中 **谁可以管理标签页、小组件和会话菜单** 选择了 **仅群主和管理员**，则只允许群主或者管理员进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232073,
                 message: "The group menu is being modified, please try again later.",
                 hint: "群内菜单正在修改中，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
@@ -428,14 +428,14 @@ impl ::feishu_runtime::ApiRequest for DeleteChatMenuTreeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/menu_tree");
         path
     }
@@ -465,56 +465,56 @@ impl GetChatMenuTreeRequest {
         Self { chat_id: chat_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetChatMenuTreeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetChatMenuTreeRequest {
     type Body = ();
     type Response = GetChatMenuTreeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_menu_tree.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/menu_tree",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查是否已开通调用接口所需要的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
@@ -524,14 +524,14 @@ impl ::feishu_runtime::ApiRequest for GetChatMenuTreeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/menu_tree");
         path
     }
@@ -563,74 +563,74 @@ impl SortChatMenuTreeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SortChatMenuTreeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SortChatMenuTreeRequest {
     type Body = SortChatMenuTreeBody;
     type Response = SortChatMenuTreeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_menu_tree.sort",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/menu_tree/sort",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，参考接口文档提供的参数描述，检查输入参数是否有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "操作者不在群组中。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查是否已开通调用接口所需要的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivated by the tenant.",
                 hint: "应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232055,
                 message: "The operator does not have chat tab, chat menu, chat widget manage permission",
                 hint: "没有会话标签页、会话菜单和小组件的管理权限。如果在飞书客户端群设置中 **谁可以管理标签页、小组件和会话菜单** 选择了 **仅群主和管理员**，则只允许群主或者管理员进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232072,
                 message: "Sort chat_menu_top_level's param is invalid.",
@@ -640,14 +640,14 @@ impl ::feishu_runtime::ApiRequest for SortChatMenuTreeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/sort",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/menu_tree/sort");
         path
     }
@@ -1044,6 +1044,6 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ActionType { None => "NONE", RedirectLink => "REDIRECT_LINK" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `chat_top_notice` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatTopNoticeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChatTopNoticeApi<'a> {
     /// 撤销群置顶
@@ -41,8 +41,8 @@ impl<'a> ChatTopNoticeApi<'a> {
     pub fn delete_top_notice(
         &self,
         request: DeleteTopNoticeChatTopNoticeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTopNoticeChatTopNoticeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTopNoticeChatTopNoticeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新群置顶
     ///
@@ -78,8 +78,8 @@ impl<'a> ChatTopNoticeApi<'a> {
     pub fn put_top_notice(
         &self,
         request: PutTopNoticeChatTopNoticeRequest,
-    ) -> ::feishu_runtime::Call<'a, PutTopNoticeChatTopNoticeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PutTopNoticeChatTopNoticeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatTopNoticeApi::delete_top_notice`]: 撤销群置顶.
@@ -103,71 +103,71 @@ impl DeleteTopNoticeChatTopNoticeRequest {
         Self { chat_id: chat_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTopNoticeChatTopNoticeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTopNoticeChatTopNoticeRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_top_notice.delete_top_notice",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/top_notice/delete_top_notice",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误。请参考 API 文档参数描述，排查请求时参数是否填写有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "调用接口的操作者和被操作的群组不在同一租户下，无法操作。需确保当前的操作者和被操作的群组在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "调用接口的操作者不在群组内，无法操作。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查当前操作者在群组内是否有权限管理置顶消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivate in the tenant.",
@@ -177,14 +177,14 @@ impl ::feishu_runtime::ApiRequest for DeleteTopNoticeChatTopNoticeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-top_notice/delete_top_notice",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/top_notice/delete_top_notice");
         path
     }
@@ -215,77 +215,77 @@ impl PutTopNoticeChatTopNoticeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PutTopNoticeChatTopNoticeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PutTopNoticeChatTopNoticeRequest {
     type Body = PutTopNoticeChatTopNoticeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.chat_top_notice.put_top_notice",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/chats/:chat_id/top_notice/put_top_notice",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230111,
                 message: "Action unavailable as the message will self-destruct soon.",
                 hint: "消息将过期，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误。请参考 API 文档参数描述，排查请求时参数是否填写有误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
                 hint: "群组已被解散，无法操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232010,
                 message: "Operator and chat can NOT be in different tenants.",
                 hint: "调用接口的操作者和被操作的群组不在同一租户下，无法操作。需确保当前的操作者和被操作的群组在同一租户下。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232011,
                 message: "Operator can NOT be out of the chat.",
                 hint: "调用接口的操作者不在群组内，无法操作。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232014,
                 message: "The token used in the request does NOT have the permissions necessary to complete the request.",
                 hint: "操作者没有权限进行该操作，请检查当前操作者在群组内是否有权限管理置顶消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232024,
                 message: "Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users.",
                 hint: "机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232025,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232033,
                 message: "The operator or invited bots does NOT have the authority to manage external chats without the scope.",
                 hint: "当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232034,
                 message: "The app is unavailable or inactivate in the tenant.",
@@ -295,14 +295,14 @@ impl ::feishu_runtime::ApiRequest for PutTopNoticeChatTopNoticeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-top_notice/put_top_notice",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/im/v1/chats/");
-        ::feishu_runtime::push_path_param(&mut path, &self.chat_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.chat_id);
         path.push_str("/top_notice/put_top_notice");
         path
     }
@@ -369,4 +369,4 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ActionType { N1 => "1", N2 => "2" });
+::feishu_runtime::codegen::string_enum!(ActionType { N1 => "1", N2 => "2" });

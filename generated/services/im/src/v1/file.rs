@@ -5,7 +5,7 @@
 /// A handle on the `file` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FileApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FileApi<'a> {
     /// 上传文件
@@ -40,8 +40,8 @@ impl<'a> FileApi<'a> {
     pub fn create(
         &self,
         request: CreateFileRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 下载文件
     ///
@@ -76,8 +76,8 @@ impl<'a> FileApi<'a> {
     pub fn get(
         &self,
         request: GetFileRequest,
-    ) -> ::feishu_runtime::Call<'a, GetFileRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetFileRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FileApi::create`]: 上传文件.
@@ -96,68 +96,68 @@ impl CreateFileRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateFileRequest {
     type Body = CreateFileBody;
     type Response = CreateFileResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.file.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/files",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: Some(31457280),
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232096,
                 message: "Meta writing has stopped, please try again later.",
                 hint: "应用信息被停写，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234001,
                 message: "Invalid request param.",
                 hint: "请求参数无效，请根据接口文档描述检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 234002,
                 message: "Unauthorized.",
                 hint: "接口鉴权失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234006,
                 message: "The file size exceed the max value.",
                 hint: "资源大小超出限制。 - 文件限制：不超过 30 MB - 图片限制：不超过 10 MB",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234007,
                 message: "App does not enable bot feature.",
                 hint: "应用没有启用机器人能力。启用方式参见[如何启用机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234010,
                 message: "File's size can't be 0.",
                 hint: "请勿上传大小为 0 的文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234041,
                 message: "Tenant master key has been deleted, please contact the tenant administrator.",
                 hint: "租户加密密钥被删除，请联系租户管理员。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234042,
                 message: "Hybrid deployment tenant storage error, such as full storage space, please contact tenant administrator.",
@@ -167,8 +167,8 @@ impl ::feishu_runtime::ApiRequest for CreateFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/file/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -179,10 +179,12 @@ impl ::feishu_runtime::ApiRequest for CreateFileRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -204,56 +206,56 @@ impl GetFileRequest {
         Self { file_key: file_key.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetFileRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetFileRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.file.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/files/:file_key",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234001,
                 message: "Invalid request param.",
                 hint: "请求参数无效，请根据接口文档描述检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 234002,
                 message: "Unauthorized.",
                 hint: "接口鉴权失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234008,
                 message: "The app is not the resource sender",
                 hint: "当前应用不是资源的所有者，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234005,
                 message: "Image has been deleted",
                 hint: "资源不存在，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234037,
                 message: "Downloaded file size exceeds limit.",
                 hint: "资源大小超过 100 MB 时无法下载。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234041,
                 message: "Tenant master key has been deleted, please contact the tenant administrator.",
                 hint: "租户加密密钥被删除，被加密的数据无法操作，请联系租户管理员。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234042,
                 message: "Hybrid deployment tenant storage error, such as full storage space, please contact tenant administrator.",
@@ -263,14 +265,14 @@ impl ::feishu_runtime::ApiRequest for GetFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/file/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/im/v1/files/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_key);
         path
     }
 }
@@ -297,14 +299,14 @@ pub struct CreateFileBody {
     ///
     /// Size: at most 31457280 bytes, checked before the file is sent.
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl CreateFileBody {
     /// Builds `CreateFileBody` from its required fields; set the optional ones with the methods below.
     pub fn new(
         file_type: FileType,
         file_name: impl Into<String>,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             file_type,
@@ -357,7 +359,7 @@ pub enum FileType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FileType { Opus => "opus", Mp4 => "mp4", Pdf => "pdf", Doc => "doc", Xls => "xls",
     Ppt => "ppt", Stream => "stream" }
 );

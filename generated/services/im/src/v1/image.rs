@@ -5,7 +5,7 @@
 /// A handle on the `image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ImageApi<'a> {
     /// 上传图片
@@ -53,8 +53,8 @@ impl<'a> ImageApi<'a> {
     pub fn create(
         &self,
         request: CreateImageRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 下载图片
     ///
@@ -87,8 +87,8 @@ impl<'a> ImageApi<'a> {
     pub fn get(
         &self,
         request: GetImageRequest,
-    ) -> ::feishu_runtime::Call<'a, GetImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ImageApi::create`]: 上传图片.
@@ -107,80 +107,80 @@ impl CreateImageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateImageRequest {
     type Body = CreateImageBody;
     type Response = CreateImageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.image.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/images",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "image",
                 required: true,
                 max_bytes: Some(10485760),
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232096,
                 message: "Meta writing has stopped, please try again later.",
                 hint: "应用信息被停写，请稍后再试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234001,
                 message: "Invalid request param.",
                 hint: "请求参数无效，请根据接口文档描述检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 234002,
                 message: "Unauthorized.",
                 hint: "接口鉴权失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234006,
                 message: "The file size exceed the max value.",
                 hint: "资源大小超出限制。 - 文件限制：不超过 30 MB - 图片限制：不超过 10 MB",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234007,
                 message: "App does not enable bot feature.",
                 hint: "应用没有启用机器人能力。启用方式参见[如何启用机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234010,
                 message: "File's size can't be 0.",
                 hint: "请勿上传大小为 0 的文件。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234011,
                 message: "Can't regonnize the image format.",
                 hint: "不支持的图片格式。目前仅支持上传 JPG、JPEG、PNG、WEBP、GIF、BMP、ICO、TIFF、HEIC 格式的图片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234039,
                 message: "Image resolution exceeds limit.",
                 hint: "分辨率超出限制。 - GIF 图片分辨率不能大于 2000 x 2000 - 其他图片分辨率不能大于 12000 x 12000 - 用于设置头像的图片分辨率不能超过 4096 x 4096 如有需要，请使用[上传文件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/file/create)接口以文件形式上传高分辨率图片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234041,
                 message: "Tenant master key has been deleted, please contact the tenant administrator.",
                 hint: "租户加密密钥被删除，请联系租户管理员。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234042,
                 message: "Hybrid deployment tenant storage error, such as full storage space, please contact tenant administrator.",
@@ -190,8 +190,8 @@ impl ::feishu_runtime::ApiRequest for CreateImageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -202,10 +202,12 @@ impl ::feishu_runtime::ApiRequest for CreateImageRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("image", &self.body.image)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("image", &mut self.body.image)])
     }
 }
@@ -229,56 +231,56 @@ impl GetImageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetImageRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.image.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/images/:image_key",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234001,
                 message: "Invalid request param.",
                 hint: "请求参数无效，请根据接口文档描述检查请求参数是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 234002,
                 message: "Unauthorized.",
                 hint: "接口鉴权失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234005,
                 message: "Image has been deleted",
                 hint: "资源不存在。请检查传入的资源信息是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234007,
                 message: "App does not enable bot feature.",
                 hint: "应用没有启用机器人能力。启用方式参见[如何启用机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234008,
                 message: "The app is not the resource sender",
                 hint: "当前应用不是资源的所有者，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234041,
                 message: "Tenant master key has been deleted, please contact the tenant administrator.",
                 hint: "租户加密密钥被删除，被加密的数据无法操作，请联系租户管理员。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234042,
                 message: "Hybrid deployment tenant storage error, such as full storage space, please contact tenant administrator.",
@@ -288,14 +290,14 @@ impl ::feishu_runtime::ApiRequest for GetImageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
         path.push_str("/open-apis/im/v1/images/");
-        ::feishu_runtime::push_path_param(&mut path, &self.image_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.image_key);
         path
     }
 }
@@ -315,11 +317,14 @@ pub struct CreateImageBody {
     ///
     /// Size: at most 10485760 bytes, checked before the file is sent.
     #[serde(skip)]
-    pub image: ::feishu_runtime::UploadFile,
+    pub image: ::feishu_runtime::codegen::UploadFile,
 }
 impl CreateImageBody {
     /// Builds `CreateImageBody` from its required fields.
-    pub fn new(image_type: ImageType, image: ::feishu_runtime::UploadFile) -> Self {
+    pub fn new(
+        image_type: ImageType,
+        image: ::feishu_runtime::codegen::UploadFile,
+    ) -> Self {
         Self { image_type, image }
     }
 }
@@ -351,4 +356,6 @@ pub enum ImageType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(ImageType { Message => "message", Avatar => "avatar" });
+::feishu_runtime::codegen::string_enum!(
+    ImageType { Message => "message", Avatar => "avatar" }
+);

@@ -5,7 +5,7 @@
 /// A handle on the `message_reaction` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageReactionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MessageReactionApi<'a> {
     /// 批量获取消息表情回复
@@ -36,8 +36,8 @@ impl<'a> MessageReactionApi<'a> {
     pub fn batch_query(
         &self,
         request: BatchQueryMessageReactionRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchQueryMessageReactionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchQueryMessageReactionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加消息表情回复
     ///
@@ -84,8 +84,8 @@ impl<'a> MessageReactionApi<'a> {
     pub fn create(
         &self,
         request: CreateMessageReactionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateMessageReactionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateMessageReactionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除消息表情回复
     ///
@@ -132,8 +132,8 @@ impl<'a> MessageReactionApi<'a> {
     pub fn delete(
         &self,
         request: DeleteMessageReactionRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteMessageReactionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteMessageReactionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取消息表情回复
     ///
@@ -171,8 +171,8 @@ impl<'a> MessageReactionApi<'a> {
     pub fn list(
         &self,
         request: ListMessageReactionRequest,
-    ) -> ::feishu_runtime::Call<'a, ListMessageReactionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListMessageReactionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MessageReactionApi::batch_query`]: 批量获取消息表情回复.
@@ -205,41 +205,45 @@ impl BatchQueryMessageReactionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryMessageReactionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryMessageReactionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchQueryMessageReactionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchQueryMessageReactionRequest {
     type Body = BatchQueryMessageReactionBody;
     type Response = BatchQueryMessageReactionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.message_reaction.batch_query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/messages/reactions/batch_query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，可根据接口实际返回的错误信息，并参考接口文档内容，检查输入参数是否填写错误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230006,
                 message: "Bot ability is not activated.",
@@ -249,8 +253,8 @@ impl ::feishu_runtime::ApiRequest for BatchQueryMessageReactionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/batch_query",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -258,7 +262,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryMessageReactionRequest {
         path.push_str("/open-apis/im/v1/messages/reactions/batch_query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -266,8 +270,8 @@ impl ::feishu_runtime::ApiRequest for BatchQueryMessageReactionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MessageReactionApi::create`]: 添加消息表情回复.
@@ -293,131 +297,131 @@ impl CreateMessageReactionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateMessageReactionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateMessageReactionRequest {
     type Body = CreateMessageReactionBody;
     type Response = CreateMessageReactionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.message_reaction.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/messages/:message_id/reactions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230110,
                 message: "Action unavailable as the message has been deleted.",
                 hint: "消息被删除，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231001,
                 message: "reaction type is invalid.",
                 hint: "表情类型不合法。请参考[表情文案说明](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/emojis-introduce)，设置正确的 emoji_type 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231002,
                 message: "The operator has no permission to react on the specific message.",
                 hint: "当前调用接口的机器人或用户，没有权限对目标消息添加或删除表情回复。通常是因为机器人或用户不在消息所属的会话内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231003,
                 message: "The message is not found, maybe not exist or deleted.",
                 hint: "找不到目标消息，可能因为传入的消息 ID 有误或者消息已经被撤回。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231004,
                 message: "The chat in which the message exists is not found, maybe not exist, deleted or archived.",
                 hint: "目标消息所属会话不存在、已被解散或归档等，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231005,
                 message: "The thread has been no-trace removed, cannot put reaction.",
                 hint: "目标消息是一个话题消息，该话题消息被无痕撤回，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231006,
                 message: "The operator_id is invalid.",
                 hint: "operator_id 是非法值，不能有效指定一个机器人或用户。请重试，若问题仍未解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231008,
                 message: "The operator has no access to the message.",
                 hint: "操作人对该消息没有访问权限，通常是因为操作人不在消息所在会话内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231012,
                 message: "The request has an invalid pageToken.",
                 hint: "page_token 参数不合法。请根据 page_token 参数描述，设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231013,
                 message: "The request has an invalid AuthType.",
                 hint: "请求的授权方式不合法。没有使用 tenant_access_token 或者 user_access_token 进行授权。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231014,
                 message: "user_id_type is invalid.",
                 hint: "user_id_type 不合法。未使用 open_id，union_id，user_id 三者之一。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231015,
                 message: "Act on reaction failed, repeated request is processing.",
                 hint: "重复的表情回复请求正在处理中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231017,
                 message: "This operation is not supported for this message type.",
                 hint: "该消息类型不支持本操作，详情参见[消息与群组部分API增加不支持的消息类型校验 ](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/breaking-change/unsupported-message-type-verification)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231018,
                 message: "The message is invisible to the operator.",
                 hint: "该消息对于操作者不可见，无法进行本操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231019,
                 message: "Due to the settings of this user, you are temporarily unable to perform this operation.",
                 hint: "由于目标用户（消息发送者）的设置（例如屏蔽消息），暂时无法执行此操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231020,
                 message: "Due to the configuration of the tenant administrator, you cannot perform this operation on the target user temporarily.",
                 hint: "由于租户管理员的配置，暂时无法对目标用户（消息发送者）执行此操作，请联系租户管理员协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231021,
                 message: "No permission to operate external chats.",
                 hint: "没有权限操作外部群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231022,
                 message: "Bot has NO availability to this user.",
                 hint: "单聊用户（以群聊的 chat_id 指定的消息接收者，但 chat_id 对应的群聊类型为单聊 `p2p`）不在应用机器人的可用范围内，或者是在应用的禁用范围内。 解决方案： 1. 登录[开发者后台](https://open.feishu.cn/app)，找到并进入指定应用详情页。 2. 在左侧导航栏进入 **应用发布** &gt; **版本管理与发布** 页面，点击 **创建版本**。 3. 在 **版本详情** 页面，找到 **可用范围** 区域，点击 **编辑**。 4. 在弹出的对话框内，配置应用的可用范围，将用户添加至可用范围内。 5. 在页面底部点击 **保存**，并发布应用使配置生效。 6. （可选）如果以上配置完成后仍报错，则需要联系企业管理员登录[管理后台](https://feishu.cn/admin)，在 **工作台** &gt; **应用管理** 中进入指定应用详情页，在 **应用可用范围** 内查看该用户是否被设置为了 **禁用成员**。 具体操作参见[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
@@ -427,14 +431,14 @@ impl ::feishu_runtime::ApiRequest for CreateMessageReactionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/im/v1/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/reactions");
         path
     }
@@ -469,131 +473,131 @@ impl DeleteMessageReactionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteMessageReactionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteMessageReactionRequest {
     type Body = ();
     type Response = DeleteMessageReactionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.message_reaction.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/messages/:message_id/reactions/:reaction_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230110,
                 message: "Action unavailable as the message has been deleted.",
                 hint: "消息被删除，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231001,
                 message: "reaction type is invalid.",
                 hint: "要操作的表情回复不归属于当前租户，无法删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231002,
                 message: "The operator has no permission to react on the specific message.",
                 hint: "当前调用接口的机器人或用户，没有权限对目标消息添加或删除表情回复。通常是因为机器人或用户不在消息所属的会话内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231003,
                 message: "The message is not found, maybe not exist or deleted.",
                 hint: "找不到目标消息，可能因为传入的消息 ID 有误或者消息已经被撤回。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231004,
                 message: "The chat in which the message exists is not found, maybe not exist, deleted or archived.",
                 hint: "目标消息所属会话不存在、已被解散或归档等，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231005,
                 message: "The thread has been no-trace removed, cannot put reaction.",
                 hint: "目标消息是一个话题消息，该话题消息被无痕撤回，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231007,
                 message: "The operator has no permission to delete this reaction.",
                 hint: "当前操作者没有权限删除某个表情回复。原因为表情回复的原始添加人不是当前操作者。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231008,
                 message: "The operator has no access to the message.",
                 hint: "操作人对该消息没有访问权限，通常是因为操作人不在消息所在会话内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231010,
                 message: "The reaction does not belong to the message.",
                 hint: "待删除的表情回复不属于指定的消息，请检查 reaction_id 和 message_id 是否匹配。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231011,
                 message: "The request has an invalid reaction_id.",
                 hint: "reaction_id 参数不合法，无法定位到真实存在的表情回复。请获取并传入正确的 reaction_id 后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231012,
                 message: "The request has an invalid pageToken.",
                 hint: "page_token 参数不合法。请根据 page_token 参数描述，设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231013,
                 message: "The request has an invalid AuthType.",
                 hint: "请求的授权方式不合法。没有使用 tenant_access_token 或者 user_access_token 进行授权。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231015,
                 message: "Act on reaction failed, repeated request is processing.",
                 hint: "重复的表情回复请求正在处理中。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231018,
                 message: "The message is invisible to the operator.",
                 hint: "该消息对于操作者不可见，无法进行本操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231019,
                 message: "Due to the settings of this user, you are temporarily unable to perform this operation.",
                 hint: "由于目标用户（消息发送者）的设置（例如屏蔽消息），暂时无法执行此操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231020,
                 message: "Due to the configuration of the tenant administrator, you cannot perform this operation on the target user temporarily.",
                 hint: "由于租户管理员的配置，暂时无法对目标用户（消息发送者）执行此操作，请联系租户管理员协助排查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231021,
                 message: "No permission to operate external chats.",
                 hint: "没有权限操作外部群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231022,
                 message: "Bot has NO availability to this user.",
                 hint: "单聊用户（以群聊的 chat_id 指定的消息接收者，但 chat_id 对应的群聊类型为单聊 `p2p`）不在应用机器人的可用范围内，或者是在应用的禁用范围内。 解决方案： 1. 登录[开发者后台](https://open.feishu.cn/app)，找到并进入指定应用详情页。 2. 在左侧导航栏进入 **应用发布** &gt; **版本管理与发布** 页面，点击 **创建版本**。 3. 在 **版本详情** 页面，找到 **可用范围** 区域，点击 **编辑**。 4. 在弹出的对话框内，配置应用的可用范围，将用户添加至可用范围内。 5. 在页面底部点击 **保存**，并发布应用使配置生效。 6. （可选）如果以上配置完成后仍报错，则需要联系企业管理员登录[管理后台](https://feishu.cn/admin)，在 **工作台** &gt; **应用管理** 中进入指定应用详情页，在 **应用可用范围** 内查看该用户是否被设置为了 **禁用成员**。 具体操作参见[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
@@ -603,16 +607,16 @@ impl ::feishu_runtime::ApiRequest for DeleteMessageReactionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/im/v1/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/reactions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reaction_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reaction_id);
         path
     }
 }
@@ -696,10 +700,14 @@ impl ListMessageReactionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListMessageReactionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListMessageReactionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -710,65 +718,65 @@ impl ::feishu_runtime::Validate for ListMessageReactionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListMessageReactionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListMessageReactionRequest {
     type Body = ();
     type Response = ListMessageReactionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.message_reaction.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/messages/:message_id/reactions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230110,
                 message: "Action unavailable as the message has been deleted.",
                 hint: "消息被删除，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231001,
                 message: "reaction type is invalid.",
                 hint: "表情类型不合法。请参考[表情文案说明](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/emojis-introduce)，设置正确的 emoji_type 值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231003,
                 message: "The message is not found, maybe not exist or deleted.",
                 hint: "找不到目标消息，可能因为传入的消息 ID 有误或者消息已经被撤回。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231008,
                 message: "The operator has no access to the message.",
                 hint: "操作人对该消息没有访问权限，通常是因为操作人不在消息所在会话内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231012,
                 message: "The request has an invalid pageToken.",
                 hint: "page_token 参数不合法。请根据 page_token 参数描述，设置正确的值。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231013,
                 message: "The request has an invalid AuthType.",
                 hint: "请求的授权方式不合法。没有使用 tenant_access_token 或者 user_access_token 进行授权。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231014,
                 message: "user_id_type is invalid.",
                 hint: "user_id_type 不合法。未使用 open_id，union_id，user_id 三者之一。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 231018,
                 message: "The message is invisible to the operator.",
@@ -776,26 +784,26 @@ impl ::feishu_runtime::ApiRequest for ListMessageReactionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/im/v1/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/reactions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.reaction_type {
             out.push("reaction_type", value);
         }
@@ -809,25 +817,25 @@ impl ::feishu_runtime::ApiRequest for ListMessageReactionRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListMessageReactionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListMessageReactionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListMessageReactionRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListMessageReactionRequest {
     type Item = MessageReaction;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -875,11 +883,15 @@ impl BatchQueryMessageReactionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchQueryMessageReactionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchQueryMessageReactionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.queries;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "queries",
@@ -889,7 +901,7 @@ impl ::feishu_runtime::Validate for BatchQueryMessageReactionBody {
             );
         }
         if let Some(value) = &self.page_size_per_message {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size_per_message",
@@ -1262,7 +1274,7 @@ impl MessageReactionCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for MessageReactionCreatedEvent {
+impl ::feishu_runtime::codegen::Event for MessageReactionCreatedEvent {
     const EVENT_TYPE: &'static str = "im.message.reaction.created_v1";
 }
 /// 删除消息表情回复
@@ -1342,7 +1354,7 @@ impl MessageReactionDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for MessageReactionDeletedEvent {
+impl ::feishu_runtime::codegen::Event for MessageReactionDeletedEvent {
     const EVENT_TYPE: &'static str = "im.message.reaction.deleted_v1";
 }
 /// 操作者信息
@@ -1563,7 +1575,7 @@ pub enum FailReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     FailReason { Invalid => "invalid", InvalidPageToken => "invalid_page_token",
     NoPermission => "no_permission" }
 );
@@ -1579,7 +1591,7 @@ pub enum OperatorType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(OperatorType { App => "app", User => "user" });
+::feishu_runtime::codegen::string_enum!(OperatorType { App => "app", User => "user" });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`BatchQueryMessageReactionRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1596,6 +1608,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `message_resource` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageResourceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MessageResourceApi<'a> {
     /// 获取消息中的资源文件
@@ -49,8 +49,8 @@ impl<'a> MessageResourceApi<'a> {
     pub fn get(
         &self,
         request: GetMessageResourceRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMessageResourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMessageResourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MessageResourceApi::get`]: 获取消息中的资源文件.
@@ -88,92 +88,92 @@ impl GetMessageResourceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMessageResourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMessageResourceRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.message_resource.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/messages/:message_id/resources/:file_key",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230110,
                 message: "Action unavailable as the message has been deleted.",
                 hint: "消息已删除，无法执行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234001,
                 message: "Invalid request param.",
                 hint: "请求参数无效。请参考文档参数描述，检查请求参数是否填写正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 234002,
                 message: "Unauthorized.",
                 hint: "鉴权失败，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234003,
                 message: "File not in message.",
                 hint: "该资源不属于当前消息。请检查消息 ID 和资源 Key，两者必须相匹配。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234004,
                 message: "App not in chat.",
                 hint: "应用不在消息所在的群组中。你需要将应用机器人添加到当前消息所在群组中，或者修改正确的消息 ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234009,
                 message: "Lack of necessary permissions.",
                 hint: "暂不支持在外部群中进行本操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234019,
                 message: "scope CheckAppTenant fail.",
                 hint: "未获取到应用的权限信息，请重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234037,
                 message: "Downloaded file size exceeds limit.",
                 hint: "下载的资源大小不允许超过 100 MB。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234038,
                 message: "Do not allow downloading of message resources in restricted mode.",
                 hint: "不能下载保密消息中的资源文件，请检查消息是否已被设置为保密，或群组开启了防泄密模式。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234040,
                 message: "The message is invisible to the operator.",
                 hint: "该消息对当前操作者不可见，请联系群主或群管理员检查群设置中是否关闭了 **新成员可查看历史消息**。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234041,
                 message: "Tenant master key has been deleted, please contact the tenant administrator.",
                 hint: "租户加密密钥被删除，无法操作加密数据，可联系企业管理员排查问题。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234042,
                 message: "Hybrid deployment tenant storage error, such as full storage space, please contact tenant administrator.",
                 hint: "请求出现混部租户存储错误，如存储空间已满等，请联系企业的管理员或技术支持。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 234043,
                 message: "Unsupported message type.",
@@ -183,19 +183,19 @@ impl ::feishu_runtime::ApiRequest for GetMessageResourceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-resource/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/im/v1/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/resources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.file_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.file_key);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("type", &self.r#type);
     }
 }
@@ -211,4 +211,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Type { Image => "image", File => "file" });
+::feishu_runtime::codegen::string_enum!(Type { Image => "image", File => "file" });

@@ -25,7 +25,7 @@ pub mod thread;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ImV1Api<'a> {
     /// The `batch_message` resource.

@@ -112,7 +112,7 @@ impl P2pChatCreateP2pChatCreateEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for P2pChatCreateP2pChatCreateEvent {
+impl ::feishu_runtime::codegen::Event for P2pChatCreateP2pChatCreateEvent {
     const EVENT_TYPE: &'static str = "p2p_chat_create";
 }
 /// The doc type `user`.

@@ -5,7 +5,7 @@
 /// A handle on the `thread` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ThreadApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ThreadApi<'a> {
     /// 转发话题
@@ -60,8 +60,8 @@ impl<'a> ThreadApi<'a> {
     pub fn forward(
         &self,
         request: ForwardThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, ForwardThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ForwardThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ThreadApi::forward`]: 转发话题.
@@ -111,10 +111,14 @@ impl ForwardThreadRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ForwardThreadRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ForwardThreadRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.uuid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uuid",
@@ -125,152 +129,152 @@ impl ::feishu_runtime::Validate for ForwardThreadRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ForwardThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ForwardThreadRequest {
     type Body = ForwardThreadBody;
     type Response = ForwardThreadResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v1.thread.forward",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v1/threads/:thread_id/forward",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，可根据接口实际返回的错误信息，并参考接口文档内容，检查输入参数是否填写错误。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230002,
                 message: "The bot can not be outside the group.",
                 hint: "机器人不在对应群组中。你需要将应用机器人添加到消息相应的群组中。如何添加机器人参考[机器人使用指南](https://open.feishu.cn/document/ukTMukTMukTM/uATM04CMxQjLwEDN)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230006,
                 message: "Bot ability is not activated.",
                 hint: "应用未启用机器人能力。启用方式参见[如何启用机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230013,
                 message: "Bot has NO availability to this user.",
                 hint: "目标用户（以用户的 user_id/open_id/union_id/email 指定的消息接收者）或单聊用户（以群聊的 chat_id 指定的消息接收者，但 chat_id 对应的群聊类型为单聊 `p2p`）不在应用机器人的可用范围内，或者是在应用的禁用范围内。 **注意**：如果目标用户已离职，也会报错 230013。 解决方案： 1. 登录[开发者后台](https://open.feishu.cn/app)，找到并进入指定应用详情页。 2. 在左侧导航栏进入 **应用发布** &gt; **版本管理与发布** 页面，点击 **创建版本**。 3. 在 **版本详情** 页面，找到 **可用范围** 区域，点击 **编辑**。 4. 在弹出的对话框内，配置应用的可用范围，将用户添加至可用范围内。 5. 在页面底部点击 **保存**，并发布应用使配置生效。 6. （可选）如果以上配置完成后仍报错，则需要联系企业管理员登录[管理后台](https://feishu.cn/admin)，在 **工作台** &gt; **应用管理** 中进入指定应用详情页，在 **应用可用范围** 内查看该用户是否被设置为了 **禁用成员**。 具体操作参见[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230019,
                 message: "The thread does NOT exist.",
                 hint: "要转发到的话题不存在，请检查 thread_id 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230020,
                 message: "This operation triggers the frequency limit.",
                 hint: "当前操作触发频率限制，请降低请求频率后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "Lack of necessary permissions.",
                 hint: "无权进行本次操作。可能的原因有： 1. 缺少相应权限，可根据实际的错误信息进行排查。 2. 未检查到用户授权信息。 3. 暂不支持在外部群中进行本操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230034,
                 message: "The receive_id is invalid.",
                 hint: "消息接收者 ID（receive_id）无效，请传入与 receive_id_type 类型相匹配的 ID，且保证 ID 正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230035,
                 message: "Send message permission deny.",
                 hint: "没有发送消息的权限。请排查群聊是否已开启禁言、机器人是否被接收者屏蔽或受到租户维度的沟通权限管控。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230036,
                 message: "Tenant crypt key has been deleted.",
                 hint: "租户加密密钥已被删除，导致被该秘钥加密的数据不可用。请联系企业管理员进行解决。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230038,
                 message: "Cross tenant p2p chat operate forbid.",
                 hint: "跨租户的单聊不允许通过本接口发送消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230049,
                 message: "The message is being sent.",
                 hint: "消息正在发送中，请稍后。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230050,
                 message: "The message is invisible to the operator.",
                 hint: "消息对于当前操作者不可见，无法进行本操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230053,
                 message: "The user has stopped the bot from sending messages.",
                 hint: "用户已设置不再接收机器人消息，无法主动给用户发送单聊消息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230062,
                 message: "No permission to forward to third-party encryption group.",
                 hint: "没有权限转发到第三方加密群。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230063,
                 message: "The chat_id of group to forward is invalid.",
                 hint: "待转发到的群是无效的，请检查 chat_id 对应的群组是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230064,
                 message: "The thread to be forwarded is invalid.",
                 hint: "要转发的话题 ID 是无效的，请检查该 thread_id 是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230066,
                 message: "The thread to be forwarded is in a secret group, forwarding is not supported.",
                 hint: "要转发的话题归属于密聊群，不支持转发。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230070,
                 message: "Forwarding of messages in restricted mode is not allowed.",
                 hint: "要转发的话题所属的群聊已开启防泄密模式，不支持转发。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230073,
                 message: "The thread is invisible to the operator.",
                 hint: "要转发的话题对于当前操作者不可见。如果群聊关闭了 **新成员可查看历史消息** 且此话题为当前操作者进入群聊之前创建的，则该话题需要当前操作者被动订阅才可见（如其他用户在话题中@操作者）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230074,
                 message: "The target thread is invisible to the operator.",
                 hint: "要转发到的话题对于当前操作者不可见。 如果群聊关闭了 **新成员可查看历史消息** 且此话题为当前操作者进入群聊之前创建的，则该话题需要当前操作者被动订阅才可见（如其他用户在话题中@操作者）。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230110,
                 message: "Action unavailable as the message has been deleted.",
                 hint: "消息已被删除，无法执行当前操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 232009,
                 message: "Your request specifies a chat which has already been dissolved.",
@@ -280,18 +284,18 @@ impl ::feishu_runtime::ApiRequest for ForwardThreadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/thread/forward",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/im/v1/threads/");
-        ::feishu_runtime::push_path_param(&mut path, &self.thread_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.thread_id);
         path.push_str("/forward");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("receive_id_type", &self.receive_id_type);
         if let Some(value) = &self.uuid {
             out.push("uuid", value);
@@ -300,8 +304,8 @@ impl ::feishu_runtime::ApiRequest for ForwardThreadRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`ForwardThreadRequest`].
@@ -582,7 +586,7 @@ pub enum ReceiveIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReceiveIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     Email => "email", ChatId => "chat_id", ThreadId => "thread_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `app_feed_card` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppFeedCardApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppFeedCardApi<'a> {
     /// 创建应用消息流卡片
@@ -30,8 +30,8 @@ impl<'a> AppFeedCardApi<'a> {
     pub fn create(
         &self,
         request: CreateAppFeedCardRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppFeedCardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppFeedCardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppFeedCardApi::create`]: 创建应用消息流卡片.
@@ -64,32 +64,36 @@ impl CreateAppFeedCardRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateAppFeedCardRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppFeedCardRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppFeedCardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppFeedCardRequest {
     type Body = CreateAppFeedCardBody;
     type Response = CreateAppFeedCardResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.app_feed_card.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/app_feed_card",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -98,14 +102,14 @@ impl ::feishu_runtime::ApiRequest for CreateAppFeedCardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
         path.push_str("/open-apis/im/v2/app_feed_card");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -113,8 +117,8 @@ impl ::feishu_runtime::ApiRequest for CreateAppFeedCardRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 通知设置，当前可设置通知是否关闭，为空时默认进行通知
@@ -160,10 +164,14 @@ impl AppFeedNotify {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppFeedNotify {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppFeedNotify {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_sound_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_sound_text",
@@ -204,17 +212,21 @@ impl CreateAppFeedCardBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateAppFeedCardBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateAppFeedCardBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.app_feed_card {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "app_feed_card"),
+                &::feishu_runtime::codegen::field_path(at, "app_feed_card"),
                 out,
             );
         }
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -349,10 +361,14 @@ impl OpenAppFeedCard {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCard {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCard {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_id",
@@ -362,7 +378,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -372,7 +388,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.avatar_key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "avatar_key",
@@ -382,7 +398,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.preview {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "preview",
@@ -392,30 +408,30 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.status_label {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "status_label"),
+                &::feishu_runtime::codegen::field_path(at, "status_label"),
                 out,
             );
         }
         if let Some(value) = &self.buttons {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::codegen::field_path(at, "buttons"),
                 out,
             );
         }
         if let Some(value) = &self.link {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "link"),
+                &::feishu_runtime::codegen::field_path(at, "link"),
                 out,
             );
         }
         if let Some(value) = &self.notify {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "notify"),
+                &::feishu_runtime::codegen::field_path(at, "notify"),
                 out,
             );
         }
@@ -479,20 +495,24 @@ impl OpenAppFeedCardButton {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardButton {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardButton {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.multi_url {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "multi_url"),
+                &::feishu_runtime::codegen::field_path(at, "multi_url"),
                 out,
             );
         }
         {
             let value = &self.text;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
@@ -518,11 +538,15 @@ impl OpenAppFeedCardButtons {
         }
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardButtons {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.buttons;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "buttons",
@@ -530,9 +554,9 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
                 Some(0),
                 Some(2),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::codegen::field_path(at, "buttons"),
                 out,
             );
         }
@@ -557,11 +581,15 @@ impl OpenAppFeedCardText {
         Self { text: text.into() }
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -626,10 +654,14 @@ impl OpenAppFeedCardUrl {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardUrl {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -639,7 +671,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.android_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "android_url",
@@ -649,7 +681,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.ios_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ios_url",
@@ -659,7 +691,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.pc_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pc_url",
@@ -692,10 +724,14 @@ impl OpenAppFeedLink {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedLink {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedLink {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.link {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "link",
@@ -764,11 +800,15 @@ impl OpenFeedStatusLabel {
         Self { text: text.into(), r#type }
     }
 }
-impl ::feishu_runtime::Validate for OpenFeedStatusLabel {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenFeedStatusLabel {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -791,7 +831,7 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ActionType { UrlPage => "url_page", Webhook => "webhook" }
 );
 /// 按钮类型
@@ -808,7 +848,7 @@ pub enum ButtonType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ButtonType { Default => "default", Primary => "primary", Success => "success" }
 );
 /// 原因
@@ -829,7 +869,7 @@ pub enum Reason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Reason { N0 => "0", N1 => "1", N2 => "2", N3 => "3", N4 => "4" }
 );
 /// 标签类型
@@ -848,7 +888,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Primary => "primary", Secondary => "secondary", Success => "success", Danger
     => "danger" }
 );
@@ -868,6 +908,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `app_feed_card_batch` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppFeedCardBatchApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppFeedCardBatchApi<'a> {
     /// 删除应用消息流卡片
@@ -28,8 +28,8 @@ impl<'a> AppFeedCardBatchApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAppFeedCardBatchRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAppFeedCardBatchRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAppFeedCardBatchRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新应用消息流卡片
     ///
@@ -53,8 +53,8 @@ impl<'a> AppFeedCardBatchApi<'a> {
     pub fn update(
         &self,
         request: UpdateAppFeedCardBatchRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateAppFeedCardBatchRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateAppFeedCardBatchRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppFeedCardBatchApi::delete`]: 删除应用消息流卡片.
@@ -87,32 +87,36 @@ impl DeleteAppFeedCardBatchRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteAppFeedCardBatchRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAppFeedCardBatchRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAppFeedCardBatchRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAppFeedCardBatchRequest {
     type Body = DeleteAppFeedCardBatchBody;
     type Response = DeleteAppFeedCardBatchResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.app_feed_card_batch.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/app_feed_card/batch",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -121,14 +125,14 @@ impl ::feishu_runtime::ApiRequest for DeleteAppFeedCardBatchRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/im/v2/app_feed_card/batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -136,8 +140,8 @@ impl ::feishu_runtime::ApiRequest for DeleteAppFeedCardBatchRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AppFeedCardBatchApi::update`]: 更新应用消息流卡片.
@@ -170,32 +174,36 @@ impl UpdateAppFeedCardBatchRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateAppFeedCardBatchRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateAppFeedCardBatchRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateAppFeedCardBatchRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateAppFeedCardBatchRequest {
     type Body = UpdateAppFeedCardBatchBody;
     type Response = UpdateAppFeedCardBatchResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.app_feed_card_batch.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/app_feed_card/batch",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -204,14 +212,14 @@ impl ::feishu_runtime::ApiRequest for UpdateAppFeedCardBatchRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/im/v2/app_feed_card/batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -219,8 +227,8 @@ impl ::feishu_runtime::ApiRequest for UpdateAppFeedCardBatchRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 通知设置，当前可设置通知是否关闭，为空时默认进行通知
@@ -266,10 +274,14 @@ impl AppFeedNotify {
         self
     }
 }
-impl ::feishu_runtime::Validate for AppFeedNotify {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AppFeedNotify {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_sound_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom_sound_text",
@@ -301,10 +313,14 @@ impl DeleteAppFeedCardBatchBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteAppFeedCardBatchBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAppFeedCardBatchBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.feed_cards {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "feed_cards",
@@ -431,10 +447,14 @@ impl OpenAppFeedCard {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCard {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCard {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.biz_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "biz_id",
@@ -444,7 +464,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -454,7 +474,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.avatar_key {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "avatar_key",
@@ -464,7 +484,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.preview {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "preview",
@@ -474,30 +494,30 @@ impl ::feishu_runtime::Validate for OpenAppFeedCard {
             );
         }
         if let Some(value) = &self.status_label {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "status_label"),
+                &::feishu_runtime::codegen::field_path(at, "status_label"),
                 out,
             );
         }
         if let Some(value) = &self.buttons {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::codegen::field_path(at, "buttons"),
                 out,
             );
         }
         if let Some(value) = &self.link {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "link"),
+                &::feishu_runtime::codegen::field_path(at, "link"),
                 out,
             );
         }
         if let Some(value) = &self.notify {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "notify"),
+                &::feishu_runtime::codegen::field_path(at, "notify"),
                 out,
             );
         }
@@ -561,20 +581,24 @@ impl OpenAppFeedCardButton {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardButton {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardButton {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.multi_url {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "multi_url"),
+                &::feishu_runtime::codegen::field_path(at, "multi_url"),
                 out,
             );
         }
         {
             let value = &self.text;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
@@ -600,11 +624,15 @@ impl OpenAppFeedCardButtons {
         }
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardButtons {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.buttons;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "buttons",
@@ -612,9 +640,9 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
                 Some(0),
                 Some(2),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::codegen::field_path(at, "buttons"),
                 out,
             );
         }
@@ -639,11 +667,15 @@ impl OpenAppFeedCardText {
         Self { text: text.into() }
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -708,10 +740,14 @@ impl OpenAppFeedCardUrl {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardUrl {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -721,7 +757,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.android_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "android_url",
@@ -731,7 +767,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.ios_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ios_url",
@@ -741,7 +777,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.pc_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pc_url",
@@ -773,10 +809,14 @@ impl OpenAppFeedLink {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedLink {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedLink {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.link {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "link",
@@ -845,11 +885,15 @@ impl OpenFeedStatusLabel {
         Self { text: text.into(), r#type }
     }
 }
-impl ::feishu_runtime::Validate for OpenFeedStatusLabel {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenFeedStatusLabel {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -881,10 +925,14 @@ impl UpdateAppFeedCardBatchBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateAppFeedCardBatchBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateAppFeedCardBatchBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.feed_cards {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "feed_cards",
@@ -892,9 +940,9 @@ impl ::feishu_runtime::Validate for UpdateAppFeedCardBatchBody {
                 Some(1),
                 Some(20),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "feed_cards"),
+                &::feishu_runtime::codegen::field_path(at, "feed_cards"),
                 out,
             );
         }
@@ -978,19 +1026,23 @@ impl UserOpenAppFeedCardUpdater {
         }
     }
 }
-impl ::feishu_runtime::Validate for UserOpenAppFeedCardUpdater {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UserOpenAppFeedCardUpdater {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.app_feed_card;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "app_feed_card"),
+                &::feishu_runtime::codegen::field_path(at, "app_feed_card"),
                 out,
             );
         }
         {
             let value = &self.update_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "update_fields",
@@ -1013,7 +1065,7 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ActionType { UrlPage => "url_page", Webhook => "webhook" }
 );
 /// 按钮类型
@@ -1030,7 +1082,7 @@ pub enum ButtonType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ButtonType { Default => "default", Primary => "primary", Success => "success" }
 );
 /// 原因
@@ -1051,7 +1103,7 @@ pub enum Reason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Reason { N0 => "0", N1 => "1", N2 => "2", N3 => "3", N4 => "4" }
 );
 /// 标签类型
@@ -1070,7 +1122,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Primary => "primary", Secondary => "secondary", Success => "success", Danger
     => "danger" }
 );
@@ -1102,7 +1154,7 @@ pub enum UpdateFields {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UpdateFields { N1 => "1", N2 => "2", N3 => "3", N10 => "10", N11 => "11", N12 =>
     "12", N13 => "13", N101 => "101", N102 => "102", N103 => "103" }
 );
@@ -1122,6 +1174,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `biz_entity_tag_relation` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BizEntityTagRelationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BizEntityTagRelationApi<'a> {
     /// 绑定标签到群
@@ -27,8 +27,8 @@ impl<'a> BizEntityTagRelationApi<'a> {
     pub fn create(
         &self,
         request: CreateBizEntityTagRelationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateBizEntityTagRelationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateBizEntityTagRelationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询实体与标签的绑定关系
     ///
@@ -49,8 +49,8 @@ impl<'a> BizEntityTagRelationApi<'a> {
     pub fn get(
         &self,
         request: GetBizEntityTagRelationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetBizEntityTagRelationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetBizEntityTagRelationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 解绑标签与群
     ///
@@ -71,8 +71,8 @@ impl<'a> BizEntityTagRelationApi<'a> {
     pub fn update(
         &self,
         request: UpdateBizEntityTagRelationRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateBizEntityTagRelationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateBizEntityTagRelationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BizEntityTagRelationApi::create`]: 绑定标签到群.
@@ -91,32 +91,36 @@ impl CreateBizEntityTagRelationRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateBizEntityTagRelationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBizEntityTagRelationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateBizEntityTagRelationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateBizEntityTagRelationRequest {
     type Body = CreateBizEntityTagRelationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.biz_entity_tag_relation.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/biz_entity_tag_relation",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -125,7 +129,7 @@ impl ::feishu_runtime::ApiRequest for CreateBizEntityTagRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -135,8 +139,8 @@ impl ::feishu_runtime::ApiRequest for CreateBizEntityTagRelationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`BizEntityTagRelationApi::get`]: 查询实体与标签的绑定关系.
@@ -164,20 +168,20 @@ impl GetBizEntityTagRelationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetBizEntityTagRelationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetBizEntityTagRelationRequest {
     type Body = ();
     type Response = GetBizEntityTagRelationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.biz_entity_tag_relation.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/biz_entity_tag_relation",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -186,14 +190,14 @@ impl ::feishu_runtime::ApiRequest for GetBizEntityTagRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/im/v2/biz_entity_tag_relation");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("tag_biz_type", &self.tag_biz_type);
         out.push("biz_entity_id", &self.biz_entity_id);
     }
@@ -214,32 +218,36 @@ impl UpdateBizEntityTagRelationRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for UpdateBizEntityTagRelationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBizEntityTagRelationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateBizEntityTagRelationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateBizEntityTagRelationRequest {
     type Body = UpdateBizEntityTagRelationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.biz_entity_tag_relation.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/biz_entity_tag_relation",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -248,7 +256,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBizEntityTagRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -258,8 +266,8 @@ impl ::feishu_runtime::ApiRequest for UpdateBizEntityTagRelationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateBizEntityTagRelationRequest`].
@@ -300,10 +308,14 @@ impl CreateBizEntityTagRelationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateBizEntityTagRelationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateBizEntityTagRelationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tag_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tag_ids",
@@ -481,10 +493,14 @@ impl UpdateBizEntityTagRelationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateBizEntityTagRelationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateBizEntityTagRelationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tag_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tag_ids",
@@ -505,4 +521,4 @@ pub enum TagBizType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(TagBizType { Chat => "chat" });
+::feishu_runtime::codegen::string_enum!(TagBizType { Chat => "chat" });

@@ -5,7 +5,7 @@
 /// A handle on the `chat_button` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatButtonApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ChatButtonApi<'a> {
     /// 更新消息流卡片按钮
@@ -29,8 +29,8 @@ impl<'a> ChatButtonApi<'a> {
     pub fn update(
         &self,
         request: UpdateChatButtonRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateChatButtonRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateChatButtonRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatButtonApi::update`]: 更新消息流卡片按钮.
@@ -63,38 +63,42 @@ impl UpdateChatButtonRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateChatButtonRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateChatButtonRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateChatButtonRequest {
     type Body = UpdateChatButtonBody;
     type Response = UpdateChatButtonResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.chat_button.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/chat_button",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
                 hint: "根据 error message 确定错误的字段及原因",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "no permission, bot not in the chat",
@@ -103,14 +107,14 @@ impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/chat_button/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
         path.push_str("/open-apis/im/v2/chat_button");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -118,8 +122,8 @@ impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 失败的用户
@@ -217,20 +221,24 @@ impl OpenAppFeedCardButton {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardButton {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardButton {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.multi_url {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "multi_url"),
+                &::feishu_runtime::codegen::field_path(at, "multi_url"),
                 out,
             );
         }
         {
             let value = &self.text;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::codegen::field_path(at, "text"),
                 out,
             );
         }
@@ -259,11 +267,15 @@ impl OpenAppFeedCardButtons {
         }
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardButtons {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.buttons;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "buttons",
@@ -271,9 +283,9 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
                 Some(0),
                 Some(2),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::codegen::field_path(at, "buttons"),
                 out,
             );
         }
@@ -298,11 +310,15 @@ impl OpenAppFeedCardText {
         Self { text: text.into() }
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -367,10 +383,14 @@ impl OpenAppFeedCardUrl {
         self
     }
 }
-impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OpenAppFeedCardUrl {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -380,7 +400,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.android_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "android_url",
@@ -390,7 +410,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.ios_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ios_url",
@@ -400,7 +420,7 @@ impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.pc_url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "pc_url",
@@ -453,10 +473,14 @@ impl UpdateChatButtonBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateChatButtonBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateChatButtonBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -466,9 +490,9 @@ impl ::feishu_runtime::Validate for UpdateChatButtonBody {
             );
         }
         if let Some(value) = &self.buttons {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::codegen::field_path(at, "buttons"),
                 out,
             );
         }
@@ -505,7 +529,7 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ActionType { UrlPage => "url_page", Webhook => "webhook" }
 );
 /// 按钮类型
@@ -522,7 +546,7 @@ pub enum ButtonType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ButtonType { Default => "default", Primary => "primary", Success => "success" }
 );
 /// 用户 ID 类型
@@ -541,6 +565,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

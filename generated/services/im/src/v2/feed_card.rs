@@ -5,7 +5,7 @@
 /// A handle on the `feed_card` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FeedCardApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FeedCardApi<'a> {
     /// 机器人单聊即时提醒
@@ -28,8 +28,8 @@ impl<'a> FeedCardApi<'a> {
     pub fn bot_time_sentive(
         &self,
         request: BotTimeSentiveFeedCardRequest,
-    ) -> ::feishu_runtime::Call<'a, BotTimeSentiveFeedCardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BotTimeSentiveFeedCardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 即时提醒
     ///
@@ -52,8 +52,8 @@ impl<'a> FeedCardApi<'a> {
     pub fn patch(
         &self,
         request: PatchFeedCardRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchFeedCardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchFeedCardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FeedCardApi::bot_time_sentive`]: 机器人单聊即时提醒.
@@ -77,32 +77,36 @@ impl BotTimeSentiveFeedCardRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for BotTimeSentiveFeedCardRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BotTimeSentiveFeedCardRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BotTimeSentiveFeedCardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BotTimeSentiveFeedCardRequest {
     type Body = BotTimeSentiveFeedCardBody;
     type Response = BotTimeSentiveFeedCardResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.feed_card.bot_time_sentive",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/feed_cards/bot_time_sentive",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
@@ -112,8 +116,8 @@ impl ::feishu_runtime::ApiRequest for BotTimeSentiveFeedCardRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/feed_card/bot_time_sentive",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -121,14 +125,14 @@ impl ::feishu_runtime::ApiRequest for BotTimeSentiveFeedCardRequest {
         path.push_str("/open-apis/im/v2/feed_cards/bot_time_sentive");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`FeedCardApi::patch`]: 即时提醒.
@@ -164,26 +168,26 @@ impl PatchFeedCardRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchFeedCardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchFeedCardRequest {
     type Body = PatchFeedCardBody;
     type Response = PatchFeedCardResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "im.v2.feed_card.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/im/v2/feed_cards/:feed_card_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "no permission, bot not in the chat",
@@ -193,17 +197,17 @@ impl ::feishu_runtime::ApiRequest for PatchFeedCardRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/feed_card/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/im/v2/feed_cards/");
-        ::feishu_runtime::push_path_param(&mut path, &self.feed_card_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.feed_card_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -237,11 +241,15 @@ impl BotTimeSentiveFeedCardBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BotTimeSentiveFeedCardBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BotTimeSentiveFeedCardBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -366,6 +374,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `card` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CardApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CardApi<'a> {
     /// 延时更新消息卡片
@@ -64,8 +64,8 @@ impl<'a> CardApi<'a> {
     pub fn update(
         &self,
         request: UpdateCardRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateCardRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateCardRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CardApi::update`]: 延时更新消息卡片.
@@ -84,80 +84,80 @@ impl UpdateCardRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateCardRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateCardRequest {
     type Body = UpdateCardBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "interactive.v1.card.update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/interactive/v1/card/update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 11311,
                 message: "卡片格式不符合要求。",
                 hint: "参照实际返回的错误信息定位具体问题。卡片构造格式可以参考[卡片 JSON 1.0 结构](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-json-structure)或 [卡片 JSON 2.0 结构](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-json-v2-structure)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 10002,
                 message: "card 参数校验错误。",
                 hint: "参照实际返回的错误信息定位具体问题。卡片构造格式可以参考[卡片 JSON 1.0 结构](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-json-structure)或 [卡片 JSON 2.0 结构](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-json-v2-structure)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 100000,
                 message: "卡片内容转换后超过 100 KB。",
                 hint: "缩减卡片内容，使卡片大小不超过 100 KB。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 100030,
                 message: "输入的参数不符合 JSON 规范。",
                 hint: "检查输入的参数格式。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 200000,
                 message: "该消息卡片已被撤回。",
                 hint: "该消息卡片已撤回，不支持更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 200310,
                 message: "无法更新其他应用发送的卡片。",
                 hint: "不允许更新其他应用发送的卡片。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 200320,
                 message: "独享卡片的 open_ids 内容有误。",
                 hint: "检查传入的 open_ids 参数是否正确。用户 open_id 获取方式参考[如何获取自己的 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 300020,
                 message: "更新卡片的 token 格式错误。",
                 hint: "检查传入的 token 参数格式，格式为 `c-xxxx`，可通过[卡片回传交互](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/feishu-cards/card-callback-communication)获取。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 300030,
                 message: "更新卡片的 token 失效。",
                 hint: "token 有效期为 30 分钟，超时则无法更新。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 300040,
                 message: "更新卡片的 token 超过使用限制次数。",
                 hint: "同一个 token 仅能使用 2 次，超过则无法继续使用。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: None,
                 code: 300090,
                 message: "独享卡片必须填写 open_ids 字段。",
@@ -167,8 +167,8 @@ impl ::feishu_runtime::ApiRequest for UpdateCardRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMDO1YjLzgTN24yM4UjN",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

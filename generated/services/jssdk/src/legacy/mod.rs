@@ -5,7 +5,7 @@ pub mod ticket;
 /// A handle on the `legacy` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct JssdkLegacyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> JssdkLegacyApi<'a> {
     /// The `ticket` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `ticket` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TicketApi<'a> {
     /// 获取 JSAPI 临时授权凭证
@@ -23,8 +23,8 @@ impl<'a> TicketApi<'a> {
     pub fn get(
         &self,
         request: GetTicketRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTicketRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTicketRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TicketApi::get`]: 获取 JSAPI 临时授权凭证.
@@ -35,17 +35,17 @@ impl<'a> TicketApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct GetTicketRequest {}
 impl GetTicketRequest {}
-impl ::feishu_runtime::ApiRequest for GetTicketRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTicketRequest {
     type Body = ();
     type Response = GetTicketResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "jssdk.legacy.ticket.get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/jssdk/ticket/get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/h5_js_sdk/authorization",

@@ -5,7 +5,7 @@
 /// A handle on the `entity` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct EntityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> EntityApi<'a> {
     /// 创建免审词条
@@ -29,8 +29,8 @@ impl<'a> EntityApi<'a> {
     pub fn create(
         &self,
         request: CreateEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除免审词条
     ///
@@ -54,8 +54,8 @@ impl<'a> EntityApi<'a> {
     pub fn delete(
         &self,
         request: DeleteEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取词条详情
     ///
@@ -80,8 +80,8 @@ impl<'a> EntityApi<'a> {
     pub fn get(
         &self,
         request: GetEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, GetEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 词条高亮
     ///
@@ -103,8 +103,8 @@ impl<'a> EntityApi<'a> {
     pub fn highlight(
         &self,
         request: HighlightEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, HighlightEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, HighlightEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取词条列表
     ///
@@ -129,8 +129,8 @@ impl<'a> EntityApi<'a> {
     pub fn list(
         &self,
         request: ListEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, ListEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 精准搜索词条
     ///
@@ -152,8 +152,8 @@ impl<'a> EntityApi<'a> {
     pub fn r#match(
         &self,
         request: MatchEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, MatchEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MatchEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 模糊搜索词条
     ///
@@ -178,8 +178,8 @@ impl<'a> EntityApi<'a> {
     pub fn search(
         &self,
         request: SearchEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新免审词条
     ///
@@ -202,8 +202,8 @@ impl<'a> EntityApi<'a> {
     pub fn update(
         &self,
         request: UpdateEntityRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateEntityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateEntityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`EntityApi::create`]: 创建免审词条.
@@ -254,38 +254,42 @@ impl CreateEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateEntityRequest {
     type Body = CreateEntityBody;
     type Response = CreateEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -294,14 +298,14 @@ impl ::feishu_runtime::ApiRequest for CreateEntityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
         path.push_str("/open-apis/lingo/v1/entities");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.repo_id {
             out.push("repo_id", value);
         }
@@ -312,8 +316,8 @@ impl ::feishu_runtime::ApiRequest for CreateEntityRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EntityApi::delete`]: 删除免审词条.
@@ -366,10 +370,14 @@ impl DeleteEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.provider {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "provider",
@@ -379,7 +387,7 @@ impl ::feishu_runtime::Validate for DeleteEntityRequest {
             );
         }
         if let Some(value) = &self.outer_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "outer_id",
@@ -390,26 +398,26 @@ impl ::feishu_runtime::Validate for DeleteEntityRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteEntityRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities/:entity_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -419,17 +427,17 @@ impl ::feishu_runtime::ApiRequest for DeleteEntityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/lingo/v1/entities/");
-        ::feishu_runtime::push_path_param(&mut path, &self.entity_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.entity_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.provider {
             out.push("provider", value);
         }
@@ -437,8 +445,8 @@ impl ::feishu_runtime::ApiRequest for DeleteEntityRequest {
             out.push("outer_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EntityApi::get`]: 获取词条详情.
@@ -506,10 +514,14 @@ impl GetEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.provider {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "provider",
@@ -519,7 +531,7 @@ impl ::feishu_runtime::Validate for GetEntityRequest {
             );
         }
         if let Some(value) = &self.outer_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "outer_id",
@@ -530,29 +542,29 @@ impl ::feishu_runtime::Validate for GetEntityRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetEntityRequest {
     type Body = ();
     type Response = GetEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities/:entity_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -562,17 +574,17 @@ impl ::feishu_runtime::ApiRequest for GetEntityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/lingo/v1/entities/");
-        ::feishu_runtime::push_path_param(&mut path, &self.entity_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.entity_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.provider {
             out.push("provider", value);
         }
@@ -583,8 +595,8 @@ impl ::feishu_runtime::ApiRequest for GetEntityRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EntityApi::highlight`]: 词条高亮.
@@ -603,41 +615,45 @@ impl HighlightEntityRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for HighlightEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for HighlightEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for HighlightEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for HighlightEntityRequest {
     type Body = HighlightEntityBody;
     type Response = HighlightEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.highlight",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities/highlight",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -647,8 +663,8 @@ impl ::feishu_runtime::ApiRequest for HighlightEntityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/highlight",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -659,8 +675,8 @@ impl ::feishu_runtime::ApiRequest for HighlightEntityRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EntityApi::list`]: 获取词条列表.
@@ -743,10 +759,14 @@ impl ListEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -756,7 +776,7 @@ impl ::feishu_runtime::Validate for ListEntityRequest {
             );
         }
         if let Some(value) = &self.provider {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "provider",
@@ -767,29 +787,29 @@ impl ::feishu_runtime::Validate for ListEntityRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListEntityRequest {
     type Body = ();
     type Response = ListEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -797,16 +817,16 @@ impl ::feishu_runtime::ApiRequest for ListEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("entities"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -814,7 +834,7 @@ impl ::feishu_runtime::ApiRequest for ListEntityRequest {
         path.push_str("/open-apis/lingo/v1/entities");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -831,25 +851,25 @@ impl ::feishu_runtime::ApiRequest for ListEntityRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListEntityRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListEntityRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListEntityRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListEntityRequest {
     type Item = Entity;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.entities.unwrap_or_default()
@@ -885,41 +905,45 @@ impl MatchEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for MatchEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MatchEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MatchEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MatchEntityRequest {
     type Body = MatchEntityBody;
     type Response = MatchEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.match",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities/match",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -929,8 +953,8 @@ impl ::feishu_runtime::ApiRequest for MatchEntityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/match",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -938,7 +962,7 @@ impl ::feishu_runtime::ApiRequest for MatchEntityRequest {
         path.push_str("/open-apis/lingo/v1/entities/match");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.repo_id {
             out.push("repo_id", value);
         }
@@ -946,8 +970,8 @@ impl ::feishu_runtime::ApiRequest for MatchEntityRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`EntityApi::search`]: 模糊搜索词条.
@@ -1028,10 +1052,14 @@ impl SearchEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1042,37 +1070,37 @@ impl ::feishu_runtime::Validate for SearchEntityRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchEntityRequest {
     type Body = SearchEntityBody;
     type Response = SearchEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities/search",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -1080,16 +1108,16 @@ impl ::feishu_runtime::ApiRequest for SearchEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("entities"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1097,7 +1125,7 @@ impl ::feishu_runtime::ApiRequest for SearchEntityRequest {
         path.push_str("/open-apis/lingo/v1/entities/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1114,25 +1142,25 @@ impl ::feishu_runtime::ApiRequest for SearchEntityRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchEntityRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchEntityRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchEntityRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchEntityRequest {
     type Item = Entity;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.entities.unwrap_or_default()
@@ -1176,38 +1204,42 @@ impl UpdateEntityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateEntityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEntityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateEntityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateEntityRequest {
     type Body = UpdateEntityBody;
     type Response = UpdateEntityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.entity.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/entities/:entity_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2250002,
                 message: "network anomaly, please try again",
@@ -1216,15 +1248,15 @@ impl ::feishu_runtime::ApiRequest for UpdateEntityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/lingo/v1/entities/");
-        ::feishu_runtime::push_path_param(&mut path, &self.entity_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.entity_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1232,8 +1264,8 @@ impl ::feishu_runtime::ApiRequest for UpdateEntityRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 相关词条
@@ -1423,11 +1455,15 @@ impl CreateEntityBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEntityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEntityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.main_keys;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "main_keys",
@@ -1437,7 +1473,7 @@ impl ::feishu_runtime::Validate for CreateEntityBody {
             );
         }
         if let Some(value) = &self.aliases {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aliases",
@@ -1447,7 +1483,7 @@ impl ::feishu_runtime::Validate for CreateEntityBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -1457,21 +1493,21 @@ impl ::feishu_runtime::Validate for CreateEntityBody {
             );
         }
         if let Some(value) = &self.related_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "related_meta"),
+                &::feishu_runtime::codegen::field_path(at, "related_meta"),
                 out,
             );
         }
         if let Some(value) = &self.outer_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "outer_info"),
+                &::feishu_runtime::codegen::field_path(at, "outer_info"),
                 out,
             );
         }
         if let Some(value) = &self.rich_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_text",
@@ -1481,7 +1517,7 @@ impl ::feishu_runtime::Validate for CreateEntityBody {
             );
         }
         if let Some(value) = &self.i18n_descs {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18n_descs",
@@ -1489,9 +1525,9 @@ impl ::feishu_runtime::Validate for CreateEntityBody {
                 None,
                 Some(3),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_descs"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_descs"),
                 out,
             );
         }
@@ -1513,12 +1549,16 @@ impl CreateEntityResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateEntityResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateEntityResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entity {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "entity"),
+                &::feishu_runtime::codegen::field_path(at, "entity"),
                 out,
             );
         }
@@ -1672,26 +1712,30 @@ impl Entity {
         self
     }
 }
-impl ::feishu_runtime::Validate for Entity {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Entity {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.related_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "related_meta"),
+                &::feishu_runtime::codegen::field_path(at, "related_meta"),
                 out,
             );
         }
         if let Some(value) = &self.outer_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "outer_info"),
+                &::feishu_runtime::codegen::field_path(at, "outer_info"),
                 out,
             );
         }
         if let Some(value) = &self.i18n_descs {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_descs"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_descs"),
                 out,
             );
         }
@@ -1713,12 +1757,16 @@ impl GetEntityResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetEntityResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetEntityResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entity {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "entity"),
+                &::feishu_runtime::codegen::field_path(at, "entity"),
                 out,
             );
         }
@@ -1741,11 +1789,15 @@ impl HighlightEntityBody {
         Self { text: text.into() }
     }
 }
-impl ::feishu_runtime::Validate for HighlightEntityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for HighlightEntityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -1813,10 +1865,14 @@ impl I18nEntryDesc {
         self
     }
 }
-impl ::feishu_runtime::Validate for I18nEntryDesc {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for I18nEntryDesc {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -1826,7 +1882,7 @@ impl ::feishu_runtime::Validate for I18nEntryDesc {
             );
         }
         if let Some(value) = &self.rich_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_text",
@@ -1869,12 +1925,16 @@ impl ListEntityResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListEntityResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListEntityResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entities {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "entities"),
+                &::feishu_runtime::codegen::field_path(at, "entities"),
                 out,
             );
         }
@@ -1897,11 +1957,15 @@ impl MatchEntityBody {
         Self { word: word.into() }
     }
 }
-impl ::feishu_runtime::Validate for MatchEntityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MatchEntityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.word;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "word",
@@ -1982,11 +2046,15 @@ impl OuterInfo {
         }
     }
 }
-impl ::feishu_runtime::Validate for OuterInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for OuterInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.provider;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "provider",
@@ -1997,7 +2065,7 @@ impl ::feishu_runtime::Validate for OuterInfo {
         }
         {
             let value = &self.outer_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "outer_id",
@@ -2166,10 +2234,14 @@ impl RelatedMeta {
         self
     }
 }
-impl ::feishu_runtime::Validate for RelatedMeta {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RelatedMeta {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.images {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "images",
@@ -2230,10 +2302,14 @@ impl SearchEntityBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEntityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEntityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.query {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "query",
@@ -2276,12 +2352,16 @@ impl SearchEntityResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchEntityResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchEntityResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entities {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "entities"),
+                &::feishu_runtime::codegen::field_path(at, "entities"),
                 out,
             );
         }
@@ -2450,11 +2530,15 @@ impl UpdateEntityBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateEntityBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEntityBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.main_keys;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "main_keys",
@@ -2464,7 +2548,7 @@ impl ::feishu_runtime::Validate for UpdateEntityBody {
             );
         }
         if let Some(value) = &self.aliases {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "aliases",
@@ -2474,7 +2558,7 @@ impl ::feishu_runtime::Validate for UpdateEntityBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -2484,21 +2568,21 @@ impl ::feishu_runtime::Validate for UpdateEntityBody {
             );
         }
         if let Some(value) = &self.related_meta {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "related_meta"),
+                &::feishu_runtime::codegen::field_path(at, "related_meta"),
                 out,
             );
         }
         if let Some(value) = &self.outer_info {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "outer_info"),
+                &::feishu_runtime::codegen::field_path(at, "outer_info"),
                 out,
             );
         }
         if let Some(value) = &self.rich_text {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_text",
@@ -2508,7 +2592,7 @@ impl ::feishu_runtime::Validate for UpdateEntityBody {
             );
         }
         if let Some(value) = &self.i18n_descs {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "i18n_descs",
@@ -2516,9 +2600,9 @@ impl ::feishu_runtime::Validate for UpdateEntityBody {
                 None,
                 Some(3),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "i18n_descs"),
+                &::feishu_runtime::codegen::field_path(at, "i18n_descs"),
                 out,
             );
         }
@@ -2540,12 +2624,16 @@ impl UpdateEntityResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateEntityResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateEntityResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.entity {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "entity"),
+                &::feishu_runtime::codegen::field_path(at, "entity"),
                 out,
             );
         }
@@ -2565,7 +2653,7 @@ pub enum Language {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Language { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Language { V1 => 1, V2 => 2, V3 => 3 });
 /// 匹配中的字段
 ///
 /// The values of `type` in [`MatchInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2580,7 +2668,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Type { V0 => 0, V1 => 1, V2 => 2 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateEntityRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2597,6 +2685,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

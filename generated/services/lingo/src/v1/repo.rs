@@ -5,7 +5,7 @@
 /// A handle on the `repo` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RepoApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RepoApi<'a> {
     /// 获取词库列表
@@ -29,8 +29,8 @@ impl<'a> RepoApi<'a> {
     pub fn list(
         &self,
         request: ListRepoRequest,
-    ) -> ::feishu_runtime::Call<'a, ListRepoRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListRepoRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RepoApi::list`]: 获取词库列表.
@@ -41,23 +41,23 @@ impl<'a> RepoApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListRepoRequest {}
 impl ListRepoRequest {}
-impl ::feishu_runtime::ApiRequest for ListRepoRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListRepoRequest {
     type Body = ();
     type Response = ListRepoResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "lingo.v1.repo.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/lingo/v1/repos",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2250001,
                 message: "param is invalid",
@@ -67,8 +67,8 @@ impl ::feishu_runtime::ApiRequest for ListRepoRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/repo/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

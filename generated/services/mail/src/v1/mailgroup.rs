@@ -5,7 +5,7 @@
 /// A handle on the `mailgroup` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MailgroupApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MailgroupApi<'a> {
     /// 创建邮件组
@@ -31,8 +31,8 @@ impl<'a> MailgroupApi<'a> {
     pub fn create(
         &self,
         request: CreateMailgroupRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateMailgroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateMailgroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件组
     ///
@@ -53,8 +53,8 @@ impl<'a> MailgroupApi<'a> {
     pub fn delete(
         &self,
         request: DeleteMailgroupRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteMailgroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteMailgroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定邮件组
     ///
@@ -75,8 +75,8 @@ impl<'a> MailgroupApi<'a> {
     pub fn get(
         &self,
         request: GetMailgroupRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMailgroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMailgroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取邮件组
     ///
@@ -100,8 +100,8 @@ impl<'a> MailgroupApi<'a> {
     pub fn list(
         &self,
         request: ListMailgroupRequest,
-    ) -> ::feishu_runtime::Call<'a, ListMailgroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListMailgroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改邮件组部分信息
     ///
@@ -127,8 +127,8 @@ impl<'a> MailgroupApi<'a> {
     pub fn patch(
         &self,
         request: PatchMailgroupRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchMailgroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchMailgroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改邮件组全部信息
     ///
@@ -154,8 +154,8 @@ impl<'a> MailgroupApi<'a> {
     pub fn update(
         &self,
         request: UpdateMailgroupRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateMailgroupRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateMailgroupRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MailgroupApi::create`]: 创建邮件组.
@@ -174,44 +174,44 @@ impl CreateMailgroupRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateMailgroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupRequest {
     type Body = CreateMailgroupBody;
     type Response = CreateMailgroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234019,
                 message: "mail address's domain not found",
                 hint: "请确认域名是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234030,
                 message: "mailing group count is over max limit",
                 hint: "邮件组数量已达上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as login account",
@@ -220,7 +220,7 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -251,20 +251,20 @@ impl DeleteMailgroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteMailgroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -278,7 +278,7 @@ impl ::feishu_runtime::ApiRequest for DeleteMailgroupRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path
     }
 }
@@ -302,20 +302,20 @@ impl GetMailgroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMailgroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupRequest {
     type Body = ();
     type Response = GetMailgroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -329,7 +329,7 @@ impl ::feishu_runtime::ApiRequest for GetMailgroupRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path
     }
 }
@@ -398,10 +398,14 @@ impl ListMailgroupRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListMailgroupRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListMailgroupRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -412,20 +416,20 @@ impl ::feishu_runtime::Validate for ListMailgroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListMailgroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupRequest {
     type Body = ();
     type Response = ListMailgroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1235003,
                 message: "Service unavailable",
@@ -433,8 +437,8 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -447,7 +451,7 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupRequest {
         path.push_str("/open-apis/mail/v1/mailgroups");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.manager_user_id {
             out.push("manager_user_id", value);
         }
@@ -461,25 +465,25 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListMailgroupRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListMailgroupRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListMailgroupRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListMailgroupRequest {
     type Item = Mailgroup;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -508,50 +512,50 @@ impl PatchMailgroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchMailgroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchMailgroupRequest {
     type Body = PatchMailgroupBody;
     type Response = PatchMailgroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as a login account",
                 hint: "邮件地址已被他人用作登录邮箱，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234023,
                 message: "email address alias exceeds the number limit",
                 hint: "超出了邮箱别名限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234030,
                 message: "mailing group count is over max limit",
@@ -560,12 +564,12 @@ impl ::feishu_runtime::ApiRequest for PatchMailgroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -595,50 +599,50 @@ impl UpdateMailgroupRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateMailgroupRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateMailgroupRequest {
     type Body = UpdateMailgroupBody;
     type Response = UpdateMailgroupResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as login account",
                 hint: "邮件地址已被他人用作登录邮箱，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234023,
                 message: "email address alias exceed the number limit",
                 hint: "超出了邮箱别名限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234030,
                 message: "mailing group count is over max limit",
@@ -647,12 +651,12 @@ impl ::feishu_runtime::ApiRequest for UpdateMailgroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -1213,7 +1217,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 谁可发送邮件到此邮件组
@@ -1232,7 +1236,7 @@ pub enum WhoCanSendMail {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     WhoCanSendMail { Anyone => "ANYONE", AllInternalUsers => "ALL_INTERNAL_USERS",
     AllGroupMembers => "ALL_GROUP_MEMBERS", CustomMembers => "CUSTOM_MEMBERS" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `mailgroup_alias` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MailgroupAliasApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MailgroupAliasApi<'a> {
     /// 创建邮件组别名
@@ -33,8 +33,8 @@ impl<'a> MailgroupAliasApi<'a> {
     pub fn create(
         &self,
         request: CreateMailgroupAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateMailgroupAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateMailgroupAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件组别名
     ///
@@ -57,8 +57,8 @@ impl<'a> MailgroupAliasApi<'a> {
     pub fn delete(
         &self,
         request: DeleteMailgroupAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteMailgroupAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteMailgroupAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮件组所有别名
     ///
@@ -82,8 +82,8 @@ impl<'a> MailgroupAliasApi<'a> {
     pub fn list(
         &self,
         request: ListMailgroupAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, ListMailgroupAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListMailgroupAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MailgroupAliasApi::create`]: 创建邮件组别名.
@@ -109,56 +109,56 @@ impl CreateMailgroupAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateMailgroupAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupAliasRequest {
     type Body = CreateMailgroupAliasBody;
     type Response = CreateMailgroupAliasResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_alias.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/aliases",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1235002,
                 message: "email alias address has been used",
                 hint: "别名邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1235003,
                 message: "Service unavailable",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234019,
                 message: "mail address's domain not found",
                 hint: "请确认域名是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as login account",
@@ -168,14 +168,14 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-alias/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/aliases");
         path
     }
@@ -208,32 +208,32 @@ impl DeleteMailgroupAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteMailgroupAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupAliasRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_alias.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/aliases/:alias_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234012,
                 message: "alias not found",
                 hint: "邮箱别名不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
@@ -243,16 +243,16 @@ impl ::feishu_runtime::ApiRequest for DeleteMailgroupAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-alias/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/aliases/");
-        ::feishu_runtime::push_path_param(&mut path, &self.alias_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.alias_id);
         path
     }
 }
@@ -276,26 +276,26 @@ impl ListMailgroupAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListMailgroupAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupAliasRequest {
     type Body = ();
     type Response = ListMailgroupAliasResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_alias.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/aliases",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
@@ -305,14 +305,14 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-alias/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/aliases");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `mailgroup_manager` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MailgroupManagerApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MailgroupManagerApi<'a> {
     /// 批量创建邮件组管理员
@@ -28,8 +28,8 @@ impl<'a> MailgroupManagerApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateMailgroupManagerRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateMailgroupManagerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateMailgroupManagerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除邮件组管理员
     ///
@@ -51,8 +51,8 @@ impl<'a> MailgroupManagerApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteMailgroupManagerRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteMailgroupManagerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteMailgroupManagerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取邮件组管理员
     ///
@@ -76,8 +76,8 @@ impl<'a> MailgroupManagerApi<'a> {
     pub fn list(
         &self,
         request: ListMailgroupManagerRequest,
-    ) -> ::feishu_runtime::Call<'a, ListMailgroupManagerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListMailgroupManagerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MailgroupManagerApi::batch_create`]: 批量创建邮件组管理员.
@@ -123,11 +123,15 @@ impl BatchCreateMailgroupManagerRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateMailgroupManagerRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateMailgroupManagerRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.mailgroup_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mailgroup_id",
@@ -138,28 +142,28 @@ impl ::feishu_runtime::Validate for BatchCreateMailgroupManagerRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupManagerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateMailgroupManagerRequest {
     type Body = BatchCreateMailgroupManagerBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_manager.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/managers/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -168,16 +172,16 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupManagerRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/managers/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -185,8 +189,8 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupManagerRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MailgroupManagerApi::batch_delete`]: 批量删除邮件组管理员.
@@ -232,11 +236,15 @@ impl BatchDeleteMailgroupManagerRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteMailgroupManagerRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteMailgroupManagerRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.mailgroup_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mailgroup_id",
@@ -247,28 +255,28 @@ impl ::feishu_runtime::Validate for BatchDeleteMailgroupManagerRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupManagerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteMailgroupManagerRequest {
     type Body = BatchDeleteMailgroupManagerBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_manager.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/managers/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -277,16 +285,16 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupManagerRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/managers/batch_delete");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -294,8 +302,8 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupManagerRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MailgroupManagerApi::list`]: 批量获取邮件组管理员.
@@ -366,11 +374,15 @@ impl ListMailgroupManagerRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListMailgroupManagerRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListMailgroupManagerRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.mailgroup_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mailgroup_id",
@@ -380,7 +392,7 @@ impl ::feishu_runtime::Validate for ListMailgroupManagerRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -390,7 +402,7 @@ impl ::feishu_runtime::Validate for ListMailgroupManagerRequest {
             );
         }
         if let Some(value) = &self.page_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "page_token",
@@ -401,20 +413,20 @@ impl ::feishu_runtime::Validate for ListMailgroupManagerRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListMailgroupManagerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupManagerRequest {
     type Body = ();
     type Response = ListMailgroupManagerResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_manager.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/managers",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -422,23 +434,23 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupManagerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/managers");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -449,25 +461,25 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupManagerRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListMailgroupManagerRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListMailgroupManagerRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListMailgroupManagerRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListMailgroupManagerRequest {
     type Item = MailgroupManager;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -494,10 +506,14 @@ impl BatchCreateMailgroupManagerBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateMailgroupManagerBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateMailgroupManagerBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mailgroup_manager_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mailgroup_manager_list",
@@ -505,9 +521,9 @@ impl ::feishu_runtime::Validate for BatchCreateMailgroupManagerBody {
                 Some(0),
                 Some(200),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mailgroup_manager_list"),
+                &::feishu_runtime::codegen::field_path(at, "mailgroup_manager_list"),
                 out,
             );
         }
@@ -534,10 +550,14 @@ impl BatchDeleteMailgroupManagerBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteMailgroupManagerBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteMailgroupManagerBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.mailgroup_manager_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "mailgroup_manager_list",
@@ -545,9 +565,9 @@ impl ::feishu_runtime::Validate for BatchDeleteMailgroupManagerBody {
                 Some(0),
                 Some(200),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "mailgroup_manager_list"),
+                &::feishu_runtime::codegen::field_path(at, "mailgroup_manager_list"),
                 out,
             );
         }
@@ -585,12 +605,16 @@ impl ListMailgroupManagerResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListMailgroupManagerResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListMailgroupManagerResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -616,10 +640,14 @@ impl MailgroupManager {
         self
     }
 }
-impl ::feishu_runtime::Validate for MailgroupManager {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MailgroupManager {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.user_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_id",
@@ -646,6 +674,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `mailgroup_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MailgroupMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MailgroupMemberApi<'a> {
     /// 批量创建邮件组成员
@@ -30,8 +30,8 @@ impl<'a> MailgroupMemberApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateMailgroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateMailgroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateMailgroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除邮件组成员
     ///
@@ -53,8 +53,8 @@ impl<'a> MailgroupMemberApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteMailgroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteMailgroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteMailgroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建邮件组成员
     ///
@@ -78,8 +78,8 @@ impl<'a> MailgroupMemberApi<'a> {
     pub fn create(
         &self,
         request: CreateMailgroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateMailgroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateMailgroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件组成员
     ///
@@ -101,8 +101,8 @@ impl<'a> MailgroupMemberApi<'a> {
     pub fn delete(
         &self,
         request: DeleteMailgroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteMailgroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteMailgroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定邮件组成员
     ///
@@ -125,8 +125,8 @@ impl<'a> MailgroupMemberApi<'a> {
     pub fn get(
         &self,
         request: GetMailgroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMailgroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMailgroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取所有邮件组成员
     ///
@@ -150,8 +150,8 @@ impl<'a> MailgroupMemberApi<'a> {
     pub fn list(
         &self,
         request: ListMailgroupMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ListMailgroupMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListMailgroupMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MailgroupMemberApi::batch_create`]: 批量创建邮件组成员.
@@ -209,44 +209,48 @@ impl BatchCreateMailgroupMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateMailgroupMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateMailgroupMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateMailgroupMemberRequest {
     type Body = BatchCreateMailgroupMemberBody;
     type Response = BatchCreateMailgroupMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_member.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/members/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234030,
                 message: "mailing group member count is over max limit",
@@ -255,16 +259,16 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/members/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -275,8 +279,8 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupMemberRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MailgroupMemberApi::batch_delete`]: 批量删除邮件组成员.
@@ -305,38 +309,42 @@ impl BatchDeleteMailgroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteMailgroupMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteMailgroupMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteMailgroupMemberRequest {
     type Body = BatchDeleteMailgroupMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_member.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/members/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234014,
                 message: "mail group member not found",
@@ -345,20 +353,20 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/members/batch_delete");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MailgroupMemberApi::create`]: 创建邮件组成员.
@@ -416,32 +424,32 @@ impl CreateMailgroupMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupMemberRequest {
     type Body = CreateMailgroupMemberBody;
     type Response = CreateMailgroupMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_member.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234030,
                 message: "mailing group member count is over max limit",
@@ -450,16 +458,16 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -496,26 +504,26 @@ impl DeleteMailgroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupMemberRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_member.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/members/:member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234014,
                 message: "mail group member not found",
@@ -524,14 +532,14 @@ impl ::feishu_runtime::ApiRequest for DeleteMailgroupMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.member_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.member_id);
         path
     }
 }
@@ -589,26 +597,26 @@ impl GetMailgroupMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupMemberRequest {
     type Body = ();
     type Response = GetMailgroupMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_member.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/members/:member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234014,
                 message: "mail group member not found",
@@ -622,12 +630,12 @@ impl ::feishu_runtime::ApiRequest for GetMailgroupMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.member_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.member_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -715,10 +723,14 @@ impl ListMailgroupMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListMailgroupMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListMailgroupMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -729,20 +741,20 @@ impl ::feishu_runtime::Validate for ListMailgroupMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupMemberRequest {
     type Body = ();
     type Response = ListMailgroupMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_member.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -750,8 +762,8 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -762,11 +774,11 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -780,25 +792,25 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupMemberRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListMailgroupMemberRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListMailgroupMemberRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListMailgroupMemberRequest {
     type Item = MailgroupMember;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -822,10 +834,14 @@ impl BatchCreateMailgroupMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateMailgroupMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateMailgroupMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -874,10 +890,14 @@ impl BatchDeleteMailgroupMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteMailgroupMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteMailgroupMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.member_id_list {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "member_id_list",
@@ -1135,7 +1155,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1161,7 +1181,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { User => "USER", Department => "DEPARTMENT", Company => "COMPANY", ExternalUser
     => "EXTERNAL_USER", MailGroup => "MAIL_GROUP", PublicMailbox => "PUBLIC_MAILBOX",
     OtherMember => "OTHER_MEMBER" }
@@ -1182,6 +1202,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

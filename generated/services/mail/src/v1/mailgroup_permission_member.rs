@@ -5,7 +5,7 @@
 /// A handle on the `mailgroup_permission_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MailgroupPermissionMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MailgroupPermissionMemberApi<'a> {
     /// 批量创建邮件组权限成员
@@ -29,8 +29,11 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateMailgroupPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateMailgroupPermissionMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchCreateMailgroupPermissionMemberRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除邮件组权限成员
     ///
@@ -52,8 +55,11 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteMailgroupPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteMailgroupPermissionMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchDeleteMailgroupPermissionMemberRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建邮件组权限成员
     ///
@@ -75,8 +81,8 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     pub fn create(
         &self,
         request: CreateMailgroupPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateMailgroupPermissionMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateMailgroupPermissionMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件组权限成员
     ///
@@ -98,8 +104,8 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     pub fn delete(
         &self,
         request: DeleteMailgroupPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteMailgroupPermissionMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteMailgroupPermissionMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮件组权限成员
     ///
@@ -122,8 +128,8 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     pub fn get(
         &self,
         request: GetMailgroupPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMailgroupPermissionMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMailgroupPermissionMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取邮件组权限成员
     ///
@@ -147,8 +153,8 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     pub fn list(
         &self,
         request: ListMailgroupPermissionMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ListMailgroupPermissionMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListMailgroupPermissionMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MailgroupPermissionMemberApi::batch_create`]: 批量创建邮件组权限成员.
@@ -207,38 +213,44 @@ impl BatchCreateMailgroupPermissionMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateMailgroupPermissionMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchCreateMailgroupPermissionMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchCreateMailgroupPermissionMemberRequest {
     type Body = BatchCreateMailgroupPermissionMemberBody;
     type Response = BatchCreateMailgroupPermissionMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_permission_member.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/permission_members/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
@@ -247,16 +259,16 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupPermissionMemberReques
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/permission_members/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -267,8 +279,8 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupPermissionMemberReques
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MailgroupPermissionMemberApi::batch_delete`]: 批量删除邮件组权限成员.
@@ -297,38 +309,44 @@ impl BatchDeleteMailgroupPermissionMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteMailgroupPermissionMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for BatchDeleteMailgroupPermissionMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchDeleteMailgroupPermissionMemberRequest {
     type Body = BatchDeleteMailgroupPermissionMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_permission_member.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/permission_members/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234015,
                 message: "mail group permission member not found",
@@ -337,20 +355,20 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupPermissionMemberReques
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/permission_members/batch_delete");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MailgroupPermissionMemberApi::create`]: 创建邮件组权限成员.
@@ -408,20 +426,20 @@ impl CreateMailgroupPermissionMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupPermissionMemberRequest {
     type Body = CreateMailgroupPermissionMemberBody;
     type Response = CreateMailgroupPermissionMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_permission_member.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/permission_members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -430,16 +448,16 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupPermissionMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/permission_members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -479,26 +497,26 @@ impl DeleteMailgroupPermissionMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupPermissionMemberRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_permission_member.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/permission_members/:permission_member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234015,
                 message: "mail group permission member not found",
@@ -507,14 +525,17 @@ impl ::feishu_runtime::ApiRequest for DeleteMailgroupPermissionMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/permission_members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.permission_member_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.permission_member_id,
+        );
         path
     }
 }
@@ -575,26 +596,26 @@ impl GetMailgroupPermissionMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupPermissionMemberRequest {
     type Body = ();
     type Response = GetMailgroupPermissionMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_permission_member.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/permission_members/:permission_member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
                 hint: "请确认邮件组是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234015,
                 message: "mail group permission member not found",
@@ -608,12 +629,15 @@ impl ::feishu_runtime::ApiRequest for GetMailgroupPermissionMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/permission_members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.permission_member_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.permission_member_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -701,10 +725,14 @@ impl ListMailgroupPermissionMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListMailgroupPermissionMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListMailgroupPermissionMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -715,20 +743,20 @@ impl ::feishu_runtime::Validate for ListMailgroupPermissionMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupPermissionMemberRequest {
     type Body = ();
     type Response = ListMailgroupPermissionMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.mailgroup_permission_member.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/mailgroups/:mailgroup_id/permission_members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "mail group not found",
@@ -736,8 +764,8 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -748,11 +776,11 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/mailgroups/");
-        ::feishu_runtime::push_path_param(&mut path, &self.mailgroup_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.mailgroup_id);
         path.push_str("/permission_members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -766,25 +794,25 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListMailgroupPermissionMemberRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListMailgroupPermissionMemberRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListMailgroupPermissionMemberRequest {
     type Item = MailgroupPermissionMember;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -811,10 +839,14 @@ impl BatchCreateMailgroupPermissionMemberBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreateMailgroupPermissionMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreateMailgroupPermissionMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -868,11 +900,15 @@ impl BatchDeleteMailgroupPermissionMemberBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeleteMailgroupPermissionMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeleteMailgroupPermissionMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.permission_member_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "permission_member_id_list",
@@ -1133,7 +1169,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -1153,7 +1189,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { User => "USER", Department => "DEPARTMENT", MailGroup => "MAIL_GROUP",
     PublicMailbox => "PUBLIC_MAILBOX" }
 );
@@ -1173,6 +1209,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `public_mailbox` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PublicMailboxApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PublicMailboxApi<'a> {
     /// 创建公共邮箱
@@ -34,8 +34,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn create(
         &self,
         request: CreatePublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 永久删除公共邮箱
     ///
@@ -56,8 +56,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn delete(
         &self,
         request: DeletePublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定公共邮箱
     ///
@@ -79,8 +79,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn get(
         &self,
         request: GetPublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, GetPublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetPublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询所有公共邮箱
     ///
@@ -104,8 +104,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn list(
         &self,
         request: ListPublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改公共邮箱部分信息
     ///
@@ -130,8 +130,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn patch(
         &self,
         request: PatchPublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 将公共邮箱移至回收站
     ///
@@ -154,8 +154,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn remove_to_recycle_bin(
         &self,
         request: RemoveToRecycleBinPublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveToRecycleBinPublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveToRecycleBinPublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改公共邮箱全部信息
     ///
@@ -180,8 +180,8 @@ impl<'a> PublicMailboxApi<'a> {
     pub fn update(
         &self,
         request: UpdatePublicMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdatePublicMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdatePublicMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PublicMailboxApi::create`]: 创建公共邮箱.
@@ -200,56 +200,56 @@ impl CreatePublicMailboxRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxRequest {
     type Body = CreatePublicMailboxBody;
     type Response = CreatePublicMailboxResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其他邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "email or name is invalid",
                 hint: "邮件地址或名称不合法，请修改后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as login account",
                 hint: "邮件地址已被他人用作登录邮箱，请使用其他邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1234026,
                 message: "The number of tenant public mailboxes has reached the limit and cannot be created",
                 hint: "公共邮箱创建数已达上限，请删除后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234040,
                 message: "not set geo name auth",
                 hint: "没有设置geo的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234041,
                 message: "tenant not open mg not set geo name",
                 hint: "租户没有开通MG，不能设置geo字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234042,
                 message: "req set geo not find in geo list",
@@ -258,7 +258,7 @@ impl ::feishu_runtime::ApiRequest for CreatePublicMailboxRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -289,20 +289,20 @@ impl DeletePublicMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "parameter is invalid",
@@ -311,12 +311,12 @@ impl ::feishu_runtime::ApiRequest for DeletePublicMailboxRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path
     }
 }
@@ -340,20 +340,20 @@ impl GetPublicMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetPublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetPublicMailboxRequest {
     type Body = ();
     type Response = GetPublicMailboxResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
@@ -367,7 +367,7 @@ impl ::feishu_runtime::ApiRequest for GetPublicMailboxRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path
     }
 }
@@ -409,10 +409,14 @@ impl ListPublicMailboxRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListPublicMailboxRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListPublicMailboxRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -423,23 +427,23 @@ impl ::feishu_runtime::Validate for ListPublicMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxRequest {
     type Body = ();
     type Response = ListPublicMailboxResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(503u16),
                 code: 1235003,
                 message: "Service unavailable",
@@ -447,8 +451,8 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -461,7 +465,7 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxRequest {
         path.push_str("/open-apis/mail/v1/public_mailboxes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -469,25 +473,25 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListPublicMailboxRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListPublicMailboxRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListPublicMailboxRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListPublicMailboxRequest {
     type Item = PublicMailbox;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -519,44 +523,44 @@ impl PatchPublicMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPublicMailboxRequest {
     type Body = PatchPublicMailboxBody;
     type Response = PatchPublicMailboxResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as a login account",
                 hint: "邮件地址已被他人用作登录邮箱，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234023,
                 message: "email address alias exceeds the number limit",
@@ -570,7 +574,7 @@ impl ::feishu_runtime::ApiRequest for PatchPublicMailboxRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -603,32 +607,32 @@ impl RemoveToRecycleBinPublicMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveToRecycleBinPublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveToRecycleBinPublicMailboxRequest {
     type Body = RemoveToRecycleBinPublicMailboxBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.remove_to_recycle_bin",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/remove_to_recycle_bin",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "参数错误",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "内部错误",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "无权限",
@@ -637,12 +641,12 @@ impl ::feishu_runtime::ApiRequest for RemoveToRecycleBinPublicMailboxRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/remove_to_recycle_bin",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/remove_to_recycle_bin");
         path
     }
@@ -676,44 +680,44 @@ impl UpdatePublicMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdatePublicMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdatePublicMailboxRequest {
     type Body = UpdatePublicMailboxBody;
     type Response = UpdatePublicMailboxResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as a login account",
                 hint: "邮件地址已被他人用作登录邮箱，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234023,
                 message: "email address alias exceeds the number limit",
@@ -727,7 +731,7 @@ impl ::feishu_runtime::ApiRequest for UpdatePublicMailboxRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `public_mailbox_alias` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PublicMailboxAliasApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PublicMailboxAliasApi<'a> {
     /// 创建公共邮箱别名
@@ -33,8 +33,8 @@ impl<'a> PublicMailboxAliasApi<'a> {
     pub fn create(
         &self,
         request: CreatePublicMailboxAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePublicMailboxAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePublicMailboxAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除公共邮箱别名
     ///
@@ -57,8 +57,8 @@ impl<'a> PublicMailboxAliasApi<'a> {
     pub fn delete(
         &self,
         request: DeletePublicMailboxAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePublicMailboxAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePublicMailboxAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询公共邮箱的所有别名
     ///
@@ -82,8 +82,8 @@ impl<'a> PublicMailboxAliasApi<'a> {
     pub fn list(
         &self,
         request: ListPublicMailboxAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPublicMailboxAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPublicMailboxAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PublicMailboxAliasApi::create`]: 创建公共邮箱别名.
@@ -112,56 +112,56 @@ impl CreatePublicMailboxAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePublicMailboxAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxAliasRequest {
     type Body = CreatePublicMailboxAliasBody;
     type Response = CreatePublicMailboxAliasResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_alias.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/aliases",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1235002,
                 message: "email alias address has been used",
                 hint: "别名邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1235003,
                 message: "Service unavailable",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234019,
                 message: "mail address's domain not found",
                 hint: "请确认域名是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as login account",
@@ -171,14 +171,14 @@ impl ::feishu_runtime::ApiRequest for CreatePublicMailboxAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-alias/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/aliases");
         path
     }
@@ -214,32 +214,32 @@ impl DeletePublicMailboxAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePublicMailboxAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxAliasRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_alias.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/aliases/:alias_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234012,
                 message: "alias not found",
@@ -249,16 +249,16 @@ impl ::feishu_runtime::ApiRequest for DeletePublicMailboxAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-alias/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/aliases/");
-        ::feishu_runtime::push_path_param(&mut path, &self.alias_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.alias_id);
         path
     }
 }
@@ -282,26 +282,26 @@ impl ListPublicMailboxAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPublicMailboxAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxAliasRequest {
     type Body = ();
     type Response = ListPublicMailboxAliasResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_alias.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/aliases",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
@@ -311,14 +311,14 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-alias/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/aliases");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `public_mailbox_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PublicMailboxMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PublicMailboxMemberApi<'a> {
     /// 批量添加公共邮箱成员
@@ -30,8 +30,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreatePublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreatePublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreatePublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除公共邮箱成员
     ///
@@ -53,8 +53,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeletePublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeletePublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeletePublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除公共邮箱所有成员
     ///
@@ -75,8 +75,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn clear(
         &self,
         request: ClearPublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ClearPublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ClearPublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加公共邮箱成员
     ///
@@ -99,8 +99,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn create(
         &self,
         request: CreatePublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除公共邮箱单个成员
     ///
@@ -122,8 +122,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn delete(
         &self,
         request: DeletePublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, DeletePublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeletePublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定公共邮箱成员信息
     ///
@@ -146,8 +146,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn get(
         &self,
         request: GetPublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, GetPublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetPublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询所有公共邮箱成员信息
     ///
@@ -171,8 +171,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     pub fn list(
         &self,
         request: ListPublicMailboxMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPublicMailboxMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPublicMailboxMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PublicMailboxMemberApi::batch_create`]: 批量添加公共邮箱成员.
@@ -216,44 +216,48 @@ impl BatchCreatePublicMailboxMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCreatePublicMailboxMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreatePublicMailboxMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreatePublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreatePublicMailboxMemberRequest {
     type Body = BatchCreatePublicMailboxMemberBody;
     type Response = BatchCreatePublicMailboxMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234027,
                 message: "some users have exceeded the limit on the number of bindable public mailboxes",
@@ -262,16 +266,16 @@ impl ::feishu_runtime::ApiRequest for BatchCreatePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/batch_create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members/batch_create");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -279,8 +283,8 @@ impl ::feishu_runtime::ApiRequest for BatchCreatePublicMailboxMemberRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PublicMailboxMemberApi::batch_delete`]: 批量删除公共邮箱成员.
@@ -309,38 +313,42 @@ impl BatchDeletePublicMailboxMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeletePublicMailboxMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeletePublicMailboxMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeletePublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeletePublicMailboxMemberRequest {
     type Body = BatchDeletePublicMailboxMemberBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members/batch_delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234040,
                 message: "public mailbox member not found",
@@ -349,20 +357,20 @@ impl ::feishu_runtime::ApiRequest for BatchDeletePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/batch_delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members/batch_delete");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`PublicMailboxMemberApi::clear`]: 删除公共邮箱所有成员.
@@ -385,20 +393,20 @@ impl ClearPublicMailboxMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ClearPublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ClearPublicMailboxMemberRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.clear",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members/clear",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
@@ -412,7 +420,7 @@ impl ::feishu_runtime::ApiRequest for ClearPublicMailboxMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members/clear");
         path
     }
@@ -458,26 +466,26 @@ impl CreatePublicMailboxMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxMemberRequest {
     type Body = CreatePublicMailboxMemberBody;
     type Response = CreatePublicMailboxMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234027,
                 message: "the user has exceeded the limit on the number of bindable public mailboxes",
@@ -486,16 +494,16 @@ impl ::feishu_runtime::ApiRequest for CreatePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -532,26 +540,26 @@ impl DeletePublicMailboxMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeletePublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxMemberRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members/:member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234040,
                 message: "public mailbox member not found",
@@ -560,14 +568,14 @@ impl ::feishu_runtime::ApiRequest for DeletePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.member_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.member_id);
         path
     }
 }
@@ -614,26 +622,26 @@ impl GetPublicMailboxMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetPublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetPublicMailboxMemberRequest {
     type Body = ();
     type Response = GetPublicMailboxMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members/:member_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
                 hint: "请确认公共邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234040,
                 message: "public mailbox member not found",
@@ -647,12 +655,12 @@ impl ::feishu_runtime::ApiRequest for GetPublicMailboxMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.member_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.member_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -723,10 +731,14 @@ impl ListPublicMailboxMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListPublicMailboxMemberRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListPublicMailboxMemberRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -737,20 +749,20 @@ impl ::feishu_runtime::Validate for ListPublicMailboxMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxMemberRequest {
     type Body = ();
     type Response = ListPublicMailboxMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.public_mailbox_member.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/public_mailboxes/:public_mailbox_id/members",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234016,
                 message: "public mailbox not found",
@@ -758,8 +770,8 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -770,11 +782,11 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/mail/v1/public_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.public_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.public_mailbox_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -785,25 +797,25 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListPublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListPublicMailboxMemberRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListPublicMailboxMemberRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListPublicMailboxMemberRequest {
     type Item = PublicMailboxMember;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -827,11 +839,15 @@ impl BatchCreatePublicMailboxMemberBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchCreatePublicMailboxMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCreatePublicMailboxMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.items;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -880,11 +896,15 @@ impl BatchDeletePublicMailboxMemberBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchDeletePublicMailboxMemberBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchDeletePublicMailboxMemberBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.member_id_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "member_id_list",
@@ -1071,7 +1091,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Type { User => "USER" });
+::feishu_runtime::codegen::string_enum!(Type { User => "USER" });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`BatchCreatePublicMailboxMemberRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1088,6 +1108,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxApi<'a> {
     /// 列出可访问的邮箱
@@ -30,8 +30,8 @@ impl<'a> UserMailboxApi<'a> {
     pub fn accessible_mailboxes(
         &self,
         request: AccessibleMailboxesUserMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, AccessibleMailboxesUserMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AccessibleMailboxesUserMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 从回收站删除用户邮箱地址
     ///
@@ -52,8 +52,8 @@ impl<'a> UserMailboxApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserMailboxRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserMailboxRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserMailboxRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxApi::accessible_mailboxes`]: 列出可访问的邮箱.
@@ -76,41 +76,41 @@ impl AccessibleMailboxesUserMailboxRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AccessibleMailboxesUserMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AccessibleMailboxesUserMailboxRequest {
     type Body = ();
     type Response = AccessibleMailboxesUserMailboxResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox.accessible_mailboxes",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/accessible_mailboxes",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid, check user_mailbox_id",
                 hint: "参数错误，请检查user_mailbox_id参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230004,
                 message: "permission denied: mailbox not found, unsupported mailbox type, or no access to this mailbox",
                 hint: "权限不足：邮箱不存在、邮箱类型不支持，或无权访问该邮箱，请检查user_mailbox_id参数和权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error, please retry later",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230005,
                 message: "tenant access token not support me",
@@ -119,12 +119,12 @@ impl ::feishu_runtime::ApiRequest for AccessibleMailboxesUserMailboxRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox/accessible_mailboxes",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/accessible_mailboxes");
         path
     }
@@ -163,20 +163,20 @@ impl DeleteUserMailboxRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "parameter is invalid",
@@ -185,15 +185,15 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.transfer_mailbox {
             out.push("transfer_mailbox", value);
         }
@@ -262,7 +262,7 @@ pub enum EmailType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmailType { MailGroup => "MAIL_GROUP", PublicMailbox => "PUBLIC_MAILBOX", UserPrimary
     => "USER_PRIMARY", UserAlias => "USER_ALIAS", PublicMailboxAlias =>
     "PUBLIC_MAILBOX_ALIAS" }

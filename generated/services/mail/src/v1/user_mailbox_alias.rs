@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_alias` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxAliasApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxAliasApi<'a> {
     /// 创建用户邮箱别名
@@ -33,8 +33,8 @@ impl<'a> UserMailboxAliasApi<'a> {
     pub fn create(
         &self,
         request: CreateUserMailboxAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserMailboxAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserMailboxAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除用户邮箱别名
     ///
@@ -57,8 +57,8 @@ impl<'a> UserMailboxAliasApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserMailboxAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserMailboxAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserMailboxAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取用户邮箱所有别名
     ///
@@ -82,8 +82,8 @@ impl<'a> UserMailboxAliasApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxAliasRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxAliasRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxAliasRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxAliasApi::create`]: 创建用户邮箱别名.
@@ -112,56 +112,56 @@ impl CreateUserMailboxAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserMailboxAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxAliasRequest {
     type Body = CreateUserMailboxAliasBody;
     type Response = CreateUserMailboxAliasResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_alias.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/aliases",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234006,
                 message: "email address has been used",
                 hint: "邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234019,
                 message: "mail address's domain not found",
                 hint: "请确认域名是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1235002,
                 message: "email alias address has been used",
                 hint: "别名邮件地址已被占用，请使用其它邮件地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1235003,
                 message: "Service unavailable",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1235013,
                 message: "user not found",
                 hint: "请确认用户邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1234033,
                 message: "email address has been used by another member as login account",
@@ -171,14 +171,14 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-alias/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/aliases");
         path
     }
@@ -211,32 +211,32 @@ impl DeleteUserMailboxAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserMailboxAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxAliasRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_alias.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/aliases/:alias_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1235013,
                 message: "user not found",
                 hint: "请确认用户邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234012,
                 message: "alias not found",
@@ -246,16 +246,16 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-alias/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/aliases/");
-        ::feishu_runtime::push_path_param(&mut path, &self.alias_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.alias_id);
         path
     }
 }
@@ -309,10 +309,14 @@ impl ListUserMailboxAliasRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserMailboxAliasRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserMailboxAliasRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -323,26 +327,26 @@ impl ::feishu_runtime::Validate for ListUserMailboxAliasRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxAliasRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxAliasRequest {
     type Body = ();
     type Response = ListUserMailboxAliasResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_alias.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/aliases",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1235013,
                 message: "user not found",
                 hint: "请确认用户邮箱是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
@@ -352,18 +356,18 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxAliasRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-alias/list",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/aliases");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -371,8 +375,8 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxAliasRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateUserMailboxAliasRequest`].

@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_draft` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxDraftApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxDraftApi<'a> {
     /// 创建草稿
@@ -37,8 +37,8 @@ impl<'a> UserMailboxDraftApi<'a> {
     pub fn create(
         &self,
         request: CreateUserMailboxDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserMailboxDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserMailboxDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除草稿
     ///
@@ -67,8 +67,8 @@ impl<'a> UserMailboxDraftApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserMailboxDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserMailboxDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserMailboxDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取草稿内容
     ///
@@ -94,8 +94,8 @@ impl<'a> UserMailboxDraftApi<'a> {
     pub fn get(
         &self,
         request: GetUserMailboxDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMailboxDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMailboxDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出草稿列表
     ///
@@ -122,8 +122,8 @@ impl<'a> UserMailboxDraftApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 发送草稿
     ///
@@ -160,8 +160,8 @@ impl<'a> UserMailboxDraftApi<'a> {
     pub fn send(
         &self,
         request: SendUserMailboxDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, SendUserMailboxDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SendUserMailboxDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新草稿
     ///
@@ -193,8 +193,8 @@ impl<'a> UserMailboxDraftApi<'a> {
     pub fn update(
         &self,
         request: UpdateUserMailboxDraftRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateUserMailboxDraftRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateUserMailboxDraftRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxDraftApi::create`]: 创建草稿.
@@ -223,80 +223,80 @@ impl CreateUserMailboxDraftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxDraftRequest {
     type Body = CreateUserMailboxDraftBody;
     type Response = CreateUserMailboxDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_draft.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/drafts",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236001,
                 message: "raw size over limit",
                 hint: "草稿大小超过限制，请减小后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236002,
                 message: "invalid mime format",
                 hint: "草稿MIME格式错误，请检查并修改后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236003,
                 message: "the number of recipients exceeds the limit",
                 hint: "收件人数量超过限制，请减少后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236004,
                 message: "the number of attachments exceeds the limit",
                 hint: "附件数量超过限制，请减少后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "请求被限流，请勿并发访问，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
                 hint: "内部服务错误，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236020,
                 message: "file extension is not allowed as a mail attachment",
                 hint: "附件文件扩展名不在允许范围内，请修改附件文件后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236021,
                 message: "inline image content type does not match an allowed image format; supported: image/jpeg, image/png, image/gif, image/webp\", detected",
@@ -305,12 +305,12 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-draft/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/drafts");
         path
     }
@@ -343,44 +343,44 @@ impl DeleteUserMailboxDraftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxDraftRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_draft.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/drafts/:draft_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234050,
                 message: "draft not found",
                 hint: "指定草稿不存在，请核对草稿ID，或草稿已经删除成功",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "请求被限流，请勿并发调用，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
@@ -389,14 +389,14 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-draft/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/drafts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.draft_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.draft_id);
         path
     }
 }
@@ -439,50 +439,50 @@ impl GetUserMailboxDraftRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxDraftRequest {
     type Body = ();
     type Response = GetUserMailboxDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_draft.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/drafts/:draft_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234050,
                 message: "draft not found",
                 hint: "指定草稿不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "too many request",
                 hint: "请求被限流，请勿并发调用，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
@@ -491,17 +491,17 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-draft/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/drafts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.draft_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.draft_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.format {
             out.push("format", value);
         }
@@ -557,10 +557,14 @@ impl ListUserMailboxDraftRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserMailboxDraftRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserMailboxDraftRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -571,44 +575,44 @@ impl ::feishu_runtime::Validate for ListUserMailboxDraftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxDraftRequest {
     type Body = ();
     type Response = ListUserMailboxDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_draft.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/drafts",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "too many request",
                 hint: "请求被限流，请勿并发调用接口",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
@@ -616,23 +620,23 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxDraftRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-draft/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/drafts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -640,25 +644,25 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxDraftRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserMailboxDraftRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserMailboxDraftRequest {
     type Item = Draft;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -689,116 +693,116 @@ impl SendUserMailboxDraftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SendUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SendUserMailboxDraftRequest {
     type Body = ();
     type Response = SendUserMailboxDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_draft.send",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/drafts/:draft_id/send",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236003,
                 message: "the number of recipients exceeds the limit",
                 hint: "收件人数量超过限制，请减少收件人后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236004,
                 message: "the number of attachments exceeds the limit",
                 hint: "附件数量超过限制，请减少附件数量后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236014,
                 message: "content risk",
                 hint: "草稿存在风险内容，请检查草稿中的内容是否包含违规信息（如敏感词、违法内容等），修改后重新提交",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236017,
                 message: "sender check fail",
                 hint: "邮件发件人检查失败，请检查发件人信息和状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236018,
                 message: "receiver check fail",
                 hint: "邮件收件人检查失败，请检查收件人信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234050,
                 message: "draft not found",
                 hint: "指定草稿不存在，请核对草稿ID，或重新创建草稿",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1236005,
                 message: "send mail repeatedly",
                 hint: "邮件已发送成功，请勿重复发送邮件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "同用户请勿并发请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236007,
                 message: "the daily number of emails sent by the user exceeds the limit",
                 hint: "触达用户每日发信数量上限，请联系管理员提升限额后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236008,
                 message: "the number of external recipients the user sends messages to each day exceeds the limit",
                 hint: "用户每天发送邮件的外部收件人数量超过限制，请联系管理员提升限额后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236009,
                 message: "the number of external recipients the tenant sends messages to each day exceeds the limit",
                 hint: "企业每天发送邮件的外部收件人数量超过限制，请联系管理员提升限额后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236010,
                 message: "mail quota limit",
                 hint: "用户的发信请求被系统限流，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236013,
                 message: "tenant storage limit",
                 hint: "租户存储空间已满，无法发送更多邮件，联系管理员提升空间后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
@@ -807,14 +811,14 @@ impl ::feishu_runtime::ApiRequest for SendUserMailboxDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-draft/send",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/drafts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.draft_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.draft_id);
         path.push_str("/send");
         path
     }
@@ -851,86 +855,86 @@ impl UpdateUserMailboxDraftRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateUserMailboxDraftRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxDraftRequest {
     type Body = UpdateUserMailboxDraftBody;
     type Response = UpdateUserMailboxDraftResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_draft.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/drafts/:draft_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236001,
                 message: "raw size over limit",
                 hint: "草稿大小超过限制，请减少草稿EML大小后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236002,
                 message: "invalid mime format",
                 hint: "不符合MIME格式要求，请检查邮件MIME格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236003,
                 message: "the number of recipients exceeds the limit",
                 hint: "收件人数量超过上限，请减少收件人数量后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236004,
                 message: "the number of attachments exceeds the limit",
                 hint: "附件数量超过限制，请减少附件数量后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234050,
                 message: "draft not found",
                 hint: "指定草稿不存在，请核对草稿ID，或重新创建草稿",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "请求被限流，请串行调用接口，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
                 hint: "内部服务错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236020,
                 message: "file extension is not allowed as a mail attachment",
                 hint: "附件文件扩展名不在允许范围内，请修改附件文件后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236021,
                 message: "inline image content type does not match an allowed image format; supported: image/jpeg, image/png, image/gif, image/webp\", detected",
@@ -939,14 +943,14 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxDraftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-draft/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/drafts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.draft_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.draft_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -1476,7 +1480,7 @@ pub enum AttachmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
 /// 需要获取的草稿内容样式，取值：metadata / full（默认）/ raw
 ///
 /// The values of `format` in [`GetUserMailboxDraftRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1491,7 +1495,7 @@ pub enum Format {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Format { Metadata => "metadata", Raw => "raw", Full => "full" }
 );
 /// 邮件优先级
@@ -1510,7 +1514,7 @@ pub enum PriorityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PriorityType { N0 => "0", N1 => "1", N3 => "3", N5 => "5" }
 );
 /// 风险邮件等级
@@ -1527,7 +1531,7 @@ pub enum RiskBannerLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerLevel { Warning => "WARNING", Danger => "DANGER", Info => "INFO" }
 );
 /// 风险邮件原因
@@ -1556,7 +1560,7 @@ pub enum RiskBannerReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerReason { NoReason => "NO_REASON", ImpersonateDomain =>
     "IMPERSONATE_DOMAIN", ImpersonateKpName => "IMPERSONATE_KP_NAME", UnauthExternal =>
     "UNAUTH_EXTERNAL", MaliciousUrl => "MALICIOUS_URL", MaliciousAttachment =>
@@ -1584,7 +1588,7 @@ pub enum SpamBannerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SpamBannerType { UserReport => "USER_REPORT", UserBlock => "USER_BLOCK", AntiSpam =>
     "ANTI_SPAM", UserRule => "USER_RULE", BlockDomin => "BLOCK_DOMIN", BlockAddress =>
     "BLOCK_ADDRESS" }

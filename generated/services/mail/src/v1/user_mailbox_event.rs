@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_event` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxEventApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxEventApi<'a> {
     /// 订阅事件
@@ -29,8 +29,8 @@ impl<'a> UserMailboxEventApi<'a> {
     pub fn subscribe(
         &self,
         request: SubscribeUserMailboxEventRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscribeUserMailboxEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscribeUserMailboxEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取订阅状态
     ///
@@ -53,8 +53,8 @@ impl<'a> UserMailboxEventApi<'a> {
     pub fn subscription(
         &self,
         request: SubscriptionUserMailboxEventRequest,
-    ) -> ::feishu_runtime::Call<'a, SubscriptionUserMailboxEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SubscriptionUserMailboxEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 取消订阅
     ///
@@ -77,8 +77,8 @@ impl<'a> UserMailboxEventApi<'a> {
     pub fn unsubscribe(
         &self,
         request: UnsubscribeUserMailboxEventRequest,
-    ) -> ::feishu_runtime::Call<'a, UnsubscribeUserMailboxEventRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnsubscribeUserMailboxEventRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxEventApi::subscribe`]: 订阅事件.
@@ -107,32 +107,32 @@ impl SubscribeUserMailboxEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscribeUserMailboxEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscribeUserMailboxEventRequest {
     type Body = SubscribeUserMailboxEventBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_event.subscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/event/subscribe",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "参数错误",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "内部错误",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "无权限",
@@ -141,12 +141,12 @@ impl ::feishu_runtime::ApiRequest for SubscribeUserMailboxEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/subscribe",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/event/subscribe");
         path
     }
@@ -174,32 +174,32 @@ impl SubscriptionUserMailboxEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SubscriptionUserMailboxEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SubscriptionUserMailboxEventRequest {
     type Body = ();
     type Response = SubscriptionUserMailboxEventResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_event.subscription",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/event/subscription",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "参数错误",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "内部错误",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "无权限",
@@ -208,12 +208,12 @@ impl ::feishu_runtime::ApiRequest for SubscriptionUserMailboxEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/subscription",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/event/subscription");
         path
     }
@@ -244,32 +244,32 @@ impl UnsubscribeUserMailboxEventRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnsubscribeUserMailboxEventRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeUserMailboxEventRequest {
     type Body = UnsubscribeUserMailboxEventBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_event.unsubscribe",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/event/unsubscribe",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "参数错误",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "内部错误",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "无权限",
@@ -278,12 +278,12 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeUserMailboxEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/unsubscribe",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/event/unsubscribe");
         path
     }
@@ -447,7 +447,7 @@ impl UserMailboxEventMessageReceivedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for UserMailboxEventMessageReceivedEvent {
+impl ::feishu_runtime::codegen::Event for UserMailboxEventMessageReceivedEvent {
     const EVENT_TYPE: &'static str = "mail.user_mailbox.event.message_received_v1";
 }
 /// 事件类型
@@ -460,7 +460,7 @@ pub enum EventType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EventType { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(EventType { V1 => 1 });
 /// 收到邮件的邮箱类型
 ///
 /// The values of `mailbox_type` in [`UserMailboxEventMessageReceivedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -473,4 +473,4 @@ pub enum MailboxType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MailboxType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(MailboxType { V1 => 1, V2 => 2 });

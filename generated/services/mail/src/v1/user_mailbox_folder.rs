@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_folder` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxFolderApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxFolderApi<'a> {
     /// 创建邮箱文件夹
@@ -31,8 +31,8 @@ impl<'a> UserMailboxFolderApi<'a> {
     pub fn create(
         &self,
         request: CreateUserMailboxFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserMailboxFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserMailboxFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮箱文件夹
     ///
@@ -59,8 +59,8 @@ impl<'a> UserMailboxFolderApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserMailboxFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserMailboxFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserMailboxFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮箱文件信息
     ///
@@ -85,8 +85,8 @@ impl<'a> UserMailboxFolderApi<'a> {
     pub fn get(
         &self,
         request: GetUserMailboxFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMailboxFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMailboxFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出邮箱文件夹
     ///
@@ -111,8 +111,8 @@ impl<'a> UserMailboxFolderApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改邮箱文件夹
     ///
@@ -137,8 +137,8 @@ impl<'a> UserMailboxFolderApi<'a> {
     pub fn patch(
         &self,
         request: PatchUserMailboxFolderRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchUserMailboxFolderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchUserMailboxFolderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxFolderApi::create`]: 创建邮箱文件夹.
@@ -167,47 +167,51 @@ impl CreateUserMailboxFolderRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxFolderRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxFolderRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserMailboxFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxFolderRequest {
     type Body = CreateUserMailboxFolderBody;
     type Response = CreateUserMailboxFolderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_folder.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/folders",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "invalid param",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服服务内部从错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission denied",
@@ -216,20 +220,20 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/folders");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxFolderApi::delete`]: 删除邮箱文件夹.
@@ -260,35 +264,35 @@ impl DeleteUserMailboxFolderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserMailboxFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxFolderRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_folder.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/folders/:folder_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "invalid param",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "内部服务错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission denied",
@@ -297,14 +301,14 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/folders/");
-        ::feishu_runtime::push_path_param(&mut path, &self.folder_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.folder_id);
         path
     }
 }
@@ -336,35 +340,35 @@ impl GetUserMailboxFolderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMailboxFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxFolderRequest {
     type Body = ();
     type Response = GetUserMailboxFolderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_folder.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/folders/:folder_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "invalid param",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "内部服务错误，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission denied",
@@ -373,14 +377,14 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/folders/");
-        ::feishu_runtime::push_path_param(&mut path, &self.folder_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.folder_id);
         path
     }
 }
@@ -419,35 +423,35 @@ impl ListUserMailboxFolderRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxFolderRequest {
     type Body = ();
     type Response = ListUserMailboxFolderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_folder.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/folders",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "invalid param",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "内部服务错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission denied",
@@ -456,16 +460,16 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/folders");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.folder_type {
             out.push("folder_type", value);
         }
@@ -503,47 +507,51 @@ impl PatchUserMailboxFolderRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchUserMailboxFolderRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserMailboxFolderRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchUserMailboxFolderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxFolderRequest {
     type Body = PatchUserMailboxFolderBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_folder.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/folders/:folder_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "invalid param",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "内部服务错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission denied",
@@ -552,21 +560,21 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/folders/");
-        ::feishu_runtime::push_path_param(&mut path, &self.folder_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.folder_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateUserMailboxFolderRequest`].
@@ -593,11 +601,15 @@ impl CreateUserMailboxFolderBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxFolderBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxFolderBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -743,10 +755,14 @@ impl PatchUserMailboxFolderBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchUserMailboxFolderBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserMailboxFolderBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -769,4 +785,4 @@ pub enum FolderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(FolderType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(FolderType { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_label` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxLabelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxLabelApi<'a> {
     /// 创建标签
@@ -33,8 +33,8 @@ impl<'a> UserMailboxLabelApi<'a> {
     pub fn create(
         &self,
         request: CreateUserMailboxLabelRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserMailboxLabelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserMailboxLabelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除标签
     ///
@@ -61,8 +61,8 @@ impl<'a> UserMailboxLabelApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserMailboxLabelRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserMailboxLabelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserMailboxLabelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取标签信息
     ///
@@ -87,8 +87,8 @@ impl<'a> UserMailboxLabelApi<'a> {
     pub fn get(
         &self,
         request: GetUserMailboxLabelRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMailboxLabelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMailboxLabelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出标签
     ///
@@ -112,8 +112,8 @@ impl<'a> UserMailboxLabelApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxLabelRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxLabelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxLabelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新标签
     ///
@@ -140,8 +140,8 @@ impl<'a> UserMailboxLabelApi<'a> {
     pub fn patch(
         &self,
         request: PatchUserMailboxLabelRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchUserMailboxLabelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchUserMailboxLabelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxLabelApi::create`]: 创建标签.
@@ -170,71 +170,75 @@ impl CreateUserMailboxLabelRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxLabelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxLabelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserMailboxLabelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxLabelRequest {
     type Body = CreateUserMailboxLabelBody;
     type Response = CreateUserMailboxLabelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_label.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/labels",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234000,
                 message: "invalid params",
                 hint: "参数错误，请参考此文档检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234017,
                 message: "internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234030,
                 message: "permission deny",
                 hint: "无权限访问此资源，请检查权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "指定邮箱地址不存在或邮箱状态不正确，请检查输入的邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230101,
                 message: "label name already exists",
                 hint: "指定的标签名称已经存在，无法重复创建，请修改标签名称",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230102,
                 message: "label count exceeds the limit",
                 hint: "已有的标签数量超过上限，无法继续创建，请减少标签数量后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230103,
                 message: "label name is reserved by system",
@@ -243,20 +247,20 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/labels");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxLabelApi::delete`]: 删除标签.
@@ -284,47 +288,47 @@ impl DeleteUserMailboxLabelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserMailboxLabelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxLabelRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_label.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/labels/:label_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234000,
                 message: "invalid params",
                 hint: "不合法的参数，请根据本文档检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234017,
                 message: "internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234030,
                 message: "permission deny",
                 hint: "无权限访问，请检查申请的权限状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "指定邮箱地址不存在或邮箱状态不正确，请检查输入的邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230100,
                 message: "label not found",
@@ -333,14 +337,14 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/labels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.label_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.label_id);
         path
     }
 }
@@ -369,47 +373,47 @@ impl GetUserMailboxLabelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMailboxLabelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxLabelRequest {
     type Body = ();
     type Response = GetUserMailboxLabelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_label.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/labels/:label_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234000,
                 message: "invalid params",
                 hint: "不合法的参数，请参考本文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234017,
                 message: "internal error",
                 hint: "服务器内部错误，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234030,
                 message: "permission deny",
                 hint: "无权限访问，请检查申请的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "指定邮箱地址不存在或状态不正确，请检查输入的邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230100,
                 message: "label not found",
@@ -418,14 +422,14 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/labels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.label_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.label_id);
         path
     }
 }
@@ -449,41 +453,41 @@ impl ListUserMailboxLabelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxLabelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxLabelRequest {
     type Body = ();
     type Response = ListUserMailboxLabelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_label.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/labels",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234000,
                 message: "invalid params",
                 hint: "不合法的参数，请参考本文档修改参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234017,
                 message: "internal error",
                 hint: "服务器内部错误，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234030,
                 message: "permission deny",
                 hint: "无权限访问，请检查权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
@@ -492,12 +496,12 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/labels");
         path
     }
@@ -534,71 +538,75 @@ impl PatchUserMailboxLabelRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchUserMailboxLabelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserMailboxLabelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchUserMailboxLabelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxLabelRequest {
     type Body = PatchUserMailboxLabelBody;
     type Response = PatchUserMailboxLabelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_label.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/labels/:label_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234000,
                 message: "invalid params",
                 hint: "不合法的参数，请参考文档修改参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234017,
                 message: "internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234030,
                 message: "permission deny",
                 hint: "无权限访问，请检查是否已经申请对应权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "指定的邮箱地址不存在或邮箱地址状态不正常，请检查输入的邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230100,
                 message: "label not found",
                 hint: "指定的标签不存在，请检查输入的标签",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230101,
                 message: "label name already exists",
                 hint: "指定的标签名已经存在，无法重复创建，请更换标签名字",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230103,
                 message: "label name is reserved by system",
@@ -607,21 +615,21 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/labels/");
-        ::feishu_runtime::push_path_param(&mut path, &self.label_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.label_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateUserMailboxLabelRequest`].
@@ -638,13 +646,17 @@ impl CreateUserMailboxLabelBody {
         Self { label }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxLabelBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxLabelBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.label;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "label"),
+                &::feishu_runtime::codegen::field_path(at, "label"),
                 out,
             );
         }
@@ -666,12 +678,16 @@ impl CreateUserMailboxLabelResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxLabelResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxLabelResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.label {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "label"),
+                &::feishu_runtime::codegen::field_path(at, "label"),
                 out,
             );
         }
@@ -693,12 +709,16 @@ impl GetUserMailboxLabelResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetUserMailboxLabelResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetUserMailboxLabelResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.label {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "label"),
+                &::feishu_runtime::codegen::field_path(at, "label"),
                 out,
             );
         }
@@ -750,10 +770,14 @@ impl Label {
         self
     }
 }
-impl ::feishu_runtime::Validate for Label {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Label {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -780,12 +804,16 @@ impl ListUserMailboxLabelResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserMailboxLabelResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserMailboxLabelResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -805,13 +833,17 @@ impl PatchUserMailboxLabelBody {
         Self { label }
     }
 }
-impl ::feishu_runtime::Validate for PatchUserMailboxLabelBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserMailboxLabelBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.label;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "label"),
+                &::feishu_runtime::codegen::field_path(at, "label"),
                 out,
             );
         }
@@ -833,12 +865,16 @@ impl PatchUserMailboxLabelResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchUserMailboxLabelResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchUserMailboxLabelResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.label {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "label"),
+                &::feishu_runtime::codegen::field_path(at, "label"),
                 out,
             );
         }

@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_message` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxMessageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxMessageApi<'a> {
     /// 批量获取邮件详情
@@ -34,8 +34,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量修改邮件
     ///
@@ -63,8 +63,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn batch_modify(
         &self,
         request: BatchModifyUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchModifyUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchModifyUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除邮件
     ///
@@ -88,8 +88,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn batch_trash(
         &self,
         request: BatchTrashUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchTrashUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchTrashUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮件详情
     ///
@@ -116,8 +116,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn get(
         &self,
         request: GetUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮件卡片的邮件列表
     ///
@@ -141,8 +141,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn get_by_card(
         &self,
         request: GetByCardUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, GetByCardUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetByCardUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出邮件
     ///
@@ -169,8 +169,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改邮件
     ///
@@ -198,8 +198,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn modify(
         &self,
         request: ModifyUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, ModifyUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ModifyUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 发送邮件
     ///
@@ -243,8 +243,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn send(
         &self,
         request: SendUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, SendUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SendUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件
     ///
@@ -268,8 +268,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     pub fn trash(
         &self,
         request: TrashUserMailboxMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, TrashUserMailboxMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TrashUserMailboxMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxMessageApi::batch_get`]: 批量获取邮件详情.
@@ -298,59 +298,63 @@ impl BatchGetUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchGetUserMailboxMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetUserMailboxMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetUserMailboxMessageRequest {
     type Body = BatchGetUserMailboxMessageBody;
     type Response = BatchGetUserMailboxMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/batch_get",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请检查请求参数的类型、格式或值是否与接口要求一致，具体可参考接口文档中的参数说明",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230003,
                 message: "user mailbox not found",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230004,
                 message: "internal error",
                 hint: "内部服务错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230005,
                 message: "permission not granted",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230006,
                 message: "message not found",
@@ -359,20 +363,20 @@ impl ::feishu_runtime::ApiRequest for BatchGetUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/batch_get");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxMessageApi::batch_modify`]: 批量修改邮件.
@@ -402,11 +406,15 @@ impl BatchModifyUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchModifyUserMailboxMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchModifyUserMailboxMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_mailbox_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_mailbox_id",
@@ -417,61 +425,61 @@ impl ::feishu_runtime::Validate for BatchModifyUserMailboxMessageRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchModifyUserMailboxMessageRequest {
     type Body = BatchModifyUserMailboxMessageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.batch_modify",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/batch_modify",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请参考此文档检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "无法并发更新邮件，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230007,
                 message: "message not exist",
                 hint: "指定的邮件不存在，请检查邮件参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236008,
                 message: "label or folder not exist",
                 hint: "指定的标签或文件夹参数不存在，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
@@ -480,20 +488,20 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_modify",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/batch_modify");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxMessageApi::batch_trash`]: 批量删除邮件.
@@ -522,53 +530,57 @@ impl BatchTrashUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchTrashUserMailboxMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchTrashUserMailboxMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchTrashUserMailboxMessageRequest {
     type Body = BatchTrashUserMailboxMessageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.batch_trash",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/batch_trash",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请参考此文档修改参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
                 hint: "无权限访问，请检查权限状态后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
@@ -577,20 +589,20 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_trash",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/batch_trash");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxMessageApi::get`]: 获取邮件详情.
@@ -635,41 +647,41 @@ impl GetUserMailboxMessageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxMessageRequest {
     type Body = ();
     type Response = GetUserMailboxMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/:message_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1235013,
                 message: "mailbox not found",
                 hint: "请检查邮箱地址是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "wrong parameters",
                 hint: "参数错误，请检查参数格式或取值是否符合接口要求后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234034,
                 message: "message not found",
                 hint: "请检查邮件 id 是否正确，获取邮件 id 的方式可参考 [列出邮件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission not granted",
@@ -678,17 +690,17 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.format {
             out.push("format", value);
         }
@@ -743,35 +755,35 @@ impl GetByCardUserMailboxMessageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetByCardUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetByCardUserMailboxMessageRequest {
     type Body = ();
     type Response = GetByCardUserMailboxMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.get_by_card",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/get_by_card",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "参数错误",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "内部错误",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "无权限",
@@ -780,16 +792,16 @@ impl ::feishu_runtime::ApiRequest for GetByCardUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get_by_card",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/get_by_card");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("card_id", &self.card_id);
         out.push("owner_id", &self.owner_id);
         if let Some(value) = &self.user_id_type {
@@ -879,11 +891,15 @@ impl ListUserMailboxMessageRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserMailboxMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserMailboxMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -894,35 +910,35 @@ impl ::feishu_runtime::Validate for ListUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxMessageRequest {
     type Body = ();
     type Response = ListUserMailboxMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "invalid param",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "no permission",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal error",
@@ -930,23 +946,23 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -961,25 +977,25 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
             out.push("label_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserMailboxMessageRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserMailboxMessageRequest {
     type Item = String;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1018,11 +1034,15 @@ impl ModifyUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for ModifyUserMailboxMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ModifyUserMailboxMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.message_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "message_id",
@@ -1033,61 +1053,61 @@ impl ::feishu_runtime::Validate for ModifyUserMailboxMessageRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ModifyUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ModifyUserMailboxMessageRequest {
     type Body = ModifyUserMailboxMessageBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.modify",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/:message_id/modify",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请参考此文档修改参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "无法并发修改邮件，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230007,
                 message: "message not exist",
                 hint: "指定邮件不存在，请检查邮件参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236008,
                 message: "label or folder not exist",
                 hint: "指定标签或文件夹不存在，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
@@ -1096,22 +1116,22 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/modify",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/modify");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxMessageApi::send`]: 发送邮件.
@@ -1140,140 +1160,144 @@ impl SendUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for SendUserMailboxMessageRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SendUserMailboxMessageRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SendUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SendUserMailboxMessageRequest {
     type Body = SendUserMailboxMessageBody;
     type Response = SendUserMailboxMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.send",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/send",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "邮箱地址状态错误，请更换邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission denied",
                 hint: "申请邮箱使用权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "请检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236001,
                 message: "raw size over limit",
                 hint: "邮件大小超过限制，请减小邮件大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "too many requests",
                 hint: "同用户请勿并发请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236002,
                 message: "invalid MIME format",
                 hint: "非法MIME格式邮件，请检查邮件格式以及确保基于base64url编码",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236003,
                 message: "the number of recipients exceeds the limit",
                 hint: "邮件收件人数量超过500限制，请减少邮件收件人",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236004,
                 message: "the number of attachments exceeds the limit",
                 hint: "邮件附件数量超过500限制，请减少邮件附件数量",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 1236005,
                 message: "send mail repeatedly",
                 hint: "重复发送邮件，请勿使用相同Message-ID发送邮件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236007,
                 message: "the daily number of emails sent by the user exceeds the limit",
                 hint: "用户每天发送邮件数量超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236008,
                 message: "the number of external recipients the user sends messages to each day exceeds the limit",
                 hint: "用户每天发送邮件的外部收件人数量超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236009,
                 message: "the number of external recipients the tenant sends messages to each day exceeds the limit",
                 hint: "企业每天发送邮件的外部收件人数量超过限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236010,
                 message: "mail quota limit",
                 hint: "用户的发信请求被系统限流，请重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236012,
                 message: "reach send mail restriction",
                 hint: "用户发送的邮件达到发信阈值限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236013,
                 message: "tenant storage limit",
                 hint: "租户存储空间已满，无法发送更多邮件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236014,
                 message: "content risk",
                 hint: "由于邮件内容被识别为风险内容，邮件发送失败",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236017,
                 message: "sender check failed",
                 hint: "邮件发件人检测失败，请检查发件人信息和状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1236018,
                 message: "receiver check failed",
                 hint: "邮件收件人检测失败，请检查收件人信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
@@ -1282,20 +1306,20 @@ impl ::feishu_runtime::ApiRequest for SendUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/send",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/send");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxMessageApi::trash`]: 删除邮件.
@@ -1326,41 +1350,41 @@ impl TrashUserMailboxMessageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TrashUserMailboxMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TrashUserMailboxMessageRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message.trash",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/:message_id/trash",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请参考此文档检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
                 hint: "无权限访问，请检查权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
@@ -1369,14 +1393,14 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/trash",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/trash");
         path
     }
@@ -1449,11 +1473,15 @@ impl Attachment {
         self
     }
 }
-impl ::feishu_runtime::Validate for Attachment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Attachment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "body",
@@ -1496,10 +1524,14 @@ impl BatchGetUserMailboxMessageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetUserMailboxMessageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetUserMailboxMessageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "message_ids",
@@ -1526,12 +1558,16 @@ impl BatchGetUserMailboxMessageResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchGetUserMailboxMessageResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchGetUserMailboxMessageResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.messages {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "messages"),
+                &::feishu_runtime::codegen::field_path(at, "messages"),
                 out,
             );
         }
@@ -1598,10 +1634,14 @@ impl BatchModifyUserMailboxMessageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchModifyUserMailboxMessageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchModifyUserMailboxMessageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "message_ids",
@@ -1611,7 +1651,7 @@ impl ::feishu_runtime::Validate for BatchModifyUserMailboxMessageBody {
             );
         }
         if let Some(value) = &self.add_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_label_ids",
@@ -1621,7 +1661,7 @@ impl ::feishu_runtime::Validate for BatchModifyUserMailboxMessageBody {
             );
         }
         if let Some(value) = &self.remove_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_label_ids",
@@ -1631,7 +1671,7 @@ impl ::feishu_runtime::Validate for BatchModifyUserMailboxMessageBody {
             );
         }
         if let Some(value) = &self.add_folder {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_folder",
@@ -1664,10 +1704,14 @@ impl BatchTrashUserMailboxMessageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchTrashUserMailboxMessageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchTrashUserMailboxMessageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "message_ids",
@@ -1729,12 +1773,16 @@ impl GetUserMailboxMessageResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetUserMailboxMessageResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetUserMailboxMessageResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.message {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "message"),
+                &::feishu_runtime::codegen::field_path(at, "message"),
                 out,
             );
         }
@@ -2006,12 +2054,16 @@ impl Message {
         self
     }
 }
-impl ::feishu_runtime::Validate for Message {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Message {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.attachments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "attachments"),
+                &::feishu_runtime::codegen::field_path(at, "attachments"),
                 out,
             );
         }
@@ -2064,10 +2116,14 @@ impl ModifyUserMailboxMessageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ModifyUserMailboxMessageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ModifyUserMailboxMessageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_label_ids",
@@ -2077,7 +2133,7 @@ impl ::feishu_runtime::Validate for ModifyUserMailboxMessageBody {
             );
         }
         if let Some(value) = &self.remove_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_label_ids",
@@ -2087,7 +2143,7 @@ impl ::feishu_runtime::Validate for ModifyUserMailboxMessageBody {
             );
         }
         if let Some(value) = &self.add_folder {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_folder",
@@ -2270,12 +2326,16 @@ impl SendUserMailboxMessageBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SendUserMailboxMessageBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SendUserMailboxMessageBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.attachments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "attachments"),
+                &::feishu_runtime::codegen::field_path(at, "attachments"),
                 out,
             );
         }
@@ -2353,7 +2413,7 @@ pub enum AttachmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
 /// 需要获取的邮件内容
 ///
 /// The values of `format` in [`BatchGetUserMailboxMessageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2368,7 +2428,7 @@ pub enum Format {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Format { Full => "full", PlainTextFull => "plain_text_full", Metadata => "metadata" }
 );
 /// 邮件优先级
@@ -2387,7 +2447,7 @@ pub enum PriorityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PriorityType { N0 => "0", N1 => "1", N3 => "3", N5 => "5" }
 );
 /// 风险邮件等级
@@ -2404,7 +2464,7 @@ pub enum RiskBannerLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerLevel { Warning => "WARNING", Danger => "DANGER", Info => "INFO" }
 );
 /// 风险邮件原因
@@ -2433,7 +2493,7 @@ pub enum RiskBannerReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerReason { NoReason => "NO_REASON", ImpersonateDomain =>
     "IMPERSONATE_DOMAIN", ImpersonateKpName => "IMPERSONATE_KP_NAME", UnauthExternal =>
     "UNAUTH_EXTERNAL", MaliciousUrl => "MALICIOUS_URL", MaliciousAttachment =>
@@ -2461,7 +2521,7 @@ pub enum SpamBannerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SpamBannerType { UserReport => "USER_REPORT", UserBlock => "USER_BLOCK", AntiSpam =>
     "ANTI_SPAM", UserRule => "USER_RULE", BlockDomin => "BLOCK_DOMIN", BlockAddress =>
     "BLOCK_ADDRESS" }
@@ -2482,6 +2542,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

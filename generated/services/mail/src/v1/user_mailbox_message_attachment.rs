@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_message_attachment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxMessageAttachmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxMessageAttachmentApi<'a> {
     /// 获取附件下载链接
@@ -33,8 +33,11 @@ impl<'a> UserMailboxMessageAttachmentApi<'a> {
     pub fn download_url(
         &self,
         request: DownloadUrlUserMailboxMessageAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadUrlUserMailboxMessageAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DownloadUrlUserMailboxMessageAttachmentRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxMessageAttachmentApi::download_url`]: 获取附件下载链接.
@@ -72,11 +75,16 @@ impl DownloadUrlUserMailboxMessageAttachmentRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DownloadUrlUserMailboxMessageAttachmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for DownloadUrlUserMailboxMessageAttachmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.attachment_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "attachment_ids",
@@ -87,35 +95,36 @@ impl ::feishu_runtime::Validate for DownloadUrlUserMailboxMessageAttachmentReque
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxMessageAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DownloadUrlUserMailboxMessageAttachmentRequest {
     type Body = ();
     type Response = DownloadUrlUserMailboxMessageAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_message_attachment.download_url",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/messages/:message_id/attachments/download_url",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "no permission",
                 hint: "成为公共邮箱成员或申请相关数据权限后调用该接口",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "internal server error",
@@ -124,24 +133,24 @@ impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxMessageAttachmentReq
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message-attachment/download_url",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/messages/");
-        ::feishu_runtime::push_path_param(&mut path, &self.message_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.message_id);
         path.push_str("/attachments/download_url");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.attachment_ids {
             out.push("attachment_ids", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 下载链接列表

@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_setting` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxSettingApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxSettingApi<'a> {
     /// 列出可发信邮箱
@@ -30,8 +30,8 @@ impl<'a> UserMailboxSettingApi<'a> {
     pub fn send_as(
         &self,
         request: SendAsUserMailboxSettingRequest,
-    ) -> ::feishu_runtime::Call<'a, SendAsUserMailboxSettingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SendAsUserMailboxSettingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxSettingApi::send_as`]: 列出可发信邮箱.
@@ -54,41 +54,41 @@ impl SendAsUserMailboxSettingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SendAsUserMailboxSettingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SendAsUserMailboxSettingRequest {
     type Body = ();
     type Response = SendAsUserMailboxSettingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_setting.send_as",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/settings/send_as",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid, check user_mailbox_id",
                 hint: "参数错误，请检查user_mailbox_id参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230004,
                 message: "permission denied: mailbox not found, unsupported mailbox type, or no access to this mailbox",
                 hint: "权限不足：邮箱不存在、邮箱类型不支持，或无权访问该邮箱，请检查user_mailbox_id参数和权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error, please retry later",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230005,
                 message: "tenant access token not support me",
@@ -97,12 +97,12 @@ impl ::feishu_runtime::ApiRequest for SendAsUserMailboxSettingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-setting/send_as",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/settings/send_as");
         path
     }
@@ -178,7 +178,7 @@ pub enum EmailType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     EmailType { MailGroup => "MAIL_GROUP", PublicMailbox => "PUBLIC_MAILBOX", UserPrimary
     => "USER_PRIMARY", UserAlias => "USER_ALIAS", PublicMailboxAlias =>
     "PUBLIC_MAILBOX_ALIAS" }

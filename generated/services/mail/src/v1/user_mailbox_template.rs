@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_template` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxTemplateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxTemplateApi<'a> {
     /// 创建邮件模板
@@ -35,8 +35,8 @@ impl<'a> UserMailboxTemplateApi<'a> {
     pub fn create(
         &self,
         request: CreateUserMailboxTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserMailboxTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserMailboxTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件模板
     ///
@@ -61,8 +61,8 @@ impl<'a> UserMailboxTemplateApi<'a> {
     pub fn delete(
         &self,
         request: DeleteUserMailboxTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteUserMailboxTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteUserMailboxTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮件模板
     ///
@@ -87,8 +87,8 @@ impl<'a> UserMailboxTemplateApi<'a> {
     pub fn get(
         &self,
         request: GetUserMailboxTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMailboxTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMailboxTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出邮件模板
     ///
@@ -111,8 +111,8 @@ impl<'a> UserMailboxTemplateApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新邮件模板
     ///
@@ -141,8 +141,8 @@ impl<'a> UserMailboxTemplateApi<'a> {
     pub fn update(
         &self,
         request: UpdateUserMailboxTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateUserMailboxTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateUserMailboxTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxTemplateApi::create`]: 创建邮件模板.
@@ -171,83 +171,87 @@ impl CreateUserMailboxTemplateRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxTemplateRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxTemplateRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserMailboxTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxTemplateRequest {
     type Body = CreateUserMailboxTemplateBody;
     type Response = CreateUserMailboxTemplateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_template.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/templates",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "请根据错误信息「param invalid」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服务端异常（1230003 internal server error）。可稍后重试，或携带 request id 联系接口负责人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission deny",
                 hint: "权限不足（1230002 permission deny）。请确认 access_token 已开通该接口所需的 scope。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230004,
                 message: "invalid template name",
                 hint: "请根据错误信息「invalid template name」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230005,
                 message: "template number limit exceeded",
                 hint: "请根据错误信息「template number limit exceeded」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230006,
                 message: "template content size limit exceeded",
                 hint: "请根据错误信息「template content size limit exceeded」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230008,
                 message: "template total size limit exceeded",
                 hint: "请根据错误信息「template total size limit exceeded」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230009,
                 message: "invalid template param",
                 hint: "请根据错误信息「invalid template param」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230011,
                 message: "template attachment forbidden",
@@ -256,20 +260,20 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/templates");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxTemplateApi::delete`]: 删除邮件模板.
@@ -300,47 +304,47 @@ impl DeleteUserMailboxTemplateRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteUserMailboxTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxTemplateRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_template.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/templates/:template_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "请根据错误信息「param invalid」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服务端异常（1230003 internal server error）。可稍后重试，或携带 request id 联系接口负责人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission deny",
                 hint: "权限不足（1230002 permission deny）。请确认 access_token 已开通该接口所需的 scope。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1230007,
                 message: "template not found",
                 hint: "资源不存在（1230007 template not found）。请核对路径参数是否指向真实存在的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230009,
                 message: "invalid template param",
@@ -349,14 +353,14 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/templates/");
-        ::feishu_runtime::push_path_param(&mut path, &self.template_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.template_id);
         path
     }
 }
@@ -388,47 +392,47 @@ impl GetUserMailboxTemplateRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMailboxTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxTemplateRequest {
     type Body = ();
     type Response = GetUserMailboxTemplateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_template.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/templates/:template_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "请根据错误信息「param invalid」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服务端异常（1230003 internal server error）。可稍后重试，或携带 request id 联系接口负责人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission deny",
                 hint: "权限不足（1230002 permission deny）。请确认 access_token 已开通该接口所需的 scope。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1230007,
                 message: "template not found",
                 hint: "资源不存在（1230007 template not found）。请核对路径参数是否指向真实存在的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230009,
                 message: "invalid template param",
@@ -437,14 +441,14 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/templates/");
-        ::feishu_runtime::push_path_param(&mut path, &self.template_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.template_id);
         path
     }
 }
@@ -468,35 +472,35 @@ impl ListUserMailboxTemplateRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxTemplateRequest {
     type Body = ();
     type Response = ListUserMailboxTemplateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_template.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/templates",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "请根据错误信息「param invalid」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服务端异常（1230003 internal server error）。可稍后重试，或携带 request id 联系接口负责人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission deny",
@@ -505,12 +509,12 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/templates");
         path
     }
@@ -547,83 +551,87 @@ impl UpdateUserMailboxTemplateRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for UpdateUserMailboxTemplateRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateUserMailboxTemplateRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateUserMailboxTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxTemplateRequest {
     type Body = UpdateUserMailboxTemplateBody;
     type Response = UpdateUserMailboxTemplateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_template.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/templates/:template_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "请根据错误信息「param invalid」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服务端异常（1230003 internal server error）。可稍后重试，或携带 request id 联系接口负责人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission deny",
                 hint: "权限不足（1230002 permission deny）。请确认 access_token 已开通该接口所需的 scope。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230004,
                 message: "invalid template name",
                 hint: "请根据错误信息「invalid template name」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230006,
                 message: "template content size limit exceeded",
                 hint: "请根据错误信息「template content size limit exceeded」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1230007,
                 message: "template not found",
                 hint: "资源不存在（1230007 template not found）。请核对路径参数是否指向真实存在的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230008,
                 message: "template total size limit exceeded",
                 hint: "请根据错误信息「template total size limit exceeded」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230009,
                 message: "invalid template param",
                 hint: "请根据错误信息「invalid template param」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230011,
                 message: "template attachment forbidden",
@@ -632,21 +640,21 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/templates/");
-        ::feishu_runtime::push_path_param(&mut path, &self.template_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.template_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateUserMailboxTemplateRequest`].
@@ -663,13 +671,17 @@ impl CreateUserMailboxTemplateBody {
         Self { template }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxTemplateBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxTemplateBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.template;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "template"),
+                &::feishu_runtime::codegen::field_path(at, "template"),
                 out,
             );
         }
@@ -691,12 +703,16 @@ impl CreateUserMailboxTemplateResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMailboxTemplateResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMailboxTemplateResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.template {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "template"),
+                &::feishu_runtime::codegen::field_path(at, "template"),
                 out,
             );
         }
@@ -718,12 +734,16 @@ impl GetUserMailboxTemplateResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetUserMailboxTemplateResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetUserMailboxTemplateResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.template {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "template"),
+                &::feishu_runtime::codegen::field_path(at, "template"),
                 out,
             );
         }
@@ -932,11 +952,15 @@ impl Template {
         self
     }
 }
-impl ::feishu_runtime::Validate for Template {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Template {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -946,7 +970,7 @@ impl ::feishu_runtime::Validate for Template {
             );
         }
         if let Some(value) = &self.subject {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subject",
@@ -956,7 +980,7 @@ impl ::feishu_runtime::Validate for Template {
             );
         }
         if let Some(value) = &self.template_content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "template_content",
@@ -966,7 +990,7 @@ impl ::feishu_runtime::Validate for Template {
             );
         }
         if let Some(value) = &self.tos {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tos",
@@ -976,7 +1000,7 @@ impl ::feishu_runtime::Validate for Template {
             );
         }
         if let Some(value) = &self.ccs {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ccs",
@@ -986,7 +1010,7 @@ impl ::feishu_runtime::Validate for Template {
             );
         }
         if let Some(value) = &self.bccs {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "bccs",
@@ -996,7 +1020,7 @@ impl ::feishu_runtime::Validate for Template {
             );
         }
         if let Some(value) = &self.attachments {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "attachments",
@@ -1004,9 +1028,9 @@ impl ::feishu_runtime::Validate for Template {
                 Some(0),
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "attachments"),
+                &::feishu_runtime::codegen::field_path(at, "attachments"),
                 out,
             );
         }
@@ -1075,10 +1099,14 @@ impl TemplateAttachment {
         self
     }
 }
-impl ::feishu_runtime::Validate for TemplateAttachment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TemplateAttachment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.filename {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "filename",
@@ -1088,7 +1116,7 @@ impl ::feishu_runtime::Validate for TemplateAttachment {
             );
         }
         if let Some(value) = &self.cid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "cid",
@@ -1113,13 +1141,17 @@ impl UpdateUserMailboxTemplateBody {
         Self { template }
     }
 }
-impl ::feishu_runtime::Validate for UpdateUserMailboxTemplateBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateUserMailboxTemplateBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.template;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "template"),
+                &::feishu_runtime::codegen::field_path(at, "template"),
                 out,
             );
         }
@@ -1141,12 +1173,16 @@ impl UpdateUserMailboxTemplateResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateUserMailboxTemplateResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateUserMailboxTemplateResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.template {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "template"),
+                &::feishu_runtime::codegen::field_path(at, "template"),
                 out,
             );
         }
@@ -1164,4 +1200,4 @@ pub enum AttachmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });

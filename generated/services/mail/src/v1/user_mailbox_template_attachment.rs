@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_template_attachment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxTemplateAttachmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxTemplateAttachmentApi<'a> {
     /// 获取模板附件下载链接
@@ -32,8 +32,11 @@ impl<'a> UserMailboxTemplateAttachmentApi<'a> {
     pub fn download_url(
         &self,
         request: DownloadUrlUserMailboxTemplateAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadUrlUserMailboxTemplateAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DownloadUrlUserMailboxTemplateAttachmentRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxTemplateAttachmentApi::download_url`]: 获取模板附件下载链接.
@@ -71,11 +74,16 @@ impl DownloadUrlUserMailboxTemplateAttachmentRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DownloadUrlUserMailboxTemplateAttachmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for DownloadUrlUserMailboxTemplateAttachmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.attachment_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "attachment_ids",
@@ -86,53 +94,54 @@ impl ::feishu_runtime::Validate for DownloadUrlUserMailboxTemplateAttachmentRequ
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxTemplateAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DownloadUrlUserMailboxTemplateAttachmentRequest {
     type Body = ();
     type Response = DownloadUrlUserMailboxTemplateAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_template_attachment.download_url",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/templates/:template_id/attachments/download_url",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param invalid",
                 hint: "请根据错误信息「param invalid」核查请求参数后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230003,
                 message: "internal server error",
                 hint: "服务端异常（1230003 internal server error）。可稍后重试，或携带 request id 联系接口负责人。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230002,
                 message: "permission deny",
                 hint: "权限不足（1230002 permission deny）。请确认 access_token 已开通该接口所需的 scope。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1230007,
                 message: "template not found",
                 hint: "资源不存在（1230007 template not found）。请核对路径参数是否指向真实存在的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1230010,
                 message: "template attachment not found",
                 hint: "资源不存在（1230010 template attachment not found）。请核对路径参数是否指向真实存在的资源。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230011,
                 message: "template attachment forbidden",
@@ -141,24 +150,24 @@ impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxTemplateAttachmentRe
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/download_url",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/templates/");
-        ::feishu_runtime::push_path_param(&mut path, &self.template_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.template_id);
         path.push_str("/attachments/download_url");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.attachment_ids {
             out.push("attachment_ids", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 附件下载链接获取失败原因列表

@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_thread` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxThreadApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxThreadApi<'a> {
     /// 批量修改邮件会话
@@ -33,8 +33,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     pub fn batch_modify(
         &self,
         request: BatchModifyUserMailboxThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchModifyUserMailboxThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchModifyUserMailboxThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除邮件会话
     ///
@@ -58,8 +58,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     pub fn batch_trash(
         &self,
         request: BatchTrashUserMailboxThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchTrashUserMailboxThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchTrashUserMailboxThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取邮件会话详情
     ///
@@ -85,8 +85,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     pub fn get(
         &self,
         request: GetUserMailboxThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMailboxThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMailboxThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列出邮件会话
     ///
@@ -118,8 +118,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改邮件会话
     ///
@@ -147,8 +147,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     pub fn modify(
         &self,
         request: ModifyUserMailboxThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, ModifyUserMailboxThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ModifyUserMailboxThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除邮件会话
     ///
@@ -172,8 +172,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     pub fn trash(
         &self,
         request: TrashUserMailboxThreadRequest,
-    ) -> ::feishu_runtime::Call<'a, TrashUserMailboxThreadRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TrashUserMailboxThreadRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxThreadApi::batch_modify`]: 批量修改邮件会话.
@@ -202,59 +202,63 @@ impl BatchModifyUserMailboxThreadRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchModifyUserMailboxThreadRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchModifyUserMailboxThreadRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchModifyUserMailboxThreadRequest {
     type Body = BatchModifyUserMailboxThreadBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread.batch_modify",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads/batch_modify",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请参考此文档修改参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "无法并发修改邮件，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1238008,
                 message: "label or folder or thread not exist",
                 hint: "指定标签、文件夹或邮件会话不存在，请检查参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
@@ -263,20 +267,20 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_modify",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads/batch_modify");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxThreadApi::batch_trash`]: 批量删除邮件会话.
@@ -305,53 +309,57 @@ impl BatchTrashUserMailboxThreadRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchTrashUserMailboxThreadRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchTrashUserMailboxThreadRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchTrashUserMailboxThreadRequest {
     type Body = BatchTrashUserMailboxThreadBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread.batch_trash",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads/batch_trash",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请检查参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
                 hint: "无权限访问，请检查权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
@@ -360,20 +368,20 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_trash",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads/batch_trash");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxThreadApi::get`]: 获取邮件会话详情.
@@ -432,47 +440,47 @@ impl GetUserMailboxThreadRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxThreadRequest {
     type Body = ();
     type Response = GetUserMailboxThreadResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads/:thread_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "指定邮箱地址不存在或邮箱地址状态不正确，请检查输入的邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请检查权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234008,
                 message: "internal server error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1236022,
                 message: "mail thread not found",
@@ -481,17 +489,17 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads/");
-        ::feishu_runtime::push_path_param(&mut path, &self.thread_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.thread_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.format {
             out.push("format", value);
         }
@@ -582,11 +590,15 @@ impl ListUserMailboxThreadRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListUserMailboxThreadRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListUserMailboxThreadRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -597,77 +609,77 @@ impl ::feishu_runtime::Validate for ListUserMailboxThreadRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxThreadRequest {
     type Body = ();
     type Response = ListUserMailboxThreadResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "指定邮箱地址不存在或邮箱地址状态不正确，请检查输入的邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234040,
                 message: "not support user type",
                 hint: "不支持输入的邮件地址类型，请更换邮箱地址",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请检查权限申请状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234037,
                 message: "invalid page token",
                 hint: "分页参数错误，请检查分页参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234038,
                 message: "invalid folder id",
                 hint: "不合法的folder_id，请检查folder_id参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234035,
                 message: "folder not found",
                 hint: "指定folder不存在，请检查输入的folder参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234036,
                 message: "label not found",
                 hint: "指定label不存在，请检查输入的label参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234039,
                 message: "provide exactly one of folder_id or label_id",
                 hint: "必须且仅能指定 folder_id 或 label_id 中的一个，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1234008,
                 message: "internal server error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1235000,
                 message: "unknown error",
@@ -675,23 +687,23 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -706,25 +718,25 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
             out.push("label_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserMailboxThreadRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserMailboxThreadRequest {
     type Item = Thread;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -762,65 +774,69 @@ impl ModifyUserMailboxThreadRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for ModifyUserMailboxThreadRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ModifyUserMailboxThreadRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ModifyUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ModifyUserMailboxThreadRequest {
     type Body = ModifyUserMailboxThreadBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread.modify",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads/:thread_id/modify",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请参考此文档修改参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
                 hint: "无法并发修改邮件，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230007,
                 message: "message not exist",
                 hint: "指定邮件不存在，请检查邮件参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230008,
                 message: "label or folder or thread not exist",
                 hint: "指定标签、文件夹或会话不存在，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
@@ -829,22 +845,22 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/modify",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads/");
-        ::feishu_runtime::push_path_param(&mut path, &self.thread_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.thread_id);
         path.push_str("/modify");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMailboxThreadApi::trash`]: 删除邮件会话.
@@ -875,41 +891,41 @@ impl TrashUserMailboxThreadRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TrashUserMailboxThreadRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TrashUserMailboxThreadRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread.trash",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads/:thread_id/trash",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1230001,
                 message: "param is invalid",
                 hint: "参数错误，请检查参数后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1230002,
                 message: "Internal error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1230009,
                 message: "permission denied",
                 hint: "无权限访问，请检查权限状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1236006,
                 message: "Concurrent write conflict. Please retry later",
@@ -918,14 +934,14 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/trash",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads/");
-        ::feishu_runtime::push_path_param(&mut path, &self.thread_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.thread_id);
         path.push_str("/trash");
         path
     }
@@ -1040,10 +1056,14 @@ impl BatchModifyUserMailboxThreadBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchModifyUserMailboxThreadBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchModifyUserMailboxThreadBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_label_ids",
@@ -1053,7 +1073,7 @@ impl ::feishu_runtime::Validate for BatchModifyUserMailboxThreadBody {
             );
         }
         if let Some(value) = &self.remove_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_label_ids",
@@ -1063,7 +1083,7 @@ impl ::feishu_runtime::Validate for BatchModifyUserMailboxThreadBody {
             );
         }
         if let Some(value) = &self.thread_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "thread_ids",
@@ -1096,10 +1116,14 @@ impl BatchTrashUserMailboxThreadBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchTrashUserMailboxThreadBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchTrashUserMailboxThreadBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.thread_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "thread_ids",
@@ -1427,10 +1451,14 @@ impl ModifyUserMailboxThreadBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ModifyUserMailboxThreadBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ModifyUserMailboxThreadBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.add_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "add_label_ids",
@@ -1440,7 +1468,7 @@ impl ::feishu_runtime::Validate for ModifyUserMailboxThreadBody {
             );
         }
         if let Some(value) = &self.remove_label_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "remove_label_ids",
@@ -1571,7 +1599,7 @@ pub enum AttachmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
 /// 需要获取的邮件内容。支持选择full/plain_text_full/metadata
 ///
 /// The values of `format` in [`GetUserMailboxThreadRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1586,7 +1614,7 @@ pub enum Format {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Format { Full => "full", PlainTextFull => "plain_text_full", Metadata => "metadata" }
 );
 /// 邮件优先级
@@ -1605,7 +1633,7 @@ pub enum PriorityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PriorityType { N0 => "0", N1 => "1", N3 => "3", N5 => "5" }
 );
 /// 风险邮件等级
@@ -1622,7 +1650,7 @@ pub enum RiskBannerLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerLevel { Warning => "WARNING", Danger => "DANGER", Info => "INFO" }
 );
 /// 风险邮件原因
@@ -1651,7 +1679,7 @@ pub enum RiskBannerReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerReason { NoReason => "NO_REASON", ImpersonateDomain =>
     "IMPERSONATE_DOMAIN", ImpersonateKpName => "IMPERSONATE_KP_NAME", UnauthExternal =>
     "UNAUTH_EXTERNAL", MaliciousUrl => "MALICIOUS_URL", MaliciousAttachment =>
@@ -1679,7 +1707,7 @@ pub enum SpamBannerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SpamBannerType { UserReport => "USER_REPORT", UserBlock => "USER_BLOCK", AntiSpam =>
     "ANTI_SPAM", UserRule => "USER_RULE", BlockDomin => "BLOCK_DOMIN", BlockAddress =>
     "BLOCK_ADDRESS" }

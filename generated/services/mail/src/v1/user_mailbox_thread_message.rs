@@ -5,7 +5,7 @@
 /// A handle on the `user_mailbox_thread_message` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMailboxThreadMessageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMailboxThreadMessageApi<'a> {
     /// 查询会话下邮件信息
@@ -34,8 +34,8 @@ impl<'a> UserMailboxThreadMessageApi<'a> {
     pub fn list(
         &self,
         request: ListUserMailboxThreadMessageRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserMailboxThreadMessageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserMailboxThreadMessageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMailboxThreadMessageApi::list`]: 查询会话下邮件信息.
@@ -80,47 +80,47 @@ impl ListUserMailboxThreadMessageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadMessageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxThreadMessageRequest {
     type Body = ();
     type Response = ListUserMailboxThreadMessageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mail.v1.user_mailbox_thread_message.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mail/v1/user_mailboxes/:user_mailbox_id/threads/:thread_id/messages",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1234013,
                 message: "user mailbox not found or user mailbox not active",
                 hint: "用户邮箱地址不存在，请检查输入的用户邮箱地址是否正确，或确认用户的邮箱处于正常状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1234017,
                 message: "permission deny",
                 hint: "无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1234008,
                 message: "request parameter error",
                 hint: "根据提示信息，检查请求参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1236019,
                 message: "internal server error",
                 hint: "服务器内部错误，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1236022,
                 message: "mail thread not found",
@@ -129,18 +129,18 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/list_thread_message",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
         path.push_str("/open-apis/mail/v1/user_mailboxes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_mailbox_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_mailbox_id);
         path.push_str("/threads/");
-        ::feishu_runtime::push_path_param(&mut path, &self.thread_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.thread_id);
         path.push_str("/messages");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.format {
             out.push("format", value);
         }
@@ -595,7 +595,7 @@ pub enum AttachmentType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AttachmentType { V1 => 1, V2 => 2 });
 /// 需要获取的邮件内容
 ///
 /// The values of `format` in [`ListUserMailboxThreadMessageRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -610,7 +610,7 @@ pub enum Format {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Format { Full => "full", PlainTextFull => "plain_text_full", Metadata => "metadata" }
 );
 /// 邮件优先级
@@ -629,7 +629,7 @@ pub enum PriorityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     PriorityType { N0 => "0", N1 => "1", N3 => "3", N5 => "5" }
 );
 /// 风险邮件等级
@@ -646,7 +646,7 @@ pub enum RiskBannerLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerLevel { Warning => "WARNING", Danger => "DANGER", Info => "INFO" }
 );
 /// 风险邮件原因
@@ -675,7 +675,7 @@ pub enum RiskBannerReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RiskBannerReason { NoReason => "NO_REASON", ImpersonateDomain =>
     "IMPERSONATE_DOMAIN", ImpersonateKpName => "IMPERSONATE_KP_NAME", UnauthExternal =>
     "UNAUTH_EXTERNAL", MaliciousUrl => "MALICIOUS_URL", MaliciousAttachment =>
@@ -703,7 +703,7 @@ pub enum SpamBannerType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SpamBannerType { UserReport => "USER_REPORT", UserBlock => "USER_BLOCK", AntiSpam =>
     "ANTI_SPAM", UserRule => "USER_RULE", BlockDomin => "BLOCK_DOMIN", BlockAddress =>
     "BLOCK_ADDRESS" }

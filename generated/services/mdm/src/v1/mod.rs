@@ -5,7 +5,7 @@ pub mod user_auth_data_relation;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MdmV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MdmV1Api<'a> {
     /// The `user_auth_data_relation` resource.

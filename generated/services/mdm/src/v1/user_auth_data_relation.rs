@@ -5,7 +5,7 @@
 /// A handle on the `user_auth_data_relation` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserAuthDataRelationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserAuthDataRelationApi<'a> {
     /// 用户数据维度绑定
@@ -31,8 +31,8 @@ impl<'a> UserAuthDataRelationApi<'a> {
     pub fn bind(
         &self,
         request: BindUserAuthDataRelationRequest,
-    ) -> ::feishu_runtime::Call<'a, BindUserAuthDataRelationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BindUserAuthDataRelationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 用户数据维度解绑
     ///
@@ -58,8 +58,8 @@ impl<'a> UserAuthDataRelationApi<'a> {
     pub fn unbind(
         &self,
         request: UnbindUserAuthDataRelationRequest,
-    ) -> ::feishu_runtime::Call<'a, UnbindUserAuthDataRelationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UnbindUserAuthDataRelationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserAuthDataRelationApi::bind`]: 用户数据维度绑定.
@@ -92,50 +92,54 @@ impl BindUserAuthDataRelationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BindUserAuthDataRelationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BindUserAuthDataRelationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BindUserAuthDataRelationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BindUserAuthDataRelationRequest {
     type Body = BindUserAuthDataRelationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mdm.v1.user_auth_data_relation.bind",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mdm/v1/user_auth_data_relations/bind",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640601,
                 message: "请确认数据类型是否存在",
                 hint: "确认是否存在所填入的根维度类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640602,
                 message: "请确认数据值是否存在",
                 hint: "确认填入的数据值是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640603,
                 message: "请确认应用ID是否正确",
                 hint: "确认填入的授权uams_app_id是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640604,
                 message: "请查询当前租户是否开通此应用",
@@ -144,14 +148,14 @@ impl ::feishu_runtime::ApiRequest for BindUserAuthDataRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/mdm-v1/user_auth_data_relation/bind",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/mdm/v1/user_auth_data_relations/bind");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -159,8 +163,8 @@ impl ::feishu_runtime::ApiRequest for BindUserAuthDataRelationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserAuthDataRelationApi::unbind`]: 用户数据维度解绑.
@@ -193,56 +197,60 @@ impl UnbindUserAuthDataRelationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UnbindUserAuthDataRelationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UnbindUserAuthDataRelationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UnbindUserAuthDataRelationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UnbindUserAuthDataRelationRequest {
     type Body = UnbindUserAuthDataRelationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mdm.v1.user_auth_data_relation.unbind",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mdm/v1/user_auth_data_relations/unbind",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640601,
                 message: "请确认数据类型是否存在",
                 hint: "确认是否存在所填入的根维度类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640602,
                 message: "请确认数据值是否存在",
                 hint: "确认填入的数据值是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640603,
                 message: "请确认应用ID是否正确",
                 hint: "确认填入的授权uams_app_id是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640604,
                 message: "请查询当前租户是否开通此应用",
                 hint: "确认填入的uams_app_id应用是否开通了应用权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640605,
                 message: "授权记录不存在",
@@ -251,14 +259,14 @@ impl ::feishu_runtime::ApiRequest for UnbindUserAuthDataRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/mdm-v1/user_auth_data_relation/unbind",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/mdm/v1/user_auth_data_relations/unbind");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -266,8 +274,8 @@ impl ::feishu_runtime::ApiRequest for UnbindUserAuthDataRelationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BindUserAuthDataRelationRequest`].
@@ -318,11 +326,15 @@ impl BindUserAuthDataRelationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BindUserAuthDataRelationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BindUserAuthDataRelationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.root_dimension_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "root_dimension_type",
@@ -333,7 +345,7 @@ impl ::feishu_runtime::Validate for BindUserAuthDataRelationBody {
         }
         {
             let value = &self.sub_dimension_types;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sub_dimension_types",
@@ -344,7 +356,7 @@ impl ::feishu_runtime::Validate for BindUserAuthDataRelationBody {
         }
         {
             let value = &self.authorized_user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "authorized_user_ids",
@@ -355,7 +367,7 @@ impl ::feishu_runtime::Validate for BindUserAuthDataRelationBody {
         }
         {
             let value = &self.uams_app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uams_app_id",
@@ -414,11 +426,15 @@ impl UnbindUserAuthDataRelationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for UnbindUserAuthDataRelationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UnbindUserAuthDataRelationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.root_dimension_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "root_dimension_type",
@@ -429,7 +445,7 @@ impl ::feishu_runtime::Validate for UnbindUserAuthDataRelationBody {
         }
         {
             let value = &self.sub_dimension_types;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "sub_dimension_types",
@@ -440,7 +456,7 @@ impl ::feishu_runtime::Validate for UnbindUserAuthDataRelationBody {
         }
         {
             let value = &self.authorized_user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "authorized_user_ids",
@@ -451,7 +467,7 @@ impl ::feishu_runtime::Validate for UnbindUserAuthDataRelationBody {
         }
         {
             let value = &self.uams_app_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "uams_app_id",
@@ -478,6 +494,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

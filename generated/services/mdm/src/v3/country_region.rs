@@ -5,7 +5,7 @@
 /// A handle on the `country_region` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CountryRegionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CountryRegionApi<'a> {
     /// 分页批量查询国家/地区
@@ -62,8 +62,8 @@ impl<'a> CountryRegionApi<'a> {
     pub fn list(
         &self,
         request: ListCountryRegionRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCountryRegionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCountryRegionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CountryRegionApi::list`]: 分页批量查询国家/地区.
@@ -158,11 +158,15 @@ impl ListCountryRegionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCountryRegionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCountryRegionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.languages;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "languages",
@@ -173,7 +177,7 @@ impl ::feishu_runtime::Validate for ListCountryRegionRequest {
         }
         {
             let value = &self.fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -183,7 +187,7 @@ impl ::feishu_runtime::Validate for ListCountryRegionRequest {
             );
         }
         if let Some(value) = &self.limit {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "limit",
@@ -193,7 +197,7 @@ impl ::feishu_runtime::Validate for ListCountryRegionRequest {
             );
         }
         if let Some(value) = &self.offset {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "offset",
@@ -204,226 +208,226 @@ impl ::feishu_runtime::Validate for ListCountryRegionRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCountryRegionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCountryRegionRequest {
     type Body = ListCountryRegionBody;
     type Response = ListCountryRegionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mdm.v3.country_region.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mdm/v3/country_regions",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640201,
                 message: "invalid params",
                 hint: "参数非法，请检查参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640202,
                 message: "param not found",
                 hint: "参数为空，请检查参数填写是否完整",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640203,
                 message: "object field not found",
                 hint: "此字段不在查询范围内，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640204,
                 message: "language is invalid",
                 hint: "非法语言，请重新填写",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640205,
                 message: "params is required",
                 hint: "必填参数未填写，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640206,
                 message: "limit too large",
                 hint: "查询数量过大，请限制在1000以内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640207,
                 message: "limit plus offset too large",
                 hint: "查询数量和起始位置加和过大，请限制在10000以内",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640208,
                 message: "page token invalid",
                 hint: "分页码无效，请检查该参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640209,
                 message: "record id not found",
                 hint: "未发现符合条件行级记录，请检查查询参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640210,
                 message: "sort by null is not allowed",
                 hint: "排序参数填写有误，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640211,
                 message: "biz codes is empty",
                 hint: "业务编码为空，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640212,
                 message: "mdm codes is empty",
                 hint: "主数据编码为空，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1640213,
                 message: "biz id is invalid",
                 hint: "业务编码非法，请检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640101,
                 message: "system error",
                 hint: "系统错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640102,
                 message: "invalid generic method",
                 hint: "请求方法错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640103,
                 message: "call meta service error",
                 hint: "请求元数据方法错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640104,
                 message: "meta data not found",
                 hint: "找不到对应元数据，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640105,
                 message: "data source request invalid",
                 hint: "数据库请求非法，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640106,
                 message: "db error",
                 hint: "数据库错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640107,
                 message: "func not supported yet",
                 hint: "服务不支持该方法，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640108,
                 message: "field type not supported yet",
                 hint: "字段类型不支持，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640109,
                 message: "validator not found",
                 hint: "未发现数据校验规则，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640110,
                 message: "transformer not found",
                 hint: "未发现数据转换规则，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640111,
                 message: "executor not found",
                 hint: "未发现执行器，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640112,
                 message: "invalid data source type",
                 hint: "错误数据库类型，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640113,
                 message: "data source not found",
                 hint: "未发现数据库，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640114,
                 message: "data source invalid",
                 hint: "数据库无效，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640115,
                 message: "meta setting not found",
                 hint: "未发现元数据配置，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640116,
                 message: "generate page token error",
                 hint: "分页码生成错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640117,
                 message: "record duplicate error",
                 hint: "行级记录重复，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640118,
                 message: "generate idl error",
                 hint: "idl生成错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640119,
                 message: "producer not found error",
                 hint: "消息生产者错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640120,
                 message: "custom func request error",
                 hint: "自定义执行器请求错误，联系飞书技术支持排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1640121,
                 message: "custom func response error",
@@ -431,21 +435,21 @@ impl ::feishu_runtime::ApiRequest for ListCountryRegionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/mdm-v3/country_region/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "next_page_token",
             has_more: None,
             items: Some("data"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/mdm/v3/country_regions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.languages {
             out.push("languages", value);
         }
@@ -468,25 +472,25 @@ impl ::feishu_runtime::ApiRequest for ListCountryRegionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCountryRegionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCountryRegionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: None,
             token: response.next_page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCountryRegionRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCountryRegionRequest {
     type Item = CountryRegion;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.data.unwrap_or_default()
@@ -666,10 +670,14 @@ impl Filter {
         self
     }
 }
-impl ::feishu_runtime::Validate for Filter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Filter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.expressions {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "expressions",
@@ -741,12 +749,16 @@ impl ListCountryRegionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCountryRegionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCountryRegionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter"),
+                &::feishu_runtime::codegen::field_path(at, "filter"),
                 out,
             );
         }

@@ -5,7 +5,7 @@ pub mod country_region;
 /// A handle on the `v3` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MdmV3Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MdmV3Api<'a> {
     /// The `country_region` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `building` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BuildingApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BuildingApi<'a> {
     /// 查询建筑物详情
@@ -20,8 +20,8 @@ impl<'a> BuildingApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetBuildingRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetBuildingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetBuildingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询建筑物ID
     ///
@@ -35,8 +35,8 @@ impl<'a> BuildingApi<'a> {
     pub fn batch_get_id(
         &self,
         request: BatchGetIdBuildingRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetIdBuildingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetIdBuildingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建建筑物
     ///
@@ -50,8 +50,8 @@ impl<'a> BuildingApi<'a> {
     pub fn create(
         &self,
         request: CreateBuildingRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateBuildingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateBuildingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除建筑物
     ///
@@ -65,8 +65,8 @@ impl<'a> BuildingApi<'a> {
     pub fn delete(
         &self,
         request: DeleteBuildingRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteBuildingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteBuildingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取建筑物列表
     ///
@@ -82,8 +82,8 @@ impl<'a> BuildingApi<'a> {
     pub fn list(
         &self,
         request: ListBuildingRequest,
-    ) -> ::feishu_runtime::Call<'a, ListBuildingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListBuildingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新建筑物
     ///
@@ -97,8 +97,8 @@ impl<'a> BuildingApi<'a> {
     pub fn update(
         &self,
         request: UpdateBuildingRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateBuildingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateBuildingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BuildingApi::batch_get`]: 查询建筑物详情.
@@ -131,17 +131,17 @@ impl BatchGetBuildingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetBuildingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetBuildingRequest {
     type Body = ();
     type Response = BatchGetBuildingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.building.batch_get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/building/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNyUjL5cjM14SO3ITN",
@@ -153,7 +153,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetBuildingRequest {
         path.push_str("/open-apis/meeting_room/building/batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.building_ids {
             out.push("building_ids", value);
         }
@@ -180,17 +180,17 @@ impl BatchGetIdBuildingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetIdBuildingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdBuildingRequest {
     type Body = ();
     type Response = BatchGetIdBuildingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.building.batch_get_id",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/building/batch_get_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQzMxYjL0MTM24CNzEjN",
@@ -202,7 +202,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdBuildingRequest {
         path.push_str("/open-apis/meeting_room/building/batch_get_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("custom_building_ids", &self.custom_building_ids);
     }
 }
@@ -222,17 +222,17 @@ impl CreateBuildingRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateBuildingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateBuildingRequest {
     type Body = CreateBuildingBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.building.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/building/create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNwYjLwUDM24CM1AjN",
@@ -264,17 +264,17 @@ impl DeleteBuildingRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteBuildingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteBuildingRequest {
     type Body = DeleteBuildingBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.building.delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/building/delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzMxYjLzMTM24yMzEjN",
@@ -344,22 +344,22 @@ impl ListBuildingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListBuildingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListBuildingRequest {
     type Body = ();
     type Response = ListBuildingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.building.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/building/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugzNyUjL4cjM14CO3ITN",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -372,7 +372,7 @@ impl ::feishu_runtime::ApiRequest for ListBuildingRequest {
         path.push_str("/open-apis/meeting_room/building/list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -387,21 +387,21 @@ impl ::feishu_runtime::ApiRequest for ListBuildingRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListBuildingRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListBuildingRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListBuildingRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListBuildingRequest {
     type Item = Buildings;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.buildings.unwrap_or_default()
@@ -423,17 +423,17 @@ impl UpdateBuildingRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateBuildingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateBuildingRequest {
     type Body = UpdateBuildingBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.building.update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/building/update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETNwYjLxUDM24SM1AjN",

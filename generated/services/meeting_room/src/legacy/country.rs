@@ -5,7 +5,7 @@
 /// A handle on the `country` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CountryApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CountryApi<'a> {
     /// 获取国家地区列表
@@ -20,8 +20,8 @@ impl<'a> CountryApi<'a> {
     pub fn list(
         &self,
         request: ListCountryRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCountryRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCountryRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CountryApi::list`]: 获取国家地区列表.
@@ -32,17 +32,17 @@ impl<'a> CountryApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListCountryRequest {}
 impl ListCountryRequest {}
-impl ::feishu_runtime::ApiRequest for ListCountryRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCountryRequest {
     type Body = ();
     type Response = ListCountryResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.country.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/country/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTNwYjL0UDM24CN1AjN",

@@ -5,7 +5,7 @@
 /// A handle on the `district` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DistrictApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DistrictApi<'a> {
     /// 获取城市列表
@@ -20,8 +20,8 @@ impl<'a> DistrictApi<'a> {
     pub fn list(
         &self,
         request: ListDistrictRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDistrictRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDistrictRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DistrictApi::list`]: 获取城市列表.
@@ -40,17 +40,17 @@ impl ListDistrictRequest {
         Self { country_id }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDistrictRequest {
     type Body = ();
     type Response = ListDistrictResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.district.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/district/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNwYjL1UDM24SN1AjN",
@@ -62,7 +62,7 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
         path.push_str("/open-apis/meeting_room/district/list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("country_id", &self.country_id);
     }
 }

@@ -5,7 +5,7 @@
 /// A handle on the `freebusy` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct FreebusyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> FreebusyApi<'a> {
     /// 查询会议室忙闲
@@ -25,8 +25,8 @@ impl<'a> FreebusyApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetFreebusyRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetFreebusyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetFreebusyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`FreebusyApi::batch_get`]: 查询会议室忙闲.
@@ -61,20 +61,20 @@ impl BatchGetFreebusyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetFreebusyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetFreebusyRequest {
     type Body = ();
     type Response = BatchGetFreebusyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.freebusy.batch_get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/freebusy/batch_get",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDOyUjLygjM14iM4ITN",
@@ -86,7 +86,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetFreebusyRequest {
         path.push_str("/open-apis/meeting_room/freebusy/batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.room_ids {
             out.push("room_ids", value);
         }

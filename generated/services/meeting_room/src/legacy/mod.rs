@@ -12,7 +12,7 @@ pub mod summary;
 /// A handle on the `legacy` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MeetingRoomLegacyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MeetingRoomLegacyApi<'a> {
     /// The `building` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `room` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RoomApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RoomApi<'a> {
     /// 查询会议室详情
@@ -20,8 +20,8 @@ impl<'a> RoomApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询会议室ID
     ///
@@ -35,8 +35,8 @@ impl<'a> RoomApi<'a> {
     pub fn batch_get_id(
         &self,
         request: BatchGetIdRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetIdRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetIdRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建会议室
     ///
@@ -50,8 +50,8 @@ impl<'a> RoomApi<'a> {
     pub fn create(
         &self,
         request: CreateRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除会议室
     ///
@@ -65,8 +65,8 @@ impl<'a> RoomApi<'a> {
     pub fn delete(
         &self,
         request: DeleteRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取会议室列表
     ///
@@ -82,8 +82,8 @@ impl<'a> RoomApi<'a> {
     pub fn list(
         &self,
         request: ListRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, ListRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新会议室
     ///
@@ -97,8 +97,8 @@ impl<'a> RoomApi<'a> {
     pub fn update(
         &self,
         request: UpdateRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RoomApi::batch_get`]: 查询会议室详情.
@@ -131,17 +131,17 @@ impl BatchGetRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetRoomRequest {
     type Body = ();
     type Response = BatchGetRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room.batch_get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDOyUjLxgjM14SM4ITN",
@@ -153,7 +153,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetRoomRequest {
         path.push_str("/open-apis/meeting_room/room/batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.room_ids {
             out.push("room_ids", value);
         }
@@ -180,17 +180,17 @@ impl BatchGetIdRoomRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetIdRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdRoomRequest {
     type Body = ();
     type Response = BatchGetIdRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room.batch_get_id",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/batch_get_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMxYjL2MTM24iNzEjN",
@@ -202,7 +202,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdRoomRequest {
         path.push_str("/open-apis/meeting_room/room/batch_get_id");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("custom_room_ids", &self.custom_room_ids);
     }
 }
@@ -222,17 +222,17 @@ impl CreateRoomRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateRoomRequest {
     type Body = CreateRoomBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITNwYjLyUDM24iM1AjN",
@@ -264,17 +264,17 @@ impl DeleteRoomRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteRoomRequest {
     type Body = DeleteRoomBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room.delete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/delete",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzMxYjL1MTM24SNzEjN",
@@ -356,22 +356,22 @@ impl ListRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListRoomRequest {
     type Body = ();
     type Response = ListRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOyUjLwgjM14CM4ITN",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -384,7 +384,7 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
         path.push_str("/open-apis/meeting_room/room/list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("building_id", &self.building_id);
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
@@ -400,21 +400,21 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListRoomRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListRoomRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListRoomRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListRoomRequest {
     type Item = Rooms;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.rooms.unwrap_or_default()
@@ -436,17 +436,17 @@ impl UpdateRoomRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateRoomRequest {
     type Body = UpdateRoomBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room.update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/update",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTNwYjLzUDM24yM1AjN",

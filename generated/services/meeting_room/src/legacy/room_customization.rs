@@ -5,7 +5,7 @@
 /// A handle on the `room_customization` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RoomCustomizationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RoomCustomizationApi<'a> {
     /// 获取会议室个性化配置
@@ -20,8 +20,8 @@ impl<'a> RoomCustomizationApi<'a> {
     pub fn create(
         &self,
         request: CreateRoomCustomizationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateRoomCustomizationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateRoomCustomizationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RoomCustomizationApi::create`]: 获取会议室个性化配置.
@@ -40,17 +40,17 @@ impl CreateRoomCustomizationRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateRoomCustomizationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateRoomCustomizationRequest {
     type Body = CreateRoomCustomizationBody;
     type Response = CreateRoomCustomizationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.room_customization.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/room/customization",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Flat,
+        envelope: ::feishu_runtime::codegen::Envelope::Flat,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM5UjLyITO14iMykTN/query-meeting-room-customization-setting",

@@ -5,7 +5,7 @@
 /// A handle on the `summary` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SummaryApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SummaryApi<'a> {
     /// 查询会议室日程主题和会议详情
@@ -23,8 +23,8 @@ impl<'a> SummaryApi<'a> {
     pub fn batch_get(
         &self,
         request: BatchGetSummaryRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchGetSummaryRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchGetSummaryRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SummaryApi::batch_get`]: 查询会议室日程主题和会议详情.
@@ -43,17 +43,17 @@ impl BatchGetSummaryRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchGetSummaryRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchGetSummaryRequest {
     type Body = BatchGetSummaryBody;
     type Response = BatchGetSummaryResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "meeting_room.legacy.summary.batch_get",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/meeting_room/summary/batch_get",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM5UjLyITO14iMykTN/",
@@ -273,6 +273,6 @@ pub enum IconType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IconType { Vc => "vc", Live => "live", Default => "default" }
 );

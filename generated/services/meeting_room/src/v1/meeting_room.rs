@@ -36,7 +36,7 @@ impl MeetingRoomCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRoomCreatedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRoomCreatedEvent {
     const EVENT_TYPE: &'static str = "meeting_room.meeting_room.created_v1";
 }
 /// 会议室删除
@@ -73,7 +73,7 @@ impl MeetingRoomDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRoomDeletedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRoomDeletedEvent {
     const EVENT_TYPE: &'static str = "meeting_room.meeting_room.deleted_v1";
 }
 /// 会议室状态信息变更
@@ -111,7 +111,7 @@ impl MeetingRoomStatusChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRoomStatusChangedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRoomStatusChangedEvent {
     const EVENT_TYPE: &'static str = "meeting_room.meeting_room.status_changed_v1";
 }
 /// 会议室属性变更
@@ -148,6 +148,6 @@ impl MeetingRoomUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRoomUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRoomUpdatedEvent {
     const EVENT_TYPE: &'static str = "meeting_room.meeting_room.updated_v1";
 }

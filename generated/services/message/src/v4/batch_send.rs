@@ -5,7 +5,7 @@
 /// A handle on the `batch_send` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BatchSendApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> BatchSendApi<'a> {
     /// 批量发送消息
@@ -61,8 +61,8 @@ impl<'a> BatchSendApi<'a> {
     pub fn create(
         &self,
         request: CreateBatchSendRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateBatchSendRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateBatchSendRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`BatchSendApi::create`]: 批量发送消息.
@@ -81,116 +81,116 @@ impl CreateBatchSendRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateBatchSendRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateBatchSendRequest {
     type Body = CreateBatchSendBody;
     type Response = CreateBatchSendResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "message.v4.batch_send.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/message/v4/batch_send/",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 10002,
                 message: "Create or send message fail.",
                 hint: "创建或发送消息失败，你可以根据实际响应的错误码信息检查消息格式。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 10003,
                 message: "Invalid parameter.",
                 hint: "请求参数缺失或者有误，你可以根据实际响应的错误码信息排查参数问题。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11101,
                 message: "Open_id not exist.",
                 hint: "传入的 open_id 非法。请检查获取的 open_id 是否正确。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11203,
                 message: "Send employee ids permission denied.",
                 hint: "通过 user_id 发送消息失败。请确保在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **权限管理** &gt; **API 权限** 中开通了 **给多个用户批量发消息** 权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11204,
                 message: "Send department list permission denied.",
                 hint: "通过 department_ids 发送消息失败。请确保在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **权限管理** &gt; **API 权限** 中开通了 **给一个或多个部门的成员批量发消息** 权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11205,
                 message: "App do not have bot.",
                 hint: "应用未开启机器人能力，开启方式参见[如何启用机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11207,
                 message: "App is not usage.",
                 hint: "应用在当前租户下不可用，请在[开发者后台](https://open.feishu.cn/app)检查应用的状态。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11209,
                 message: "App not exist.",
                 hint: "应用不存在。请更换可用的应用后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11210,
                 message: "App usage info not exist.",
                 hint: "应用在当前租户下未安装，不可使用。可联系租户管理员确认应用安装状态。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11223,
                 message: "Do not have im write permission.",
                 hint: "当前操作者没有发送消息的权限，请根据文档权限说明，开通权限后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11227,
                 message: "Image key not exist.",
                 hint: "传入的图片 Key（Image Key）非法。请使用当前机器人重新调用[上传图片](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create)获取图片 Key。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11231,
                 message: "Chat not found.",
                 hint: "请求的会话不存在，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11235,
                 message: "This group is set to only admin can mention @All.",
                 hint: "当前会话禁止 @ 所有人操作，无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11246,
                 message: "Create message content fail.",
                 hint: "创建消息内容失败。你可以根据实际响应的错误码信息检查消息内容。如果返回的错误码信息为 `Service Internal Error`，表示系统错误，建议重试。卡片相关的错误如果有具体的子错误码，请参照接口文档中的[子错误码](https://open.feishu.cn/document/ukTMukTMukTM/ucDO1EjL3gTNx4yN4UTM#9c0a88f8)排查建议解决。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11247,
                 message: "Internal send message trigger rate limit.",
                 hint: "该应用通过批量发送消息接口发送的总消息数量已超过每日上限 50 万条。无法进行操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 11312,
                 message: "Bot messages do not pass the audit.",
                 hint: "消息内容不合法，请检查消息内容。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 230100,
                 message: "Sending invalid test messages is restricted.",
@@ -200,8 +200,8 @@ impl ::feishu_runtime::ApiRequest for CreateBatchSendRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDO1EjL3gTNx4yN4UTM",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {

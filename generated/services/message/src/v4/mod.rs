@@ -5,7 +5,7 @@ pub mod batch_send;
 /// A handle on the `v4` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageV4Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MessageV4Api<'a> {
     /// The `batch_send` resource.

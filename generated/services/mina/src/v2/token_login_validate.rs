@@ -5,7 +5,7 @@
 /// A handle on the `token_login_validate` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TokenLoginValidateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TokenLoginValidateApi<'a> {
     /// 获取 user_access_token（小程序）
@@ -34,8 +34,8 @@ impl<'a> TokenLoginValidateApi<'a> {
     pub fn create(
         &self,
         request: CreateTokenLoginValidateRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTokenLoginValidateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTokenLoginValidateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TokenLoginValidateApi::create`]: 获取 user_access_token（小程序）.
@@ -54,38 +54,38 @@ impl CreateTokenLoginValidateRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTokenLoginValidateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTokenLoginValidateRequest {
     type Body = CreateTokenLoginValidateBody;
     type Response = CreateTokenLoginValidateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "mina.v2.token_login_validate.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/mina/v2/tokenLoginValidate",
-        tokens: &[::feishu_runtime::TokenKind::App],
+        tokens: &[::feishu_runtime::codegen::TokenKind::App],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 10202,
                 message: "access token invalid",
                 hint: "检查 access_token 是否过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 10213,
                 message: "code appid not match",
                 hint: "1. 获取code的应用与该接口的应用必须是同一个应用，请确认是否跨应用调用 2. code 仅能使用一次，请确认是否重复使用或者过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 10226,
                 message: "invalid code",
                 hint: "code不合法，请检查code是否合法或者过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 10228,
                 message: "user to app has no visibility",

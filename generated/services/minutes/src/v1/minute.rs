@@ -5,7 +5,7 @@
 /// A handle on the `minute` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MinuteApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MinuteApi<'a> {
     /// 获取妙记AI产物
@@ -31,8 +31,8 @@ impl<'a> MinuteApi<'a> {
     pub fn artifacts(
         &self,
         request: ArtifactsMinuteRequest,
-    ) -> ::feishu_runtime::Call<'a, ArtifactsMinuteRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ArtifactsMinuteRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取妙记信息
     ///
@@ -58,8 +58,8 @@ impl<'a> MinuteApi<'a> {
     pub fn get(
         &self,
         request: GetMinuteRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMinuteRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMinuteRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索妙记
     ///
@@ -96,8 +96,8 @@ impl<'a> MinuteApi<'a> {
     pub fn search(
         &self,
         request: SearchMinuteRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchMinuteRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchMinuteRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MinuteApi::artifacts`]: 获取妙记AI产物.
@@ -121,11 +121,15 @@ impl ArtifactsMinuteRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for ArtifactsMinuteRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ArtifactsMinuteRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.minute_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "minute_token",
@@ -136,47 +140,47 @@ impl ::feishu_runtime::Validate for ArtifactsMinuteRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ArtifactsMinuteRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ArtifactsMinuteRequest {
     type Body = ();
     type Response = ArtifactsMinuteResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "minutes.v1.minute.artifacts",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/minutes/v1/minutes/:minute_token/artifacts",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091001,
                 message: "param is invalid",
                 hint: "检查请求参数的类型或格式是否与接口要求一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2091002,
                 message: "resource not found",
                 hint: "请求的资源不存在，请检查输入的 minute_token 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091003,
                 message: "minute not ready, try later",
                 hint: "资源生成中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091004,
                 message: "resource deleted",
                 hint: "资源已删除，无法访问，请确认输入的minute_token对应的资源是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2091005,
                 message: "permission deny",
@@ -185,17 +189,17 @@ impl ::feishu_runtime::ApiRequest for ArtifactsMinuteRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute/artifacts",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/minutes/v1/minutes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.minute_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.minute_token);
         path.push_str("/artifacts");
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MinuteApi::get`]: 获取妙记信息.
@@ -234,11 +238,15 @@ impl GetMinuteRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetMinuteRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetMinuteRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.minute_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "minute_token",
@@ -249,47 +257,47 @@ impl ::feishu_runtime::Validate for GetMinuteRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMinuteRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMinuteRequest {
     type Body = ();
     type Response = GetMinuteResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "minutes.v1.minute.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/minutes/v1/minutes/:minute_token",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091001,
                 message: "param is invalid",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2091002,
                 message: "resource not found",
                 hint: "无法找到对应妙记，请检查minute_token（妙记唯一标识）是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091003,
                 message: "minute not ready , try later",
                 hint: "检查妙记是否转写完成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091004,
                 message: "resource deleted",
                 hint: "检查妙记是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2091005,
                 message: "permission deny",
@@ -298,21 +306,21 @@ impl ::feishu_runtime::ApiRequest for GetMinuteRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/minutes/v1/minutes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.minute_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.minute_token);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MinuteApi::search`]: 搜索妙记.
@@ -376,110 +384,114 @@ impl SearchMinuteRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchMinuteRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchMinuteRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchMinuteRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchMinuteRequest {
     type Body = SearchMinuteBody;
     type Response = SearchMinuteResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "minutes.v1.minute.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/minutes/v1/minutes/search",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094001,
                 message: "invalid request parameter",
                 hint: "请求参数不合法，请检查各参数是否符合类型/取值范围要求后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094002,
                 message: "query is too long",
                 hint: "搜索关键词过长，请缩短 query 长度后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094003,
                 message: "invalid filter",
                 hint: "过滤条件无效，请检查 minutes_filter 各字段取值（如 ID 格式、时间范围）是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094004,
                 message: "invalid sorter",
                 hint: "排序条件无效，请核对后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094005,
                 message: "page_token is invalid or expired, please start a new search",
                 hint: "翻页 token 无效或已过期，请重新发起新的搜索请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094006,
                 message: "page_size exceeds maximum allowed value",
                 hint: "每页条数超过上限，请调小 page_size 后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094007,
                 message: "pagination limit reached, please refine your query with more specific keywords or filters",
                 hint: "翻页已达最大偏移，请使用更精确的 query 或 minutes_filter 缩小结果集后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2094011,
                 message: "user identity not found, please check your access token",
                 hint: "无法识别用户身份，请确保使用 user_access_token 调用并检查其有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 2094012,
                 message: "failed to initialize request context, please check your access token",
                 hint: "请求上下文初始化失败，通常为 access_token 失效或缺失必要字段，请检查鉴权信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2095001,
                 message: "search service error",
                 hint: "搜索下游服务异常，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2095002,
                 message: "failed to process search result",
                 hint: "搜索结果处理失败，通常为下游数据格式异常，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094101,
                 message: "failed to build minutes filter",
                 hint: "妙记过滤条件构建失败，请检查参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2094102,
                 message: "minutes time format is invalid, expected ISO 8601",
                 hint: "妙记时间格式不正确，create_time.start_time / end_time 必须使用 ISO 8601（例如 2024-01-01T00:00:00Z）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2095101,
                 message: "failed to convert minutes search result",
@@ -487,21 +499,21 @@ impl ::feishu_runtime::ApiRequest for SearchMinuteRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/minutes/v1/minutes/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -515,25 +527,25 @@ impl ::feishu_runtime::ApiRequest for SearchMinuteRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchMinuteRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchMinuteRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchMinuteRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchMinuteRequest {
     type Item = MinutesSearchItem;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -781,10 +793,14 @@ impl MinutesFilter {
         self
     }
 }
-impl ::feishu_runtime::Validate for MinutesFilter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MinutesFilter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.owner_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "owner_ids",
@@ -794,7 +810,7 @@ impl ::feishu_runtime::Validate for MinutesFilter {
             );
         }
         if let Some(value) = &self.participant_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "participant_ids",
@@ -900,10 +916,14 @@ impl SearchMinuteBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchMinuteBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchMinuteBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.query {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "query",
@@ -913,9 +933,9 @@ impl ::feishu_runtime::Validate for SearchMinuteBody {
             );
         }
         if let Some(value) = &self.filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "filter"),
+                &::feishu_runtime::codegen::field_path(at, "filter"),
                 out,
             );
         }
@@ -1007,6 +1027,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `minute_media` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MinuteMediaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MinuteMediaApi<'a> {
     /// 下载妙记音视频文件
@@ -36,8 +36,8 @@ impl<'a> MinuteMediaApi<'a> {
     pub fn get(
         &self,
         request: GetMinuteMediaRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMinuteMediaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMinuteMediaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MinuteMediaApi::get`]: 下载妙记音视频文件.
@@ -61,11 +61,15 @@ impl GetMinuteMediaRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetMinuteMediaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetMinuteMediaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.minute_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "minute_token",
@@ -76,53 +80,53 @@ impl ::feishu_runtime::Validate for GetMinuteMediaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMinuteMediaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMinuteMediaRequest {
     type Body = ();
     type Response = GetMinuteMediaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "minutes.v1.minute_media.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/minutes/v1/minutes/:minute_token/media",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091001,
                 message: "param is invalid",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2091002,
                 message: "resource not found",
                 hint: "无法找到对应妙记，检查Token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091003,
                 message: "minute not ready , try later",
                 hint: "检查妙记是否转写完成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091004,
                 message: "resource deleted",
                 hint: "检查妙记是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2091005,
                 message: "permission deny",
                 hint: "检查是否有该篇妙记的阅读权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2091006,
                 message: "service internal error",
@@ -131,17 +135,17 @@ impl ::feishu_runtime::ApiRequest for GetMinuteMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-media/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/minutes/v1/minutes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.minute_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.minute_token);
         path.push_str("/media");
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`GetMinuteMediaRequest`].

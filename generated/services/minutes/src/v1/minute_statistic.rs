@@ -5,7 +5,7 @@
 /// A handle on the `minute_statistic` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MinuteStatisticApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MinuteStatisticApi<'a> {
     /// 获取妙记统计数据
@@ -32,8 +32,8 @@ impl<'a> MinuteStatisticApi<'a> {
     pub fn get(
         &self,
         request: GetMinuteStatisticRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMinuteStatisticRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMinuteStatisticRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MinuteStatisticApi::get`]: 获取妙记统计数据.
@@ -72,11 +72,15 @@ impl GetMinuteStatisticRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetMinuteStatisticRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetMinuteStatisticRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.minute_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "minute_token",
@@ -87,47 +91,47 @@ impl ::feishu_runtime::Validate for GetMinuteStatisticRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMinuteStatisticRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMinuteStatisticRequest {
     type Body = ();
     type Response = GetMinuteStatisticResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "minutes.v1.minute_statistic.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/minutes/v1/minutes/:minute_token/statistics",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091001,
                 message: "param is invalid",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2091002,
                 message: "resource not found",
                 hint: "无法找到对应妙记，检查Token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091003,
                 message: "minute not ready , try later",
                 hint: "检查妙记是否转写完成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091004,
                 message: "resource deleted",
                 hint: "检查妙记是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2091005,
                 message: "permission deny",
@@ -136,22 +140,22 @@ impl ::feishu_runtime::ApiRequest for GetMinuteStatisticRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-statistics/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/minutes/v1/minutes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.minute_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.minute_token);
         path.push_str("/statistics");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`GetMinuteStatisticRequest`].
@@ -249,6 +253,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

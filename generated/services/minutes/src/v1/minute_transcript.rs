@@ -5,7 +5,7 @@
 /// A handle on the `minute_transcript` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MinuteTranscriptApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MinuteTranscriptApi<'a> {
     /// 导出妙记文字记录
@@ -36,8 +36,8 @@ impl<'a> MinuteTranscriptApi<'a> {
     pub fn get(
         &self,
         request: GetMinuteTranscriptRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMinuteTranscriptRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMinuteTranscriptRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MinuteTranscriptApi::get`]: 导出妙记文字记录.
@@ -103,11 +103,15 @@ impl GetMinuteTranscriptRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetMinuteTranscriptRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetMinuteTranscriptRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.minute_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "minute_token",
@@ -118,53 +122,53 @@ impl ::feishu_runtime::Validate for GetMinuteTranscriptRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMinuteTranscriptRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMinuteTranscriptRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Download;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Download;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "minutes.v1.minute_transcript.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/minutes/v1/minutes/:minute_token/transcript",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::File,
+        envelope: ::feishu_runtime::codegen::Envelope::File,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091001,
                 message: "param is invalid",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2091002,
                 message: "resource not found",
                 hint: "无法找到对应妙记，检查Token是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091003,
                 message: "minute not ready , try later",
                 hint: "检查妙记是否转写完成",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2091004,
                 message: "resource deleted",
                 hint: "检查妙记是否已被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2091005,
                 message: "permission deny",
                 hint: "检查该篇妙记的权限设置中是否有导出权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2091006,
                 message: "service internal error",
@@ -173,16 +177,16 @@ impl ::feishu_runtime::ApiRequest for GetMinuteTranscriptRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-transcript/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/minutes/v1/minutes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.minute_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.minute_token);
         path.push_str("/transcript");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.need_speaker {
             out.push("need_speaker", value);
         }
@@ -193,7 +197,7 @@ impl ::feishu_runtime::ApiRequest for GetMinuteTranscriptRequest {
             out.push("file_format", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }

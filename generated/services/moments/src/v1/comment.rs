@@ -75,7 +75,7 @@ impl CommentCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CommentCreatedEvent {
+impl ::feishu_runtime::codegen::Event for CommentCreatedEvent {
     const EVENT_TYPE: &'static str = "moments.comment.created_v1";
 }
 /// 删除评论
@@ -110,7 +110,7 @@ impl CommentDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for CommentDeletedEvent {
+impl ::feishu_runtime::codegen::Event for CommentDeletedEvent {
     const EVENT_TYPE: &'static str = "moments.comment.deleted_v1";
 }
 /// 用户 ID（仅实名下有值）
@@ -165,4 +165,6 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);

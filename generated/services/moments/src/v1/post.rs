@@ -5,7 +5,7 @@
 /// A handle on the `post` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PostApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PostApi<'a> {
     /// 查询帖子信息
@@ -31,8 +31,8 @@ impl<'a> PostApi<'a> {
     pub fn get(
         &self,
         request: GetPostRequest,
-    ) -> ::feishu_runtime::Call<'a, GetPostRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetPostRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PostApi::get`]: 查询帖子信息.
@@ -70,38 +70,38 @@ impl GetPostRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetPostRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetPostRequest {
     type Body = ();
     type Response = GetPostResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "moments.v1.post.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/moments/v1/posts/:post_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1420001,
                 message: "invalid args",
                 hint: "排查post_id格式是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1420002,
                 message: "permission denied",
                 hint: "排查是否有权限查询帖子",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1420004,
                 message: "post not found",
                 hint: "排查帖子id是否正确或是否已删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1420003,
                 message: "triggers the frequency limit",
@@ -110,15 +110,15 @@ impl ::feishu_runtime::ApiRequest for GetPostRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/moments-v1/post/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/moments/v1/posts/");
-        ::feishu_runtime::push_path_param(&mut path, &self.post_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.post_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -328,7 +328,7 @@ impl PostCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PostCreatedEvent {
+impl ::feishu_runtime::codegen::Event for PostCreatedEvent {
     const EVENT_TYPE: &'static str = "moments.post.created_v1";
 }
 /// 删除帖子
@@ -355,7 +355,7 @@ impl PostDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PostDeletedEvent {
+impl ::feishu_runtime::codegen::Event for PostDeletedEvent {
     const EVENT_TYPE: &'static str = "moments.post.deleted_v1";
 }
 /// reaction列表
@@ -462,7 +462,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 发帖人类型
@@ -481,4 +481,6 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);

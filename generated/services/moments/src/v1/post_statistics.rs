@@ -60,7 +60,7 @@ impl PostStatisticsUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PostStatisticsUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for PostStatisticsUpdatedEvent {
     const EVENT_TYPE: &'static str = "moments.post_statistics.updated_v1";
 }
 /// 变更的统计数据类型（对应 statistics 内字段）
@@ -73,4 +73,4 @@ pub enum StatisticsType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StatisticsType { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(StatisticsType { V1 => 1 });

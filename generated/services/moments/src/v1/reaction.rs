@@ -75,7 +75,7 @@ impl ReactionCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ReactionCreatedEvent {
+impl ::feishu_runtime::codegen::Event for ReactionCreatedEvent {
     const EVENT_TYPE: &'static str = "moments.reaction.created_v1";
 }
 /// 取消表情互动
@@ -143,7 +143,7 @@ impl ReactionDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for ReactionDeletedEvent {
+impl ::feishu_runtime::codegen::Event for ReactionDeletedEvent {
     const EVENT_TYPE: &'static str = "moments.reaction.deleted_v1";
 }
 /// 用户 ID（仅实名下有值）
@@ -194,7 +194,7 @@ pub enum EntityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(EntityType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(EntityType { V1 => 1, V2 => 2 });
 /// 表情回复人类型
 ///
 /// The values of `user_type` in [`ReactionCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -211,4 +211,6 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);

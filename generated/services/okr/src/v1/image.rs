@@ -5,7 +5,7 @@
 /// A handle on the `image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ImageApi<'a> {
     /// 上传进展记录图片
@@ -32,8 +32,8 @@ impl<'a> ImageApi<'a> {
     pub fn upload(
         &self,
         request: UploadImageRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ImageApi::upload`]: 上传进展记录图片.
@@ -52,59 +52,59 @@ impl UploadImageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadImageRequest {
     type Body = UploadImageBody;
     type Response = UploadImageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.image.upload",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/images/upload",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "data",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "internal server error",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009998,
                 message: "system exception",
                 hint: "系统异常，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "invalid parameters",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001002,
                 message: "no permission",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "user not found",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "okr data not found",
@@ -113,7 +113,7 @@ impl ::feishu_runtime::ApiRequest for UploadImageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/image/upload",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -123,10 +123,12 @@ impl ::feishu_runtime::ApiRequest for UploadImageRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("data", &self.body.data)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("data", &mut self.body.data)])
     }
 }
@@ -137,7 +139,7 @@ impl ::feishu_runtime::ApiRequest for UploadImageRequest {
 pub struct UploadImageBody {
     /// 图片二进制文件。目前仅支持上传 JPG、JPEG、PNG、WEBP、GIF、BMP、ICO、TIFF、HEIC 格式的图片。
     #[serde(skip)]
-    pub data: ::feishu_runtime::UploadFile,
+    pub data: ::feishu_runtime::codegen::UploadFile,
     /// 插入图片所在的待创建/修改的进展记录对应的目标 ID，可以通过调用“批量获取 OKR”或“获取用户的 OKR 列表”接口获取对应的 Objective 或 KR 的 ID。
     ///
     /// Example: `"6974586812998174252"`
@@ -150,7 +152,7 @@ pub struct UploadImageBody {
 impl UploadImageBody {
     /// Builds `UploadImageBody` from its required fields.
     pub fn new(
-        data: ::feishu_runtime::UploadFile,
+        data: ::feishu_runtime::codegen::UploadFile,
         target_id: impl Into<String>,
         target_type: TargetType,
     ) -> Self {
@@ -197,4 +199,4 @@ pub enum TargetType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TargetType { V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(TargetType { V2 => 2, V3 => 3 });

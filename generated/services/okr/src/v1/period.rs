@@ -5,7 +5,7 @@
 /// A handle on the `period` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PeriodApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PeriodApi<'a> {
     /// 创建 OKR 周期
@@ -34,8 +34,8 @@ impl<'a> PeriodApi<'a> {
     pub fn create(
         &self,
         request: CreatePeriodRequest,
-    ) -> ::feishu_runtime::Call<'a, CreatePeriodRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreatePeriodRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 OKR 周期列表
     ///
@@ -65,8 +65,8 @@ impl<'a> PeriodApi<'a> {
     pub fn list(
         &self,
         request: ListPeriodRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPeriodRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPeriodRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改 OKR 周期状态
     ///
@@ -94,8 +94,8 @@ impl<'a> PeriodApi<'a> {
     pub fn patch(
         &self,
         request: PatchPeriodRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchPeriodRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchPeriodRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PeriodApi::create`]: 创建 OKR 周期.
@@ -114,62 +114,62 @@ impl CreatePeriodRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreatePeriodRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreatePeriodRequest {
     type Body = CreatePeriodBody;
     type Response = CreatePeriodResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.period.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/periods",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "Unknown error. Please contact Feishu Assistant or your customer success manager.",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "Invalid parameters. Please check document and modify accordingly.",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1001002,
                 message: "No permission.",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "User not found.",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "OKR data not found.",
                 hint: "对应ID的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1000403,
                 message: "OpenAPI is unavailable in current edition (Standard edition). Please update to Business edition.",
                 hint: "您目前的套餐无法使用开放平台接口功能，请升级至OKR企业版",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001008,
                 message: "Conflict period existed.",
                 hint: "对应时间的周期已存在，无需再度创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001009,
                 message: "Start date does not fit for given period rule.",
@@ -178,7 +178,7 @@ impl ::feishu_runtime::ApiRequest for CreatePeriodRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -226,50 +226,50 @@ impl ListPeriodRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPeriodRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPeriodRequest {
     type Body = ();
     type Response = ListPeriodResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.period.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/periods",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "internal server error",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009998,
                 message: "system exception",
                 hint: "系统异常",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "invalid parameters",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001002,
                 message: "no permission",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "user not found",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "okr data not found",
@@ -277,21 +277,21 @@ impl ::feishu_runtime::ApiRequest for ListPeriodRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
         path.push_str("/open-apis/okr/v1/periods");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -300,21 +300,21 @@ impl ::feishu_runtime::ApiRequest for ListPeriodRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListPeriodRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListPeriodRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListPeriodRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListPeriodRequest {
     type Item = Period;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -343,62 +343,62 @@ impl PatchPeriodRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchPeriodRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchPeriodRequest {
     type Body = PatchPeriodBody;
     type Response = PatchPeriodResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.period.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/periods/:period_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "Unknown error. Please contact Feishu Assistant or your customer success manager.",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "Invalid parameters. Please check document and modify accordingly.",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1001002,
                 message: "No permission.",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "User not found.",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "OKR data not found.",
                 hint: "对应ID的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1000403,
                 message: "OpenAPI is unavailable in current edition (Standard edition). Please update to Business edition.",
                 hint: "您目前的套餐无法使用开放平台接口功能，请升级至OKR企业版",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001008,
                 message: "Conflict period existed.",
                 hint: "对应时间的周期已存在，无需再度创建",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001009,
                 message: "Start date does not fit for given period rule.",
@@ -407,12 +407,12 @@ impl ::feishu_runtime::ApiRequest for PatchPeriodRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/okr/v1/periods/");
-        ::feishu_runtime::push_path_param(&mut path, &self.period_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.period_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -621,7 +621,9 @@ pub enum PatchPeriodBodyStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(PatchPeriodBodyStatus { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    PatchPeriodBodyStatus { V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 启用状态
 ///
 /// The values of `status` in [`Period`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -638,4 +640,4 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });

@@ -5,7 +5,7 @@
 /// A handle on the `period_rule` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PeriodRuleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PeriodRuleApi<'a> {
     /// 获取 OKR 周期规则
@@ -32,8 +32,8 @@ impl<'a> PeriodRuleApi<'a> {
     pub fn list(
         &self,
         request: ListPeriodRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPeriodRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPeriodRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PeriodRuleApi::list`]: 获取 OKR 周期规则.
@@ -44,50 +44,50 @@ impl<'a> PeriodRuleApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListPeriodRuleRequest {}
 impl ListPeriodRuleRequest {}
-impl ::feishu_runtime::ApiRequest for ListPeriodRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPeriodRuleRequest {
     type Body = ();
     type Response = ListPeriodRuleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.period_rule.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/period_rules",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "Unknown error. Please contact Feishu Assistant or your customer success manager.",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "Invalid parameters. Please check document and modify accordingly.",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1001002,
                 message: "No permission.",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "User not found.",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "OKR data not found.",
                 hint: "对应ID的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1000403,
                 message: "OpenAPI is unavailable in current edition (Standard edition). Please update to Business edition.",
@@ -96,7 +96,7 @@ impl ::feishu_runtime::ApiRequest for ListPeriodRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period_rule/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -5,7 +5,7 @@
 /// A handle on the `progress_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ProgressRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ProgressRecordApi<'a> {
     /// 创建 OKR 进展记录
@@ -33,8 +33,8 @@ impl<'a> ProgressRecordApi<'a> {
     pub fn create(
         &self,
         request: CreateProgressRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateProgressRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateProgressRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除 OKR 进展记录
     ///
@@ -60,8 +60,8 @@ impl<'a> ProgressRecordApi<'a> {
     pub fn delete(
         &self,
         request: DeleteProgressRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteProgressRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteProgressRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 OKR 进展记录
     ///
@@ -88,8 +88,8 @@ impl<'a> ProgressRecordApi<'a> {
     pub fn get(
         &self,
         request: GetProgressRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, GetProgressRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetProgressRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新 OKR 进展记录
     ///
@@ -116,8 +116,8 @@ impl<'a> ProgressRecordApi<'a> {
     pub fn update(
         &self,
         request: UpdateProgressRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateProgressRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateProgressRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ProgressRecordApi::create`]: 创建 OKR 进展记录.
@@ -150,65 +150,69 @@ impl CreateProgressRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateProgressRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateProgressRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateProgressRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateProgressRecordRequest {
     type Body = CreateProgressRecordBody;
     type Response = CreateProgressRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.progress_record.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/progress_records",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "internal server error",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009998,
                 message: "system exception",
                 hint: "系统异常，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "invalid parameters",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001002,
                 message: "no permission",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "user not found",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "okr data not found",
@@ -217,14 +221,14 @@ impl ::feishu_runtime::ApiRequest for CreateProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
         path.push_str("/open-apis/okr/v1/progress_records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -232,8 +236,8 @@ impl ::feishu_runtime::ApiRequest for CreateProgressRecordRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ProgressRecordApi::delete`]: 删除 OKR 进展记录.
@@ -256,53 +260,53 @@ impl DeleteProgressRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteProgressRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteProgressRecordRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.progress_record.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/progress_records/:progress_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "internal server error",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009998,
                 message: "system exception",
                 hint: "系统异常，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "invalid parameters",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001002,
                 message: "no permission",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "user not found",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "okr data not found",
@@ -311,12 +315,12 @@ impl ::feishu_runtime::ApiRequest for DeleteProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/okr/v1/progress_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.progress_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.progress_id);
         path
     }
 }
@@ -355,53 +359,53 @@ impl GetProgressRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetProgressRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetProgressRecordRequest {
     type Body = ();
     type Response = GetProgressRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.progress_record.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/progress_records/:progress_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "internal server error",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009998,
                 message: "system exception",
                 hint: "系统异常，稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "invalid parameters",
                 hint: "无效的参数，请对照文档检查输入的参数(如参数类型不匹配、参数值超出限制)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001002,
                 message: "no permission",
                 hint: "您无权访问该数据，请确认当前用户身份是否有对应数据权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "user not found",
                 hint: "用户不存在，请检查传入的用户 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "okr data not found",
@@ -410,15 +414,15 @@ impl ::feishu_runtime::ApiRequest for GetProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/okr/v1/progress_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.progress_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.progress_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -462,65 +466,69 @@ impl UpdateProgressRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProgressRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProgressRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateProgressRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateProgressRecordRequest {
     type Body = UpdateProgressRecordBody;
     type Response = UpdateProgressRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "okr.v1.progress_record.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/okr/v1/progress_records/:progress_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009999,
                 message: "internal server error",
                 hint: "内部错误，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1009998,
                 message: "system exception",
                 hint: "系统异常，请联系飞书助手或您的客户成功经理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001001,
                 message: "invalid parameters",
                 hint: "无效的参数，请对照文档检查输入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001002,
                 message: "no permission",
                 hint: "您无权访问该接口，请确认您的登录凭证",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001003,
                 message: "user not found",
                 hint: "用户不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1001004,
                 message: "okr data not found",
@@ -529,15 +537,15 @@ impl ::feishu_runtime::ApiRequest for UpdateProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/okr/v1/progress_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.progress_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.progress_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -545,8 +553,8 @@ impl ::feishu_runtime::ApiRequest for UpdateProgressRecordRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 进展详情 富文本格式
@@ -1081,12 +1089,16 @@ impl CreateProgressRecordBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateProgressRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateProgressRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.progress_rate {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "progress_rate"),
+                &::feishu_runtime::codegen::field_path(at, "progress_rate"),
                 out,
             );
         }
@@ -1132,12 +1144,16 @@ impl CreateProgressRecordResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateProgressRecordResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateProgressRecordResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.progress_rate {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "progress_rate"),
+                &::feishu_runtime::codegen::field_path(at, "progress_rate"),
                 out,
             );
         }
@@ -1183,12 +1199,16 @@ impl GetProgressRecordResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetProgressRecordResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetProgressRecordResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.progress_rate {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "progress_rate"),
+                &::feishu_runtime::codegen::field_path(at, "progress_rate"),
                 out,
             );
         }
@@ -1225,10 +1245,14 @@ impl ProgressRateNew {
         self
     }
 }
-impl ::feishu_runtime::Validate for ProgressRateNew {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ProgressRateNew {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.percent {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "percent",
@@ -1264,12 +1288,16 @@ impl UpdateProgressRecordBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProgressRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProgressRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.progress_rate {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "progress_rate"),
+                &::feishu_runtime::codegen::field_path(at, "progress_rate"),
                 out,
             );
         }
@@ -1315,12 +1343,16 @@ impl UpdateProgressRecordResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateProgressRecordResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateProgressRecordResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.progress_rate {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "progress_rate"),
+                &::feishu_runtime::codegen::field_path(at, "progress_rate"),
                 out,
             );
         }
@@ -1344,7 +1376,7 @@ pub enum ContentListType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContentListType { Number => "number", Bullet => "bullet", CheckBox => "checkBox",
     CheckedBox => "checkedBox", Indent => "indent" }
 );
@@ -1362,7 +1394,7 @@ pub enum ContentParagraphElementType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ContentParagraphElementType { TextRun => "textRun", DocsLink => "docsLink", Person =>
     "person" }
 );
@@ -1382,7 +1414,9 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { VMinus1 => - 1, V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    Status { VMinus1 => - 1, V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 目标类型
 ///
 /// The values of `target_type` in [`CreateProgressRecordBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1395,7 +1429,7 @@ pub enum TargetType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TargetType { V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(TargetType { V2 => 2, V3 => 3 });
 /// 文档元素类型
 ///
 /// The values of `type` in [`ContentBlockElement`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1408,7 +1442,9 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Type { Paragraph => "paragraph", Gallery => "gallery" });
+::feishu_runtime::codegen::string_enum!(
+    Type { Paragraph => "paragraph", Gallery => "gallery" }
+);
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateProgressRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1425,6 +1461,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

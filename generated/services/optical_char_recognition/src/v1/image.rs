@@ -5,7 +5,7 @@
 /// A handle on the `image` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ImageApi<'a> {
     /// 识别图片中的文字
@@ -32,8 +32,8 @@ impl<'a> ImageApi<'a> {
     pub fn basic_recognize(
         &self,
         request: BasicRecognizeImageRequest,
-    ) -> ::feishu_runtime::Call<'a, BasicRecognizeImageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BasicRecognizeImageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ImageApi::basic_recognize`]: 识别图片中的文字.
@@ -52,26 +52,26 @@ impl BasicRecognizeImageRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for BasicRecognizeImageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BasicRecognizeImageRequest {
     type Body = BasicRecognizeImageBody;
     type Response = BasicRecognizeImageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "optical_char_recognition.v1.image.basic_recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/optical_char_recognition/v1/image/basic_recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1150101,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1150102,
                 message: "network anomaly",

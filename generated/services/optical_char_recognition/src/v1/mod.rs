@@ -5,7 +5,7 @@ pub mod image;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OpticalCharRecognitionV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OpticalCharRecognitionV1Api<'a> {
     /// The `image` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `datasource` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DatasourceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DatasourceApi<'a> {
     /// 获取外部数据源配置信息
@@ -32,8 +32,8 @@ impl<'a> DatasourceApi<'a> {
     pub fn list(
         &self,
         request: ListDatasourceRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDatasourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDatasourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DatasourceApi::list`]: 获取外部数据源配置信息.
@@ -69,11 +69,15 @@ impl ListDatasourceRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDatasourceRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDatasourceRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -84,29 +88,29 @@ impl ::feishu_runtime::Validate for ListDatasourceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDatasourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDatasourceRequest {
     type Body = ();
     type Response = ListDatasourceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.datasource.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/datasources",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "未知错误，联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param invalid",
@@ -114,45 +118,45 @@ impl ::feishu_runtime::ApiRequest for ListDatasourceRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("datasources"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/payroll/v1/datasources");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDatasourceRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDatasourceRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDatasourceRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDatasourceRequest {
     type Item = Datasource;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.datasources.unwrap_or_default()
@@ -358,7 +362,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 数据写入维度
 ///
 /// The values of `data_period_type` in [`Datasource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -373,7 +377,7 @@ pub enum DataPeriodType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DataPeriodType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(DataPeriodType { V1 => 1, V2 => 2, V3 => 3 });
 /// 字段类型
 ///
 /// The values of `field_type` in [`DatasourceField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -392,6 +396,6 @@ pub enum FieldType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     FieldType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `datasource_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DatasourceRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DatasourceRecordApi<'a> {
     /// 批量查询外部算薪数据记录
@@ -39,8 +39,8 @@ impl<'a> DatasourceRecordApi<'a> {
     pub fn query(
         &self,
         request: QueryDatasourceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryDatasourceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryDatasourceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建 / 更新外部算薪数据
     ///
@@ -87,8 +87,8 @@ impl<'a> DatasourceRecordApi<'a> {
     pub fn save(
         &self,
         request: SaveDatasourceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, SaveDatasourceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SaveDatasourceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DatasourceRecordApi::query`]: 批量查询外部算薪数据记录.
@@ -127,11 +127,15 @@ impl QueryDatasourceRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryDatasourceRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryDatasourceRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -142,73 +146,73 @@ impl ::feishu_runtime::Validate for QueryDatasourceRecordRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryDatasourceRecordRequest {
     type Body = QueryDatasourceRecordBody;
     type Response = QueryDatasourceRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.datasource_record.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/datasource_records/query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "未知错误，联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500004,
                 message: "datasource_code:{field_code} not exist",
                 hint: "数据源编码不存在，请检查编码是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500005,
                 message: "field_code:{field_code} not exist",
                 hint: "字段编码不存在，请检查编码是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500006,
                 message: "lack required field_filter : {field_code}",
                 hint: "缺少必传的查询条件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500007,
                 message: "field_filter: {field code} values size is not valid",
                 hint: "查询条件传入的值过多",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500019,
                 message: "{field_code} format not valid",
                 hint: "字段传入的值的格式不正确，请按照字段类型传入正确格式的值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500010,
                 message: "filter field_code:{field_code} duplicated",
@@ -216,21 +220,21 @@ impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("records"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/payroll/v1/datasource_records/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -239,25 +243,25 @@ impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryDatasourceRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryDatasourceRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryDatasourceRecordRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryDatasourceRecordRequest {
     type Item = DatasourceRecord;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.records.unwrap_or_default()
@@ -279,131 +283,135 @@ impl SaveDatasourceRecordRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for SaveDatasourceRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SaveDatasourceRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SaveDatasourceRecordRequest {
     type Body = SaveDatasourceRecordBody;
     type Response = SaveDatasourceRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.datasource_record.save",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/datasource_records/save",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "系统未知异常，可联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param invalid",
                 hint: "参数异常，请检查入参",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500004,
                 message: "datasource_code:{field_code} not exist",
                 hint: "数据源编码不存在，请检查编码是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500005,
                 message: "field_code:{field_code} not exist",
                 hint: "字段编码不存在，请检查编码是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500008,
                 message: "datasource_code:{field_code} not active",
                 hint: "数据源未启用，请在设置中检查启停用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500009,
                 message: "field_code:{field_code} not active",
                 hint: "字段未启用，请在设置中检查启停用状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500010,
                 message: "{field_code} format not valid",
                 hint: "字段传入的值的格式不正确，请按照字段类型传入正确格式的值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500011,
                 message: "{field_code} text length more than 500",
                 hint: "字段传入的文本长度超过500，请缩短后再传入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500012,
                 message: "record{records_index} text total length more than 3000",
                 hint: "第x条记录（x指数组下标），的文本总长超过3000，请缩短后再传入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500013,
                 message: "records{records_index} lack required field: {field_codes}",
                 hint: "第x条记录（x指数组下标）缺少必传的字段，请检查emploment_id、payroll_period是否都传了。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500014,
                 message: "records{records_index} lark data auth",
                 hint: "应用没有第x条记录（x指数组下标）的数据权限，请检查权限配置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500015,
                 message: "records{records_index} data entity {ID} not exists",
                 hint: "第x条记录（x指数组下标）的实体ID不存在，请检查传入的employment_id是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500016,
                 message: "the  payroll period cannot be earlier than 1970-01",
                 hint: "传入的 payroll period 不能早于1970-01",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500017,
                 message: "records{records_index} duplicated",
                 hint: "传入的数据记录重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500018,
                 message: "record field_code:{field_codes} duplicated",
                 hint: "字段重复",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500020,
                 message: "data capacity limit exceeded",
                 hint: "写入过多的数据，超过容量限制，请联系对应实施",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500021,
                 message: "The data source is writing data, acquiring lock failed",
@@ -412,7 +420,7 @@ impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/save",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -422,8 +430,8 @@ impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 数据记录列表
@@ -456,13 +464,17 @@ impl DatasourceRecord {
         self
     }
 }
-impl ::feishu_runtime::Validate for DatasourceRecord {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DatasourceRecord {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.field_values;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "field_values"),
+                &::feishu_runtime::codegen::field_path(at, "field_values"),
                 out,
             );
         }
@@ -506,10 +518,14 @@ impl DatasourceRecordField {
         self
     }
 }
-impl ::feishu_runtime::Validate for DatasourceRecordField {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DatasourceRecordField {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_type {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "field_type",
@@ -567,10 +583,14 @@ impl DatasourceRecordFieldFilter {
         self
     }
 }
-impl ::feishu_runtime::Validate for DatasourceRecordFieldFilter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DatasourceRecordFieldFilter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.field_values {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_values",
@@ -628,10 +648,14 @@ impl QueryDatasourceRecordBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryDatasourceRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryDatasourceRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.selected_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "selected_fields",
@@ -641,7 +665,7 @@ impl ::feishu_runtime::Validate for QueryDatasourceRecordBody {
             );
         }
         if let Some(value) = &self.field_filters {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "field_filters",
@@ -649,9 +673,9 @@ impl ::feishu_runtime::Validate for QueryDatasourceRecordBody {
                 None,
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "field_filters"),
+                &::feishu_runtime::codegen::field_path(at, "field_filters"),
                 out,
             );
         }
@@ -689,12 +713,16 @@ impl QueryDatasourceRecordResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryDatasourceRecordResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryDatasourceRecordResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.records {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "records"),
+                &::feishu_runtime::codegen::field_path(at, "records"),
                 out,
             );
         }
@@ -726,11 +754,15 @@ impl SaveDatasourceRecordBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for SaveDatasourceRecordBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SaveDatasourceRecordBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.records;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "records",
@@ -738,9 +770,9 @@ impl ::feishu_runtime::Validate for SaveDatasourceRecordBody {
                 Some(1),
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "records"),
+                &::feishu_runtime::codegen::field_path(at, "records"),
                 out,
             );
         }
@@ -774,7 +806,7 @@ pub enum ActiveStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ActiveStatus { V1 => 1, V2 => 2 });
 /// 查询操作符，不传默认为IsAnyOf 包含查询。
 ///
 /// The values of `operator` in [`DatasourceRecordFieldFilter`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -787,4 +819,4 @@ pub enum Operator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Operator { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(Operator { V1 => 1, V2 => 2 });

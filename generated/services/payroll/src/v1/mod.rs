@@ -14,7 +14,7 @@ pub mod payment_detail;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PayrollV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PayrollV1Api<'a> {
     /// The `acct_item` resource.

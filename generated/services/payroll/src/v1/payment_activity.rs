@@ -5,7 +5,7 @@
 /// A handle on the `payment_activity` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PaymentActivityApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PaymentActivityApi<'a> {
     /// 封存发薪活动
@@ -32,8 +32,8 @@ impl<'a> PaymentActivityApi<'a> {
     pub fn archive(
         &self,
         request: ArchivePaymentActivityRequest,
-    ) -> ::feishu_runtime::Call<'a, ArchivePaymentActivityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ArchivePaymentActivityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询发薪活动列表
     ///
@@ -58,8 +58,8 @@ impl<'a> PaymentActivityApi<'a> {
     pub fn list(
         &self,
         request: ListPaymentActivityRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPaymentActivityRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPaymentActivityRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PaymentActivityApi::archive`]: 封存发薪活动.
@@ -78,53 +78,53 @@ impl ArchivePaymentActivityRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for ArchivePaymentActivityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ArchivePaymentActivityRequest {
     type Body = ArchivePaymentActivityBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.payment_activity.archive",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/payment_activitys/archive",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "未知错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param is invalid",
                 hint: "参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500003,
                 message: "rpc fail",
                 hint: "请求调用出错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500004,
                 message: "payment activity status error",
                 hint: "发薪活动状态不为审批通过状态，无法进行封存",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500005,
                 message: "data perm denied",
                 hint: "没有对应的权限。若是通过Tanent Access Token访问的方式，请在「飞书开放平台」-「开发者后台」检查是否配置了数据范围权限；若是通过User Access Token的方式访问，请检查对应的User是否拥有该发薪活动的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500006,
                 message: "payment activity not existed",
@@ -133,7 +133,7 @@ impl ::feishu_runtime::ApiRequest for ArchivePaymentActivityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_activity/archive",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -207,10 +207,14 @@ impl ListPaymentActivityRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListPaymentActivityRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListPaymentActivityRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.statuses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "statuses",
@@ -221,35 +225,35 @@ impl ::feishu_runtime::Validate for ListPaymentActivityRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPaymentActivityRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPaymentActivityRequest {
     type Body = ();
     type Response = ListPaymentActivityResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.payment_activity.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/payment_activitys",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "未知错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param is invalid",
                 hint: "参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500003,
                 message: "rpc fail",
@@ -257,21 +261,21 @@ impl ::feishu_runtime::ApiRequest for ListPaymentActivityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_activity/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("payment_activitys"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/payroll/v1/payment_activitys");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("pay_period_start_date", &self.pay_period_start_date);
         out.push("pay_period_end_date", &self.pay_period_end_date);
         out.push("page_size", &self.page_size);
@@ -282,25 +286,25 @@ impl ::feishu_runtime::ApiRequest for ListPaymentActivityRequest {
             out.push("statuses", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListPaymentActivityRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListPaymentActivityRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListPaymentActivityRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListPaymentActivityRequest {
     type Item = PaymentActivity;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.payment_activitys.unwrap_or_default()
@@ -515,7 +519,7 @@ impl PaymentActivityApprovedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for PaymentActivityApprovedEvent {
+impl ::feishu_runtime::codegen::Event for PaymentActivityApprovedEvent {
     const EVENT_TYPE: &'static str = "payroll.payment_activity.approved_v1";
 }
 /// 发薪活动变更
@@ -552,10 +556,14 @@ impl PaymentActivityStatusChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for PaymentActivityStatusChangedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PaymentActivityStatusChangedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.status {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "status",
@@ -566,6 +574,6 @@ impl ::feishu_runtime::Validate for PaymentActivityStatusChangedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for PaymentActivityStatusChangedEvent {
+impl ::feishu_runtime::codegen::Event for PaymentActivityStatusChangedEvent {
     const EVENT_TYPE: &'static str = "payroll.payment_activity.status_changed_v1";
 }

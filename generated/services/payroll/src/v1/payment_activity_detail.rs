@@ -5,7 +5,7 @@
 /// A handle on the `payment_activity_detail` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PaymentActivityDetailApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PaymentActivityDetailApi<'a> {
     /// 查询发薪活动明细列表
@@ -35,8 +35,8 @@ impl<'a> PaymentActivityDetailApi<'a> {
     pub fn list(
         &self,
         request: ListPaymentActivityDetailRequest,
-    ) -> ::feishu_runtime::Call<'a, ListPaymentActivityDetailRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListPaymentActivityDetailRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PaymentActivityDetailApi::list`]: 查询发薪活动明细列表.
@@ -103,11 +103,15 @@ impl ListPaymentActivityDetailRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListPaymentActivityDetailRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListPaymentActivityDetailRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_index",
@@ -118,7 +122,7 @@ impl ::feishu_runtime::Validate for ListPaymentActivityDetailRequest {
         }
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -128,7 +132,7 @@ impl ::feishu_runtime::Validate for ListPaymentActivityDetailRequest {
             );
         }
         if let Some(value) = &self.acct_item_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "acct_item_ids",
@@ -139,41 +143,41 @@ impl ::feishu_runtime::Validate for ListPaymentActivityDetailRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListPaymentActivityDetailRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListPaymentActivityDetailRequest {
     type Body = ();
     type Response = ListPaymentActivityDetailResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.payment_activity_detail.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/payment_activity_details",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "未知错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param is invalid",
                 hint: "参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500003,
                 message: "rpc fail",
                 hint: "请求调用出错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 2500004,
                 message: "current payment activity is not exist or deleted",
@@ -182,14 +186,14 @@ impl ::feishu_runtime::ApiRequest for ListPaymentActivityDetailRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_activity_detail/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/payroll/v1/payment_activity_details");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_index", &self.page_index);
         out.push("page_size", &self.page_size);
         out.push("activity_id", &self.activity_id);
@@ -200,8 +204,8 @@ impl ::feishu_runtime::ApiRequest for ListPaymentActivityDetailRequest {
             out.push("acct_item_ids", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 算薪项值

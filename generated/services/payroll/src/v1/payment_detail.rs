@@ -5,7 +5,7 @@
 /// A handle on the `payment_detail` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PaymentDetailApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> PaymentDetailApi<'a> {
     /// 批量查询发薪明细
@@ -44,8 +44,8 @@ impl<'a> PaymentDetailApi<'a> {
     pub fn query(
         &self,
         request: QueryPaymentDetailRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryPaymentDetailRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryPaymentDetailRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`PaymentDetailApi::query`]: 批量查询发薪明细.
@@ -64,77 +64,81 @@ impl QueryPaymentDetailRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for QueryPaymentDetailRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPaymentDetailRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryPaymentDetailRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryPaymentDetailRequest {
     type Body = QueryPaymentDetailBody;
     type Response = QueryPaymentDetailResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "payroll.v1.payment_detail.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/payroll/v1/payment_detail/query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500001,
                 message: "unknown error",
                 hint: "未知错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500002,
                 message: "param is invalid",
                 hint: "参数错误，请检查参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500003,
                 message: "Too many payment activities. Please reduce the number of \"payment activity ID list\".",
                 hint: "发薪活动数量过多，请减少「发薪活动 ID 列表」个数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500004,
                 message: "Pay date range can't exceed 12 months. Please shorten the pay date range.",
                 hint: "发薪日时间范围不能超过12个月，请缩短发薪日时间范围。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500005,
                 message: "Employee ID list is too long. Please reduce it to within 100 characters.",
                 hint: "员工 ID 列表过长，请减少至100个以内。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500006,
                 message: "Pay start and end dates and payment activity ID can't both be empty.",
                 hint: "发薪起止日、发薪活动 ID 不得均为空。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 2500007,
                 message: "rpc fail",
                 hint: "请求调用出错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2500008,
                 message: "Too many payment activities. Please shorten the pay date range.",
@@ -143,7 +147,7 @@ impl ::feishu_runtime::ApiRequest for QueryPaymentDetailRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_detail/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -153,8 +157,8 @@ impl ::feishu_runtime::ApiRequest for QueryPaymentDetailRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 算薪项值
@@ -405,11 +409,15 @@ impl QueryPaymentDetailBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryPaymentDetailBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryPaymentDetailBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_index;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_index",
@@ -419,7 +427,7 @@ impl ::feishu_runtime::Validate for QueryPaymentDetailBody {
             );
         }
         if let Some(value) = &self.acct_item_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "acct_item_ids",
@@ -430,7 +438,7 @@ impl ::feishu_runtime::Validate for QueryPaymentDetailBody {
         }
         {
             let value = &self.employee_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "employee_ids",
@@ -440,7 +448,7 @@ impl ::feishu_runtime::Validate for QueryPaymentDetailBody {
             );
         }
         if let Some(value) = &self.activity_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "activity_ids",

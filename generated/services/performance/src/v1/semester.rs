@@ -5,7 +5,7 @@
 /// A handle on the `semester` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SemesterApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SemesterApi<'a> {
     /// 获取周期列表
@@ -30,8 +30,8 @@ impl<'a> SemesterApi<'a> {
     pub fn list(
         &self,
         request: ListSemesterRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSemesterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSemesterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SemesterApi::list`]: 获取周期列表.
@@ -124,10 +124,14 @@ impl ListSemesterRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSemesterRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSemesterRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.year {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "year",
@@ -138,20 +142,20 @@ impl ::feishu_runtime::Validate for ListSemesterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSemesterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSemesterRequest {
     type Body = ();
     type Response = ListSemesterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v1.semester.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v1/semesters",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -160,14 +164,14 @@ impl ::feishu_runtime::ApiRequest for ListSemesterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v1/semester/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/performance/v1/semesters");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.start_time {
             out.push("start_time", value);
         }
@@ -187,8 +191,8 @@ impl ::feishu_runtime::ApiRequest for ListSemesterRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 周期名称
@@ -353,7 +357,7 @@ pub enum Progress {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Progress { Initiating => "initiating", Enabled => "enabled" }
 );
 /// 周期类型，填写时按照周期类型筛选
@@ -416,7 +420,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Annual => "Annual", H1 => "H1", H2 => "H2", Q1 => "Q1", Q2 => "Q2", Q3 =>
     "Q3", Q4 => "Q4", JanuaryFebruary => "January-February", MarchApril => "March-April",
     MayJune => "May-June", JulyAugust => "July-August", SeptemberOctober =>
@@ -445,7 +449,7 @@ pub enum TypeGroup {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TypeGroup { Annual => "Annual", SemiAnnual => "Semi-annual", Quarter => "Quarter",
     Bimonth => "Bimonth", Month => "Month", NonStandard => "Non-standard" }
 );
@@ -465,6 +469,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

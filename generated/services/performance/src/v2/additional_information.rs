@@ -5,7 +5,7 @@
 /// A handle on the `additional_information` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AdditionalInformationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AdditionalInformationApi<'a> {
     /// 批量导入补充信息
@@ -45,8 +45,8 @@ impl<'a> AdditionalInformationApi<'a> {
     pub fn import(
         &self,
         request: ImportAdditionalInformationRequest,
-    ) -> ::feishu_runtime::Call<'a, ImportAdditionalInformationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ImportAdditionalInformationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询补充信息
     ///
@@ -72,8 +72,8 @@ impl<'a> AdditionalInformationApi<'a> {
     pub fn query(
         &self,
         request: QueryAdditionalInformationRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryAdditionalInformationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryAdditionalInformationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AdditionalInformationApi::import`]: 批量导入补充信息.
@@ -119,11 +119,15 @@ impl ImportAdditionalInformationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ImportAdditionalInformationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ImportAdditionalInformationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.client_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -134,82 +138,82 @@ impl ::feishu_runtime::Validate for ImportAdditionalInformationRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ImportAdditionalInformationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ImportAdditionalInformationRequest {
     type Body = ImportAdditionalInformationBody;
     type Response = ImportAdditionalInformationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.additional_information.import",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/additional_informations/import",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580105,
                 message: "semester_id is invalid",
                 hint: "周期 ID 不合法，请检查入参 `semester_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580111,
                 message: "invalid user ID",
                 hint: "被评估人 ID 不合法，请检查入参 `additional_informations` 中的 `reviewee_user_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580110,
                 message: "request ID repeat",
                 hint: "Client Token 重复，请检查入参 `client_token` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580112,
                 message: "permission denied",
                 hint: "操作无权限的被评估人数据，请检查当前应用申请的被评估人数据范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580202,
                 message: "external ID repeat",
                 hint: "External ID 重复，请检查入参 `additional_informations` 中是否有重复的 `external_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580203,
                 message: "item ID repeat",
                 hint: "Item ID 重复，请检查入参 `additional_informations` 中是否有重复的 `item_id`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580201,
                 message: "item ID not found",
                 hint: "Item ID 不合法，请检查入参 `additional_informations` 中的 `item_id`是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580204,
                 message: "external ID is not unique",
                 hint: "External ID 已绑定在本周期其它补充信息，请检查入参 `additional_informations` 中的 `external_id`是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -218,14 +222,14 @@ impl ::feishu_runtime::ApiRequest for ImportAdditionalInformationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_information/import",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/performance/v2/additional_informations/import");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("client_token", &self.client_token);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -234,8 +238,8 @@ impl ::feishu_runtime::ApiRequest for ImportAdditionalInformationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AdditionalInformationApi::query`]: 批量查询补充信息.
@@ -302,10 +306,14 @@ impl QueryAdditionalInformationRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryAdditionalInformationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryAdditionalInformationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -316,40 +324,40 @@ impl ::feishu_runtime::Validate for QueryAdditionalInformationRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryAdditionalInformationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryAdditionalInformationRequest {
     type Body = QueryAdditionalInformationBody;
     type Response = QueryAdditionalInformationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.additional_information.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/additional_informations/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580105,
                 message: "semester_id is invalid",
                 hint: "周期 ID 不合法，请检查入参 `semester_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
@@ -357,21 +365,21 @@ impl ::feishu_runtime::ApiRequest for QueryAdditionalInformationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_information/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("additional_informations"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/performance/v2/additional_informations/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -385,25 +393,25 @@ impl ::feishu_runtime::ApiRequest for QueryAdditionalInformationRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryAdditionalInformationRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryAdditionalInformationRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryAdditionalInformationRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryAdditionalInformationRequest {
     type Item = AdditionalInformation;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.additional_informations.unwrap_or_default()
@@ -487,10 +495,14 @@ impl AdditionalInformation {
         self
     }
 }
-impl ::feishu_runtime::Validate for AdditionalInformation {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AdditionalInformation {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.item_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_id",
@@ -500,7 +512,7 @@ impl ::feishu_runtime::Validate for AdditionalInformation {
             );
         }
         if let Some(value) = &self.external_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "external_id",
@@ -511,7 +523,7 @@ impl ::feishu_runtime::Validate for AdditionalInformation {
         }
         {
             let value = &self.reviewee_user_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reviewee_user_id",
@@ -522,7 +534,7 @@ impl ::feishu_runtime::Validate for AdditionalInformation {
         }
         {
             let value = &self.item;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item",
@@ -533,7 +545,7 @@ impl ::feishu_runtime::Validate for AdditionalInformation {
         }
         {
             let value = &self.time;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "time",
@@ -544,7 +556,7 @@ impl ::feishu_runtime::Validate for AdditionalInformation {
         }
         {
             let value = &self.detailed_description;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "detailed_description",
@@ -601,11 +613,15 @@ impl ImportAdditionalInformationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ImportAdditionalInformationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ImportAdditionalInformationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.semester_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "semester_id",
@@ -615,7 +631,7 @@ impl ::feishu_runtime::Validate for ImportAdditionalInformationBody {
             );
         }
         if let Some(value) = &self.additional_informations {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "additional_informations",
@@ -623,14 +639,14 @@ impl ::feishu_runtime::Validate for ImportAdditionalInformationBody {
                 Some(1),
                 Some(1000),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "additional_informations"),
+                &::feishu_runtime::codegen::field_path(at, "additional_informations"),
                 out,
             );
         }
         if let Some(value) = &self.import_record_name {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "import_record_name",
@@ -668,12 +684,16 @@ impl ImportAdditionalInformationResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ImportAdditionalInformationResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ImportAdditionalInformationResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.additional_informations {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "additional_informations"),
+                &::feishu_runtime::codegen::field_path(at, "additional_informations"),
                 out,
             );
         }
@@ -747,11 +767,15 @@ impl QueryAdditionalInformationBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryAdditionalInformationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryAdditionalInformationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.semester_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "semester_id",
@@ -761,7 +785,7 @@ impl ::feishu_runtime::Validate for QueryAdditionalInformationBody {
             );
         }
         if let Some(value) = &self.item_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "item_ids",
@@ -771,7 +795,7 @@ impl ::feishu_runtime::Validate for QueryAdditionalInformationBody {
             );
         }
         if let Some(value) = &self.external_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "external_ids",
@@ -781,7 +805,7 @@ impl ::feishu_runtime::Validate for QueryAdditionalInformationBody {
             );
         }
         if let Some(value) = &self.reviewee_user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reviewee_user_ids",
@@ -827,12 +851,16 @@ impl QueryAdditionalInformationResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryAdditionalInformationResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryAdditionalInformationResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.additional_informations {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "additional_informations"),
+                &::feishu_runtime::codegen::field_path(at, "additional_informations"),
                 out,
             );
         }
@@ -856,7 +884,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `additional_information_batch` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AdditionalInformationBatchApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AdditionalInformationBatchApi<'a> {
     /// 批量删除补充信息
@@ -33,8 +33,8 @@ impl<'a> AdditionalInformationBatchApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAdditionalInformationBatchRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAdditionalInformationBatchRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAdditionalInformationBatchRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AdditionalInformationBatchApi::delete`]: 批量删除补充信息.
@@ -68,62 +68,66 @@ impl DeleteAdditionalInformationBatchRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for DeleteAdditionalInformationBatchRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAdditionalInformationBatchRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAdditionalInformationBatchRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAdditionalInformationBatchRequest {
     type Body = DeleteAdditionalInformationBatchBody;
     type Response = DeleteAdditionalInformationBatchResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.additional_information_batch.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/additional_informations/batch",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580103,
                 message: "semester_id is invalid",
                 hint: "周期 ID 不合法，请检查入参 `semester_id` 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580112,
                 message: "permission denied",
                 hint: "操作无权限的被评估人数据，请检查当前应用申请的被评估人数据范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580201,
                 message: "item_id is invalid",
                 hint: "补充信息 ID 不合法，请检查入参 `additional_informations ` 中的 ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -132,14 +136,14 @@ impl ::feishu_runtime::ApiRequest for DeleteAdditionalInformationBatchRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_informations-batch/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/performance/v2/additional_informations/batch");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -147,8 +151,8 @@ impl ::feishu_runtime::ApiRequest for DeleteAdditionalInformationBatchRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`DeleteAdditionalInformationBatchRequest`].
@@ -182,11 +186,15 @@ impl DeleteAdditionalInformationBatchBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteAdditionalInformationBatchBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAdditionalInformationBatchBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.semester_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "semester_id",
@@ -197,7 +205,7 @@ impl ::feishu_runtime::Validate for DeleteAdditionalInformationBatchBody {
         }
         {
             let value = &self.additional_informations;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "additional_informations",
@@ -243,6 +251,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `metric_detail` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MetricDetailApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MetricDetailApi<'a> {
     /// 录入被评估人关键指标数据
@@ -45,8 +45,8 @@ impl<'a> MetricDetailApi<'a> {
     pub fn import(
         &self,
         request: ImportMetricDetailRequest,
-    ) -> ::feishu_runtime::Call<'a, ImportMetricDetailRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ImportMetricDetailRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取被评估人关键指标结果
     ///
@@ -71,8 +71,8 @@ impl<'a> MetricDetailApi<'a> {
     pub fn query(
         &self,
         request: QueryMetricDetailRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryMetricDetailRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryMetricDetailRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MetricDetailApi::import`]: 录入被评估人关键指标数据.
@@ -115,11 +115,15 @@ impl ImportMetricDetailRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ImportMetricDetailRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ImportMetricDetailRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.client_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -130,130 +134,130 @@ impl ::feishu_runtime::Validate for ImportMetricDetailRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ImportMetricDetailRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ImportMetricDetailRequest {
     type Body = ImportMetricDetailBody;
     type Response = ImportMetricDetailResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.metric_detail.import",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/metric_details/import",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580105,
                 message: "invalid semester ID",
                 hint: "周期 ID 不存在，请检查 `semester_id` 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580110,
                 message: "request ID repeat",
                 hint: "client_token 重复，请检查 `client_token` 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580112,
                 message: "permission denied",
                 hint: "操作无权限的被评估人数据，请检查当前应用申请的被评估人数据范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580301,
                 message: "field value type is invalid",
                 hint: "字段值类型不合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580302,
                 message: "field_value is null",
                 hint: "必填字段的字段值不能为空",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580303,
                 message: "field value length exceeds the limit",
                 hint: "字段值内容长度超出限制，检查字段值长度",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580304,
                 message: "sum of weights for metrics exceeds 100%",
                 hint: "指标的权重之和超出 100% 限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580305,
                 message: "filed id not found in the metric",
                 hint: "请求的指标字段 ID 不存在于对应指标中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580306,
                 message: "reviewee not found",
                 hint: "请求的用户未参与评估或者所在项目未启动",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580307,
                 message: "duplicate metric for the same reviewee in request",
                 hint: "检查传入的内容中是否有重复，同一个被评估人不允许传入重复的指标",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580308,
                 message: "duplicate field for the same metric in request",
                 hint: "检查传入的内容中是否有重复，被评估人的指标的一个字段只允许传入唯一的字段值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580309,
                 message: "input is not allowed after the deadline",
                 hint: "已经超过了录入截止时间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580310,
                 message: "old vision metrics can't be input",
                 hint: "不支持录入老版本的关键指标数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580311,
                 message: "data input by admins can't be overwritten",
                 hint: "不支持录入管理员已填写的字段值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580312,
                 message: "reviewee's metrics not found",
                 hint: "检查用户录入的指标ID是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -262,14 +266,14 @@ impl ::feishu_runtime::ApiRequest for ImportMetricDetailRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/metric_detail/import",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/performance/v2/metric_details/import");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("client_token", &self.client_token);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -278,8 +282,8 @@ impl ::feishu_runtime::ApiRequest for ImportMetricDetailRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`MetricDetailApi::query`]: 获取被评估人关键指标结果.
@@ -312,50 +316,54 @@ impl QueryMetricDetailRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMetricDetailRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMetricDetailRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryMetricDetailRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryMetricDetailRequest {
     type Body = QueryMetricDetailBody;
     type Response = QueryMetricDetailResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.metric_detail.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/metric_details/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "服务内部异常，请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580105,
                 message: "invalid semester ID",
                 hint: "周期 ID 不存在，请检查 `semester_id` 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -364,14 +372,14 @@ impl ::feishu_runtime::ApiRequest for QueryMetricDetailRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/metric_detail/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/performance/v2/metric_details/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -379,8 +387,8 @@ impl ::feishu_runtime::ApiRequest for QueryMetricDetailRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 指标维度名称
@@ -447,11 +455,15 @@ impl ImportMetricDetailBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ImportMetricDetailBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ImportMetricDetailBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.imported_metrics;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "imported_metrics",
@@ -459,9 +471,9 @@ impl ::feishu_runtime::Validate for ImportMetricDetailBody {
                 Some(1),
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "imported_metrics"),
+                &::feishu_runtime::codegen::field_path(at, "imported_metrics"),
                 out,
             );
         }
@@ -517,11 +529,15 @@ impl ImportedMetric {
         }
     }
 }
-impl ::feishu_runtime::Validate for ImportedMetric {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ImportedMetric {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "fields",
@@ -712,11 +728,15 @@ impl QueryMetricDetailBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for QueryMetricDetailBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMetricDetailBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.reviewee_user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reviewee_user_ids",
@@ -871,7 +891,9 @@ pub enum AddFrom {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(AddFrom { Reviewee => "reviewee", Admin => "admin" });
+::feishu_runtime::codegen::string_enum!(
+    AddFrom { Reviewee => "reviewee", Admin => "admin" }
+);
 /// 环节状态
 ///
 /// The values of `stage_status` in [`RevieweeStageStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -882,7 +904,7 @@ pub enum StageStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(StageStatus { V0 => 0 });
+::feishu_runtime::codegen::integer_enum!(StageStatus { V0 => 0 });
 /// 环节类型
 ///
 /// The values of `stage_type` in [`RevieweeStageStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -893,7 +915,9 @@ pub enum StageType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(StageType { KpiMetricSetting => "kpi_metric_setting" });
+::feishu_runtime::codegen::string_enum!(
+    StageType { KpiMetricSetting => "kpi_metric_setting" }
+);
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`ImportMetricDetailRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -912,7 +936,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

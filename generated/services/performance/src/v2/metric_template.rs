@@ -5,7 +5,7 @@
 /// A handle on the `metric_template` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MetricTemplateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MetricTemplateApi<'a> {
     /// 获取指标模板列表
@@ -36,8 +36,8 @@ impl<'a> MetricTemplateApi<'a> {
     pub fn query(
         &self,
         request: QueryMetricTemplateRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryMetricTemplateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryMetricTemplateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MetricTemplateApi::query`]: 获取指标模板列表.
@@ -103,10 +103,14 @@ impl QueryMetricTemplateRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMetricTemplateRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMetricTemplateRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -117,52 +121,52 @@ impl ::feishu_runtime::Validate for QueryMetricTemplateRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryMetricTemplateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryMetricTemplateRequest {
     type Body = QueryMetricTemplateBody;
     type Response = QueryMetricTemplateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.metric_template.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/metric_templates/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "服务内部异常，请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580107,
                 message: "page token invalid",
                 hint: "page token 不存在，请检查 `page_token` 入参是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580108,
                 message: "page token expired",
                 hint: "page token 已过期，请重新获取 `page_token`",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -170,21 +174,21 @@ impl ::feishu_runtime::ApiRequest for QueryMetricTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/metric_template/query",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/performance/v2/metric_templates/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -198,25 +202,25 @@ impl ::feishu_runtime::ApiRequest for QueryMetricTemplateRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for QueryMetricTemplateRequest {
+impl ::feishu_runtime::codegen::PagedRequest for QueryMetricTemplateRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for QueryMetricTemplateRequest {
+impl ::feishu_runtime::codegen::PagedItems for QueryMetricTemplateRequest {
     type Item = MetricTemplate;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -679,10 +683,14 @@ impl QueryMetricTemplateBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryMetricTemplateBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryMetricTemplateBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.metrics_template_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "metrics_template_ids",
@@ -763,7 +771,7 @@ pub enum AddMetricOptions {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AddMetricOptions { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AddMetricOptions { V1 => 1, V2 => 2 });
 /// 字段填写方式设置
 ///
 /// The values of `input_setting` in [`MetricFieldInTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -778,7 +786,7 @@ pub enum InputSetting {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     InputSetting { Admin => "admin", DataSourceInputter => "data_source_inputter",
     Reviewee => "reviewee" }
 );
@@ -794,7 +802,7 @@ pub enum MetricWeightMethod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MetricWeightMethod { SumOfMetricWeightsForEachDimensionEquals1 =>
     "sum_of_metric_weights_for_each_dimension_equals_1", TotalSumOfAllMetricWeightEquals1
     => "total_sum_of_all_metric_weight_equals_1" }
@@ -811,7 +819,7 @@ pub enum ReviewRuleOption {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReviewRuleOption { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ReviewRuleOption { V0 => 0, V1 => 1 });
 /// 评分设置类型
 ///
 /// The values of `scoring_setting_type` in [`MetricInTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -824,7 +832,7 @@ pub enum ScoringSettingType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ScoringSettingType { SocreManually => "socre_manually", ScoreByFormula =>
     "score_by_formula" }
 );
@@ -844,7 +852,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Status { ToBeConfigured => "to_be_configured", ToBeActivated => "to_be_activated",
     Enabled => "enabled", Disabled => "disabled" }
 );
@@ -864,7 +872,7 @@ pub enum TotalMetricScoreMethod {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TotalMetricScoreMethod { ReviewManually => "review_manually", Sum => "sum", Weight =>
     "weight", Formula => "formula" }
 );
@@ -886,7 +894,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `review_data` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReviewDataApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReviewDataApi<'a> {
     /// 获取绩效详情数据
@@ -30,8 +30,8 @@ impl<'a> ReviewDataApi<'a> {
     pub fn query(
         &self,
         request: QueryReviewDataRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryReviewDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryReviewDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReviewDataApi::query`]: 获取绩效详情数据.
@@ -64,44 +64,48 @@ impl QueryReviewDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryReviewDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryReviewDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryReviewDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryReviewDataRequest {
     type Body = QueryReviewDataBody;
     type Response = QueryReviewDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.review_data.query",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/review_datas/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查传入的参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "内部错误，请稍后重试，仍然出现可以[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22%3A14%2C%22created_at%22%3A1614493146%2C%22scenario_id%22%3A6885151765134622721%2C%22signature%22%3A%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580901,
                 message: "tenant no licnese",
@@ -110,14 +114,14 @@ impl ::feishu_runtime::ApiRequest for QueryReviewDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/review_data/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/performance/v2/review_datas/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -125,8 +129,8 @@ impl ::feishu_runtime::ApiRequest for QueryReviewDataRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 评估人作为直属项目上级所在的项目
@@ -613,11 +617,15 @@ impl QueryReviewDataBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for QueryReviewDataBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for QueryReviewDataBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.semester_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "semester_ids",
@@ -628,7 +636,7 @@ impl ::feishu_runtime::Validate for QueryReviewDataBody {
         }
         {
             let value = &self.reviewee_user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reviewee_user_ids",
@@ -638,7 +646,7 @@ impl ::feishu_runtime::Validate for QueryReviewDataBody {
             );
         }
         if let Some(value) = &self.stage_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "stage_ids",
@@ -648,7 +656,7 @@ impl ::feishu_runtime::Validate for QueryReviewDataBody {
             );
         }
         if let Some(value) = &self.stage_progresses {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "stage_progresses",
@@ -750,10 +758,14 @@ impl ReviewDataChangedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReviewDataChangedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReviewDataChangedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -764,7 +776,7 @@ impl ::feishu_runtime::Validate for ReviewDataChangedEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for ReviewDataChangedEvent {
+impl ::feishu_runtime::codegen::Event for ReviewDataChangedEvent {
     const EVENT_TYPE: &'static str = "performance.review_data.changed_v2";
 }
 /// 评估题列表，指评估内容中的每个题，可能是评估项或者填写项
@@ -1328,7 +1340,7 @@ pub enum DistributeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DistributeType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(DistributeType { V1 => 1, V2 => 2, V3 => 3 });
 /// 360° 评估人的邀请人类型。如果开启了 360 匿名评估，并且是对全部查看者匿名，且配置隐藏描述信息则不返回该值
 ///
 /// The values of `invitedby` in [`InvitedReviewRecordInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1347,7 +1359,7 @@ pub enum Invitedby {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Invitedby { SystemDefault => "system_default", Reviewee => "reviewee", Manager =>
     "manager", HrbpOrOthers => "hrbp_or_others", Voluntary => "voluntary" }
 );
@@ -1365,7 +1377,7 @@ pub enum LeaderReviewDataSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     LeaderReviewDataSource { Review => "review", Calibaration => "calibaration",
     Reconsideration => "reconsideration" }
 );
@@ -1389,7 +1401,7 @@ pub enum RelationshipWithReviewee {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     RelationshipWithReviewee { DirectReport => "direct_report", SkiplevelReport =>
     "skiplevel_report", FormerDirectManager => "former_direct_manager", SkiplevelManager
     => "skiplevel_manager", Teammate => "teammate", CrossteamColleague =>
@@ -1419,7 +1431,7 @@ pub enum ReviewStageRole {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReviewStageRole { Reviewee => "reviewee", InvitedReviewer => "invited_reviewer",
     SolidLineLeader => "solid_line_leader", DottedLineLeader => "dotted_line_leader",
     SecondarySolidLineLeader => "secondary_solid_line_leader", DirectProjectLeader =>
@@ -1450,7 +1462,7 @@ pub enum ReviewStageRoles {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ReviewStageRoles { Reviewee => "reviewee", InvitedReviewer => "invited_reviewer",
     SolidLineLeader => "solid_line_leader", DottedLineLeader => "dotted_line_leader",
     SecondarySolidLineLeader => "secondary_solid_line_leader", DirectProjectLeader =>
@@ -1479,7 +1491,7 @@ pub enum StageChangeReviewStageRole {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     StageChangeReviewStageRole { Reviewee => "reviewee", InvitedReviewer =>
     "invited_reviewer", SolidLineLeader => "solid_line_leader", DottedLineLeader =>
     "dotted_line_leader", SecondarySolidLineLeader => "secondary_solid_line_leader",
@@ -1506,7 +1518,7 @@ pub enum StageType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     StageType { SummarizeKeyOutputs => "summarize_key_outputs", Review => "review",
     CommunicationAndOpenResult => "communication_and_open_result", ViewResult =>
     "view_result", Reconsideration => "reconsideration", LeaderReview => "leader_review"
@@ -1532,7 +1544,7 @@ pub enum StageTypes {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     StageTypes { SummarizeKeyOutputs => "summarize_key_outputs", Review => "review",
     CommunicationAndOpenResult => "communication_and_open_result", ViewResult =>
     "view_result", Reconsideration => "reconsideration", LeaderReview => "leader_review"
@@ -1556,7 +1568,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

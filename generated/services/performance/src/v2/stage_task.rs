@@ -74,10 +74,14 @@ impl StageTaskOpenResultEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for StageTaskOpenResultEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for StageTaskOpenResultEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "items",
@@ -88,7 +92,7 @@ impl ::feishu_runtime::Validate for StageTaskOpenResultEvent {
         }
     }
 }
-impl ::feishu_runtime::event::Event for StageTaskOpenResultEvent {
+impl ::feishu_runtime::codegen::Event for StageTaskOpenResultEvent {
     const EVENT_TYPE: &'static str = "performance.stage_task.open_result_v2";
 }
 /// 员工 ID，用户 ID 类型请参考：[用户资源介绍](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/field-overview)

@@ -5,7 +5,7 @@
 /// A handle on the `user_group_user_rel` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserGroupUserRelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserGroupUserRelApi<'a> {
     /// 更新人员组成员
@@ -35,8 +35,8 @@ impl<'a> UserGroupUserRelApi<'a> {
     pub fn write(
         &self,
         request: WriteUserGroupUserRelRequest,
-    ) -> ::feishu_runtime::Call<'a, WriteUserGroupUserRelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, WriteUserGroupUserRelRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserGroupUserRelApi::write`]: 更新人员组成员.
@@ -82,11 +82,15 @@ impl WriteUserGroupUserRelRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for WriteUserGroupUserRelRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WriteUserGroupUserRelRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.client_token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -97,58 +101,58 @@ impl ::feishu_runtime::Validate for WriteUserGroupUserRelRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for WriteUserGroupUserRelRequest {
+impl ::feishu_runtime::codegen::ApiRequest for WriteUserGroupUserRelRequest {
     type Body = WriteUserGroupUserRelBody;
     type Response = WriteUserGroupUserRelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "performance.v2.user_group_user_rel.write",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/performance/v2/user_group_user_rels/write",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1580101,
                 message: "internal error",
                 hint: "请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580102,
                 message: "param is invalid",
                 hint: "检查参数是否正确，例如类型，大小",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580401,
                 message: "user group not support api import",
                 hint: "请联系企业管理员前往绩效系统「后台配置」检当前人员组的「人员范围设置」-「设置方式」是否勾选为「API 自动写入人员名单」选项",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580402,
                 message: "user group has running import task",
                 hint: "有其它更新人员组成员任务正在执行，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580403,
                 message: "scope over limit",
                 hint: "更新的人员组成员数量超过限制，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1580110,
                 message: "request ID repeat",
@@ -157,14 +161,14 @@ impl ::feishu_runtime::ApiRequest for WriteUserGroupUserRelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/user_group_user_rel/write",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/performance/v2/user_group_user_rels/write");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("client_token", &self.client_token);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
@@ -173,8 +177,8 @@ impl ::feishu_runtime::ApiRequest for WriteUserGroupUserRelRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 更新结果
@@ -283,10 +287,14 @@ impl WriteUserGroupUserRelBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for WriteUserGroupUserRelBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WriteUserGroupUserRelBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.group_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "group_id",
@@ -296,7 +304,7 @@ impl ::feishu_runtime::Validate for WriteUserGroupUserRelBody {
             );
         }
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -333,7 +341,7 @@ pub enum FailCode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(FailCode { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(FailCode { V1 => 1 });
 /// 人员组可见性配置
 /// **必填：** 是
 ///
@@ -347,7 +355,7 @@ pub enum ScopeVisibleSetting {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ScopeVisibleSetting { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ScopeVisibleSetting { V0 => 0, V1 => 1 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`WriteUserGroupUserRelRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -366,7 +374,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id",
     PeopleAdminId => "people_admin_id" }
 );

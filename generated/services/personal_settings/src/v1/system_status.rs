@@ -5,7 +5,7 @@
 /// A handle on the `system_status` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SystemStatusApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SystemStatusApi<'a> {
     /// 批量关闭系统状态
@@ -30,8 +30,8 @@ impl<'a> SystemStatusApi<'a> {
     pub fn batch_close(
         &self,
         request: BatchCloseSystemStatusRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCloseSystemStatusRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCloseSystemStatusRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量开启系统状态
     ///
@@ -55,8 +55,8 @@ impl<'a> SystemStatusApi<'a> {
     pub fn batch_open(
         &self,
         request: BatchOpenSystemStatusRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchOpenSystemStatusRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchOpenSystemStatusRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建系统状态
     ///
@@ -86,8 +86,8 @@ impl<'a> SystemStatusApi<'a> {
     pub fn create(
         &self,
         request: CreateSystemStatusRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSystemStatusRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSystemStatusRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除系统状态
     ///
@@ -113,8 +113,8 @@ impl<'a> SystemStatusApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSystemStatusRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSystemStatusRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSystemStatusRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取系统状态
     ///
@@ -138,8 +138,8 @@ impl<'a> SystemStatusApi<'a> {
     pub fn list(
         &self,
         request: ListSystemStatusRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSystemStatusRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSystemStatusRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改系统状态
     ///
@@ -169,8 +169,8 @@ impl<'a> SystemStatusApi<'a> {
     pub fn patch(
         &self,
         request: PatchSystemStatusRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchSystemStatusRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchSystemStatusRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SystemStatusApi::batch_close`]: 批量关闭系统状态.
@@ -215,44 +215,48 @@ impl BatchCloseSystemStatusRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchCloseSystemStatusRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCloseSystemStatusRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCloseSystemStatusRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCloseSystemStatusRequest {
     type Body = BatchCloseSystemStatusBody;
     type Response = BatchCloseSystemStatusResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "personal_settings.v1.system_status.batch_close",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/personal_settings/v1/system_statuses/:system_status_id/batch_close",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005006,
                 message: "Request contains other tenant user.",
                 hint: "请检查用户ID是否为本租户ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005007,
                 message: "Tenant does not have permission to api.",
@@ -262,18 +266,18 @@ impl ::feishu_runtime::ApiRequest for BatchCloseSystemStatusRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/batch_close",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
         path.push_str("/open-apis/personal_settings/v1/system_statuses/");
-        ::feishu_runtime::push_path_param(&mut path, &self.system_status_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.system_status_id);
         path.push_str("/batch_close");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -281,8 +285,8 @@ impl ::feishu_runtime::ApiRequest for BatchCloseSystemStatusRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SystemStatusApi::batch_open`]: 批量开启系统状态.
@@ -327,44 +331,48 @@ impl BatchOpenSystemStatusRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for BatchOpenSystemStatusRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchOpenSystemStatusRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchOpenSystemStatusRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchOpenSystemStatusRequest {
     type Body = BatchOpenSystemStatusBody;
     type Response = BatchOpenSystemStatusResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "personal_settings.v1.system_status.batch_open",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/personal_settings/v1/system_statuses/:system_status_id/batch_open",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005006,
                 message: "Request contains other tenant user.",
                 hint: "请检查用户ID是否为本租户ID。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005007,
                 message: "Tenant does not have permission to api.",
@@ -374,18 +382,18 @@ impl ::feishu_runtime::ApiRequest for BatchOpenSystemStatusRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/batch_open",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/personal_settings/v1/system_statuses/");
-        ::feishu_runtime::push_path_param(&mut path, &self.system_status_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.system_status_id);
         path.push_str("/batch_open");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -393,8 +401,8 @@ impl ::feishu_runtime::ApiRequest for BatchOpenSystemStatusRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SystemStatusApi::create`]: 创建系统状态.
@@ -413,62 +421,66 @@ impl CreateSystemStatusRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for CreateSystemStatusRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSystemStatusRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSystemStatusRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSystemStatusRequest {
     type Body = CreateSystemStatusBody;
     type Response = CreateSystemStatusResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "personal_settings.v1.system_status.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/personal_settings/v1/system_statuses",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005002,
                 message: "The same name or i18n name has already be created within your tenant.",
                 hint: "该名称或国际化名称中所对应的系统状态已经被创建，请使用其他名称。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005003,
                 message: "Name or i18n name contains sensitive words.",
                 hint: "该名称或国际化名称包含敏感词，请使用其他名称。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005004,
                 message: "The number of tenant system status exceeds limit",
                 hint: "租户维度系统状态个数超过10个。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005005,
                 message: "The priority of tenant system status has already be created within your tenant.",
                 hint: "不同系统状态的优先级不可以重复。使用其他的优先级，或者调整其他系统状态的优先级。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005007,
                 message: "Tenant does not have permission to api.",
@@ -477,7 +489,7 @@ impl ::feishu_runtime::ApiRequest for CreateSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -487,8 +499,8 @@ impl ::feishu_runtime::ApiRequest for CreateSystemStatusRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SystemStatusApi::delete`]: 删除系统状态.
@@ -512,26 +524,26 @@ impl DeleteSystemStatusRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSystemStatusRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSystemStatusRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "personal_settings.v1.system_status.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/personal_settings/v1/system_statuses/:system_status_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005007,
                 message: "Tenant does not have permission to api.",
@@ -540,12 +552,12 @@ impl ::feishu_runtime::ApiRequest for DeleteSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/personal_settings/v1/system_statuses/");
-        ::feishu_runtime::push_path_param(&mut path, &self.system_status_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.system_status_id);
         path
     }
 }
@@ -587,10 +599,14 @@ impl ListSystemStatusRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSystemStatusRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSystemStatusRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -601,26 +617,26 @@ impl ::feishu_runtime::Validate for ListSystemStatusRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSystemStatusRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSystemStatusRequest {
     type Body = ();
     type Response = ListSystemStatusResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "personal_settings.v1.system_status.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/personal_settings/v1/system_statuses",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005007,
                 message: "Tenant does not have permission to api.",
@@ -628,21 +644,21 @@ impl ::feishu_runtime::ApiRequest for ListSystemStatusRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/personal_settings/v1/system_statuses");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -650,25 +666,25 @@ impl ::feishu_runtime::ApiRequest for ListSystemStatusRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSystemStatusRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSystemStatusRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSystemStatusRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSystemStatusRequest {
     type Item = SystemStatus;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -701,56 +717,60 @@ impl PatchSystemStatusRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchSystemStatusRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSystemStatusRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchSystemStatusRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchSystemStatusRequest {
     type Body = PatchSystemStatusBody;
     type Response = PatchSystemStatusResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "personal_settings.v1.system_status.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/personal_settings/v1/system_statuses/:system_status_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "参数错误，请根据接口返回的错误信息并参考文档检查输入参数。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005002,
                 message: "The same name or i18n name has already be created within your tenant.",
                 hint: "该名称或国际化名称中所对应的系统状态已经被创建，请使用其他名称。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005003,
                 message: "Name or i18n name contains sensitive words.",
                 hint: "该名称或国际化名称包含敏感词，请使用其他名称。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005005,
                 message: "The priority of tenant system status has already be created within your tenant.",
                 hint: "不同系统状态的优先级不可以重复。使用其他的优先级，或者调整其他系统状态的优先级。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 2005007,
                 message: "Tenant does not have permission to api.",
@@ -759,19 +779,19 @@ impl ::feishu_runtime::ApiRequest for PatchSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/personal_settings/v1/system_statuses/");
-        ::feishu_runtime::push_path_param(&mut path, &self.system_status_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.system_status_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`BatchCloseSystemStatusRequest`].
@@ -793,11 +813,15 @@ impl BatchCloseSystemStatusBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchCloseSystemStatusBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchCloseSystemStatusBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_list",
@@ -845,11 +869,15 @@ impl BatchOpenSystemStatusBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for BatchOpenSystemStatusBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for BatchOpenSystemStatusBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_list;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_list",
@@ -948,10 +976,14 @@ impl CreateSystemStatusBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSystemStatusBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSystemStatusBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.priority {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "priority",
@@ -978,12 +1010,16 @@ impl CreateSystemStatusResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSystemStatusResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSystemStatusResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.system_status {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "system_status"),
+                &::feishu_runtime::codegen::field_path(at, "system_status"),
                 out,
             );
         }
@@ -1021,12 +1057,16 @@ impl ListSystemStatusResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSystemStatusResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSystemStatusResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -1058,19 +1098,23 @@ impl PatchSystemStatusBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchSystemStatusBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSystemStatusBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.system_status;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "system_status"),
+                &::feishu_runtime::codegen::field_path(at, "system_status"),
                 out,
             );
         }
         {
             let value = &self.update_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "update_fields",
@@ -1097,12 +1141,16 @@ impl PatchSystemStatusResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchSystemStatusResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSystemStatusResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.system_status {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "system_status"),
+                &::feishu_runtime::codegen::field_path(at, "system_status"),
                 out,
             );
         }
@@ -1194,10 +1242,14 @@ impl SystemStatus {
         self
     }
 }
-impl ::feishu_runtime::Validate for SystemStatus {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SystemStatus {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.priority {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "priority",
@@ -1515,7 +1567,7 @@ pub enum Color {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Color { Blue => "BLUE", Gray => "GRAY", Indigo => "INDIGO", Wathet => "WATHET", Green
     => "GREEN", Turquoise => "TURQUOISE", Yellow => "YELLOW", Lime => "LIME", Red =>
     "RED", Orange => "ORANGE", Purple => "PURPLE", Violet => "VIOLET", Carmine =>
@@ -1566,7 +1618,7 @@ pub enum IconKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     IconKey { GeneralDoNotDisturb => "GeneralDoNotDisturb", GeneralInMeetingBusy =>
     "GeneralInMeetingBusy", Coffee => "Coffee", GeneralBusinessTrip =>
     "GeneralBusinessTrip", GeneralWorkFromHome => "GeneralWorkFromHome", StatusEnjoyLife
@@ -1595,7 +1647,7 @@ pub enum SystemStatusUserCloseResultEntityResult {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SystemStatusUserCloseResultEntityResult { Success => "success", Fail => "fail",
     InvisibleUserId => "invisible_user_id", InvalidUserId => "invalid_user_id",
     ResignUserId => "resign_user_id" }
@@ -1622,7 +1674,7 @@ pub enum SystemStatusUserOpenResultEntityResult {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SystemStatusUserOpenResultEntityResult { SuccessShow => "success_show",
     SuccessUserCloseSyn => "success_user_close_syn",
     SuccessUserInHigherPrioritySystemStatus =>
@@ -1650,7 +1702,7 @@ pub enum UpdateFields {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UpdateFields { Title => "TITLE", I18nTitle => "I18N_TITLE", Icon => "ICON", Color =>
     "COLOR", Priority => "PRIORITY", SyncSetting => "SYNC_SETTING" }
 );
@@ -1670,6 +1722,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `rule` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RuleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RuleApi<'a> {
     /// 查询规则
@@ -28,8 +28,8 @@ impl<'a> RuleApi<'a> {
     pub fn query(
         &self,
         request: QueryRuleRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRuleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRuleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RuleApi::query`]: 查询规则.
@@ -82,20 +82,20 @@ impl QueryRuleRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRuleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRuleRequest {
     type Body = ();
     type Response = QueryRuleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "report.v1.rule.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/report/v1/rules/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1430001,
                 message: "tenant key  not exist",
@@ -111,7 +111,7 @@ impl ::feishu_runtime::ApiRequest for QueryRuleRequest {
         path.push_str("/open-apis/report/v1/rules/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("rule_name", &self.rule_name);
         if let Some(value) = &self.include_deleted {
             out.push("include_deleted", value);
@@ -382,7 +382,7 @@ pub enum IncludeDeleted {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(IncludeDeleted { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(IncludeDeleted { V0 => 0, V1 => 1 });
 /// 规则是否已删除
 ///
 /// The values of `is_deleted` in [`Rule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -395,7 +395,7 @@ pub enum IsDeleted {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(IsDeleted { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(IsDeleted { V0 => 0, V1 => 1 });
 /// 字段类型
 ///
 /// The values of `type` in [`FormField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -420,7 +420,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Text => "text", Number => "number", Dropdown => "dropdown", Image => "image",
     Attachement => "attachement", MultiSelect => "multiSelect", Address => "address",
     Datetime => "datetime" }
@@ -441,6 +441,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserApi<'a> {
     /// 搜索用户
@@ -27,8 +27,8 @@ impl<'a> UserApi<'a> {
     pub fn list(
         &self,
         request: ListUserRequest,
-    ) -> ::feishu_runtime::Call<'a, ListUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserApi::list`]: 搜索用户.
@@ -75,22 +75,22 @@ impl ListUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
     type Body = ();
     type Response = ListUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v1.user.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v1/user",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTM4UjLzEDO14yMxgTN",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -103,7 +103,7 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         path.push_str("/open-apis/search/v1/user");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("query", &self.query);
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
@@ -113,21 +113,21 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListUserRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListUserRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListUserRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListUserRequest {
     type Item = Users;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.users.unwrap_or_default()

@@ -5,7 +5,7 @@
 /// A handle on the `data_source` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DataSourceApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DataSourceApi<'a> {
     /// 创建数据源
@@ -31,8 +31,8 @@ impl<'a> DataSourceApi<'a> {
     pub fn create(
         &self,
         request: CreateDataSourceRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDataSourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDataSourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除数据源
     ///
@@ -58,8 +58,8 @@ impl<'a> DataSourceApi<'a> {
     pub fn delete(
         &self,
         request: DeleteDataSourceRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteDataSourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteDataSourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取数据源
     ///
@@ -84,8 +84,8 @@ impl<'a> DataSourceApi<'a> {
     pub fn get(
         &self,
         request: GetDataSourceRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDataSourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDataSourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取数据源
     ///
@@ -111,8 +111,8 @@ impl<'a> DataSourceApi<'a> {
     pub fn list(
         &self,
         request: ListDataSourceRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDataSourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDataSourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改数据源
     ///
@@ -139,8 +139,8 @@ impl<'a> DataSourceApi<'a> {
     pub fn patch(
         &self,
         request: PatchDataSourceRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchDataSourceRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchDataSourceRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DataSourceApi::create`]: 创建数据源.
@@ -159,50 +159,50 @@ impl CreateDataSourceRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDataSourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDataSourceRequest {
     type Body = CreateDataSourceBody;
     type Response = CreateDataSourceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270003,
                 message: "调用失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1271005,
                 message: "数据源数量超过限制",
                 hint: "联系管理员升级或者删除一些数据源",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1271006,
                 message: "openAppID 已经关联应用",
@@ -242,56 +242,56 @@ impl DeleteDataSourceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteDataSourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteDataSourceRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270003,
                 message: "调用失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
@@ -305,7 +305,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDataSourceRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path
     }
 }
@@ -329,50 +329,50 @@ impl GetDataSourceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDataSourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDataSourceRequest {
     type Body = ();
     type Response = GetDataSourceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
@@ -386,7 +386,7 @@ impl ::feishu_runtime::ApiRequest for GetDataSourceRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path
     }
 }
@@ -441,10 +441,14 @@ impl ListDataSourceRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDataSourceRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDataSourceRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -455,44 +459,44 @@ impl ::feishu_runtime::Validate for ListDataSourceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDataSourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDataSourceRequest {
     type Body = ();
     type Response = ListDataSourceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1271001,
                 message: "非法 page_token",
                 hint: "page_token 无法解析，看是否填写正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1271002,
                 message: "生成 page_token 失败",
@@ -500,8 +504,8 @@ impl ::feishu_runtime::ApiRequest for ListDataSourceRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -514,7 +518,7 @@ impl ::feishu_runtime::ApiRequest for ListDataSourceRequest {
         path.push_str("/open-apis/search/v2/data_sources");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.view {
             out.push("view", value);
         }
@@ -525,25 +529,25 @@ impl ::feishu_runtime::ApiRequest for ListDataSourceRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDataSourceRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDataSourceRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDataSourceRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDataSourceRequest {
     type Item = DataSource;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -572,62 +576,62 @@ impl PatchDataSourceRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchDataSourceRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchDataSourceRequest {
     type Body = PatchDataSourceBody;
     type Response = PatchDataSourceResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270003,
                 message: "调用失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1271003,
                 message: "无更改",
                 hint: "没有更改项，请检查参数是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
@@ -641,7 +645,7 @@ impl ::feishu_runtime::ApiRequest for PatchDataSourceRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -1074,7 +1078,7 @@ pub enum State {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(State { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(State { V0 => 0, V1 => 1 });
 /// 回包数据格式，0-全量数据；1-摘要数据。
 /// **注**：摘要数据仅包含"id"，"name"，"state"。
 ///
@@ -1088,4 +1092,4 @@ pub enum View {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(View { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(View { V0 => 0, V1 => 1 });

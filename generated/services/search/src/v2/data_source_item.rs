@@ -5,7 +5,7 @@
 /// A handle on the `data_source_item` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DataSourceItemApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DataSourceItemApi<'a> {
     /// 批量为数据项创建索引
@@ -35,8 +35,8 @@ impl<'a> DataSourceItemApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateDataSourceItemRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateDataSourceItemRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchCreateDataSourceItemRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 为指定数据项创建索引
     ///
@@ -62,8 +62,8 @@ impl<'a> DataSourceItemApi<'a> {
     pub fn create(
         &self,
         request: CreateDataSourceItemRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDataSourceItemRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDataSourceItemRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除数据项
     ///
@@ -88,8 +88,8 @@ impl<'a> DataSourceItemApi<'a> {
     pub fn delete(
         &self,
         request: DeleteDataSourceItemRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteDataSourceItemRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteDataSourceItemRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定数据项
     ///
@@ -115,8 +115,8 @@ impl<'a> DataSourceItemApi<'a> {
     pub fn get(
         &self,
         request: GetDataSourceItemRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDataSourceItemRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDataSourceItemRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DataSourceItemApi::batch_create`]: 批量为数据项创建索引.
@@ -145,62 +145,62 @@ impl BatchCreateDataSourceItemRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateDataSourceItemRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchCreateDataSourceItemRequest {
     type Body = BatchCreateDataSourceItemBody;
     type Response = BatchCreateDataSourceItemResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source_item.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id/items/batch_create",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1271004,
                 message: "acl字段填写不完整",
                 hint: "填写数据项的可见性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1272004,
                 message: "acl中指定的user数量超过限制",
@@ -214,7 +214,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateDataSourceItemRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path.push_str("/items/batch_create");
         path
     }
@@ -248,68 +248,72 @@ impl CreateDataSourceItemRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateDataSourceItemRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDataSourceItemRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDataSourceItemRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDataSourceItemRequest {
     type Body = CreateDataSourceItemBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source_item.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id/items",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1271004,
                 message: "acl字段填写不完整",
                 hint: "填写数据项的可见性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
@@ -323,15 +327,15 @@ impl ::feishu_runtime::ApiRequest for CreateDataSourceItemRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path.push_str("/items");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`DataSourceItemApi::delete`]: 删除数据项.
@@ -359,50 +363,50 @@ impl DeleteDataSourceItemRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteDataSourceItemRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteDataSourceItemRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source_item.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id/items/:item_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
@@ -416,9 +420,9 @@ impl ::feishu_runtime::ApiRequest for DeleteDataSourceItemRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path.push_str("/items/");
-        ::feishu_runtime::push_path_param(&mut path, &self.item_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.item_id);
         path
     }
 }
@@ -450,50 +454,50 @@ impl GetDataSourceItemRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDataSourceItemRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDataSourceItemRequest {
     type Body = ();
     type Response = GetDataSourceItemResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.data_source_item.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/data_sources/:data_source_id/items/:item_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270004,
                 message: "数据源不存在",
                 hint: "确认 datasource ID 是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1272001,
                 message: "无权限操作数据源",
                 hint: "确认 datasource ID 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1272002,
                 message: "操作鉴权失败",
@@ -503,16 +507,16 @@ impl ::feishu_runtime::ApiRequest for GetDataSourceItemRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/search/v2/data_sources/");
-        ::feishu_runtime::push_path_param(&mut path, &self.data_source_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.data_source_id);
         path.push_str("/items/");
-        ::feishu_runtime::push_path_param(&mut path, &self.item_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.item_id);
         path
     }
 }
@@ -665,11 +669,15 @@ impl CreateDataSourceItemBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateDataSourceItemBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateDataSourceItemBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -855,7 +863,7 @@ pub enum Access {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Access { Allow => "allow", Deny => "deny" });
+::feishu_runtime::codegen::string_enum!(Access { Allow => "allow", Deny => "deny" });
 /// 内容的格式
 ///
 /// The values of `format` in [`ItemContent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -868,7 +876,9 @@ pub enum Format {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Format { Html => "html", Plaintext => "plaintext" });
+::feishu_runtime::codegen::string_enum!(
+    Format { Html => "html", Plaintext => "plaintext" }
+);
 /// 权限值类型
 ///
 /// The values of `type` in [`Acl`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -895,7 +905,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { User => "user", Group => "group", OpenId => "open_id", UserId => "user_id",
     UnionId => "union_id", DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id", GroupId => "group_id", AppGroupId => "app_group_id" }

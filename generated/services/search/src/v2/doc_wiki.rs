@@ -5,7 +5,7 @@
 /// A handle on the `doc_wiki` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocWikiApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocWikiApi<'a> {
     /// 搜索文档
@@ -32,8 +32,8 @@ impl<'a> DocWikiApi<'a> {
     pub fn search(
         &self,
         request: SearchDocWikiRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchDocWikiRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchDocWikiRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocWikiApi::search`]: 搜索文档.
@@ -52,50 +52,54 @@ impl SearchDocWikiRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for SearchDocWikiRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchDocWikiRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchDocWikiRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchDocWikiRequest {
     type Body = SearchDocWikiBody;
     type Response = SearchDocWikiResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.doc_wiki.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/doc_wiki/search",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274001,
                 message: "invalid param: missing required fields",
                 hint: "检查请求头和请求体中是否包含必要的认证信息且字段是否完整",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274002,
                 message: "invalid param: illegal enum value",
                 hint: "验证枚举字段的值是否符合定义的合法枚举范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1274011,
                 message: "user_access_token is invalid or expired",
                 hint: "检查user_access_token是否正确或过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1277001,
                 message: "rate limit exceeded",
@@ -103,14 +107,14 @@ impl ::feishu_runtime::ApiRequest for SearchDocWikiRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/doc_wiki/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("res_units"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -120,25 +124,25 @@ impl ::feishu_runtime::ApiRequest for SearchDocWikiRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchDocWikiRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchDocWikiRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchDocWikiRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchDocWikiRequest {
     type Item = DocResUnit;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.res_units.unwrap_or_default()
@@ -231,10 +235,14 @@ impl DocFilter {
         self
     }
 }
-impl ::feishu_runtime::Validate for DocFilter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DocFilter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.creator_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "creator_ids",
@@ -244,7 +252,7 @@ impl ::feishu_runtime::Validate for DocFilter {
             );
         }
         if let Some(value) = &self.doc_types {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "doc_types",
@@ -254,7 +262,7 @@ impl ::feishu_runtime::Validate for DocFilter {
             );
         }
         if let Some(value) = &self.folder_tokens {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "folder_tokens",
@@ -264,16 +272,16 @@ impl ::feishu_runtime::Validate for DocFilter {
             );
         }
         if let Some(value) = &self.open_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "open_time"),
+                &::feishu_runtime::codegen::field_path(at, "open_time"),
                 out,
             );
         }
         if let Some(value) = &self.create_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "create_time"),
+                &::feishu_runtime::codegen::field_path(at, "create_time"),
                 out,
             );
         }
@@ -484,11 +492,15 @@ impl SearchDocWikiBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchDocWikiBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchDocWikiBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.query;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "query",
@@ -498,21 +510,21 @@ impl ::feishu_runtime::Validate for SearchDocWikiBody {
             );
         }
         if let Some(value) = &self.doc_filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "doc_filter"),
+                &::feishu_runtime::codegen::field_path(at, "doc_filter"),
                 out,
             );
         }
         if let Some(value) = &self.wiki_filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "wiki_filter"),
+                &::feishu_runtime::codegen::field_path(at, "wiki_filter"),
                 out,
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -595,10 +607,14 @@ impl TimeRange {
         self
     }
 }
-impl ::feishu_runtime::Validate for TimeRange {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TimeRange {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.start {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "start",
@@ -608,7 +624,7 @@ impl ::feishu_runtime::Validate for TimeRange {
             );
         }
         if let Some(value) = &self.end {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "end",
@@ -706,10 +722,14 @@ impl WikiFilter {
         self
     }
 }
-impl ::feishu_runtime::Validate for WikiFilter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for WikiFilter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.creator_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "creator_ids",
@@ -719,7 +739,7 @@ impl ::feishu_runtime::Validate for WikiFilter {
             );
         }
         if let Some(value) = &self.doc_types {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "doc_types",
@@ -729,7 +749,7 @@ impl ::feishu_runtime::Validate for WikiFilter {
             );
         }
         if let Some(value) = &self.space_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "space_ids",
@@ -739,16 +759,16 @@ impl ::feishu_runtime::Validate for WikiFilter {
             );
         }
         if let Some(value) = &self.open_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "open_time"),
+                &::feishu_runtime::codegen::field_path(at, "open_time"),
                 out,
             );
         }
         if let Some(value) = &self.create_time {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "create_time"),
+                &::feishu_runtime::codegen::field_path(at, "create_time"),
                 out,
             );
         }
@@ -784,7 +804,7 @@ pub enum DocTypes {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DocTypes { Doc => "DOC", Sheet => "SHEET", Bitable => "BITABLE", Mindnote =>
     "MINDNOTE", File => "FILE", Wiki => "WIKI", Docx => "DOCX", Folder => "FOLDER",
     Catalog => "CATALOG", Slides => "SLIDES", Shortcut => "SHORTCUT" }
@@ -801,7 +821,7 @@ pub enum EntityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(EntityType { Doc => "DOC", Wiki => "WIKI" });
+::feishu_runtime::codegen::string_enum!(EntityType { Doc => "DOC", Wiki => "WIKI" });
 /// 排序方式
 ///
 /// The values of `sort_type` in [`DocFilter`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -826,7 +846,7 @@ pub enum SortType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     SortType { DefaultType => "DEFAULT_TYPE", OpenTime => "OPEN_TIME", EditTime =>
     "EDIT_TIME", EditTimeAsc => "EDIT_TIME_ASC", EntityCreateTimeAsc =>
     "ENTITY_CREATE_TIME_ASC", EntityCreateTimeDesc => "ENTITY_CREATE_TIME_DESC",

@@ -10,7 +10,7 @@ pub mod schema;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SearchV2Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SearchV2Api<'a> {
     /// The `app` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `schema` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SchemaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SchemaApi<'a> {
     /// 创建数据范式
@@ -39,8 +39,8 @@ impl<'a> SchemaApi<'a> {
     pub fn create(
         &self,
         request: CreateSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除数据范式
     ///
@@ -64,8 +64,8 @@ impl<'a> SchemaApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取数据范式
     ///
@@ -89,8 +89,8 @@ impl<'a> SchemaApi<'a> {
     pub fn get(
         &self,
         request: GetSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 修改数据范式
     ///
@@ -117,8 +117,8 @@ impl<'a> SchemaApi<'a> {
     pub fn patch(
         &self,
         request: PatchSchemaRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchSchemaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchSchemaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SchemaApi::create`]: 创建数据范式.
@@ -151,110 +151,114 @@ impl CreateSchemaRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSchemaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSchemaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSchemaRequest {
     type Body = CreateSchemaBody;
     type Response = CreateSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.schema.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/schemas",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270003,
                 message: "调用失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274001,
                 message: "未定义的特殊字段",
                 hint: "检查以下划线开头的字段是否是[_item_id,_update_time,_update_time,_title] 之一",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274002,
                 message: "定义的字段名称重复",
                 hint: "修改重复字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274003,
                 message: "定义了特殊字段(如:_title,_create_time,_update_time)，但是类型属性未定义",
                 hint: "完善对应字段的类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274004,
                 message: "字段可搜索属性配置错误",
                 hint: "根据返回信息变更字段属性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274005,
                 message: "字段可排序属性配置错误",
                 hint: "根据返回信息变更字段属性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274006,
                 message: "特定类型字段的type_definitions属性为空",
                 hint: "完善字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274007,
                 message: "超过数量限制",
                 hint: "根据返回信息修改请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274009,
                 message: "字段搜索表现冲突",
                 hint: "字段is_searchable和is_isreturnable保持一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274008,
                 message: "字段和类型不匹配",
                 hint: "检查字段的名称是否可以设置为对应类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274010,
                 message: "字段名称不符合规范",
@@ -270,7 +274,7 @@ impl ::feishu_runtime::ApiRequest for CreateSchemaRequest {
         path.push_str("/open-apis/search/v2/schemas");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.validate_only {
             out.push("validate_only", value);
         }
@@ -278,8 +282,8 @@ impl ::feishu_runtime::ApiRequest for CreateSchemaRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SchemaApi::delete`]: 删除数据范式.
@@ -304,11 +308,15 @@ impl DeleteSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteSchemaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteSchemaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.schema_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "schema_id",
@@ -319,44 +327,44 @@ impl ::feishu_runtime::Validate for DeleteSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSchemaRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.schema.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/schemas/:schema_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270003,
                 message: "调用失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1273004,
                 message: "记录不存在",
@@ -370,11 +378,11 @@ impl ::feishu_runtime::ApiRequest for DeleteSchemaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/search/v2/schemas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.schema_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.schema_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SchemaApi::get`]: 获取数据范式.
@@ -399,11 +407,15 @@ impl GetSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for GetSchemaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetSchemaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.schema_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "schema_id",
@@ -414,44 +426,44 @@ impl ::feishu_runtime::Validate for GetSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSchemaRequest {
     type Body = ();
     type Response = GetSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.schema.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/schemas/:schema_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270003,
                 message: "调用失败",
                 hint: "如果重试后仍然失败，请联系系统开发人员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1273004,
                 message: "记录不存在",
@@ -465,11 +477,11 @@ impl ::feishu_runtime::ApiRequest for GetSchemaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/search/v2/schemas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.schema_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.schema_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SchemaApi::patch`]: 修改数据范式.
@@ -497,11 +509,15 @@ impl PatchSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchSchemaRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSchemaRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.schema_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "schema_id",
@@ -512,62 +528,62 @@ impl ::feishu_runtime::Validate for PatchSchemaRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchSchemaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchSchemaRequest {
     type Body = PatchSchemaBody;
     type Response = PatchSchemaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "search.v2.schema.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/search/v2/schemas/:schema_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1270001,
                 message: "系统内部错误",
                 hint: "联系系统开发人员协助定位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270002,
                 message: "参数错误",
                 hint: "根据错误信息和文档排查非法参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1270005,
                 message: "该功能仅对旗舰版可用",
                 hint: "请联系销售人员升级套餐以使用此高级功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1273004,
                 message: "记录不存在",
                 hint: "检查请求的记录是否真实存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1273005,
                 message: "请求体参数错误或缺失",
                 hint: "根据错误信息和文档排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274002,
                 message: "定义的字段名称重复",
                 hint: "修改重复字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274008,
                 message: "字段和类型不匹配",
                 hint: "检查字段的名称是否可以设置为对应类型",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1274010,
                 message: "字段名称不符合规范",
@@ -581,14 +597,14 @@ impl ::feishu_runtime::ApiRequest for PatchSchemaRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/search/v2/schemas/");
-        ::feishu_runtime::push_path_param(&mut path, &self.schema_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.schema_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateSchemaRequest`].
@@ -621,19 +637,23 @@ impl CreateSchemaBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateSchemaBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSchemaBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.properties;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "properties"),
+                &::feishu_runtime::codegen::field_path(at, "properties"),
                 out,
             );
         }
         {
             let value = &self.schema_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "schema_id",
@@ -660,12 +680,16 @@ impl CreateSchemaResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSchemaResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSchemaResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.schema {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "schema"),
+                &::feishu_runtime::codegen::field_path(at, "schema"),
                 out,
             );
         }
@@ -687,12 +711,16 @@ impl GetSchemaResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetSchemaResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetSchemaResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.schema {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "schema"),
+                &::feishu_runtime::codegen::field_path(at, "schema"),
                 out,
             );
         }
@@ -730,12 +758,16 @@ impl PatchSchemaResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchSchemaResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSchemaResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.schema {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "schema"),
+                &::feishu_runtime::codegen::field_path(at, "schema"),
                 out,
             );
         }
@@ -778,12 +810,16 @@ impl Schema {
         self
     }
 }
-impl ::feishu_runtime::Validate for Schema {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Schema {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.properties {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "properties"),
+                &::feishu_runtime::codegen::field_path(at, "properties"),
                 out,
             );
         }
@@ -939,11 +975,15 @@ impl SchemaProperty {
         self
     }
 }
-impl ::feishu_runtime::Validate for SchemaProperty {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SchemaProperty {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -953,9 +993,9 @@ impl ::feishu_runtime::Validate for SchemaProperty {
             );
         }
         if let Some(value) = &self.type_definitions {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "type_definitions"),
+                &::feishu_runtime::codegen::field_path(at, "type_definitions"),
                 out,
             );
         }
@@ -1091,11 +1131,15 @@ impl SchemaTagOptions {
         self
     }
 }
-impl ::feishu_runtime::Validate for SchemaTagOptions {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SchemaTagOptions {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "name",
@@ -1106,7 +1150,7 @@ impl ::feishu_runtime::Validate for SchemaTagOptions {
         }
         {
             let value = &self.text;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "text",
@@ -1136,10 +1180,14 @@ impl SchemaTypeDefinitions {
         self
     }
 }
-impl ::feishu_runtime::Validate for SchemaTypeDefinitions {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SchemaTypeDefinitions {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tag {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tag",
@@ -1147,9 +1195,9 @@ impl ::feishu_runtime::Validate for SchemaTypeDefinitions {
                 None,
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tag"),
+                &::feishu_runtime::codegen::field_path(at, "tag"),
                 out,
             );
         }
@@ -1166,7 +1214,9 @@ pub enum CardKey {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(CardKey { SearchCommonCard => "search_common_card" });
+::feishu_runtime::codegen::string_enum!(
+    CardKey { SearchCommonCard => "search_common_card" }
+);
 /// 标签对应的颜色
 ///
 /// The values of `color` in [`SchemaTagOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1185,7 +1235,7 @@ pub enum Color {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Color { Red => "red", Green => "green", Blue => "blue", Grey => "grey", Yellow =>
     "yellow" }
 );
@@ -1201,7 +1251,7 @@ pub enum Order {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Order { Asc => "asc", Desc => "desc" });
+::feishu_runtime::codegen::string_enum!(Order { Asc => "asc", Desc => "desc" });
 /// 排序的优先级，可选范围为 0~4，0为最高优先级。如果优先级相同，则随机进行排序。默认为0
 ///
 /// The values of `priority` in [`SchemaSortOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1220,7 +1270,7 @@ pub enum Priority {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Priority { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );
 /// 属性类型
@@ -1243,7 +1293,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Text => "text", Int => "int", Tag => "tag", Timestamp => "timestamp", Double
     => "double", Tinytext => "tinytext" }
 );

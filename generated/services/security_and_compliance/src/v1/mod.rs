@@ -7,7 +7,7 @@ pub mod user_migration;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SecurityAndComplianceV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SecurityAndComplianceV1Api<'a> {
     /// The `multi_geo_entity_tenant` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `multi_geo_entity_tenant` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MultiGeoEntityTenantApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MultiGeoEntityTenantApi<'a> {
     /// 获取地理位置列表
@@ -30,8 +30,8 @@ impl<'a> MultiGeoEntityTenantApi<'a> {
     pub fn get(
         &self,
         request: GetMultiGeoEntityTenantRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMultiGeoEntityTenantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMultiGeoEntityTenantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MultiGeoEntityTenantApi::get`]: 获取地理位置列表.
@@ -42,41 +42,41 @@ impl<'a> MultiGeoEntityTenantApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct GetMultiGeoEntityTenantRequest {}
 impl GetMultiGeoEntityTenantRequest {}
-impl ::feishu_runtime::ApiRequest for GetMultiGeoEntityTenantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMultiGeoEntityTenantRequest {
     type Body = ();
     type Response = GetMultiGeoEntityTenantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v1.multi_geo_entity_tenant.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v1/multi_geo_entity/tenant",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781001,
                 message: "Your request contains an invalid request parameter.",
                 hint: "请求参数无效，请修正请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1781002,
                 message: "Lack of necessary permissions.",
                 hint: "缺少必要的权限。请在管理员后台为操作人开通数据驻留服务操作权限，参考[管理员创建管理员角色及分配权限](https://www.feishu.cn/hc/zh-CN/articles/360043495213)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781003,
                 message: "Data Residency service is not enabled for this tenant.",
                 hint: "租户未开通「数据驻留服务」。请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)开通「数据驻留服务」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782001,
                 message: "Internal service error.",
@@ -85,7 +85,7 @@ impl ::feishu_runtime::ApiRequest for GetMultiGeoEntityTenantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/multi_geo_entity-tenant/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

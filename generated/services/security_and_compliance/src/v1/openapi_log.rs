@@ -5,7 +5,7 @@
 /// A handle on the `openapi_log` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct OpenapiLogApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> OpenapiLogApi<'a> {
     /// 获取OpenAPI审计日志数据
@@ -30,8 +30,8 @@ impl<'a> OpenapiLogApi<'a> {
     pub fn list_data(
         &self,
         request: ListDataOpenapiLogRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDataOpenapiLogRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDataOpenapiLogRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`OpenapiLogApi::list_data`]: 获取OpenAPI审计日志数据.
@@ -50,38 +50,42 @@ impl ListDataOpenapiLogRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for ListDataOpenapiLogRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDataOpenapiLogRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDataOpenapiLogRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDataOpenapiLogRequest {
     type Body = ListDataOpenapiLogBody;
     type Response = ListDataOpenapiLogResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v1.openapi_log.list_data",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v1/openapi_logs/list_data",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal Server Error",
                 hint: "请重试，若仍有异常请联系开放平台技术支持",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780103,
                 message: "Request Param Error",
@@ -89,14 +93,14 @@ impl ::feishu_runtime::ApiRequest for ListDataOpenapiLogRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/openapi_log/list_data",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -106,25 +110,25 @@ impl ::feishu_runtime::ApiRequest for ListDataOpenapiLogRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDataOpenapiLogRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDataOpenapiLogRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDataOpenapiLogRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDataOpenapiLogRequest {
     type Item = OpenapiLog;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -203,10 +207,14 @@ impl ListDataOpenapiLogBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDataOpenapiLogBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDataOpenapiLogBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.api_keys {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "api_keys",
@@ -216,7 +224,7 @@ impl ::feishu_runtime::Validate for ListDataOpenapiLogBody {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",

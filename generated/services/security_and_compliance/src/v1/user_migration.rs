@@ -5,7 +5,7 @@
 /// A handle on the `user_migration` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserMigrationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserMigrationApi<'a> {
     /// 取消用户迁移
@@ -34,8 +34,8 @@ impl<'a> UserMigrationApi<'a> {
     pub fn cancel(
         &self,
         request: CancelUserMigrationRequest,
-    ) -> ::feishu_runtime::Call<'a, CancelUserMigrationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CancelUserMigrationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 迁移用户
     ///
@@ -65,8 +65,8 @@ impl<'a> UserMigrationApi<'a> {
     pub fn create(
         &self,
         request: CreateUserMigrationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateUserMigrationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateUserMigrationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取单个用户迁移状态
     ///
@@ -92,8 +92,8 @@ impl<'a> UserMigrationApi<'a> {
     pub fn get(
         &self,
         request: GetUserMigrationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetUserMigrationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetUserMigrationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取用户迁移状态
     ///
@@ -118,8 +118,8 @@ impl<'a> UserMigrationApi<'a> {
     pub fn search(
         &self,
         request: SearchUserMigrationRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchUserMigrationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchUserMigrationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`UserMigrationApi::cancel`]: 取消用户迁移.
@@ -143,71 +143,75 @@ impl CancelUserMigrationRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for CancelUserMigrationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CancelUserMigrationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CancelUserMigrationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CancelUserMigrationRequest {
     type Body = CancelUserMigrationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v1.user_migration.cancel",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v1/user_migrations/cancel",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781001,
                 message: "Invalid request parameter",
                 hint: "修正请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1781002,
                 message: "The operator has no permission to operate the data residency service",
                 hint: "操作人没有数据驻留服务操作权限。请在管理员后台为操作人开通权限，参考[管理员创建管理员角色及分配权限](https://www.feishu.cn/hc/zh-CN/articles/360043495213)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781003,
                 message: "The tenant has not activated the data service",
                 hint: "租户未开通数据服务，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)开通「数据驻留服务」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782001,
                 message: "Internal server error",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782002,
                 message: "User migration task does not exist",
                 hint: "用户迁移不存在。请检查用户 ID 是否正确填写，如仍有疑虑请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1783001,
                 message: "The user migration task cannot be cancelled",
                 hint: "用户已被迁移至目标地理位置。如确需取消，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782004,
                 message: "The system or other user is operating on the user specified in the request",
@@ -216,21 +220,21 @@ impl ::feishu_runtime::ApiRequest for CancelUserMigrationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/cancel",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/security_and_compliance/v1/user_migrations/cancel");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMigrationApi::create`]: 迁移用户.
@@ -254,83 +258,87 @@ impl CreateUserMigrationRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMigrationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMigrationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateUserMigrationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateUserMigrationRequest {
     type Body = CreateUserMigrationBody;
     type Response = CreateUserMigrationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v1.user_migration.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v1/user_migrations",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781001,
                 message: "Invalid request parameter",
                 hint: "修正请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1781002,
                 message: "Operator has no permission to operate data residency service",
                 hint: "操作人没有数据驻留服务操作权限，在管理员后台为操作人开通数据驻留服务操作权限，参考: https://www.feishu.cn/hc/zh-CN/articles/360043495213",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781003,
                 message: "The tenant has not enabled the data residency service.",
                 hint: "租户未开通数据服务，需联系[技术支持](https://applink.feishu.cn/TLJpeNdW)开通「数据驻留服务」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781004,
                 message: "Target geographic location is unavailable",
                 hint: "目标地理位置不可用，请使用 Open API 「获取数据驻留地理位置列表 」获取可用的地理位置列表",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781005,
                 message: "User is already in the target geographic location",
                 hint: "用户已经在目标地理位置，请使用 Open API 「获取数据驻留地理位置列表 」获取可用的地理位置列表",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781006,
                 message: "User is in the process of migration",
                 hint: "用户在迁移中，请使用 Open API 「获取单个用户迁移状态 」获取当前用户迁移状态",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782001,
                 message: "Internal server error",
                 hint: "服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782004,
                 message: "System or other user is operating on the specified user",
                 hint: "请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1782005,
                 message: "Request failed. The number of users to be migrated exceeds the seat limit of the data residency service.",
@@ -339,21 +347,21 @@ impl ::feishu_runtime::ApiRequest for CreateUserMigrationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/security_and_compliance/v1/user_migrations");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`UserMigrationApi::get`]: 获取单个用户迁移状态.
@@ -382,47 +390,47 @@ impl GetUserMigrationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetUserMigrationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetUserMigrationRequest {
     type Body = ();
     type Response = GetUserMigrationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v1.user_migration.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v1/user_migrations/:user_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781001,
                 message: "Invalid request parameter",
                 hint: "修正请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1781002,
                 message: "Operator has no permission to operate data residency service",
                 hint: "操作人没有数据驻留服务操作权限。请在管理员后台为操作人开通数据驻留服务操作权限，参考: https://www.feishu.cn/hc/zh-CN/articles/360043495213",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782001,
                 message: "Internal server error",
                 hint: "服务端内部报错，请稍后重试。若问题持续，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782002,
                 message: "User migration does not exist",
                 hint: "用户迁移不存在。请检查用户 ID 是否正确填写，如仍有疑虑请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781003,
                 message: "Tenant has not activated data service",
@@ -431,15 +439,15 @@ impl ::feishu_runtime::ApiRequest for GetUserMigrationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/security_and_compliance/v1/user_migrations/");
-        ::feishu_runtime::push_path_param(&mut path, &self.user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
 }
@@ -464,53 +472,57 @@ impl SearchUserMigrationRequest {
         Self { user_id_type, body }
     }
 }
-impl ::feishu_runtime::Validate for SearchUserMigrationRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchUserMigrationRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchUserMigrationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchUserMigrationRequest {
     type Body = SearchUserMigrationBody;
     type Response = SearchUserMigrationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v1.user_migration.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v1/user_migrations/search",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781001,
                 message: "Invalid request parameter",
                 hint: "根据文档描述，重新修正请求参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1781002,
                 message: "The operator has no permission to operate the data residency service",
                 hint: "操作人没有数据驻留服务操作权限。请在管理员后台为操作人开通数据驻留服务操作权限，请参考[管理员创建管理员角色及分配权限](https://www.feishu.cn/hc/zh-CN/articles/360043495213)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1781003,
                 message: "The tenant has not activated the data service",
                 hint: "租户未开通数据服务。请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)开通「数据驻留服务」",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1782001,
                 message: "Internal server error",
@@ -519,21 +531,21 @@ impl ::feishu_runtime::ApiRequest for SearchUserMigrationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/search",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
         path.push_str("/open-apis/security_and_compliance/v1/user_migrations/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("user_id_type", &self.user_id_type);
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CancelUserMigrationRequest`].
@@ -555,11 +567,15 @@ impl CancelUserMigrationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CancelUserMigrationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CancelUserMigrationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -597,11 +613,15 @@ impl CreateUserMigrationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for CreateUserMigrationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateUserMigrationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -666,11 +686,15 @@ impl SearchUserMigrationBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for SearchUserMigrationBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchUserMigrationBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.user_ids;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -761,7 +785,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Status { N0 => "0", N1 => "1", N2 => "2" });
+::feishu_runtime::codegen::string_enum!(Status { N0 => "0", N1 => "1", N2 => "2" });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CancelUserMigrationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -778,6 +802,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

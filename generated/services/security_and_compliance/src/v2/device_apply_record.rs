@@ -5,7 +5,7 @@
 /// A handle on the `device_apply_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceApplyRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DeviceApplyRecordApi<'a> {
     /// 审批设备申报
@@ -31,8 +31,8 @@ impl<'a> DeviceApplyRecordApi<'a> {
     pub fn update(
         &self,
         request: UpdateDeviceApplyRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateDeviceApplyRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateDeviceApplyRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DeviceApplyRecordApi::update`]: 审批设备申报.
@@ -61,44 +61,44 @@ impl UpdateDeviceApplyRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateDeviceApplyRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateDeviceApplyRecordRequest {
     type Body = UpdateDeviceApplyRecordBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_apply_record.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_apply_records/:device_apply_record_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决请寻求客服帮助",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
                 hint: "联系服务提供方排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785008,
                 message: "The device is not found. Please check the parameter device_record_id.",
                 hint: "检查参数中设备编码是否存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785009,
                 message: "The application record is not found. Please check the parameter device_apply_record_id.",
@@ -107,12 +107,15 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceApplyRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_apply_record/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
         path.push_str("/open-apis/security_and_compliance/v2/device_apply_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.device_apply_record_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.device_apply_record_id,
+        );
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -184,7 +187,7 @@ impl DeviceApplyRecordDeviceApplyEventEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for DeviceApplyRecordDeviceApplyEventEvent {
+impl ::feishu_runtime::codegen::Event for DeviceApplyRecordDeviceApplyEventEvent {
     const EVENT_TYPE: &'static str = "security_and_compliance.device_apply_record.device_apply_event_v2";
 }
 /// 设备记录
@@ -399,7 +402,9 @@ pub enum ApplyDeviceOwnership {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ApplyDeviceOwnership { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    ApplyDeviceOwnership { V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 申报状态
 ///
 /// The values of `apply_status` in [`DeviceApplyRecordDeviceApplyEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -416,7 +421,9 @@ pub enum ApplyStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ApplyStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(
+    ApplyStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3 }
+);
 /// 认证方式
 ///
 /// The values of `certification_level` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -431,7 +438,9 @@ pub enum CertificationLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CertificationLevel { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    CertificationLevel { V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 设备归属
 ///
 /// The values of `device_ownership` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -446,7 +455,7 @@ pub enum DeviceOwnership {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeviceOwnership { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DeviceOwnership { V0 => 0, V1 => 1, V2 => 2 });
 /// 可信状态
 ///
 /// The values of `device_status` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -461,7 +470,7 @@ pub enum DeviceStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeviceStatus { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DeviceStatus { V0 => 0, V1 => 1, V2 => 2 });
 /// 操作系统
 ///
 /// The values of `device_system` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -482,7 +491,7 @@ pub enum DeviceSystem {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DeviceSystem { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 设备类型
@@ -499,4 +508,6 @@ pub enum DeviceTerminalType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeviceTerminalType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    DeviceTerminalType { V0 => 0, V1 => 1, V2 => 2 }
+);

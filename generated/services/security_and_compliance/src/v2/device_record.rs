@@ -5,7 +5,7 @@
 /// A handle on the `device_record` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceRecordApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DeviceRecordApi<'a> {
     /// 新增设备
@@ -32,8 +32,8 @@ impl<'a> DeviceRecordApi<'a> {
     pub fn create(
         &self,
         request: CreateDeviceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDeviceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDeviceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除设备
     ///
@@ -57,8 +57,8 @@ impl<'a> DeviceRecordApi<'a> {
     pub fn delete(
         &self,
         request: DeleteDeviceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteDeviceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteDeviceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取设备信息
     ///
@@ -83,8 +83,8 @@ impl<'a> DeviceRecordApi<'a> {
     pub fn get(
         &self,
         request: GetDeviceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDeviceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDeviceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询设备信息
     ///
@@ -110,8 +110,8 @@ impl<'a> DeviceRecordApi<'a> {
     pub fn list(
         &self,
         request: ListDeviceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, ListDeviceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListDeviceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取客户端设备认证信息
     ///
@@ -136,8 +136,8 @@ impl<'a> DeviceRecordApi<'a> {
     pub fn mine(
         &self,
         request: MineDeviceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, MineDeviceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MineDeviceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新设备
     ///
@@ -161,8 +161,8 @@ impl<'a> DeviceRecordApi<'a> {
     pub fn update(
         &self,
         request: UpdateDeviceRecordRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateDeviceRecordRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateDeviceRecordRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DeviceRecordApi::create`]: 新增设备.
@@ -181,50 +181,50 @@ impl CreateDeviceRecordRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDeviceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDeviceRecordRequest {
     type Body = CreateDeviceRecordBody;
     type Response = CreateDeviceRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_record.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_records",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决请寻求客服帮助",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
                 hint: "联系服务提供方排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785005,
                 message: "The device information corresponding to the operating system is invalid. Please check the device information in the request.",
                 hint: "检查参数中设备特征是否与操作系统匹配",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785007,
                 message: "The parameter device_system is invalid.",
                 hint: "检查参数中操作系统字段是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785010,
                 message: "The device already exists.",
@@ -233,7 +233,7 @@ impl ::feishu_runtime::ApiRequest for CreateDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -264,38 +264,38 @@ impl DeleteDeviceRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteDeviceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteDeviceRecordRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_record.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_records/:device_record_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决请寻求客服帮助",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
                 hint: "联系服务提供方排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785008,
                 message: "The device is not found. Please check the parameter device_record_id.",
@@ -304,12 +304,12 @@ impl ::feishu_runtime::ApiRequest for DeleteDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/security_and_compliance/v2/device_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.device_record_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.device_record_id);
         path
     }
 }
@@ -348,38 +348,38 @@ impl GetDeviceRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDeviceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDeviceRecordRequest {
     type Body = ();
     type Response = GetDeviceRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_record.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_records/:device_record_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决请寻求客服帮：https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确。若无法解决请寻求客服帮：https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
                 hint: "联系服务提供方排查：https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785008,
                 message: "The device is not found. Please check the parameter device_record_id.",
@@ -388,15 +388,15 @@ impl ::feishu_runtime::ApiRequest for GetDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/security_and_compliance/v2/device_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.device_record_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.device_record_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -719,11 +719,15 @@ impl ListDeviceRecordRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListDeviceRecordRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListDeviceRecordRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -734,32 +738,32 @@ impl ::feishu_runtime::Validate for ListDeviceRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListDeviceRecordRequest {
     type Body = ();
     type Response = ListDeviceRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_record.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_records",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决请寻求客服帮助：https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确。若无法解决请寻求客服帮助：https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
@@ -767,21 +771,21 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/security_and_compliance/v2/device_records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("page_size", &self.page_size);
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
@@ -847,25 +851,25 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
             out.push("mdm_provider_name", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListDeviceRecordRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListDeviceRecordRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListDeviceRecordRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListDeviceRecordRequest {
     type Item = DeviceRecord;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -879,44 +883,44 @@ impl ::feishu_runtime::PagedItems for ListDeviceRecordRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct MineDeviceRecordRequest {}
 impl MineDeviceRecordRequest {}
-impl ::feishu_runtime::ApiRequest for MineDeviceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MineDeviceRecordRequest {
     type Body = ();
     type Response = MineDeviceRecordResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_record.mine",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_records/mine",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决，请通过【飞书客服入口】寻求帮助，https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
                 hint: "请联系服务提供方排查，https://applink.larkoffice.com/TLJpeNdW",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785011,
                 message: "The current user identity has not completed device authentication.",
                 hint: "客户端未完成设备认证，建议提示用户重新登录或升级客户端至7.42及以上后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785012,
                 message: "The third-party device integration is not enabled.",
@@ -925,7 +929,7 @@ impl ::feishu_runtime::ApiRequest for MineDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/mine",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -965,38 +969,38 @@ impl UpdateDeviceRecordRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateDeviceRecordRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateDeviceRecordRequest {
     type Body = UpdateDeviceRecordBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "security_and_compliance.v2.device_record.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/security_and_compliance/v2/device_records/:device_record_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1780001,
                 message: "Internal server error.",
                 hint: "内部接口处理失败。若无法解决请寻求客服帮助",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780101,
                 message: "Request param error.",
                 hint: "检查参数是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1780102,
                 message: "The API is in beta testing. Please contact customer support to request beta access.",
                 hint: "联系服务提供方排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1785008,
                 message: "The device is not found. Please check the parameter device_record_id and version.",
@@ -1005,15 +1009,15 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/security_and_compliance/v2/device_records/");
-        ::feishu_runtime::push_path_param(&mut path, &self.device_record_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.device_record_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("version", &self.version);
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -1558,7 +1562,7 @@ impl DeviceRecordDeviceChangeEventEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for DeviceRecordDeviceChangeEventEvent {
+impl ::feishu_runtime::codegen::Event for DeviceRecordDeviceChangeEventEvent {
     const EVENT_TYPE: &'static str = "security_and_compliance.device_record.device_change_event_v2";
 }
 /// The `data` returned for [`GetDeviceRecordRequest`].
@@ -1714,7 +1718,9 @@ pub enum CertificationLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(CertificationLevel { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    CertificationLevel { V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 变更类型
 ///
 /// The values of `change_type` in [`DeviceRecordDeviceChangeEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1729,7 +1735,7 @@ pub enum ChangeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ChangeType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ChangeType { V1 => 1, V2 => 2, V3 => 3 });
 /// 设备归属
 ///
 /// The values of `device_ownership` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1744,7 +1750,7 @@ pub enum DeviceOwnership {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeviceOwnership { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DeviceOwnership { V0 => 0, V1 => 1, V2 => 2 });
 /// 可信状态
 ///
 /// The values of `device_status` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1759,7 +1765,7 @@ pub enum DeviceStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeviceStatus { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(DeviceStatus { V0 => 0, V1 => 1, V2 => 2 });
 /// 操作系统
 ///
 /// The values of `device_system` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1780,7 +1786,7 @@ pub enum DeviceSystem {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     DeviceSystem { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 设备类型
@@ -1797,7 +1803,9 @@ pub enum DeviceTerminalType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(DeviceTerminalType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    DeviceTerminalType { V0 => 0, V1 => 1, V2 => 2 }
+);
 /// 设备操作系统
 ///
 /// The values of `os` in [`ListDeviceRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1820,7 +1828,7 @@ pub enum Os {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Os { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 用户 ID 类型
@@ -1839,6 +1847,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -6,7 +6,7 @@ pub mod device_record;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SecurityAndComplianceV2Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SecurityAndComplianceV2Api<'a> {
     /// The `device_apply_record` resource.

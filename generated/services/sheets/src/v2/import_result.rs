@@ -5,7 +5,7 @@
 /// A handle on the `import_result` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImportResultApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ImportResultApi<'a> {
     /// 查询导入结果
@@ -24,8 +24,8 @@ impl<'a> ImportResultApi<'a> {
     pub fn list(
         &self,
         request: ListImportResultRequest,
-    ) -> ::feishu_runtime::Call<'a, ListImportResultRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListImportResultRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ImportResultApi::list`]: 查询导入结果.
@@ -44,20 +44,20 @@ impl ListImportResultRequest {
         Self { ticket: ticket.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListImportResultRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListImportResultRequest {
     type Body = ();
     type Response = ListImportResultResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.import_result.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/import/result",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETO2YjLxkjN24SM5YjN",
@@ -69,7 +69,7 @@ impl ::feishu_runtime::ApiRequest for ListImportResultRequest {
         path.push_str("/open-apis/sheets/v2/import/result");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("ticket", &self.ticket);
     }
 }

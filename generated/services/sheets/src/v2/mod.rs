@@ -26,7 +26,7 @@ pub mod spreadsheet_values_prepend;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SheetsV2Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SheetsV2Api<'a> {
     /// The `import` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_condition_format` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetConditionFormatApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetConditionFormatApi<'a> {
     /// 批量创建条件格式
@@ -25,8 +25,11 @@ impl<'a> SpreadsheetConditionFormatApi<'a> {
     pub fn batch_create(
         &self,
         request: BatchCreateSpreadsheetConditionFormatRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchCreateSpreadsheetConditionFormatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchCreateSpreadsheetConditionFormatRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除条件格式
     ///
@@ -44,8 +47,11 @@ impl<'a> SpreadsheetConditionFormatApi<'a> {
     pub fn batch_delete(
         &self,
         request: BatchDeleteSpreadsheetConditionFormatRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteSpreadsheetConditionFormatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchDeleteSpreadsheetConditionFormatRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量更新条件格式
     ///
@@ -63,8 +69,11 @@ impl<'a> SpreadsheetConditionFormatApi<'a> {
     pub fn batch_update(
         &self,
         request: BatchUpdateSpreadsheetConditionFormatRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchUpdateSpreadsheetConditionFormatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        BatchUpdateSpreadsheetConditionFormatRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量获取条件格式
     ///
@@ -79,8 +88,8 @@ impl<'a> SpreadsheetConditionFormatApi<'a> {
     pub fn list(
         &self,
         request: ListSpreadsheetConditionFormatRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSpreadsheetConditionFormatRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSpreadsheetConditionFormatRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetConditionFormatApi::batch_create`]: 批量创建条件格式.
@@ -107,30 +116,31 @@ impl BatchCreateSpreadsheetConditionFormatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchCreateSpreadsheetConditionFormatRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchCreateSpreadsheetConditionFormatRequest {
     type Body = BatchCreateSpreadsheetConditionFormatBody;
     type Response = BatchCreateSpreadsheetConditionFormatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_condition_format.batch_create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheet_token/condition_formats/batch_create",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-set",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/condition_formats/batch_create");
         path
     }
@@ -162,30 +172,31 @@ impl BatchDeleteSpreadsheetConditionFormatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteSpreadsheetConditionFormatRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchDeleteSpreadsheetConditionFormatRequest {
     type Body = BatchDeleteSpreadsheetConditionFormatBody;
     type Response = BatchDeleteSpreadsheetConditionFormatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_condition_format.batch_delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheet_token/condition_formats/batch_delete",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/condition_formats/batch_delete");
         path
     }
@@ -217,30 +228,31 @@ impl BatchUpdateSpreadsheetConditionFormatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchUpdateSpreadsheetConditionFormatRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for BatchUpdateSpreadsheetConditionFormatRequest {
     type Body = BatchUpdateSpreadsheetConditionFormatBody;
     type Response = BatchUpdateSpreadsheetConditionFormatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_condition_format.batch_update",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheet_token/condition_formats/batch_update",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/condition_formats/batch_update");
         path
     }
@@ -274,34 +286,34 @@ impl ListSpreadsheetConditionFormatRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSpreadsheetConditionFormatRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetConditionFormatRequest {
     type Body = ();
     type Response = ListSpreadsheetConditionFormatResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_condition_format.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheet_token/condition_formats",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/condition_formats");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         for value in &self.sheet_ids {
             out.push("sheet_ids", value);
         }

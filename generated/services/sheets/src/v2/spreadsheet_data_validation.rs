@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_data_validation` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetDataValidationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetDataValidationApi<'a> {
     /// 设置下拉列表
@@ -24,8 +24,8 @@ impl<'a> SpreadsheetDataValidationApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetDataValidationRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetDataValidationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetDataValidationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除下拉列表设置
     ///
@@ -43,8 +43,8 @@ impl<'a> SpreadsheetDataValidationApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpreadsheetDataValidationRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpreadsheetDataValidationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSpreadsheetDataValidationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询下拉列表设置
     ///
@@ -62,8 +62,8 @@ impl<'a> SpreadsheetDataValidationApi<'a> {
     pub fn list(
         &self,
         request: ListSpreadsheetDataValidationRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSpreadsheetDataValidationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSpreadsheetDataValidationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新下拉列表设置
     ///
@@ -78,8 +78,8 @@ impl<'a> SpreadsheetDataValidationApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetDataValidationRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetDataValidationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateSpreadsheetDataValidationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetDataValidationApi::create`]: 设置下拉列表.
@@ -110,30 +110,30 @@ impl CreateSpreadsheetDataValidationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetDataValidationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetDataValidationRequest {
     type Body = CreateSpreadsheetDataValidationBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_data_validation.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/dataValidation",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/set-dropdown",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dataValidation");
         path
     }
@@ -169,30 +169,30 @@ impl DeleteSpreadsheetDataValidationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetDataValidationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetDataValidationRequest {
     type Body = DeleteSpreadsheetDataValidationBody;
     type Response = DeleteSpreadsheetDataValidationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_data_validation.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/dataValidation",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/delete-datavalidation",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dataValidation");
         path
     }
@@ -236,34 +236,34 @@ impl ListSpreadsheetDataValidationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSpreadsheetDataValidationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetDataValidationRequest {
     type Body = ();
     type Response = ListSpreadsheetDataValidationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_data_validation.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/dataValidation",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/query-datavalidation",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dataValidation");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("range", &self.range);
         out.push("dataValidationType", &self.data_validation_type);
     }
@@ -304,32 +304,32 @@ impl UpdateSpreadsheetDataValidationRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetDataValidationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetDataValidationRequest {
     type Body = UpdateSpreadsheetDataValidationBody;
     type Response = UpdateSpreadsheetDataValidationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_data_validation.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/dataValidation/:sheetId",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/update-datavalidation",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dataValidation/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_dimension_range` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetDimensionRangeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetDimensionRangeApi<'a> {
     /// 增加行列
@@ -25,8 +25,8 @@ impl<'a> SpreadsheetDimensionRangeApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetDimensionRangeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetDimensionRangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetDimensionRangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除行列
     ///
@@ -45,8 +45,8 @@ impl<'a> SpreadsheetDimensionRangeApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpreadsheetDimensionRangeRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpreadsheetDimensionRangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSpreadsheetDimensionRangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新行列
     ///
@@ -64,8 +64,8 @@ impl<'a> SpreadsheetDimensionRangeApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetDimensionRangeRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetDimensionRangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateSpreadsheetDimensionRangeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetDimensionRangeApi::create`]: 增加行列.
@@ -92,27 +92,27 @@ impl CreateSpreadsheetDimensionRangeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetDimensionRangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetDimensionRangeRequest {
     type Body = CreateSpreadsheetDimensionRangeBody;
     type Response = CreateSpreadsheetDimensionRangeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_dimension_range.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheet_token/dimension_range",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMzUjL1IzM14SNyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dimension_range");
         path
     }
@@ -150,30 +150,30 @@ impl DeleteSpreadsheetDimensionRangeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetDimensionRangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetDimensionRangeRequest {
     type Body = DeleteSpreadsheetDimensionRangeBody;
     type Response = DeleteSpreadsheetDimensionRangeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_dimension_range.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/dimension_range",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucjMzUjL3IzM14yNyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dimension_range");
         path
     }
@@ -209,27 +209,27 @@ impl UpdateSpreadsheetDimensionRangeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetDimensionRangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetDimensionRangeRequest {
     type Body = UpdateSpreadsheetDimensionRangeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_dimension_range.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/dimension_range",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMzUjL2IzM14iNyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/dimension_range");
         path
     }

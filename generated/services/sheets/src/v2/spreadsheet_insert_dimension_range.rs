@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_insert_dimension_range` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetInsertDimensionRangeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetInsertDimensionRangeApi<'a> {
     /// 插入行列
@@ -24,8 +24,11 @@ impl<'a> SpreadsheetInsertDimensionRangeApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetInsertDimensionRangeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetInsertDimensionRangeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        CreateSpreadsheetInsertDimensionRangeRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetInsertDimensionRangeApi::create`]: 插入行列.
@@ -56,30 +59,31 @@ impl CreateSpreadsheetInsertDimensionRangeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetInsertDimensionRangeRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateSpreadsheetInsertDimensionRangeRequest {
     type Body = CreateSpreadsheetInsertDimensionRangeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_insert_dimension_range.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/insert_dimension_range",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMzUjL0IzM14CNyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/insert_dimension_range");
         path
     }

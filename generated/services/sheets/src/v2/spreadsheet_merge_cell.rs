@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_merge_cell` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetMergeCellApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetMergeCellApi<'a> {
     /// 合并单元格
@@ -24,8 +24,8 @@ impl<'a> SpreadsheetMergeCellApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetMergeCellRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetMergeCellRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetMergeCellRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetMergeCellApi::create`]: 合并单元格.
@@ -56,30 +56,30 @@ impl CreateSpreadsheetMergeCellRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetMergeCellRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetMergeCellRequest {
     type Body = CreateSpreadsheetMergeCellBody;
     type Response = CreateSpreadsheetMergeCellResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_merge_cell.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/merge_cells",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNzUjL5QzM14SO0MTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/merge_cells");
         path
     }

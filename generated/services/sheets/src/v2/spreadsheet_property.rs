@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_property` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetPropertyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetPropertyApi<'a> {
     /// 更新表格属性
@@ -20,8 +20,8 @@ impl<'a> SpreadsheetPropertyApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetPropertyRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetPropertyRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateSpreadsheetPropertyRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetPropertyApi::update`]: 更新表格属性.
@@ -52,20 +52,20 @@ impl UpdateSpreadsheetPropertyRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetPropertyRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetPropertyRequest {
     type Body = UpdateSpreadsheetPropertyBody;
     type Response = UpdateSpreadsheetPropertyResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_property.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/properties",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucTMzUjL3EzM14yNxMTN",
@@ -75,7 +75,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetPropertyRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/properties");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_protected_range_batch_del` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetProtectedRangeBatchDelApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetProtectedRangeBatchDelApi<'a> {
     /// 删除保护范围
@@ -24,8 +24,11 @@ impl<'a> SpreadsheetProtectedRangeBatchDelApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpreadsheetProtectedRangeBatchDelRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpreadsheetProtectedRangeBatchDelRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DeleteSpreadsheetProtectedRangeBatchDelRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetProtectedRangeBatchDelApi::delete`]: 删除保护范围.
@@ -58,27 +61,28 @@ impl DeleteSpreadsheetProtectedRangeBatchDelRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetProtectedRangeBatchDelRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DeleteSpreadsheetProtectedRangeBatchDelRequest {
     type Body = DeleteSpreadsheetProtectedRangeBatchDelBody;
     type Response = DeleteSpreadsheetProtectedRangeBatchDelResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_protected_range_batch_del.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/protected_range_batch_del",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/protected_range_batch_del");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_protected_range_batch_get` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetProtectedRangeBatchGetApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetProtectedRangeBatchGetApi<'a> {
     /// 获取保护范围
@@ -25,8 +25,11 @@ impl<'a> SpreadsheetProtectedRangeBatchGetApi<'a> {
     pub fn list(
         &self,
         request: ListSpreadsheetProtectedRangeBatchGetRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSpreadsheetProtectedRangeBatchGetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        ListSpreadsheetProtectedRangeBatchGetRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetProtectedRangeBatchGetApi::list`]: 获取保护范围.
@@ -84,34 +87,35 @@ impl ListSpreadsheetProtectedRangeBatchGetRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSpreadsheetProtectedRangeBatchGetRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for ListSpreadsheetProtectedRangeBatchGetRequest {
     type Body = ();
     type Response = ListSpreadsheetProtectedRangeBatchGetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_protected_range_batch_get.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/protected_range_batch_get",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTM5YjL0ETO24CNxkjN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/protected_range_batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("protectIds", &self.protect_ids);
         if let Some(value) = &self.member_type {
             out.push("memberType", value);

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_sheets_batch_update` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetSheetsBatchUpdateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetSheetsBatchUpdateApi<'a> {
     /// 更新工作表属性
@@ -23,8 +23,8 @@ impl<'a> SpreadsheetSheetsBatchUpdateApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetSheetsBatchUpdateRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetSheetsBatchUpdateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetSheetsBatchUpdateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetSheetsBatchUpdateApi::create`]: 更新工作表属性.
@@ -63,34 +63,35 @@ impl CreateSpreadsheetSheetsBatchUpdateRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetsBatchUpdateRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateSpreadsheetSheetsBatchUpdateRequest {
     type Body = CreateSpreadsheetSheetsBatchUpdateBody;
     type Response = CreateSpreadsheetSheetsBatchUpdateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_sheets_batch_update.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheet_token/sheets_batch_update",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugjMzUjL4IzM14COyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets_batch_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_style` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetStyleApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetStyleApi<'a> {
     /// 设置单元格样式
@@ -25,8 +25,8 @@ impl<'a> SpreadsheetStyleApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetStyleRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetStyleRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateSpreadsheetStyleRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetStyleApi::update`]: 设置单元格样式.
@@ -59,30 +59,30 @@ impl UpdateSpreadsheetStyleRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStyleRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetStyleRequest {
     type Body = UpdateSpreadsheetStyleBody;
     type Response = UpdateSpreadsheetStyleResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_style.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/style",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukjMzUjL5IzM14SOyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/style");
         path
     }

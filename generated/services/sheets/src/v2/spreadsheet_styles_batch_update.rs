@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_styles_batch_update` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetStylesBatchUpdateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetStylesBatchUpdateApi<'a> {
     /// 批量设置单元格样式
@@ -28,8 +28,8 @@ impl<'a> SpreadsheetStylesBatchUpdateApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetStylesBatchUpdateRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetStylesBatchUpdateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateSpreadsheetStylesBatchUpdateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetStylesBatchUpdateApi::update`]: 批量设置单元格样式.
@@ -60,30 +60,31 @@ impl UpdateSpreadsheetStylesBatchUpdateRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStylesBatchUpdateRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for UpdateSpreadsheetStylesBatchUpdateRequest {
     type Body = UpdateSpreadsheetStylesBatchUpdateBody;
     type Response = UpdateSpreadsheetStylesBatchUpdateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_styles_batch_update.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/styles_batch_update",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAzMzUjLwMzM14CMzMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/styles_batch_update");
         path
     }

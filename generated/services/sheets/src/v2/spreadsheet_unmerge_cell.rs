@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_unmerge_cell` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetUnmergeCellApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetUnmergeCellApi<'a> {
     /// 拆分单元格
@@ -24,8 +24,8 @@ impl<'a> SpreadsheetUnmergeCellApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetUnmergeCellRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetUnmergeCellRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetUnmergeCellRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetUnmergeCellApi::create`]: 拆分单元格.
@@ -56,27 +56,27 @@ impl CreateSpreadsheetUnmergeCellRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetUnmergeCellRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetUnmergeCellRequest {
     type Body = CreateSpreadsheetUnmergeCellBody;
     type Response = CreateSpreadsheetUnmergeCellResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_unmerge_cell.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/unmerge_cells",
         tokens: &[],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNzUjLwUzM14CM1MTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/unmerge_cells");
         path
     }

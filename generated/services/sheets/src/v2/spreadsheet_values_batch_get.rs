@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_values_batch_get` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetValuesBatchGetApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetValuesBatchGetApi<'a> {
     /// 读取多个范围
@@ -28,8 +28,8 @@ impl<'a> SpreadsheetValuesBatchGetApi<'a> {
     pub fn list(
         &self,
         request: ListSpreadsheetValuesBatchGetRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSpreadsheetValuesBatchGetRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSpreadsheetValuesBatchGetRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetValuesBatchGetApi::list`]: 读取多个范围.
@@ -103,34 +103,34 @@ impl ListSpreadsheetValuesBatchGetRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSpreadsheetValuesBatchGetRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetValuesBatchGetRequest {
     type Body = ();
     type Response = ListSpreadsheetValuesBatchGetResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_values_batch_get.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/values_batch_get",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTMzUjL5EzM14SOxMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/values_batch_get");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("ranges", &self.ranges);
         if let Some(value) = &self.value_render_option {
             out.push("valueRenderOption", value);

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_values_batch_update` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetValuesBatchUpdateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetValuesBatchUpdateApi<'a> {
     /// 向多个范围写入数据
@@ -28,8 +28,8 @@ impl<'a> SpreadsheetValuesBatchUpdateApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetValuesBatchUpdateRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetValuesBatchUpdateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetValuesBatchUpdateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetValuesBatchUpdateApi::create`]: 向多个范围写入数据.
@@ -62,30 +62,31 @@ impl CreateSpreadsheetValuesBatchUpdateRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesBatchUpdateRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateSpreadsheetValuesBatchUpdateRequest {
     type Body = CreateSpreadsheetValuesBatchUpdateBody;
     type Response = CreateSpreadsheetValuesBatchUpdateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_values_batch_update.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/values_batch_update",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEjMzUjLxIzM14SMyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/values_batch_update");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_values_prepend` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetValuesPrependApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetValuesPrependApi<'a> {
     /// 插入数据
@@ -28,8 +28,8 @@ impl<'a> SpreadsheetValuesPrependApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetValuesPrependRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetValuesPrependRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetValuesPrependRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetValuesPrependApi::create`]: 插入数据.
@@ -62,30 +62,30 @@ impl CreateSpreadsheetValuesPrependRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesPrependRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesPrependRequest {
     type Body = CreateSpreadsheetValuesPrependBody;
     type Response = CreateSpreadsheetValuesPrependResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v2.spreadsheet_values_prepend.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v2/spreadsheets/:spreadsheetToken/values_prepend",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjMzUjLyIzM14iMyMTN",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/sheets/v2/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/values_prepend");
         path
     }

@@ -10,7 +10,7 @@ pub mod spreadsheet_sheet_float_image;
 /// A handle on the `v3` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SheetsV3Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SheetsV3Api<'a> {
     /// The `spreadsheet` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_sheet_filter` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetSheetFilterApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetSheetFilterApi<'a> {
     /// 创建筛选
@@ -42,8 +42,8 @@ impl<'a> SpreadsheetSheetFilterApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetSheetFilterRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetSheetFilterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetSheetFilterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除筛选
     ///
@@ -76,8 +76,8 @@ impl<'a> SpreadsheetSheetFilterApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpreadsheetSheetFilterRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpreadsheetSheetFilterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSpreadsheetSheetFilterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取筛选
     ///
@@ -107,8 +107,8 @@ impl<'a> SpreadsheetSheetFilterApi<'a> {
     pub fn get(
         &self,
         request: GetSpreadsheetSheetFilterRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSpreadsheetSheetFilterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSpreadsheetSheetFilterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新筛选
     ///
@@ -144,8 +144,8 @@ impl<'a> SpreadsheetSheetFilterApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetSheetFilterRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetSheetFilterRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateSpreadsheetSheetFilterRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetSheetFilterApi::create`]: 创建筛选.
@@ -180,113 +180,113 @@ impl CreateSpreadsheetSheetFilterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFilterRequest {
     type Body = CreateSpreadsheetSheetFilterBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1310234,
                 message: "Marshal Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310236,
                 message: "Wrong Filter Value",
                 hint: "筛选条件参数有误，请检查筛选条件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表 ID 未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格 token 未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310206,
                 message: "Empty Sheet Id",
                 hint: "工作表 ID 为空。请填写工作表的 ID。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310203,
                 message: "Fail",
                 hint: "由于未知错误，请求失败。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -295,14 +295,14 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter");
         path
     }
@@ -338,95 +338,95 @@ impl DeleteSpreadsheetSheetFilterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFilterRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310206,
                 message: "Empty Sheet Id",
                 hint: "工作表 ID 为空。请填写工作表的 ID。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。请填写工作表的 ID。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
                 hint: "表格已被删除。请恢复表格后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310236,
                 message: "Wrong Filter Value",
@@ -435,14 +435,14 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter");
         path
     }
@@ -475,77 +475,77 @@ impl GetSpreadsheetSheetFilterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFilterRequest {
     type Body = ();
     type Response = GetSpreadsheetSheetFilterResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表 ID 未找到。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 路径参数错误。请检查路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310226,
                 message: "Excess Limit",
                 hint: "超出限制，参考响应体中的错误提示",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后再试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -554,14 +554,14 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter");
         path
     }
@@ -598,113 +598,113 @@ impl UpdateSpreadsheetSheetFilterRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetSheetFilterRequest {
     type Body = UpdateSpreadsheetSheetFilterBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(200u16),
                 code: 1310234,
                 message: "Marshal Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310226,
                 message: "Excess Limit",
                 hint: "超出限制。请参考响应体中的错误提示排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310206,
                 message: "Empty Sheet Id",
                 hint: "工作表 ID 为空。请填写工作表的 ID。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中的路径参数错误。请检查路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310236,
                 message: "Wrong Filter Value",
                 hint: "筛选条件错误。请检查筛选条件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -713,14 +713,14 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter");
         path
     }

@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_sheet_filter_view` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetSheetFilterViewApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetSheetFilterViewApi<'a> {
     /// 创建筛选视图
@@ -51,8 +51,8 @@ impl<'a> SpreadsheetSheetFilterViewApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetSheetFilterViewRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetSheetFilterViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpreadsheetSheetFilterViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除筛选视图
     ///
@@ -84,8 +84,8 @@ impl<'a> SpreadsheetSheetFilterViewApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpreadsheetSheetFilterViewRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpreadsheetSheetFilterViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSpreadsheetSheetFilterViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取筛选视图
     ///
@@ -119,8 +119,8 @@ impl<'a> SpreadsheetSheetFilterViewApi<'a> {
     pub fn get(
         &self,
         request: GetSpreadsheetSheetFilterViewRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSpreadsheetSheetFilterViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSpreadsheetSheetFilterViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新筛选视图
     ///
@@ -158,8 +158,8 @@ impl<'a> SpreadsheetSheetFilterViewApi<'a> {
     pub fn patch(
         &self,
         request: PatchSpreadsheetSheetFilterViewRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchSpreadsheetSheetFilterViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchSpreadsheetSheetFilterViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询筛选视图
     ///
@@ -193,8 +193,8 @@ impl<'a> SpreadsheetSheetFilterViewApi<'a> {
     pub fn query(
         &self,
         request: QuerySpreadsheetSheetFilterViewRequest,
-    ) -> ::feishu_runtime::Call<'a, QuerySpreadsheetSheetFilterViewRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QuerySpreadsheetSheetFilterViewRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetSheetFilterViewApi::create`]: 创建筛选视图.
@@ -229,149 +229,149 @@ impl CreateSpreadsheetSheetFilterViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFilterViewRequest {
     type Body = CreateSpreadsheetSheetFilterViewBody;
     type Response = CreateSpreadsheetSheetFilterViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310223,
                 message: "Col Id Not Found",
                 hint: "列 ID 没有找到。请检查 ID 填写是否正确、该列是否超过表格的列范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310204,
                 message: "Wrong Request Body",
                 hint: "请求体参数错误。参考响应体中的错误提示",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310226,
                 message: "Excess Limit",
                 hint: "超出限制。请参考响应体中的错误提示",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310232,
                 message: "Wrong Style",
                 hint: "样式错误，包括颜色、字体等。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。请参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)获取正确的 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310238,
                 message: "Exist Filter View Id",
                 hint: "筛选视图 ID 已存在。请修改筛选试图 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310239,
                 message: "Wrong Filter View Name",
                 hint: "筛选视图名字错误。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310240,
                 message: "Exist Filter View Name",
                 hint: "筛选视图名称已存在。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310241,
                 message: "Filter View Excess",
                 hint: "筛选视图个数超过上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -380,14 +380,14 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views");
         path
     }
@@ -429,89 +429,89 @@ impl DeleteSpreadsheetSheetFilterViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFilterViewRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。请参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)获取正确的 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -520,16 +520,16 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path
     }
 }
@@ -567,89 +567,89 @@ impl GetSpreadsheetSheetFilterViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFilterViewRequest {
     type Body = ();
     type Response = GetSpreadsheetSheetFilterViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。请参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)获取正确的 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -658,16 +658,16 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path
     }
 }
@@ -709,125 +709,125 @@ impl PatchSpreadsheetSheetFilterViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchSpreadsheetSheetFilterViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetSheetFilterViewRequest {
     type Body = PatchSpreadsheetSheetFilterViewBody;
     type Response = PatchSpreadsheetSheetFilterViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310232,
                 message: "Wrong Style",
                 hint: "样式错误，包括颜色、字体等。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。请参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)获取正确的 ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310239,
                 message: "Wrong Filter View Name",
                 hint: "筛选视图名字错误。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310240,
                 message: "Exist Filter View Name",
                 hint: "筛选视图名称已存在。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310204,
                 message: "Wrong Request Body",
                 hint: "请求体参数错误。请参考响应体中的错误提示",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -836,16 +836,16 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetSheetFilterViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -880,101 +880,101 @@ impl QuerySpreadsheetSheetFilterViewRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetFilterViewRequest {
     type Body = ();
     type Response = QuerySpreadsheetSheetFilterViewResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 有误。请检查工作表的 ID。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。获取方式参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中的路径参数错误。请检查路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。请检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -983,14 +983,14 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/query");
         path
     }

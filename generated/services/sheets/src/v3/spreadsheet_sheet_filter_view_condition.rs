@@ -5,7 +5,7 @@
 /// A handle on the `spreadsheet_sheet_filter_view_condition` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpreadsheetSheetFilterViewConditionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpreadsheetSheetFilterViewConditionApi<'a> {
     /// 创建筛选条件
@@ -44,8 +44,11 @@ impl<'a> SpreadsheetSheetFilterViewConditionApi<'a> {
     pub fn create(
         &self,
         request: CreateSpreadsheetSheetFilterViewConditionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpreadsheetSheetFilterViewConditionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        CreateSpreadsheetSheetFilterViewConditionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除筛选条件
     ///
@@ -79,8 +82,11 @@ impl<'a> SpreadsheetSheetFilterViewConditionApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpreadsheetSheetFilterViewConditionRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpreadsheetSheetFilterViewConditionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        DeleteSpreadsheetSheetFilterViewConditionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取筛选条件
     ///
@@ -114,8 +120,11 @@ impl<'a> SpreadsheetSheetFilterViewConditionApi<'a> {
     pub fn get(
         &self,
         request: GetSpreadsheetSheetFilterViewConditionRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSpreadsheetSheetFilterViewConditionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        GetSpreadsheetSheetFilterViewConditionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询筛选条件
     ///
@@ -148,8 +157,11 @@ impl<'a> SpreadsheetSheetFilterViewConditionApi<'a> {
     pub fn query(
         &self,
         request: QuerySpreadsheetSheetFilterViewConditionRequest,
-    ) -> ::feishu_runtime::Call<'a, QuerySpreadsheetSheetFilterViewConditionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        QuerySpreadsheetSheetFilterViewConditionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新筛选条件
     ///
@@ -187,8 +199,11 @@ impl<'a> SpreadsheetSheetFilterViewConditionApi<'a> {
     pub fn update(
         &self,
         request: UpdateSpreadsheetSheetFilterViewConditionRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateSpreadsheetSheetFilterViewConditionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        UpdateSpreadsheetSheetFilterViewConditionRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpreadsheetSheetFilterViewConditionApi::create`]: 创建筛选条件.
@@ -229,125 +244,126 @@ impl CreateSpreadsheetSheetFilterViewConditionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewConditionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateSpreadsheetSheetFilterViewConditionRequest {
     type Body = CreateSpreadsheetSheetFilterViewConditionBody;
     type Response = CreateSpreadsheetSheetFilterViewConditionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view_condition.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id/conditions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。获取方式参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310236,
                 message: "Wrong Filter Value",
                 hint: "筛选条件错误。请检查筛选条件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310204,
                 message: "Wrong Request Body",
                 hint: "请求体参数错误。参考响应体中的错误提示",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310223,
                 message: "Col Id Not Found",
                 hint: "列 ID 没有找到。请检查 ID 填写是否正确、该列是否超过表格的列范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310232,
                 message: "Wrong Style",
                 hint: "样式错误，包括颜色、字体等。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -356,16 +372,16 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewConditionR
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(125usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path.push_str("/conditions");
         path
     }
@@ -413,101 +429,102 @@ impl DeleteSpreadsheetSheetFilterViewConditionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewConditionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DeleteSpreadsheetSheetFilterViewConditionRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view_condition.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id/conditions/:condition_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。获取方式参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310223,
                 message: "Col Id Not Found",
                 hint: "列 ID 没有找到。请检查 ID 填写是否正确、该列是否超过表格的列范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -516,18 +533,18 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewConditionR
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path.push_str("/conditions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.condition_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.condition_id);
         path
     }
 }
@@ -571,101 +588,102 @@ impl GetSpreadsheetSheetFilterViewConditionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewConditionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for GetSpreadsheetSheetFilterViewConditionRequest {
     type Body = ();
     type Response = GetSpreadsheetSheetFilterViewConditionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view_condition.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id/conditions/:condition_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。获取方式参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310223,
                 message: "Col Id Not Found",
                 hint: "列 ID 没有找到。请检查 ID 填写是否正确、该列是否超过表格的列范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -674,18 +692,18 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewConditionRequ
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path.push_str("/conditions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.condition_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.condition_id);
         path
     }
 }
@@ -723,95 +741,96 @@ impl QuerySpreadsheetSheetFilterViewConditionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewConditionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for QuerySpreadsheetSheetFilterViewConditionRequest {
     type Body = ();
     type Response = QuerySpreadsheetSheetFilterViewConditionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view_condition.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id/conditions/query",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。获取方式参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -820,16 +839,16 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewConditionRe
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(131usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path.push_str("/conditions/query");
         path
     }
@@ -878,125 +897,126 @@ impl UpdateSpreadsheetSheetFilterViewConditionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterViewConditionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for UpdateSpreadsheetSheetFilterViewConditionRequest {
     type Body = UpdateSpreadsheetSheetFilterViewConditionBody;
     type Response = UpdateSpreadsheetSheetFilterViewConditionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "sheets.v3.spreadsheet_sheet_filter_view_condition.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id/filter_views/:filter_view_id/conditions/:condition_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310211,
                 message: "Wrong Sheet Id",
                 hint: "工作表 ID 错误。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310232,
                 message: "Wrong Style",
                 hint: "样式错误，包括颜色、字体等。请修改",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310236,
                 message: "Wrong Filter Value",
                 hint: "筛选条件错误。请检查筛选条件",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310237,
                 message: "Wrong Filter View Id",
                 hint: "筛选视图 ID 错误。获取方式参考[查询筛选视图](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310202,
                 message: "Wrong Range",
                 hint: "区域范围错误。请检查 range 参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310229,
                 message: "Wrong URL Param",
                 hint: "URL 中路径参数错误。请检查 URL 中的路径参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310204,
                 message: "Wrong Request Body",
                 hint: "请求体参数错误。参考响应体中的错误提示",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310213,
                 message: "Permission Fail",
                 hint: "没有文档相应权限。参考[云文档常见问题](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)问题 2 和问题 3 开通应用权限和文档权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310218,
                 message: "Locked Cell",
                 hint: "筛选范围被保护。请[取消保护范围](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN)后再筛选",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310214,
                 message: "SpreadSheet Not Found",
                 hint: "表格未找到。检查表格 token 是否正确。可通过以下两种方式获取。了解更多，参考[电子表格概述](https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/overview)。 - 电子表格的 URL：https://sample.feishu.cn/sheets/==Iow7sNNEphp3WbtnbCscPqabcef== - 调用[获取文件夹中的文件清单](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310215,
                 message: "Sheet Id Not Found",
                 hint: "工作表未找到。检查工作表的 ID 是否正确。获取方式见[获取工作表](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310223,
                 message: "Col Id Not Found",
                 hint: "列 ID 没有找到。请检查 ID 填写是否正确、该列是否超过表格的列范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310217,
                 message: "Too Many Request",
                 hint: "请求过于频繁。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310235,
                 message: "Retry Later",
                 hint: "请求超时，一般是由于服务器任务过多。请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315201,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1315203,
                 message: "Server Error",
                 hint: "服务内部错误，[详询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310242,
                 message: "In Mix state",
                 hint: "当前表格数据位于用户机房，正在将数据恢复到 SaaS 环境中，请稍后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1310249,
                 message: "Spreadsheet Deleted",
@@ -1005,18 +1025,18 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterViewConditionR
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/update",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
         path.push_str("/open-apis/sheets/v3/spreadsheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.spreadsheet_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.spreadsheet_token);
         path.push_str("/sheets/");
-        ::feishu_runtime::push_path_param(&mut path, &self.sheet_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.sheet_id);
         path.push_str("/filter_views/");
-        ::feishu_runtime::push_path_param(&mut path, &self.filter_view_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.filter_view_id);
         path.push_str("/conditions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.condition_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.condition_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {

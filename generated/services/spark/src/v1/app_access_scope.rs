@@ -5,7 +5,7 @@
 /// A handle on the `app_access_scope` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppAccessScopeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppAccessScopeApi<'a> {
     /// 获取妙搭应用可用范围
@@ -29,8 +29,8 @@ impl<'a> AppAccessScopeApi<'a> {
     pub fn list(
         &self,
         request: ListAppAccessScopeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppAccessScopeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppAccessScopeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新妙搭应用可用范围
     ///
@@ -53,8 +53,8 @@ impl<'a> AppAccessScopeApi<'a> {
     pub fn update(
         &self,
         request: UpdateAppAccessScopeRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateAppAccessScopeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateAppAccessScopeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppAccessScopeApi::list`]: 获取妙搭应用可用范围.
@@ -92,26 +92,26 @@ impl ListAppAccessScopeRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAppAccessScopeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppAccessScopeRequest {
     type Body = ();
     type Response = ListAppAccessScopeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_access_scope.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/access-scope",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
                 hint: "输入参数不合法，请检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 3340002,
                 message: "app not published",
@@ -120,16 +120,16 @@ impl ::feishu_runtime::ApiRequest for ListAppAccessScopeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/get_app_visibility",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/access-scope");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -173,38 +173,42 @@ impl UpdateAppAccessScopeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateAppAccessScopeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateAppAccessScopeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateAppAccessScopeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateAppAccessScopeRequest {
     type Body = UpdateAppAccessScopeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_access_scope.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/access-scope",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
                 hint: "输入参数不合法，请检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 3340002,
                 message: "app not published",
@@ -218,11 +222,11 @@ impl ::feishu_runtime::ApiRequest for UpdateAppAccessScopeRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/access-scope");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -230,8 +234,8 @@ impl ::feishu_runtime::ApiRequest for UpdateAppAccessScopeRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// ApplyConfig 当前申请访问配置（含审批人）；未启用申请时为 nil
@@ -402,10 +406,14 @@ impl UpdateAppAccessScopeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateAppAccessScopeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateAppAccessScopeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.departments {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "departments",
@@ -432,6 +440,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `app_enum` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppEnumApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppEnumApi<'a> {
     /// 获取自定义枚举详细信息
@@ -27,8 +27,8 @@ impl<'a> AppEnumApi<'a> {
     pub fn get_enum_detail(
         &self,
         request: GetEnumDetailAppEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, GetEnumDetailAppEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetEnumDetailAppEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取自定义枚举列表
     ///
@@ -51,8 +51,8 @@ impl<'a> AppEnumApi<'a> {
     pub fn get_enum_list(
         &self,
         request: GetEnumListAppEnumRequest,
-    ) -> ::feishu_runtime::Call<'a, GetEnumListAppEnumRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetEnumListAppEnumRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppEnumApi::get_enum_detail`]: 获取自定义枚举详细信息.
@@ -95,20 +95,20 @@ impl GetEnumDetailAppEnumRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetEnumDetailAppEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetEnumDetailAppEnumRequest {
     type Body = ();
     type Response = GetEnumDetailAppEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_enum.get_enum_detail",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/enums/:enum_name",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -117,17 +117,17 @@ impl ::feishu_runtime::ApiRequest for GetEnumDetailAppEnumRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-enum/get_enum_detail",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/enums/");
-        ::feishu_runtime::push_path_param(&mut path, &self.enum_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.enum_name);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.env {
             out.push("env", value);
         }
@@ -198,10 +198,14 @@ impl GetEnumListAppEnumRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetEnumListAppEnumRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetEnumListAppEnumRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -212,20 +216,20 @@ impl ::feishu_runtime::Validate for GetEnumListAppEnumRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetEnumListAppEnumRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetEnumListAppEnumRequest {
     type Body = ();
     type Response = GetEnumListAppEnumResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_enum.get_enum_list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/enums",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -233,23 +237,23 @@ impl ::feishu_runtime::ApiRequest for GetEnumListAppEnumRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-enum/get_enum_list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/enums");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -260,25 +264,25 @@ impl ::feishu_runtime::ApiRequest for GetEnumListAppEnumRequest {
             out.push("env", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for GetEnumListAppEnumRequest {
+impl ::feishu_runtime::codegen::PagedRequest for GetEnumListAppEnumRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for GetEnumListAppEnumRequest {
+impl ::feishu_runtime::codegen::PagedItems for GetEnumListAppEnumRequest {
     type Item = AppEnum;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

@@ -5,7 +5,7 @@
 /// A handle on the `app_storage` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppStorageApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppStorageApi<'a> {
     /// 下载文件
@@ -27,8 +27,8 @@ impl<'a> AppStorageApi<'a> {
     pub fn download(
         &self,
         request: DownloadAppStorageRequest,
-    ) -> ::feishu_runtime::Call<'a, DownloadAppStorageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DownloadAppStorageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传文件
     ///
@@ -49,8 +49,8 @@ impl<'a> AppStorageApi<'a> {
     pub fn upload(
         &self,
         request: UploadAppStorageRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadAppStorageRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadAppStorageRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppStorageApi::download`]: 下载文件.
@@ -119,20 +119,20 @@ impl DownloadAppStorageRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DownloadAppStorageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DownloadAppStorageRequest {
     type Body = ();
     type Response = DownloadAppStorageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_storage.download",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/storage",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -141,16 +141,16 @@ impl ::feishu_runtime::ApiRequest for DownloadAppStorageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/download",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/storage");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.file_key {
             out.push("file_key", value);
         }
@@ -158,7 +158,7 @@ impl ::feishu_runtime::ApiRequest for DownloadAppStorageRequest {
             out.push("file_url", value);
         }
     }
-    fn headers(&self, out: &mut ::feishu_runtime::Params) {
+    fn headers(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.range {
             out.push("Range", value);
         }
@@ -187,26 +187,26 @@ impl UploadAppStorageRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadAppStorageRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadAppStorageRequest {
     type Body = UploadAppStorageBody;
     type Response = UploadAppStorageResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_storage.upload",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/storage/upload",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -215,22 +215,24 @@ impl ::feishu_runtime::ApiRequest for UploadAppStorageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/upload",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/storage/upload");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
 }
@@ -266,13 +268,13 @@ pub struct UploadAppStorageBody {
     pub check_sum: Option<String>,
     /// 文件二进制
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadAppStorageBody {
     /// Builds `UploadAppStorageBody` from its required fields; set the optional ones with the methods below.
     pub fn new(
         file_name: impl Into<String>,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             file_name: file_name.into(),

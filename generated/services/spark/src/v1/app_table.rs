@@ -5,7 +5,7 @@
 /// A handle on the `app_table` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppTableApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppTableApi<'a> {
     /// 删除数据表中的记录
@@ -27,8 +27,8 @@ impl<'a> AppTableApi<'a> {
     pub fn delete_table_records(
         &self,
         request: DeleteTableRecordsAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTableRecordsAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTableRecordsAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取数据表详细信息
     ///
@@ -49,8 +49,8 @@ impl<'a> AppTableApi<'a> {
     pub fn get_table_detail(
         &self,
         request: GetTableDetailAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTableDetailAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTableDetailAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取数据表列表
     ///
@@ -73,8 +73,8 @@ impl<'a> AppTableApi<'a> {
     pub fn get_table_list(
         &self,
         request: GetTableListAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTableListAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTableListAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 按条件更新数据表中的记录
     ///
@@ -95,8 +95,8 @@ impl<'a> AppTableApi<'a> {
     pub fn patch_table_records(
         &self,
         request: PatchTableRecordsAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchTableRecordsAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchTableRecordsAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 向数据表中添加或更新记录
     ///
@@ -126,8 +126,8 @@ impl<'a> AppTableApi<'a> {
     pub fn post_table_records(
         &self,
         request: PostTableRecordsAppTableRequest,
-    ) -> ::feishu_runtime::Call<'a, PostTableRecordsAppTableRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PostTableRecordsAppTableRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppTableApi::delete_table_records`]: 删除数据表中的记录.
@@ -179,20 +179,20 @@ impl DeleteTableRecordsAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTableRecordsAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTableRecordsAppTableRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_table.delete_table_records",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -201,18 +201,18 @@ impl ::feishu_runtime::ApiRequest for DeleteTableRecordsAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/delete_table_records",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("filter", &self.filter);
         if let Some(value) = &self.env {
             out.push("env", value);
@@ -259,20 +259,20 @@ impl GetTableDetailAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTableDetailAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTableDetailAppTableRequest {
     type Body = ();
     type Response = GetTableDetailAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_table.get_table_detail",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/tables/:table_name",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -281,17 +281,17 @@ impl ::feishu_runtime::ApiRequest for GetTableDetailAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/get_table_detail",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.env {
             out.push("env", value);
         }
@@ -362,10 +362,14 @@ impl GetTableListAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetTableListAppTableRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetTableListAppTableRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -376,20 +380,20 @@ impl ::feishu_runtime::Validate for GetTableListAppTableRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTableListAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTableListAppTableRequest {
     type Body = ();
     type Response = GetTableListAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_table.get_table_list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/tables",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -397,23 +401,23 @@ impl ::feishu_runtime::ApiRequest for GetTableListAppTableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/get_table_list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/tables");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -424,25 +428,25 @@ impl ::feishu_runtime::ApiRequest for GetTableListAppTableRequest {
             out.push("env", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for GetTableListAppTableRequest {
+impl ::feishu_runtime::codegen::PagedRequest for GetTableListAppTableRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for GetTableListAppTableRequest {
+impl ::feishu_runtime::codegen::PagedItems for GetTableListAppTableRequest {
     type Item = AppTable;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -516,20 +520,20 @@ impl PatchTableRecordsAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchTableRecordsAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchTableRecordsAppTableRequest {
     type Body = PatchTableRecordsAppTableBody;
     type Response = PatchTableRecordsAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_table.patch_table_records",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -538,18 +542,18 @@ impl ::feishu_runtime::ApiRequest for PatchTableRecordsAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/patch_table_records",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("filter", &self.filter);
         if let Some(value) = &self.env {
             out.push("env", value);
@@ -670,20 +674,20 @@ impl PostTableRecordsAppTableRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PostTableRecordsAppTableRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PostTableRecordsAppTableRequest {
     type Body = PostTableRecordsAppTableBody;
     type Response = PostTableRecordsAppTableResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_table.post_table_records",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/tables/:table_name/records",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -692,18 +696,18 @@ impl ::feishu_runtime::ApiRequest for PostTableRecordsAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/post_table_records",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.columns {
             out.push("columns", value);
         }
@@ -717,7 +721,7 @@ impl ::feishu_runtime::ApiRequest for PostTableRecordsAppTableRequest {
             out.push("user_identifier_type", value);
         }
     }
-    fn headers(&self, out: &mut ::feishu_runtime::Params) {
+    fn headers(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.prefer {
             out.push("Prefer", value);
         }

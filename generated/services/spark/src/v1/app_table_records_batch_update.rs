@@ -5,7 +5,7 @@
 /// A handle on the `app_table_records_batch_update` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppTableRecordsBatchUpdateApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppTableRecordsBatchUpdateApi<'a> {
     /// 批量更新数据表中的记录
@@ -27,8 +27,8 @@ impl<'a> AppTableRecordsBatchUpdateApi<'a> {
     pub fn patch(
         &self,
         request: PatchAppTableRecordsBatchUpdateRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchAppTableRecordsBatchUpdateRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchAppTableRecordsBatchUpdateRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppTableRecordsBatchUpdateApi::patch`]: 批量更新数据表中的记录.
@@ -93,20 +93,20 @@ impl PatchAppTableRecordsBatchUpdateRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchAppTableRecordsBatchUpdateRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableRecordsBatchUpdateRequest {
     type Body = PatchAppTableRecordsBatchUpdateBody;
     type Response = PatchAppTableRecordsBatchUpdateResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_table_records_batch_update.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/tables/:table_name/records_batch_update",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -115,18 +115,18 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableRecordsBatchUpdateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/batch_update_table_records",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/tables/");
-        ::feishu_runtime::push_path_param(&mut path, &self.table_name);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.table_name);
         path.push_str("/records_batch_update");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.env {
             out.push("env", value);
         }

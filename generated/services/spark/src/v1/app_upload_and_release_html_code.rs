@@ -5,7 +5,7 @@
 /// A handle on the `app_upload_and_release_html_code` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppUploadAndReleaseHtmlCodeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppUploadAndReleaseHtmlCodeApi<'a> {
     /// 上传 HTML 代码并发布
@@ -27,8 +27,8 @@ impl<'a> AppUploadAndReleaseHtmlCodeApi<'a> {
     pub fn create(
         &self,
         request: CreateAppUploadAndReleaseHtmlCodeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateAppUploadAndReleaseHtmlCodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateAppUploadAndReleaseHtmlCodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppUploadAndReleaseHtmlCodeApi::create`]: 上传 HTML 代码并发布.
@@ -57,20 +57,20 @@ impl CreateAppUploadAndReleaseHtmlCodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateAppUploadAndReleaseHtmlCodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateAppUploadAndReleaseHtmlCodeRequest {
     type Body = CreateAppUploadAndReleaseHtmlCodeBody;
     type Response = CreateAppUploadAndReleaseHtmlCodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.app_upload_and_release_html_code.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/apps/:app_id/upload_and_release_html_code",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -79,12 +79,12 @@ impl ::feishu_runtime::ApiRequest for CreateAppUploadAndReleaseHtmlCodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/upload_html_code_and_release",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
         path.push_str("/open-apis/spark/v1/apps/");
-        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.app_id);
         path.push_str("/upload_and_release_html_code");
         path
     }

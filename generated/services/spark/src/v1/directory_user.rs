@@ -5,7 +5,7 @@
 /// A handle on the `directory_user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DirectoryUserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DirectoryUserApi<'a> {
     /// 妙搭和飞书用户 ID 转换
@@ -33,8 +33,8 @@ impl<'a> DirectoryUserApi<'a> {
     pub fn id_convert(
         &self,
         request: IdConvertDirectoryUserRequest,
-    ) -> ::feishu_runtime::Call<'a, IdConvertDirectoryUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, IdConvertDirectoryUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DirectoryUserApi::id_convert`]: 妙搭和飞书用户 ID 转换.
@@ -53,35 +53,39 @@ impl IdConvertDirectoryUserRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::Validate for IdConvertDirectoryUserRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for IdConvertDirectoryUserRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for IdConvertDirectoryUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for IdConvertDirectoryUserRequest {
     type Body = IdConvertDirectoryUserBody;
     type Response = IdConvertDirectoryUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "spark.v1.directory_user.id_convert",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/spark/v1/directory/user/id_convert",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 3340001,
                 message: "param is invalid",
@@ -90,7 +94,7 @@ impl ::feishu_runtime::ApiRequest for IdConvertDirectoryUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/directory-user/id_convert",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -100,8 +104,8 @@ impl ::feishu_runtime::ApiRequest for IdConvertDirectoryUserRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`IdConvertDirectoryUserRequest`].
@@ -131,10 +135,14 @@ impl IdConvertDirectoryUserBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for IdConvertDirectoryUserBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for IdConvertDirectoryUserBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ids",
@@ -203,6 +211,6 @@ pub enum IdConvertType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     IdConvertType { V10 => 10, V11 => 11, V20 => 20, V21 => 21 }
 );

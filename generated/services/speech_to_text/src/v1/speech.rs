@@ -5,7 +5,7 @@
 /// A handle on the `speech` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpeechApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpeechApi<'a> {
     /// 识别语音文件
@@ -30,8 +30,8 @@ impl<'a> SpeechApi<'a> {
     pub fn file_recognize(
         &self,
         request: FileRecognizeSpeechRequest,
-    ) -> ::feishu_runtime::Call<'a, FileRecognizeSpeechRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, FileRecognizeSpeechRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 识别流式语音
     ///
@@ -55,8 +55,8 @@ impl<'a> SpeechApi<'a> {
     pub fn stream_recognize(
         &self,
         request: StreamRecognizeSpeechRequest,
-    ) -> ::feishu_runtime::Call<'a, StreamRecognizeSpeechRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, StreamRecognizeSpeechRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpeechApi::file_recognize`]: 识别语音文件.
@@ -75,26 +75,26 @@ impl FileRecognizeSpeechRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for FileRecognizeSpeechRequest {
+impl ::feishu_runtime::codegen::ApiRequest for FileRecognizeSpeechRequest {
     type Body = FileRecognizeSpeechBody;
     type Response = FileRecognizeSpeechResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "speech_to_text.v1.speech.file_recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/speech_to_text/v1/speech/file_recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1040101,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1040102,
                 message: "network anomaly",
@@ -130,26 +130,26 @@ impl StreamRecognizeSpeechRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for StreamRecognizeSpeechRequest {
+impl ::feishu_runtime::codegen::ApiRequest for StreamRecognizeSpeechRequest {
     type Body = StreamRecognizeSpeechBody;
     type Response = StreamRecognizeSpeechResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "speech_to_text.v1.speech.stream_recognize",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/speech_to_text/v1/speech/stream_recognize",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1040101,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1040102,
                 message: "network anomaly",

@@ -5,7 +5,7 @@
 /// A handle on the `docs_api_meta` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocsApiMetaApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocsApiMetaApi<'a> {
     /// 获取元数据
@@ -23,8 +23,8 @@ impl<'a> DocsApiMetaApi<'a> {
     pub fn create(
         &self,
         request: CreateDocsApiMetaRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDocsApiMetaRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDocsApiMetaRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocsApiMetaApi::create`]: 获取元数据.
@@ -43,20 +43,20 @@ impl CreateDocsApiMetaRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDocsApiMetaRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDocsApiMetaRequest {
     type Body = CreateDocsApiMetaBody;
     type Response = CreateDocsApiMetaResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "suite.legacy.docs_api_meta.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/suite/docs-api/meta",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjN3UjLzYzN14yM2cTN",

@@ -5,7 +5,7 @@
 /// A handle on the `docs_api_search_object` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct DocsApiSearchObjectApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> DocsApiSearchObjectApi<'a> {
     /// 搜索云文档
@@ -20,8 +20,8 @@ impl<'a> DocsApiSearchObjectApi<'a> {
     pub fn create(
         &self,
         request: CreateDocsApiSearchObjectRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateDocsApiSearchObjectRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateDocsApiSearchObjectRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`DocsApiSearchObjectApi::create`]: 搜索云文档.
@@ -40,17 +40,17 @@ impl CreateDocsApiSearchObjectRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateDocsApiSearchObjectRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateDocsApiSearchObjectRequest {
     type Body = CreateDocsApiSearchObjectBody;
     type Response = CreateDocsApiSearchObjectResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "suite.legacy.docs_api_search_object.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/suite/docs-api/search/object",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDM4UjL4ADO14COwgTN",

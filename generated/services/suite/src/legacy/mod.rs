@@ -6,7 +6,7 @@ pub mod docs_api_search_object;
 /// A handle on the `legacy` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SuiteLegacyApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SuiteLegacyApi<'a> {
     /// The `docs_api_meta` resource.

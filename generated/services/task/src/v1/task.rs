@@ -5,7 +5,7 @@
 /// A handle on the `task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskApi<'a> {
     /// 批量删除执行者
@@ -33,8 +33,8 @@ impl<'a> TaskApi<'a> {
     pub fn batch_delete_collaborator(
         &self,
         request: BatchDeleteCollaboratorTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteCollaboratorTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteCollaboratorTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量删除关注人
     ///
@@ -61,8 +61,8 @@ impl<'a> TaskApi<'a> {
     pub fn batch_delete_follower(
         &self,
         request: BatchDeleteFollowerTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, BatchDeleteFollowerTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, BatchDeleteFollowerTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 完成任务
     ///
@@ -90,8 +90,8 @@ impl<'a> TaskApi<'a> {
     pub fn complete(
         &self,
         request: CompleteTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, CompleteTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CompleteTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建任务
     ///
@@ -130,8 +130,8 @@ impl<'a> TaskApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除任务
     ///
@@ -157,8 +157,8 @@ impl<'a> TaskApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询指定任务
     ///
@@ -182,8 +182,8 @@ impl<'a> TaskApi<'a> {
     pub fn get(
         &self,
         request: GetTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询所有任务
     ///
@@ -211,8 +211,8 @@ impl<'a> TaskApi<'a> {
     pub fn list(
         &self,
         request: ListTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新任务
     ///
@@ -257,8 +257,8 @@ impl<'a> TaskApi<'a> {
     pub fn patch(
         &self,
         request: PatchTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 取消完成任务
     ///
@@ -285,8 +285,8 @@ impl<'a> TaskApi<'a> {
     pub fn uncomplete(
         &self,
         request: UncompleteTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, UncompleteTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UncompleteTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskApi::batch_delete_collaborator`]: 批量删除执行者.
@@ -330,53 +330,53 @@ impl BatchDeleteCollaboratorTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteCollaboratorTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteCollaboratorTaskRequest {
     type Body = BatchDeleteCollaboratorTaskBody;
     type Response = BatchDeleteCollaboratorTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.batch_delete_collaborator",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/batch_delete_collaborator",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470702,
                 message: "failed to delete task collaborator",
                 hint: "移除指定的任务执行者失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -386,18 +386,18 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteCollaboratorTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/batch_delete_collaborator",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/batch_delete_collaborator");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -444,53 +444,53 @@ impl BatchDeleteFollowerTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for BatchDeleteFollowerTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteFollowerTaskRequest {
     type Body = BatchDeleteFollowerTaskBody;
     type Response = BatchDeleteFollowerTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.batch_delete_follower",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/batch_delete_follower",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470712,
                 message: "failed to delete task followers",
                 hint: "移除任务关注人失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -500,18 +500,18 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteFollowerTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/batch_delete_follower",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/batch_delete_follower");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -538,59 +538,59 @@ impl CompleteTaskRequest {
         Self { task_id: task_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for CompleteTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CompleteTaskRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.complete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/complete",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "Be refused to update task, possibly due to lack of permission.",
                 hint: "一般是因为操作者没有操作权限，导致更新任务或其他更新任务的操作失败。如，任务的关注者没有权限修改任务。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "No permission to get the task.",
                 hint: "没有获取任务的权限，需要检查当前发起请求的对象是否有权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1470450,
                 message: "There are too many requests currently, please try again later.",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "Operation requests for the same task are too frequent.",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470604,
                 message: "Failed to update task completion status.",
@@ -600,14 +600,14 @@ impl ::feishu_runtime::ApiRequest for CompleteTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/complete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/complete");
         path
     }
@@ -642,125 +642,129 @@ impl CreateTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskRequest {
     type Body = CreateTaskBody;
     type Response = CreateTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "The request failed due to incorrect request parameters.",
                 hint: "一般可能是请求参数存在问题，导致请求失败，建议根据返回的具体错误进行排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470410,
                 message: "Failed to parse rich_summary.",
                 hint: "富文本标题解析错误，建议检查一下rich_summary是否存在格式错误，语法格式参见[Markdown模块](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/markdown-module)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470411,
                 message: "Failed to parse rich_description.",
                 hint: "富文本描述解析错误，建议检查一下rich_description是否存在格式错误，语法格式参见[Markdown模块](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/markdown-module)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470414,
                 message: "Invalid timezone.",
                 hint: "填入的时区信息不合规，建议检查timezone字段是否格式正确，传入值需要符合IANA Time Zone Database标准，规范见[Time Zone Database](https://www.iana.org/time-zones)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470415,
                 message: "Invalid platform_i18n_name.",
                 hint: "任务导入来源的名称不合规，建议检查platform_i18n_name字段是否格式正确，可能传入了不支持的地区名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470416,
                 message: "Both summary and rich_summary are empty.",
                 hint: "标题和富文本标题都没有设置内容，创建任务时要求必须填入其中一个字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470434,
                 message: "Invalid repeat rule, please check the format.",
                 hint: "重复规则无法解析，可能是传入了不正确的格式，请检查是否符合语法规范",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470435,
                 message: "Failed to decode extra by base64.",
                 hint: "extra字段无法按base64格式解析，请检查传入的内容是否由base64编码后传入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470436,
                 message: "Failed to parse url of origin, should start with http, https or applink.",
                 hint: "解析Origin中的URL失败，请检查是否以http、https或applink开头",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470437,
                 message: "Summary or description length exceed limit, the maximum length of summary is 256, the maximum length of description is 65536.",
                 hint: "任务标题或者描述的文本长度超出限制，标题文本最大长度为256个字符，描述文本最大长度是65536个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470438,
                 message: "Invalid custom, please check the format.",
                 hint: "Custom字段格式错误，请根据字段说明检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470439,
                 message: "Failed to get time by timestamp.",
                 hint: "无法解析时间戳，请根据字段说明检查时间戳是否符合规范",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1470450,
                 message: "There are too many requests currently, please try again later.",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470600,
                 message: "Failed to create task.",
                 hint: "任务创建失败，若重试无法解决，请联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470740,
                 message: "Text content fails to pass the audit.",
@@ -769,14 +773,14 @@ impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
         path.push_str("/open-apis/task/v1/tasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -784,8 +788,8 @@ impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::delete`]: 删除任务.
@@ -806,53 +810,53 @@ impl DeleteTaskRequest {
         Self { task_id: task_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470601,
                 message: "delete task failed",
                 hint: "删除任务失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470433,
                 message: "todo has been deleted",
                 hint: "任务已经被删除",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -862,14 +866,14 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path
     }
 }
@@ -908,35 +912,35 @@ impl GetTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
     type Body = ();
     type Response = GetTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "have no permission to get task",
@@ -946,17 +950,17 @@ impl ::feishu_runtime::ApiRequest for GetTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1052,10 +1056,14 @@ impl ListTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1066,41 +1074,41 @@ impl ::feishu_runtime::Validate for ListTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskRequest {
     type Body = ();
     type Response = ListTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470605,
                 message: "failed to get task list",
                 hint: "一般是系统内部错误造成的，可联系维护同学进行处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470421,
                 message: "page_size exceed 100",
                 hint: "分页大小超过最大值100，需要减小page_size的值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470422,
                 message: "failed to parse page_token",
@@ -1108,16 +1116,16 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1125,7 +1133,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
         path.push_str("/open-apis/task/v1/tasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1145,25 +1153,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskRequest {
     type Item = Task;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1207,173 +1215,177 @@ impl PatchTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchTaskRequest {
     type Body = PatchTaskBody;
     type Response = PatchTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "The request failed due to incorrect request parameters.",
                 hint: "一般可能是请求参数存在问题，导致请求失败，建议根据返回的具体错误进行排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470410,
                 message: "failed to parse rich_summary",
                 hint: "富文本标题解析错误，建议检查一下rich_summary是否存在格式错误，语法格式参见[Markdown模块](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/markdown-module)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470411,
                 message: "failed to parse rich_description",
                 hint: "富文本描述解析错误，建议检查一下rich_description是否存在格式错误，语法格式参见[Markdown模块](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/markdown-module)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470412,
                 message: "invalid follower id",
                 hint: "关注者id无效，建议确认一下是否向follower_ids字段传入了非法的关注者id，如空值“”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470413,
                 message: "invalid collaborator id",
                 hint: "协作者id无效，建议确认一下是否向collaborator_ids字段传入了非法的协作者id，如空值“”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470414,
                 message: "invalid time zone",
                 hint: "填入的时区信息不合规，建议检查timezone字段是否格式正确，传入值需要符合IANA Time Zone Database标准，规范见[Time Zone Database](https://www.iana.org/time-zones)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470415,
                 message: "invalid platform_i18n_name",
                 hint: "任务导入来源的名称不合规，建议检查platform_i18n_name字段是否格式正确，可能传入了不支持的地区名",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470423,
                 message: "task id is missing",
                 hint: "传入的任务id丢失",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470424,
                 message: "update_fields include unknown field",
                 hint: "update_field中包含了未知的字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470425,
                 message: "update_fields include forbidden field",
                 hint: "update_field中包含了禁止更新的字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470426,
                 message: "expected one or more update field",
                 hint: "update_field为空，应该填充需要更新的字段",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470603,
                 message: "update task failed",
                 hint: "一般是业务逻辑校验未通过",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470740,
                 message: "Text content fails to pass the audit.",
                 hint: "一般是任务的标题或描述或富文本内容存在非法内容，没有通过安全内容检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470741,
                 message: "failed to audit task",
                 hint: "任务内容审核失败，建议结合失败原因排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task, perhaps you have no permission",
                 hint: "一般是因为操作者没有操作权限，导致更新任务或其他更新任务的操作失败。如，任务的关注者没有权限修改任务。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470434,
                 message: "invalid repeat rule, please check the format",
                 hint: "重复规则无法解析，可能是传入了不正确的格式，请检查是否符合语法规范",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470435,
                 message: "decode extra by base64 failed",
                 hint: "extra字段无法按base64格式解析，请检查传入的内容是否由base64编码后传入",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470436,
                 message: "failed to parse url of origin, should start with http, https or applink",
                 hint: "解析Origin中的URL失败，请检查是否以http、https或applink开头",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470437,
                 message: "summary or description length exceed limit, the maximum length of summary is 256, the maximum length of description is 65536",
                 hint: "任务标题或者描述的文本长度超出限制，标题文本最大长度为256个字符，描述文本最大长度是65536个字符",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470438,
                 message: "invalid custom, please check the format",
                 hint: "Custom字段格式错误，请根据字段说明检查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470439,
                 message: "failed to get time by timestamp",
@@ -1383,17 +1395,17 @@ impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1401,8 +1413,8 @@ impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::uncomplete`]: 取消完成任务.
@@ -1423,59 +1435,59 @@ impl UncompleteTaskRequest {
         Self { task_id: task_id.into() }
     }
 }
-impl ::feishu_runtime::ApiRequest for UncompleteTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UncompleteTaskRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task.uncomplete",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/uncomplete",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470604,
                 message: "Failed to update task completion status.",
                 hint: "更新任务的完成状态失败，若重试无法解决，请联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "have no permission to get task",
                 hint: "没有获取任务的权限，需要检查当前发起请求的对象是否有权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -1485,14 +1497,14 @@ impl ::feishu_runtime::ApiRequest for UncompleteTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/uncomplete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/uncomplete");
         path
     }
@@ -1763,10 +1775,14 @@ impl CreateTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.summary {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "summary",
@@ -1776,7 +1792,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -1786,7 +1802,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.extra {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "extra",
@@ -1797,14 +1813,14 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
         }
         {
             let value = &self.origin;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "origin"),
+                &::feishu_runtime::codegen::field_path(at, "origin"),
                 out,
             );
         }
         if let Some(value) = &self.custom {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom",
@@ -1814,7 +1830,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.collaborator_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "collaborator_ids",
@@ -1824,7 +1840,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.follower_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "follower_ids",
@@ -1834,7 +1850,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.rich_summary {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_summary",
@@ -1844,7 +1860,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.rich_description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_description",
@@ -1871,12 +1887,16 @@ impl CreateTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -1971,12 +1991,16 @@ impl GetTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2013,10 +2037,14 @@ impl Href {
         self
     }
 }
-impl ::feishu_runtime::Validate for Href {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Href {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -2026,7 +2054,7 @@ impl ::feishu_runtime::Validate for Href {
             );
         }
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -2069,12 +2097,16 @@ impl ListTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -2110,11 +2142,15 @@ impl Origin {
         self
     }
 }
-impl ::feishu_runtime::Validate for Origin {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Origin {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.platform_i18n_name;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "platform_i18n_name",
@@ -2124,9 +2160,9 @@ impl ::feishu_runtime::Validate for Origin {
             );
         }
         if let Some(value) = &self.href {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "href"),
+                &::feishu_runtime::codegen::field_path(at, "href"),
                 out,
             );
         }
@@ -2166,13 +2202,17 @@ impl PatchTaskBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2194,12 +2234,16 @@ impl PatchTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2419,10 +2463,14 @@ impl Task {
         self
     }
 }
-impl ::feishu_runtime::Validate for Task {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Task {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.summary {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "summary",
@@ -2432,7 +2480,7 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "description",
@@ -2442,7 +2490,7 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.extra {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "extra",
@@ -2452,14 +2500,14 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.origin {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "origin"),
+                &::feishu_runtime::codegen::field_path(at, "origin"),
                 out,
             );
         }
         if let Some(value) = &self.custom {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "custom",
@@ -2469,7 +2517,7 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.collaborator_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "collaborator_ids",
@@ -2479,7 +2527,7 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.follower_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "follower_ids",
@@ -2489,7 +2537,7 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.rich_summary {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_summary",
@@ -2499,7 +2547,7 @@ impl ::feishu_runtime::Validate for Task {
             );
         }
         if let Some(value) = &self.rich_description {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_description",
@@ -2558,7 +2606,7 @@ impl TaskUpdateTenantEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TaskUpdateTenantEvent {
+impl ::feishu_runtime::codegen::Event for TaskUpdateTenantEvent {
     const EVENT_TYPE: &'static str = "task.task.update_tenant_v1";
 }
 /// 任务信息变更（应用维度）
@@ -2597,7 +2645,7 @@ impl TaskUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TaskUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for TaskUpdatedEvent {
     const EVENT_TYPE: &'static str = "task.task.updated_v1";
 }
 /// 用户 ID 列表
@@ -2678,7 +2726,7 @@ pub enum Source {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Source { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8
     => 8 }
 );
@@ -2698,6 +2746,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `task_collaborator` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskCollaboratorApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskCollaboratorApi<'a> {
     /// 新增执行者
@@ -36,8 +36,8 @@ impl<'a> TaskCollaboratorApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskCollaboratorRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskCollaboratorRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskCollaboratorRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除指定执行者
     ///
@@ -65,8 +65,8 @@ impl<'a> TaskCollaboratorApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTaskCollaboratorRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTaskCollaboratorRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTaskCollaboratorRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取执行者列表
     ///
@@ -92,8 +92,8 @@ impl<'a> TaskCollaboratorApi<'a> {
     pub fn list(
         &self,
         request: ListTaskCollaboratorRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskCollaboratorRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskCollaboratorRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskCollaboratorApi::create`]: 新增执行者.
@@ -134,65 +134,65 @@ impl CreateTaskCollaboratorRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskCollaboratorRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskCollaboratorRequest {
     type Body = CreateTaskCollaboratorBody;
     type Response = CreateTaskCollaboratorResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_collaborator.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/collaborators",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(401u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "Be refused to update task, possibly due to lack of permission.",
                 hint: "一般是因为操作者没有操作权限，导致更新任务或其他更新任务的操作失败。如，任务的关注者没有权限修改任务。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470429,
                 message: "The total number of collaborators exceeds the maximum number limit.",
                 hint: "执行者总数超过了最大数量限制，目前一个任务最多只能添加50人",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470431,
                 message: "Users are all collaborators of tasks.",
                 hint: "用户已经是任务的协作者，不能重复添加",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(429u16),
                 code: 1470450,
                 message: "There are too many requests currently, please try again later.",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "Operation requests for the same task are too frequent.",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470701,
                 message: "Failed to add task collaborator.",
@@ -201,16 +201,16 @@ impl ::feishu_runtime::ApiRequest for CreateTaskCollaboratorRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-collaborator/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/collaborators");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -259,59 +259,59 @@ impl DeleteTaskCollaboratorRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTaskCollaboratorRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskCollaboratorRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_collaborator.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/collaborators/:collaborator_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470700,
                 message: "task collaborator not found",
                 hint: "执行者ID无法找到，请检查执行者 ID 的有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470702,
                 message: "failed to delete task collaborator",
                 hint: "移除指定的任务执行者失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -321,19 +321,19 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskCollaboratorRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-collaborator/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/collaborators/");
-        ::feishu_runtime::push_path_param(&mut path, &self.collaborator_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.collaborator_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -404,10 +404,14 @@ impl ListTaskCollaboratorRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskCollaboratorRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskCollaboratorRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -418,35 +422,35 @@ impl ::feishu_runtime::Validate for ListTaskCollaboratorRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskCollaboratorRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskCollaboratorRequest {
     type Body = ();
     type Response = ListTaskCollaboratorResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_collaborator.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/collaborators",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "have no permission to get task",
@@ -454,26 +458,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskCollaboratorRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-collaborator/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/collaborators");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -484,25 +488,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskCollaboratorRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskCollaboratorRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskCollaboratorRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskCollaboratorRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskCollaboratorRequest {
     type Item = Collaborator;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -634,6 +638,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

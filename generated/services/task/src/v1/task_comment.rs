@@ -5,7 +5,7 @@
 /// A handle on the `task_comment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskCommentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskCommentApi<'a> {
     /// 创建评论
@@ -31,8 +31,8 @@ impl<'a> TaskCommentApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除评论
     ///
@@ -54,8 +54,8 @@ impl<'a> TaskCommentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTaskCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTaskCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTaskCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取评论详情
     ///
@@ -78,8 +78,8 @@ impl<'a> TaskCommentApi<'a> {
     pub fn get(
         &self,
         request: GetTaskCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTaskCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTaskCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取评论列表
     ///
@@ -109,8 +109,8 @@ impl<'a> TaskCommentApi<'a> {
     pub fn list(
         &self,
         request: ListTaskCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新评论
     ///
@@ -136,8 +136,8 @@ impl<'a> TaskCommentApi<'a> {
     pub fn update(
         &self,
         request: UpdateTaskCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateTaskCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateTaskCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskCommentApi::create`]: 创建评论.
@@ -178,53 +178,57 @@ impl CreateTaskCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskCommentRequest {
     type Body = CreateTaskCommentBody;
     type Response = CreateTaskCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_comment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/comments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470730,
                 message: "failed to create comment",
                 hint: "一般是创建评论时系统内部逻辑处理出现问题，可根据具体错误进行分析，无法解决时请找相关服务的同学处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470417,
                 message: "failed to parse rich_content",
                 hint: "解析富文本失败，请检查富文本是否格式正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470418,
                 message: "comment is empty",
@@ -234,18 +238,18 @@ impl ::feishu_runtime::ApiRequest for CreateTaskCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -253,8 +257,8 @@ impl ::feishu_runtime::ApiRequest for CreateTaskCommentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskCommentApi::delete`]: 删除评论.
@@ -282,29 +286,29 @@ impl DeleteTaskCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTaskCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskCommentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_comment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470731,
                 message: "failed to delete comment",
@@ -314,16 +318,16 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
 }
@@ -367,29 +371,29 @@ impl GetTaskCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTaskCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTaskCommentRequest {
     type Body = ();
     type Response = GetTaskCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_comment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470734,
                 message: "failed to get comment",
@@ -399,19 +403,19 @@ impl ::feishu_runtime::ApiRequest for GetTaskCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -496,10 +500,14 @@ impl ListTaskCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -510,59 +518,59 @@ impl ::feishu_runtime::Validate for ListTaskCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskCommentRequest {
     type Body = ();
     type Response = ListTaskCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_comment.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/comments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470734,
                 message: "failed to get comment",
                 hint: "一般是获取评论时系统内部逻辑处理出现问题，可根据具体错误进行分析，无法解决时请找相关服务的同学处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "have no permission to get task",
                 hint: "没有获取任务的权限，需要检查当前发起请求的对象是否有权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470421,
                 message: "page_size exceed 100",
                 hint: "分页大小超过最大值100，需要减小page_size的值",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470422,
                 message: "failed to parse page_token",
                 hint: "解析分页标识失败，需要检查分页标识是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470733,
                 message: "comment not found",
@@ -570,26 +578,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -603,25 +611,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskCommentRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskCommentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskCommentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskCommentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskCommentRequest {
     type Item = Comment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -674,59 +682,63 @@ impl UpdateTaskCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateTaskCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateTaskCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateTaskCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateTaskCommentRequest {
     type Body = UpdateTaskCommentBody;
     type Response = UpdateTaskCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_comment.update",
-        method: ::feishu_runtime::HttpMethod::Put,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Put,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470732,
                 message: "failed to patch comment",
                 hint: "一般是更新评论时系统内部逻辑处理出现问题，可根据具体错误进行分析，无法解决时请找相关服务的同学处理",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470733,
                 message: "comment not found",
                 hint: "一般是回复评论时传的parent_id有问题",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470417,
                 message: "failed to parse rich_content",
                 hint: "解析富文本失败，请检查富文本是否格式正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470418,
                 message: "comment is empty",
@@ -736,19 +748,19 @@ impl ::feishu_runtime::ApiRequest for UpdateTaskCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/update",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -756,8 +768,8 @@ impl ::feishu_runtime::ApiRequest for UpdateTaskCommentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 返回创建好的任务评论
@@ -870,10 +882,14 @@ impl CreateTaskCommentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskCommentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskCommentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -883,7 +899,7 @@ impl ::feishu_runtime::Validate for CreateTaskCommentBody {
             );
         }
         if let Some(value) = &self.rich_content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_content",
@@ -1010,7 +1026,7 @@ impl TaskCommentUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for TaskCommentUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for TaskCommentUpdatedEvent {
     const EVENT_TYPE: &'static str = "task.task.comment.updated_v1";
 }
 /// The request body of [`UpdateTaskCommentRequest`].
@@ -1043,10 +1059,14 @@ impl UpdateTaskCommentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UpdateTaskCommentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UpdateTaskCommentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -1056,7 +1076,7 @@ impl ::feishu_runtime::Validate for UpdateTaskCommentBody {
             );
         }
         if let Some(value) = &self.rich_content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "rich_content",
@@ -1095,7 +1115,7 @@ pub enum ListDirection {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ListDirection { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ListDirection { V0 => 0, V1 => 1 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`CreateTaskCommentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1112,6 +1132,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `task_follower` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskFollowerApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskFollowerApi<'a> {
     /// 新增关注人
@@ -36,8 +36,8 @@ impl<'a> TaskFollowerApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskFollowerRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskFollowerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskFollowerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除指定关注人
     ///
@@ -65,8 +65,8 @@ impl<'a> TaskFollowerApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTaskFollowerRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTaskFollowerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTaskFollowerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取关注人列表
     ///
@@ -91,8 +91,8 @@ impl<'a> TaskFollowerApi<'a> {
     pub fn list(
         &self,
         request: ListTaskFollowerRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskFollowerRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskFollowerRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskFollowerApi::create`]: 新增关注人.
@@ -133,71 +133,71 @@ impl CreateTaskFollowerRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskFollowerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskFollowerRequest {
     type Body = CreateTaskFollowerBody;
     type Response = CreateTaskFollowerResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_follower.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/followers",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470711,
                 message: "failed to add task followers",
                 hint: "添加任务关注者失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470412,
                 message: "invalid follower id",
                 hint: "关注者id无效，建议确认一下是否向follower_ids字段传入了非法的关注者id，如空值“”",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470428,
                 message: "total follower exceeds limit",
                 hint: "关注者的数量超过最大限制，无法继续添加",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470430,
                 message: "followers existed in task",
                 hint: "用户已经是任务的关注者，不需要重复添加",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -207,18 +207,18 @@ impl ::feishu_runtime::ApiRequest for CreateTaskFollowerRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-follower/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/followers");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -267,59 +267,59 @@ impl DeleteTaskFollowerRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTaskFollowerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskFollowerRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_follower.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/followers/:follower_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470710,
                 message: "no task followers found",
                 hint: "任务关注者没有找到，请检查提供的关注人 ID 是否有效",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470712,
                 message: "failed to delete task followers",
                 hint: "移除任务关注人失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -329,19 +329,19 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskFollowerRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-follower/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/followers/");
-        ::feishu_runtime::push_path_param(&mut path, &self.follower_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.follower_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -411,10 +411,14 @@ impl ListTaskFollowerRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskFollowerRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskFollowerRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -425,35 +429,35 @@ impl ::feishu_runtime::Validate for ListTaskFollowerRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskFollowerRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskFollowerRequest {
     type Body = ();
     type Response = ListTaskFollowerResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_follower.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/followers",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "No permission to get the task.",
@@ -461,8 +465,8 @@ impl ::feishu_runtime::ApiRequest for ListTaskFollowerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-follower/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
@@ -473,11 +477,11 @@ impl ::feishu_runtime::ApiRequest for ListTaskFollowerRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/followers");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -488,25 +492,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskFollowerRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskFollowerRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskFollowerRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskFollowerRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskFollowerRequest {
     type Item = Follower;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -636,6 +640,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

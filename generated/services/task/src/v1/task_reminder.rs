@@ -5,7 +5,7 @@
 /// A handle on the `task_reminder` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskReminderApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskReminderApi<'a> {
     /// 新增提醒时间
@@ -35,8 +35,8 @@ impl<'a> TaskReminderApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskReminderRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskReminderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskReminderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除提醒时间
     ///
@@ -63,8 +63,8 @@ impl<'a> TaskReminderApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTaskReminderRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTaskReminderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTaskReminderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询提醒时间列表
     ///
@@ -89,8 +89,8 @@ impl<'a> TaskReminderApi<'a> {
     pub fn list(
         &self,
         request: ListTaskReminderRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskReminderRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskReminderRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskReminderApi::create`]: 新增提醒时间.
@@ -116,71 +116,71 @@ impl CreateTaskReminderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskReminderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskReminderRequest {
     type Body = CreateTaskReminderBody;
     type Response = CreateTaskReminderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_reminder.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/reminders",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470721,
                 message: "add task remainder failded",
                 hint: "设置任务的提醒时间失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470419,
                 message: "task due time not set",
                 hint: "该任务没有设置时区，需要先进行设置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470420,
                 message: "already exists duplicate reminder time",
                 hint: "已经存在一个相同的提醒时间，不能重复添加",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470427,
                 message: "total reminder exceeds limit",
                 hint: "提醒时间的数量超过了最大限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -190,14 +190,14 @@ impl ::feishu_runtime::ApiRequest for CreateTaskReminderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-reminder/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/reminders");
         path
     }
@@ -230,59 +230,59 @@ impl DeleteTaskReminderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTaskReminderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskReminderRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_reminder.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/reminders/:reminder_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470720,
                 message: "task reminder time not found",
                 hint: "任务提醒设置没有找到，请检查 reminder id 的有效性",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470722,
                 message: "failed to delete task reminder time",
                 hint: "删除任务提醒时间失败，请结合返回的具体错误进行排查。如果无法解决，请提供 request id 并联系飞书技术人员协助排查",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470450,
                 message: "request too fast",
                 hint: "当前同时发起的请求过多，峰值较高导致了限流，请稍后重新尝试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470451,
                 message: "request api concurrently",
                 hint: "对同一个任务的操作请求太频繁，需要降低请求频次",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470404,
                 message: "be refused to create or update task",
@@ -292,16 +292,16 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskReminderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-reminder/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/reminders/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reminder_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reminder_id);
         path
     }
 }
@@ -355,10 +355,14 @@ impl ListTaskReminderRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskReminderRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskReminderRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -369,35 +373,35 @@ impl ::feishu_runtime::Validate for ListTaskReminderRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskReminderRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskReminderRequest {
     type Body = ();
     type Response = ListTaskReminderResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v1.task_reminder.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v1/tasks/:task_id/reminders",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "The identity token is incorrect. It should be either user_access_token or tenant_access_token.",
                 hint: "发起请求方的身份token不正确，需要为UserAccessToken或TenantAccessToken其中一种",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470602,
                 message: "Invalid task id.",
                 hint: "请检查任务的 id 是否合法",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470432,
                 message: "have no permission to get task",
@@ -405,26 +409,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskReminderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-reminder/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/task/v1/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path.push_str("/reminders");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -432,25 +436,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskReminderRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskReminderRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskReminderRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskReminderRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskReminderRequest {
     type Item = Reminder;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

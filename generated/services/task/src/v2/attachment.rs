@@ -5,7 +5,7 @@
 /// A handle on the `attachment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AttachmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AttachmentApi<'a> {
     /// 删除附件
@@ -32,8 +32,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取附件
     ///
@@ -59,8 +59,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn get(
         &self,
         request: GetAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列取附件
     ///
@@ -90,8 +90,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn list(
         &self,
         request: ListAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 上传附件
     ///
@@ -122,8 +122,8 @@ impl<'a> AttachmentApi<'a> {
     pub fn upload(
         &self,
         request: UploadAttachmentRequest,
-    ) -> ::feishu_runtime::Call<'a, UploadAttachmentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UploadAttachmentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AttachmentApi::delete`]: 删除附件.
@@ -147,11 +147,15 @@ impl DeleteAttachmentRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteAttachmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteAttachmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.attachment_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "attachment_guid",
@@ -162,41 +166,41 @@ impl ::feishu_runtime::Validate for DeleteAttachmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteAttachmentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.attachment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/attachments/:attachment_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误。",
                 hint: "查看返回中的`msg`确定具体原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "资源不存在或已删除。",
                 hint: "确认附件是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "使用同样请求重试调用接口。如果持续返回错误，可以联系技术支持排查问题。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少删除附件的权限。",
@@ -206,18 +210,18 @@ impl ::feishu_runtime::ApiRequest for DeleteAttachmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/attachment/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/task/v2/attachments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.attachment_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.attachment_guid);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`AttachmentApi::get`]: 获取附件.
@@ -255,41 +259,41 @@ impl GetAttachmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetAttachmentRequest {
     type Body = ();
     type Response = GetAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.attachment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/attachments/:attachment_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误。",
                 hint: "查看返回中的`msg`确定具体原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "附件不存在或已删除。",
                 hint: "确认附件是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "使用同样请求重试调用接口。如果持续返回错误，可以联系技术支持排查问题。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少获取附件的权限。",
@@ -299,17 +303,17 @@ impl ::feishu_runtime::ApiRequest for GetAttachmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/attachment/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/task/v2/attachments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.attachment_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.attachment_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -395,10 +399,14 @@ impl ListAttachmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAttachmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAttachmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -409,41 +417,41 @@ impl ::feishu_runtime::Validate for ListAttachmentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAttachmentRequest {
     type Body = ();
     type Response = ListAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.attachment.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/attachments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误",
                 hint: "查看返回的请求体中的`msg`确定具体原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要查询附件的资源不存在或已删除。",
                 hint: "确认要查询资源是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "使用同样请求重试调用接口。如果持续返回错误，可以联系技术支持排查问题。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少列取附件的权限。",
@@ -451,16 +459,16 @@ impl ::feishu_runtime::ApiRequest for ListAttachmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/attachment/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -468,7 +476,7 @@ impl ::feishu_runtime::ApiRequest for ListAttachmentRequest {
         path.push_str("/open-apis/task/v2/attachments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -483,25 +491,25 @@ impl ::feishu_runtime::ApiRequest for ListAttachmentRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAttachmentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAttachmentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAttachmentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAttachmentRequest {
     type Item = Attachment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -537,59 +545,63 @@ impl UploadAttachmentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for UploadAttachmentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadAttachmentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UploadAttachmentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UploadAttachmentRequest {
     type Body = UploadAttachmentBody;
     type Response = UploadAttachmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.attachment.upload",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/attachments/upload",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[
-            ::feishu_runtime::FilePart {
+            ::feishu_runtime::codegen::FilePart {
                 name: "file",
                 required: true,
                 max_bytes: None,
             },
         ],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误。",
                 hint: "查看返回中的`msg` 确定具体原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "资源不存在或已删除。",
                 hint: "确认资源是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "缺少上传附件的权限。",
                 hint: "确认调用身份拥有上传的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -598,14 +610,14 @@ impl ::feishu_runtime::ApiRequest for UploadAttachmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/attachment/upload",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/task/v2/attachments/upload");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -613,14 +625,16 @@ impl ::feishu_runtime::ApiRequest for UploadAttachmentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+    fn files(&self) -> Vec<(&'static str, &::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &self.body.file)])
     }
-    fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+    fn files_mut(
+        &mut self,
+    ) -> Vec<(&'static str, &mut ::feishu_runtime::codegen::UploadFile)> {
         Vec::from([("file", &mut self.body.file)])
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 附件详情
@@ -831,13 +845,13 @@ pub struct UploadAttachmentBody {
     pub resource_id: String,
     /// 要上传的文件，单请求支持最多5个文件。上传结果的顺序将和请求中文件的顺序保持一致。
     #[serde(skip)]
-    pub file: ::feishu_runtime::UploadFile,
+    pub file: ::feishu_runtime::codegen::UploadFile,
 }
 impl UploadAttachmentBody {
     /// Builds `UploadAttachmentBody` from its required fields; set the optional ones with the methods below.
     pub fn new(
         resource_id: impl Into<String>,
-        file: ::feishu_runtime::UploadFile,
+        file: ::feishu_runtime::codegen::UploadFile,
     ) -> Self {
         Self {
             resource_type: None,
@@ -851,11 +865,15 @@ impl UploadAttachmentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for UploadAttachmentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for UploadAttachmentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.resource_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resource_id",
@@ -898,6 +916,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

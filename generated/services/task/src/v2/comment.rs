@@ -5,7 +5,7 @@
 /// A handle on the `comment` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CommentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CommentApi<'a> {
     /// 创建评论
@@ -34,8 +34,8 @@ impl<'a> CommentApi<'a> {
     pub fn create(
         &self,
         request: CreateCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除评论
     ///
@@ -63,8 +63,8 @@ impl<'a> CommentApi<'a> {
     pub fn delete(
         &self,
         request: DeleteCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取评论详情
     ///
@@ -90,8 +90,8 @@ impl<'a> CommentApi<'a> {
     pub fn get(
         &self,
         request: GetCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, GetCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取评论列表
     ///
@@ -121,8 +121,8 @@ impl<'a> CommentApi<'a> {
     pub fn list(
         &self,
         request: ListCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新评论
     ///
@@ -152,8 +152,8 @@ impl<'a> CommentApi<'a> {
     pub fn patch(
         &self,
         request: PatchCommentRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCommentRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCommentRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CommentApi::create`]: 创建评论.
@@ -186,53 +186,57 @@ impl CreateCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCommentRequest {
     type Body = CreateCommentBody;
     type Response = CreateCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.comment.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/comments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "参数错误，如评论内容过长。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要评论的资源不存在或已删除。",
                 hint: "检查要评论的资源是否存在或已被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少评论权限。",
@@ -242,8 +246,8 @@ impl ::feishu_runtime::ApiRequest for CreateCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -251,7 +255,7 @@ impl ::feishu_runtime::ApiRequest for CreateCommentRequest {
         path.push_str("/open-apis/task/v2/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -259,8 +263,8 @@ impl ::feishu_runtime::ApiRequest for CreateCommentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CommentApi::delete`]: 删除评论.
@@ -283,41 +287,41 @@ impl DeleteCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteCommentRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.comment.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如输入的评论ID不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要删除的评论不存在或已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少删除评论的权限。",
@@ -327,14 +331,14 @@ impl ::feishu_runtime::ApiRequest for DeleteCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/task/v2/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
 }
@@ -374,11 +378,15 @@ impl GetCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.comment_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "comment_id",
@@ -389,41 +397,41 @@ impl ::feishu_runtime::Validate for GetCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetCommentRequest {
     type Body = ();
     type Response = GetCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.comment.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如输入的评论ID不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要获取的评论不存在或已删除。",
                 hint: "确认要访问的评论是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少查看评论的权限。",
@@ -433,23 +441,23 @@ impl ::feishu_runtime::ApiRequest for GetCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/task/v2/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CommentApi::list`]: 获取评论列表.
@@ -548,10 +556,14 @@ impl ListCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -561,7 +573,7 @@ impl ::feishu_runtime::Validate for ListCommentRequest {
             );
         }
         if let Some(value) = &self.page_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "page_token",
@@ -572,41 +584,41 @@ impl ::feishu_runtime::Validate for ListCommentRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCommentRequest {
     type Body = ();
     type Response = ListCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.comment.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/comments",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如传入了不支持的resource_type。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要获取列表的资源不存在或已删除。",
                 hint: "确认要获取列表的资源不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少获取评论列表的权限。",
@@ -614,16 +626,16 @@ impl ::feishu_runtime::ApiRequest for ListCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -631,7 +643,7 @@ impl ::feishu_runtime::ApiRequest for ListCommentRequest {
         path.push_str("/open-apis/task/v2/comments");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -649,25 +661,25 @@ impl ::feishu_runtime::ApiRequest for ListCommentRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCommentRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCommentRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCommentRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCommentRequest {
     type Item = Comment;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -712,11 +724,15 @@ impl PatchCommentRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCommentRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCommentRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.comment_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "comment_id",
@@ -727,49 +743,49 @@ impl ::feishu_runtime::Validate for PatchCommentRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCommentRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCommentRequest {
     type Body = PatchCommentBody;
     type Response = PatchCommentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.comment.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/comments/:comment_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，比如update_fields中填写了不支持的字段名。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要更新的评论不存在或已删除。",
                 hint: "确认要更新的评论是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少更新评论的权限。",
@@ -779,17 +795,17 @@ impl ::feishu_runtime::ApiRequest for PatchCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
         path.push_str("/open-apis/task/v2/comments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.comment_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.comment_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -797,8 +813,8 @@ impl ::feishu_runtime::ApiRequest for PatchCommentRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 创建的评论详情
@@ -929,10 +945,14 @@ impl CreateCommentBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCommentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCommentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.reply_to_comment_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reply_to_comment_id",
@@ -942,7 +962,7 @@ impl ::feishu_runtime::Validate for CreateCommentBody {
             );
         }
         if let Some(value) = &self.resource_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resource_id",
@@ -1006,10 +1026,14 @@ impl InputComment {
         self
     }
 }
-impl ::feishu_runtime::Validate for InputComment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InputComment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.content {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "content",
@@ -1111,13 +1135,17 @@ impl PatchCommentBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchCommentBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCommentBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.comment;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "comment"),
+                &::feishu_runtime::codegen::field_path(at, "comment"),
                 out,
             );
         }
@@ -1151,4 +1179,4 @@ pub enum Direction {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Direction { Asc => "asc", Desc => "desc" });
+::feishu_runtime::codegen::string_enum!(Direction { Asc => "asc", Desc => "desc" });

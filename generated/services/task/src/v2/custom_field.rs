@@ -5,7 +5,7 @@
 /// A handle on the `custom_field` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CustomFieldApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CustomFieldApi<'a> {
     /// 将自定义字段加入资源
@@ -35,8 +35,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn add(
         &self,
         request: AddCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, AddCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建自定义字段
     ///
@@ -73,8 +73,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn create(
         &self,
         request: CreateCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取自定义字段
     ///
@@ -101,8 +101,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn get(
         &self,
         request: GetCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, GetCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列取自定义字段
     ///
@@ -132,8 +132,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn list(
         &self,
         request: ListCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新自定义字段
     ///
@@ -197,8 +197,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn patch(
         &self,
         request: PatchCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 将自定义字段移出资源
     ///
@@ -228,8 +228,8 @@ impl<'a> CustomFieldApi<'a> {
     pub fn remove(
         &self,
         request: RemoveCustomFieldRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveCustomFieldRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveCustomFieldRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CustomFieldApi::add`]: 将自定义字段加入资源.
@@ -255,41 +255,41 @@ impl AddCustomFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddCustomFieldRequest {
     type Body = AddCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.custom_field.add",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/custom_fields/:custom_field_guid/add",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如向`resource_type`传入了不支持的类型。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少将自定义字段加入到资源的权限。",
                 hint: "确认调用身份同时拥有该字段和资源的可编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要被添加的自定义字或者要加入的资源不存在或已删除。",
                 hint: "确认自定义字段和资源均存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -298,12 +298,12 @@ impl ::feishu_runtime::ApiRequest for AddCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/add",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/task/v2/custom_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.custom_field_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.custom_field_guid);
         path.push_str("/add");
         path
     }
@@ -341,53 +341,57 @@ impl CreateCustomFieldRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCustomFieldRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCustomFieldRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateCustomFieldRequest {
     type Body = CreateCustomFieldBody;
     type Response = CreateCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.custom_field.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/custom_fields",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "参数错误，比如设置了自定义字段类型为\"number\", 却没有提供\"number_setting\"。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少在指定资源中创建自定义字段的权限",
                 hint: "检查调用身份是否有对应资源的有编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要创建自定义字段的资源不存在或已删除。",
                 hint: "确认要创建自定义字段的字段是否还存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -396,14 +400,14 @@ impl ::feishu_runtime::ApiRequest for CreateCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/task/v2/custom_fields");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -411,8 +415,8 @@ impl ::feishu_runtime::ApiRequest for CreateCustomFieldRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomFieldApi::get`]: 获取自定义字段.
@@ -450,41 +454,41 @@ impl GetCustomFieldRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetCustomFieldRequest {
     type Body = ();
     type Response = GetCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.custom_field.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/custom_fields/:custom_field_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误，如传入的custom_field_guid不合法。",
                 hint: "查看返回的msg确定具体错误原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少查看自定义字段的权限。",
                 hint: "确认调用身份拥有查看自定义字段的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要查看的自定义字段不存在。",
                 hint: "确认要查看的自定义字段是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -493,15 +497,15 @@ impl ::feishu_runtime::ApiRequest for GetCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/task/v2/custom_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.custom_field_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.custom_field_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -585,10 +589,14 @@ impl ListCustomFieldRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCustomFieldRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCustomFieldRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -599,35 +607,35 @@ impl ::feishu_runtime::Validate for ListCustomFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCustomFieldRequest {
     type Body = ();
     type Response = ListCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.custom_field.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/custom_fields",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "参数错误，如`page_size`填写一个负数。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要访问的resource不存在或已删除。",
                 hint: "确认要访问的resource不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -635,21 +643,21 @@ impl ::feishu_runtime::ApiRequest for ListCustomFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/task/v2/custom_fields");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -666,25 +674,25 @@ impl ::feishu_runtime::ApiRequest for ListCustomFieldRequest {
             out.push("resource_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCustomFieldRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCustomFieldRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCustomFieldRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCustomFieldRequest {
     type Item = CustomField;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -731,53 +739,57 @@ impl PatchCustomFieldRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCustomFieldRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCustomFieldRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchCustomFieldRequest {
     type Body = PatchCustomFieldBody;
     type Response = PatchCustomFieldResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.custom_field.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/custom_fields/:custom_field_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如向`update_fields`传入不支持更新的名称。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少编辑自定义字段的权限。",
                 hint: "确认调用身份拥有编辑自定义字段的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要编辑的自定义字段不存在或已删除。",
                 hint: "确认要编辑的自定义字段不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -786,15 +798,15 @@ impl ::feishu_runtime::ApiRequest for PatchCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/task/v2/custom_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.custom_field_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.custom_field_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -802,8 +814,8 @@ impl ::feishu_runtime::ApiRequest for PatchCustomFieldRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`CustomFieldApi::remove`]: 将自定义字段移出资源.
@@ -832,41 +844,41 @@ impl RemoveCustomFieldRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveCustomFieldRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveCustomFieldRequest {
     type Body = RemoveCustomFieldBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.custom_field.remove",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/custom_fields/:custom_field_guid/remove",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如向resource_type传入了不支持的类型。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少将自定义字段从资源移出的权限。",
                 hint: "确认调用身份拥有资源的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要被移除的自定义字或者要移出的资源不存在或已删除。",
                 hint: "确认要被移除的自定义字或者要移出的资源是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -875,12 +887,12 @@ impl ::feishu_runtime::ApiRequest for RemoveCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/remove",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/task/v2/custom_fields/");
-        ::feishu_runtime::push_path_param(&mut path, &self.custom_field_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.custom_field_guid);
         path.push_str("/remove");
         path
     }
@@ -1008,11 +1020,15 @@ impl CreateCustomFieldBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCustomFieldBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCustomFieldBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.resource_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resource_id",
@@ -1022,23 +1038,23 @@ impl ::feishu_runtime::Validate for CreateCustomFieldBody {
             );
         }
         if let Some(value) = &self.number_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "number_setting"),
+                &::feishu_runtime::codegen::field_path(at, "number_setting"),
                 out,
             );
         }
         if let Some(value) = &self.single_select_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "single_select_setting"),
+                &::feishu_runtime::codegen::field_path(at, "single_select_setting"),
                 out,
             );
         }
         if let Some(value) = &self.multi_select_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "multi_select_setting"),
+                &::feishu_runtime::codegen::field_path(at, "multi_select_setting"),
                 out,
             );
         }
@@ -1060,12 +1076,16 @@ impl CreateCustomFieldResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateCustomFieldResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateCustomFieldResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_field {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field"),
                 out,
             );
         }
@@ -1177,26 +1197,30 @@ impl CustomField {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomField {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomField {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.number_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "number_setting"),
+                &::feishu_runtime::codegen::field_path(at, "number_setting"),
                 out,
             );
         }
         if let Some(value) = &self.single_select_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "single_select_setting"),
+                &::feishu_runtime::codegen::field_path(at, "single_select_setting"),
                 out,
             );
         }
         if let Some(value) = &self.multi_select_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "multi_select_setting"),
+                &::feishu_runtime::codegen::field_path(at, "multi_select_setting"),
                 out,
             );
         }
@@ -1243,12 +1267,16 @@ impl GetCustomFieldResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetCustomFieldResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetCustomFieldResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_field {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field"),
                 out,
             );
         }
@@ -1322,26 +1350,30 @@ impl InputCustomField {
         self
     }
 }
-impl ::feishu_runtime::Validate for InputCustomField {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InputCustomField {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.number_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "number_setting"),
+                &::feishu_runtime::codegen::field_path(at, "number_setting"),
                 out,
             );
         }
         if let Some(value) = &self.single_select_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "single_select_setting"),
+                &::feishu_runtime::codegen::field_path(at, "single_select_setting"),
                 out,
             );
         }
         if let Some(value) = &self.multi_select_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "multi_select_setting"),
+                &::feishu_runtime::codegen::field_path(at, "multi_select_setting"),
                 out,
             );
         }
@@ -1379,12 +1411,16 @@ impl ListCustomFieldResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCustomFieldResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCustomFieldResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -1514,10 +1550,14 @@ impl NumberSetting {
         self
     }
 }
-impl ::feishu_runtime::Validate for NumberSetting {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for NumberSetting {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.decimal_count {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "decimal_count",
@@ -1578,10 +1618,14 @@ impl Option2 {
         self
     }
 }
-impl ::feishu_runtime::Validate for Option2 {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Option2 {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.color_index {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "color_index",
@@ -1622,17 +1666,21 @@ impl PatchCustomFieldBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCustomFieldBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCustomFieldBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_field {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field"),
                 out,
             );
         }
         if let Some(value) = &self.update_fields {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "update_fields",
@@ -1659,12 +1707,16 @@ impl PatchCustomFieldResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchCustomFieldResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchCustomFieldResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.custom_field {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_field"),
+                &::feishu_runtime::codegen::field_path(at, "custom_field"),
                 out,
             );
         }
@@ -1715,10 +1767,14 @@ impl SelectSetting {
         self
     }
 }
-impl ::feishu_runtime::Validate for SelectSetting {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SelectSetting {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.options {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "options",
@@ -1726,9 +1782,9 @@ impl ::feishu_runtime::Validate for SelectSetting {
                 Some(0),
                 Some(100),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "options"),
+                &::feishu_runtime::codegen::field_path(at, "options"),
                 out,
             );
         }
@@ -1747,7 +1803,7 @@ pub enum CustomSymbolPosition {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CustomSymbolPosition { Left => "left", Right => "right" }
 );
 /// 数字类型的自定义字段的值在App展示的格式。
@@ -1769,7 +1825,7 @@ pub enum Format {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Format { Normal => "normal", Percentage => "percentage", Cny => "cny", Usd => "usd",
     Custom => "custom" }
 );
@@ -1786,7 +1842,9 @@ pub enum Separator {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Separator { None => "none", Thousand => "thousand" });
+::feishu_runtime::codegen::string_enum!(
+    Separator { None => "none", Thousand => "thousand" }
+);
 /// 自定义字段类型。
 ///
 /// The values of `type` in [`CreateCustomFieldBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1807,7 +1865,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { Number => "number", Datetime => "datetime", Member => "member", SingleSelect
     => "single_select", MultiSelect => "multi_select", Text => "text" }
 );
@@ -1827,6 +1885,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `section` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SectionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SectionApi<'a> {
     /// 创建自定义分组
@@ -34,8 +34,8 @@ impl<'a> SectionApi<'a> {
     pub fn create(
         &self,
         request: CreateSectionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSectionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSectionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除自定义分组
     ///
@@ -63,8 +63,8 @@ impl<'a> SectionApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSectionRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSectionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSectionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取自定义分组详情
     ///
@@ -90,8 +90,8 @@ impl<'a> SectionApi<'a> {
     pub fn get(
         &self,
         request: GetSectionRequest,
-    ) -> ::feishu_runtime::Call<'a, GetSectionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetSectionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取自定义分组列表
     ///
@@ -119,8 +119,8 @@ impl<'a> SectionApi<'a> {
     pub fn list(
         &self,
         request: ListSectionRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSectionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSectionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新自定义分组
     ///
@@ -155,8 +155,8 @@ impl<'a> SectionApi<'a> {
     pub fn patch(
         &self,
         request: PatchSectionRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchSectionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchSectionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取自定义分组任务列表
     ///
@@ -184,8 +184,8 @@ impl<'a> SectionApi<'a> {
     pub fn tasks(
         &self,
         request: TasksSectionRequest,
-    ) -> ::feishu_runtime::Call<'a, TasksSectionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TasksSectionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SectionApi::create`]: 创建自定义分组.
@@ -218,53 +218,57 @@ impl CreateSectionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSectionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSectionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSectionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSectionRequest {
     type Body = CreateSectionBody;
     type Response = CreateSectionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.section.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/sections",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误，比如同时设置`insert_before`和`insert_after`。",
                 hint: "具体错误原因参考返回的错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要创建自定义分组的归属资源不存在或已删除。",
                 hint: "确认资源数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少创建自定义分组的权限。",
@@ -274,8 +278,8 @@ impl ::feishu_runtime::ApiRequest for CreateSectionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/section/create",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -283,7 +287,7 @@ impl ::feishu_runtime::ApiRequest for CreateSectionRequest {
         path.push_str("/open-apis/task/v2/sections");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -291,8 +295,8 @@ impl ::feishu_runtime::ApiRequest for CreateSectionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SectionApi::delete`]: 删除自定义分组.
@@ -315,41 +319,41 @@ impl DeleteSectionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSectionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSectionRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.section.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/sections/:section_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如传入的`section_guid`不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要删除的自定义分组不存在或已删除。",
                 hint: "确认自定义分组是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少删除自定义分组的权限。",
@@ -359,14 +363,14 @@ impl ::feishu_runtime::ApiRequest for DeleteSectionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/section/delete",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/task/v2/sections/");
-        ::feishu_runtime::push_path_param(&mut path, &self.section_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.section_guid);
         path
     }
 }
@@ -406,11 +410,15 @@ impl GetSectionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetSectionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetSectionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.section_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "section_guid",
@@ -421,41 +429,41 @@ impl ::feishu_runtime::Validate for GetSectionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetSectionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetSectionRequest {
     type Body = ();
     type Response = GetSectionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.section.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/sections/:section_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误，如传入的`section_guid`不合法。",
                 hint: "具体错误原因参考返回的msg提示的错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要获取的自定义分组不存在或已删除。",
                 hint: "确认自定义分组不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少访问自定义分组的权限。",
@@ -465,23 +473,23 @@ impl ::feishu_runtime::ApiRequest for GetSectionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/section/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/task/v2/sections/");
-        ::feishu_runtime::push_path_param(&mut path, &self.section_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.section_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SectionApi::list`]: 获取自定义分组列表.
@@ -566,10 +574,14 @@ impl ListSectionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSectionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSectionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -579,7 +591,7 @@ impl ::feishu_runtime::Validate for ListSectionRequest {
             );
         }
         if let Some(value) = &self.page_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "page_token",
@@ -590,7 +602,7 @@ impl ::feishu_runtime::Validate for ListSectionRequest {
         }
         {
             let value = &self.resource_type;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resource_type",
@@ -600,7 +612,7 @@ impl ::feishu_runtime::Validate for ListSectionRequest {
             );
         }
         if let Some(value) = &self.resource_id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "resource_id",
@@ -611,41 +623,41 @@ impl ::feishu_runtime::Validate for ListSectionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSectionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSectionRequest {
     type Body = ();
     type Response = ListSectionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.section.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/sections",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如向`page_size`传入了负数。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要列取自定义分组列表的资源不存在或已删除。",
                 hint: "确认资源是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少列取自定义分组的权限。",
@@ -653,16 +665,16 @@ impl ::feishu_runtime::ApiRequest for ListSectionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/section/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -670,7 +682,7 @@ impl ::feishu_runtime::ApiRequest for ListSectionRequest {
         path.push_str("/open-apis/task/v2/sections");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -685,25 +697,25 @@ impl ::feishu_runtime::ApiRequest for ListSectionRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSectionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSectionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSectionRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSectionRequest {
     type Item = SectionSummary;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -748,11 +760,15 @@ impl PatchSectionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchSectionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSectionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.section_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "section_guid",
@@ -763,49 +779,49 @@ impl ::feishu_runtime::Validate for PatchSectionRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchSectionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchSectionRequest {
     type Body = PatchSectionBody;
     type Response = PatchSectionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.section.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/sections/:section_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，比如在`update_fields`里设置了不支持变更的字段名。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要更新的自定义分组不存在或已删除。",
                 hint: "确认要更新的自定义分组不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少更新自定义分组的权限。",
@@ -815,17 +831,17 @@ impl ::feishu_runtime::ApiRequest for PatchSectionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/section/patch",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/task/v2/sections/");
-        ::feishu_runtime::push_path_param(&mut path, &self.section_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.section_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -833,8 +849,8 @@ impl ::feishu_runtime::ApiRequest for PatchSectionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SectionApi::tasks`]: 获取自定义分组任务列表.
@@ -931,10 +947,14 @@ impl TasksSectionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for TasksSectionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TasksSectionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -944,7 +964,7 @@ impl ::feishu_runtime::Validate for TasksSectionRequest {
             );
         }
         if let Some(value) = &self.created_from {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "created_from",
@@ -954,7 +974,7 @@ impl ::feishu_runtime::Validate for TasksSectionRequest {
             );
         }
         if let Some(value) = &self.created_to {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "created_to",
@@ -965,41 +985,41 @@ impl ::feishu_runtime::Validate for TasksSectionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TasksSectionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TasksSectionRequest {
     type Body = ();
     type Response = TasksSectionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.section.tasks",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/sections/:section_guid/tasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如提供的`section_guid`不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要访问的自定义分组不存在或已删除。",
                 hint: "确定要访问的自定义分组不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少获取自定义分组下任务列表的权限。",
@@ -1007,26 +1027,26 @@ impl ::feishu_runtime::ApiRequest for TasksSectionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/section/tasks",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/task/v2/sections/");
-        ::feishu_runtime::push_path_param(&mut path, &self.section_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.section_guid);
         path.push_str("/tasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1043,25 +1063,25 @@ impl ::feishu_runtime::ApiRequest for TasksSectionRequest {
             out.push("created_to", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for TasksSectionRequest {
+impl ::feishu_runtime::codegen::PagedRequest for TasksSectionRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for TasksSectionRequest {
+impl ::feishu_runtime::codegen::PagedItems for TasksSectionRequest {
     type Item = TaskSummary;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1130,10 +1150,14 @@ impl CreateSectionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateSectionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateSectionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.insert_before {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "insert_before",
@@ -1143,7 +1167,7 @@ impl ::feishu_runtime::Validate for CreateSectionBody {
             );
         }
         if let Some(value) = &self.insert_after {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "insert_after",
@@ -1254,10 +1278,14 @@ impl InputSection {
         self
     }
 }
-impl ::feishu_runtime::Validate for InputSection {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InputSection {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.insert_before {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "insert_before",
@@ -1267,7 +1295,7 @@ impl ::feishu_runtime::Validate for InputSection {
             );
         }
         if let Some(value) = &self.insert_after {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "insert_after",
@@ -1377,19 +1405,23 @@ impl PatchSectionBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchSectionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchSectionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.section;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "section"),
+                &::feishu_runtime::codegen::field_path(at, "section"),
                 out,
             );
         }
         {
             let value = &self.update_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "update_fields",

@@ -5,7 +5,7 @@
 /// A handle on the `task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskApi<'a> {
     /// 添加依赖
@@ -36,8 +36,8 @@ impl<'a> TaskApi<'a> {
     pub fn add_dependencies(
         &self,
         request: AddDependenciesTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, AddDependenciesTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddDependenciesTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加任务成员
     ///
@@ -71,8 +71,8 @@ impl<'a> TaskApi<'a> {
     pub fn add_members(
         &self,
         request: AddMembersTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, AddMembersTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddMembersTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 添加任务提醒
     ///
@@ -103,8 +103,8 @@ impl<'a> TaskApi<'a> {
     pub fn add_reminders(
         &self,
         request: AddRemindersTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, AddRemindersTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddRemindersTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 任务加入清单
     ///
@@ -132,8 +132,8 @@ impl<'a> TaskApi<'a> {
     pub fn add_tasklist(
         &self,
         request: AddTasklistTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, AddTasklistTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, AddTasklistTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建任务
     ///
@@ -172,8 +172,8 @@ impl<'a> TaskApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除任务
     ///
@@ -201,8 +201,8 @@ impl<'a> TaskApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取任务详情
     ///
@@ -228,8 +228,8 @@ impl<'a> TaskApi<'a> {
     pub fn get(
         &self,
         request: GetTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列取任务列表
     ///
@@ -255,8 +255,8 @@ impl<'a> TaskApi<'a> {
     pub fn list(
         &self,
         request: ListTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新任务
     ///
@@ -294,8 +294,8 @@ impl<'a> TaskApi<'a> {
     pub fn patch(
         &self,
         request: PatchTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移除依赖
     ///
@@ -323,8 +323,8 @@ impl<'a> TaskApi<'a> {
     pub fn remove_dependencies(
         &self,
         request: RemoveDependenciesTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveDependenciesTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveDependenciesTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移除任务成员
     ///
@@ -350,8 +350,8 @@ impl<'a> TaskApi<'a> {
     pub fn remove_members(
         &self,
         request: RemoveMembersTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveMembersTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveMembersTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移除任务提醒
     ///
@@ -379,8 +379,8 @@ impl<'a> TaskApi<'a> {
     pub fn remove_reminders(
         &self,
         request: RemoveRemindersTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveRemindersTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveRemindersTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 任务移出清单
     ///
@@ -408,8 +408,8 @@ impl<'a> TaskApi<'a> {
     pub fn remove_tasklist(
         &self,
         request: RemoveTasklistTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, RemoveTasklistTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, RemoveTasklistTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列取任务所在清单
     ///
@@ -437,8 +437,8 @@ impl<'a> TaskApi<'a> {
     pub fn tasklists(
         &self,
         request: TasklistsTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, TasklistsTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TasklistsTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskApi::add_dependencies`]: 添加依赖.
@@ -464,53 +464,57 @@ impl AddDependenciesTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for AddDependenciesTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddDependenciesTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddDependenciesTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddDependenciesTaskRequest {
     type Body = AddDependenciesTaskBody;
     type Response = AddDependenciesTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.add_dependencies",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/add_dependencies",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误，如依赖类型是非法的类型等。",
                 hint: "具体错误原因参考返回的错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务的编辑权限",
                 hint: "调用身份需要拥有添加依赖的任务和被添加为依赖的任务的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要添加依赖的任务不存在或已删除。",
                 hint: "确认要添加依赖的任务和被添加为依赖的任务均存在或未被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -519,20 +523,20 @@ impl ::feishu_runtime::ApiRequest for AddDependenciesTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_dependencies",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/add_dependencies");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::add_members`]: 添加任务成员.
@@ -574,11 +578,15 @@ impl AddMembersTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddMembersTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddMembersTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -589,67 +597,67 @@ impl ::feishu_runtime::Validate for AddMembersTaskRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddMembersTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddMembersTaskRequest {
     type Body = AddMembersTaskBody;
     type Response = AddMembersTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.add_members",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/add_members",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如传入非法的成员类型和角色。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470610,
                 message: "任务的负责人的数量超过最大限制，无法继续添加。",
                 hint: "检查当前任务的负责人数量。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470611,
                 message: "任务的关注人的数量超过最大限制，无法继续添加。",
                 hint: "检查当前任务的关注人数量。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "无权限添加任务成员。",
                 hint: "检查调用身份是否有任务的可编辑权限。详情见[任务功能概述](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/overview)中的“任务是如何鉴权的？”章节。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务数据不存在或者已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470422,
                 message: "使用同样的client_token并发调用接口",
@@ -658,16 +666,16 @@ impl ::feishu_runtime::ApiRequest for AddMembersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_members",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/add_members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -675,8 +683,8 @@ impl ::feishu_runtime::ApiRequest for AddMembersTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::add_reminders`]: 添加任务提醒.
@@ -718,11 +726,15 @@ impl AddRemindersTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddRemindersTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddRemindersTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -733,55 +745,55 @@ impl ::feishu_runtime::Validate for AddRemindersTaskRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddRemindersTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddRemindersTaskRequest {
     type Body = AddRemindersTaskBody;
     type Response = AddRemindersTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.add_reminders",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/add_reminders",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务数据不存在或者已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如设置`relative_fire_minute`为一个负数。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470613,
                 message: "任务已经有提醒了。",
                 hint: "需要先调用[移除任务提醒](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_reminders)接口移除原有提醒。再调用本接口添加提醒。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务编辑权限。",
@@ -790,16 +802,16 @@ impl ::feishu_runtime::ApiRequest for AddRemindersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_reminders",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/add_reminders");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -807,8 +819,8 @@ impl ::feishu_runtime::ApiRequest for AddRemindersTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::add_tasklist`]: 任务加入清单.
@@ -849,53 +861,57 @@ impl AddTasklistTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddTasklistTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddTasklistTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for AddTasklistTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for AddTasklistTaskRequest {
     type Body = AddTasklistTaskBody;
     type Response = AddTasklistTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.add_tasklist",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/add_tasklist",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，比如任务的GUID格式非法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务或者清单不存在或者已删除。",
                 hint: "确认要操作的任务和清单是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少将任务加入清单的权限。",
@@ -905,18 +921,18 @@ impl ::feishu_runtime::ApiRequest for AddTasklistTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_tasklist",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/add_tasklist");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -924,8 +940,8 @@ impl ::feishu_runtime::ApiRequest for AddTasklistTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::create`]: 创建任务.
@@ -958,59 +974,63 @@ impl CreateTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskRequest {
     type Body = CreateTaskBody;
     type Response = CreateTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误，如没提供必填项，标题过长，尝试设置提醒却不提供截止时间等。",
                 hint: "具体错误原因参考返回的错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "创建任务时设置加入清单/分组，但清单/分组不存在。",
                 hint: "具体错误原因参考返回的错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "创建任务失败。",
                 hint: "服务器内部错误。重试调用后持续出错可以联系支持。 常见问题参考: 1. 检查members列表，是否存在member_id传入有误或与实际参数类型不匹配。 2. 在使用tenant_access_token访问接口时，members列表中不能传入其他租户成员。 3. 检查任务标题或描述内容是否存在非法内容，非法内容无法通过安全内容检查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "权限错误。创建任务时设置要加入某个清单，但没有清单的可编辑权限。",
                 hint: "检查调用身份是否对任务要加入的清单有编辑权限。详见[清单是如何鉴权的？](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/faq)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470422,
                 message: "使用同样的client_token进行并发接口调用",
@@ -1019,14 +1039,14 @@ impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
         path.push_str("/open-apis/task/v2/tasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1034,8 +1054,8 @@ impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::delete`]: 删除任务.
@@ -1059,11 +1079,15 @@ impl DeleteTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for DeleteTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -1074,41 +1098,41 @@ impl ::feishu_runtime::Validate for DeleteTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要删除的任务不存在或已经被删除。",
                 hint: "确认要删除的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误。例如传入的任务GUID不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少删除任务的权限。",
@@ -1117,16 +1141,16 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::get`]: 获取任务详情.
@@ -1165,11 +1189,15 @@ impl GetTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -1180,41 +1208,41 @@ impl ::feishu_runtime::Validate for GetTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
     type Body = ();
     type Response = GetTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，例如传入的任务GUID不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "获取任务详情失败，服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务不存在或已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少对任务的访问权限。",
@@ -1223,21 +1251,21 @@ impl ::feishu_runtime::ApiRequest for GetTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::list`]: 列取任务列表.
@@ -1319,10 +1347,14 @@ impl ListTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1333,26 +1365,26 @@ impl ::feishu_runtime::Validate for ListTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskRequest {
     type Body = ();
     type Response = ListTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数有误，比如page_size填写负数。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -1360,16 +1392,16 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1377,7 +1409,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
         path.push_str("/open-apis/task/v2/tasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -1394,25 +1426,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskRequest {
     type Item = Task;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1457,11 +1489,15 @@ impl PatchTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -1472,49 +1508,49 @@ impl ::feishu_runtime::Validate for PatchTaskRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchTaskRequest {
     type Body = PatchTaskBody;
     type Response = PatchTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如提供的任务GUID不合法，尝试将任务标题设为空等。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务数据不存在或者已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。 常见问题参考: 1. OpenAPI接口对任务进行完成只能实现“整体完成”，不支持个人单独完成，因此对于会签任务而言，只能任务创建人可以更新complete_at字段。 2. 检查任务标题或描述内容是否存在非法内容，非法内容无法通过安全内容检查。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少对任务的可编辑权限。",
@@ -1523,15 +1559,15 @@ impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1539,8 +1575,8 @@ impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::remove_dependencies`]: 移除依赖.
@@ -1566,53 +1602,57 @@ impl RemoveDependenciesTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for RemoveDependenciesTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveDependenciesTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveDependenciesTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveDependenciesTaskRequest {
     type Body = RemoveDependenciesTaskBody;
     type Response = RemoveDependenciesTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.remove_dependencies",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/remove_dependencies",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如输入的`task_guid`非法。",
                 hint: "具体错误原因参考返回的错误信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务的可编辑权限。",
                 hint: "移除依赖需要当前任务的编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要移除依赖的任务不存在或已删除。",
                 hint: "确认当前任务是否存在或被删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -1621,20 +1661,20 @@ impl ::feishu_runtime::ApiRequest for RemoveDependenciesTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_dependencies",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/remove_dependencies");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::remove_members`]: 移除任务成员.
@@ -1676,11 +1716,15 @@ impl RemoveMembersTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveMembersTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveMembersTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -1691,49 +1735,49 @@ impl ::feishu_runtime::Validate for RemoveMembersTaskRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveMembersTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveMembersTaskRequest {
     type Body = RemoveMembersTaskBody;
     type Response = RemoveMembersTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.remove_members",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/remove_members",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数是错误，如任务GUID不合法，成员角色不是\"assignee\"和\"follower\"等。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务不存在或已删除。",
                 hint: "确认要移除成员的任务是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务编辑权限。",
@@ -1742,16 +1786,16 @@ impl ::feishu_runtime::ApiRequest for RemoveMembersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_members",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/remove_members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1759,8 +1803,8 @@ impl ::feishu_runtime::ApiRequest for RemoveMembersTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::remove_reminders`]: 移除任务提醒.
@@ -1802,11 +1846,15 @@ impl RemoveRemindersTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveRemindersTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveRemindersTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -1817,41 +1865,41 @@ impl ::feishu_runtime::Validate for RemoveRemindersTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveRemindersTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveRemindersTaskRequest {
     type Body = RemoveRemindersTaskBody;
     type Response = RemoveRemindersTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.remove_reminders",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/remove_reminders",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如传入的`reminder_id`值不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务数据不存在或者已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务编辑权限。",
@@ -1860,16 +1908,16 @@ impl ::feishu_runtime::ApiRequest for RemoveRemindersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_reminders",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/remove_reminders");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1877,8 +1925,8 @@ impl ::feishu_runtime::ApiRequest for RemoveRemindersTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::remove_tasklist`]: 任务移出清单.
@@ -1919,53 +1967,57 @@ impl RemoveTasklistTaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveTasklistTaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveTasklistTaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for RemoveTasklistTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for RemoveTasklistTaskRequest {
     type Body = RemoveTasklistTaskBody;
     type Response = RemoveTasklistTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.remove_tasklist",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/remove_tasklist",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如传入的清单GUID不合法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务数据不存在或者已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务移出清单的权限。",
@@ -1975,18 +2027,18 @@ impl ::feishu_runtime::ApiRequest for RemoveTasklistTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_tasklist",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/remove_tasklist");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1994,8 +2046,8 @@ impl ::feishu_runtime::ApiRequest for RemoveTasklistTaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskApi::tasklists`]: 列取任务所在清单.
@@ -2018,41 +2070,41 @@ impl TasklistsTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for TasklistsTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TasklistsTaskRequest {
     type Body = ();
     type Response = TasklistsTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task.tasklists",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/tasklists",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，例如填写的任务GUID非法。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "任务数据不存在或者已删除。",
                 hint: "确认要访问的任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少任务读取权限。",
@@ -2062,14 +2114,14 @@ impl ::feishu_runtime::ApiRequest for TasklistsTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/tasklists",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/tasklists");
         path
     }
@@ -2095,10 +2147,14 @@ impl AddDependenciesTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddDependenciesTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddDependenciesTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.dependencies {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dependencies",
@@ -2156,18 +2212,22 @@ impl AddMembersTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddMembersTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddMembersTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.members;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "members"),
+                &::feishu_runtime::codegen::field_path(at, "members"),
                 out,
             );
         }
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -2194,12 +2254,16 @@ impl AddMembersTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddMembersTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddMembersTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2224,11 +2288,15 @@ impl AddRemindersTaskBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for AddRemindersTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddRemindersTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.reminders;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "reminders",
@@ -2255,12 +2323,16 @@ impl AddRemindersTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddRemindersTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddRemindersTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2296,11 +2368,15 @@ impl AddTasklistTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddTasklistTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddTasklistTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.tasklist_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tasklist_guid",
@@ -2327,12 +2403,16 @@ impl AddTasklistTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for AddTasklistTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for AddTasklistTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2412,12 +2492,16 @@ impl Attachment {
         self
     }
 }
-impl ::feishu_runtime::Validate for Attachment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Attachment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.uploader {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "uploader"),
+                &::feishu_runtime::codegen::field_path(at, "uploader"),
                 out,
             );
         }
@@ -2633,17 +2717,21 @@ impl CreateTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.origin {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "origin"),
+                &::feishu_runtime::codegen::field_path(at, "origin"),
                 out,
             );
         }
         if let Some(value) = &self.extra {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "extra",
@@ -2653,7 +2741,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.completed_at {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "completed_at",
@@ -2663,14 +2751,14 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.members {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "members"),
+                &::feishu_runtime::codegen::field_path(at, "members"),
                 out,
             );
         }
         if let Some(value) = &self.repeat_rule {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "repeat_rule",
@@ -2680,21 +2768,21 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.custom_complete {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_complete"),
+                &::feishu_runtime::codegen::field_path(at, "custom_complete"),
                 out,
             );
         }
         if let Some(value) = &self.tasklists {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tasklists"),
+                &::feishu_runtime::codegen::field_path(at, "tasklists"),
                 out,
             );
         }
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -2704,7 +2792,7 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.mode {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "mode",
@@ -2714,21 +2802,21 @@ impl ::feishu_runtime::Validate for CreateTaskBody {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_fields"),
+                &::feishu_runtime::codegen::field_path(at, "custom_fields"),
                 out,
             );
         }
         if let Some(value) = &self.docx_source {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "docx_source"),
+                &::feishu_runtime::codegen::field_path(at, "docx_source"),
                 out,
             );
         }
         if let Some(value) = &self.positive_reminders {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "positive_reminders",
@@ -2755,12 +2843,16 @@ impl CreateTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -2799,26 +2891,30 @@ impl CustomComplete {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomComplete {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomComplete {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "pc"),
+                &::feishu_runtime::codegen::field_path(at, "pc"),
                 out,
             );
         }
         if let Some(value) = &self.ios {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ios"),
+                &::feishu_runtime::codegen::field_path(at, "ios"),
                 out,
             );
         }
         if let Some(value) = &self.android {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "android"),
+                &::feishu_runtime::codegen::field_path(at, "android"),
                 out,
             );
         }
@@ -2851,12 +2947,16 @@ impl CustomCompleteItem {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomCompleteItem {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomCompleteItem {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tip {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tip"),
+                &::feishu_runtime::codegen::field_path(at, "tip"),
                 out,
             );
         }
@@ -2947,12 +3047,16 @@ impl CustomFieldValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomFieldValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomFieldValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.member_value {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "member_value"),
+                &::feishu_runtime::codegen::field_path(at, "member_value"),
                 out,
             );
         }
@@ -2987,11 +3091,15 @@ impl DocxSource {
         }
     }
 }
-impl ::feishu_runtime::Validate for DocxSource {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DocxSource {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.token;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "token",
@@ -3002,7 +3110,7 @@ impl ::feishu_runtime::Validate for DocxSource {
         }
         {
             let value = &self.block_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "block_id",
@@ -3058,12 +3166,16 @@ impl GetTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -3100,10 +3212,14 @@ impl Href {
         self
     }
 }
-impl ::feishu_runtime::Validate for Href {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Href {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -3113,7 +3229,7 @@ impl ::feishu_runtime::Validate for Href {
             );
         }
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -3258,10 +3374,14 @@ impl I18nText {
         self
     }
 }
-impl ::feishu_runtime::Validate for I18nText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for I18nText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.en_us {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "en_us",
@@ -3271,7 +3391,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.zh_cn {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_cn",
@@ -3281,7 +3401,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.zh_hk {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_hk",
@@ -3291,7 +3411,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.zh_tw {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_tw",
@@ -3301,7 +3421,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.ja_jp {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ja_jp",
@@ -3405,10 +3525,14 @@ impl InputCustomFieldValue {
         self
     }
 }
-impl ::feishu_runtime::Validate for InputCustomFieldValue {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InputCustomFieldValue {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.number_value {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "number_value",
@@ -3418,7 +3542,7 @@ impl ::feishu_runtime::Validate for InputCustomFieldValue {
             );
         }
         if let Some(value) = &self.member_value {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "member_value",
@@ -3426,14 +3550,14 @@ impl ::feishu_runtime::Validate for InputCustomFieldValue {
                 None,
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "member_value"),
+                &::feishu_runtime::codegen::field_path(at, "member_value"),
                 out,
             );
         }
         if let Some(value) = &self.single_select_value {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "single_select_value",
@@ -3443,7 +3567,7 @@ impl ::feishu_runtime::Validate for InputCustomFieldValue {
             );
         }
         if let Some(value) = &self.multi_select_value {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "multi_select_value",
@@ -3577,10 +3701,14 @@ impl InputTask {
         self
     }
 }
-impl ::feishu_runtime::Validate for InputTask {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for InputTask {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.extra {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "extra",
@@ -3590,7 +3718,7 @@ impl ::feishu_runtime::Validate for InputTask {
             );
         }
         if let Some(value) = &self.completed_at {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "completed_at",
@@ -3600,7 +3728,7 @@ impl ::feishu_runtime::Validate for InputTask {
             );
         }
         if let Some(value) = &self.repeat_rule {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "repeat_rule",
@@ -3610,14 +3738,14 @@ impl ::feishu_runtime::Validate for InputTask {
             );
         }
         if let Some(value) = &self.custom_complete {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_complete"),
+                &::feishu_runtime::codegen::field_path(at, "custom_complete"),
                 out,
             );
         }
         if let Some(value) = &self.mode {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "mode",
@@ -3627,9 +3755,9 @@ impl ::feishu_runtime::Validate for InputTask {
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_fields"),
+                &::feishu_runtime::codegen::field_path(at, "custom_fields"),
                 out,
             );
         }
@@ -3667,12 +3795,16 @@ impl ListTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -3730,10 +3862,14 @@ impl Member {
         self
     }
 }
-impl ::feishu_runtime::Validate for Member {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Member {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -3743,7 +3879,7 @@ impl ::feishu_runtime::Validate for Member {
             );
         }
         if let Some(value) = &self.role {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role",
@@ -3779,19 +3915,23 @@ impl Origin {
         self
     }
 }
-impl ::feishu_runtime::Validate for Origin {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Origin {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.platform_i18n_name {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "platform_i18n_name"),
+                &::feishu_runtime::codegen::field_path(at, "platform_i18n_name"),
                 out,
             );
         }
         if let Some(value) = &self.href {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "href"),
+                &::feishu_runtime::codegen::field_path(at, "href"),
                 out,
             );
         }
@@ -3835,12 +3975,16 @@ impl PatchTaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -3862,12 +4006,16 @@ impl PatchTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -3920,11 +4068,15 @@ impl RemoveDependenciesTaskBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for RemoveDependenciesTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveDependenciesTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.dependencies;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "dependencies",
@@ -3972,11 +4124,15 @@ impl RemoveMembersTaskBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for RemoveMembersTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveMembersTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.members;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -3984,9 +4140,9 @@ impl ::feishu_runtime::Validate for RemoveMembersTaskBody {
                 Some(1),
                 Some(500),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "members"),
+                &::feishu_runtime::codegen::field_path(at, "members"),
                 out,
             );
         }
@@ -4008,12 +4164,16 @@ impl RemoveMembersTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveMembersTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveMembersTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -4053,12 +4213,16 @@ impl RemoveRemindersTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveRemindersTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveRemindersTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -4083,11 +4247,15 @@ impl RemoveTasklistTaskBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for RemoveTasklistTaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveTasklistTaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.tasklist_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tasklist_guid",
@@ -4114,12 +4282,16 @@ impl RemoveTasklistTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for RemoveTasklistTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for RemoveTasklistTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.task {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "task"),
+                &::feishu_runtime::codegen::field_path(at, "task"),
                 out,
             );
         }
@@ -4437,54 +4609,58 @@ impl Task {
         self
     }
 }
-impl ::feishu_runtime::Validate for Task {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Task {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.creator {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "creator"),
+                &::feishu_runtime::codegen::field_path(at, "creator"),
                 out,
             );
         }
         if let Some(value) = &self.members {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "members"),
+                &::feishu_runtime::codegen::field_path(at, "members"),
                 out,
             );
         }
         if let Some(value) = &self.attachments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "attachments"),
+                &::feishu_runtime::codegen::field_path(at, "attachments"),
                 out,
             );
         }
         if let Some(value) = &self.origin {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "origin"),
+                &::feishu_runtime::codegen::field_path(at, "origin"),
                 out,
             );
         }
         if let Some(value) = &self.tasklists {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tasklists"),
+                &::feishu_runtime::codegen::field_path(at, "tasklists"),
                 out,
             );
         }
         if let Some(value) = &self.custom_complete {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_complete"),
+                &::feishu_runtime::codegen::field_path(at, "custom_complete"),
                 out,
             );
         }
         if let Some(value) = &self.custom_fields {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_fields"),
+                &::feishu_runtime::codegen::field_path(at, "custom_fields"),
                 out,
             );
         }
@@ -4577,10 +4753,14 @@ impl TaskInTasklistInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for TaskInTasklistInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TaskInTasklistInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tasklist_guid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tasklist_guid",
@@ -4610,12 +4790,16 @@ impl TasklistsTaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for TasklistsTaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TasklistsTaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tasklists {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tasklists"),
+                &::feishu_runtime::codegen::field_path(at, "tasklists"),
                 out,
             );
         }
@@ -4641,7 +4825,7 @@ pub enum Source {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Source { V0 => 0, V1 => 1, V2 => 2, V6 => 6, V7 => 7, V8 => 8 }
 );
 /// 依赖类型
@@ -4656,4 +4840,4 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(Type { Prev => "prev", Next => "next" });
+::feishu_runtime::codegen::string_enum!(Type { Prev => "prev", Next => "next" });

@@ -5,7 +5,7 @@
 /// A handle on the `task_subtask` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskSubtaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskSubtaskApi<'a> {
     /// 创建子任务
@@ -37,8 +37,8 @@ impl<'a> TaskSubtaskApi<'a> {
     pub fn create(
         &self,
         request: CreateTaskSubtaskRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTaskSubtaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTaskSubtaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取任务的子任务列表
     ///
@@ -68,8 +68,8 @@ impl<'a> TaskSubtaskApi<'a> {
     pub fn list(
         &self,
         request: ListTaskSubtaskRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTaskSubtaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTaskSubtaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskSubtaskApi::create`]: 创建子任务.
@@ -111,11 +111,15 @@ impl CreateTaskSubtaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskSubtaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskSubtaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -126,55 +130,55 @@ impl ::feishu_runtime::Validate for CreateTaskSubtaskRequest {
         }
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTaskSubtaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateTaskSubtaskRequest {
     type Body = CreateTaskSubtaskBody;
     type Response = CreateTaskSubtaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task_subtask.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/subtasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误。例如没有输入任务标题。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "父任务数据不存在或者已删除。",
                 hint: "确认父任务数据是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少父任务的编辑权限。",
                 hint: "检查调用身份是否有父任务的可编辑权限。详情见[任务功能概述](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/overview)中的“任务是如何鉴权的？”章节。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470422,
                 message: "使用相同的client_token并发调用接口。",
@@ -183,16 +187,16 @@ impl ::feishu_runtime::ApiRequest for CreateTaskSubtaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task-subtask/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/subtasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -200,8 +204,8 @@ impl ::feishu_runtime::ApiRequest for CreateTaskSubtaskRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TaskSubtaskApi::list`]: 获取任务的子任务列表.
@@ -270,11 +274,15 @@ impl ListTaskSubtaskRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskSubtaskRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskSubtaskRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.task_guid;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "task_guid",
@@ -284,7 +292,7 @@ impl ::feishu_runtime::Validate for ListTaskSubtaskRequest {
             );
         }
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -295,41 +303,41 @@ impl ::feishu_runtime::Validate for ListTaskSubtaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTaskSubtaskRequest {
     type Body = ();
     type Response = ListTaskSubtaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.task_subtask.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasks/:task_guid/subtasks",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数是错误，如父任务GUID不合法，或page_size设为负数等。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "父任务不存在或者已删除。",
                 hint: "确认要访问的父任务是否存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
                 hint: "尝试重试调用。如持续失败，请联系支持人员进行反馈。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少父任务的读取权限。",
@@ -337,26 +345,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task-subtask/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/task/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_guid);
         path.push_str("/subtasks");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -367,25 +375,25 @@ impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListTaskSubtaskRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListTaskSubtaskRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListTaskSubtaskRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListTaskSubtaskRequest {
     type Item = Task;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -465,12 +473,16 @@ impl Attachment {
         self
     }
 }
-impl ::feishu_runtime::Validate for Attachment {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Attachment {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.uploader {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "uploader"),
+                &::feishu_runtime::codegen::field_path(at, "uploader"),
                 out,
             );
         }
@@ -626,11 +638,15 @@ impl CreateTaskSubtaskBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskSubtaskBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskSubtaskBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.summary;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "summary",
@@ -640,14 +656,14 @@ impl ::feishu_runtime::Validate for CreateTaskSubtaskBody {
             );
         }
         if let Some(value) = &self.origin {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "origin"),
+                &::feishu_runtime::codegen::field_path(at, "origin"),
                 out,
             );
         }
         if let Some(value) = &self.extra {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "extra",
@@ -657,7 +673,7 @@ impl ::feishu_runtime::Validate for CreateTaskSubtaskBody {
             );
         }
         if let Some(value) = &self.completed_at {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "completed_at",
@@ -667,7 +683,7 @@ impl ::feishu_runtime::Validate for CreateTaskSubtaskBody {
             );
         }
         if let Some(value) = &self.members {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "members",
@@ -675,14 +691,14 @@ impl ::feishu_runtime::Validate for CreateTaskSubtaskBody {
                 None,
                 Some(500),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "members"),
+                &::feishu_runtime::codegen::field_path(at, "members"),
                 out,
             );
         }
         if let Some(value) = &self.repeat_rule {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "repeat_rule",
@@ -692,21 +708,21 @@ impl ::feishu_runtime::Validate for CreateTaskSubtaskBody {
             );
         }
         if let Some(value) = &self.custom_complete {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_complete"),
+                &::feishu_runtime::codegen::field_path(at, "custom_complete"),
                 out,
             );
         }
         if let Some(value) = &self.tasklists {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tasklists"),
+                &::feishu_runtime::codegen::field_path(at, "tasklists"),
                 out,
             );
         }
         if let Some(value) = &self.client_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "client_token",
@@ -733,12 +749,16 @@ impl CreateTaskSubtaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTaskSubtaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTaskSubtaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.subtask {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "subtask"),
+                &::feishu_runtime::codegen::field_path(at, "subtask"),
                 out,
             );
         }
@@ -777,26 +797,30 @@ impl CustomComplete {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomComplete {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomComplete {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.pc {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "pc"),
+                &::feishu_runtime::codegen::field_path(at, "pc"),
                 out,
             );
         }
         if let Some(value) = &self.ios {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "ios"),
+                &::feishu_runtime::codegen::field_path(at, "ios"),
                 out,
             );
         }
         if let Some(value) = &self.android {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "android"),
+                &::feishu_runtime::codegen::field_path(at, "android"),
                 out,
             );
         }
@@ -829,12 +853,16 @@ impl CustomCompleteItem {
         self
     }
 }
-impl ::feishu_runtime::Validate for CustomCompleteItem {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CustomCompleteItem {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tip {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tip"),
+                &::feishu_runtime::codegen::field_path(at, "tip"),
                 out,
             );
         }
@@ -900,10 +928,14 @@ impl Href {
         self
     }
 }
-impl ::feishu_runtime::Validate for Href {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Href {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.url {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "url",
@@ -913,7 +945,7 @@ impl ::feishu_runtime::Validate for Href {
             );
         }
         if let Some(value) = &self.title {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "title",
@@ -1058,10 +1090,14 @@ impl I18nText {
         self
     }
 }
-impl ::feishu_runtime::Validate for I18nText {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for I18nText {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.en_us {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "en_us",
@@ -1071,7 +1107,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.zh_cn {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_cn",
@@ -1081,7 +1117,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.zh_hk {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_hk",
@@ -1091,7 +1127,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.zh_tw {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "zh_tw",
@@ -1101,7 +1137,7 @@ impl ::feishu_runtime::Validate for I18nText {
             );
         }
         if let Some(value) = &self.ja_jp {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "ja_jp",
@@ -1144,12 +1180,16 @@ impl ListTaskSubtaskResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTaskSubtaskResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTaskSubtaskResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -1197,10 +1237,14 @@ impl Member {
         self
     }
 }
-impl ::feishu_runtime::Validate for Member {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Member {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -1210,7 +1254,7 @@ impl ::feishu_runtime::Validate for Member {
             );
         }
         if let Some(value) = &self.role {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "role",
@@ -1246,19 +1290,23 @@ impl Origin {
         self
     }
 }
-impl ::feishu_runtime::Validate for Origin {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Origin {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.platform_i18n_name {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "platform_i18n_name"),
+                &::feishu_runtime::codegen::field_path(at, "platform_i18n_name"),
                 out,
             );
         }
         if let Some(value) = &self.href {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "href"),
+                &::feishu_runtime::codegen::field_path(at, "href"),
                 out,
             );
         }
@@ -1554,47 +1602,51 @@ impl Task {
         self
     }
 }
-impl ::feishu_runtime::Validate for Task {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Task {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.creator {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "creator"),
+                &::feishu_runtime::codegen::field_path(at, "creator"),
                 out,
             );
         }
         if let Some(value) = &self.members {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "members"),
+                &::feishu_runtime::codegen::field_path(at, "members"),
                 out,
             );
         }
         if let Some(value) = &self.attachments {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "attachments"),
+                &::feishu_runtime::codegen::field_path(at, "attachments"),
                 out,
             );
         }
         if let Some(value) = &self.origin {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "origin"),
+                &::feishu_runtime::codegen::field_path(at, "origin"),
                 out,
             );
         }
         if let Some(value) = &self.tasklists {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "tasklists"),
+                &::feishu_runtime::codegen::field_path(at, "tasklists"),
                 out,
             );
         }
         if let Some(value) = &self.custom_complete {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "custom_complete"),
+                &::feishu_runtime::codegen::field_path(at, "custom_complete"),
                 out,
             );
         }
@@ -1630,10 +1682,14 @@ impl TaskInTasklistInfo {
         self
     }
 }
-impl ::feishu_runtime::Validate for TaskInTasklistInfo {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TaskInTasklistInfo {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.tasklist_guid {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "tasklist_guid",
@@ -1664,6 +1720,6 @@ pub enum Source {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Source { V0 => 0, V1 => 1, V2 => 2, V6 => 6, V7 => 7, V8 => 8 }
 );

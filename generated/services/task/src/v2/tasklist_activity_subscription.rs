@@ -5,7 +5,7 @@
 /// A handle on the `tasklist_activity_subscription` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TasklistActivitySubscriptionApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TasklistActivitySubscriptionApi<'a> {
     /// 创建动态订阅
@@ -37,8 +37,8 @@ impl<'a> TasklistActivitySubscriptionApi<'a> {
     pub fn create(
         &self,
         request: CreateTasklistActivitySubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateTasklistActivitySubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateTasklistActivitySubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除动态订阅
     ///
@@ -64,8 +64,8 @@ impl<'a> TasklistActivitySubscriptionApi<'a> {
     pub fn delete(
         &self,
         request: DeleteTasklistActivitySubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteTasklistActivitySubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteTasklistActivitySubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取动态订阅
     ///
@@ -92,8 +92,8 @@ impl<'a> TasklistActivitySubscriptionApi<'a> {
     pub fn get(
         &self,
         request: GetTasklistActivitySubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTasklistActivitySubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTasklistActivitySubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 列取动态订阅
     ///
@@ -120,8 +120,8 @@ impl<'a> TasklistActivitySubscriptionApi<'a> {
     pub fn list(
         &self,
         request: ListTasklistActivitySubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, ListTasklistActivitySubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListTasklistActivitySubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新动态订阅
     ///
@@ -156,8 +156,8 @@ impl<'a> TasklistActivitySubscriptionApi<'a> {
     pub fn patch(
         &self,
         request: PatchTasklistActivitySubscriptionRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchTasklistActivitySubscriptionRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchTasklistActivitySubscriptionRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TasklistActivitySubscriptionApi::create`]: 创建动态订阅.
@@ -201,53 +201,58 @@ impl CreateTasklistActivitySubscriptionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTasklistActivitySubscriptionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTasklistActivitySubscriptionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateTasklistActivitySubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for CreateTasklistActivitySubscriptionRequest {
     type Body = CreateTasklistActivitySubscriptionBody;
     type Response = CreateTasklistActivitySubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.tasklist_activity_subscription.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasklists/:tasklist_guid/activity_subscriptions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如设置了不支持的event_key。",
                 hint: "错误原因见返回的msg提示的信息。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少对清单订阅的编辑权限或者不在群中。",
                 hint: "确认调用身份拥有正确的权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "要添加订阅的清单不存在或已删除。",
                 hint: "确定要添加订阅的清单是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -256,16 +261,16 @@ impl ::feishu_runtime::ApiRequest for CreateTasklistActivitySubscriptionRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/task/v2/tasklists/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tasklist_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.tasklist_guid);
         path.push_str("/activity_subscriptions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -273,8 +278,8 @@ impl ::feishu_runtime::ApiRequest for CreateTasklistActivitySubscriptionRequest 
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TasklistActivitySubscriptionApi::delete`]: 删除动态订阅.
@@ -305,41 +310,42 @@ impl DeleteTasklistActivitySubscriptionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteTasklistActivitySubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for DeleteTasklistActivitySubscriptionRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.tasklist_activity_subscription.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasklists/:tasklist_guid/activity_subscriptions/:activity_subscription_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误。",
                 hint: "根据返回体中的msg确定错误的具体原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少对清单的可编辑权限。",
                 hint: "确认调用身份对清单的可编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "清单/订阅不存在或已删除。",
                 hint: "确认要移除的订阅和订阅所在的清单是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -348,14 +354,17 @@ impl ::feishu_runtime::ApiRequest for DeleteTasklistActivitySubscriptionRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
         path.push_str("/open-apis/task/v2/tasklists/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tasklist_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.tasklist_guid);
         path.push_str("/activity_subscriptions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.activity_subscription_guid);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.activity_subscription_guid,
+        );
         path
     }
 }
@@ -402,41 +411,41 @@ impl GetTasklistActivitySubscriptionRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTasklistActivitySubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTasklistActivitySubscriptionRequest {
     type Body = ();
     type Response = GetTasklistActivitySubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.tasklist_activity_subscription.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasklists/:tasklist_guid/activity_subscriptions/:activity_subscription_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误，如输入的订阅GUID不合法。",
                 hint: "根据返回的msg确认错误原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少清单的读取权限。",
                 hint: "确认调用身份对清单有读取权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "清单不存在或已删除。",
                 hint: "确认清单是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -445,17 +454,20 @@ impl ::feishu_runtime::ApiRequest for GetTasklistActivitySubscriptionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
         path.push_str("/open-apis/task/v2/tasklists/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tasklist_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.tasklist_guid);
         path.push_str("/activity_subscriptions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.activity_subscription_guid);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.activity_subscription_guid,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -512,10 +524,14 @@ impl ListTasklistActivitySubscriptionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTasklistActivitySubscriptionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTasklistActivitySubscriptionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.limit {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "limit",
@@ -526,41 +542,41 @@ impl ::feishu_runtime::Validate for ListTasklistActivitySubscriptionRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListTasklistActivitySubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListTasklistActivitySubscriptionRequest {
     type Body = ();
     type Response = ListTasklistActivitySubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.tasklist_activity_subscription.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasklists/:tasklist_guid/activity_subscriptions",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求有误，如输入的清单GUID不合法。",
                 hint: "查看返回的msg以确定原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少清单的读取权限。",
                 hint: "确认调用身份拥有清单读取权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "清单不存在或已删除。",
                 hint: "确认清单是否存在。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -569,16 +585,16 @@ impl ::feishu_runtime::ApiRequest for ListTasklistActivitySubscriptionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/list",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/task/v2/tasklists/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tasklist_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.tasklist_guid);
         path.push_str("/activity_subscriptions");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.limit {
             out.push("limit", value);
         }
@@ -586,8 +602,8 @@ impl ::feishu_runtime::ApiRequest for ListTasklistActivitySubscriptionRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`TasklistActivitySubscriptionApi::patch`]: 更新动态订阅.
@@ -637,53 +653,57 @@ impl PatchTasklistActivitySubscriptionRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTasklistActivitySubscriptionRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTasklistActivitySubscriptionRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchTasklistActivitySubscriptionRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchTasklistActivitySubscriptionRequest {
     type Body = PatchTasklistActivitySubscriptionBody;
     type Response = PatchTasklistActivitySubscriptionResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "task.v2.tasklist_activity_subscription.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/task/v2/tasklists/:tasklist_guid/activity_subscriptions/:activity_subscription_guid",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1470400,
                 message: "请求参数错误。",
                 hint: "根据返回的msg确定具体的错误原因。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1470403,
                 message: "缺少对清单的编辑权限。",
                 hint: "确认调用身份对清单拥有编辑权限。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1470404,
                 message: "清单/订阅不存在或已删除。",
                 hint: "确认清单/订阅不存在或已删除。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1470500,
                 message: "服务器错误。",
@@ -692,17 +712,20 @@ impl ::feishu_runtime::ApiRequest for PatchTasklistActivitySubscriptionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
         path.push_str("/open-apis/task/v2/tasklists/");
-        ::feishu_runtime::push_path_param(&mut path, &self.tasklist_guid);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.tasklist_guid);
         path.push_str("/activity_subscriptions/");
-        ::feishu_runtime::push_path_param(&mut path, &self.activity_subscription_guid);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.activity_subscription_guid,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -710,8 +733,8 @@ impl ::feishu_runtime::ApiRequest for PatchTasklistActivitySubscriptionRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The request body of [`CreateTasklistActivitySubscriptionRequest`].
@@ -758,11 +781,15 @@ impl CreateTasklistActivitySubscriptionBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTasklistActivitySubscriptionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTasklistActivitySubscriptionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.subscribers;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscribers",
@@ -770,9 +797,9 @@ impl ::feishu_runtime::Validate for CreateTasklistActivitySubscriptionBody {
                 None,
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "subscribers"),
+                &::feishu_runtime::codegen::field_path(at, "subscribers"),
                 out,
             );
         }
@@ -794,12 +821,16 @@ impl CreateTasklistActivitySubscriptionResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for CreateTasklistActivitySubscriptionResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CreateTasklistActivitySubscriptionResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.activity_subscription {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "activity_subscription"),
+                &::feishu_runtime::codegen::field_path(at, "activity_subscription"),
                 out,
             );
         }
@@ -821,12 +852,16 @@ impl GetTasklistActivitySubscriptionResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetTasklistActivitySubscriptionResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetTasklistActivitySubscriptionResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.activity_subscription {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "activity_subscription"),
+                &::feishu_runtime::codegen::field_path(at, "activity_subscription"),
                 out,
             );
         }
@@ -851,12 +886,16 @@ impl ListTasklistActivitySubscriptionResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListTasklistActivitySubscriptionResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListTasklistActivitySubscriptionResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.items {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "items"),
+                &::feishu_runtime::codegen::field_path(at, "items"),
                 out,
             );
         }
@@ -901,10 +940,14 @@ impl Member {
         self
     }
 }
-impl ::feishu_runtime::Validate for Member {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for Member {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.id {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "id",
@@ -941,19 +984,23 @@ impl PatchTasklistActivitySubscriptionBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchTasklistActivitySubscriptionBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTasklistActivitySubscriptionBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.activity_subscription;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "activity_subscription"),
+                &::feishu_runtime::codegen::field_path(at, "activity_subscription"),
                 out,
             );
         }
         {
             let value = &self.update_fields;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "update_fields",
@@ -980,12 +1027,16 @@ impl PatchTasklistActivitySubscriptionResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchTasklistActivitySubscriptionResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchTasklistActivitySubscriptionResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.activity_subscription {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "activity_subscription"),
+                &::feishu_runtime::codegen::field_path(at, "activity_subscription"),
                 out,
             );
         }
@@ -1048,10 +1099,14 @@ impl TasklistActivitySubscription {
         self
     }
 }
-impl ::feishu_runtime::Validate for TasklistActivitySubscription {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TasklistActivitySubscription {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.subscribers {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "subscribers",
@@ -1059,9 +1114,9 @@ impl ::feishu_runtime::Validate for TasklistActivitySubscription {
                 None,
                 Some(50),
             );
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "subscribers"),
+                &::feishu_runtime::codegen::field_path(at, "subscribers"),
                 out,
             );
         }
@@ -1083,7 +1138,7 @@ pub enum UpdateFields {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UpdateFields { Name => "name", IncludeKeys => "include_keys", Subscribers =>
     "subscribers", Disabled => "disabled" }
 );
@@ -1103,6 +1158,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

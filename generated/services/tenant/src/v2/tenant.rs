@@ -5,7 +5,7 @@
 /// A handle on the `tenant` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TenantApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TenantApi<'a> {
     /// 获取企业信息
@@ -29,8 +29,8 @@ impl<'a> TenantApi<'a> {
     pub fn query(
         &self,
         request: QueryTenantRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryTenantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryTenantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TenantApi::query`]: 获取企业信息.
@@ -41,26 +41,26 @@ impl<'a> TenantApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct QueryTenantRequest {}
 impl QueryTenantRequest {}
-impl ::feishu_runtime::ApiRequest for QueryTenantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryTenantRequest {
     type Body = ();
     type Response = QueryTenantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "tenant.v2.tenant.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/tenant/v2/tenant/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 1184000,
                 message: "企业不存在",
                 hint: "确认tenant_access_key是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 1184001,
                 message: "无权限获取企业信息",
@@ -70,8 +70,8 @@ impl ::feishu_runtime::ApiRequest for QueryTenantRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant/query",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -210,4 +210,4 @@ pub enum TenantTag {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(TenantTag { V0 => 0, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(TenantTag { V0 => 0, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `tenant_assign_info_list` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TenantAssignInfoListApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TenantAssignInfoListApi<'a> {
     /// 获取企业席位信息接口
@@ -32,8 +32,8 @@ impl<'a> TenantAssignInfoListApi<'a> {
     pub fn query(
         &self,
         request: QueryTenantAssignInfoListRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryTenantAssignInfoListRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryTenantAssignInfoListRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TenantAssignInfoListApi::query`]: 获取企业席位信息接口.
@@ -44,20 +44,20 @@ impl<'a> TenantAssignInfoListApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct QueryTenantAssignInfoListRequest {}
 impl QueryTenantAssignInfoListRequest {}
-impl ::feishu_runtime::ApiRequest for QueryTenantAssignInfoListRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryTenantAssignInfoListRequest {
     type Body = ();
     type Response = QueryTenantAssignInfoListResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "tenant.v2.tenant_assign_info_list.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/tenant/v2/tenant/assign_info_list/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1180001,
                 message: "param is invalid",
@@ -66,7 +66,7 @@ impl ::feishu_runtime::ApiRequest for QueryTenantAssignInfoListRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

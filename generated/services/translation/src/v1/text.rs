@@ -5,7 +5,7 @@
 /// A handle on the `text` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TextApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TextApi<'a> {
     /// 识别文本语种
@@ -30,8 +30,8 @@ impl<'a> TextApi<'a> {
     pub fn detect(
         &self,
         request: DetectTextRequest,
-    ) -> ::feishu_runtime::Call<'a, DetectTextRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DetectTextRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 翻译文本
     ///
@@ -71,8 +71,8 @@ impl<'a> TextApi<'a> {
     pub fn translate(
         &self,
         request: TranslateTextRequest,
-    ) -> ::feishu_runtime::Call<'a, TranslateTextRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, TranslateTextRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TextApi::detect`]: 识别文本语种.
@@ -91,26 +91,26 @@ impl DetectTextRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for DetectTextRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DetectTextRequest {
     type Body = DetectTextBody;
     type Response = DetectTextResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "translation.v1.text.detect",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/translation/v1/text/detect",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1140101,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1140102,
                 message: "network anomaly",
@@ -146,26 +146,26 @@ impl TranslateTextRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for TranslateTextRequest {
+impl ::feishu_runtime::codegen::ApiRequest for TranslateTextRequest {
     type Body = TranslateTextBody;
     type Response = TranslateTextResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "translation.v1.text.translate",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/translation/v1/text/translate",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1140101,
                 message: "invalid param",
                 hint: "参数错误，参考文档检查输入参数",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 1140102,
                 message: "network anomaly",

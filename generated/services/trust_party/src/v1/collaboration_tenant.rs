@@ -5,7 +5,7 @@
 /// A handle on the `collaboration_tenant` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CollaborationTenantApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CollaborationTenantApi<'a> {
     /// 获取关联组织详情
@@ -31,8 +31,8 @@ impl<'a> CollaborationTenantApi<'a> {
     pub fn get(
         &self,
         request: GetCollaborationTenantRequest,
-    ) -> ::feishu_runtime::Call<'a, GetCollaborationTenantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetCollaborationTenantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取可见关联组织的列表
     ///
@@ -59,8 +59,8 @@ impl<'a> CollaborationTenantApi<'a> {
     pub fn list(
         &self,
         request: ListCollaborationTenantRequest,
-    ) -> ::feishu_runtime::Call<'a, ListCollaborationTenantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListCollaborationTenantRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取关联组织的部门和成员信息
     ///
@@ -91,8 +91,11 @@ impl<'a> CollaborationTenantApi<'a> {
     pub fn visible_organization(
         &self,
         request: VisibleOrganizationCollaborationTenantRequest,
-    ) -> ::feishu_runtime::Call<'a, VisibleOrganizationCollaborationTenantRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        VisibleOrganizationCollaborationTenantRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CollaborationTenantApi::get`]: 获取关联组织详情.
@@ -115,29 +118,29 @@ impl GetCollaborationTenantRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetCollaborationTenantRequest {
     type Body = ();
     type Response = GetCollaborationTenantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "trust_party.v1.collaboration_tenant.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/trust_party/v1/collaboration_tenants/:target_tenant_key",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971001,
                 message: "User not visible to target tenant.",
                 hint: "配置用户对关联组织的可见性，请[更新可搜可见规则](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/update)来让用户对关联组织可见",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971007,
                 message: "App not visible to target tenant.",
@@ -146,12 +149,12 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/trust_party/v1/collaboration_tenants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.target_tenant_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.target_tenant_key);
         path
     }
 }
@@ -193,10 +196,14 @@ impl ListCollaborationTenantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListCollaborationTenantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListCollaborationTenantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -207,29 +214,29 @@ impl ::feishu_runtime::Validate for ListCollaborationTenantRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListCollaborationTenantRequest {
     type Body = ();
     type Response = ListCollaborationTenantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "trust_party.v1.collaboration_tenant.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/trust_party/v1/collaboration_tenants",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1970012,
                 message: "Page token is invalid error.",
                 hint: "使用接口返回的page token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1970011,
                 message: "Page size is invalid error.",
@@ -237,16 +244,16 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("target_tenant_list"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -254,7 +261,7 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
         path.push_str("/open-apis/trust_party/v1/collaboration_tenants");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -262,25 +269,25 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListCollaborationTenantRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListCollaborationTenantRequest {
     type Item = CollaborationTenant;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.target_tenant_list.unwrap_or_default()
@@ -394,10 +401,15 @@ impl VisibleOrganizationCollaborationTenantRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for VisibleOrganizationCollaborationTenantRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate
+for VisibleOrganizationCollaborationTenantRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -408,53 +420,54 @@ impl ::feishu_runtime::Validate for VisibleOrganizationCollaborationTenantReques
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for VisibleOrganizationCollaborationTenantRequest {
     type Body = ();
     type Response = VisibleOrganizationCollaborationTenantResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "trust_party.v1.collaboration_tenant.visible_organization",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/trust_party/v1/collaboration_tenants/:target_tenant_key/visible_organization",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971001,
                 message: "user not visible to target tenant",
                 hint: "选择可见的关联组织",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971002,
                 message: "User not visible to target department.",
                 hint: "选择关联组织下可见的部门",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1970012,
                 message: "Page token is invalid error",
                 hint: "填写正确的page token",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1970011,
                 message: "Page size is invalid error.",
                 hint: "填写正确的Page size",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971007,
                 message: "App not visible to target tenant.",
                 hint: "请设置应用对关联组织的权限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971008,
                 message: "App not visible to target department.",
@@ -462,26 +475,26 @@ impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequ
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/visible_organization",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("collaboration_entity_list"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(103usize);
         path.push_str("/open-apis/trust_party/v1/collaboration_tenants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.target_tenant_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.target_tenant_key);
         path.push_str("/visible_organization");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
@@ -501,25 +514,27 @@ impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequ
             out.push("target_group_id", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for VisibleOrganizationCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::PagedRequest
+for VisibleOrganizationCollaborationTenantRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for VisibleOrganizationCollaborationTenantRequest {
+impl ::feishu_runtime::codegen::PagedItems
+for VisibleOrganizationCollaborationTenantRequest {
     type Item = CollaborationEntity;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.collaboration_entity_list.unwrap_or_default()
@@ -929,7 +944,7 @@ pub enum CollaborationEntityType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     CollaborationEntityType { User => "user", Department => "department", Group =>
     "group" }
 );
@@ -945,7 +960,7 @@ pub enum DepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     DepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );
@@ -961,6 +976,6 @@ pub enum GroupIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     GroupIdType { GroupId => "group_id", OpenGroupId => "open_group_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `collaboration_tenant_collaboration_department` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CollaborationTenantCollaborationDepartmentApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CollaborationTenantCollaborationDepartmentApi<'a> {
     /// 获取关联组织部门详情
@@ -33,11 +33,11 @@ impl<'a> CollaborationTenantCollaborationDepartmentApi<'a> {
     pub fn get(
         &self,
         request: GetCollaborationTenantCollaborationDepartmentRequest,
-    ) -> ::feishu_runtime::Call<
+    ) -> ::feishu_runtime::codegen::Call<
         'a,
         GetCollaborationTenantCollaborationDepartmentRequest,
     > {
-        ::feishu_runtime::Call::new(self.client, request)
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CollaborationTenantCollaborationDepartmentApi::get`]: 获取关联组织部门详情.
@@ -83,42 +83,42 @@ impl GetCollaborationTenantCollaborationDepartmentRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest
+impl ::feishu_runtime::codegen::ApiRequest
 for GetCollaborationTenantCollaborationDepartmentRequest {
     type Body = ();
     type Response = GetCollaborationTenantCollaborationDepartmentResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "trust_party.v1.collaboration_tenant_collaboration_department.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/trust_party/v1/collaboration_tenants/:target_tenant_key/collaboration_departments/:target_department_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971001,
                 message: "User not visible to target tenant.",
                 hint: "无权限查询，请咨询对方组织管理员配置该用户对关联组织的可见",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971002,
                 message: "User not visible to target department.",
                 hint: "无权限查询，请咨询我方管理员配置你对该部门的可见",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971007,
                 message: "App not visible to target tenant.",
                 hint: "请在应用共享设置中配置对关联组织可用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971008,
                 message: "App not visible to target department",
@@ -127,17 +127,20 @@ for GetCollaborationTenantCollaborationDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant-collaboration_department/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(130usize);
         path.push_str("/open-apis/trust_party/v1/collaboration_tenants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.target_tenant_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.target_tenant_key);
         path.push_str("/collaboration_departments/");
-        ::feishu_runtime::push_path_param(&mut path, &self.target_department_id);
+        ::feishu_runtime::codegen::push_path_param(
+            &mut path,
+            &self.target_department_id,
+        );
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.target_department_id_type {
             out.push("target_department_id_type", value);
         }
@@ -360,7 +363,7 @@ pub enum LeaderType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(LeaderType { V1 => 1, V2 => 2 });
 /// 对方关联组织的入参部门类型
 ///
 /// The values of `target_department_id_type` in [`GetCollaborationTenantCollaborationDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -373,7 +376,7 @@ pub enum TargetDepartmentIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TargetDepartmentIdType { DepartmentId => "department_id", OpenDepartmentId =>
     "open_department_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `collaboration_tenant_collaboration_user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct CollaborationTenantCollaborationUserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> CollaborationTenantCollaborationUserApi<'a> {
     /// 获取关联组织成员详情
@@ -33,8 +33,11 @@ impl<'a> CollaborationTenantCollaborationUserApi<'a> {
     pub fn get(
         &self,
         request: GetCollaborationTenantCollaborationUserRequest,
-    ) -> ::feishu_runtime::Call<'a, GetCollaborationTenantCollaborationUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<
+        'a,
+        GetCollaborationTenantCollaborationUserRequest,
+    > {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`CollaborationTenantCollaborationUserApi::get`]: 获取关联组织成员详情.
@@ -80,41 +83,42 @@ impl GetCollaborationTenantCollaborationUserRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetCollaborationTenantCollaborationUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest
+for GetCollaborationTenantCollaborationUserRequest {
     type Body = ();
     type Response = GetCollaborationTenantCollaborationUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "trust_party.v1.collaboration_tenant_collaboration_user.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/trust_party/v1/collaboration_tenants/:target_tenant_key/collaboration_users/:target_user_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971001,
                 message: "User not visible to target tenant.",
                 hint: "无权限查询该用户，请咨询对方组织管理员配置该用户对关联组织的可见",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971010,
                 message: "User not visible to target user.",
                 hint: "无权限查询该用户，请咨询我方管理员配置你对该用户的可见",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971007,
                 message: "App not visible to target tenant.",
                 hint: "请在应用共享设置中配置对关联组织可用",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1971009,
                 message: "App not visible to target user.",
@@ -123,17 +127,17 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantCollaborationUserReq
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant-collaboration_user/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(118usize);
         path.push_str("/open-apis/trust_party/v1/collaboration_tenants/");
-        ::feishu_runtime::push_path_param(&mut path, &self.target_tenant_key);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.target_tenant_key);
         path.push_str("/collaboration_users/");
-        ::feishu_runtime::push_path_param(&mut path, &self.target_user_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.target_user_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.target_user_id_type {
             out.push("target_user_id_type", value);
         }
@@ -620,6 +624,6 @@ pub enum TargetUserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     TargetUserIdType { UserId => "user_id", UnionId => "union_id", OpenId => "open_id" }
 );

@@ -7,7 +7,7 @@ pub mod collaboration_tenant_collaboration_user;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TrustPartyV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TrustPartyV1Api<'a> {
     /// The `collaboration_tenant` resource.

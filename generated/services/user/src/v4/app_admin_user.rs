@@ -5,7 +5,7 @@
 /// A handle on the `app_admin_user` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AppAdminUserApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AppAdminUserApi<'a> {
     /// 查询应用管理员列表
@@ -21,8 +21,8 @@ impl<'a> AppAdminUserApi<'a> {
     pub fn list(
         &self,
         request: ListAppAdminUserRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAppAdminUserRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAppAdminUserRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AppAdminUserApi::list`]: 查询应用管理员列表.
@@ -33,17 +33,17 @@ impl<'a> AppAdminUserApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ListAppAdminUserRequest {}
 impl ListAppAdminUserRequest {}
-impl ::feishu_runtime::ApiRequest for ListAppAdminUserRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAppAdminUserRequest {
     type Body = ();
     type Response = ListAppAdminUserResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "user.v4.app_admin_user.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/user/v4/app_admin_user/list",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOwYjL3gDM24yN4AjN",

@@ -5,7 +5,7 @@ pub mod app_admin_user;
 /// A handle on the `v4` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct UserV4Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> UserV4Api<'a> {
     /// The `app_admin_user` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `alert` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AlertApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> AlertApi<'a> {
     /// 获取告警记录
@@ -32,8 +32,8 @@ impl<'a> AlertApi<'a> {
     pub fn list(
         &self,
         request: ListAlertRequest,
-    ) -> ::feishu_runtime::Call<'a, ListAlertRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListAlertRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`AlertApi::list`]: 获取告警记录.
@@ -118,10 +118,14 @@ impl ListAlertRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListAlertRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListAlertRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -132,38 +136,38 @@ impl ::feishu_runtime::Validate for ListAlertRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListAlertRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListAlertRequest {
     type Body = ();
     type Response = ListAlertResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.alert.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/alerts",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
@@ -171,21 +175,21 @@ impl ::feishu_runtime::ApiRequest for ListAlertRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/alert/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
         path.push_str("/open-apis/vc/v1/alerts");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("start_time", &self.start_time);
         out.push("end_time", &self.end_time);
         if let Some(value) = &self.query_type {
@@ -201,25 +205,25 @@ impl ::feishu_runtime::ApiRequest for ListAlertRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListAlertRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListAlertRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListAlertRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListAlertRequest {
     type Item = Alert;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -434,7 +438,7 @@ pub enum AlertLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(AlertLevel { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(AlertLevel { V0 => 0, V1 => 1, V2 => 2 });
 /// 联系人类型
 ///
 /// The values of `contact_type` in [`Contact`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -449,7 +453,7 @@ pub enum ContactType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ContactType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(ContactType { V1 => 1, V2 => 2, V3 => 3 });
 /// 触发告警规则的监控对象
 ///
 /// The values of `monitor_target` in [`Alert`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -472,7 +476,7 @@ pub enum MonitorTarget {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     MonitorTarget { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );
 /// 通知方式
@@ -487,7 +491,7 @@ pub enum NotifyMethods {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(NotifyMethods { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(NotifyMethods { V0 => 0, V1 => 1 });
 /// 处理状态：待处理/处理中/已恢复
 ///
 /// The values of `process_status` in [`Alert`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -506,7 +510,7 @@ pub enum ProcessStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     ProcessStatus { V0 => 0, V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );
 /// 查询对象类型，不填返回所有
@@ -523,4 +527,4 @@ pub enum QueryType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(QueryType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(QueryType { V1 => 1, V2 => 2, V3 => 3 });

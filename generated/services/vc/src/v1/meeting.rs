@@ -5,7 +5,7 @@
 /// A handle on the `meeting` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MeetingApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MeetingApi<'a> {
     /// 结束会议
@@ -35,8 +35,8 @@ impl<'a> MeetingApi<'a> {
     pub fn end(
         &self,
         request: EndMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, EndMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, EndMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取会议详情
     ///
@@ -66,8 +66,8 @@ impl<'a> MeetingApi<'a> {
     pub fn get(
         &self,
         request: GetMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 邀请参会人
     ///
@@ -101,8 +101,8 @@ impl<'a> MeetingApi<'a> {
     pub fn invite(
         &self,
         request: InviteMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, InviteMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, InviteMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移除参会人
     ///
@@ -131,8 +131,8 @@ impl<'a> MeetingApi<'a> {
     pub fn kickout(
         &self,
         request: KickoutMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, KickoutMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, KickoutMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取与会议号关联的会议列表
     ///
@@ -158,8 +158,8 @@ impl<'a> MeetingApi<'a> {
     pub fn list_by_no(
         &self,
         request: ListByNoMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, ListByNoMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListByNoMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索会议记录
     ///
@@ -196,8 +196,8 @@ impl<'a> MeetingApi<'a> {
     pub fn search(
         &self,
         request: SearchMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 设置主持人
     ///
@@ -231,8 +231,8 @@ impl<'a> MeetingApi<'a> {
     pub fn set_host(
         &self,
         request: SetHostMeetingRequest,
-    ) -> ::feishu_runtime::Call<'a, SetHostMeetingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SetHostMeetingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MeetingApi::end`]: 结束会议.
@@ -255,56 +255,56 @@ impl EndMeetingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for EndMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for EndMeetingRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.end",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/end",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：会中操作而会议不在进行中状态）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122003,
                 message: "operator user not in meeting",
@@ -314,14 +314,14 @@ impl ::feishu_runtime::ApiRequest for EndMeetingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/end",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/end");
         path
     }
@@ -403,47 +403,47 @@ impl GetMeetingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMeetingRequest {
     type Body = ();
     type Response = GetMeetingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能，有疑问可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在，请确保传入了正确的会议ID（meeting_id），如何获取会议ID，可参考[获取与会议号关联的会议列表](https://open.feishu.cn/document/server-docs/vc-v1/meeting/list_by_no)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -453,17 +453,17 @@ impl ::feishu_runtime::ApiRequest for GetMeetingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.with_participants {
             out.push("with_participants", value);
         }
@@ -516,80 +516,80 @@ impl InviteMeetingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for InviteMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for InviteMeetingRequest {
     type Body = InviteMeetingBody;
     type Response = InviteMeetingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.invite",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/invite",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：会中操作而会议不在进行中状态）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122003,
                 message: "operator user not in meeting",
                 hint: "进行会中操作的用户必须在会中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122005,
                 message: "cannot operate self",
                 hint: "用户进行会中操作时，操作对象不能是自己",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122006,
                 message: "participant count reach limit",
                 hint: "会议参会人数达到了上限",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122007,
                 message: "callee is busy",
                 hint: "被呼叫方正忙",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122008,
                 message: "meeting is locked",
@@ -599,18 +599,18 @@ impl ::feishu_runtime::ApiRequest for InviteMeetingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/invite",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/invite");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -657,62 +657,62 @@ impl KickoutMeetingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for KickoutMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for KickoutMeetingRequest {
     type Body = KickoutMeetingBody;
     type Response = KickoutMeetingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.kickout",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/kickout",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：会中操作而会议不在进行中状态）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122003,
                 message: "operator user not in meeting",
                 hint: "进行会中操作的用户必须在会中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122005,
                 message: "cannot operate self",
@@ -722,18 +722,18 @@ impl ::feishu_runtime::ApiRequest for KickoutMeetingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/kickout",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/kickout");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -806,10 +806,14 @@ impl ListByNoMeetingRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListByNoMeetingRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListByNoMeetingRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -820,29 +824,29 @@ impl ::feishu_runtime::Validate for ListByNoMeetingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListByNoMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListByNoMeetingRequest {
     type Body = ();
     type Response = ListByNoMeetingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.list_by_no",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/list_by_no",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
@@ -850,21 +854,21 @@ impl ::feishu_runtime::ApiRequest for ListByNoMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/list_by_no",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("meeting_briefs"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
         path.push_str("/open-apis/vc/v1/meetings/list_by_no");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("meeting_no", &self.meeting_no);
         out.push("start_time", &self.start_time);
         out.push("end_time", &self.end_time);
@@ -875,25 +879,25 @@ impl ::feishu_runtime::ApiRequest for ListByNoMeetingRequest {
             out.push("page_size", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListByNoMeetingRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListByNoMeetingRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListByNoMeetingRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListByNoMeetingRequest {
     type Item = Meeting;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.meeting_briefs.unwrap_or_default()
@@ -946,116 +950,120 @@ impl SearchMeetingRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchMeetingRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchMeetingRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchMeetingRequest {
     type Body = SearchMeetingBody;
     type Response = SearchMeetingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/search",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "invalid param",
                 hint: "参数错误，请检查以下参数的取值范围是否符合要求：1. 搜索关键词（query）：长度范围 1～50 字符；2. 分页大小（page_size）：最大不超过 200；3. 组织者 OpenID（organizer_ids）、参与者 OpenID（participant_ids）、会议室 ID（open_room_ids）：长度范围 0～128。具体要求可参考接口文档中的「请求体参数」部分",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121002,
                 message: "network error",
                 hint: "服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121011,
                 message: "query is too long",
                 hint: "参数错误，请检查 query 字段长度是否超出限制",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121012,
                 message: "invalid filter",
                 hint: "参数错误，请检查视频会议过滤参数（meeting_filter）的格式是否符合接口要求（如是否为对象类型），以及其取值范围是否符合文档描述。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121020,
                 message: "page_token is invalid or expired",
                 hint: "page_token 无效或已过期，请重新从第一页开始请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121021,
                 message: "page_size exceeds maximum allowed value",
                 hint: "参数错误，page_size 超出最大限制，请减小后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121022,
                 message: "pagination limit reached",
                 hint: "已达到分页深度上限，建议缩小时间范围后重新查询",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121030,
                 message: "user identity not found",
                 hint: "用户身份不存在，检查 token 是否有效且未过期",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121031,
                 message: "failed to initialize request context",
                 hint: "请求上下文初始化失败，检查 token 类型是否与接口要求一致",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121040,
                 message: "search service error",
                 hint: "服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121041,
                 message: "failed to process search result",
                 hint: "服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 122601,
                 message: "meeting time format is invalid",
                 hint: "参数错误，请检查时间字段（如 start_time）的格式是否符合 ISO 8601 标准（示例：2026-03-21T16:15:30+08:00）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 122602,
                 message: "failed to build meeting filter",
                 hint: "参数错误，请检查 meeting_filter 参数的筛选条件是否符合接口文档中的要求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 122603,
                 message: "failed to convert meeting search result",
                 hint: "服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 122604,
                 message: "invalid meeting room ID format",
@@ -1063,21 +1071,21 @@ impl ::feishu_runtime::ApiRequest for SearchMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
         path.push_str("/open-apis/vc/v1/meetings/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
@@ -1088,25 +1096,25 @@ impl ::feishu_runtime::ApiRequest for SearchMeetingRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchMeetingRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchMeetingRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchMeetingRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchMeetingRequest {
     type Item = MeetingSearchItem;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -1150,83 +1158,83 @@ impl SetHostMeetingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SetHostMeetingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SetHostMeetingRequest {
     type Body = SetHostMeetingBody;
     type Response = SetHostMeetingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting.set_host",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/set_host",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(409u16),
                 code: 121006,
                 message: "data conflict",
                 hint: "通常由于CAS机制导致，可在更新数据后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：会中操作而会议不在进行中状态）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122003,
                 message: "operator user not in meeting",
                 hint: "进行会中操作的用户必须在会中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122004,
                 message: "target user not in meeting",
                 hint: "会中操作的对象用户必须在会中",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122005,
                 message: "cannot operate self",
                 hint: "用户进行会中操作时，操作对象不能是自己",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122009,
                 message: "participant status not expected",
@@ -1236,18 +1244,18 @@ impl ::feishu_runtime::ApiRequest for SetHostMeetingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/set_host",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/set_host");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1616,18 +1624,22 @@ impl MeetingAllMeetingEndedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingAllMeetingEndedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingAllMeetingEndedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingAllMeetingEndedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingAllMeetingEndedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.all_meeting_ended_v1";
 }
 /// 企业会议开始
@@ -1663,18 +1675,22 @@ impl MeetingAllMeetingStartedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingAllMeetingStartedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingAllMeetingStartedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingAllMeetingStartedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingAllMeetingStartedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.all_meeting_started_v1";
 }
 /// 会议数据
@@ -1783,12 +1799,16 @@ impl MeetingEventMeeting {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingEventMeeting {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingEventMeeting {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.security_setting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "security_setting"),
+                &::feishu_runtime::codegen::field_path(at, "security_setting"),
                 out,
             );
         }
@@ -1888,10 +1908,14 @@ impl MeetingFilter {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingFilter {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingFilter {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.organizer_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "organizer_ids",
@@ -1901,7 +1925,7 @@ impl ::feishu_runtime::Validate for MeetingFilter {
             );
         }
         if let Some(value) = &self.participant_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "participant_ids",
@@ -1911,7 +1935,7 @@ impl ::feishu_runtime::Validate for MeetingFilter {
             );
         }
         if let Some(value) = &self.open_room_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "open_room_ids",
@@ -1989,18 +2013,22 @@ impl MeetingJoinMeetingEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingJoinMeetingEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingJoinMeetingEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingJoinMeetingEvent {
+impl ::feishu_runtime::codegen::Event for MeetingJoinMeetingEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.join_meeting_v1";
 }
 /// 离开会议
@@ -2052,18 +2080,22 @@ impl MeetingLeaveMeetingEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingLeaveMeetingEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingLeaveMeetingEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingLeaveMeetingEvent {
+impl ::feishu_runtime::codegen::Event for MeetingLeaveMeetingEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.leave_meeting_v1";
 }
 /// 会议结束
@@ -2099,18 +2131,22 @@ impl MeetingMeetingEndedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingMeetingEndedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingMeetingEndedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingMeetingEndedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingMeetingEndedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.meeting_ended_v1";
 }
 /// 会议开始
@@ -2146,18 +2182,22 @@ impl MeetingMeetingStartedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingMeetingStartedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingMeetingStartedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingMeetingStartedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingMeetingStartedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.meeting_started_v1";
 }
 /// 会议元信息
@@ -2343,18 +2383,22 @@ impl MeetingRecordingEndedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingRecordingEndedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingRecordingEndedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRecordingEndedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRecordingEndedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.recording_ended_v1";
 }
 /// 录制完成
@@ -2400,18 +2444,22 @@ impl MeetingRecordingReadyEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingRecordingReadyEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingRecordingReadyEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRecordingReadyEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRecordingReadyEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.recording_ready_v1";
 }
 /// 开始录制
@@ -2447,18 +2495,22 @@ impl MeetingRecordingStartedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingRecordingStartedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingRecordingStartedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingRecordingStartedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingRecordingStartedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.recording_started_v1";
 }
 /// 会议产物相关信息
@@ -2587,10 +2639,14 @@ impl MeetingSecuritySetting {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingSecuritySetting {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingSecuritySetting {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.group_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "group_ids",
@@ -2600,7 +2656,7 @@ impl ::feishu_runtime::Validate for MeetingSecuritySetting {
             );
         }
         if let Some(value) = &self.user_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "user_ids",
@@ -2610,7 +2666,7 @@ impl ::feishu_runtime::Validate for MeetingSecuritySetting {
             );
         }
         if let Some(value) = &self.room_ids {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "room_ids",
@@ -2654,18 +2710,22 @@ impl MeetingShareEndedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingShareEndedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingShareEndedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingShareEndedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingShareEndedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.share_ended_v1";
 }
 /// 开始屏幕共享
@@ -2701,18 +2761,22 @@ impl MeetingShareStartedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for MeetingShareStartedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for MeetingShareStartedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting"),
+                &::feishu_runtime::codegen::field_path(at, "meeting"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for MeetingShareStartedEvent {
+impl ::feishu_runtime::codegen::Event for MeetingShareStartedEvent {
     const EVENT_TYPE: &'static str = "vc.meeting.share_started_v1";
 }
 /// 主持人
@@ -2788,12 +2852,16 @@ impl SearchMeetingBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchMeetingBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchMeetingBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.meeting_filter {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "meeting_filter"),
+                &::feishu_runtime::codegen::field_path(at, "meeting_filter"),
                 out,
             );
         }
@@ -2960,7 +3028,7 @@ pub enum LeaveReason {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(LeaveReason { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(LeaveReason { V1 => 1, V2 => 2, V3 => 3 });
 /// 邀请结果
 ///
 /// The values of `status` in [`MeetingInviteStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2973,7 +3041,7 @@ pub enum MeetingInviteStatusStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MeetingInviteStatusStatus { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(MeetingInviteStatusStatus { V1 => 1, V2 => 2 });
 /// 用户类型
 ///
 /// The values of `user_type` in [`MeetingInviteStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -2996,7 +3064,7 @@ pub enum MeetingInviteStatusUserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     MeetingInviteStatusUserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6,
     V7 => 7 }
 );
@@ -3012,7 +3080,9 @@ pub enum MeetingParticipantResultResult {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MeetingParticipantResultResult { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(
+    MeetingParticipantResultResult { V1 => 1, V2 => 2 }
+);
 /// 参会人状态
 ///
 /// The values of `status` in [`MeetingParticipant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3029,7 +3099,7 @@ pub enum MeetingParticipantStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     MeetingParticipantStatus { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
 );
 /// 会议创建源
@@ -3050,7 +3120,7 @@ pub enum MeetingSource {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     MeetingSource { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V100 => 100 }
 );
 /// 会议子类型
@@ -3073,7 +3143,7 @@ pub enum MeetingSubType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     MeetingSubType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 此次查询的查询模式，不传，或传0，只查询会议信息；传1，只查询会议产物
@@ -3088,7 +3158,7 @@ pub enum QueryMode {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(QueryMode { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(QueryMode { V0 => 0, V1 => 1 });
 /// 安全级别
 ///
 /// The values of `security_level` in [`MeetingSecuritySetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3105,7 +3175,9 @@ pub enum SecurityLevel {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(SecurityLevel { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(
+    SecurityLevel { V1 => 1, V2 => 2, V3 => 3, V4 => 4 }
+);
 /// 会议状态
 ///
 /// The values of `status` in [`Meeting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3120,7 +3192,7 @@ pub enum Status {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Status { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Status { V1 => 1, V2 => 2, V3 => 3 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`GetMeetingRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3137,7 +3209,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 用户会中角色
@@ -3154,7 +3226,7 @@ pub enum UserRole {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(UserRole { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(UserRole { V1 => 1, V2 => 2, V3 => 3 });
 /// 用户类型
 ///
 /// The values of `user_type` in [`MeetingEventUser`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -3181,7 +3253,7 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7, V8 => 8, V9
     => 9 }
 );
@@ -3197,4 +3269,4 @@ pub enum WebinarType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(WebinarType { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(WebinarType { V1 => 1, V2 => 2 });

@@ -5,7 +5,7 @@
 /// A handle on the `meeting_recording` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MeetingRecordingApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> MeetingRecordingApi<'a> {
     /// 获取录制文件
@@ -45,8 +45,8 @@ impl<'a> MeetingRecordingApi<'a> {
     pub fn get(
         &self,
         request: GetMeetingRecordingRequest,
-    ) -> ::feishu_runtime::Call<'a, GetMeetingRecordingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetMeetingRecordingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 授权录制文件
     ///
@@ -75,8 +75,8 @@ impl<'a> MeetingRecordingApi<'a> {
     pub fn set_permission(
         &self,
         request: SetPermissionMeetingRecordingRequest,
-    ) -> ::feishu_runtime::Call<'a, SetPermissionMeetingRecordingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SetPermissionMeetingRecordingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 开始录制
     ///
@@ -105,8 +105,8 @@ impl<'a> MeetingRecordingApi<'a> {
     pub fn start(
         &self,
         request: StartMeetingRecordingRequest,
-    ) -> ::feishu_runtime::Call<'a, StartMeetingRecordingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, StartMeetingRecordingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 停止录制
     ///
@@ -135,8 +135,8 @@ impl<'a> MeetingRecordingApi<'a> {
     pub fn stop(
         &self,
         request: StopMeetingRecordingRequest,
-    ) -> ::feishu_runtime::Call<'a, StopMeetingRecordingRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, StopMeetingRecordingRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`MeetingRecordingApi::get`]: 获取录制文件.
@@ -159,65 +159,65 @@ impl GetMeetingRecordingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetMeetingRecordingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetMeetingRecordingRequest {
     type Body = ();
     type Response = GetMeetingRecordingResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting_recording.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/recording",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：当会议不在进行中时，无法调用开始录制接口）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 124002,
                 message: "record processing",
@@ -227,14 +227,14 @@ impl ::feishu_runtime::ApiRequest for GetMeetingRecordingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting-recording/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/recording");
         path
     }
@@ -280,50 +280,50 @@ impl SetPermissionMeetingRecordingRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SetPermissionMeetingRecordingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SetPermissionMeetingRecordingRequest {
     type Body = SetPermissionMeetingRecordingBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting_recording.set_permission",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/recording/set_permission",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
@@ -333,18 +333,18 @@ impl ::feishu_runtime::ApiRequest for SetPermissionMeetingRecordingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting-recording/set_permission",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/recording/set_permission");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -376,56 +376,56 @@ impl StartMeetingRecordingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for StartMeetingRecordingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for StartMeetingRecordingRequest {
     type Body = StartMeetingRecordingBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting_recording.start",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/recording/start",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：当会议不在进行中时，无法调用开始录制接口）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122003,
                 message: "operator user not in meeting",
@@ -439,7 +439,7 @@ impl ::feishu_runtime::ApiRequest for StartMeetingRecordingRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/recording/start");
         path
     }
@@ -467,56 +467,56 @@ impl StopMeetingRecordingRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for StopMeetingRecordingRequest {
+impl ::feishu_runtime::codegen::ApiRequest for StopMeetingRecordingRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.meeting_recording.stop",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/meetings/:meeting_id/recording/stop",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122001,
                 message: "meeting status unexpected",
                 hint: "会议状态不正确（例如：当会议不在进行中时，无法调用开始录制接口）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 122002,
                 message: "meeting not exist",
                 hint: "所操作的会议不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122003,
                 message: "operator user not in meeting",
@@ -530,7 +530,7 @@ impl ::feishu_runtime::ApiRequest for StopMeetingRecordingRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/vc/v1/meetings/");
-        ::feishu_runtime::push_path_param(&mut path, &self.meeting_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.meeting_id);
         path.push_str("/recording/stop");
         path
     }
@@ -672,7 +672,7 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ActionType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ActionType { V0 => 0, V1 => 1 });
 /// 权限
 ///
 /// The values of `permission` in [`RecordingPermissionObject`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -683,7 +683,7 @@ pub enum Permission {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Permission { V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(Permission { V1 => 1 });
 /// 授权对象类型
 ///
 /// The values of `type` in [`RecordingPermissionObject`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -700,7 +700,7 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
+::feishu_runtime::codegen::integer_enum!(Type { V1 => 1, V2 => 2, V3 => 3, V4 => 4 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`SetPermissionMeetingRecordingRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -717,6 +717,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

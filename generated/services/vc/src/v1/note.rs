@@ -5,7 +5,7 @@
 /// A handle on the `note` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct NoteApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> NoteApi<'a> {
     /// 获取纪要详情
@@ -34,8 +34,8 @@ impl<'a> NoteApi<'a> {
     pub fn get(
         &self,
         request: GetNoteRequest,
-    ) -> ::feishu_runtime::Call<'a, GetNoteRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetNoteRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`NoteApi::get`]: 获取纪要详情.
@@ -73,44 +73,44 @@ impl GetNoteRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetNoteRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetNoteRequest {
     type Body = ();
     type Response = GetNoteResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.note.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/notes/:note_id",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "传入参数校验错误，检查参数传入格式",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在，请检查传入的ID是否正确或是否存在该数据",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -120,17 +120,17 @@ impl ::feishu_runtime::ApiRequest for GetNoteRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/note/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/vc/v1/notes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.note_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.note_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -274,7 +274,7 @@ pub enum ArtifactType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ArtifactType { V0 => 0, V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(ArtifactType { V0 => 0, V1 => 1, V2 => 2 });
 /// 关联引用类型
 ///
 /// The values of `reference_type` in [`NoteReferenceInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -287,7 +287,7 @@ pub enum ReferenceType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ReferenceType { V0 => 0, V1 => 1 });
+::feishu_runtime::codegen::integer_enum!(ReferenceType { V0 => 0, V1 => 1 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`GetNoteRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -304,6 +304,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `participant_quality_list` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ParticipantQualityListApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ParticipantQualityListApi<'a> {
     /// 查询参会人会议质量数据
@@ -41,8 +41,8 @@ impl<'a> ParticipantQualityListApi<'a> {
     pub fn get(
         &self,
         request: GetParticipantQualityListRequest,
-    ) -> ::feishu_runtime::Call<'a, GetParticipantQualityListRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetParticipantQualityListRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ParticipantQualityListApi::get`]: 查询参会人会议质量数据.
@@ -158,10 +158,14 @@ impl GetParticipantQualityListRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetParticipantQualityListRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetParticipantQualityListRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -172,89 +176,89 @@ impl ::feishu_runtime::Validate for GetParticipantQualityListRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetParticipantQualityListRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetParticipantQualityListRequest {
     type Body = ();
     type Response = GetParticipantQualityListResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.participant_quality_list.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/participant_quality_list",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126003,
                 message: "meeting number invalid (cannot smaller than 0)",
                 hint: "无效的会议号(不能小于0)",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126004,
                 message: "meeting number length not correct (supposed to be 9)",
                 hint: "会议号应该是9位",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126005,
                 message: "start time error (cannot larger than now or smaller than 0)",
                 hint: "开始时间不能大于当前时间或者小于0",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126006,
                 message: "end time cannot exceed start time for one day or smaller than start time",
                 hint: "结束时间不能超过开始时间一天或者小于开始时间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126007,
                 message: "userID and roomID cannot be set concurrently",
                 hint: "用户ID和roomID不能同时设置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126009,
                 message: "cannot find meeting according to the params you provide",
                 hint: "根据提供的参数无法获取会议信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126010,
                 message: "cannot find device according to the params you provide",
                 hint: "根据提供的参数无法获取设备信息",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -262,21 +266,21 @@ impl ::feishu_runtime::ApiRequest for GetParticipantQualityListRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/participant_quality_list/get",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("participant_quality_list"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/vc/v1/participant_quality_list");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("meeting_start_time", &self.meeting_start_time);
         out.push("meeting_end_time", &self.meeting_end_time);
         out.push("meeting_no", &self.meeting_no);
@@ -297,25 +301,25 @@ impl ::feishu_runtime::ApiRequest for GetParticipantQualityListRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for GetParticipantQualityListRequest {
+impl ::feishu_runtime::codegen::PagedRequest for GetParticipantQualityListRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for GetParticipantQualityListRequest {
+impl ::feishu_runtime::codegen::PagedItems for GetParticipantQualityListRequest {
     type Item = ParticipantQuality;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.participant_quality_list.unwrap_or_default()
@@ -726,6 +730,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `report` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReportApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReportApi<'a> {
     /// 获取会议报告
@@ -31,8 +31,8 @@ impl<'a> ReportApi<'a> {
     pub fn get_daily(
         &self,
         request: GetDailyReportRequest,
-    ) -> ::feishu_runtime::Call<'a, GetDailyReportRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetDailyReportRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取 Top 用户列表
     ///
@@ -59,8 +59,8 @@ impl<'a> ReportApi<'a> {
     pub fn get_top_user(
         &self,
         request: GetTopUserReportRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTopUserReportRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTopUserReportRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReportApi::get_daily`]: 获取会议报告.
@@ -102,32 +102,32 @@ impl GetDailyReportRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetDailyReportRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetDailyReportRequest {
     type Body = ();
     type Response = GetDailyReportResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.report.get_daily",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reports/get_daily",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
@@ -143,7 +143,7 @@ impl ::feishu_runtime::ApiRequest for GetDailyReportRequest {
         path.push_str("/open-apis/vc/v1/reports/get_daily");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("start_time", &self.start_time);
         out.push("end_time", &self.end_time);
         if let Some(value) = &self.unit {
@@ -220,38 +220,38 @@ impl GetTopUserReportRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTopUserReportRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTopUserReportRequest {
     type Body = ();
     type Response = GetTopUserReportResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.report.get_top_user",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reports/get_top_user",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 122359,
                 message: "The request you send is not a valid {lark_id} or not exists",
@@ -267,7 +267,7 @@ impl ::feishu_runtime::ApiRequest for GetTopUserReportRequest {
         path.push_str("/open-apis/vc/v1/reports/get_top_user");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("start_time", &self.start_time);
         out.push("end_time", &self.end_time);
         out.push("limit", &self.limit);
@@ -464,7 +464,7 @@ pub enum OrderBy {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(OrderBy { V1 => 1, V2 => 2 });
+::feishu_runtime::codegen::integer_enum!(OrderBy { V1 => 1, V2 => 2 });
 /// 数据驻留地（传参前提是租户存在多个驻留地数据且开通了该查询功能）
 ///
 /// The values of `unit` in [`GetDailyReportRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -481,7 +481,7 @@ pub enum Unit {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(Unit { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(Unit { V0 => 0, V1 => 1, V2 => 2, V3 => 3 });
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`GetTopUserReportRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -498,7 +498,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 用户类型
@@ -523,6 +523,6 @@ pub enum UserType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     UserType { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6, V7 => 7 }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `reserve_config` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReserveConfigApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReserveConfigApi<'a> {
     /// 更新会议室预定限制
@@ -36,8 +36,8 @@ impl<'a> ReserveConfigApi<'a> {
     pub fn patch(
         &self,
         request: PatchReserveConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchReserveConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchReserveConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询会议室预定限制
     ///
@@ -64,8 +64,8 @@ impl<'a> ReserveConfigApi<'a> {
     pub fn reserve_scope(
         &self,
         request: ReserveScopeReserveConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, ReserveScopeReserveConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ReserveScopeReserveConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReserveConfigApi::patch`]: 更新会议室预定限制.
@@ -109,80 +109,84 @@ impl PatchReserveConfigRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchReserveConfigRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchReserveConfigRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchReserveConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigRequest {
     type Body = PatchReserveConfigBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.reserve_config.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reserve_configs/:reserve_config_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126001,
                 message: "invalid room or level id, check itself or whether the scope type corresponds to it",
                 hint: "不存在该会议室或层级ID，或者检查scope_type是否对应",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126012,
                 message: "updated sum of userIDs and deptIDs exceed 500",
                 hint: "用户与部门ID总数目超过了500",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126013,
                 message: "some userIDs you put is invalid",
                 hint: "存在无效的用户ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126014,
                 message: "some deptIDs you put is invalid",
                 hint: "存在无效的部门ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -191,15 +195,15 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
         path.push_str("/open-apis/vc/v1/reserve_configs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reserve_config_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reserve_config_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -207,8 +211,8 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ReserveConfigApi::reserve_scope`]: 查询会议室预定限制.
@@ -252,50 +256,50 @@ impl ReserveScopeReserveConfigRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ReserveScopeReserveConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ReserveScopeReserveConfigRequest {
     type Body = ();
     type Response = ReserveScopeReserveConfigResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.reserve_config.reserve_scope",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reserve_configs/reserve_scope",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126001,
                 message: "invalid room or level id, check itself or whether the scope_type corresponds to it",
                 hint: "不存在该会议室或层级ID，或者检查scope_type是否对应",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -304,14 +308,14 @@ impl ::feishu_runtime::ApiRequest for ReserveScopeReserveConfigRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config/reserve_scope",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
         path.push_str("/open-apis/vc/v1/reserve_configs/reserve_scope");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("scope_id", &self.scope_id);
         out.push("scope_type", &self.scope_type);
         if let Some(value) = &self.user_id_type {
@@ -371,10 +375,14 @@ impl ApprovalConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for ApprovalConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ApprovalConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.approval_switch {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "approval_switch",
@@ -384,7 +392,7 @@ impl ::feishu_runtime::Validate for ApprovalConfig {
             );
         }
         if let Some(value) = &self.approval_condition {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "approval_condition",
@@ -444,10 +452,14 @@ impl ApprovalConfigEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ApprovalConfigEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ApprovalConfigEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.approval_switch {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "approval_switch",
@@ -457,7 +469,7 @@ impl ::feishu_runtime::Validate for ApprovalConfigEvent {
             );
         }
         if let Some(value) = &self.approval_condition {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "approval_condition",
@@ -513,26 +525,30 @@ impl PatchReserveConfigBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchReserveConfigBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchReserveConfigBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.approval_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "approval_config"),
+                &::feishu_runtime::codegen::field_path(at, "approval_config"),
                 out,
             );
         }
         if let Some(value) = &self.time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "time_config"),
+                &::feishu_runtime::codegen::field_path(at, "time_config"),
                 out,
             );
         }
         if let Some(value) = &self.reserve_scope_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reserve_scope_config"),
+                &::feishu_runtime::codegen::field_path(at, "reserve_scope_config"),
                 out,
             );
         }
@@ -597,10 +613,14 @@ impl ReserveConfigUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReserveConfigUpdatedEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReserveConfigUpdatedEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.scope_type {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "scope_type",
@@ -610,29 +630,29 @@ impl ::feishu_runtime::Validate for ReserveConfigUpdatedEvent {
             );
         }
         if let Some(value) = &self.approve_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "approve_config"),
+                &::feishu_runtime::codegen::field_path(at, "approve_config"),
                 out,
             );
         }
         if let Some(value) = &self.time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "time_config"),
+                &::feishu_runtime::codegen::field_path(at, "time_config"),
                 out,
             );
         }
         if let Some(value) = &self.reserve_scope_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reserve_scope_config"),
+                &::feishu_runtime::codegen::field_path(at, "reserve_scope_config"),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::event::Event for ReserveConfigUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for ReserveConfigUpdatedEvent {
     const EVENT_TYPE: &'static str = "vc.reserve_config.updated_v1";
 }
 /// 预定范围设置
@@ -691,10 +711,14 @@ impl ReserveScopeConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReserveScopeConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReserveScopeConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.allow_all_users {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "allow_all_users",
@@ -747,10 +771,14 @@ impl ReserveScopeConfigEvent {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReserveScopeConfigEvent {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReserveScopeConfigEvent {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.allow_all_users {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "allow_all_users",
@@ -793,26 +821,30 @@ impl ReserveScopeReserveConfigResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReserveScopeReserveConfigResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReserveScopeReserveConfigResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.approve_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "approve_config"),
+                &::feishu_runtime::codegen::field_path(at, "approve_config"),
                 out,
             );
         }
         if let Some(value) = &self.time_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "time_config"),
+                &::feishu_runtime::codegen::field_path(at, "time_config"),
                 out,
             );
         }
         if let Some(value) = &self.reserve_scope_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reserve_scope_config"),
+                &::feishu_runtime::codegen::field_path(at, "reserve_scope_config"),
                 out,
             );
         }
@@ -961,11 +993,15 @@ impl TimeConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for TimeConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for TimeConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.time_switch;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "time_switch",
@@ -1028,6 +1064,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

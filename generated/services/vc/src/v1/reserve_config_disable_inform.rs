@@ -5,7 +5,7 @@
 /// A handle on the `reserve_config_disable_inform` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReserveConfigDisableInformApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReserveConfigDisableInformApi<'a> {
     /// 查询禁用状态变更通知
@@ -32,8 +32,8 @@ impl<'a> ReserveConfigDisableInformApi<'a> {
     pub fn get(
         &self,
         request: GetReserveConfigDisableInformRequest,
-    ) -> ::feishu_runtime::Call<'a, GetReserveConfigDisableInformRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetReserveConfigDisableInformRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新禁用状态变更通知
     ///
@@ -63,8 +63,8 @@ impl<'a> ReserveConfigDisableInformApi<'a> {
     pub fn patch(
         &self,
         request: PatchReserveConfigDisableInformRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchReserveConfigDisableInformRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchReserveConfigDisableInformRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReserveConfigDisableInformApi::get`]: 查询禁用状态变更通知.
@@ -108,11 +108,15 @@ impl GetReserveConfigDisableInformRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetReserveConfigDisableInformRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetReserveConfigDisableInformRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.scope_type;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "scope_type",
@@ -123,44 +127,44 @@ impl ::feishu_runtime::Validate for GetReserveConfigDisableInformRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetReserveConfigDisableInformRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigDisableInformRequest {
     type Body = ();
     type Response = GetReserveConfigDisableInformResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.reserve_config_disable_inform.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reserve_configs/:reserve_config_id/disable_inform",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126001,
                 message: "invalid room or level id, check itself or whether the scope_type corresponds to it",
                 hint: "不存在该会议室或层级ID，或者检查scope_type是否对应",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -169,23 +173,23 @@ impl ::feishu_runtime::ApiRequest for GetReserveConfigDisableInformRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-disable_inform/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/vc/v1/reserve_configs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reserve_config_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reserve_config_id);
         path.push_str("/disable_inform");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("scope_type", &self.scope_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ReserveConfigDisableInformApi::patch`]: 更新禁用状态变更通知.
@@ -229,80 +233,84 @@ impl PatchReserveConfigDisableInformRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchReserveConfigDisableInformRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchReserveConfigDisableInformRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchReserveConfigDisableInformRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigDisableInformRequest {
     type Body = PatchReserveConfigDisableInformBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.reserve_config_disable_inform.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reserve_configs/:reserve_config_id/disable_inform",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126001,
                 message: "invalid room or level id, check itself or whether the scope_type corresponds to it",
                 hint: "不存在该会议室或层级ID，或者检查scope_type是否对应",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126012,
                 message: "updated sum of userIDs and deptIDs exceed 500",
                 hint: "用户部门ID总数目超过了500",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126013,
                 message: "some userIDs you put is invalid",
                 hint: "存在无效的用户ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126014,
                 message: "some deptIDs you put is invalid",
                 hint: "存在无效的部门ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -311,16 +319,16 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigDisableInformRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-disable_inform/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/vc/v1/reserve_configs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reserve_config_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reserve_config_id);
         path.push_str("/disable_inform");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -328,8 +336,8 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigDisableInformRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// 会议室禁用通知配置
@@ -423,11 +431,15 @@ impl PatchReserveConfigDisableInformBody {
         Self { scope_type, disable_inform }
     }
 }
-impl ::feishu_runtime::Validate for PatchReserveConfigDisableInformBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchReserveConfigDisableInformBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.scope_type;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "scope_type",
@@ -492,6 +504,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `reserve_config_form` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ReserveConfigFormApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> ReserveConfigFormApi<'a> {
     /// 查询会议室预定表单
@@ -33,8 +33,8 @@ impl<'a> ReserveConfigFormApi<'a> {
     pub fn get(
         &self,
         request: GetReserveConfigFormRequest,
-    ) -> ::feishu_runtime::Call<'a, GetReserveConfigFormRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetReserveConfigFormRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新会议室预定表单
     ///
@@ -65,8 +65,8 @@ impl<'a> ReserveConfigFormApi<'a> {
     pub fn patch(
         &self,
         request: PatchReserveConfigFormRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchReserveConfigFormRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchReserveConfigFormRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ReserveConfigFormApi::get`]: 查询会议室预定表单.
@@ -110,11 +110,15 @@ impl GetReserveConfigFormRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetReserveConfigFormRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetReserveConfigFormRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.scope_type;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "scope_type",
@@ -125,50 +129,50 @@ impl ::feishu_runtime::Validate for GetReserveConfigFormRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetReserveConfigFormRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigFormRequest {
     type Body = ();
     type Response = GetReserveConfigFormResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.reserve_config_form.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reserve_configs/:reserve_config_id/form",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126001,
                 message: "invalid room or level id, check itself or whether the scope_type corresponds to it",
                 hint: "不存在该会议室或层级ID，或者检查scope_type是否对应",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126002,
                 message: "reserve form is not configured",
                 hint: "会议室预定表单未在后台设置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -177,23 +181,23 @@ impl ::feishu_runtime::ApiRequest for GetReserveConfigFormRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-form/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/vc/v1/reserve_configs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reserve_config_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reserve_config_id);
         path.push_str("/form");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("scope_type", &self.scope_type);
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`ReserveConfigFormApi::patch`]: 更新会议室预定表单.
@@ -237,86 +241,90 @@ impl PatchReserveConfigFormRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchReserveConfigFormRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchReserveConfigFormRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchReserveConfigFormRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigFormRequest {
     type Body = PatchReserveConfigFormBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.reserve_config_form.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/reserve_configs/:reserve_config_id/form",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126001,
                 message: "invalid room or level id, check itself or whether the scope type corresponds to it",
                 hint: "不存在该会议室或层级ID，或者检查scope_type是否对应",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126002,
                 message: "reserve form is not configured",
                 hint: "会议室预定表单未在后台设置",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126011,
                 message: "notify time exceeds the scope to which the time unit appoints",
                 hint: "通知时间超过了时间单位的允许范围",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126012,
                 message: "updated sum of userIDs and deptIDs exceed 500",
                 hint: "用户ID数目超过了500",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 126013,
                 message: "some userIDs you put is invalid",
                 hint: "存在无效的用户ID",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 121005,
                 message: "no permission",
@@ -325,16 +333,16 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigFormRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-form/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
         path.push_str("/open-apis/vc/v1/reserve_configs/");
-        ::feishu_runtime::push_path_param(&mut path, &self.reserve_config_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.reserve_config_id);
         path.push_str("/form");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -342,8 +350,8 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigFormRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The `data` returned for [`GetReserveConfigFormRequest`].
@@ -362,12 +370,16 @@ impl GetReserveConfigFormResponse {
         self
     }
 }
-impl ::feishu_runtime::Validate for GetReserveConfigFormResponse {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for GetReserveConfigFormResponse {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.reserve_form_config {
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reserve_form_config"),
+                &::feishu_runtime::codegen::field_path(at, "reserve_form_config"),
                 out,
             );
         }
@@ -395,11 +407,15 @@ impl PatchReserveConfigFormBody {
         }
     }
 }
-impl ::feishu_runtime::Validate for PatchReserveConfigFormBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchReserveConfigFormBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.scope_type;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "scope_type",
@@ -410,9 +426,9 @@ impl ::feishu_runtime::Validate for PatchReserveConfigFormBody {
         }
         {
             let value = &self.reserve_form_config;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, "reserve_form_config"),
+                &::feishu_runtime::codegen::field_path(at, "reserve_form_config"),
                 out,
             );
         }
@@ -485,10 +501,14 @@ impl ReserveFormConfig {
         self
     }
 }
-impl ::feishu_runtime::Validate for ReserveFormConfig {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ReserveFormConfig {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.time_unit {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "time_unit",
@@ -533,6 +553,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `room` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RoomApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RoomApi<'a> {
     /// 创建会议室
@@ -34,8 +34,8 @@ impl<'a> RoomApi<'a> {
     pub fn create(
         &self,
         request: CreateRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除会议室
     ///
@@ -61,8 +61,8 @@ impl<'a> RoomApi<'a> {
     pub fn delete(
         &self,
         request: DeleteRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询会议室详情
     ///
@@ -89,8 +89,8 @@ impl<'a> RoomApi<'a> {
     pub fn get(
         &self,
         request: GetRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, GetRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 查询会议室列表
     ///
@@ -119,8 +119,8 @@ impl<'a> RoomApi<'a> {
     pub fn list(
         &self,
         request: ListRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, ListRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 批量查询会议室详情
     ///
@@ -147,8 +147,8 @@ impl<'a> RoomApi<'a> {
     pub fn mget(
         &self,
         request: MgetRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, MgetRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MgetRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新会议室
     ///
@@ -176,8 +176,8 @@ impl<'a> RoomApi<'a> {
     pub fn patch(
         &self,
         request: PatchRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, PatchRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, PatchRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 搜索会议室
     ///
@@ -206,8 +206,8 @@ impl<'a> RoomApi<'a> {
     pub fn search(
         &self,
         request: SearchRoomRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchRoomRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchRoomRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RoomApi::create`]: 创建会议室.
@@ -241,56 +241,56 @@ impl CreateRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateRoomRequest {
     type Body = CreateRoomBody;
     type Response = CreateRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
                 hint: "通常由于CAS机制导致，可在更新数据后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 125001,
                 message: "cannot create/update room at this level",
@@ -299,14 +299,14 @@ impl ::feishu_runtime::ApiRequest for CreateRoomRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
         path.push_str("/open-apis/vc/v1/rooms");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -334,11 +334,15 @@ impl DeleteRoomRequest {
         Self { room_id: room_id.into() }
     }
 }
-impl ::feishu_runtime::Validate for DeleteRoomRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for DeleteRoomRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.room_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "room_id",
@@ -349,50 +353,50 @@ impl ::feishu_runtime::Validate for DeleteRoomRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteRoomRequest {
     type Body = ();
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms/:room_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
@@ -401,16 +405,16 @@ impl ::feishu_runtime::ApiRequest for DeleteRoomRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/vc/v1/rooms/");
-        ::feishu_runtime::push_path_param(&mut path, &self.room_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.room_id);
         path
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RoomApi::get`]: 查询会议室详情.
@@ -448,50 +452,50 @@ impl GetRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for GetRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetRoomRequest {
     type Body = ();
     type Response = GetRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms/:room_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
@@ -501,17 +505,17 @@ impl ::feishu_runtime::ApiRequest for GetRoomRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/get",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/vc/v1/rooms/");
-        ::feishu_runtime::push_path_param(&mut path, &self.room_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.room_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -581,10 +585,14 @@ impl ListRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListRoomRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListRoomRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -595,50 +603,50 @@ impl ::feishu_runtime::Validate for ListRoomRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListRoomRequest {
     type Body = ();
     type Response = ListRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
@@ -646,16 +654,16 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("rooms"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -663,7 +671,7 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
         path.push_str("/open-apis/vc/v1/rooms");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -677,25 +685,25 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
             out.push("user_id_type", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListRoomRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListRoomRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListRoomRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListRoomRequest {
     type Item = Room;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.rooms.unwrap_or_default()
@@ -731,50 +739,50 @@ impl MgetRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for MgetRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MgetRoomRequest {
     type Body = MgetRoomBody;
     type Response = MgetRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.mget",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms/mget",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
@@ -784,8 +792,8 @@ impl ::feishu_runtime::ApiRequest for MgetRoomRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/mget",
         paging: None,
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -793,7 +801,7 @@ impl ::feishu_runtime::ApiRequest for MgetRoomRequest {
         path.push_str("/open-apis/vc/v1/rooms/mget");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -842,11 +850,15 @@ impl PatchRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for PatchRoomRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for PatchRoomRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.room_id;
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "room_id",
@@ -857,56 +869,56 @@ impl ::feishu_runtime::Validate for PatchRoomRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for PatchRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for PatchRoomRequest {
     type Body = PatchRoomBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.patch",
-        method: ::feishu_runtime::HttpMethod::Patch,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Patch,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms/:room_id",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
                 hint: "通常由于CAS机制导致，可在更新数据后重试",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 125001,
                 message: "cannot create/update room at this level",
@@ -915,15 +927,15 @@ impl ::feishu_runtime::ApiRequest for PatchRoomRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/patch",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
         path.push_str("/open-apis/vc/v1/rooms/");
-        ::feishu_runtime::push_path_param(&mut path, &self.room_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.room_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -931,8 +943,8 @@ impl ::feishu_runtime::ApiRequest for PatchRoomRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`RoomApi::search`]: 搜索会议室.
@@ -965,62 +977,66 @@ impl SearchRoomRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchRoomRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchRoomRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchRoomRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchRoomRequest {
     type Body = SearchRoomBody;
     type Response = SearchRoomResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/rooms/search",
-        tokens: &[::feishu_runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::codegen::TokenKind::User],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
                 hint: "请求的数据不存在",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121005,
                 message: "no permission",
                 hint: "无权限进行该操作，建议检查token类型、操作者身份以及资源的归属",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121006,
                 message: "data conflict",
@@ -1028,16 +1044,16 @@ impl ::feishu_runtime::ApiRequest for SearchRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Body,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Body,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("rooms"),
         }),
         rate_limit: &[
-            ::feishu_runtime::Quota::new(1000, 60),
-            ::feishu_runtime::Quota::new(50, 1),
+            ::feishu_runtime::codegen::Quota::new(1000, 60),
+            ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
     };
     fn path(&self) -> String {
@@ -1045,7 +1061,7 @@ impl ::feishu_runtime::ApiRequest for SearchRoomRequest {
         path.push_str("/open-apis/vc/v1/rooms/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -1053,25 +1069,25 @@ impl ::feishu_runtime::ApiRequest for SearchRoomRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchRoomRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchRoomRequest {
     fn page_token(&self) -> Option<&str> {
         self.body.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.body.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchRoomRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchRoomRequest {
     type Item = Room;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.rooms.unwrap_or_default()
@@ -1453,7 +1469,7 @@ impl RoomCreatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for RoomCreatedEvent {
+impl ::feishu_runtime::codegen::Event for RoomCreatedEvent {
     const EVENT_TYPE: &'static str = "vc.room.created_v1";
 }
 /// 删除会议室
@@ -1480,7 +1496,7 @@ impl RoomDeletedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for RoomDeletedEvent {
+impl ::feishu_runtime::codegen::Event for RoomDeletedEvent {
     const EVENT_TYPE: &'static str = "vc.room.deleted_v1";
 }
 /// 会议室信息
@@ -1771,7 +1787,7 @@ impl RoomUpdatedEvent {
         self
     }
 }
-impl ::feishu_runtime::event::Event for RoomUpdatedEvent {
+impl ::feishu_runtime::codegen::Event for RoomUpdatedEvent {
     const EVENT_TYPE: &'static str = "vc.room.updated_v1";
 }
 /// The request body of [`SearchRoomRequest`].
@@ -1847,10 +1863,14 @@ impl SearchRoomBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchRoomBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchRoomBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -1943,6 +1963,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -5,7 +5,7 @@
 /// A handle on the `room_config` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct RoomConfigApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> RoomConfigApi<'a> {
     /// 查询会议室配置
@@ -32,8 +32,8 @@ impl<'a> RoomConfigApi<'a> {
     pub fn query(
         &self,
         request: QueryRoomConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, QueryRoomConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, QueryRoomConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 设置会议室配置
     ///
@@ -59,8 +59,8 @@ impl<'a> RoomConfigApi<'a> {
     pub fn set(
         &self,
         request: SetRoomConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, SetRoomConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SetRoomConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建签到板部署码
     ///
@@ -83,8 +83,8 @@ impl<'a> RoomConfigApi<'a> {
     pub fn set_checkboard_access_code(
         &self,
         request: SetCheckboardAccessCodeRoomConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, SetCheckboardAccessCodeRoomConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SetCheckboardAccessCodeRoomConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建会议室部署码
     ///
@@ -107,8 +107,8 @@ impl<'a> RoomConfigApi<'a> {
     pub fn set_room_access_code(
         &self,
         request: SetRoomAccessCodeRoomConfigRequest,
-    ) -> ::feishu_runtime::Call<'a, SetRoomAccessCodeRoomConfigRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SetRoomAccessCodeRoomConfigRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`RoomConfigApi::query`]: 查询会议室配置.
@@ -216,38 +216,38 @@ impl QueryRoomConfigRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for QueryRoomConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for QueryRoomConfigRequest {
     type Body = ();
     type Response = QueryRoomConfigResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room_config.query",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/room_configs/query",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
@@ -263,7 +263,7 @@ impl ::feishu_runtime::ApiRequest for QueryRoomConfigRequest {
         path.push_str("/open-apis/vc/v1/room_configs/query");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("scope", &self.scope);
         if let Some(value) = &self.country_id {
             out.push("country_id", value);
@@ -315,38 +315,38 @@ impl SetRoomConfigRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for SetRoomConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SetRoomConfigRequest {
     type Body = SetRoomConfigBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room_config.set",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/room_configs/set",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
@@ -362,7 +362,7 @@ impl ::feishu_runtime::ApiRequest for SetRoomConfigRequest {
         path.push_str("/open-apis/vc/v1/room_configs/set");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -387,38 +387,38 @@ impl SetCheckboardAccessCodeRoomConfigRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SetCheckboardAccessCodeRoomConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SetCheckboardAccessCodeRoomConfigRequest {
     type Body = SetCheckboardAccessCodeRoomConfigBody;
     type Response = SetCheckboardAccessCodeRoomConfigResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room_config.set_checkboard_access_code",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/room_configs/set_checkboard_access_code",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
@@ -454,38 +454,38 @@ impl SetRoomAccessCodeRoomConfigRequest {
         Self { body }
     }
 }
-impl ::feishu_runtime::ApiRequest for SetRoomAccessCodeRoomConfigRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SetRoomAccessCodeRoomConfigRequest {
     type Body = SetRoomAccessCodeRoomConfigBody;
     type Response = SetRoomAccessCodeRoomConfigResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "vc.v1.room_config.set_room_access_code",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/vc/v1/room_configs/set_room_access_code",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 121001,
                 message: "internal error",
                 hint: "服务器内部错误，如果重试无效可联系管理员",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121002,
                 message: "not support",
                 hint: "暂不支持该功能",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 121003,
                 message: "param error",
                 hint: "参数错误，检查参数的取值范围（请按照上面字段说明自查）",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 121004,
                 message: "data not exist",
@@ -1142,7 +1142,7 @@ pub enum MaterialType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(MaterialType { V1 => 1, V2 => 2, V3 => 3 });
+::feishu_runtime::codegen::integer_enum!(MaterialType { V1 => 1, V2 => 2, V3 => 3 });
 /// 查询节点范围
 ///
 /// The values of `scope` in [`QueryRoomConfigRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1163,7 +1163,7 @@ pub enum Scope {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(
+::feishu_runtime::codegen::integer_enum!(
     Scope { V1 => 1, V2 => 2, V3 => 3, V4 => 4, V5 => 5, V6 => 6 }
 );
 /// 用户 ID 类型
@@ -1182,7 +1182,7 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );
 /// 有效天数
@@ -1199,4 +1199,4 @@ pub enum ValidDay {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-::feishu_runtime::integer_enum!(ValidDay { V1 => 1, V7 => 7, V30 => 30 });
+::feishu_runtime::codegen::integer_enum!(ValidDay { V1 => 1, V7 => 7, V30 => 30 });

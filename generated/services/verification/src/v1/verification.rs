@@ -5,7 +5,7 @@
 /// A handle on the `verification` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct VerificationApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> VerificationApi<'a> {
     /// 获取认证信息
@@ -27,8 +27,8 @@ impl<'a> VerificationApi<'a> {
     pub fn get(
         &self,
         request: GetVerificationRequest,
-    ) -> ::feishu_runtime::Call<'a, GetVerificationRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetVerificationRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`VerificationApi::get`]: 获取认证信息.
@@ -39,26 +39,26 @@ impl<'a> VerificationApi<'a> {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct GetVerificationRequest {}
 impl GetVerificationRequest {}
-impl ::feishu_runtime::ApiRequest for GetVerificationRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetVerificationRequest {
     type Body = ();
     type Response = GetVerificationResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "verification.v1.verification.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/verification/v1/verification",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(404u16),
                 code: 2010001,
                 message: "tenant not found",
                 hint: "确认tenant_access_key是否正确",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(403u16),
                 code: 2010002,
                 message: "no permission",

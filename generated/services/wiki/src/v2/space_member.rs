@@ -5,7 +5,7 @@
 /// A handle on the `space_member` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpaceMemberApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpaceMemberApi<'a> {
     /// 添加知识空间成员
@@ -43,8 +43,8 @@ impl<'a> SpaceMemberApi<'a> {
     pub fn create(
         &self,
         request: CreateSpaceMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpaceMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpaceMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 删除知识空间成员
     ///
@@ -80,8 +80,8 @@ impl<'a> SpaceMemberApi<'a> {
     pub fn delete(
         &self,
         request: DeleteSpaceMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, DeleteSpaceMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, DeleteSpaceMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取知识空间成员列表
     ///
@@ -110,8 +110,8 @@ impl<'a> SpaceMemberApi<'a> {
     pub fn list(
         &self,
         request: ListSpaceMemberRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSpaceMemberRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSpaceMemberRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpaceMemberApi::create`]: 添加知识空间成员.
@@ -151,71 +151,71 @@ impl CreateSpaceMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpaceMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceMemberRequest {
     type Body = CreateSpaceMemberBody;
     type Response = CreateSpaceMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_member.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/members",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131003,
                 message: "out of limit",
                 hint: "超出操作限制，例如节点数量限制。请参阅下表。 - 原/目标知识空间总节点数不超过40万。 - 原/目标知识空间目录树不超过50层。 - 目的父节点下单层节点数不超过2000。 - 单次移动节点数（带子节点）不超过2000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
                 hint: "服务内部错误，请勿重试，拿返回值的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131008,
                 message: "already exist",
                 hint: "数据已存在，请勿重复操作。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131101,
                 message: "invalid operation",
@@ -224,16 +224,16 @@ impl ::feishu_runtime::ApiRequest for CreateSpaceMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-member/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.need_notification {
             out.push("need_notification", value);
         }
@@ -274,59 +274,59 @@ impl DeleteSpaceMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for DeleteSpaceMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for DeleteSpaceMemberRequest {
     type Body = DeleteSpaceMemberBody;
     type Response = DeleteSpaceMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_member.delete",
-        method: ::feishu_runtime::HttpMethod::Delete,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Delete,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/members/:member_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
                 hint: "服务内部错误，请勿重试，拿返回值的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131101,
                 message: "invalid operation",
@@ -335,14 +335,14 @@ impl ::feishu_runtime::ApiRequest for DeleteSpaceMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-member/delete",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/members/");
-        ::feishu_runtime::push_path_param(&mut path, &self.member_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.member_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -397,59 +397,59 @@ impl ListSpaceMemberRequest {
         self
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSpaceMemberRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSpaceMemberRequest {
     type Body = ();
     type Response = ListSpaceMemberResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_member.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/members",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(500u16),
                 code: 131007,
                 message: "internal err",
                 hint: "服务内部错误，请勿重试，拿返回值的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131101,
                 message: "invalid operation",
@@ -457,23 +457,23 @@ impl ::feishu_runtime::ApiRequest for ListSpaceMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-member/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("members"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/members");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -482,21 +482,21 @@ impl ::feishu_runtime::ApiRequest for ListSpaceMemberRequest {
         }
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSpaceMemberRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSpaceMemberRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSpaceMemberRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSpaceMemberRequest {
     type Item = Member;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.members.unwrap_or_default()
@@ -711,6 +711,6 @@ pub enum Type {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     Type { User => "user", Chat => "chat", Department => "department" }
 );

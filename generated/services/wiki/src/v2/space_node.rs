@@ -5,7 +5,7 @@
 /// A handle on the `space_node` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SpaceNodeApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> SpaceNodeApi<'a> {
     /// 创建知识空间节点副本
@@ -34,8 +34,8 @@ impl<'a> SpaceNodeApi<'a> {
     pub fn copy(
         &self,
         request: CopySpaceNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, CopySpaceNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CopySpaceNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 创建知识空间节点
     ///
@@ -69,8 +69,8 @@ impl<'a> SpaceNodeApi<'a> {
     pub fn create(
         &self,
         request: CreateSpaceNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, CreateSpaceNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, CreateSpaceNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 获取知识空间子节点列表
     ///
@@ -103,8 +103,8 @@ impl<'a> SpaceNodeApi<'a> {
     pub fn list(
         &self,
         request: ListSpaceNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, ListSpaceNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, ListSpaceNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移动云空间文档至知识空间
     ///
@@ -147,8 +147,8 @@ impl<'a> SpaceNodeApi<'a> {
     pub fn move_docs_to_wiki(
         &self,
         request: MoveDocsToWikiSpaceNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, MoveDocsToWikiSpaceNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MoveDocsToWikiSpaceNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 移动知识空间节点
     ///
@@ -180,8 +180,8 @@ impl<'a> SpaceNodeApi<'a> {
     pub fn r#move(
         &self,
         request: MoveSpaceNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, MoveSpaceNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, MoveSpaceNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
     /// 更新知识空间节点标题
     ///
@@ -209,8 +209,8 @@ impl<'a> SpaceNodeApi<'a> {
     pub fn update_title(
         &self,
         request: UpdateTitleSpaceNodeRequest,
-    ) -> ::feishu_runtime::Call<'a, UpdateTitleSpaceNodeRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, UpdateTitleSpaceNodeRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`SpaceNodeApi::copy`]: 创建知识空间节点副本.
@@ -245,77 +245,81 @@ impl CopySpaceNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::Validate for CopySpaceNodeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CopySpaceNodeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.body;
-            ::feishu_runtime::Validate::validate(
+            ::feishu_runtime::codegen::Validate::validate(
                 value,
-                &::feishu_runtime::validate::field_path(at, ""),
+                &::feishu_runtime::codegen::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CopySpaceNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CopySpaceNodeRequest {
     type Body = CopySpaceNodeBody;
     type Response = CopySpaceNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_node.copy",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/nodes/:node_token/copy",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131003,
                 message: "out of limit",
                 hint: "超出操作限制，例如节点数量限制。请参阅下表。 - 原/目标知识空间总节点数不超过40万。 - 原/目标知识空间目录树不超过50层。 - 目的父节点下单层节点数不超过2000。 - 单次移动节点数（带子节点）不超过2000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
                 hint: "服务内部错误，请勿重试，拿返回值的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131009,
                 message: "lock contention, please retry later.",
@@ -324,22 +328,22 @@ impl ::feishu_runtime::ApiRequest for CopySpaceNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/copy",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/nodes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.node_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.node_token);
         path.push_str("/copy");
         path
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
 /// The parameters of [`SpaceNodeApi::create`]: 创建知识空间节点.
@@ -365,71 +369,71 @@ impl CreateSpaceNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for CreateSpaceNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceNodeRequest {
     type Body = CreateSpaceNodeBody;
     type Response = CreateSpaceNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_node.create",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/nodes",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131003,
                 message: "out of limit",
                 hint: "超出操作限制，例如节点数量限制。请参阅下表。 - 原/目标知识空间总节点数不超过40万。 - 原/目标知识空间目录树不超过50层。 - 目的父节点下单层节点数不超过2000。 - 单次移动节点数（带子节点）不超过2000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
                 hint: "服务内部错误，请勿重试，拿返回值的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131009,
                 message: "lock contention, please retry later.",
                 hint: "并发请求异常，请稍后重试。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131010,
                 message: "doc type is deprecated, please use docx.",
@@ -438,12 +442,12 @@ impl ::feishu_runtime::ApiRequest for CreateSpaceNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/create",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/nodes");
         path
     }
@@ -514,10 +518,14 @@ impl ListSpaceNodeRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for ListSpaceNodeRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for ListSpaceNodeRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.page_size {
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -528,53 +536,53 @@ impl ::feishu_runtime::Validate for ListSpaceNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for ListSpaceNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for ListSpaceNodeRequest {
     type Body = ();
     type Response = ListSpaceNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_node.list",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/nodes",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户（如未登陆或用户 ID 校验失败）。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
@@ -582,23 +590,23 @@ impl ::feishu_runtime::ApiRequest for ListSpaceNodeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/list",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/nodes");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
@@ -609,25 +617,25 @@ impl ::feishu_runtime::ApiRequest for ListSpaceNodeRequest {
             out.push("parent_node_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for ListSpaceNodeRequest {
+impl ::feishu_runtime::codegen::PagedRequest for ListSpaceNodeRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for ListSpaceNodeRequest {
+impl ::feishu_runtime::codegen::PagedItems for ListSpaceNodeRequest {
     type Item = Node;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()
@@ -656,59 +664,59 @@ impl MoveDocsToWikiSpaceNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MoveDocsToWikiSpaceNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MoveDocsToWikiSpaceNodeRequest {
     type Body = MoveDocsToWikiSpaceNodeBody;
     type Response = MoveDocsToWikiSpaceNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_node.move_docs_to_wiki",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/nodes/move_docs_to_wiki",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131003,
                 message: "out of limit",
                 hint: "超出操作限制，例如节点数量限制。请参阅下表。 - 原/目标知识空间总节点数不超过40万。 - 原/目标知识空间目录树不超过50层。 - 目的父节点下单层节点数不超过2000。 - 单次移动节点数（带子节点）不超过2000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 - only task creator can query status：只有任务创建者才能获取任务结果（用户或应用）。 - no move permission for document：缺少移动文档的权限，需要具备文档可管理权限和父文件夹编辑权限。参阅 [如何为应用身份（tenant_access_token）开通个人云空间中文件夹的查看或编辑权限](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/faq#b02e5bfb) **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
@@ -717,12 +725,12 @@ impl ::feishu_runtime::ApiRequest for MoveDocsToWikiSpaceNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/move_docs_to_wiki",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/nodes/move_docs_to_wiki");
         path
     }
@@ -762,59 +770,59 @@ impl MoveSpaceNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for MoveSpaceNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for MoveSpaceNodeRequest {
     type Body = MoveSpaceNodeBody;
     type Response = MoveSpaceNodeResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_node.move",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/nodes/:node_token/move",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131003,
                 message: "out of limit",
                 hint: "超出操作限制，例如节点数量限制。请参阅下表。 - 原/目标知识空间总节点数不超过40万。 - 原/目标知识空间目录树不超过50层。 - 目的父节点下单层节点数不超过2000。 - 单次移动节点数（带子节点）不超过2000。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
@@ -823,14 +831,14 @@ impl ::feishu_runtime::ApiRequest for MoveSpaceNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/move",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/nodes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.node_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.node_token);
         path.push_str("/move");
         path
     }
@@ -870,53 +878,53 @@ impl UpdateTitleSpaceNodeRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for UpdateTitleSpaceNodeRequest {
+impl ::feishu_runtime::codegen::ApiRequest for UpdateTitleSpaceNodeRequest {
     type Body = UpdateTitleSpaceNodeBody;
-    type Response = ::feishu_runtime::Empty;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    type Response = ::feishu_runtime::codegen::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.space_node.update_title",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/spaces/:space_id/nodes/:node_token/update_title",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
@@ -925,14 +933,14 @@ impl ::feishu_runtime::ApiRequest for UpdateTitleSpaceNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/update_title",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
         path.push_str("/open-apis/wiki/v2/spaces/");
-        ::feishu_runtime::push_path_param(&mut path, &self.space_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.space_id);
         path.push_str("/nodes/");
-        ::feishu_runtime::push_path_param(&mut path, &self.node_token);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.node_token);
         path.push_str("/update_title");
         path
     }
@@ -979,10 +987,14 @@ impl CopySpaceNodeBody {
         self
     }
 }
-impl ::feishu_runtime::Validate for CopySpaceNodeBody {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for CopySpaceNodeBody {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         if let Some(value) = &self.target_parent_token {
-            ::feishu_runtime::validate::check_length(
+            ::feishu_runtime::codegen::check_length(
                 out,
                 at,
                 "target_parent_token",
@@ -1415,7 +1427,7 @@ pub enum MoveDocsToWikiSpaceNodeBodyObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     MoveDocsToWikiSpaceNodeBodyObjType { Doc => "doc", Sheet => "sheet", Bitable =>
     "bitable", Mindnote => "mindnote", Docx => "docx", File => "file", Slides => "slides"
     }
@@ -1432,7 +1444,9 @@ pub enum NodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(NodeType { Origin => "origin", Shortcut => "shortcut" });
+::feishu_runtime::codegen::string_enum!(
+    NodeType { Origin => "origin", Shortcut => "shortcut" }
+);
 /// 文档类型，对于快捷方式，该字段是对应的实体的obj_type。
 ///
 /// The values of `obj_type` in [`Node`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -1455,7 +1469,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ObjType { Doc => "doc", Sheet => "sheet", Mindnote => "mindnote", Bitable =>
     "bitable", File => "file", Docx => "docx", Slides => "slides" }
 );

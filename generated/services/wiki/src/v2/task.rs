@@ -5,7 +5,7 @@
 /// A handle on the `task` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TaskApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> TaskApi<'a> {
     /// 获取任务结果
@@ -35,8 +35,8 @@ impl<'a> TaskApi<'a> {
     pub fn get(
         &self,
         request: GetTaskRequest,
-    ) -> ::feishu_runtime::Call<'a, GetTaskRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, GetTaskRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TaskApi::get`]: 获取任务结果.
@@ -64,53 +64,53 @@ impl GetTaskRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for GetTaskRequest {
+impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
     type Body = ();
     type Response = GetTaskResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "wiki.v2.task.get",
-        method: ::feishu_runtime::HttpMethod::Get,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Get,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/wiki/v2/tasks/:task_id",
         tokens: &[
-            ::feishu_runtime::TokenKind::Tenant,
-            ::feishu_runtime::TokenKind::User,
+            ::feishu_runtime::codegen::TokenKind::Tenant,
+            ::feishu_runtime::codegen::TokenKind::User,
         ],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131001,
                 message: "rpc fail",
                 hint: "服务报错，请稍后重试，或者拿响应体的header头里的x-tt-logid咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)定位。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131002,
                 message: "param err",
                 hint: "通常为传参有误，例如数据类型不匹配。请查看**具体接口报错信息**，报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131004,
                 message: "invalid user",
                 hint: "非法用户。请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131005,
                 message: "not found",
                 hint: "未找到相关数据，例如id不存在。相关报错信息参考： - member not found：用户不是知识空间成员（管理员），无法删除。 - identity not found: userid不存在，无法添加/删除成员。 - space not found：知识空间不存在 - node not found：节点不存在 - document not found：文档不存在 报错不明确时请咨询[oncall](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131006,
                 message: "permission denied",
                 hint: "权限拒绝，相关报错信息参考： - wiki space permission denied：知识库权限鉴权不通过，需要成为知识空间管理员（成员）。 - node permission denied：文档节点权限鉴权不通过，读操作需要具备节点阅读权限，写操作（创建、移动等）则需要具备节点容器编辑权限。 - no source parent node permission：需要具备原父节点的容器编辑权限。 - no destination parent node permission：需要具备目标父节点的容器编辑权限，若移动到知识空间下，则需要成为知识空间管理员（成员）。 - only task creator can query status：只有任务创建者才能获取任务结果（用户或应用）。 - no move permission for document：缺少移动文档的权限，需要具备文档可管理权限和父文件夹编辑权限。参阅 [如何为应用身份（tenant_access_token）开通个人云空间中文件夹的查看或编辑权限](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/faq#b02e5bfb) **注意**：应用访问或操作文档时，除了申请 API 权限，还需授权具体文档资源的阅读、编辑或管理权限。 请参考以下步骤操作： 1. **当遇到资源权限不足的情况**：参阅[如何给应用授权访问知识库文档资源](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#a40ad4ca)。 2. **也可直接将应用添加为知识库管理员（成员）**：参阅[如何将应用添加为知识库管理员（成员）](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/wiki-qa#b5da330b)。 3. **若无法解决或报错信息不明确时**：请咨询[技术支持](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952)。",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 131007,
                 message: "internal err",
@@ -119,15 +119,15 @@ impl ::feishu_runtime::ApiRequest for GetTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/task/get",
         paging: None,
-        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
         path.push_str("/open-apis/wiki/v2/tasks/");
-        ::feishu_runtime::push_path_param(&mut path, &self.task_id);
+        ::feishu_runtime::codegen::push_path_param(&mut path, &self.task_id);
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("task_type", &self.task_type);
     }
 }
@@ -357,7 +357,9 @@ pub enum NodeType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(NodeType { Origin => "origin", Shortcut => "shortcut" });
+::feishu_runtime::codegen::string_enum!(
+    NodeType { Origin => "origin", Shortcut => "shortcut" }
+);
 /// 文档类型，对于快捷方式，该字段是对应的实体的obj_type。
 ///
 /// The values of `obj_type` in [`Node`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -380,7 +382,7 @@ pub enum ObjType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(
+::feishu_runtime::codegen::string_enum!(
     ObjType { Doc => "doc", Sheet => "sheet", Mindnote => "mindnote", Bitable =>
     "bitable", File => "file", Docx => "docx", Slides => "slides" }
 );
@@ -394,4 +396,4 @@ pub enum TaskType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-::feishu_runtime::string_enum!(TaskType { Move => "move" });
+::feishu_runtime::codegen::string_enum!(TaskType { Move => "move" });

@@ -7,7 +7,7 @@ pub mod workplace_block_access_data;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkplaceV1Api<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkplaceV1Api<'a> {
     /// The `custom_workplace_access_data` resource.

@@ -5,7 +5,7 @@
 /// A handle on the `workplace_access_data` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkplaceAccessDataApi<'a> {
-    pub(crate) client: &'a ::feishu_runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::codegen::Client,
 }
 impl<'a> WorkplaceAccessDataApi<'a> {
     /// 获取工作台访问数据
@@ -32,8 +32,8 @@ impl<'a> WorkplaceAccessDataApi<'a> {
     pub fn search(
         &self,
         request: SearchWorkplaceAccessDataRequest,
-    ) -> ::feishu_runtime::Call<'a, SearchWorkplaceAccessDataRequest> {
-        ::feishu_runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::codegen::Call<'a, SearchWorkplaceAccessDataRequest> {
+        ::feishu_runtime::codegen::Call::new(self.client, request)
     }
 }
 /// The parameters of [`WorkplaceAccessDataApi::search`]: 获取工作台访问数据.
@@ -86,11 +86,15 @@ impl SearchWorkplaceAccessDataRequest {
         self
     }
 }
-impl ::feishu_runtime::Validate for SearchWorkplaceAccessDataRequest {
-    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+impl ::feishu_runtime::codegen::Validate for SearchWorkplaceAccessDataRequest {
+    fn validate(
+        &self,
+        at: &str,
+        out: &mut Vec<::feishu_runtime::codegen::FieldViolation>,
+    ) {
         {
             let value = &self.page_size;
-            ::feishu_runtime::validate::check_range(
+            ::feishu_runtime::codegen::check_range(
                 out,
                 at,
                 "page_size",
@@ -101,38 +105,38 @@ impl ::feishu_runtime::Validate for SearchWorkplaceAccessDataRequest {
         }
     }
 }
-impl ::feishu_runtime::ApiRequest for SearchWorkplaceAccessDataRequest {
+impl ::feishu_runtime::codegen::ApiRequest for SearchWorkplaceAccessDataRequest {
     type Body = ();
     type Response = SearchWorkplaceAccessDataResponse;
-    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::codegen::Endpoint = &::feishu_runtime::codegen::Endpoint {
         id: "workplace.v1.workplace_access_data.search",
-        method: ::feishu_runtime::HttpMethod::Post,
-        host: ::feishu_runtime::Host::Open,
+        method: ::feishu_runtime::codegen::HttpMethod::Post,
+        host: ::feishu_runtime::codegen::Host::Open,
         path: "/open-apis/workplace/v1/workplace_access_data/search",
-        tokens: &[::feishu_runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::codegen::TokenKind::Tenant],
         helpdesk: false,
-        envelope: ::feishu_runtime::Envelope::Data,
+        envelope: ::feishu_runtime::codegen::Envelope::Data,
         files: &[],
         errors: &[
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1628001,
                 message: "invalid  time format",
                 hint: "传入正确的时间格式 【yyyy-MM-dd】,eg.2023-05-22",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1628002,
                 message: "from_date can't be greater than to_date",
                 hint: "数据检索结束时间要小于开始时间",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1628003,
                 message: "internal service error",
                 hint: "后端服务异常或网络异常，可重新请求",
             },
-            ::feishu_runtime::DocumentedError {
+            ::feishu_runtime::codegen::DocumentedError {
                 http_status: Some(400u16),
                 code: 1628004,
                 message: "invalid page_token",
@@ -140,21 +144,21 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceAccessDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/workplace-v1/workplace_access_data/search",
-        paging: Some(::feishu_runtime::Paging {
-            token_in: ::feishu_runtime::PageTokenIn::Query,
+        paging: Some(::feishu_runtime::codegen::Paging {
+            token_in: ::feishu_runtime::codegen::PageTokenIn::Query,
             request_token: "page_token",
             response_token: "page_token",
             has_more: Some("has_more"),
             items: Some("items"),
         }),
-        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
+        rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
         path.push_str("/open-apis/workplace/v1/workplace_access_data/search");
         path
     }
-    fn query(&self, out: &mut ::feishu_runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::codegen::Params) {
         out.push("from_date", &self.from_date);
         out.push("to_date", &self.to_date);
         out.push("page_size", &self.page_size);
@@ -162,25 +166,25 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceAccessDataRequest {
             out.push("page_token", value);
         }
     }
-    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
-        ::feishu_runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::codegen::FieldViolation>) {
+        ::feishu_runtime::codegen::Validate::validate(self, "", out);
     }
 }
-impl ::feishu_runtime::PagedRequest for SearchWorkplaceAccessDataRequest {
+impl ::feishu_runtime::codegen::PagedRequest for SearchWorkplaceAccessDataRequest {
     fn page_token(&self) -> Option<&str> {
         self.page_token.as_deref()
     }
     fn set_page_token(&mut self, token: Option<String>) {
         self.page_token = token;
     }
-    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
-        ::feishu_runtime::NextPage {
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::codegen::NextPage<'_> {
+        ::feishu_runtime::codegen::NextPage {
             has_more: response.has_more,
             token: response.page_token.as_deref(),
         }
     }
 }
-impl ::feishu_runtime::PagedItems for SearchWorkplaceAccessDataRequest {
+impl ::feishu_runtime::codegen::PagedItems for SearchWorkplaceAccessDataRequest {
     type Item = WorkplaceAccessData;
     fn into_items(response: Self::Response) -> Vec<Self::Item> {
         response.items.unwrap_or_default()

@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use feishu::runtime::{Endpoint, TokenKind};
+use feishu::runtime::TokenKind;
+use feishu::runtime::codegen::Endpoint;
 use feishu::{Client, Error, RetryPolicy, UploadFile};
 use feishu_codegen::spec::LoadedEndpoint;
 use feishu_emulator::form::FormFile;

@@ -33,7 +33,7 @@ fn every_worst_case_ends_in_a_result_or_a_diagnostic_within_256_mb() {
     for (index, case) in worst::cases().iter().enumerate() {
         let mut child = Command::new(&exe);
         child
-            .args(["--exact", "worst_case_child", "--test-threads=1"])
+            .args(["--exact", "budgets::worst_case_child", "--test-threads=1"])
             .env(CASE, index.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

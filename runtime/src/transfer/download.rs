@@ -12,10 +12,9 @@ use futures_core::Stream;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::idle::IdleTimer;
-use super::response::Answer;
-use super::upload::file_error;
-use super::{Error, Result};
+use crate::error::{Error, Result};
+use crate::transfer::idle::IdleTimer;
+use crate::transfer::upload::file_error;
 
 type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
@@ -25,7 +24,7 @@ type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// [`chunk`](Self::chunk), or all at once with [`bytes`](Self::bytes),
 /// [`write_to`](Self::write_to) or [`save`](Self::save). The call's timeout ends when the
 /// file starts to arrive; after that, a wait for more of it that lasts the client's
-/// [`timeout`](super::ClientBuilder::timeout) fails with [`Error::Stalled`].
+/// [`timeout`](crate::client::ClientBuilder::timeout) fails with [`Error::Stalled`].
 pub struct Download {
     endpoint: &'static str,
     status: u16,
@@ -40,16 +39,33 @@ pub struct Download {
     wait: IdleTimer,
 }
 
+/// A successful answer whose body is a file, as the call read it.
+pub(crate) struct FileAnswer {
+    /// The endpoint's id, for errors.
+    pub(crate) endpoint: &'static str,
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) log_id: Option<String>,
+    /// The bytes read to tell the file from Feishu's error.
+    pub(crate) prefix: bytes::Bytes,
+    /// The rest of the body, not read yet.
+    pub(crate) rest: Option<reqwest::Response>,
+    /// The client's `max_response_bytes`.
+    pub(crate) limit: usize,
+    /// How long the transfer may stand still: the client's timeout.
+    pub(crate) idle: Option<std::time::Duration>,
+}
+
 impl Download {
     /// The file a successful answer holds: the bytes read to tell it from an error first,
     /// then the rest of the body.
-    pub(crate) fn new(answer: Answer) -> Self {
+    pub(crate) fn new(answer: FileAnswer) -> Self {
         Download {
-            endpoint: answer.endpoint.id,
+            endpoint: answer.endpoint,
             status: answer.status,
             headers: answer.headers,
             log_id: answer.log_id,
-            prefix: Some(answer.body).filter(|bytes| !bytes.is_empty()),
+            prefix: Some(answer.prefix).filter(|bytes| !bytes.is_empty()),
             rest: answer
                 .rest
                 .map(|response| Box::pin(response.bytes_stream()) as BodyStream),
@@ -104,7 +120,7 @@ impl Download {
     }
 
     /// The whole file in memory, up to the client's
-    /// [`max_response_bytes`](super::ClientBuilder::max_response_bytes): a longer file
+    /// [`max_response_bytes`](crate::client::ClientBuilder::max_response_bytes): a longer file
     /// fails with [`Error::TooLarge`]; stream it or [`save`](Self::save) it instead.
     pub async fn bytes(mut self) -> Result<Bytes> {
         let mut body = BytesMut::new();

@@ -3,9 +3,6 @@
 //! 127.0.0.1, reach the generated typed handlers: every event page's example, and a late
 //! answer delivered again without running its handler twice.
 
-// `feishu::__for_each_event!` visits every service, two macro calls deep each.
-#![recursion_limit = "512"]
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

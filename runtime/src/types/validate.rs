@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::FieldViolation;
+use crate::error::FieldViolation;
 
 /// A value with documented rules to check.
 pub trait Validate {

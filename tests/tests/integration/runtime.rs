@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use feishu::runtime::{HELPDESK_HEADER, TokenKind};
+use feishu::runtime::TokenKind;
+use feishu::runtime::wire::HELPDESK_HEADER;
 use feishu::{Client, Error, RetryPolicy};
 use feishu_emulator::{Emulator, Fault, Target, codes};
 use feishu_tests::endpoints::{self, CallOptions, request_json};
@@ -18,7 +19,7 @@ const HELPDESK_TOKEN: &str = "ht-helpdesk-secret";
 /// One endpoint, ready to call with its doc example.
 struct Case {
     id: &'static str,
-    meta: &'static feishu::runtime::Endpoint,
+    meta: &'static feishu::runtime::codegen::Endpoint,
     request: Value,
     call: for<'a> fn(&'a Client, Value, CallOptions) -> endpoints::CallFuture<'a>,
 }
@@ -342,7 +343,7 @@ async fn a_rate_limit_wait_never_runs_past_the_deadline() {
         other => panic!("{other:?}"),
     }
     assert!(err.is_retryable());
-    assert_eq!(err.code(), Some(feishu::runtime::RATE_LIMIT_CODE));
+    assert_eq!(err.code(), Some(feishu::runtime::wire::RATE_LIMIT_CODE));
 }
 
 #[tokio::test]
@@ -925,7 +926,7 @@ async fn every_invalid_token_answer_makes_the_client_fetch_a_new_token() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let case = tenant_case();
-    let answers = feishu::runtime::INVALID_TOKEN_CODES
+    let answers = feishu::runtime::wire::INVALID_TOKEN_CODES
         .iter()
         .map(|&code| {
             Reply::json(

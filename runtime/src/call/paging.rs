@@ -10,7 +10,9 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::{ApiRequest, Call, Error, Result};
+use crate::call::Call;
+use crate::call::request::ApiRequest;
+use crate::error::{Error, Result};
 
 /// Where a paged endpoint carries its page token and its results, by their wire names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

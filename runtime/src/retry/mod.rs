@@ -1,21 +1,18 @@
-//! When a failed attempt is tried again, and how long the client waits before it does.
+//! When a failed attempt is tried again, and how long the client waits before it does;
+//! and, in [`rate_limit`], pacing calls within the documented rate limits.
+
+pub(crate) mod rate_limit;
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-/// The header in which Feishu's gateway says how many seconds remain until a rate-limit
-/// window resets.
-pub const RATE_LIMIT_RESET_HEADER: &str = "x-ogw-ratelimit-reset";
-
-/// The code Feishu answers with when a call exceeds a rate limit, under HTTP 429 or any
-/// other status.
-pub const RATE_LIMIT_CODE: i64 = 99991400;
+use crate::wire::RATE_LIMIT_RESET_HEADER;
 
 /// How a call retries. Set per client with
-/// [`ClientBuilder::retry`](super::ClientBuilder::retry) and per call with
-/// [`Call::retry`](super::Call::retry).
+/// [`ClientBuilder::retry`](crate::client::ClientBuilder::retry) and per call with
+/// [`Call::retry`](crate::call::Call::retry).
 ///
 /// - A rate-limited attempt (HTTP 429, or code 99991400 under any status) is retried after
 ///   the `x-ogw-ratelimit-reset` seconds the gateway gives, plus up to
@@ -25,8 +22,8 @@ pub const RATE_LIMIT_CODE: i64 = 99991400;
 ///   the request is safe: GET, PUT and DELETE, or any method with
 ///   [`retry_non_idempotent`](Self::retry_non_idempotent). A request that never reached
 ///   the server (connection refused) is always safe to repeat.
-/// - No wait runs past the call's deadline ([`Call::timeout`](super::Call::timeout) or
-///   [`ClientBuilder::call_timeout`](super::ClientBuilder::call_timeout)): a call that
+/// - No wait runs past the call's deadline ([`Call::timeout`](crate::call::Call::timeout) or
+///   [`ClientBuilder::call_timeout`](crate::client::ClientBuilder::call_timeout)): a call that
 ///   would have to wait longer fails at once.
 ///
 /// A call whose access token Feishu refuses as invalid or expired is not a retry in this
@@ -46,7 +43,7 @@ pub struct RetryPolicy {
     /// The longest backoff (default 10 s).
     pub max_backoff: Duration,
     /// The longest rate-limit wait the client accepts (default 60 s); a reset further
-    /// away fails the call with [`Error::RateLimited`](super::Error::RateLimited).
+    /// away fails the call with [`Error::RateLimited`](crate::error::Error::RateLimited).
     pub max_rate_limit_wait: Duration,
     /// The most random time added to a wait (default 500 ms), so that clients that were
     /// limited together do not all come back at the same instant.
@@ -94,14 +91,14 @@ impl RetryPolicy {
 
     /// Refuses a policy that cannot work: no attempt at all, or a jitter longer than the
     /// longest wait the policy accepts.
-    pub(crate) fn check(&self) -> Result<(), super::Error> {
+    pub(crate) fn check(&self) -> Result<(), crate::error::Error> {
         if self.max_attempts == 0 {
-            return Err(super::Error::Config(
+            return Err(crate::error::Error::Config(
                 "RetryPolicy::max_attempts must be at least 1".to_owned(),
             ));
         }
         if self.max_jitter > self.max_rate_limit_wait {
-            return Err(super::Error::Config(format!(
+            return Err(crate::error::Error::Config(format!(
                 "RetryPolicy::max_jitter ({:?}) must not be longer than max_rate_limit_wait ({:?})",
                 self.max_jitter, self.max_rate_limit_wait
             )));

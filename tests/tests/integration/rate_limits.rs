@@ -2,7 +2,8 @@
 //! refuses calls past it as Feishu does when asked to, and a client that paces itself
 //! never meets that refusal.
 
-use feishu::runtime::{Quota, TokenKind};
+use feishu::runtime::TokenKind;
+use feishu::runtime::codegen::Quota;
 use feishu::{Client, Error, RetryPolicy};
 use feishu_emulator::Emulator;
 use feishu_tests::emulated::{HELPDESK_ID, HELPDESK_TOKEN, USER_TOKEN};

@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use feishu::runtime::{PageTokenIn, Paging, TokenKind};
+use feishu::runtime::TokenKind;
+use feishu::runtime::codegen::{PageTokenIn, Paging};
 use feishu::{Client, Error, RetryPolicy};
 use feishu_codegen::spec::LoadedEndpoint;
 use feishu_emulator::http::Recorded;

@@ -4,10 +4,11 @@
 
 use std::fmt;
 
-use super::{
-    ApiRequest, Call, Client, Endpoint, Envelope, FieldViolation, Host, HttpMethod, ParamValue,
-    Params, TokenKind,
-};
+use crate::auth::TokenKind;
+use crate::call::Call;
+use crate::call::request::{ApiRequest, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params};
+use crate::client::Client;
+use crate::error::FieldViolation;
 
 /// A request to an Open Platform endpoint named by its method and path. Made by
 /// [`Client::raw`]; set its query, body and token on the [`Call`].

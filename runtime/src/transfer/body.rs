@@ -3,9 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::idle::Progress;
+use crate::transfer::idle::Progress;
 
-/// The default of [`ClientBuilder::max_response_bytes`](super::ClientBuilder::max_response_bytes):
+/// The default of [`ClientBuilder::max_response_bytes`](crate::client::ClientBuilder::max_response_bytes):
 /// 64 MiB, far above any JSON answer Feishu documents.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -77,7 +77,7 @@ pub(crate) async fn read_file(
             }
             None => {
                 let whole = prefix.freeze();
-                return Ok(match super::response::is_feishu_error(&whole) {
+                return Ok(match is_feishu_error(&whole) {
                     true => Received::Whole(whole),
                     false => Received::File {
                         prefix: whole,
@@ -118,4 +118,17 @@ pub(crate) async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// Whether a whole body is Feishu's error answer: a JSON object with a non-zero integer
+/// `code` and a string `msg`, as every Feishu error has. A download's JSON body that is
+/// not one is the file itself.
+pub(crate) fn is_feishu_error(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        code: i64,
+        #[allow(dead_code)] // Required: a `code` alone is too common in a JSON file.
+        msg: String,
+    }
+    serde_json::from_slice::<Head>(body).is_ok_and(|head| head.code != 0)
 }

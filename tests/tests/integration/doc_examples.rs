@@ -50,7 +50,7 @@ const QUARANTINE_HEADER: &str = "\
 # The doc examples that do not round-trip through their generated types, with the first
 # failure: mostly the docs' own mistakes. The doc_examples test fails when an example
 # fails that is not listed, and when a listed one passes. After a re-import, write it
-# anew with `UPDATE_DOC_EXAMPLE_QUARANTINE=1 cargo test -p feishu-tests --test doc_examples`.
+# anew with `UPDATE_DOC_EXAMPLE_QUARANTINE=1 cargo test -p feishu-tests -- doc_examples::`.
 ";
 
 /// Round-trips one example; None when it passes.

@@ -3,7 +3,8 @@
 //! come back typed, and every documented error code must come back as a typed error.
 
 use base64::Engine;
-use feishu::runtime::{Envelope, Host, TokenKind};
+use feishu::runtime::TokenKind;
+use feishu::runtime::codegen::{Envelope, Host};
 use feishu::{BaseUrl, Client, Error};
 use feishu_tests::endpoints::{
     self, CallOptions, expected_path, expected_query, payload_json, request_json, success_body,
@@ -181,7 +182,7 @@ async fn every_endpoint_sends_what_its_doc_page_documents() {
         }
         assert_eq!(
             request.header("user-agent"),
-            Some(feishu::runtime::USER_AGENT),
+            Some(feishu::runtime::wire::USER_AGENT),
             "{id}: user agent"
         );
 
@@ -287,7 +288,7 @@ async fn a_raw_call_fails_as_typed_as_a_generated_one() {
     })
     .await;
     let client = client(&server);
-    let method = feishu::runtime::HttpMethod::Get;
+    let method = feishu::runtime::codegen::HttpMethod::Get;
     let err = client
         .raw(method, "/open-apis/im/v1/chats/oc_1")
         .await

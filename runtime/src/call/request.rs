@@ -6,20 +6,23 @@ use std::borrow::Cow;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use super::{FieldViolation, FilePart, Payload, TokenKind, UploadFile};
+use crate::auth::TokenKind;
+use crate::call::response::Payload;
+use crate::error::{DocumentedError, FieldViolation};
+use crate::transfer::upload::{FilePart, UploadFile};
 
 /// A request to one endpoint. Implemented by every generated `…Request` type.
 pub trait ApiRequest: Send + Sync {
     /// The JSON body type; `()` for endpoints without a body.
     type Body: Serialize + Send + Sync;
     /// What a successful call returns: the response's `data`, [`Empty`], or for an
-    /// endpoint that answers with a file, a [`Download`](super::Download).
+    /// endpoint that answers with a file, a [`Download`](crate::transfer::download::Download).
     type Response: Payload;
     /// The endpoint's metadata, from its doc page.
     const ENDPOINT: &'static Endpoint;
 
     /// The metadata of the endpoint this request goes to: [`ENDPOINT`](Self::ENDPOINT) for
-    /// every generated request; a [`RawRequest`](super::RawRequest) picks it by its method.
+    /// every generated request; a [`RawRequest`](crate::call::raw::RawRequest) picks it by its method.
     fn endpoint(&self) -> &'static Endpoint {
         Self::ENDPOINT
     }
@@ -86,11 +89,11 @@ pub struct Endpoint {
     /// The endpoint's doc page.
     pub doc_url: &'static str,
     /// Where a paged list carries its page token and results; `None` for other endpoints.
-    pub paging: Option<super::Paging>,
+    pub paging: Option<crate::call::paging::Paging>,
     /// The quotas of the rate limit the page states (`1000 次/分钟、50 次/秒` is two), which
-    /// [`ClientBuilder::pace_rate_limits`](super::ClientBuilder::pace_rate_limits) keeps
+    /// [`ClientBuilder::pace_rate_limits`](crate::client::ClientBuilder::pace_rate_limits) keeps
     /// calls within. Empty when the page states none (`特殊频控`, or nothing).
-    pub rate_limit: &'static [super::Quota],
+    pub rate_limit: &'static [crate::retry::rate_limit::Quota],
 }
 
 impl Endpoint {
@@ -163,19 +166,6 @@ pub enum Envelope {
     Flat,
     /// The body is a file (`返回文件二进制流`); an error still comes as Feishu's JSON.
     File,
-}
-
-/// One row of a doc page's error-code table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DocumentedError {
-    /// The HTTP status the error comes with, where the page gives it.
-    pub http_status: Option<u16>,
-    /// Feishu's error code.
-    pub code: i64,
-    /// The `msg` Feishu sends with the code.
-    pub message: &'static str,
-    /// The page's advice on what to check.
-    pub hint: &'static str,
 }
 
 /// The empty object a response without data carries (`"data": {}`).

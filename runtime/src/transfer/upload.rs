@@ -12,8 +12,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use reqwest::multipart::{Form, Part};
 
-use super::idle::Progress;
-use super::{Error, FieldViolation, Result};
+use crate::error::{Error, FieldViolation, Result};
+use crate::transfer::idle::Progress;
 
 /// How much of a file on disk is read at a time: large enough that a big upload is not
 /// thousands of small writes, small enough to stay out of the way of memory.
@@ -156,15 +156,16 @@ impl<'a> Upload<'a> {
     /// Checks every file against the endpoint's documented parts: readable, within its
     /// size limit, with a valid MIME type. Nothing is sent yet.
     pub(crate) async fn check(
-        endpoint: &'static super::Endpoint,
+        endpoint: &'static str,
+        parts: &'static [FilePart],
         fields: Vec<(String, String)>,
         files: Vec<(&'static str, &'a UploadFile)>,
     ) -> Result<Upload<'a>> {
         let mut ready = Vec::with_capacity(files.len());
         let mut violations = Vec::new();
         for (part, file) in files {
-            let length = length(endpoint.id, file).await?;
-            let limit = endpoint.files.iter().find(|p| p.name == part);
+            let length = length(endpoint, file).await?;
+            let limit = parts.iter().find(|p| p.name == part);
             if let Some(max) = limit.and_then(|p| p.max_bytes)
                 && length > max
             {
@@ -201,7 +202,7 @@ impl<'a> Upload<'a> {
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
             return Err(Error::InvalidRequest {
-                endpoint: endpoint.id,
+                endpoint,
                 message: format!("the upload breaks documented rules: {}", list.join("; ")),
                 violations,
             });

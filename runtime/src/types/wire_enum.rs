@@ -67,7 +67,7 @@ macro_rules! string_enum {
             }
         }
 
-        impl $crate::ParamValue for $name {
+        impl $crate::codegen::ParamValue for $name {
             fn to_param(&self) -> ::std::borrow::Cow<'_, str> {
                 ::std::borrow::Cow::Borrowed(self.as_str())
             }
@@ -135,7 +135,7 @@ macro_rules! integer_enum {
             }
         }
 
-        impl $crate::ParamValue for $name {
+        impl $crate::codegen::ParamValue for $name {
             fn to_param(&self) -> ::std::borrow::Cow<'_, str> {
                 ::std::borrow::Cow::Owned(self.value().to_string())
             }

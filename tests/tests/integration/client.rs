@@ -375,44 +375,45 @@ struct Probe {
     trace: Option<String>,
 }
 
-impl feishu::runtime::ApiRequest for Probe {
+impl feishu::runtime::codegen::ApiRequest for Probe {
     type Body = serde_json::Value;
     type Response = feishu::runtime::Empty;
-    const ENDPOINT: &'static feishu::runtime::Endpoint = &feishu::runtime::Endpoint {
-        id: "probe.v1.thing.get",
-        method: feishu::runtime::HttpMethod::Post,
-        host: feishu::runtime::Host::Open,
-        path: "/open-apis/probe/v1/things/:id",
-        tokens: &[],
-        helpdesk: false,
-        envelope: feishu::runtime::Envelope::Data,
-        files: &[],
-        errors: &[
-            feishu::runtime::DocumentedError {
-                http_status: Some(400),
-                code: 7,
-                message: "bad",
-                hint: "as 400",
-            },
-            feishu::runtime::DocumentedError {
-                http_status: Some(403),
-                code: 7,
-                message: "bad",
-                hint: "as 403",
-            },
-        ],
-        doc_url: "https://open.feishu.cn/document/probe",
-        paging: None,
-        rate_limit: &[],
-    };
+    const ENDPOINT: &'static feishu::runtime::codegen::Endpoint =
+        &feishu::runtime::codegen::Endpoint {
+            id: "probe.v1.thing.get",
+            method: feishu::runtime::codegen::HttpMethod::Post,
+            host: feishu::runtime::codegen::Host::Open,
+            path: "/open-apis/probe/v1/things/:id",
+            tokens: &[],
+            helpdesk: false,
+            envelope: feishu::runtime::codegen::Envelope::Data,
+            files: &[],
+            errors: &[
+                feishu::runtime::DocumentedError {
+                    http_status: Some(400),
+                    code: 7,
+                    message: "bad",
+                    hint: "as 400",
+                },
+                feishu::runtime::DocumentedError {
+                    http_status: Some(403),
+                    code: 7,
+                    message: "bad",
+                    hint: "as 403",
+                },
+            ],
+            doc_url: "https://open.feishu.cn/document/probe",
+            paging: None,
+            rate_limit: &[],
+        };
 
     fn path(&self) -> String {
         let mut path = String::from("/open-apis/probe/v1/things/");
-        feishu::runtime::push_path_param(&mut path, &self.id);
+        feishu::runtime::codegen::push_path_param(&mut path, &self.id);
         path
     }
 
-    fn headers(&self, out: &mut feishu::runtime::Params) {
+    fn headers(&self, out: &mut feishu::runtime::codegen::Params) {
         if let Some(trace) = &self.trace {
             out.push("X-Trace-Id", trace);
         }
@@ -596,23 +597,24 @@ struct FlatAnswer {
     expire: i64,
 }
 
-impl feishu::runtime::ApiRequest for FlatProbe {
+impl feishu::runtime::codegen::ApiRequest for FlatProbe {
     type Body = ();
     type Response = FlatAnswer;
-    const ENDPOINT: &'static feishu::runtime::Endpoint = &feishu::runtime::Endpoint {
-        id: "probe.v1.flat.get",
-        method: feishu::runtime::HttpMethod::Get,
-        host: feishu::runtime::Host::Open,
-        path: "/open-apis/probe/v1/flat",
-        tokens: &[],
-        helpdesk: false,
-        envelope: feishu::runtime::Envelope::Flat,
-        files: &[],
-        errors: &[],
-        doc_url: "https://open.feishu.cn/document/probe",
-        paging: None,
-        rate_limit: &[],
-    };
+    const ENDPOINT: &'static feishu::runtime::codegen::Endpoint =
+        &feishu::runtime::codegen::Endpoint {
+            id: "probe.v1.flat.get",
+            method: feishu::runtime::codegen::HttpMethod::Get,
+            host: feishu::runtime::codegen::Host::Open,
+            path: "/open-apis/probe/v1/flat",
+            tokens: &[],
+            helpdesk: false,
+            envelope: feishu::runtime::codegen::Envelope::Flat,
+            files: &[],
+            errors: &[],
+            doc_url: "https://open.feishu.cn/document/probe",
+            paging: None,
+            rate_limit: &[],
+        };
 
     fn path(&self) -> String {
         "/open-apis/probe/v1/flat".to_owned()

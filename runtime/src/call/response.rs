@@ -5,8 +5,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::error::snippet;
-use super::{ApiError, Download, Endpoint, Envelope, Error, FieldViolation, Result};
+use crate::call::request::{Endpoint, Envelope};
+use crate::error::snippet;
+use crate::error::{ApiError, Error, FieldViolation, Result};
+use crate::transfer::download::{Download, FileAnswer};
 
 /// What a successful call returns: any type deserialized from the answer's JSON payload,
 /// or a [`Download`] for endpoints that answer with a file.
@@ -24,7 +26,16 @@ impl<T: DeserializeOwned + Send + 'static> Payload for T {
 
 impl Payload for Download {
     fn from_answer(answer: Answer) -> Result<Self> {
-        Ok(Download::new(answer))
+        Ok(Download::new(FileAnswer {
+            endpoint: answer.endpoint.id,
+            status: answer.status,
+            headers: answer.headers,
+            log_id: answer.log_id,
+            prefix: answer.body,
+            rest: answer.rest,
+            limit: answer.limit,
+            idle: answer.idle,
+        }))
     }
 }
 
@@ -61,19 +72,6 @@ pub(crate) fn decode_error(
     }
 }
 
-/// Whether a whole body is Feishu's error answer: a JSON object with a non-zero integer
-/// `code` and a string `msg`, as every Feishu error has. A download's JSON body that is
-/// not one is the file itself.
-pub(crate) fn is_feishu_error(body: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Head {
-        code: i64,
-        #[allow(dead_code)] // Required: a `code` alone is too common in a JSON file.
-        msg: String,
-    }
-    serde_json::from_slice::<Head>(body).is_ok_and(|head| head.code != 0)
-}
-
 /// Reads a response's head: Feishu's error, or success (giving back the log id). Every
 /// Feishu response carries a `code`; a body without one (a gateway's JSON, say) is not
 /// taken for success.
@@ -98,7 +96,7 @@ pub(crate) fn check(
         #[serde(default)]
         field_violations: Vec<FieldViolation>,
         #[serde(default)]
-        permission_violations: Vec<super::PermissionViolation>,
+        permission_violations: Vec<crate::error::PermissionViolation>,
     }
     let head: Head = match serde_json::from_slice(body) {
         Ok(head) => head,

@@ -356,7 +356,10 @@ async fn secrets_a_server_echoes_never_reach_an_error() {
             .unwrap_err();
         check(&err);
         let err = client
-            .raw(feishu::runtime::HttpMethod::Get, "/open-apis/x/v1/y")
+            .raw(
+                feishu::runtime::codegen::HttpMethod::Get,
+                "/open-apis/x/v1/y",
+            )
             .token(Some(feishu::runtime::TokenKind::User))
             .user_access_token("u-user-token-echoed")
             .await

@@ -13,7 +13,7 @@ use feishu::events::{
     BoxError, CardAction, CardResponse, Dispatcher, DispatcherBuilder, Event, EventContext,
     EventSchema, NONCE_HEADER, RawEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, Toast,
 };
-use feishu::runtime::HttpMethod;
+use feishu::runtime::codegen::HttpMethod;
 use feishu_emulator::Emulator;
 use feishu_emulator::webhook::{encrypt, sign};
 use serde::Deserialize;

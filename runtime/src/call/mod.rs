@@ -1,5 +1,12 @@
 //! One call: per-call options, and sending a request through the client, with token
-//! refresh, rate-limit waits and retries.
+//! refresh, rate-limit waits and retries. Beside it, what a call is made of: the request
+//! a generated type describes ([`request`]), reading its answer ([`response`]), walking
+//! pages ([`paging`]), and calls the generated crates do not have ([`raw`]).
+
+pub(crate) mod paging;
+pub(crate) mod raw;
+pub(crate) mod request;
+pub(crate) mod response;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -13,24 +20,25 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use super::auth::TokenKey;
-use super::body::{ReadError, Received, read_file, read_limited};
-use super::client::{AppKind, log_id};
-use super::idle::Progress;
-use super::response::{Answer, check};
-use super::retry::reset_after;
-use super::secret::Redactor;
-use super::upload::Upload;
-use super::{
-    ApiRequest, Client, Envelope, Error, Host, Params, Payload, Result, RetryPolicy, Secret,
-    TokenKind, UploadFile,
-};
+use crate::auth::TokenKey;
+use crate::auth::TokenKind;
+use crate::call::request::{ApiRequest, Envelope, Host, Params};
+use crate::call::response::Payload;
+use crate::call::response::{Answer, check};
+use crate::client::AppKind;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::retry::reset_after;
+use crate::secret::Redactor;
+use crate::secret::Secret;
+use crate::transfer::body::{ReadError, Received, read_file, read_limited};
+use crate::transfer::idle::Progress;
+use crate::transfer::upload::Upload;
+use crate::transfer::upload::UploadFile;
+use crate::wire::{REQUEST_ID_HEADER, log_id};
 
-/// The header helpdesk endpoints need besides the access token.
-pub const HELPDESK_HEADER: &str = "X-Lark-Helpdesk-Authorization";
 const HELPDESK_HEADER_LOWER: &str = "x-lark-helpdesk-authorization";
-/// The header Feishu echoes a caller's request id in.
-pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
 /// A call being set up. Await it (or its [`send`](Call::send)) to make the request.
 #[must_use = "a call does nothing until it is awaited"]
@@ -149,8 +157,8 @@ impl<'a, R: ApiRequest> Call<'a, R> {
 
     /// The time this whole call may take: waiting for an access token, every attempt and
     /// every wait between attempts. Overrides the client's
-    /// [`call_timeout`](super::ClientBuilder::call_timeout); each HTTP request is also
-    /// bounded by the client's [`timeout`](super::ClientBuilder::timeout).
+    /// [`call_timeout`](crate::client::ClientBuilder::call_timeout); each HTTP request is also
+    /// bounded by the client's [`timeout`](crate::client::ClientBuilder::timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
         self
@@ -173,7 +181,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     }
 
     /// Sends the request and returns the response's payload: its JSON `data`, or for a
-    /// download a [`Download`](super::Download) of the file.
+    /// download a [`Download`](crate::transfer::download::Download) of the file.
     pub async fn send(self) -> Result<R::Response> {
         self.send_ref().await
     }
@@ -284,7 +292,7 @@ fn form_fields(body: &impl serde::Serialize) -> std::result::Result<Vec<(String,
 /// the URL, the headers, and an upload's files.
 async fn prepare<'a>(
     client: &Client,
-    endpoint: &'static super::Endpoint,
+    endpoint: &'static crate::call::request::Endpoint,
     options: &Options,
     parts: Parts<'a>,
 ) -> Result<Prepared<'a>> {
@@ -371,7 +379,10 @@ async fn prepare<'a>(
     // Later entries win: documented parameters, then the request id, then the caller's
     // own headers.
     let mut headers = HeaderMap::new();
-    headers.insert(USER_AGENT, HeaderValue::from_static(super::USER_AGENT));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(crate::wire::USER_AGENT),
+    );
     if matches!(body, Body::Json(_)) {
         headers.insert(
             CONTENT_TYPE,
@@ -410,7 +421,7 @@ async fn prepare<'a>(
         Body::None => ReadyBody::None,
         Body::Json(json) => ReadyBody::Json(json),
         Body::Form { fields, files } => {
-            ReadyBody::Form(Upload::check(endpoint, fields, files).await?)
+            ReadyBody::Form(Upload::check(endpoint.id, endpoint.files, fields, files).await?)
         }
     };
     Ok(Prepared {
@@ -425,7 +436,7 @@ async fn prepare<'a>(
 /// deadline says stop.
 async fn run(
     client: &Client,
-    endpoint: &'static super::Endpoint,
+    endpoint: &'static crate::call::request::Endpoint,
     options: &Options,
     prepared: Prepared<'_>,
 ) -> Result<(Answer, Option<Secret>)> {

@@ -10,7 +10,7 @@ use feishu_tests::{generated_dir, root, spec_dir};
 fn obstacle_course_files_match_their_snapshots() {
     assert_snapshots(
         &root().join("tests/fixtures/obstacle/spec"),
-        "snapshots/obstacle",
+        "../snapshots/obstacle",
     );
 }
 
