@@ -42,6 +42,19 @@ pub const CRATE_ROOT_ITEMS: &[&str] = &["runtime", "services"];
 /// The crates beside the service crates, whose names no service crate may take.
 pub const RESERVED_CRATES: &[&str] = &["feishu", "feishu-runtime"];
 
+/// The generated crate's own features (and its optional dependency), which no service may
+/// be named after, since each service is a feature too.
+pub const RESERVED_FEATURES: &[&str] = &[
+    "default",
+    "full",
+    "native-tls",
+    "roundtrip",
+    "rustls",
+    "rustls-aws-lc",
+    "schemars",
+    "websocket",
+];
+
 /// The cargo package of a service: `feishu-<service>`, with `_` written `-` as cargo
 /// package names usually are.
 pub fn service_crate(service: &str) -> String {

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
     let result = match args.split_first() {
         Some((command, rest)) if command == "fuzz" => fuzz(rest, &root()),
         Some((command, rest)) if command == "budgets" => budgets(rest, &root()),
-        _ => Err(format!("unknown or missing command\n\n{USAGE}{BUDGETS_USAGE}")),
+        _ => Err(format!(
+            "unknown or missing command\n\n{USAGE}{BUDGETS_USAGE}"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -140,9 +140,14 @@ fn only_files_whose_content_changed_are_rewritten() {
         .map(|l| l.split(" = ").next().unwrap())
         .collect();
     assert_eq!(gone, ["full", "roundtrip", "schemars"]);
-    let added: Vec<&&str> = new_lines.iter().filter(|l| !old_lines.contains(l)).collect();
+    let added: Vec<&&str> = new_lines
+        .iter()
+        .filter(|l| !old_lines.contains(l))
+        .collect();
     assert!(
-        added.iter().all(|l| l.contains("zz_chat") || l.contains("zz-chat")),
+        added
+            .iter()
+            .all(|l| l.contains("zz_chat") || l.contains("zz-chat")),
         "{added:?}"
     );
     let after = mtimes(&out);
@@ -265,7 +270,11 @@ fn a_failure_while_replacing_files_puts_the_old_output_back() {
         "the updated file is restored"
     );
     let left: Vec<PathBuf> = mtimes(out.path()).into_iter().map(|(p, _)| p).collect();
-    assert_eq!(left, vec![stale], "created files and staged copies are gone");
+    assert_eq!(
+        left,
+        vec![stale],
+        "created files and staged copies are gone"
+    );
 }
 
 #[test]

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use feishu::runtime::{PageTokenIn, Paging, TokenKind};
 use feishu::{Client, Error, RetryPolicy};
-use feishu_codegen::spec::LoadedEndpoint;
 use feishu_emulator::http::Recorded;
 use feishu_emulator::{Fault, Target};
+use feishu_spec::LoadedEndpoint;
 use feishu_tests::emulated::{USER_TOKEN, api_requests, emulator};
 use feishu_tests::endpoints::{self, CallOptions, Endpoint, Walk, payload_json, request_json};
 use serde_json::{Value, json};

@@ -2,8 +2,8 @@
 //! templates kept in `codegen/templates/facade/`, so that every file under `generated/` is
 //! machine output and the hand-written text still reads (and is reviewed) as one file.
 
-use super::manifest::{TOML_HEADER, facade_lines};
 use super::HEADER;
+use super::manifest::{TOML_HEADER, facade_lines};
 use crate::ir::Ir;
 
 /// The template of the `feishu` crate's manifest.
