@@ -13,11 +13,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use feishu_codegen::spec::model::{
+use feishu_spec::model::{
     AppType, EndpointSpec, EnumOption, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload,
     Response, Rules, Scope, SharedTypes, TokenKind, TypeDef,
 };
-use feishu_codegen::spec::{Located, Pos, SHARED_TYPES_FILE};
+use feishu_spec::{Located, Pos, SHARED_TYPES_FILE};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

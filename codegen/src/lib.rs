@@ -1,34 +1,34 @@
 //! The Feishu bindings generator: spec → IR → Rust.
 //!
-//! - [`spec`] loads `spec/` and checks it, reporting every problem with its file, line,
-//!   column and field path;
+//! The spec is read and checked by [`feishu_spec`], the format it shares with the
+//! importer; this crate adds what the generated crates ask of it ([`check`]), then:
+//!
 //! - [`ir`] lowers the spec to modules, types and operations, with every Rust name decided
 //!   in [`naming`];
 //! - [`emit`] turns the IR into formatted Rust files;
 //! - [`output`] compares those files with what is on disk and writes only what changed,
 //!   never touching a file that lacks the generated header, all or nothing
-//!   ([`replace`]).
+//!   ([`feishu_spec::replace`]).
 
-pub mod diagnostic;
+pub mod check;
 pub mod emit;
 pub mod ir;
 pub mod naming;
 pub mod output;
-pub mod replace;
 pub mod rustdoc;
-pub mod spec;
-
-pub use diagnostic::{Diagnostic, Diagnostics};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use feishu_spec::{Diagnostics, Overlay};
 
 /// Where a [`generate_timed`] run spent its time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timings {
     /// Reading the spec files and parsing the YAML.
     pub load: Duration,
-    /// Checking the spec and building the type registry.
+    /// Checking the spec (the format's checks and the generated crates') and building the
+    /// type registry.
     pub validate: Duration,
     /// Lowering to the IR.
     pub lower: Duration,
@@ -47,7 +47,7 @@ pub fn generate(spec_dir: &Path) -> Result<emit::GeneratedFiles, Diagnostics> {
 /// it; diagnostics name those files at their places in `spec_dir`.
 pub fn generate_with(
     spec_dir: &Path,
-    overlay: &spec::Overlay,
+    overlay: &Overlay,
 ) -> Result<emit::GeneratedFiles, Diagnostics> {
     generate_from(spec_dir, overlay, &mut Timings::default())
 }
@@ -57,20 +57,21 @@ pub fn generate_timed(
     spec_dir: &Path,
     timings: &mut Timings,
 ) -> Result<emit::GeneratedFiles, Diagnostics> {
-    generate_from(spec_dir, &spec::Overlay::new(), timings)
+    generate_from(spec_dir, &Overlay::new(), timings)
 }
 
 fn generate_from(
     spec_dir: &Path,
-    overlay: &spec::Overlay,
+    overlay: &Overlay,
     timings: &mut Timings,
 ) -> Result<emit::GeneratedFiles, Diagnostics> {
     let started = Instant::now();
     // Files that do not parse do not stop the others from being checked.
-    let (spec, mut diagnostics) = spec::load_all_with(spec_dir, overlay);
+    let (mut spec, mut diagnostics) = feishu_spec::load_all_with(spec_dir, overlay);
     timings.load = started.elapsed();
     let started = Instant::now();
-    let validated = spec::validate_loaded(&spec, diagnostics.is_empty());
+    check::check(&mut spec, &mut diagnostics);
+    let validated = feishu_spec::validate_loaded(&spec, diagnostics.is_empty());
     timings.validate = started.elapsed();
     let types = match validated {
         Ok(types) if diagnostics.is_empty() => types,
@@ -97,7 +98,10 @@ fn drop_aside<T: Send + 'static>(value: T) {
 /// The IR of what [`generate`] emits, for tools that reason about the generated types
 /// (the tests build values that fit them).
 pub fn lower_generated(spec_dir: &Path) -> Result<ir::Ir, Diagnostics> {
-    let spec = spec::load(spec_dir)?;
-    let types = spec::validate_loaded(&spec, true)?;
+    let mut spec = feishu_spec::load(spec_dir)?;
+    let mut diagnostics = Diagnostics::default();
+    check::check(&mut spec, &mut diagnostics);
+    diagnostics.into_result(())?;
+    let types = feishu_spec::validate_loaded(&spec, true)?;
     ir::lower(&spec, &types)
 }

@@ -53,6 +53,19 @@ pub const RESERVED_CRATES: &[&str] = &[
     "feishu-tests",
 ];
 
+/// The generated crate's own features (and its optional dependency), which no service may
+/// be named after, since each service is a feature too.
+pub const RESERVED_FEATURES: &[&str] = &[
+    "default",
+    "full",
+    "native-tls",
+    "roundtrip",
+    "rustls",
+    "rustls-aws-lc",
+    "schemars",
+    "websocket",
+];
+
 /// The cargo package of a service: `feishu-<service>`, with `_` written `-` as cargo
 /// package names usually are.
 pub fn service_crate(service: &str) -> String {

@@ -9,8 +9,9 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use feishu_spec::replace::{Removal, Write, replace_all};
+
 use crate::emit::{GENERATED_DIRS, GeneratedFiles, is_generated};
-use crate::replace::{Removal, Write, replace_all};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {

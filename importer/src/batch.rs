@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use feishu_codegen::diagnostic::Diagnostic;
-use feishu_codegen::spec::model::HttpMethod;
+use feishu_spec::Diagnostic;
+use feishu_spec::model::HttpMethod;
 
 use crate::{Document, Imported};
 

@@ -2,7 +2,7 @@
 //! (`**示例值**：`, `**可选值有**：` with its list, `**默认值**：`, `**数据校验规则**：`, the
 //! permission notes, `**固定值**：`).
 
-use feishu_codegen::spec::model::Scope;
+use feishu_spec::model::Scope;
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 /// What one description cell says.

@@ -49,14 +49,14 @@ impl DocType {
 /// Reads a type cell. `Err` carries what could not be read. Arrays and maps may nest at
 /// most as deep as the spec allows.
 pub fn parse(cell: &str) -> Result<DocType, String> {
-    parse_within(cell, feishu_codegen::spec::MAX_TYPE_DEPTH)
+    parse_within(cell, feishu_spec::MAX_TYPE_DEPTH)
 }
 
 fn parse_within(cell: &str, depth: usize) -> Result<DocType, String> {
     let parse = |inner: &str| match depth {
         0 => Err(format!(
             "the type nests arrays and maps more than {} levels deep",
-            feishu_codegen::spec::MAX_TYPE_DEPTH
+            feishu_spec::MAX_TYPE_DEPTH
         )),
         _ => parse_within(inner, depth - 1),
     };

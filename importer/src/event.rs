@@ -1,7 +1,7 @@
 //! The event page (`## 事件` with the event type, `事件体` with the envelope and its
 //! `event` object, `事件体示例`) to an event spec.
 
-use feishu_codegen::spec::model::{EventSpec, Payload};
+use feishu_spec::model::{EventSpec, Payload};
 use serde_json::Value;
 
 use crate::cell::plain_text;
@@ -145,10 +145,7 @@ fn payload(
     warn: &mut dyn FnMut(usize, &str, String),
     found: &mut Findings,
     page: &Page,
-) -> (
-    Option<String>,
-    Option<Vec<feishu_codegen::spec::model::Field>>,
-) {
+) -> (Option<String>, Option<Vec<feishu_spec::model::Field>>) {
     // `事件体`, or `事件体（事件类型为 leave_approval）` where a page documents two; older
     // pages call the example `回调示例`.
     let titled = |prefix: &'static str| {

@@ -3,7 +3,7 @@
 //! parameter listing (`Path 参数`, `Query 参数`, `Header 参数`: name, type, 必需/可选, value).
 //! It has no field table, so body types come from the example and are marked `inferred`.
 
-use feishu_codegen::spec::model::{
+use feishu_spec::model::{
     AppType, EndpointSpec, Examples, Field, HttpMethod, Payload, Response, Rules, TokenKind,
 };
 use serde_json::Value;

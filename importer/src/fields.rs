@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use feishu_codegen::spec::model::{EnumOption, Field, Rules};
-use feishu_codegen::spec::{Located, Pos};
+use feishu_spec::model::{EnumOption, Field, Rules};
+use feishu_spec::{Located, Pos};
 use heck::ToSnakeCase;
 use serde_json::Value;
 
@@ -107,7 +107,8 @@ fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {
                 }
                 (Some(children), Some(known)) => {
                     // Another listing of a type the page already gave is kept when its fields
-                    // differ; codegen merges the two or reports why they cannot be merged.
+                    // differ; the spec's validation merges the two or reports why they
+                    // cannot be merged.
                     let names: Vec<String> = children.iter().map(|f| f.name.to_string()).collect();
                     if &names != known {
                         fields = Some(children);
@@ -435,7 +436,7 @@ fn infer_field(key: &str, values: &[Value], defined: &mut Defined, depth_left: u
     let concrete: Vec<Value> = leaves.into_iter().filter(|v| !v.is_null()).collect();
     let mut fields = None;
     // Arrays nested deeper than a spec type may be are any JSON as a whole.
-    let ty = if depth > feishu_codegen::spec::MAX_TYPE_DEPTH {
+    let ty = if depth > feishu_spec::MAX_TYPE_DEPTH {
         "any".to_owned()
     } else {
         let leaf = infer_leaf(key, &concrete, defined, depth_left, &mut fields);

@@ -3,7 +3,7 @@
 //! markdown reader asks the layout for what they write differently; everything else it
 //! reads the same way.
 
-use feishu_codegen::spec::model::{AppType, Scope};
+use feishu_spec::model::{AppType, Scope};
 use serde_json::Value;
 
 use crate::cell::{plain_text, scope_of};

@@ -20,9 +20,9 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use feishu_codegen::diagnostic::Diagnostic;
-use feishu_codegen::replace::{Removal, Write, replace_all};
-use feishu_codegen::spec::model::{EndpointSpec, EventSpec};
+use feishu_spec::model::{EndpointSpec, EventSpec};
+use feishu_spec::replace::{Removal, Write, replace_all};
+use feishu_spec::{Diagnostic, Diagnostics, Overlay};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -187,7 +187,7 @@ fn read_page(path: &Path) -> Result<String, Diagnostic> {
             .count()
             + 1;
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let pos = feishu_codegen::spec::Pos {
+        let pos = feishu_spec::Pos {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),
         };
@@ -279,15 +279,38 @@ impl Outcome {
     }
 }
 
+/// The check an import runs over the spec tree as it would leave it, before it writes
+/// anything: given the spec directory and the spec files the import would write there
+/// (their text by path relative to it, standing in for what is on disk), the tree's
+/// problems, naming those files at their places in the directory.
+///
+/// The importer does not know the generator, so the question "would this tree still
+/// generate?" is its caller's: `cargo xtask import` hands in codegen's `generate_with`.
+/// [`format_check`] asks only what the spec format itself requires.
+pub type TreeCheck = dyn Fn(&Path, &Overlay) -> Result<(), Diagnostics>;
+
+/// A [`TreeCheck`] of the spec format's own rules: the tree loads and validates.
+pub fn format_check(spec_dir: &Path, overlay: &Overlay) -> Result<(), Diagnostics> {
+    let (spec, diagnostics) = feishu_spec::load_all_with(spec_dir, overlay);
+    match feishu_spec::validate_loaded(&spec, diagnostics.is_empty()) {
+        Ok(_) => diagnostics.into_result(()),
+        Err(mut more) => {
+            more.0.extend(diagnostics.0);
+            more.into_result(())
+        }
+    }
+}
+
 /// Imports `pages` into `spec_dir`: every page, or (on any error) none, unless
 /// `keep_going`, which leaves the failing pages out, including the pages that the
 /// tree-wide checks find at fault. The same endpoint on several pages is imported once,
-/// from its most current page. The resulting spec tree must pass codegen's checks before
-/// anything is written.
+/// from its most current page. The resulting spec tree must pass `check` before anything
+/// is written.
 pub fn import(
     pages: &[PathBuf],
     spec_dir: &Path,
     keep_going: bool,
+    check: &TreeCheck,
 ) -> Result<Outcome, Vec<Diagnostic>> {
     let mut outcome = Outcome {
         pages: pages.len(),
@@ -324,7 +347,7 @@ pub fn import(
     }
     let files = loop {
         let files = files_of(&kept);
-        let problems = match check_tree(spec_dir, &files) {
+        let problems = match check_tree(spec_dir, &files, check) {
             Ok(()) => break files,
             Err(problems) if keep_going => problems,
             Err(problems) => return Err(problems),
@@ -384,32 +407,35 @@ fn replaced_pages(spec_dir: &Path, pages: &[Imported]) -> Vec<String> {
     replaced
 }
 
-/// Runs codegen's loader, checks and generator over the spec tree as it would be after the
-/// import, with the new spec files held in memory, so a bad result is reported before
-/// anything is written (and nothing is left behind by a run that dies).
-fn check_tree(spec_dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Vec<Diagnostic>> {
-    let overlay: feishu_codegen::spec::Overlay = files
+/// Runs `check` (codegen's loader, checks and generator, from `cargo xtask import`) over
+/// the spec tree as it would be after the import, with the new spec files held in memory,
+/// so a bad result is reported before anything is written (and nothing is left behind by
+/// a run that dies).
+fn check_tree(
+    spec_dir: &Path,
+    files: &BTreeMap<String, String>,
+    check: &TreeCheck,
+) -> Result<(), Vec<Diagnostic>> {
+    let overlay: Overlay = files
         .iter()
         .filter(|(rel, _)| rel.ends_with(".yaml"))
         .map(|(rel, content)| (rel.clone(), content.clone()))
         .collect();
-    feishu_codegen::generate_with(spec_dir, &overlay)
-        .map(drop)
-        .map_err(|diagnostics| {
-            let mut diagnostics = diagnostics.0;
-            for diagnostic in &mut diagnostics {
-                // Those files are not on disk: the error is in what the page imports to.
-                let rel = diagnostic.file.strip_prefix(spec_dir).ok();
-                let rel = rel.map(|rel| rel.to_string_lossy().replace('\\', "/"));
-                if rel.is_some_and(|rel| overlay.contains_key(&rel)) {
-                    diagnostic.message = format!(
-                        "in the spec this import would write: {}",
-                        diagnostic.message
-                    );
-                }
+    check(spec_dir, &overlay).map_err(|diagnostics| {
+        let mut diagnostics = diagnostics.0;
+        for diagnostic in &mut diagnostics {
+            // Those files are not on disk: the error is in what the page imports to.
+            let rel = diagnostic.file.strip_prefix(spec_dir).ok();
+            let rel = rel.map(|rel| rel.to_string_lossy().replace('\\', "/"));
+            if rel.is_some_and(|rel| overlay.contains_key(&rel)) {
+                diagnostic.message = format!(
+                    "in the spec this import would write: {}",
+                    diagnostic.message
+                );
             }
-            diagnostics
-        })
+        }
+        diagnostics
+    })
 }
 
 /// Writes every changed file and removes the replaced pages, all or nothing: a failure

@@ -1,8 +1,8 @@
 //! The markdown doc page (front matter, `## 请求`, `## 响应`, their tables and examples) to
 //! an endpoint spec.
 
-use feishu_codegen::diagnostic::Diagnostic;
-use feishu_codegen::spec::model::{
+use feishu_spec::Diagnostic;
+use feishu_spec::model::{
     ApiHost, EndpointSpec, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload, Response,
     Scope, TokenKind, is_multipart,
 };
@@ -488,7 +488,7 @@ pub(crate) fn field_rows(
             // The page is named by the caller, which knows it.
             found.errors.push(Diagnostic {
                 file: Default::default(),
-                pos: Some(feishu_codegen::spec::Pos { line: u32::try_from(*line).unwrap_or(u32::MAX), column: 1 }),
+                pos: Some(feishu_spec::Pos { line: u32::try_from(*line).unwrap_or(u32::MAX), column: 1 }),
                 field: what.to_owned(),
                 message: "the table has no header separator row (`--- | ---`), so its rows cannot be read".to_owned(),
             });

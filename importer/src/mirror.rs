@@ -7,7 +7,7 @@
 //! `custom`/`isv`, nesting `&nbsp;&nbsp;└` (one `&nbsp;&nbsp;` per level), notes as
 //! `> **Tip**:` callouts, and links point at open.larkoffice.com.
 
-use feishu_codegen::spec::model::{AppType, Scope};
+use feishu_spec::model::{AppType, Scope};
 
 /// Where the mirror's `fullPath` lives.
 pub const DOC_ROOT: &str = "https://open.feishu.cn/document";

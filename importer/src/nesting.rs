@@ -44,7 +44,7 @@ pub const MAX_OBJECT_DEPTH: usize = 16;
 
 /// A table too big to rebuild: a row that would open an object deeper than
 /// [`MAX_OBJECT_DEPTH`], or one field more than an object may have
-/// ([`MAX_FIELDS`](feishu_codegen::spec::MAX_FIELDS)).
+/// ([`MAX_FIELDS`](feishu_spec::MAX_FIELDS)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TooBig {
     Deep { line: usize },
@@ -72,7 +72,7 @@ impl std::fmt::Display for TooBig {
                 f,
                 "an object has at most {} fields, and this row is one more; no Feishu \
                  object has a hundred",
-                feishu_codegen::spec::MAX_FIELDS
+                feishu_spec::MAX_FIELDS
             ),
         }
     }
@@ -180,7 +180,7 @@ pub fn rebuild(
             Some(p) => &mut arena[p].1,
             None => &mut roots,
         };
-        if siblings.len() == feishu_codegen::spec::MAX_FIELDS {
+        if siblings.len() == feishu_spec::MAX_FIELDS {
             return Err(TooBig::Wide {
                 line: arena[index].0.line,
             });

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use feishu_codegen::diagnostic::Diagnostic;
-use feishu_codegen::spec::Pos;
+use feishu_spec::Diagnostic;
+use feishu_spec::Pos;
 
 /// One doc page read into memory.
 #[derive(Debug)]

@@ -155,7 +155,7 @@ fn counted(title: &str, kinds: impl Iterator<Item = String>) -> String {
 mod tests {
     use super::*;
     use crate::Skipped;
-    use feishu_codegen::diagnostic::Diagnostic;
+    use feishu_spec::Diagnostic;
 
     #[test]
     fn renders_relative_pages_and_reads_them_back() {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use feishu_codegen::ir::{EnumDef, EnumRepr, Ir, ModPath, Operation, RustType, StructDef};
-use feishu_codegen::spec::model::Rules;
+use feishu_spec::model::Rules;
 use serde_json::{Map, Value, json};
 
 /// Deeper than any documented type nests; past it, optional fields are left out, which

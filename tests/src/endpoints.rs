@@ -9,9 +9,9 @@ use std::pin::Pin;
 
 use feishu::runtime::codegen::{ApiRequest, PagedItems, PagedRequest};
 use feishu::{Client, Download, UploadFile};
-use feishu_codegen::spec::LoadedEndpoint;
-use feishu_codegen::spec::model::{EndpointSpec, Envelope, Field};
-use feishu_codegen::spec::{Primitive, TypeExpr};
+use feishu_spec::LoadedEndpoint;
+use feishu_spec::model::{EndpointSpec, Envelope, Field};
+use feishu_spec::{Primitive, TypeExpr};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -368,7 +368,7 @@ pub fn all() -> Vec<Endpoint> {
 
 /// The endpoints of spec/, in spec order.
 pub fn specs() -> Vec<LoadedEndpoint> {
-    feishu_codegen::spec::load(&crate::spec_dir())
+    feishu_spec::load(&crate::spec_dir())
         .expect("spec/ loads")
         .endpoints
 }

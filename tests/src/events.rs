@@ -2,7 +2,7 @@
 //! spec/ adds it here, through `feishu::__for_each_event!`; no test names an event.
 
 use feishu::runtime::event::Event;
-use feishu_codegen::spec::LoadedEvent;
+use feishu_spec::LoadedEvent;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -36,7 +36,7 @@ pub fn entries() -> Vec<EventEntry> {
 
 /// The events of spec/, in spec order.
 pub fn specs() -> Vec<LoadedEvent> {
-    feishu_codegen::spec::load(&crate::spec_dir())
+    feishu_spec::load(&crate::spec_dir())
         .expect("spec/ loads")
         .events
 }

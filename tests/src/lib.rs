@@ -13,7 +13,9 @@ pub mod events;
 pub mod scaffold;
 pub mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use feishu_spec::{Diagnostics, Overlay};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -29,6 +31,12 @@ pub fn spec_dir() -> PathBuf {
 
 pub fn generated_dir() -> PathBuf {
     root().join("generated")
+}
+
+/// The check `cargo xtask import` hands the importer: the spec tree as an import would
+/// leave it still generates.
+pub fn still_generates(spec_dir: &Path, overlay: &Overlay) -> Result<(), Diagnostics> {
+    feishu_codegen::generate_with(spec_dir, overlay).map(drop)
 }
 
 /// The README's Rust examples are compiled as doctests, so the quickstart stays true.

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use feishu_codegen::{output, spec};
+use feishu_codegen::output;
+use feishu_spec::{Diagnostics, Overlay};
 use stamp::Stamp;
 
 mod stamp;
@@ -42,8 +43,8 @@ commands:
       Run each worst case against the budgets of 2 s and 256 MB (the fuzz crate's binary).
   schema [--check]
       Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json,
-      spec/event.schema.json) from the codegen's model; with --check, fail when they are
-      out of date.
+      spec/event.schema.json) from its model (spec-format/, the feishu-spec crate); with
+      --check, fail when they are out of date.
 ";
 
 fn main() -> ExitCode {
@@ -249,14 +250,14 @@ fn schema(args: &[String]) -> Result<(), String> {
         _ => return Err(format!("schema: unknown arguments {args:?}\n\n{USAGE}")),
     };
     let files = [
-        (root().join("spec/schema.json"), spec::json_schema()),
+        (root().join("spec/schema.json"), feishu_spec::json_schema()),
         (
             root().join("spec/shared-types.schema.json"),
-            spec::shared_types_json_schema(),
+            feishu_spec::shared_types_json_schema(),
         ),
         (
             root().join("spec/event.schema.json"),
-            spec::event_json_schema(),
+            feishu_spec::event_json_schema(),
         ),
     ];
     for (path, content) in files {
@@ -305,12 +306,18 @@ fn import(args: &[String]) -> Result<(), String> {
     }
     let outcome = run_import(&pages, &spec_dir, keep_going)?;
     if quarantine {
-        let path = spec_dir.join(feishu_codegen::spec::QUARANTINE_FILE);
+        let path = spec_dir.join(feishu_spec::QUARANTINE_FILE);
         let text = feishu_import::quarantine::render(&outcome, &roots, &spec_dir);
         std::fs::write(&path, text).map_err(|err| format!("{}: {err}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The check an import runs before it writes anything: the spec tree as the import would
+/// leave it still generates.
+fn still_generates(spec_dir: &Path, overlay: &Overlay) -> Result<(), Diagnostics> {
+    feishu_codegen::generate_with(spec_dir, overlay).map(drop)
 }
 
 fn run_import(
@@ -319,10 +326,11 @@ fn run_import(
     keep_going: bool,
 ) -> Result<feishu_import::Outcome, String> {
     let started = Instant::now();
-    let outcome = feishu_import::import(pages, spec_dir, keep_going).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
-        format!("{}\nimport: nothing was written", lines.join("\n"))
-    })?;
+    let outcome =
+        feishu_import::import(pages, spec_dir, keep_going, &still_generates).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
+            format!("{}\nimport: nothing was written", lines.join("\n"))
+        })?;
     for warning in &outcome.warnings {
         eprintln!("warning: {warning}");
     }

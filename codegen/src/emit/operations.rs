@@ -1,6 +1,7 @@
 //! Operations: the request struct, its `ApiRequest` impl (method, path, query, headers,
 //! body and the endpoint's metadata), and the method on the resource handle.
 
+use feishu_spec::model::{ApiHost, Envelope, HttpMethod, TokenKind};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -8,7 +9,6 @@ use super::{allow_trait_method_name, doc_attrs, type_tokens, types::struct_token
 use crate::ir::{
     FieldRef, FilePartDef, Ir, Location, Module, Operation, Paging, PathSegment, RustType,
 };
-use crate::spec::model::{ApiHost, Envelope, HttpMethod, TokenKind};
 
 pub fn operations(module: &Module) -> TokenStream {
     if module.operations.is_empty() {

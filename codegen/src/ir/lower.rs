@@ -2,6 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use feishu_spec::model::{
+    AppType, EndpointSpec, Envelope, EventSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind,
+};
+use feishu_spec::{
+    Diagnostics, LoadedEndpoint, LoadedEvent, Located, Primitive, Spec, TypeEntry, TypeExpr,
+    TypeKey, TypeRegistry, TypeScope,
+};
 use heck::ToUpperCamelCase;
 use rayon::prelude::*;
 
@@ -9,16 +16,8 @@ use super::{
     Accessor, EnumDef, EnumRepr, FieldDef, FilePartDef, Ir, Location, ModPath, Module, ModuleKind,
     Operation, PathSegment, RustType, SerdeNeeds, StructDef, TypeRef, Variant,
 };
-use crate::diagnostic::Diagnostics;
 use crate::naming::{self, RustName, Scope};
 use crate::rustdoc::{code, sanitize, table_cell};
-use crate::spec::model::{
-    AppType, EndpointSpec, Envelope, EventSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind,
-};
-use crate::spec::{
-    LoadedEndpoint, LoadedEvent, Located, Primitive, Spec, TypeEntry, TypeExpr, TypeKey,
-    TypeRegistry, TypeScope,
-};
 
 /// The name of the fallback variant every enum has.
 pub const UNKNOWN_VARIANT: &str = "Unknown";
@@ -607,7 +606,7 @@ impl<'a> Lowering<'a> {
             .as_ref()
             .map_or(field.name.value.as_str(), |n| n.value.as_str())
             .to_owned();
-        let values = crate::spec::option_keys(&field.options);
+        let values = feishu_spec::option_keys(&field.options);
         let key = (owner.module.clone(), candidate.clone(), values.join(","));
         if let Some(name) = self.enums.get(&key) {
             return TypeRef {
@@ -962,7 +961,7 @@ fn wrap_leaf(expr: &TypeExpr, leaf: RustType) -> RustType {
 
 /// The variant's wire value (as the page's tables and the server write it), then what it
 /// means: `` `"open_id"`: 以 open_id 来识别用户 ``, or `` `1` `` alone.
-fn variant_doc(option: &crate::spec::model::EnumOption) -> String {
+fn variant_doc(option: &feishu_spec::model::EnumOption) -> String {
     let value = code(&option.value.value);
     let meaning = sanitize(&option.meaning);
     let mut doc = if meaning.is_empty() {
@@ -1258,7 +1257,7 @@ mod tests {
 
     use super::*;
 
-    fn option(value: serde_json::Value, meaning: &str) -> crate::spec::model::EnumOption {
+    fn option(value: serde_json::Value, meaning: &str) -> feishu_spec::model::EnumOption {
         serde_json::from_value(json!({ "value": value, "meaning": meaning })).unwrap()
     }
 

@@ -7,12 +7,13 @@ pub mod rate_limit;
 
 use std::collections::BTreeMap;
 
+use feishu_spec::model::{ApiHost, Envelope, ErrorCode, HttpMethod, Rules, TokenKind};
+
 // Only for a spec that passed validation (its panics are the validator's promises):
 // outside the crate, `lower_generated` and `generate` validate first.
 pub(crate) use lower::lower;
 
 use crate::naming::RustName;
-use crate::spec::model::{ApiHost, Envelope, ErrorCode, HttpMethod, Rules, TokenKind};
 
 /// A module's path below `crate::api`, e.g. `[helpdesk, v1, ticket]`. The root is empty.
 pub type ModPath = Vec<RustName>;

@@ -218,7 +218,7 @@ fn examples_round_trip_through_the_generated_types_or_are_quarantined() {
     assert!(passed > 0, "no example was checked");
 }
 
-fn request_example(loaded: &feishu_codegen::spec::LoadedEndpoint) -> Option<Value> {
+fn request_example(loaded: &feishu_spec::LoadedEndpoint) -> Option<Value> {
     let example = loaded.spec.examples.request.as_ref()?;
     Some(serde_json::from_str(example).expect("validated JSON"))
 }

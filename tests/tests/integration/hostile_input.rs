@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use feishu_codegen::Diagnostic;
+use feishu_spec::Diagnostic;
+use feishu_tests::still_generates;
 
 /// A page of the project's own copy of the docs, to plant hostile text in.
 fn real_page() -> String {
@@ -33,7 +34,8 @@ fn import_and_generate(page: &str) -> Result<String, String> {
     let path = pages.join("hostile.md");
     std::fs::write(&path, page).unwrap();
     let first = |all: &[Diagnostic]| all.first().map(ToString::to_string).unwrap_or_default();
-    feishu_import::import(&[path], &spec, false).map_err(|errors| first(&errors))?;
+    feishu_import::import(&[path], &spec, false, &still_generates)
+        .map_err(|errors| first(&errors))?;
     let generated = feishu_codegen::generate(&spec).map_err(|d| d.to_string())?;
     Ok(generated.files.into_values().collect::<Vec<_>>().join("\n"))
 }
@@ -156,7 +158,8 @@ fn an_import_that_cannot_write_its_second_page_writes_nothing() {
     // staged spec onto it fails after the first page's files are in place.
     let blocker = spec.join("im/v1/message/get.yaml");
     std::fs::create_dir_all(blocker.join("inside")).unwrap();
-    let errors = feishu_import::import(&paths, &spec, false).expect_err("cannot write");
+    let errors =
+        feishu_import::import(&paths, &spec, false, &still_generates).expect_err("cannot write");
     assert!(errors[0].to_string().contains("get.yaml"), "{}", errors[0]);
     let mut left = Vec::new();
     let mut pending = vec![spec.clone()];
@@ -180,12 +183,14 @@ fn a_page_that_is_not_utf8_or_is_empty_says_so_with_the_position() {
     std::fs::write(&bad, b"---\ntitle: x\n---\n# \xe4\xb8\xad\xff b\n").unwrap();
     std::fs::write(&empty, " \n\n").unwrap();
     let spec = dir.path().join("spec");
-    let error = feishu_import::import(&[bad], &spec, false).unwrap_err()[0].to_string();
+    let error =
+        feishu_import::import(&[bad], &spec, false, &still_generates).unwrap_err()[0].to_string();
     assert!(
         error.contains("bad.md:4:4: the page is not UTF-8"),
         "{error}"
     );
-    let error = feishu_import::import(&[empty], &spec, false).unwrap_err()[0].to_string();
+    let error =
+        feishu_import::import(&[empty], &spec, false, &still_generates).unwrap_err()[0].to_string();
     assert!(error.ends_with("empty.md: the page is empty"), "{error}");
 }
 

@@ -5,10 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use feishu_codegen::output;
-use feishu_codegen::spec;
 use feishu_tests::endpoints::documented_payload;
 use feishu_tests::scaffold::{cargo_test, scaffold_crate};
-use feishu_tests::{root, spec_dir};
+use feishu_tests::{root, spec_dir, still_generates};
 use serde_json::{Value, json};
 
 /// ../shared beside the project; tests that read it skip with a notice when it is absent.
@@ -55,7 +54,7 @@ fn copy_overrides(from: &Path, dest: &Path) {
 /// Each endpoint's examples as the generated types see them: the request body, and the
 /// response payload (`data`, or the flat body without `code` and `msg`).
 fn examples_of(spec_dir: &Path) -> Value {
-    let spec = spec::load(spec_dir).unwrap_or_else(|d| panic!("{d}"));
+    let spec = feishu_spec::load(spec_dir).unwrap_or_else(|d| panic!("{d}"));
     let mut out = Vec::new();
     for endpoint in &spec.endpoints {
         let mut entry = json!({ "id": endpoint.id.dotted() });
@@ -82,29 +81,30 @@ fn every_seed_and_corpus_page_imports_generates_compiles_and_round_trips() {
     copy_overrides(&spec_dir(), &spec);
     copy_overrides(&root().join("tests/fixtures/import-overrides"), &spec);
 
-    let first = feishu_import::import(&pages, &spec, false).unwrap_or_else(|errors| {
-        panic!(
-            "{}",
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let first =
+        feishu_import::import(&pages, &spec, false, &still_generates).unwrap_or_else(|errors| {
+            panic!(
+                "{}",
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
     assert_eq!(first.written.len(), 90, "a spec and a kept page per page");
     for warning in &first.warnings {
         // Every warning names its page; none is silent.
         assert!(warning.file.starts_with(&shared), "{warning}");
     }
-    let again = feishu_import::import(&pages, &spec, false).unwrap();
+    let again = feishu_import::import(&pages, &spec, false, &still_generates).unwrap();
     assert!(
         again.written.is_empty(),
         "re-import changed {:?}",
         again.written
     );
     let kept = feishu_import::kept_pages(&spec).unwrap();
-    let from_kept = feishu_import::import(&kept, &spec, false).unwrap();
+    let from_kept = feishu_import::import(&kept, &spec, false, &still_generates).unwrap();
     assert!(
         from_kept.written.is_empty(),
         "re-import from the kept pages changed {:?}",
@@ -154,7 +154,7 @@ fn committed_specs_are_what_the_importer_makes_of_their_kept_pages() {
 
 /// spec/quarantine.yaml, read.
 fn committed_quarantine() -> Vec<feishu_import::quarantine::Entry> {
-    let path = spec_dir().join(spec::QUARANTINE_FILE);
+    let path = spec_dir().join(feishu_spec::QUARANTINE_FILE);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     feishu_import::quarantine::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -213,11 +213,10 @@ fn a_whole_import_leaves_out_exactly_the_quarantined_pages() {
     let pages = feishu_import::batch::doc_pages(&docs).unwrap();
     let spec = tempfile::tempdir().unwrap();
     copy_tree(&spec_dir(), spec.path());
-    let outcome =
-        feishu_import::import(&pages, spec.path(), true).unwrap_or_else(|e| panic!("{e:?}"));
+    let outcome = feishu_import::import(&pages, spec.path(), true, &still_generates)
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let rendered = feishu_import::quarantine::render(&outcome, &[docs], spec.path());
-    let committed =
-        std::fs::read_to_string(spec_dir().join(feishu_codegen::spec::QUARANTINE_FILE)).unwrap();
+    let committed = std::fs::read_to_string(spec_dir().join(feishu_spec::QUARANTINE_FILE)).unwrap();
     assert!(
         rendered == committed,
         "spec/quarantine.yaml is not what an import of the whole docs leaves out; run \
@@ -270,7 +269,8 @@ fn broken_page(dir: &Path, name: &str, from: &str, to: &str) -> PathBuf {
 
 fn import_error(page: &Path) -> String {
     let spec = tempfile::tempdir().unwrap();
-    let errors = feishu_import::import(&[page.to_path_buf()], spec.path(), false).unwrap_err();
+    let errors = feishu_import::import(&[page.to_path_buf()], spec.path(), false, &still_generates)
+        .unwrap_err();
     assert_eq!(
         std::fs::read_dir(spec.path()).unwrap().count(),
         0,
@@ -349,14 +349,14 @@ fn one_bad_page_imports_none_unless_keep_going() {
     let good = spec_dir().join("helpdesk/v1/ticket/answer_user_query.source.md");
     let spec = tempfile::tempdir().unwrap();
     let pages = [good.clone(), bad.clone()];
-    assert!(feishu_import::import(&pages, spec.path(), false).is_err());
+    assert!(feishu_import::import(&pages, spec.path(), false, &still_generates).is_err());
     assert_eq!(
         std::fs::read_dir(spec.path()).unwrap().count(),
         0,
         "nothing is written"
     );
 
-    let outcome = feishu_import::import(&pages, spec.path(), true).unwrap();
+    let outcome = feishu_import::import(&pages, spec.path(), true, &still_generates).unwrap();
     assert_eq!(outcome.skipped.len(), 1);
     assert!(outcome.skipped[0].page.ends_with("bad.md"));
     assert!(outcome.skipped[0].problems[0].file.ends_with("bad.md"));
@@ -383,7 +383,7 @@ fn an_override_the_page_no_longer_needs_fails_loudly() {
     )
     .unwrap();
     let page = spec_dir().join("helpdesk/v1/ticket/answer_user_query.source.md");
-    let errors = feishu_import::import(&[page], spec.path(), false).unwrap_err();
+    let errors = feishu_import::import(&[page], spec.path(), false, &still_generates).unwrap_err();
     let text = errors[0].to_string();
     assert!(
         text.contains("answer_user_query.overrides.yaml")
@@ -411,7 +411,7 @@ fn the_same_endpoint_on_two_pages_is_imported_once_from_the_current_page() {
     // The order the pages are given in does not matter.
     for pages in [[&historic, &current], [&current, &historic]] {
         let pages: Vec<PathBuf> = pages.into_iter().cloned().collect();
-        let outcome = feishu_import::import(&pages, spec.path(), false).unwrap();
+        let outcome = feishu_import::import(&pages, spec.path(), false, &still_generates).unwrap();
         assert_eq!(outcome.imported(), 1);
         assert_eq!(outcome.superseded.len(), 1);
         assert_eq!(outcome.superseded[0].page, historic);
@@ -434,7 +434,7 @@ fn keep_going_leaves_out_the_pages_the_tree_checks_refuse_and_writes_the_rest() 
     assert!(refused.is_file() && good.is_file());
     let pages = vec![refused.clone(), good.clone()];
     let spec = tempfile::tempdir().unwrap();
-    let errors = feishu_import::import(&pages, spec.path(), false).unwrap_err();
+    let errors = feishu_import::import(&pages, spec.path(), false, &still_generates).unwrap_err();
     assert!(
         errors
             .iter()
@@ -445,7 +445,7 @@ fn keep_going_leaves_out_the_pages_the_tree_checks_refuse_and_writes_the_rest() 
         "nothing is written"
     );
 
-    let outcome = feishu_import::import(&pages, spec.path(), true).unwrap();
+    let outcome = feishu_import::import(&pages, spec.path(), true, &still_generates).unwrap();
     assert_eq!(outcome.imported(), 1);
     assert_eq!(outcome.skipped.len(), 1);
     assert_eq!(outcome.skipped[0].page, refused);
@@ -521,7 +521,7 @@ fn a_mirror_page_gives_the_same_spec_as_the_seed_page_of_its_endpoint() {
 /// description that says its label twice (`**注意事项**：注意事项：`), a scope whose name
 /// holds a callout (`发送消息V2 > **Tip**: …`).
 fn doc_text_problems(spec_dir: &Path) -> Vec<String> {
-    let spec = spec::load(spec_dir).unwrap_or_else(|d| panic!("{d}"));
+    let spec = feishu_spec::load(spec_dir).unwrap_or_else(|d| panic!("{d}"));
     let mut problems = Vec::new();
     for endpoint in &spec.endpoints {
         let (rel, spec) = (&endpoint.rel, &endpoint.spec);
@@ -574,7 +574,8 @@ fn seed_and_corpus_pages_read_as_the_docs_show_them() {
     let spec = work.path().join("spec");
     copy_overrides(&spec_dir(), &spec);
     copy_overrides(&root().join("tests/fixtures/import-overrides"), &spec);
-    feishu_import::import(&pages, &spec, false).unwrap_or_else(|e| panic!("{e:?}"));
+    feishu_import::import(&pages, &spec, false, &still_generates)
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let problems = doc_text_problems(&spec);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

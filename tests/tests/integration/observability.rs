@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use feishu::runtime::TokenKind;
 use feishu::{Client, RetryPolicy};
-use feishu_codegen::spec::LoadedEndpoint;
 use feishu_emulator::{Emulator, Fault, Target};
+use feishu_spec::LoadedEndpoint;
 use feishu_tests::endpoints::{self, CallOptions, request_json};
 use tracing_subscriber::fmt::format::FmtSpan;
 

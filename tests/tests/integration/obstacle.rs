@@ -2,7 +2,7 @@
 //! Rust must generate code that compiles with `#![deny(warnings)]` and documents without
 //! rustdoc warnings.
 
-use feishu_codegen::{output, spec};
+use feishu_codegen::output;
 use feishu_tests::root;
 use feishu_tests::scaffold::{cargo_check, cargo_doc, cargo_test, scaffold_crate};
 
@@ -167,7 +167,7 @@ fn a_spec_without_enums_compiles_without_warnings() {
 
 #[test]
 fn obstacle_course_validates() {
-    let loaded = spec::load(&fixture()).unwrap_or_else(|d| panic!("{d}"));
-    spec::validate(&loaded).unwrap_or_else(|d| panic!("{d}"));
+    let loaded = feishu_spec::load(&fixture()).unwrap_or_else(|d| panic!("{d}"));
+    feishu_spec::validate(&loaded).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(loaded.endpoints.len(), 6);
 }

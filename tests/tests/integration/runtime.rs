@@ -828,14 +828,14 @@ async fn marketplace_apps_use_the_app_ticket_and_per_tenant_tokens() {
 
 /// Whether the field has a maximum length small enough to exceed in a test (some pages
 /// give 2^32).
-fn breakable(field: &feishu_codegen::spec::model::Field) -> bool {
+fn breakable(field: &feishu_spec::model::Field) -> bool {
     field.rules.max_length.is_some_and(|max| max < 10_000)
 }
 
 /// Makes `value` break the first documented maximum length among `fields` that the example
 /// fills in, and returns the broken field's path in the body.
 fn break_a_length_rule(
-    fields: &[feishu_codegen::spec::model::Field],
+    fields: &[feishu_spec::model::Field],
     value: &mut Value,
     at: &str,
 ) -> Option<String> {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use feishu_codegen::Diagnostic;
+use feishu_spec::Diagnostic;
 
 const GOOD: &str = r#"
 title: Good

@@ -5,7 +5,7 @@
 //! `cargo bench -p feishu-bench`.
 
 use feishu_bench::synth::{self, Config};
-use feishu_codegen::{output, spec};
+use feishu_codegen::output;
 use feishu_tests::scaffold::{
     cargo_check, cargo_check_features, cargo_check_package, scaffold_crate,
 };
@@ -54,8 +54,8 @@ fn the_synthetic_crate_validates_and_compiles_per_feature() {
     let work = tempfile::tempdir().unwrap();
     let spec_dir = work.path().join("spec");
     synth::write(&synth::generate(SMOKE), &spec_dir).unwrap();
-    let loaded = spec::load(&spec_dir).unwrap_or_else(|d| panic!("{d}"));
-    spec::validate(&loaded).unwrap_or_else(|d| panic!("{d}"));
+    let loaded = feishu_spec::load(&spec_dir).unwrap_or_else(|d| panic!("{d}"));
+    feishu_spec::validate(&loaded).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(loaded.endpoints.len(), 50);
 
     let generated = feishu_codegen::generate(&spec_dir).unwrap_or_else(|d| panic!("{d}"));

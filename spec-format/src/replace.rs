@@ -1,5 +1,6 @@
-//! Replacing a set of files all or nothing, for codegen's output and the importer's spec
-//! tree: a run that fails part-way leaves the tree as it found it, and no staging file.
+//! Replacing a set of files all or nothing: a run that fails part-way leaves the tree as
+//! it found it, and no staging file. Both writers of trees use it: the importer for the
+//! spec tree, and codegen for its output.
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -11,19 +11,6 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
-/// The generated crate's own features (and its optional dependency), which no service may
-/// be named after, since each service is a feature too.
-pub const RESERVED_FEATURES: &[&str] = &[
-    "default",
-    "full",
-    "native-tls",
-    "roundtrip",
-    "rustls",
-    "rustls-aws-lc",
-    "schemars",
-    "websocket",
-];
-
 /// The name of a service version's shared-types file.
 pub const SHARED_TYPES_FILE: &str = "_types.yaml";
 /// How an event spec file's name ends: `<service>/<version>/<resource>/<name>.event.yaml`.
@@ -154,7 +141,7 @@ pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
             continue;
         }
         if file_name.ends_with(".overrides.yaml") {
-            // The importer's manual corrections; it applies them, codegen does not read them.
+            // The importer's manual corrections; it applies them, and they are not spec files.
             continue;
         }
         let is_event = file_name.ends_with(EVENT_SUFFIX);
@@ -177,38 +164,6 @@ pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
                     ),
                 );
             }
-        }
-        if let Some(service) = dirs
-            .first()
-            .filter(|s| RESERVED_FEATURES.contains(&s.as_str()))
-        {
-            diagnostics.push(
-                &file,
-                None,
-                "",
-                format!(
-                    "the service `{service}` would be a cargo feature of the generated crate, \
-                     and that name is taken by one of its own features ({})",
-                    RESERVED_FEATURES.join(", ")
-                ),
-            );
-            continue;
-        }
-        if let Some(service) = dirs.first().filter(|s| {
-            crate::naming::RESERVED_CRATES.contains(&crate::naming::service_crate(s).as_str())
-        }) {
-            diagnostics.push(
-                &file,
-                None,
-                "",
-                format!(
-                    "the service `{service}` would be the crate `{}`, and that name is taken \
-                     by one of the crates beside the services ({})",
-                    crate::naming::service_crate(service),
-                    crate::naming::RESERVED_CRATES.join(", ")
-                ),
-            );
-            continue;
         }
         match (dirs, stem) {
             ([service, version, resource], name) if is_event => pending.push(Pending::Event {

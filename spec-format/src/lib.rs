@@ -1,11 +1,25 @@
-//! The spec: its format, loading it from disk, and checking it.
+//! The Feishu endpoint spec format: the contract between the importer, which writes the
+//! YAML files under `spec/`, and the generator, which reads them. Neither depends on the
+//! other; both depend on this crate.
+//!
+//! - [`model`] is what one spec file may contain, and [`json_schema`] and its siblings
+//!   give its JSON Schema for editors;
+//! - [`load`] and [`load_all_with`] find and parse the files of a spec directory, every
+//!   value remembering where it was written ([`Located`]);
+//! - [`validate`] checks a loaded spec and resolves its named types ([`TypeRegistry`]);
+//! - every problem is a [`Diagnostic`] naming the file, line, column and field path;
+//! - [`replace`] writes a tree of files all or nothing, for both writers of trees.
 
+pub mod diagnostic;
 mod load;
 mod located;
 pub mod model;
+pub mod replace;
 mod type_expr;
 mod types;
 mod validate;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
 
 pub use load::{
     EVENT_SUFFIX, EndpointId, EventId, LoadedEndpoint, LoadedEvent, LoadedShared, Overlay,

@@ -556,7 +556,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::spec::{EndpointId, LoadedEndpoint, Spec, parse_str, validate};
+    use crate::{EndpointId, LoadedEndpoint, Spec, parse_str, validate};
 
     /// A spec of endpoint files given as `(resource/method, request fields, response
     /// fields)` under `svc/v1`, each a YAML flow list.
@@ -730,17 +730,19 @@ mod tests {
                     TypeScope::Resource(r) => r.as_str(),
                     TypeScope::Shared => "_types",
                 };
-                let name = crate::naming::doc_type_name(&k.name, k.variant.as_deref());
-                format!("{scope}::{name}")
+                match &k.variant {
+                    Some(variant) => format!("{scope}::{}@{variant}", k.name),
+                    None => format!("{scope}::{}", k.name),
+                }
             })
             .collect();
         assert_eq!(
             names,
             [
-                "other::Item",
-                "thing::CreateItem",
-                "thing::GetItem",
-                "thing::ItemId"
+                "other::item",
+                "thing::item@create",
+                "thing::item@get",
+                "thing::item_id"
             ]
         );
         // The same result whatever order the definitions come in.
