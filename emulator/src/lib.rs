@@ -90,7 +90,7 @@ pub struct EmulatorBuilder {
 impl EmulatorBuilder {
     /// Whether calls past an endpoint's documented rate limit are refused as Feishu
     /// refuses them (default: no): each endpoint's calls are counted per tenant against
-    /// the quotas its page states ([`Endpoint::rate_limit`](feishu::runtime::codegen::Endpoint::rate_limit)),
+    /// the quotas its page states (the rate limit in each operation's docs),
     /// and one past a quota gets HTTP 429 with code 99991400 and `x-ogw-ratelimit-reset`.
     pub fn enforce_rate_limits(mut self, enforce: bool) -> Self {
         self.enforce_rate_limits = enforce;

@@ -7,13 +7,11 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use crate::auth::TokenCache;
+use crate::auth::token::TokenKey;
+use crate::auth::{AppAuth, AppKind, AuthHttp};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
-
-/// The `User-Agent` of every request: the `feishu` crate and its version, which the
-/// runtime shares.
 
 /// Where the Open Platform is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +61,8 @@ pub(crate) struct Inner {
     pub(crate) base_url: String,
     /// Where `www` host endpoints go.
     pub(crate) www_url: String,
-    pub(crate) app_id: String,
-    pub(crate) app_secret: Secret,
+    /// The app's credentials and tokens.
+    pub(crate) auth: AppAuth,
     /// The whole `X-Lark-Helpdesk-Authorization` value: base64 of `id:token`.
     pub(crate) helpdesk: Option<Secret>,
     /// The helpdesk token itself, only to keep it out of errors.
@@ -73,42 +71,22 @@ pub(crate) struct Inner {
     pub(crate) timeout: Option<Duration>,
     pub(crate) call_timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
-    pub(crate) refresh_margin: Duration,
-    pub(crate) app_kind: AppKind,
-    pub(crate) tokens: TokenCache,
     /// Set when calls keep to the documented rate limits.
     pub(crate) pacer: Option<crate::retry::rate_limit::Pacer>,
-}
-
-/// How the app gets its tokens.
-pub(crate) enum AppKind {
-    /// An internal (自建) app: app_id and app_secret are enough.
-    Internal,
-    /// A marketplace (商店) app: the app token also needs the `app_ticket` Feishu pushes,
-    /// and each tenant that installed the app has its own tenant token.
-    Marketplace {
-        ticket: std::sync::RwLock<Option<Secret>>,
-    },
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
-            .field("app_id", &self.inner.app_id)
-            .field("app_secret", &self.inner.app_secret)
+            .field("app_id", &self.inner.auth.app_id)
+            .field("app_secret", &self.inner.auth.app_secret)
             .field("helpdesk", &self.inner.helpdesk.as_ref().map(|_| "***"))
-            .field("marketplace", &self.inner.app_kind.is_marketplace())
+            .field("marketplace", &self.inner.auth.kind.is_marketplace())
             .field("timeout", &self.inner.timeout)
             .field("call_timeout", &self.inner.call_timeout)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
-    }
-}
-
-impl AppKind {
-    fn is_marketplace(&self) -> bool {
-        matches!(self, AppKind::Marketplace { .. })
     }
 }
 
@@ -163,9 +141,43 @@ impl Client {
         ClientBuilder::new_marketplace(app_id, app_secret)
     }
 
+    /// Sets the `app_ticket` of a marketplace app, from the `app_ticket` event Feishu
+    /// pushes every hour. The app token is fetched with the newest ticket.
+    pub fn set_app_ticket(&self, ticket: impl Into<Secret>) {
+        self.inner.auth.set_app_ticket(ticket.into());
+    }
+
+    /// Asks Feishu to push the `app_ticket` event again
+    /// (`POST /open-apis/auth/v3/app_ticket/resend`), for a marketplace app that has lost
+    /// its ticket. The client also asks by itself when it needs a ticket it does not have.
+    pub async fn resend_app_ticket(&self) -> Result<()> {
+        self.inner.auth.resend_app_ticket(&self.auth_http()).await
+    }
+
+    /// The app's cached `tenant_access_token` (for `tenant_key`, for marketplace apps) or
+    /// `app_access_token`, fetched when missing or due for refresh.
+    pub(crate) async fn app_token(&self, key: &TokenKey) -> Result<Secret> {
+        self.inner.auth.app_token(&self.auth_http(), key).await
+    }
+
+    /// Drops `token` from the cache after Feishu refused it.
+    pub(crate) async fn evict_token(&self, key: &TokenKey, token: &Secret) {
+        self.inner.auth.evict_token(key, token).await;
+    }
+
+    /// The settings the app's token requests go out with.
+    fn auth_http(&self) -> AuthHttp<'_> {
+        AuthHttp {
+            http: &self.inner.http,
+            base_url: &self.inner.base_url,
+            timeout: self.inner.timeout,
+            max_response_bytes: self.inner.max_response_bytes,
+        }
+    }
+
     /// Whether this is a marketplace app's client.
     pub fn is_marketplace(&self) -> bool {
-        self.inner.app_kind.is_marketplace()
+        self.inner.auth.kind.is_marketplace()
     }
 
     /// The base URL calls go to, e.g. `https://open.feishu.cn`.
@@ -207,7 +219,7 @@ impl<C> ClientBuilder<C> {
     /// until it fits, counted per endpoint and tenant as Feishu counts, so a batch job
     /// paces itself instead of meeting 429s. Every attempt counts, retries included.
     /// Endpoints whose page states no quota (`特殊频控`) are not paced; a 429 from them
-    /// is retried as before. See [`Endpoint::rate_limit`](crate::call::request::Endpoint::rate_limit).
+    /// is retried as before. See [`Endpoint::rate_limit`](crate::call::endpoint::Endpoint::rate_limit).
     pub fn pace_rate_limits(mut self, pace: bool) -> Self {
         self.pace_rate_limits = pace;
         self
@@ -337,6 +349,13 @@ impl<C> ClientBuilder<C> {
             Some(http) => http,
             None => default_http_client()?,
         };
+        let kind = if self.marketplace {
+            AppKind::Marketplace {
+                ticket: std::sync::RwLock::new(None),
+            }
+        } else {
+            AppKind::Internal
+        };
         let helpdesk_token = self.helpdesk.as_ref().map(|(_, token)| token.clone());
         let helpdesk = self.helpdesk.map(|(id, token)| {
             let pair = format!("{id}:{}", token.expose());
@@ -347,24 +366,14 @@ impl<C> ClientBuilder<C> {
                 http,
                 www_url: self.base_url.www().to_owned(),
                 base_url,
-                app_id: self.app_id,
-                app_secret: self.app_secret,
                 helpdesk,
                 helpdesk_token,
                 max_response_bytes: self.max_response_bytes,
                 timeout: self.timeout,
                 call_timeout: self.call_timeout,
                 retry: self.retry,
-                refresh_margin: self.refresh_margin,
                 pacer: self.pace_rate_limits.then(Default::default),
-                app_kind: if self.marketplace {
-                    AppKind::Marketplace {
-                        ticket: std::sync::RwLock::new(None),
-                    }
-                } else {
-                    AppKind::Internal
-                },
-                tokens: TokenCache::default(),
+                auth: AppAuth::new(self.app_id, self.app_secret, kind, self.refresh_margin),
             }),
         }))
     }

@@ -26,10 +26,11 @@ mod types;
 pub mod wire;
 
 // What apps use, at the root.
-pub use auth::TokenKind;
+pub use auth::token::TokenKind;
+pub use call::endpoint::HttpMethod;
 pub use call::paging::{Items, Pages};
 pub use call::raw::RawRequest;
-pub use call::request::{Empty, HttpMethod};
+pub use call::request::Empty;
 pub use call::{Call, Metadata};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
 pub use error::{
@@ -47,13 +48,11 @@ pub use transfer::upload::UploadFile;
 /// it changes with the generator, in any release.
 #[doc(hidden)]
 pub mod codegen {
-    pub use crate::auth::TokenKind;
+    pub use crate::auth::token::TokenKind;
     pub use crate::call::Call;
-    pub use crate::call::paging::{NextPage, PageTokenIn, PagedItems, PagedRequest, Paging};
-    pub use crate::call::request::{
-        ApiRequest, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
-        push_path_param,
-    };
+    pub use crate::call::endpoint::{Endpoint, Envelope, Host, HttpMethod, PageTokenIn, Paging};
+    pub use crate::call::paging::{NextPage, PagedItems, PagedRequest};
+    pub use crate::call::request::{ApiRequest, Empty, ParamValue, Params, push_path_param};
     pub use crate::call::response::Payload;
     pub use crate::client::Client;
     pub use crate::error::{DocumentedError, FieldViolation};

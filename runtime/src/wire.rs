@@ -2,7 +2,8 @@
 //! leaf of the crate: the modules that send and read requests take their names from here,
 //! and the emulator and tests that play Feishu's side use the same constants.
 
-/// The `User-Agent` the client sends.
+/// The `User-Agent` of every request: the `feishu` crate and its version, which the
+/// runtime shares.
 pub const USER_AGENT: &str = concat!("feishu/", env!("CARGO_PKG_VERSION"));
 
 /// The header helpdesk endpoints need besides the access token.

@@ -14,32 +14,6 @@ use crate::call::Call;
 use crate::call::request::ApiRequest;
 use crate::error::{Error, Result};
 
-/// Where a paged endpoint carries its page token and its results, by their wire names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Paging {
-    /// Where the request sends the page token.
-    pub token_in: PageTokenIn,
-    /// The request's page token parameter (`page_token`).
-    pub request_token: &'static str,
-    /// The response field with the next page's token (`page_token` or `next_page_token`).
-    pub response_token: &'static str,
-    /// The response field that says whether there is a next page (`has_more`), where the
-    /// endpoint has one.
-    pub has_more: Option<&'static str>,
-    /// The response field that lists the page's results, where the response has exactly
-    /// one list.
-    pub items: Option<&'static str>,
-}
-
-/// Where a request sends its page token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageTokenIn {
-    /// A query parameter.
-    Query,
-    /// A field of the JSON body.
-    Body,
-}
-
 /// What a page says of the next one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NextPage<'r> {

@@ -4,9 +4,10 @@
 
 use std::fmt;
 
-use crate::auth::TokenKind;
+use crate::auth::token::TokenKind;
 use crate::call::Call;
-use crate::call::request::{ApiRequest, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params};
+use crate::call::endpoint::{Endpoint, Envelope, Host, HttpMethod};
+use crate::call::request::{ApiRequest, ParamValue, Params};
 use crate::client::Client;
 use crate::error::FieldViolation;
 

@@ -6,10 +6,10 @@ use std::borrow::Cow;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use crate::auth::TokenKind;
+use crate::call::endpoint::Endpoint;
 use crate::call::response::Payload;
-use crate::error::{DocumentedError, FieldViolation};
-use crate::transfer::upload::{FilePart, UploadFile};
+use crate::error::FieldViolation;
+use crate::transfer::upload::UploadFile;
 
 /// A request to one endpoint. Implemented by every generated `…Request` type.
 pub trait ApiRequest: Send + Sync {
@@ -63,109 +63,6 @@ pub trait ApiRequest: Send + Sync {
     fn validate(&self, out: &mut Vec<FieldViolation>) {
         let _ = out;
     }
-}
-
-/// An endpoint's documented facts.
-#[derive(Debug)]
-pub struct Endpoint {
-    /// `service.version.resource.method`, e.g. `helpdesk.v1.ticket.update`.
-    pub id: &'static str,
-    /// The HTTP method.
-    pub method: HttpMethod,
-    /// The host that serves the endpoint.
-    pub host: Host,
-    /// The documented path, with `:name` placeholders.
-    pub path: &'static str,
-    /// The access tokens the endpoint accepts, in the doc's order. Empty: none is sent.
-    pub tokens: &'static [TokenKind],
-    /// Whether the endpoint needs the `X-Lark-Helpdesk-Authorization` header.
-    pub helpdesk: bool,
-    /// Where the response carries its payload.
-    pub envelope: Envelope,
-    /// An upload's file parts; an endpoint with any takes a `multipart/form-data` body.
-    pub files: &'static [FilePart],
-    /// The error codes the doc page lists.
-    pub errors: &'static [DocumentedError],
-    /// The endpoint's doc page.
-    pub doc_url: &'static str,
-    /// Where a paged list carries its page token and results; `None` for other endpoints.
-    pub paging: Option<crate::call::paging::Paging>,
-    /// The quotas of the rate limit the page states (`1000 次/分钟、50 次/秒` is two), which
-    /// [`ClientBuilder::pace_rate_limits`](crate::client::ClientBuilder::pace_rate_limits) keeps
-    /// calls within. Empty when the page states none (`特殊频控`, or nothing).
-    pub rate_limit: &'static [crate::retry::rate_limit::Quota],
-}
-
-impl Endpoint {
-    /// The doc page's entry for an error code, if it lists one: the row with the same HTTP
-    /// status if there is one, else the first row with the code.
-    pub fn documented_error(&self, code: i64, status: u16) -> Option<&'static DocumentedError> {
-        let rows = || self.errors.iter().filter(move |e| e.code == code);
-        rows()
-            .find(|e| e.http_status == Some(status))
-            .or_else(|| rows().next())
-    }
-}
-
-/// The host an endpoint is served on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Host {
-    /// The Open Platform, `open.feishu.cn` or `open.larksuite.com`: every path below
-    /// `/open-apis/`.
-    Open,
-    /// `www.feishu.cn` or `www.larksuite.com`: the old approval API below
-    /// `/approval/openapi/`.
-    Www,
-}
-
-/// An HTTP method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)] // The variants are the methods of the same names.
-pub enum HttpMethod {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl HttpMethod {
-    /// The method's name, e.g. `POST`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HttpMethod::Get => "GET",
-            HttpMethod::Post => "POST",
-            HttpMethod::Put => "PUT",
-            HttpMethod::Patch => "PATCH",
-            HttpMethod::Delete => "DELETE",
-        }
-    }
-
-    pub(crate) fn to_reqwest(self) -> reqwest::Method {
-        match self {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Post => reqwest::Method::POST,
-            HttpMethod::Put => reqwest::Method::PUT,
-            HttpMethod::Patch => reqwest::Method::PATCH,
-            HttpMethod::Delete => reqwest::Method::DELETE,
-        }
-    }
-
-    /// Whether repeating the request has the same effect as sending it once.
-    pub fn is_idempotent(self) -> bool {
-        !matches!(self, HttpMethod::Post | HttpMethod::Patch)
-    }
-}
-
-/// Where a response carries its payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Envelope {
-    /// `{"code": 0, "msg": "success", "data": {…}}`: the payload is `data`.
-    Data,
-    /// `{"code": 0, "msg": "…", …}`: the payload is the whole body (the auth endpoints).
-    Flat,
-    /// The body is a file (`返回文件二进制流`); an error still comes as Feishu's JSON.
-    File,
 }
 
 /// The empty object a response without data carries (`"data": {}`).

@@ -5,7 +5,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::call::request::{Endpoint, Envelope};
+use crate::call::endpoint::{Endpoint, Envelope};
 use crate::error::snippet;
 use crate::error::{ApiError, Error, FieldViolation, Result};
 use crate::transfer::download::{Download, FileAnswer};

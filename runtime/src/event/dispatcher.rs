@@ -17,7 +17,7 @@ use super::crypto::{EncryptKey, same_token};
 use super::dedup::{Claim, Claimed, Seen};
 use super::envelope::{self, Delivery, EventContext, Incoming, RawEvent};
 use super::replay::{self, parse_epoch};
-use super::service::{Reply, WebhookRequest, WebhookResponse};
+use super::webhook::{Reply, WebhookRequest, WebhookResponse};
 use super::{BoxError, Event, WebhookError};
 use crate::client::Client;
 use crate::secret::Secret;
@@ -473,7 +473,7 @@ impl Inner {
         if delivery.context.event_type != APP_TICKET || !client.is_marketplace() {
             return false;
         }
-        let app_id = &client.inner.app_id;
+        let app_id = &client.inner.auth.app_id;
         if delivery
             .context
             .app_id

@@ -49,6 +49,7 @@ mod error;
 mod long_connection;
 mod replay;
 mod service;
+mod webhook;
 
 pub use card::{
     CARD_ACTION_TRIGGER, Card, CardAction, CardActionData, CardContext, CardOperator, CardResponse,
@@ -66,7 +67,7 @@ pub use long_connection::{
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_PING_INTERVAL, DEFAULT_RECONNECT_INTERVAL,
     DEFAULT_RECONNECT_NONCE, LongConnection, LongConnectionError,
 };
-pub use service::{WebhookRequest, WebhookResponse};
+pub use webhook::{WebhookRequest, WebhookResponse};
 
 /// A typed event payload: the `event` object of the envelope Feishu pushes, for one event
 /// type. Generated for every event page (`feishu::im::v1::message::MessageReceiveEvent`).

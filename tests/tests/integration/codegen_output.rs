@@ -42,10 +42,14 @@ fn assert_snapshots(spec: &std::path::Path, snapshot_dir: &str) {
 
 /// A file's snapshot: its module path for Rust (`im__v2__chat_button`, a service crate's
 /// root `im__mod`, the `feishu` crate's `src/services.rs` just `mod`), `im__Cargo.toml`
-/// for a service crate's other files, and its name for a file beside the service crates.
+/// for a service crate's other files, its name for a file beside the service crates, and
+/// `feishu__Cargo.toml` and `feishu__lib` for the `feishu` crate's rendered templates.
 fn snapshot_name(path: &str) -> String {
-    if path == feishu_codegen::emit::SERVICES_FILE {
-        return "mod".to_owned();
+    match path {
+        feishu_codegen::emit::SERVICES_FILE => return "mod".to_owned(),
+        feishu_codegen::emit::MANIFEST => return "feishu__Cargo.toml".to_owned(),
+        feishu_codegen::emit::LIB_RS => return "feishu__lib".to_owned(),
+        _ => {}
     }
     let path = path
         .strip_prefix("services/")

@@ -110,7 +110,7 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
     for expected in [
         // An event's payload is named after its resource and name, and knows its type.
         "pub struct ProfileChangedEvent {",
-        "impl ::feishu_runtime::event::Event for ProfileChangedEvent {",
+        "impl ::feishu_runtime::codegen::Event for ProfileChangedEvent {",
         "const EVENT_TYPE: &'static str = \"obstacle.profile.changed_v1\";",
         "pub r#type: Option<String>,",
         "pub self_: Option<i64>,",

@@ -121,7 +121,10 @@ fn reserved_features_are_the_facades_own_features() {
         .collect();
     // The features the generated lines add besides one per service.
     let generated = BTreeSet::from(["full", "roundtrip", "schemars"]);
-    let reserved: BTreeSet<&str> = feishu_codegen::RESERVED_FEATURES.iter().copied().collect();
+    let reserved: BTreeSet<&str> = feishu_codegen::naming::RESERVED_FEATURES
+        .iter()
+        .copied()
+        .collect();
     assert_eq!(
         reserved,
         own.union(&generated).copied().collect(),

@@ -77,10 +77,10 @@ struct AnswerData {
 pub(crate) async fn fetch(client: &Client) -> Result<Endpoint, LongConnectionError> {
     let inner = &client.inner;
     let mut redactor = Redactor::default();
-    redactor.add(inner.app_secret.expose());
+    redactor.add(inner.auth.app_secret.expose());
     let body = serde_json::json!({
-        "AppID": inner.app_id,
-        "AppSecret": inner.app_secret.expose(),
+        "AppID": inner.auth.app_id,
+        "AppSecret": inner.auth.app_secret.expose(),
     });
     let request = inner
         .http
