@@ -11,7 +11,7 @@ use http_body_util::Full;
 use super::WebhookError;
 use super::card::CardResponse;
 
-/// A request Feishu posted, its body read whole: what [`Dispatcher::handle`] takes, for
+/// A request Feishu posted, its body read whole: what [`Dispatcher::handle`](super::Dispatcher::handle) takes, for
 /// servers that are not tower-based.
 #[derive(Clone, Default)]
 pub struct WebhookRequest {
