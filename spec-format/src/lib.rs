@@ -31,6 +31,7 @@ pub use types::{TypeEntry, TypeKey, TypeRegistry, TypeScope};
 pub use validate::{MAX_FIELDS, option_keys, validate, validate_loaded};
 
 /// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
+#[cfg(feature = "schema")]
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(model::EndpointSpec);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
@@ -39,6 +40,7 @@ pub fn json_schema() -> String {
 }
 
 /// The JSON Schema of an event spec file (`<name>.event.yaml`).
+#[cfg(feature = "schema")]
 pub fn event_json_schema() -> String {
     let schema = schemars::schema_for!(model::EventSpec);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
@@ -47,6 +49,7 @@ pub fn event_json_schema() -> String {
 }
 
 /// The JSON Schema of a `_types.yaml` file.
+#[cfg(feature = "schema")]
 pub fn shared_types_json_schema() -> String {
     let schema = schemars::schema_for!(model::SharedTypes);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");

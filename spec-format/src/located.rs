@@ -4,9 +4,11 @@
 //! position to give an error a line and column. `Located<T>` is transparent everywhere else:
 //! it serializes as `T` and its JSON Schema is `T`'s.
 
+#[cfg(feature = "schema")]
 use std::borrow::Cow;
 use std::fmt;
 
+#[cfg(feature = "schema")]
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -73,6 +75,7 @@ impl<T: Serialize> Serialize for Located<T> {
     }
 }
 
+#[cfg(feature = "schema")]
 impl<T: JsonSchema> JsonSchema for Located<T> {
     fn inline_schema() -> bool {
         T::inline_schema()

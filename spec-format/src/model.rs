@@ -6,6 +6,7 @@
 //! endpoints of that service version. `spec/schema.json` is generated from these types
 //! (`cargo xtask schema`), so editors can validate the files as they are written.
 
+#[cfg(feature = "schema")]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,7 +14,8 @@ use serde_json::Value;
 use super::located::Located;
 
 /// One endpoint, as documented on one Feishu doc page.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSpec {
     /// The page title, e.g. `更新工单详情`.
@@ -99,7 +101,8 @@ pub fn is_multipart(content_type: &str) -> bool {
 
 /// One event (or callback) type Feishu pushes to an app, as documented on one event page:
 /// `spec/<service>/<version>/<resource>/<name>.event.yaml`.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventSpec {
     /// The page title, e.g. `接收消息`.
@@ -140,14 +143,16 @@ pub struct EventSpec {
 }
 
 /// `spec/<service>/<version>/_types.yaml`: object types shared by a service version.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SharedTypes {
     pub types: Vec<TypeDef>,
 }
 
 /// Where an endpoint is served.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApiHost {
     /// `open.feishu.cn` / `open.larksuite.com`: every path below `/open-apis/`.
@@ -171,9 +176,8 @@ impl ApiHost {
     }
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -196,7 +200,8 @@ impl HttpMethod {
 }
 
 /// 支持的应用类型.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AppType {
     /// 自建应用: an app built by the tenant for itself.
@@ -206,9 +211,8 @@ pub enum AppType {
 }
 
 /// An access token kind.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     /// `tenant_access_token`: the app acting for a tenant.
@@ -220,7 +224,8 @@ pub enum TokenKind {
 }
 
 /// A permission scope, e.g. `helpdesk:all` named `更新服务台资源详情`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     /// The scope's identifier.
@@ -231,7 +236,8 @@ pub struct Scope {
 }
 
 /// A parameter, or a field of an object.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Field {
     /// The name on the wire.
@@ -278,7 +284,8 @@ pub struct Field {
 }
 
 /// One documented option value and what it means.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnumOption {
     /// The value on the wire: a string or an integer, matching the field's type.
@@ -296,7 +303,8 @@ pub struct EnumOption {
 }
 
 /// Validation rules. Lengths count characters for strings and items for arrays.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -322,7 +330,8 @@ impl Rules {
 }
 
 /// A JSON body: either the fields listed inline, or a named object type.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Payload {
     /// A named object type that is the whole body (defined elsewhere).
@@ -334,7 +343,8 @@ pub struct Payload {
 }
 
 /// The response body.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Response {
     /// Where the payload sits. Most endpoints wrap it as `{"code", "msg", "data": {…}}`;
@@ -351,7 +361,8 @@ pub struct Response {
     pub file: bool,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Envelope {
     #[default]
@@ -360,7 +371,8 @@ pub enum Envelope {
 }
 
 /// A named object type.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TypeDef {
     /// The doc's own name for the type, in snake_case (`notification_user`).
@@ -371,7 +383,8 @@ pub struct TypeDef {
 }
 
 /// One row of the error-code table.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorCode {
     /// The HTTP status the error comes with, where the page gives it.
@@ -387,7 +400,8 @@ pub struct ErrorCode {
 }
 
 /// Examples, as the JSON text the page shows.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Examples {
     /// The request body example.

@@ -51,14 +51,16 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.split_first() {
         Some((command, rest)) if command == "codegen" => codegen(rest),
-        Some((command, rest)) if command == "schema" => schema(rest),
         Some((command, rest)) if command == "import" => import(rest),
         Some((command, rest)) if command == "update" => update(rest),
         // The harnesses are binaries of their own crates, so that this one (and the
         // README's first command, `cargo xtask codegen`) compiles neither.
-        Some((command, _)) if command == "synth" => harness("feishu-bench", "synth", &args),
+        Some((command, rest)) if command == "synth" => harness("feishu-bench", "synth", None, rest),
+        Some((command, rest)) if command == "schema" => {
+            harness("feishu-spec", "spec-schema", Some("schema"), rest)
+        }
         Some((command, _)) if command == "fuzz" || command == "budgets" => {
-            harness("feishu-fuzz", "feishu-fuzz", &args)
+            harness("feishu-fuzz", "feishu-fuzz", None, &args)
         }
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             print!("{}", usage());
@@ -80,17 +82,25 @@ fn usage() -> String {
     USAGE.to_owned()
 }
 
-/// Runs a command that a harness binary carries out (`synth`: the bench crate's; `fuzz`
-/// and `budgets`: the fuzz crate's) through `cargo run`, with the command's arguments.
-fn harness(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
+/// Runs a command that a binary of another crate carries out (`synth`: the bench crate's;
+/// `fuzz` and `budgets`: the fuzz crate's; `schema`: the spec crate's, with its `schema`
+/// feature) through `cargo run`, so that this binary compiles none of them.
+fn harness(
+    package: &str,
+    bin: &str,
+    features: Option<&str>,
+    args: &[String],
+) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = std::process::Command::new(cargo);
     command
         .current_dir(root())
-        .args(["run", "--quiet", "--package", package, "--bin", bin, "--"]);
-    // `synth`'s binary takes its arguments alone; the fuzz binary takes the command too.
-    let args = if bin == "synth" { &args[1..] } else { args };
+        .args(["run", "--quiet", "--package", package, "--bin", bin]);
+    if let Some(features) = features {
+        command.args(["--features", features]);
+    }
     let status = command
+        .arg("--")
         .args(args)
         .status()
         .map_err(|err| format!("cannot run cargo: {err}"))?;
@@ -98,8 +108,7 @@ fn harness(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{} failed ({status})",
-            args.first().map_or(bin, String::as_str)
+            "`cargo run --package {package} --bin {bin}` failed ({status})"
         ))
     }
 }
@@ -239,40 +248,6 @@ fn codegen(args: &[String]) -> Result<(), String> {
              record {recording:.2?}",
             t.load, t.validate, t.lower, t.tokens, t.format
         );
-    }
-    Ok(())
-}
-
-fn schema(args: &[String]) -> Result<(), String> {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
-        _ => return Err(format!("schema: unknown arguments {args:?}\n\n{USAGE}")),
-    };
-    let files = [
-        (root().join("spec/schema.json"), feishu_spec::json_schema()),
-        (
-            root().join("spec/shared-types.schema.json"),
-            feishu_spec::shared_types_json_schema(),
-        ),
-        (
-            root().join("spec/event.schema.json"),
-            feishu_spec::event_json_schema(),
-        ),
-    ];
-    for (path, content) in files {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        if current == content {
-            continue;
-        }
-        if check {
-            return Err(format!(
-                "{} is out of date: run `cargo xtask schema`",
-                path.display()
-            ));
-        }
-        std::fs::write(&path, content).map_err(|err| format!("{}: {err}", path.display()))?;
-        println!("wrote {}", path.display());
     }
     Ok(())
 }
