@@ -83,31 +83,60 @@ pub(crate) async fn prepare<'a>(
     options: &Options,
     parts: Parts<'a>,
 ) -> Result<Prepared<'a>> {
-    let inner = &client.inner;
-    let invalid = |message: &str| Error::InvalidRequest {
+    let invalid = |message: String| Error::InvalidRequest {
         endpoint: endpoint.id,
-        message: message.to_owned(),
+        message,
         violations: Vec::new(),
     };
     if let Some(policy) = &options.retry {
-        policy.check().map_err(|err| invalid(&err.to_string()))?;
+        policy.check().map_err(|err| invalid(err.to_string()))?;
     }
+    let auth = choose_auth(client, endpoint, options).map_err(invalid)?;
+    let helpdesk = helpdesk(client, endpoint).map_err(invalid)?;
+    let Parts {
+        path,
+        query,
+        body,
+        headers: params,
+    } = parts;
+    let url = url(client, endpoint, &path, &query).map_err(invalid)?;
+    let body = body.map_err(invalid)?;
+    let headers = headers(options, &params, &body, helpdesk, &auth).map_err(invalid)?;
+    let body = match body {
+        Body::None => ReadyBody::None,
+        Body::Json(json) => ReadyBody::Json(json),
+        Body::Form { fields, files } => {
+            ReadyBody::Form(Upload::check(endpoint.id, endpoint.files, fields, files).await?)
+        }
+    };
+    Ok(Prepared {
+        url,
+        headers,
+        body,
+        auth,
+    })
+}
 
+/// The token the call sends: the caller's user token, the app's own (for the tenant a
+/// marketplace app names), or none; refused when the endpoint does not take it.
+fn choose_auth(
+    client: &Client,
+    endpoint: &'static Endpoint,
+    options: &Options,
+) -> std::result::Result<Auth, String> {
     let auth = match (&options.user_access_token, endpoint.tokens) {
         (Some(token), tokens) if tokens.contains(&TokenKind::User) => Auth::User(token.clone()),
-        (Some(_), _) => {
-            return Err(invalid("the endpoint does not accept a user_access_token"));
-        }
+        (Some(_), _) => return Err("the endpoint does not accept a user_access_token".into()),
         (None, []) => Auth::None,
         (None, tokens) => {
-            let kind = *tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
-                invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token")
-            })?;
-            let tenant_key = match (&inner.auth.kind, kind, &options.tenant_key) {
+            let kind = *tokens.iter().find(|t| **t != TokenKind::User).ok_or(
+                "the endpoint only accepts a user_access_token: set one with Call::user_access_token",
+            )?;
+            let tenant_key = match (&client.inner.auth.kind, kind, &options.tenant_key) {
                 (AppKind::Marketplace { .. }, TokenKind::Tenant, None) => {
-                    return Err(invalid(
-                        "a marketplace app acts for a tenant: name it with Call::tenant_key",
-                    ));
+                    return Err(
+                        "a marketplace app acts for a tenant: name it with Call::tenant_key".into(),
+                    );
                 }
                 (AppKind::Marketplace { .. }, TokenKind::Tenant, Some(key)) => Some(key.clone()),
                 _ => None,
@@ -115,56 +144,73 @@ pub(crate) async fn prepare<'a>(
             Auth::App(TokenKey { kind, tenant_key })
         }
     };
-    if options.tenant_key.is_some()
-        && !matches!(
-            &auth,
-            Auth::App(TokenKey {
-                tenant_key: Some(_),
-                ..
-            })
-        )
-    {
-        return Err(invalid(
-            "a tenant_key only applies to a marketplace app's tenant_access_token calls",
-        ));
+    let for_a_tenant = matches!(
+        &auth,
+        Auth::App(TokenKey {
+            tenant_key: Some(_),
+            ..
+        })
+    );
+    if options.tenant_key.is_some() && !for_a_tenant {
+        return Err(
+            "a tenant_key only applies to a marketplace app's tenant_access_token calls".into(),
+        );
     }
-    let helpdesk = match (endpoint.helpdesk, &inner.helpdesk) {
-        (false, _) => None,
-        (true, Some(value)) => Some(value.clone()),
-        (true, None) => {
-            return Err(invalid(
-                "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk",
-            ));
-        }
-    };
-    let Parts {
-        path,
-        query,
-        body,
-        headers: params,
-    } = parts;
+    Ok(auth)
+}
+
+/// The URL: the endpoint's host, the request's path and its query parameters.
+fn url(
+    client: &Client,
+    endpoint: &'static Endpoint,
+    path: &str,
+    query: &Params,
+) -> std::result::Result<reqwest::Url, String> {
     // Documented paths have no empty segments (but a trailing slash, for a few), so an
     // empty one is an empty parameter, which would address another endpoint. A raw call
     // (no documented path) has checked its own path.
     let segments = match endpoint.path.ends_with('/') {
-        true => path.strip_suffix('/').unwrap_or(&path),
-        false => &path,
+        true => path.strip_suffix('/').unwrap_or(path),
+        false => path,
     };
     if !endpoint.path.is_empty() && segments.split('/').skip(1).any(str::is_empty) {
-        return Err(invalid("a path parameter is empty"));
+        return Err("a path parameter is empty".into());
     }
     let base_url = match endpoint.host {
-        Host::Open => &inner.base_url,
-        Host::Www => &inner.www_url,
+        Host::Open => &client.inner.base_url,
+        Host::Www => &client.inner.www_url,
     };
     let mut url = reqwest::Url::parse(&format!("{base_url}{path}"))
-        .map_err(|err| invalid(&format!("bad URL: {err}")))?;
+        .map_err(|err| format!("bad URL: {err}"))?;
     if !query.0.is_empty() {
         url.query_pairs_mut().extend_pairs(query.iter());
     }
-    let body = body.map_err(|message| invalid(&message))?;
-    // Later entries win: documented parameters, then the request id, then the caller's
-    // own headers.
+    Ok(url)
+}
+
+/// The `X-Lark-Helpdesk-Authorization` value, for an endpoint that needs it.
+fn helpdesk<'c>(
+    client: &'c Client,
+    endpoint: &'static Endpoint,
+) -> std::result::Result<Option<&'c Secret>, String> {
+    match (endpoint.helpdesk, &client.inner.helpdesk) {
+        (false, _) => Ok(None),
+        (true, Some(value)) => Ok(Some(value)),
+        (true, None) => Err(
+            "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk".into(),
+        ),
+    }
+}
+
+/// The headers every attempt sends (the app token aside, which each attempt sets). Later
+/// entries win: documented parameters, then the request id, then the caller's own headers.
+fn headers(
+    options: &Options,
+    params: &Params,
+    body: &Body<'_>,
+    helpdesk: Option<&Secret>,
+    auth: &Auth,
+) -> std::result::Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
     headers.insert(
         USER_AGENT,
@@ -185,38 +231,22 @@ pub(crate) async fn prepare<'a>(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()));
     for (name, value) in params.iter().chain(request_id).chain(custom) {
-        let name = HeaderName::try_from(name)
-            .map_err(|err| invalid(&format!("header name {name:?}: {err}")))?;
-        let value = HeaderValue::try_from(value)
-            .map_err(|err| invalid(&format!("header {name}: {err}")))?;
+        let name =
+            HeaderName::try_from(name).map_err(|err| format!("header name {name:?}: {err}"))?;
+        let value = HeaderValue::try_from(value).map_err(|err| format!("header {name}: {err}"))?;
         headers.insert(name, value);
     }
     if let Some(helpdesk) = helpdesk {
         let mut value = HeaderValue::try_from(helpdesk.expose())
-            .map_err(|_| invalid("the helpdesk credentials are not a valid header value"))?;
+            .map_err(|_| "the helpdesk credentials are not a valid header value")?;
         value.set_sensitive(true);
         headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
     }
-    if let Auth::User(token) = &auth {
-        headers.insert(
-            AUTHORIZATION,
-            bearer(token)
-                .ok_or_else(|| invalid("the user_access_token is not a valid header value"))?,
-        );
+    if let Auth::User(token) = auth {
+        let value = bearer(token).ok_or("the user_access_token is not a valid header value")?;
+        headers.insert(AUTHORIZATION, value);
     }
-    let body = match body {
-        Body::None => ReadyBody::None,
-        Body::Json(json) => ReadyBody::Json(json),
-        Body::Form { fields, files } => {
-            ReadyBody::Form(Upload::check(endpoint.id, endpoint.files, fields, files).await?)
-        }
-    };
-    Ok(Prepared {
-        url,
-        headers,
-        body,
-        auth,
-    })
+    Ok(headers)
 }
 
 /// A request ready to send, but for the app's access token, which each attempt fetches
