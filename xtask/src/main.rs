@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use feishu_codegen::output;
-use feishu_spec::{Diagnostics, Overlay};
 use stamp::Stamp;
 
+#[cfg(feature = "import")]
+mod import;
 mod stamp;
 
 const USAGE: &str = "\
@@ -51,8 +52,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.split_first() {
         Some((command, rest)) if command == "codegen" => codegen(rest),
-        Some((command, rest)) if command == "import" => import(rest),
-        Some((command, rest)) if command == "update" => update(rest),
+        Some((command, rest)) if command == "import" || command == "update" => {
+            import_command(command, rest, &args)
+        }
         // The harnesses are binaries of their own crates, so that this one (and the
         // README's first command, `cargo xtask codegen`) compiles neither.
         Some((command, rest)) if command == "synth" => harness("feishu-bench", "synth", None, rest),
@@ -75,6 +77,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `import` or `update`, with the importer compiled in.
+#[cfg(feature = "import")]
+fn import_command(command: &str, rest: &[String], _args: &[String]) -> Result<(), String> {
+    match command {
+        "import" => import::import(rest),
+        _ => import::update(rest),
+    }
+}
+
+/// `import` or `update`: this build has no importer, so xtask runs again with it.
+#[cfg(not(feature = "import"))]
+fn import_command(_command: &str, _rest: &[String], args: &[String]) -> Result<(), String> {
+    harness("xtask", "xtask", Some("import"), args)
 }
 
 /// Every command's usage.
@@ -250,97 +267,4 @@ fn codegen(args: &[String]) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-fn import(args: &[String]) -> Result<(), String> {
-    let mut spec_dir = root().join("spec");
-    let mut keep_going = false;
-    let mut quarantine = false;
-    let mut pages = Vec::new();
-    let mut roots = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--spec" => spec_dir = iter.next().ok_or("--spec needs a directory")?.into(),
-            "--keep-going" => keep_going = true,
-            "--quarantine" => quarantine = true,
-            flag if flag.starts_with("--") => {
-                return Err(format!("import: unknown argument `{flag}`\n\n{USAGE}"));
-            }
-            dir if Path::new(dir).is_dir() => {
-                let found = feishu_import::batch::doc_pages(Path::new(dir))
-                    .map_err(|err| format!("{dir}: {err}"))?;
-                pages.extend(found);
-                roots.push(PathBuf::from(dir));
-            }
-            page => pages.push(PathBuf::from(page)),
-        }
-    }
-    if pages.is_empty() {
-        return Err(format!("import: name at least one page\n\n{USAGE}"));
-    }
-    let outcome = run_import(&pages, &spec_dir, keep_going)?;
-    if quarantine {
-        let path = spec_dir.join(feishu_spec::QUARANTINE_FILE);
-        let text = feishu_import::quarantine::render(&outcome, &roots, &spec_dir);
-        std::fs::write(&path, text).map_err(|err| format!("{}: {err}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
-}
-
-/// The check an import runs before it writes anything: the spec tree as the import would
-/// leave it still generates.
-fn still_generates(spec_dir: &Path, overlay: &Overlay) -> Result<(), Diagnostics> {
-    feishu_codegen::generate_with(spec_dir, overlay).map(drop)
-}
-
-fn run_import(
-    pages: &[PathBuf],
-    spec_dir: &Path,
-    keep_going: bool,
-) -> Result<feishu_import::Outcome, String> {
-    let started = Instant::now();
-    let outcome =
-        feishu_import::import(pages, spec_dir, keep_going, &still_generates).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
-            format!("{}\nimport: nothing was written", lines.join("\n"))
-        })?;
-    for warning in &outcome.warnings {
-        eprintln!("warning: {warning}");
-    }
-    for skipped in &outcome.skipped {
-        for problem in &skipped.problems {
-            eprintln!("skipped: {problem}");
-        }
-    }
-    for superseded in &outcome.superseded {
-        eprintln!(
-            "superseded: {} documents the same endpoint as {}, which is imported",
-            superseded.page.display(),
-            superseded.by.display()
-        );
-    }
-    print!("{}", feishu_import::quarantine::summary(&outcome));
-    println!(
-        "import: {} files written, {} unchanged, {} replaced pages removed in {:.0?}",
-        outcome.written.len(),
-        outcome.unchanged,
-        outcome.removed.len(),
-        started.elapsed()
-    );
-    Ok(outcome)
-}
-
-fn update(args: &[String]) -> Result<(), String> {
-    let spec_dir = match args {
-        [] => root().join("spec"),
-        [flag, dir] if flag == "--spec" => PathBuf::from(dir),
-        _ => return Err(format!("update: unknown arguments {args:?}\n\n{USAGE}")),
-    };
-    let pages = feishu_import::kept_pages(&spec_dir)
-        .map_err(|err| format!("{}: {err}", spec_dir.display()))?;
-    run_import(&pages, &spec_dir, false)?;
-    let spec_arg = spec_dir.to_string_lossy().into_owned();
-    codegen(&["--spec".to_owned(), spec_arg])
 }
