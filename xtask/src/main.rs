@@ -65,10 +65,10 @@ fn main() -> ExitCode {
             harness("feishu-fuzz", "feishu-fuzz", None, &args)
         }
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
-            print!("{}", usage());
+            print!("{USAGE}");
             Ok(())
         }
-        _ => Err(format!("unknown or missing command\n\n{}", usage())),
+        _ => Err(format!("unknown or missing command\n\n{USAGE}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,11 +92,6 @@ fn import_command(command: &str, rest: &[String], _args: &[String]) -> Result<()
 #[cfg(not(feature = "import"))]
 fn import_command(_command: &str, _rest: &[String], args: &[String]) -> Result<(), String> {
     harness("xtask", "xtask", Some("import"), args)
-}
-
-/// Every command's usage.
-fn usage() -> String {
-    USAGE.to_owned()
 }
 
 /// Runs a command that a binary of another crate carries out (`synth`: the bench crate's;

@@ -6,8 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::call::endpoint::{Endpoint, Envelope};
-use crate::error::snippet;
-use crate::error::{ApiError, Error, FieldViolation, Result};
+use crate::error::{ApiError, Error, FieldViolation, Result, snippet};
 use crate::transfer::download::{Download, FileAnswer};
 
 /// What a successful call returns: any type deserialized from the answer's JSON payload,
