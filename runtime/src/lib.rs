@@ -28,7 +28,7 @@ pub mod wire;
 // What apps use, at the root.
 pub use auth::token::TokenKind;
 pub use call::endpoint::HttpMethod;
-pub use call::paging::{Items, Pages};
+pub use call::paging::{DEFAULT_MAX_EMPTY_PAGES, Items, MAX_PAGE_TOKEN_BYTES, Pages};
 pub use call::raw::RawRequest;
 pub use call::request::Empty;
 pub use call::{Call, Metadata};
@@ -62,6 +62,13 @@ pub mod codegen {
     pub use crate::transfer::upload::{FilePart, UploadFile};
     pub use crate::types::validate::{Validate, check_length, check_range, field_path};
     pub use crate::{integer_enum, string_enum};
+}
+
+/// Pieces the benchmarks time on their own (the rate-limit pacer with many tenants). Not
+/// for apps: it changes in any release.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::retry::rate_limit::Pacer;
 }
 
 /// The HTTP client crate the client is built on, at the version it uses: for

@@ -107,23 +107,6 @@ impl Tls {
             Tls::Native(connector) => builder.tls_backend_preconfigured(connector),
         }
     }
-
-    /// The same set-up as tokio-tungstenite's connector; it leaves ws:// URLs plain.
-    #[cfg(all(
-        feature = "websocket",
-        any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls")
-    ))]
-    pub(crate) fn into_websocket(self) -> tokio_tungstenite::Connector {
-        match self {
-            #[cfg(all(
-                any(feature = "rustls", feature = "rustls-aws-lc"),
-                not(feature = "native-tls")
-            ))]
-            Tls::Rustls(config) => tokio_tungstenite::Connector::Rustls(config.into()),
-            #[cfg(feature = "native-tls")]
-            Tls::Native(connector) => tokio_tungstenite::Connector::NativeTls(connector),
-        }
-    }
 }
 
 /// rustls, with the provider the features name and the platform's certificate verifier
@@ -242,27 +225,5 @@ mod tests {
     #[test]
     fn native_tls_is_chosen_even_beside_rustls() {
         assert!(matches!(Tls::chosen(), Ok(Some(Tls::Native(_)))));
-    }
-
-    #[cfg(all(
-        feature = "websocket",
-        any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls")
-    ))]
-    #[test]
-    fn the_long_connection_gets_the_same_choice() {
-        let tls = Tls::chosen().expect("the platform's TLS set-up");
-        match tls.expect("a TLS feature is on").into_websocket() {
-            #[cfg(all(
-                any(feature = "rustls", feature = "rustls-aws-lc"),
-                not(feature = "native-tls")
-            ))]
-            tokio_tungstenite::Connector::Rustls(config) => {
-                let expected = format!("{:?}", rustls_config::provider());
-                assert_eq!(format!("{:?}", config.crypto_provider()), expected);
-            }
-            #[cfg(feature = "native-tls")]
-            tokio_tungstenite::Connector::NativeTls(_) => {}
-            _ => panic!("a connector of another TLS than the chosen one"),
-        }
     }
 }

@@ -2,9 +2,10 @@
 //! `page_token` to ask for the next page and `has_more` to say whether there is one, walked
 //! as a stream of pages ([`Pages`]) or of items ([`Items`]).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -13,6 +14,20 @@ use futures_core::Stream;
 use crate::call::Call;
 use crate::call::request::ApiRequest;
 use crate::error::{Error, Result};
+
+/// The longest page token a walk follows. Feishu's are well under 1 KiB; a longer one is
+/// refused with [`Error::Paging`] rather than sent back in a URL or remembered.
+pub const MAX_PAGE_TOKEN_BYTES: usize = 8 * 1024;
+
+/// How many pages in a row may hold no item before an item walk ([`Items`]) gives up with
+/// [`Error::Paging`], by default. Feishu may answer a page emptied by filtering with
+/// `has_more: true`, but not page after page: a server that does would make
+/// `.items().next()` wait forever.
+pub const DEFAULT_MAX_EMPTY_PAGES: u32 = 100;
+
+/// How many of the latest page tokens a walk remembers, to tell a loop: a loop longer than
+/// this is not told, but the walk's memory stays bounded (8 bytes a token, as a hash).
+const REMEMBERED_TOKENS: usize = 65_536;
 
 /// What a page says of the next one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,12 +72,14 @@ type Fetch<'a, R> =
 /// ends after the page whose `has_more` is false or whose next token is missing or empty;
 /// after an error (the call's retries used up); and, with [`Error::Paging`], when the
 /// server hands out a token it handed out before, so a server that loops cannot make the
-/// client loop.
+/// client loop. A page with `has_more: true` but no next token ends the walk too (there is
+/// no page to ask for), with a warning logged; a token longer than
+/// [`MAX_PAGE_TOKEN_BYTES`] ends it with [`Error::Paging`].
 #[must_use = "a stream does nothing until it is polled"]
 pub struct Pages<'a, R: PagedRequest> {
     state: State<'a, R>,
-    /// The tokens already asked for.
-    seen: HashSet<String>,
+    /// The latest tokens asked for.
+    seen: SeenTokens,
     /// The pages still allowed, if limited.
     remaining: Option<u64>,
     endpoint: &'static str,
@@ -72,8 +89,9 @@ enum State<'a, R: PagedRequest> {
     /// Ready to ask for the next page.
     Idle(Call<'a, R>),
     Fetching(Fetch<'a, R>),
-    /// The last page handed out a token seen before: the stream reports it, then ends.
-    Looped(String),
+    /// The last page handed out a token that cannot be followed: the stream reports why,
+    /// then ends.
+    Refused(String),
     Done,
 }
 
@@ -87,12 +105,10 @@ where
     pub fn pages(self) -> Pages<'a, R> {
         let endpoint = self.request().endpoint().id;
         // A walk that starts at a given page must not come back to it either.
-        let seen = self
-            .request()
-            .page_token()
-            .map(str::to_owned)
-            .into_iter()
-            .collect();
+        let mut seen = SeenTokens::default();
+        if let Some(token) = self.request().page_token() {
+            seen.insert(token);
+        }
         Pages {
             state: State::Idle(self),
             seen,
@@ -114,6 +130,8 @@ where
             pages: self.pages(),
             buffer: Vec::new().into_iter(),
             remaining: None,
+            empty_pages: 0,
+            max_empty_pages: DEFAULT_MAX_EMPTY_PAGES,
         }
     }
 }
@@ -135,18 +153,37 @@ where
         poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
-    /// Decides what follows a page: the next request, the end, or a loop to report.
+    /// Decides what follows a page: the next request, the end, or a token to refuse.
     fn after(&mut self, mut call: Call<'a, R>, page: &R::Response) -> State<'a, R> {
         if self.remaining == Some(0) {
             return State::Done;
         }
         let next = R::next_page(page);
         let token = match (next.has_more, next.token) {
-            (Some(false), _) | (_, None | Some("")) => return State::Done,
+            (Some(false), _) => return State::Done,
+            (has_more, None | Some("")) => {
+                if has_more == Some(true) {
+                    tracing::warn!(
+                        endpoint = self.endpoint,
+                        "a page said has_more but gave no page token; the walk ends there"
+                    );
+                }
+                return State::Done;
+            }
             (_, Some(token)) => token,
         };
-        if !self.seen.insert(token.to_owned()) {
-            return State::Looped(token.to_owned());
+        if token.len() > MAX_PAGE_TOKEN_BYTES {
+            return State::Refused(format!(
+                "the server handed out a page token of {} bytes, over the {MAX_PAGE_TOKEN_BYTES} \
+                 a walk follows; the list was walked up to that page",
+                token.len()
+            ));
+        }
+        if !self.seen.insert(token) {
+            return State::Refused(format!(
+                "the server handed out the page token {token:?} a second time; \
+                 the list was walked up to that page"
+            ));
         }
         call.request_mut().set_page_token(Some(token.to_owned()));
         State::Idle(call)
@@ -183,13 +220,10 @@ where
                     }
                     return Poll::Ready(Some(result));
                 }
-                State::Looped(token) => {
+                State::Refused(message) => {
                     return Poll::Ready(Some(Err(Error::Paging {
                         endpoint: this.endpoint,
-                        message: format!(
-                            "the server handed out the page token {token:?} a second time; \
-                             the list was walked up to that page"
-                        ),
+                        message,
                     })));
                 }
             }
@@ -206,26 +240,58 @@ impl<R: PagedRequest> fmt::Debug for Pages<'_, R> {
         let state = match self.state {
             State::Idle(_) => "idle",
             State::Fetching(_) => "fetching",
-            State::Looped(_) => "looped",
+            State::Refused(_) => "refused",
             State::Done => "done",
         };
         f.debug_struct("Pages")
             .field("endpoint", &self.endpoint)
             .field("state", &state)
-            .field("pages_seen", &self.seen.len())
+            .field("tokens_remembered", &self.seen.order.len())
             .field("remaining", &self.remaining)
             .finish()
     }
 }
 
+/// The latest page tokens of a walk, as hashes, oldest forgotten first.
+#[derive(Default)]
+struct SeenTokens {
+    hasher: RandomState,
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl SeenTokens {
+    /// Remembers `token`; false if it is remembered already. Two tokens with the same
+    /// 64-bit hash would be taken for one: for the tokens a walk remembers, a chance
+    /// under one in 10^9.
+    fn insert(&mut self, token: &str) -> bool {
+        let hash = self.hasher.hash_one(token);
+        if !self.set.insert(hash) {
+            return false;
+        }
+        self.order.push_back(hash);
+        if self.order.len() > REMEMBERED_TOKENS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.set.remove(&oldest);
+            }
+        }
+        true
+    }
+}
+
 /// The results of a paged list one by one, as a [`Stream`], asking for each page when the
-/// one before is used up. Made by [`Call::items`]; ends as [`Pages`] does.
+/// one before is used up. Made by [`Call::items`]; ends as [`Pages`] does, and with
+/// [`Error::Paging`] after [`max_empty_pages`](Self::max_empty_pages) pages in a row
+/// without an item.
 #[must_use = "a stream does nothing until it is polled"]
 pub struct Items<'a, R: PagedItems> {
     pages: Pages<'a, R>,
     buffer: std::vec::IntoIter<R::Item>,
     /// The items still allowed, if limited.
     remaining: Option<u64>,
+    /// Pages in a row that held no item.
+    empty_pages: u32,
+    max_empty_pages: u32,
 }
 
 impl<'a, R> Items<'a, R>
@@ -236,6 +302,13 @@ where
     /// Stops after `items` items, without asking for another page.
     pub fn limit(mut self, items: u64) -> Self {
         self.remaining = Some(items);
+        self
+    }
+
+    /// How many pages in a row may hold no item before the walk ends with
+    /// [`Error::Paging`] (default [`DEFAULT_MAX_EMPTY_PAGES`]; at least 1).
+    pub fn max_empty_pages(mut self, pages: u32) -> Self {
+        self.max_empty_pages = pages.max(1);
         self
     }
 
@@ -276,9 +349,38 @@ where
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
-                Poll::Ready(Some(Ok(page))) => this.buffer = R::into_items(page).into_iter(),
+                Poll::Ready(Some(Ok(page))) => {
+                    this.buffer = R::into_items(page).into_iter();
+                    if let Some(error) = this.count_empty_page() {
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                }
             }
         }
+    }
+}
+
+impl<R: PagedItems> Items<'_, R> {
+    /// Counts a page just read; the error that ends the walk once too many in a row were
+    /// empty.
+    fn count_empty_page(&mut self) -> Option<Error> {
+        if self.buffer.len() > 0 {
+            self.empty_pages = 0;
+            return None;
+        }
+        self.empty_pages += 1;
+        if self.empty_pages < self.max_empty_pages {
+            return None;
+        }
+        self.pages.state = State::Done;
+        Some(Error::Paging {
+            endpoint: self.pages.endpoint,
+            message: format!(
+                "{} pages in a row held no item while saying there are more; \
+                 the walk gives up rather than wait forever",
+                self.empty_pages
+            ),
+        })
     }
 }
 
@@ -292,6 +394,7 @@ impl<R: PagedItems> fmt::Debug for Items<'_, R> {
             .field("pages", &self.pages)
             .field("buffered", &self.buffer.len())
             .field("remaining", &self.remaining)
+            .field("empty_pages", &self.empty_pages)
             .finish()
     }
 }

@@ -8,6 +8,7 @@
 //! [`ClientBuilder::pace_rate_limits`]: crate::ClientBuilder::pace_rate_limits
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,14 +36,52 @@ impl Quota {
 /// longer (a twentieth) so that they do not.
 const MARGIN_DIVISOR: u32 = 20;
 
-/// Past this many keys (endpoints × tenants), a turn also forgets the keys whose calls
-/// have all left their windows, so a client serving many tenants stays bounded.
+/// A shard sweeps (forgets the keys whose calls have all left their windows) once it
+/// holds this many keys, and after that once it has doubled since its last sweep: a
+/// client serving many tenants stays bounded, and a sweep costs each call O(1) on average.
 const SWEEP_AT: usize = 1024;
 
+/// The keys are spread over this many locks, so that calls for different tenants seldom
+/// wait for each other.
+const SHARDS: usize = 16;
+
+type Key = (&'static str, Option<String>);
+
 /// The calls each endpoint and tenant made within its longest window.
-#[derive(Debug, Default)]
-pub(crate) struct Pacer {
-    sent: Mutex<HashMap<(&'static str, Option<String>), Log>>,
+#[derive(Debug)]
+pub struct Pacer {
+    shards: [Mutex<Shard>; SHARDS],
+    hasher: RandomState,
+}
+
+#[derive(Debug)]
+struct Shard {
+    logs: HashMap<Key, Log>,
+    /// The size at which the next sweep runs.
+    sweep_at: usize,
+    /// Keys looked at by sweeps so far, for the tests of its cost.
+    #[cfg(test)]
+    swept: usize,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            logs: HashMap::new(),
+            sweep_at: SWEEP_AT,
+            #[cfg(test)]
+            swept: 0,
+        }
+    }
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            shards: std::array::from_fn(|_| Mutex::default()),
+            hasher: RandomState::new(),
+        }
+    }
 }
 
 /// One key's calls, oldest first, as long as they are within `window`, its longest.
@@ -50,6 +89,15 @@ pub(crate) struct Pacer {
 struct Log {
     window: Duration,
     times: VecDeque<Instant>,
+}
+
+impl Log {
+    /// Whether a call is still within the window at `now`.
+    fn is_live(&self, now: Instant) -> bool {
+        self.times
+            .back()
+            .is_some_and(|last| now.duration_since(*last) < self.window)
+    }
 }
 
 impl Pacer {
@@ -70,26 +118,34 @@ impl Pacer {
         }
     }
 
+    /// Counts a call to `endpoint` for `tenant` now if every quota has room, else says how
+    /// long until one would: one turn of [`wait_turn`](Self::wait_turn), for the
+    /// benchmarks.
+    #[doc(hidden)]
+    pub fn take_turn(
+        &self,
+        endpoint: &'static str,
+        tenant: Option<&str>,
+        quotas: &[Quota],
+    ) -> Option<Duration> {
+        self.try_take(
+            &(endpoint, tenant.map(str::to_owned)),
+            quotas,
+            Instant::now(),
+        )
+    }
+
     /// Counts a call at `now` if every quota has room, else says how long until one
     /// would.
-    fn try_take(
-        &self,
-        key: &(&'static str, Option<String>),
-        quotas: &[Quota],
-        now: Instant,
-    ) -> Option<Duration> {
-        let mut sent = self
-            .sent
+    fn try_take(&self, key: &Key, quotas: &[Quota], now: Instant) -> Option<Duration> {
+        let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
+        let mut shard = shard
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if sent.len() >= SWEEP_AT {
-            sent.retain(|_, log| {
-                log.times
-                    .back()
-                    .is_some_and(|last| now.duration_since(*last) < log.window)
-            });
+        if shard.logs.len() >= shard.sweep_at {
+            shard.sweep(now);
         }
-        let log = sent.entry(key.clone()).or_default();
+        let log = shard.logs.entry(key.clone()).or_default();
         log.window = paced(quotas.iter().map(|q| q.window).max().unwrap_or_default());
         while log
             .times
@@ -109,25 +165,41 @@ impl Pacer {
     }
 }
 
+impl Shard {
+    /// Forgets the keys whose calls have all left their windows, and sets the next sweep
+    /// at twice the keys kept.
+    fn sweep(&mut self, now: Instant) {
+        #[cfg(test)]
+        {
+            self.swept += self.logs.len();
+        }
+        self.logs.retain(|_, log| log.is_live(now));
+        self.sweep_at = SWEEP_AT.max(self.logs.len().saturating_mul(2));
+    }
+}
+
 /// How long until `quota` has room for one more call, None if it has room now.
 fn room_in(times: &VecDeque<Instant>, quota: &Quota, now: Instant) -> Option<Duration> {
     let window = paced(quota.window);
-    let in_window = times
-        .iter()
-        .rev()
-        .take_while(|t| now.duration_since(**t) < window)
-        .count();
+    // The times are in order: the calls within the window are the ones after the first
+    // that is not (a binary search, as a key may hold thousands of calls).
+    let in_window = times.len() - times.partition_point(|t| now.duration_since(*t) >= window);
     let requests = quota.requests.max(1) as usize;
     if in_window < requests {
         return None;
     }
-    // The call that must leave the window before one more fits.
+    // The call that must leave the window before one more fits. A window too long for
+    // the clock waits as long as it can be said.
     let leaving = times[times.len() - requests];
-    Some((leaving + window).saturating_duration_since(now))
+    Some(
+        leaving
+            .checked_add(window)
+            .map_or(window, |free| free.saturating_duration_since(now)),
+    )
 }
 
 fn paced(window: Duration) -> Duration {
-    window + window / MARGIN_DIVISOR
+    window.saturating_add(window / MARGIN_DIVISOR)
 }
 
 #[cfg(test)]
@@ -193,12 +265,65 @@ mod tests {
             let key = ("im.v1.message.create", Some(tenant.to_string()));
             assert_eq!(pacer.try_take(&key, &quotas, start), None);
         }
+        // Each shard sweeps when it next reaches its threshold: drive every shard there
+        // with fresh keys, all of them later than the first ones' window.
         let later = start + Duration::from_secs(2);
-        assert_eq!(pacer.try_take(&KEY, &quotas, later), None);
-        assert_eq!(
-            pacer.sent.lock().unwrap().len(),
-            1,
-            "only the live key is kept"
+        for tenant in SWEEP_AT..SWEEP_AT * (SHARDS + 1) {
+            let key = ("im.v1.message.create", Some(tenant.to_string()));
+            assert_eq!(pacer.try_take(&key, &quotas, later), None);
+        }
+        let old_keys_kept: usize = pacer
+            .shards
+            .iter()
+            .map(|shard| {
+                let shard = shard.lock().unwrap();
+                shard
+                    .logs
+                    .values()
+                    .filter(|log| !log.is_live(later))
+                    .count()
+            })
+            .sum();
+        assert!(
+            old_keys_kept < SWEEP_AT,
+            "{old_keys_kept} keys outside their windows kept"
         );
+    }
+
+    #[test]
+    fn sweeps_cost_each_call_o1_on_average_however_many_tenants_are_live() {
+        let pacer = Pacer::default();
+        let quotas = [Quota::new(1, 60)];
+        let now = Instant::now();
+        let tenants = 50_000;
+        for tenant in 0..tenants {
+            let key = ("im.v1.message.create", Some(tenant.to_string()));
+            assert_eq!(pacer.try_take(&key, &quotas, now), None);
+        }
+        let (keys, swept) = pacer.shards.iter().fold((0, 0), |(keys, swept), shard| {
+            let shard = shard.lock().unwrap();
+            (keys + shard.logs.len(), swept + shard.swept)
+        });
+        assert_eq!(keys, tenants, "every key is live, none forgotten");
+        // Sweeping at every call past the threshold would look at ~tenants²/SHARDS keys.
+        assert!(
+            swept <= 2 * tenants,
+            "{swept} keys swept for {tenants} calls"
+        );
+    }
+
+    #[test]
+    fn a_window_too_long_for_the_clock_saturates_instead_of_panicking() {
+        let pacer = Pacer::default();
+        let quotas = [Quota {
+            requests: 1,
+            window: Duration::MAX,
+        }];
+        let now = Instant::now();
+        assert_eq!(pacer.try_take(&KEY, &quotas, now), None);
+        let wait = pacer
+            .try_take(&KEY, &quotas, now)
+            .expect("the second waits");
+        assert!(wait > Duration::from_secs(1 << 40), "{wait:?}");
     }
 }

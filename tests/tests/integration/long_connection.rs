@@ -2,10 +2,12 @@
 //! their handlers and are acknowledged with the handler's result, split messages are
 //! joined, a dropped connection comes back without losing or repeating events, pings get
 //! pongs whose settings apply, card callbacks are answered in the acknowledgement, and a
-//! wrong app secret ends the run.
+//! wrong app secret ends the run. And against a hostile server that closes every
+//! connection at once and asks for no pause: the client backs off all the same.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use feishu::BaseUrl;
 use feishu::events::{
@@ -324,4 +326,84 @@ async fn it_gives_up_after_its_reconnect_count() {
         3,
         "the first attempt and two retries"
     );
+}
+
+/// A long-connection server that hands out `config` with its URL and closes each
+/// WebSocket as soon as it is open; the base URL, and how many endpoint requests and
+/// sessions it has seen.
+async fn closing_at_once(config: Value) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use feishu_tests::server::{Reply, TestServer};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_url = format!(
+        "ws://{}/ws?device_id=d-1&service_id=1&ticket=t",
+        listener.local_addr().unwrap()
+    );
+    let sessions = Arc::new(AtomicUsize::new(0));
+    let counted = sessions.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            if let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = socket.close(None).await;
+            }
+        }
+    });
+    let endpoints = Arc::new(AtomicUsize::new(0));
+    let asked = endpoints.clone();
+    let server = TestServer::start(move |_| {
+        asked.fetch_add(1, Ordering::SeqCst);
+        Reply::json(
+            200,
+            &json!({"code": 0, "msg": "ok", "data": {"URL": ws_url, "ClientConfig": config}}),
+        )
+    })
+    .await;
+    let url = server.url();
+    // The server lives as long as the test's runtime.
+    std::mem::forget(server);
+    (url, endpoints, sessions)
+}
+
+fn hostile_client(url: String) -> feishu::Client {
+    feishu::Client::builder(DEFAULT_APP_ID, "app-secret")
+        .base_url(BaseUrl::Custom(url))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_that_closes_every_connection_at_once_gets_backed_off_not_a_hot_loop() {
+    // No pause after a lost connection, and the shortest interval allowed.
+    let config = json!({"ReconnectNonce": 0, "ReconnectInterval": 0, "ReconnectCount": -1, "PingInterval": 1});
+    let (url, endpoints, sessions) = closing_at_once(config).await;
+    let connection = LongConnection::new(hostile_client(url), Dispatcher::builder("").build())
+        .reconnect_interval(Duration::from_secs(1));
+    let started = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_millis(3500), connection.run()).await;
+    assert!(ended.is_err(), "still running: {ended:?}");
+    // Attempts at 0 s, 1 s and 3 s (the interval doubled after each failure in a row);
+    // without the back-off, thousands.
+    let asked = endpoints.load(Ordering::SeqCst);
+    assert!(
+        (2..=4).contains(&asked),
+        "{asked} endpoint requests in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(sessions.load(Ordering::SeqCst), asked);
+}
+
+#[tokio::test]
+async fn connections_that_end_at_once_count_towards_the_reconnect_count() {
+    let config = json!({"ReconnectNonce": 0, "ReconnectInterval": 1, "ReconnectCount": 1});
+    let (url, endpoints, _) = closing_at_once(config).await;
+    let connection = LongConnection::new(hostile_client(url), Dispatcher::builder("").build());
+    let ended = tokio::time::timeout(WAIT, connection.run())
+        .await
+        .expect("run returned");
+    let err = ended.expect_err("gave up");
+    assert!(
+        matches!(&err, LongConnectionError::GaveUp { attempts: 2, last } if matches!(**last, LongConnectionError::WebSocket(_))),
+        "{err:?}"
+    );
+    assert_eq!(endpoints.load(Ordering::SeqCst), 2);
 }

@@ -4,16 +4,19 @@
 //! that hands out the same token twice included. Endpoints come from spec/ through the
 //! generated crate's own list, so no test names one.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use feishu::runtime::TokenKind;
 use feishu::runtime::codegen::{PageTokenIn, Paging};
-use feishu::{Client, Error, RetryPolicy};
+use feishu::runtime::{DEFAULT_MAX_EMPTY_PAGES, MAX_PAGE_TOKEN_BYTES};
+use feishu::{BaseUrl, Client, Error, RetryPolicy};
 use feishu_emulator::http::Recorded;
 use feishu_emulator::{Fault, Target};
 use feishu_spec::LoadedEndpoint;
 use feishu_tests::emulated::{USER_TOKEN, api_requests, emulator};
 use feishu_tests::endpoints::{self, CallOptions, Endpoint, Walk, payload_json, request_json};
+use feishu_tests::server::{Reply, TENANT_TOKEN_PATH, TestServer, token_reply};
 use serde_json::{Value, json};
 
 /// The page size of a loaded list when the request sends none.
@@ -349,4 +352,86 @@ async fn a_page_token_the_server_never_handed_out_is_refused() {
     let error = walk.error.expect("refused");
     assert!(!error.is_retryable(), "{error}");
     assert_eq!(error.as_api().map(|e| e.status), Some(400), "{error}");
+}
+
+/// A server that answers every page of `paged` with no item, `has_more: true` and the
+/// token `token(n)` for the n-th page; the client and the server.
+async fn endless_pages(
+    paged: &Paged,
+    token: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> (Client, TestServer) {
+    let paging = paged.paging;
+    let items = paging.items.expect("a list with items");
+    let pages = AtomicUsize::new(0);
+    let server = TestServer::start(move |request| {
+        token_reply(request).unwrap_or_else(|| {
+            let mut data = stub(
+                &paging,
+                true,
+                Some(&token(pages.fetch_add(1, Ordering::SeqCst))),
+            );
+            data[items] = json!([]);
+            Reply::json(200, &json!({"code": 0, "msg": "ok", "data": data}))
+        })
+    })
+    .await;
+    let client = Client::builder("cli_a", "secret")
+        .base_url(BaseUrl::Custom(server.url()))
+        .build()
+        .unwrap();
+    (client, server)
+}
+
+fn page_requests(server: &TestServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path != TENANT_TOKEN_PATH)
+        .count()
+}
+
+#[tokio::test]
+async fn an_item_walk_gives_up_on_a_server_that_hands_out_empty_pages_forever() {
+    let paged = tenant_list();
+    let (client, server) = endless_pages(&paged, |n| format!("fresh-{n}")).await;
+    let walk_items = paged.endpoint.walk_items.expect("a list with items");
+    let options = CallOptions {
+        item_limit: Some(10),
+        ..paged.options()
+    };
+    let walk = tokio::time::timeout(
+        Duration::from_secs(30),
+        walk_items(&client, paged.request.clone(), options),
+    )
+    .await
+    .expect("the walk ends");
+    assert!(walk.yielded.is_empty());
+    match &walk.error {
+        Some(Error::Paging { message, .. }) => {
+            assert!(
+                message.contains(&format!("{DEFAULT_MAX_EMPTY_PAGES} pages in a row")),
+                "{message}"
+            );
+        }
+        other => panic!("expected a paging error, got {other:?}"),
+    }
+    assert_eq!(page_requests(&server), DEFAULT_MAX_EMPTY_PAGES as usize);
+}
+
+#[tokio::test]
+async fn a_page_token_over_the_limit_ends_the_walk_without_being_sent() {
+    let paged = tenant_list();
+    let (client, server) = endless_pages(&paged, |_| "t".repeat(MAX_PAGE_TOKEN_BYTES + 1)).await;
+    let walk = paged.walk_pages(&client).await;
+    assert_eq!(walk.yielded.len(), 1, "the page that handed it out");
+    match &walk.error {
+        Some(Error::Paging { message, .. }) => {
+            assert!(
+                message.contains(&format!("{} bytes", MAX_PAGE_TOKEN_BYTES + 1)),
+                "{message}"
+            );
+        }
+        other => panic!("expected a paging error, got {other:?}"),
+    }
+    assert_eq!(page_requests(&server), 1);
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::http::HeaderMap;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+use http::HeaderMap;
+use http::header::{self, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::{WebSocketStream, tungstenite};
 
 use super::LongConnectionError;
 use super::frame::ClientConfig;
@@ -31,7 +31,7 @@ const EXCEED_CONN_LIMIT: i64 = 1_000_040_350;
 const FORBIDDEN: i64 = 403;
 
 /// The socket of one connection.
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<reqwest::Upgraded>;
 
 /// What the endpoint hands out.
 pub(crate) struct Endpoint {
@@ -161,62 +161,85 @@ fn read_answer(answer: Answer, redactor: &Redactor) -> Result<Endpoint, LongConn
 }
 
 /// Opens the WebSocket; `max_message` bounds a frame and a message.
+///
+/// The upgrade request goes through the client's own reqwest client (its TLS set-up,
+/// proxy and redirect policy), not tungstenite's handshake, which logs the request line
+/// (and with it the URL's ticket and access key) at trace level.
 pub(crate) async fn dial(
+    client: &Client,
     endpoint: &Endpoint,
     max_message: usize,
 ) -> Result<Socket, LongConnectionError> {
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message));
-    match tokio::time::timeout(CONNECT_TIMEOUT, handshake(&endpoint.url, config)).await {
+    match tokio::time::timeout(CONNECT_TIMEOUT, upgrade(client, &endpoint.url)).await {
         Err(_) => Err(LongConnectionError::Server {
             code: 0,
             message: format!("the handshake took over {CONNECT_TIMEOUT:?}"),
         }),
-        Ok(Ok(socket)) => Ok(socket),
-        Ok(Err(HandshakeError::Config(err))) => Err(err),
-        Ok(Err(HandshakeError::WebSocket(tungstenite::Error::Http(response)))) => Err(
-            refused_handshake(response.status().as_u16(), response.headers()),
-        ),
-        Ok(Err(HandshakeError::WebSocket(err))) => {
-            Err(LongConnectionError::WebSocket(Box::new(err)))
+        Ok(upgraded) => {
+            Ok(WebSocketStream::from_raw_socket(upgraded?, Role::Client, Some(config)).await)
         }
     }
 }
 
-enum HandshakeError {
-    Config(LongConnectionError),
-    WebSocket(tungstenite::Error),
-}
-
-/// The handshake, with TLS for a `wss://` URL: the same set-up as the client's HTTP (see
-/// `tls.rs`), built afresh for each connection.
-#[cfg(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls"))]
-async fn handshake(url: &str, config: WebSocketConfig) -> Result<Socket, HandshakeError> {
-    let connector = match crate::tls::Tls::chosen() {
-        Ok(Some(tls)) => tls.into_websocket(),
-        // Not met: this function exists only when a TLS feature is on.
-        Ok(None) => tokio_tungstenite::Connector::Plain,
-        Err(err) => return Err(HandshakeError::Config(LongConnectionError::Config(err))),
-    };
-    tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, Some(connector))
+/// The WebSocket handshake (RFC 6455, section 4.1) over HTTP/1.1: a GET asking for an
+/// upgrade, answered 101 with the key's accept value.
+async fn upgrade(client: &Client, url: &str) -> Result<reqwest::Upgraded, LongConnectionError> {
+    let key = tungstenite::handshake::client::generate_key();
+    let response = client
+        .inner
+        .http
+        .get(http_url(url)?)
+        .version(http::Version::HTTP_11)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_VERSION, "13")
+        .header(header::SEC_WEBSOCKET_KEY, &key)
+        .send()
         .await
-        .map(|(socket, _)| socket)
-        .map_err(HandshakeError::WebSocket)
-}
-
-/// The handshake without TLS: only `ws://` works, a `wss://` URL is refused at once.
-#[cfg(not(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls")))]
-async fn handshake(url: &str, config: WebSocketConfig) -> Result<Socket, HandshakeError> {
-    if url.starts_with("wss:") {
-        return Err(HandshakeError::Config(LongConnectionError::Config(
-            format!("the long connection is wss://, but {}", crate::tls::MISSING),
+        .map_err(handshake_failed)?;
+    let status = response.status();
+    if status != http::StatusCode::SWITCHING_PROTOCOLS {
+        return Err(refused_handshake(status.as_u16(), response.headers()));
+    }
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let answered = response.headers().get(header::SEC_WEBSOCKET_ACCEPT);
+    if answered.map(HeaderValue::as_bytes) != Some(accept.as_bytes()) {
+        return Err(LongConnectionError::WebSocket(Box::new(
+            tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch,
+            ),
         )));
     }
-    tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-        .await
-        .map(|(socket, _)| socket)
-        .map_err(HandshakeError::WebSocket)
+    response.upgrade().await.map_err(handshake_failed)
+}
+
+/// The `http(s)://` URL the upgrade request goes to, for a `ws(s)://` one.
+fn http_url(url: &str) -> Result<String, LongConnectionError> {
+    if let Some(rest) = url.strip_prefix("ws://") {
+        return Ok(format!("http://{rest}"));
+    }
+    let Some(rest) = url.strip_prefix("wss://") else {
+        return Err(LongConnectionError::Config(
+            "the connection URL is not ws:// or wss://".to_owned(),
+        ));
+    };
+    if !crate::tls::ENABLED {
+        return Err(LongConnectionError::Config(format!(
+            "the long connection is wss://, but {}",
+            crate::tls::MISSING
+        )));
+    }
+    Ok(format!("https://{rest}"))
+}
+
+/// A transport failure of the handshake, without the URL (its query holds the ticket).
+fn handshake_failed(err: reqwest::Error) -> LongConnectionError {
+    LongConnectionError::WebSocket(Box::new(tungstenite::Error::Io(std::io::Error::other(
+        err.without_url().to_string(),
+    ))))
 }
 
 /// Why Feishu refused the handshake, from its `Handshake-*` headers.

@@ -30,6 +30,16 @@ pub const DEFAULT_RECONNECT_NONCE: Duration = Duration::from_secs(30);
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
 /// How many messages are handled at once by default; reading waits beyond it.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+/// The least ping and reconnect interval Feishu's `ClientConfig` may set; shorter ones are
+/// raised to it.
+pub const MIN_SERVER_INTERVAL: Duration = Duration::from_secs(1);
+/// The most any interval or nonce Feishu's `ClientConfig` may set; longer ones are lowered
+/// to it, so that no answer stops the client reconnecting. Also the longest wait between
+/// attempts that the back-off reaches, unless the app sets a longer interval.
+pub const MAX_SERVER_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// A connection that ends sooner than this after it opened counts as a failed attempt: it
+/// backs off, and counts towards the reconnect count, as a refused one does.
+pub const MIN_HEALTHY_SESSION: Duration = Duration::from_secs(30);
 
 /// Receives an internal app's events and card callbacks over Feishu's long connection
 /// (事件与回调 > 订阅方式 > 使用长连接接收事件) and runs them through a [`Dispatcher`].
@@ -90,27 +100,43 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// Takes what Feishu sent; absent and non-positive values are ignored (a negative
-    /// `ReconnectCount` is "forever").
+    /// Takes what Feishu sent, within [`MIN_SERVER_INTERVAL`] and [`MAX_SERVER_INTERVAL`];
+    /// absent and non-positive values are ignored (a negative `ReconnectCount` is
+    /// "forever", a zero `ReconnectNonce` no random wait).
     pub(crate) fn apply(&mut self, config: &ClientConfig) {
         let seconds = |value: Option<i64>| {
             value
                 .and_then(|s| u64::try_from(s).ok())
-                .filter(|s| *s > 0)
-                .map(Duration::from_secs)
+                .map(|s| Duration::from_secs(s).min(MAX_SERVER_INTERVAL))
+        };
+        let interval = |value: Option<i64>| {
+            seconds(value)
+                .filter(|s| !s.is_zero())
+                .map(|s| s.max(MIN_SERVER_INTERVAL))
         };
         if let Some(count) = config.reconnect_count {
             self.reconnect_count = u32::try_from(count).ok();
         }
-        if let Some(interval) = seconds(config.reconnect_interval) {
+        if let Some(interval) = interval(config.reconnect_interval) {
             self.reconnect_interval = interval;
         }
-        if let Some(nonce) = config.reconnect_nonce.and_then(|s| u64::try_from(s).ok()) {
-            self.reconnect_nonce = Duration::from_secs(nonce);
+        if let Some(nonce) = seconds(config.reconnect_nonce) {
+            self.reconnect_nonce = nonce;
         }
-        if let Some(ping) = seconds(config.ping_interval) {
+        if let Some(ping) = interval(config.ping_interval) {
             self.ping_interval = ping;
         }
+    }
+
+    /// The wait before the next attempt after `failures` failures in a row: the interval,
+    /// doubled for each failure after the first, up to the larger of the interval and
+    /// [`MAX_SERVER_INTERVAL`].
+    fn backoff(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(16);
+        let cap = self.reconnect_interval.max(MAX_SERVER_INTERVAL);
+        self.reconnect_interval
+            .saturating_mul(1 << doublings)
+            .min(cap)
     }
 }
 
@@ -190,10 +216,10 @@ impl LongConnection {
                 () = &mut shutdown => return Ok(()),
                 connected = self.connect(&mut settings) => connected,
             };
-            let wait = match connected {
+            let failure = match connected {
                 Ok((socket, endpoint)) => {
-                    failures = 0;
                     tracing::info!(device_id = %endpoint.device_id, "long connection up");
+                    let opened = tokio::time::Instant::now();
                     let session = Session {
                         socket,
                         dispatcher: &self.dispatcher,
@@ -203,16 +229,27 @@ impl LongConnection {
                         limits: self.limits(),
                         max_in_flight: self.max_in_flight.max(1),
                     };
-                    match session.serve(shutdown.as_mut()).await {
+                    let err = match session.serve(shutdown.as_mut()).await {
                         Ended::Shutdown => return Ok(()),
-                        Ended::Lost(err) => {
-                            tracing::warn!(device_id = %endpoint.device_id, error = %err, "long connection lost; reconnecting");
-                        }
-                    }
-                    jitter(settings.reconnect_nonce)
+                        Ended::Lost(err) => err,
+                    };
+                    tracing::warn!(device_id = %endpoint.device_id, error = %err, "long connection lost; reconnecting");
+                    // A connection the server ends at once is no better than a refused
+                    // one: it must not let the client reconnect in a loop.
+                    (opened.elapsed() < MIN_HEALTHY_SESSION).then_some(err)
                 }
                 Err(err) if err.is_fatal() => return Err(err),
                 Err(err) => {
+                    tracing::warn!(error = %err, failures, "long connection failed; retrying");
+                    Some(err)
+                }
+            };
+            let wait = match failure {
+                None => {
+                    failures = 0;
+                    jitter(settings.reconnect_nonce)
+                }
+                Some(err) => {
                     failures = failures.saturating_add(1);
                     if settings.reconnect_count.is_some_and(|max| failures > max) {
                         return Err(LongConnectionError::GaveUp {
@@ -220,8 +257,7 @@ impl LongConnection {
                             last: Box::new(err),
                         });
                     }
-                    tracing::warn!(error = %err, failures, "long connection failed; retrying");
-                    settings.reconnect_interval
+                    settings.backoff(failures)
                 }
             };
             tokio::select! {
@@ -256,7 +292,7 @@ impl LongConnection {
         if let Some(config) = &endpoint.config {
             settings.apply(config);
         }
-        let socket = endpoint::dial(&endpoint, self.max_message_bytes()).await?;
+        let socket = endpoint::dial(&self.client, &endpoint, self.max_message_bytes()).await?;
         Ok((socket, endpoint))
     }
 
@@ -320,6 +356,50 @@ mod tests {
             ..ClientConfig::default()
         });
         assert_eq!(settings.reconnect_count, Some(2));
+    }
+
+    #[test]
+    fn settings_from_feishu_stay_within_bounds() {
+        let mut settings = Settings {
+            reconnect_count: None,
+            reconnect_interval: DEFAULT_RECONNECT_INTERVAL,
+            reconnect_nonce: DEFAULT_RECONNECT_NONCE,
+            ping_interval: DEFAULT_PING_INTERVAL,
+        };
+        settings.apply(&ClientConfig {
+            reconnect_count: None,
+            reconnect_interval: Some(i64::MAX),
+            reconnect_nonce: Some(i64::MAX),
+            ping_interval: Some(i64::MAX),
+        });
+        assert_eq!(settings.reconnect_interval, MAX_SERVER_INTERVAL);
+        assert_eq!(settings.reconnect_nonce, MAX_SERVER_INTERVAL);
+        assert_eq!(settings.ping_interval, MAX_SERVER_INTERVAL);
+        // Under a second is a second (zero is ignored: "no change").
+        settings.reconnect_interval = Duration::from_millis(1);
+        settings.apply(&ClientConfig {
+            reconnect_interval: Some(1),
+            ping_interval: Some(1),
+            ..ClientConfig::default()
+        });
+        assert_eq!(settings.reconnect_interval, MIN_SERVER_INTERVAL);
+        assert_eq!(settings.ping_interval, MIN_SERVER_INTERVAL);
+    }
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_cap() {
+        let mut settings = Settings {
+            reconnect_count: None,
+            reconnect_interval: Duration::from_secs(1),
+            reconnect_nonce: Duration::ZERO,
+            ping_interval: DEFAULT_PING_INTERVAL,
+        };
+        let waits: Vec<u64> = (1..=5).map(|n| settings.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16]);
+        assert_eq!(settings.backoff(u32::MAX), MAX_SERVER_INTERVAL);
+        // An app's own longer interval is kept.
+        settings.reconnect_interval = Duration::from_secs(3600);
+        assert_eq!(settings.backoff(3), Duration::from_secs(3600));
     }
 
     #[test]
