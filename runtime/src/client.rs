@@ -285,9 +285,8 @@ impl<C> ClientBuilder<C> {
 
     /// Sends through this `reqwest` client (for proxies, TLS settings, …). Requests still
     /// carry this crate's `User-Agent`. The client's own redirect policy applies: the
-    /// default client follows no redirect to another origin and none from the token
-    /// endpoints, since Feishu's API never redirects and a redirected token request would
-    /// carry the app secret elsewhere; build this one with
+    /// default client follows no redirect, since Feishu's API never redirects and every
+    /// request carries credentials that a redirect would send on; build this one with
     /// `reqwest::redirect::Policy::none()` to keep that.
     ///
     /// Its TLS is its own, not the one the crate's TLS feature sets up. With `rustls` alone
@@ -385,7 +384,10 @@ fn default_http_client() -> Result<reqwest::Client> {
     crate::tls::install_crypto_provider();
     let builder = reqwest::Client::builder()
         .user_agent(crate::wire::USER_AGENT)
-        .redirect(redirect_policy());
+        // Every request the client sends carries credentials (the app secret, a token,
+        // the long connection's ticket), and Feishu's API never redirects: a redirect,
+        // even within the origin, would carry them where the caller did not send them.
+        .redirect(reqwest::redirect::Policy::none());
     let builder = match crate::tls::Tls::chosen().map_err(Error::Config)? {
         Some(tls) => tls.into_reqwest(builder),
         None => builder,
@@ -393,27 +395,6 @@ fn default_http_client() -> Result<reqwest::Client> {
     builder
         .build()
         .map_err(|err| Error::Config(err.to_string()))
-}
-
-/// Follows a redirect only within the origin it started on, and never one from a token
-/// endpoint: the token request's body is the app's credentials, and a 307 or 308 would send
-/// it on. Feishu's API itself never redirects.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let Some(first) = attempt.previous().first() else {
-            return attempt.stop();
-        };
-        let same_origin = first.origin() == attempt.url().origin();
-        let from_auth = attempt
-            .previous()
-            .iter()
-            .any(|url| url.path().starts_with("/open-apis/auth/"));
-        if !same_origin || from_auth || attempt.previous().len() > 5 {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    })
 }
 
 #[cfg(test)]

@@ -5,28 +5,35 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The ids seen, at most `capacity` of them; the oldest is forgotten first.
+/// What one remembered id is taken to cost besides its bytes: its map entry, its place in
+/// the order and the allocation's header.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// The ids whose handlers succeeded, at most `capacity` of them and `max_bytes` in all; the
+/// oldest is forgotten first. Ids whose handlers still run are remembered apart and never
+/// forgotten while they run: a redelivery must not run a handler a second time beside the
+/// first. (They are as many as the handlers running, each holding its own event.)
 #[derive(Debug)]
 pub(crate) struct Seen {
     capacity: usize,
+    max_bytes: usize,
     state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Each id remembered, with the generation it was claimed in and whether its handler
-    /// has finished.
-    ids: HashMap<String, Entry>,
-    /// Claims in order, oldest first. An id claimed again after a failure is here twice;
-    /// only the entry of its current generation counts.
-    order: VecDeque<(u64, String)>,
-    next_generation: u64,
+    /// Each id remembered, and whether its handler has finished.
+    ids: HashMap<Arc<str>, Status>,
+    /// The finished ids, oldest first: the ones that may be forgotten.
+    done: VecDeque<Arc<str>>,
+    /// What the finished ids cost, by [`cost`].
+    done_bytes: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    generation: u64,
-    done: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Running,
+    Done,
 }
 
 /// What became of a claim on an id.
@@ -46,74 +53,52 @@ pub(crate) enum Claimed {
 #[derive(Debug)]
 pub(crate) struct Claim {
     /// `None` when deduplication is off or the event has no id.
-    held: Option<(Arc<Seen>, String, u64)>,
+    held: Option<(Arc<Seen>, Arc<str>)>,
 }
 
 impl Seen {
-    pub(crate) fn new(capacity: usize) -> Arc<Self> {
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Arc<Self> {
         Arc::new(Seen {
             capacity,
+            max_bytes,
             state: Mutex::new(State::default()),
         })
     }
 
     /// Claims `id` for handling.
     pub(crate) fn claim(self: &Arc<Self>, id: &str) -> Claimed {
-        if self.capacity == 0 || id.is_empty() {
+        if self.capacity == 0 || self.max_bytes == 0 || id.is_empty() {
             return Claimed::New(Claim { held: None });
         }
         let mut state = self.lock();
         match state.ids.get(id) {
-            Some(Entry { done: true, .. }) => return Claimed::Done,
-            Some(Entry { done: false, .. }) => return Claimed::InProgress,
+            Some(Status::Done) => return Claimed::Done,
+            Some(Status::Running) => return Claimed::InProgress,
             None => {}
         }
-        let generation = state.next_generation;
-        state.next_generation += 1;
-        state.ids.insert(
-            id.to_owned(),
-            Entry {
-                generation,
-                done: false,
-            },
-        );
-        state.order.push_back((generation, id.to_owned()));
-        self.evict(&mut state);
+        let id: Arc<str> = Arc::from(id);
+        state.ids.insert(id.clone(), Status::Running);
         Claimed::New(Claim {
-            held: Some((self.clone(), id.to_owned(), generation)),
+            held: Some((self.clone(), id)),
         })
     }
 
-    /// Forgets the oldest claims beyond the capacity. Bounding `order` (and not only
-    /// `ids`) keeps the stale entries of failed claims from piling up.
-    fn evict(&self, state: &mut State) {
-        while state.order.len() > self.capacity {
-            let Some((generation, id)) = state.order.pop_front() else {
+    fn settle(&self, id: Arc<str>, succeeded: bool) {
+        let mut state = self.lock();
+        if !succeeded {
+            state.ids.remove(&id);
+            return;
+        }
+        state.ids.insert(id.clone(), Status::Done);
+        state.done_bytes += cost(&id);
+        state.done.push_back(id);
+        // Forgets the oldest finished ids beyond the bounds.
+        while state.done.len() > self.capacity || state.done_bytes > self.max_bytes {
+            let Some(oldest) = state.done.pop_front() else {
                 break;
             };
-            if state
-                .ids
-                .get(&id)
-                .is_some_and(|e| e.generation == generation)
-            {
-                state.ids.remove(&id);
-            }
-        }
-    }
-
-    fn settle(&self, id: &str, generation: u64, succeeded: bool) {
-        let mut state = self.lock();
-        let Some(entry) = state.ids.get_mut(id) else {
-            return;
-        };
-        // An entry evicted and claimed again since belongs to the newer claim.
-        if entry.generation != generation {
-            return;
-        }
-        if succeeded {
-            entry.done = true;
-        } else {
-            state.ids.remove(id);
+            state.done_bytes -= cost(&oldest);
+            state.ids.remove(&oldest);
         }
     }
 
@@ -123,26 +108,32 @@ impl Seen {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The ids remembered, the finished ones, and what those cost.
     #[cfg(test)]
-    fn len(&self) -> (usize, usize) {
+    fn len(&self) -> (usize, usize, usize) {
         let state = self.lock();
-        (state.ids.len(), state.order.len())
+        (state.ids.len(), state.done.len(), state.done_bytes)
     }
+}
+
+/// What remembering `id` is taken to cost, in bytes.
+fn cost(id: &str) -> usize {
+    id.len() + ENTRY_OVERHEAD
 }
 
 impl Claim {
     /// The handler succeeded: the id stays remembered and later deliveries are duplicates.
     pub(crate) fn succeeded(mut self) {
-        if let Some((seen, id, generation)) = self.held.take() {
-            seen.settle(&id, generation, true);
+        if let Some((seen, id)) = self.held.take() {
+            seen.settle(id, true);
         }
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let Some((seen, id, generation)) = self.held.take() {
-            seen.settle(&id, generation, false);
+        if let Some((seen, id)) = self.held.take() {
+            seen.settle(id, false);
         }
     }
 }
@@ -150,6 +141,8 @@ impl Drop for Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ROOMY: usize = 1 << 20;
 
     fn new(claimed: Claimed) -> Claim {
         match claimed {
@@ -160,7 +153,7 @@ mod tests {
 
     #[test]
     fn an_id_handled_is_a_duplicate_and_one_running_is_in_progress() {
-        let seen = Seen::new(10);
+        let seen = Seen::new(10, ROOMY);
         let claim = new(seen.claim("e-1"));
         assert!(matches!(seen.claim("e-1"), Claimed::InProgress));
         claim.succeeded();
@@ -170,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_failed_claim_is_forgotten_so_the_retry_runs() {
-        let seen = Seen::new(10);
+        let seen = Seen::new(10, ROOMY);
         drop(new(seen.claim("e-1")));
         new(seen.claim("e-1")).succeeded();
         assert!(matches!(seen.claim("e-1"), Claimed::Done));
@@ -178,11 +171,11 @@ mod tests {
 
     #[test]
     fn the_oldest_ids_are_forgotten_beyond_the_capacity() {
-        let seen = Seen::new(3);
+        let seen = Seen::new(3, ROOMY);
         for id in ["a", "b", "c", "d"] {
             new(seen.claim(id)).succeeded();
         }
-        assert_eq!(seen.len(), (3, 3));
+        assert_eq!(seen.len().0, 3);
         assert!(matches!(seen.claim("d"), Claimed::Done));
         // "a" was forgotten: it runs again (and "b" is forgotten in turn).
         new(seen.claim("a")).succeeded();
@@ -190,30 +183,49 @@ mod tests {
     }
 
     #[test]
+    fn the_oldest_ids_are_forgotten_beyond_the_bytes() {
+        let id = |n: usize| format!("{n:0>1000}");
+        let max_bytes = 3 * cost(&id(0));
+        let seen = Seen::new(1000, max_bytes);
+        for n in 0..100 {
+            new(seen.claim(&id(n))).succeeded();
+        }
+        let (ids, done, bytes) = seen.len();
+        assert_eq!((ids, done), (3, 3));
+        assert!(bytes <= max_bytes, "{bytes}");
+        assert!(matches!(seen.claim(&id(99)), Claimed::Done));
+        assert!(matches!(seen.claim(&id(96)), Claimed::New(_)));
+    }
+
+    #[test]
     fn failed_claims_do_not_pile_up() {
-        let seen = Seen::new(3);
+        let seen = Seen::new(3, ROOMY);
         for _ in 0..100 {
             drop(new(seen.claim("flaky")));
         }
-        assert!(seen.len().1 <= 3);
-        // A claim evicted while running and claimed again is settled by the newer claim.
-        let old = new(seen.claim("x"));
-        for id in ["p", "q", "r"] {
-            new(seen.claim(id)).succeeded();
+        assert_eq!(seen.len(), (0, 0, 0));
+    }
+
+    #[test]
+    fn an_event_still_running_is_never_forgotten() {
+        let seen = Seen::new(3, ROOMY);
+        let running = new(seen.claim("slow"));
+        for n in 0..100 {
+            new(seen.claim(&n.to_string())).succeeded();
         }
-        let newer = new(seen.claim("x"));
-        drop(old);
-        assert!(matches!(seen.claim("x"), Claimed::InProgress));
-        newer.succeeded();
-        assert!(matches!(seen.claim("x"), Claimed::Done));
+        // Its redelivery must not run the handler a second time beside the first.
+        assert!(matches!(seen.claim("slow"), Claimed::InProgress));
+        running.succeeded();
+        assert!(matches!(seen.claim("slow"), Claimed::Done));
+        assert_eq!(seen.len().0, 3);
     }
 
     #[test]
     fn capacity_zero_or_no_id_turns_it_off() {
-        let seen = Seen::new(0);
+        let seen = Seen::new(0, ROOMY);
         new(seen.claim("e-1")).succeeded();
         assert!(matches!(seen.claim("e-1"), Claimed::New(_)));
-        let seen = Seen::new(10);
+        let seen = Seen::new(10, ROOMY);
         new(seen.claim("")).succeeded();
         assert!(matches!(seen.claim(""), Claimed::New(_)));
     }

@@ -26,9 +26,18 @@ use crate::secret::Secret;
 pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
 /// How many event ids the dispatcher remembers by default, to run each event's handler once.
 pub const DEFAULT_DEDUP_CAPACITY: usize = 10_000;
+/// How many bytes the remembered event ids may take by default (with 64 bytes counted for
+/// each id's bookkeeping): room for the default count of Feishu's 32-character ids.
+pub const DEFAULT_DEDUP_MAX_BYTES: usize = 2 * 1024 * 1024;
+/// The longest event id (`header.event_id`, or `uuid` in 1.0) accepted; a longer one is
+/// refused with 400. Feishu's are 32 characters.
+pub const MAX_EVENT_ID_BYTES: usize = 256;
 /// The largest body the dispatcher reads by default: 1 MiB. Feishu's events are a few
 /// kilobytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long reading a request's body over HTTP may take by default. Feishu sends a few
+/// kilobytes at once; a body that trickles in must not hold a task forever.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The header with the time Feishu sent the request, in Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "X-Lark-Request-Timestamp";
@@ -134,6 +143,7 @@ struct Inner {
     key: Option<EncryptKey>,
     replay_window: Option<Duration>,
     max_body_bytes: usize,
+    body_timeout: Option<Duration>,
     background: bool,
     seen: Arc<Seen>,
     routes: HashMap<String, Route>,
@@ -147,7 +157,9 @@ pub struct DispatcherBuilder {
     key: Option<Secret>,
     replay_window: Option<Duration>,
     dedup_capacity: usize,
+    dedup_max_bytes: usize,
     max_body_bytes: usize,
+    body_timeout: Option<Duration>,
     background: bool,
     routes: HashMap<String, Route>,
     fallback: Option<Arc<Handler>>,
@@ -163,7 +175,9 @@ impl Dispatcher {
             key: None,
             replay_window: Some(DEFAULT_REPLAY_WINDOW),
             dedup_capacity: DEFAULT_DEDUP_CAPACITY,
+            dedup_max_bytes: DEFAULT_DEDUP_MAX_BYTES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
             background: false,
             routes: HashMap::new(),
             fallback: None,
@@ -190,6 +204,11 @@ impl Dispatcher {
     /// The largest body [`Dispatcher::handle`] accepts.
     pub fn max_body_bytes(&self) -> usize {
         self.inner.max_body_bytes
+    }
+
+    /// How long [`Dispatcher::handle_http`] waits for a body; `None`: as long as it takes.
+    pub fn body_timeout(&self) -> Option<Duration> {
+        self.inner.body_timeout
     }
 
     async fn process(&self, request: WebhookRequest) -> Result<Reply, WebhookError> {
@@ -559,8 +578,18 @@ impl DispatcherBuilder {
 
     /// How many event ids are remembered to run each event's handler once (default
     /// [`DEFAULT_DEDUP_CAPACITY`]); the oldest is forgotten first. 0 turns deduplication off.
+    /// The ids of handlers still running are not counted, and never forgotten while they
+    /// run.
     pub fn dedup_capacity(mut self, ids: usize) -> Self {
         self.dedup_capacity = ids;
+        self
+    }
+
+    /// How many bytes the remembered event ids may take (default
+    /// [`DEFAULT_DEDUP_MAX_BYTES`], each id counted with 64 bytes of bookkeeping); the
+    /// oldest is forgotten first. 0 turns deduplication off.
+    pub fn dedup_max_bytes(mut self, bytes: usize) -> Self {
+        self.dedup_max_bytes = bytes;
         self
     }
 
@@ -568,6 +597,14 @@ impl DispatcherBuilder {
     /// one is refused with 413, and over HTTP without reading more of it than the limit.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// How long reading a body over HTTP ([`Dispatcher::handle_http`], and the dispatcher
+    /// as a `tower_service::Service`) may take (default [`DEFAULT_BODY_TIMEOUT`]); a body
+    /// that is not whole by then is answered 408. `None` leaves it to the server.
+    pub fn body_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -668,8 +705,9 @@ impl DispatcherBuilder {
                 key: self.key.map(EncryptKey::new),
                 replay_window: self.replay_window,
                 max_body_bytes: self.max_body_bytes,
+                body_timeout: self.body_timeout,
                 background: self.background,
-                seen: Seen::new(self.dedup_capacity),
+                seen: Seen::new(self.dedup_capacity, self.dedup_max_bytes),
                 routes: self.routes,
                 fallback: self.fallback,
                 client: self.client,
@@ -704,6 +742,7 @@ impl fmt::Debug for Dispatcher {
             .field("encrypt_key", &inner.key.as_ref().map(|_| "***"))
             .field("replay_window", &inner.replay_window)
             .field("max_body_bytes", &inner.max_body_bytes)
+            .field("body_timeout", &inner.body_timeout)
             .field("handle_in_background", &inner.background)
             .field("event_types", &event_types)
             .field("fallback", &inner.fallback.is_some())
@@ -721,7 +760,9 @@ impl fmt::Debug for DispatcherBuilder {
             .field("encrypt_key", &self.key)
             .field("replay_window", &self.replay_window)
             .field("dedup_capacity", &self.dedup_capacity)
+            .field("dedup_max_bytes", &self.dedup_max_bytes)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("body_timeout", &self.body_timeout)
             .field("handle_in_background", &self.background)
             .field("event_types", &event_types)
             .field("fallback", &self.fallback.is_some())

@@ -139,10 +139,10 @@ fn classify(object: Map<String, Value>) -> Result<Incoming, WebhookError> {
         });
     }
     if object.contains_key("header") {
-        return v2(object).map(Incoming::Event);
+        return v2(object).and_then(bounded).map(Incoming::Event);
     }
     if kind == Some("event_callback") {
-        return v1(object).map(Incoming::Event);
+        return v1(object).and_then(bounded).map(Incoming::Event);
     }
     Err(not_an_envelope(
         "neither a url_verification, a 2.0 event (`header`) nor a 1.0 `event_callback`",
@@ -192,6 +192,18 @@ fn v1(mut object: Map<String, Value>) -> Result<Delivery, WebhookError> {
         event,
         envelope: object,
     })
+}
+
+/// Refuses an event id longer than any of Feishu's: the dispatcher remembers ids.
+fn bounded(delivery: Delivery) -> Result<Delivery, WebhookError> {
+    let length = delivery.context.event_id.len();
+    if length > super::MAX_EVENT_ID_BYTES {
+        return Err(not_an_envelope(&format!(
+            "an event id of {length} bytes, over the {} accepted",
+            super::MAX_EVENT_ID_BYTES
+        )));
+    }
+    Ok(delivery)
 }
 
 fn text<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a str> {

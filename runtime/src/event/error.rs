@@ -29,6 +29,13 @@ pub enum WebhookError {
     /// The body could not be read from the connection.
     #[error("cannot read the body: {0}")]
     Body(#[source] BoxError),
+    /// The body did not arrive whole within the dispatcher's
+    /// [`body_timeout`](super::DispatcherBuilder::body_timeout).
+    #[error("the body did not arrive within {after:?}")]
+    BodyTimeout {
+        /// The time allowed.
+        after: std::time::Duration,
+    },
     /// The body (or what its `encrypt` field decrypts to) is not JSON.
     #[error("the body is not valid JSON: {0}")]
     InvalidJson(#[source] serde_json::Error),
@@ -126,6 +133,7 @@ impl WebhookError {
         match self {
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Body(_)
             | InvalidJson(_)
             | NotAnEnvelope(_)

@@ -56,8 +56,9 @@ pub use card::{
     CardTemplate, Toast, ToastKind,
 };
 pub use dispatcher::{
-    DEFAULT_DEDUP_CAPACITY, DEFAULT_MAX_BODY_BYTES, DEFAULT_REPLAY_WINDOW, Dispatcher,
-    DispatcherBuilder, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_DEDUP_CAPACITY, DEFAULT_DEDUP_MAX_BYTES, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_REPLAY_WINDOW, Dispatcher, DispatcherBuilder, MAX_EVENT_ID_BYTES, NONCE_HEADER,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 pub use envelope::{EventContext, EventSchema, RawEvent};
 pub use error::{BoxError, WebhookError};

@@ -18,7 +18,8 @@ use super::{BoxError, Dispatcher, WebhookError};
 impl Dispatcher {
     /// Handles an HTTP request: refuses anything but `POST` (405), reads the body up to
     /// [`max_body_bytes`](super::DispatcherBuilder::max_body_bytes) (413 beyond, without
-    /// reading the rest, and at once when `Content-Length` says so), then answers as
+    /// reading the rest, and at once when `Content-Length` says so) and within
+    /// [`body_timeout`](super::DispatcherBuilder::body_timeout) (408 after), then answers as
     /// [`Dispatcher::handle`] does. For servers whose handlers take an `http::Request`;
     /// tower-based servers can mount the dispatcher itself, a `tower_service::Service`.
     pub async fn handle_http<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>
@@ -28,7 +29,13 @@ impl Dispatcher {
     {
         let (parts, body) = request.into_parts();
         let read = if parts.method == Method::POST {
-            read_body(body, self.max_body_bytes()).await
+            let limit = self.max_body_bytes();
+            match self.body_timeout() {
+                Some(after) => tokio::time::timeout(after, read_body(body, limit))
+                    .await
+                    .unwrap_or(Err(WebhookError::BodyTimeout { after })),
+                None => read_body(body, limit).await,
+            }
         } else {
             Err(WebhookError::MethodNotAllowed {
                 method: parts.method,

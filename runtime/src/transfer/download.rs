@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
@@ -367,7 +368,9 @@ fn bare_name(name: &str) -> Option<String> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let clean: String = last
         .chars()
-        .filter(|c| !c.is_control())
+        // Control characters, and format characters (bidi overrides, zero-width ones),
+        // with which "\u{202e}gnp.exe" shows as "exe.png".
+        .filter(|c| !c.is_control() && c.general_category() != GeneralCategory::Format)
         .map(|c| match c {
             ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
             c => c,
@@ -430,6 +433,24 @@ mod tests {
             Some("semi;colon _q_.txt")
         );
         assert_eq!(name("inline").as_deref(), None);
+    }
+
+    #[test]
+    fn format_characters_cannot_disguise_a_name() {
+        let name = |value: &str| disposition_file_name(value);
+        // The right-to-left override would show "\u{202e}gnp.exe" as "exe.png".
+        assert_eq!(
+            name("attachment; filename*=UTF-8''%E2%80%AEgnp.exe").as_deref(),
+            Some("gnp.exe")
+        );
+        assert_eq!(
+            name("attachment; filename=\"a\u{200b}b\u{2066}c\u{feff}.txt\"").as_deref(),
+            Some("abc.txt")
+        );
+        assert_eq!(
+            name("attachment; filename=\"\u{200d}\u{200e}\"").as_deref(),
+            None
+        );
     }
 
     #[test]

@@ -294,6 +294,51 @@ async fn no_redirect_carries_credentials_off_their_origin() {
     );
 }
 
+#[tokio::test]
+async fn no_redirect_is_followed_even_within_the_origin() {
+    // Within the origin too: an API call carries its token, and the long connection's
+    // endpoint request the app secret in its body.
+    let server = TestServer::start(move |request| {
+        if request.path.starts_with("/moved") {
+            return success();
+        }
+        token_reply(request).unwrap_or_else(|| {
+            Reply::raw(307, "text/plain", "moved")
+                .header("location", &format!("/moved{}", request.path))
+        })
+    })
+    .await;
+    let client = builder(server.url()).build().unwrap();
+    let err = patch(&client).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { status: 307, .. }), "{err:?}");
+
+    let connection = feishu::events::LongConnection::new(
+        client.clone(),
+        feishu::events::Dispatcher::builder("").build(),
+    )
+    .reconnect_count(Some(0));
+    let err = tokio::time::timeout(Duration::from_secs(10), connection.run())
+        .await
+        .expect("run returned")
+        .expect_err("no connection");
+    assert!(err.to_string().contains("307"), "{err}");
+    let moved: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/moved"))
+        .collect();
+    assert!(moved.is_empty(), "followed: {moved:?}");
+    let with_secret = server
+        .requests()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains(SECRET))
+        .count();
+    assert_eq!(
+        with_secret, 2,
+        "the secret went once to the token endpoint and once to the long connection's"
+    );
+}
+
 /// A server that puts everything the request carried into its error answer: headers and
 /// body in `msg`, the `error` details, and (for `html`) a gateway page.
 fn echoing(request: &Recorded, html: bool) -> Reply {

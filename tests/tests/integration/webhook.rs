@@ -4,7 +4,8 @@
 //! with the dispatcher's code. Each check of the dispatcher has a test that fails without
 //! it: the challenge, decryption, the signature and token, the replay window, duplicate
 //! deliveries, the body limit, unknown event types, both envelopes, card callbacks, the
-//! app_ticket, and answering before a slow handler ends.
+//! app_ticket, answering before a slow handler ends, a body that trickles in, event ids
+//! too long to remember, and a handler still running when newer events fill the memory.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -654,4 +655,97 @@ async fn the_dispatcher_mounts_in_plain_hyper_and_accepts_only_post() {
     let response = server.http.get(&server.url).send().await.unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_answered_408_at_the_body_timeout() {
+    let (dispatcher, record) =
+        recording(encrypted_app().body_timeout(Some(Duration::from_millis(500))));
+    // A byte every 200 ms, for ever.
+    let trickle = futures_util::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let frame = hyper::body::Frame::data(bytes::Bytes::from_static(b" "));
+        Some((Ok::<_, std::convert::Infallible>(frame), ()))
+    });
+    let request = axum::http::Request::post(PATH)
+        .body(http_body_util::StreamBody::new(trickle))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), dispatcher.handle_http(request))
+        .await
+        .expect("answered at the body timeout");
+    assert_eq!(response.status(), 408);
+    assert_eq!(record.len(), 0);
+}
+
+#[tokio::test]
+async fn an_event_id_too_long_to_remember_is_refused_with_400() {
+    let (dispatcher, record) = recording(encrypted_app());
+    let server = serve(dispatcher).await;
+    let long = "e".repeat(feishu::events::MAX_EVENT_ID_BYTES + 1);
+    let (status, body) = server.post(&Push::sealed(&message(&long, "hi"))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("event id of 257 bytes"), "{body}");
+    assert_eq!(record.len(), 0);
+    let longest = "e".repeat(feishu::events::MAX_EVENT_ID_BYTES);
+    assert_eq!(
+        server.post(&Push::sealed(&message(&longest, "hi"))).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_handler_still_runs_is_not_forgotten_for_newer_ones() {
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let released = Arc::new(Mutex::new(Some(released)));
+    let runs = Record::<String>::default();
+    let ran = runs.clone();
+    let server = serve(
+        encrypted_app()
+            .dedup_capacity(2)
+            .handle_in_background(true)
+            .on(move |event: MessageReceived, context: EventContext| {
+                ran.push(context.event_id);
+                let released = (event.message.content == "slow")
+                    .then(|| released.lock().unwrap().take())
+                    .flatten();
+                async move {
+                    if let Some(released) = released {
+                        released.await.ok();
+                    }
+                    Ok::<(), BoxError>(())
+                }
+            })
+            .build(),
+    )
+    .await;
+    assert_eq!(
+        server
+            .post(&Push::sealed(&message("ev-slow", "slow")))
+            .await
+            .0,
+        200
+    );
+    for n in 0..10 {
+        let id = format!("ev-{n}");
+        assert_eq!(
+            server.post(&Push::sealed(&message(&id, "quick"))).await.0,
+            200
+        );
+    }
+    // Feishu delivers the slow one again: it is still running, so it does not run twice.
+    let (status, body) = server
+        .post(&Push::sealed(&message("ev-slow", "slow")))
+        .await;
+    assert_eq!(status, 503, "{body}");
+    release.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        server
+            .post(&Push::sealed(&message("ev-slow", "slow")))
+            .await
+            .0,
+        200
+    );
+    let slow_runs = runs.all().iter().filter(|id| *id == "ev-slow").count();
+    assert_eq!(slow_runs, 1);
 }
