@@ -349,9 +349,12 @@ impl LongConnections {
         state.next_message += 1;
         let device = format!("emu-device-{}", state.next_message);
         state.devices.insert(device.clone());
+        // Feishu's URL carries an access key and a ticket beside the ids: both secret.
         let url = format!(
-            "ws://{}{SOCKET_PATH}?device_id={device}&service_id={SERVICE_ID}&ticket=emu-ticket-{}",
-            self.addr, state.next_message
+            "ws://{}{SOCKET_PATH}?device_id={device}&service_id={SERVICE_ID}\
+             &access_key=emu-access-key-{n}&ticket=emu-ticket-{n}",
+            self.addr,
+            n = state.next_message
         );
         let mut data = json!({ "URL": url });
         if let Some(config) = &state.endpoint_config {

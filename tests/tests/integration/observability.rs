@@ -224,3 +224,76 @@ async fn spans_say_what_happened_and_nothing_secret() {
         );
     }
 }
+
+// The current-thread runtime runs the client, the long connection and the emulator on this
+// thread, where the subscriber is installed.
+#[tokio::test]
+async fn no_secret_reaches_a_log_at_trace_level_ours_or_a_dependencys() {
+    // What an app's `tracing_subscriber::fmt().init()` does: the `log` records of
+    // dependencies (tungstenite, reqwest, …) go to the subscriber too.
+    let _ = tracing_log::LogTracer::init();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::builder().app("cli_traced", APP_SECRET).start().await;
+    let client = emulator.client_builder().build().unwrap();
+    let (loaded, endpoint) = endpoints::emulated()
+        .into_iter()
+        .find(|(_, e)| e.meta.tokens.contains(&TokenKind::Tenant))
+        .unwrap();
+    (endpoint.call)(&client, request_json(&loaded), CallOptions::default())
+        .await
+        .unwrap();
+
+    let dispatcher = feishu::events::Dispatcher::builder("")
+        .on_raw("test.ping_v1", |_event, _context| async {
+            Ok::<_, std::io::Error>(())
+        })
+        .build();
+    let connection = feishu::events::LongConnection::new(client.clone(), dispatcher);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(connection.run_until(async {
+        let _ = stopped.await;
+    }));
+    let feishu = emulator.long_connections();
+    assert!(feishu.wait_connected(1, Duration::from_secs(10)).await);
+    let envelope = serde_json::json!({
+        "schema": "2.0",
+        "header": {"event_id": "e-traced", "event_type": "test.ping_v1",
+                   "create_time": "1603977298000", "app_id": "cli_traced"},
+        "event": {}
+    });
+    let id = feishu.push_event(&envelope, 1).unwrap();
+    assert_eq!(
+        feishu.wait_ack(&id, Duration::from_secs(10)).await.map(|ack| ack.code),
+        Some(200)
+    );
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+
+    let logs = captured.text();
+    // The dependencies' records did reach the subscriber (tokio-tungstenite's stream).
+    assert!(logs.contains("poll_next"), "no dependency logs:\n{logs}");
+    let mut secrets = vec![
+        APP_SECRET.to_owned(),
+        "emu-ticket-".to_owned(),
+        "emu-access-key-".to_owned(),
+    ];
+    secrets.extend(
+        emulator
+            .requests()
+            .iter()
+            .filter_map(|r| r.header("authorization"))
+            .map(|value| value.trim_start_matches("Bearer ").to_owned()),
+    );
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "{secret:?} is in the logs");
+    }
+}
