@@ -193,11 +193,12 @@ fn pages_where(dir: &Path, wanted: fn(&str) -> bool) -> std::io::Result<Vec<Path
             if path.is_dir() {
                 walk(&path, wanted, out)?;
             } else if path.extension().is_some_and(|e| e == "md") {
-                // A page that is not UTF-8 is still looked at; its import says where it
-                // goes wrong.
-                let bytes = std::fs::read(&path)?;
-                if wanted(&String::from_utf8_lossy(&bytes)) {
-                    out.push(path);
+                // A page that is not UTF-8 is still looked at, and one over the limit
+                // taken: its import says where it goes wrong.
+                match feishu_spec::read_limited(&path, feishu_spec::MAX_PAGE_BYTES) {
+                    Ok(bytes) if !wanted(&String::from_utf8_lossy(&bytes)) => {}
+                    Ok(_) | Err(feishu_spec::ReadError::TooLarge { .. }) => out.push(path),
+                    Err(feishu_spec::ReadError::Io(err)) => return Err(err),
                 }
             }
         }

@@ -177,8 +177,8 @@ fn read_page(path: &Path) -> Result<String, Diagnostic> {
         field: String::new(),
         message,
     };
-    let bytes =
-        std::fs::read(path).map_err(|err| fail(None, format!("cannot read the page: {err}")))?;
+    let bytes = feishu_spec::read_limited(path, feishu_spec::MAX_PAGE_BYTES)
+        .map_err(|err| fail(None, format!("cannot read the page: {err}")))?;
     let text = String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
         let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);

@@ -8,12 +8,14 @@
 //!   value remembering where it was written ([`Located`]);
 //! - [`validate`] checks a loaded spec and resolves its named types ([`TypeRegistry`]);
 //! - every problem is a [`Diagnostic`] naming the file, line, column and field path;
-//! - [`replace`] writes a tree of files all or nothing, for both writers of trees.
+//! - [`replace`] writes a tree of files all or nothing, for both writers of trees;
+//! - [`read_limited`] reads an input file up to a stated limit, for both readers.
 
 pub mod diagnostic;
 mod load;
 mod located;
 pub mod model;
+mod read;
 pub mod replace;
 mod type_expr;
 mod types;
@@ -26,6 +28,7 @@ pub use load::{
     QUARANTINE_FILE, SHARED_TYPES_FILE, Spec, load, load_all, load_all_with, parse_str,
 };
 pub use located::{Located, Pos};
+pub use read::{MAX_PAGE_BYTES, MAX_SPEC_FILE_BYTES, ReadError, read_limited};
 pub use type_expr::{MAX_TYPE_DEPTH, Primitive, TypeExpr, is_snake_case};
 pub use types::{TypeEntry, TypeKey, TypeRegistry, TypeScope};
 pub use validate::{MAX_FIELDS, option_keys, validate, validate_loaded};

@@ -312,8 +312,10 @@ fn parse_file<T: DeserializeOwned>(file: &Path, text: Option<&String>) -> Result
     let text = match text {
         Some(text) => text,
         None => {
-            read = std::fs::read_to_string(file)
-                .map_err(|err| diagnostic(None, String::new(), format!("cannot read: {err}")))?;
+            let bytes = crate::read_limited(file, crate::MAX_SPEC_FILE_BYTES)
+                .map_err(|err| diagnostic(None, String::new(), err.to_string()))?;
+            read = String::from_utf8(bytes)
+                .map_err(|err| diagnostic(None, String::new(), format!("not UTF-8 text: {err}")))?;
             &read
         }
     };

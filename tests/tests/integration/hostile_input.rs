@@ -115,8 +115,10 @@ fn a_spec_type_of_four_hundred_arrays_is_an_error_not_a_stack_overflow() {
 }
 
 #[test]
-fn a_thousand_nested_object_rows_are_an_error_at_the_page_line_not_a_yaml_budget() {
-    let rows: Vec<String> = (0..1000)
+fn hundreds_of_nested_object_rows_are_an_error_at_the_page_line_not_a_yaml_budget() {
+    // Three hundred: a thousand, indented by `&nbsp;`, would make a page over the size
+    // limit, which is refused before it is read.
+    let rows: Vec<String> = (0..300)
         .map(|d| {
             let indent = "&nbsp;&nbsp;".repeat(d + 3);
             format!("| {indent}└ `o{d}` | `object` | x |")
@@ -256,4 +258,34 @@ fn a_spec_of_more_than_a_thousand_parameters_is_an_error_at_the_first_one_over()
         "the file and line: {error}"
     );
     assert!(error.contains("query_params[1000]"), "{error}");
+}
+
+#[test]
+fn a_page_or_a_spec_file_over_the_size_limit_is_refused_naming_it_and_the_limit() {
+    let limit = feishu_spec::MAX_PAGE_BYTES as usize;
+    // A real page with one description grown past the limit.
+    let row = format!(
+        "| &nbsp;&nbsp;&nbsp;&nbsp;└ `message_id` | `string` | {} |",
+        "x".repeat(limit)
+    );
+    let error = import_and_generate(&with_row(&row)).expect_err("too big");
+    assert!(error.contains("hostile.md"), "{error}");
+    assert!(error.contains(&format!("over {limit} bytes")), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("svc/v1/thing/get.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let limit = feishu_spec::MAX_SPEC_FILE_BYTES as usize;
+    let spec = format!(
+        "title: Big\ndescription: {}\ndoc_url: https://open.feishu.cn/document/big\n\
+         method: GET\npath: /open-apis/svc/v1/things\ntokens: [tenant]\n",
+        "x".repeat(limit)
+    );
+    std::fs::write(&file, spec).unwrap();
+    let error = feishu_codegen::generate(dir.path())
+        .map(|_| ())
+        .expect_err("too big")
+        .to_string();
+    assert!(error.contains("get.yaml"), "{error}");
+    assert!(error.contains(&format!("over {limit} bytes")), "{error}");
 }

@@ -242,7 +242,10 @@ async fn no_secret_reaches_a_log_at_trace_level_ours_or_a_dependencys() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let emulator = Emulator::builder().app("cli_traced", APP_SECRET).start().await;
+    let emulator = Emulator::builder()
+        .app("cli_traced", APP_SECRET)
+        .start()
+        .await;
     let client = emulator.client_builder().build().unwrap();
     let (loaded, endpoint) = endpoints::emulated()
         .into_iter()
@@ -272,7 +275,10 @@ async fn no_secret_reaches_a_log_at_trace_level_ours_or_a_dependencys() {
     });
     let id = feishu.push_event(&envelope, 1).unwrap();
     assert_eq!(
-        feishu.wait_ack(&id, Duration::from_secs(10)).await.map(|ack| ack.code),
+        feishu
+            .wait_ack(&id, Duration::from_secs(10))
+            .await
+            .map(|ack| ack.code),
         Some(200)
     );
     let _ = stop.send(());
