@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use feishu::runtime::bench::Pacer;
 use feishu::runtime::codegen::Quota;
+use feishu::runtime::harness::Pacer;
 
 const ENDPOINT: &str = "im.v1.message.create";
 /// A window long enough that no tenant's calls leave it while the benchmark runs.

@@ -13,6 +13,7 @@
 
 pub mod corpus;
 pub mod mutate;
+pub mod runtime;
 pub mod worst;
 
 use std::collections::BTreeMap;

@@ -18,12 +18,20 @@ usage: cargo xtask fuzz|budgets [ARGS] (or cargo run -p feishu-fuzz -- fuzz|budg
       outcomes. Panics, hangs (a case over 10 s) and aborts are findings: their inputs
       are saved in target/fuzz/ (`current.*` is the input a crash died on). The run's
       seed is printed; --seed S draws the same cases again.
+
+  fuzz-runtime [--cases N] [--seed S]
+      Feed N (default 4000) mutated inputs to the runtime's parsers, in turn: webhook
+      bodies through the dispatcher, long-connection messages through a session,
+      Content-Disposition values through the file name reader, and page answers through
+      an item walk against a server on 127.0.0.1. A panic, a case over 10 s or an unsafe
+      file name is a finding.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.split_first() {
         Some((command, rest)) if command == "fuzz" => fuzz(rest, &root()),
+        Some((command, rest)) if command == "fuzz-runtime" => fuzz_runtime(rest),
         Some((command, rest)) if command == "budgets" => budgets(rest, &root()),
         _ => Err(format!(
             "unknown or missing command\n\n{USAGE}{BUDGETS_USAGE}"
@@ -50,9 +58,7 @@ fn fuzz(args: &[String], root: &Path) -> Result<(), String> {
     let mut settings = Settings {
         cases: u64::MAX,
         time: Duration::from_secs(60),
-        seed: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |t| t.as_secs()),
+        seed: now_seconds(),
         hang_after: Duration::from_secs(10),
         out_dir: Some(root.join("target/fuzz")),
     };
@@ -91,6 +97,54 @@ fn fuzz(args: &[String], root: &Path) -> Result<(), String> {
     } else {
         Err(format!("fuzz: {} cases panicked", report.findings.len()))
     }
+}
+
+fn fuzz_runtime(args: &[String]) -> Result<(), String> {
+    let (mut cases, mut seed) = (4000, now_seconds());
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut number = |what: &str| -> Result<u64, String> {
+            iter.next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("fuzz-runtime: {what} needs a number"))
+        };
+        match arg.as_str() {
+            "--cases" => cases = number("--cases")?,
+            "--seed" => seed = number("--seed")?,
+            other => {
+                return Err(format!(
+                    "fuzz-runtime: unknown argument `{other}`\n\n{USAGE}"
+                ));
+            }
+        }
+    }
+    println!("fuzz-runtime: seed {seed}, {cases} cases");
+    let started = std::time::Instant::now();
+    let report = feishu_fuzz::runtime::run(cases, seed);
+    println!(
+        "fuzz-runtime: {} cases in {:.1?}",
+        report.cases,
+        started.elapsed()
+    );
+    for (surface, counts) in &report.counts {
+        println!(
+            "  {surface}: {} handled, {} refused; slowest {:.2?}",
+            counts.accepted, counts.refused, counts.slowest
+        );
+    }
+    for finding in &report.findings {
+        println!("  finding: {finding}");
+    }
+    match report.findings.len() {
+        0 => Ok(()),
+        n => Err(format!("fuzz-runtime: {n} findings")),
+    }
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.as_secs())
 }
 
 fn print_report(report: &Report) {

@@ -64,11 +64,15 @@ pub mod codegen {
     pub use crate::{integer_enum, string_enum};
 }
 
-/// Pieces the benchmarks time on their own (the rate-limit pacer with many tenants). Not
-/// for apps: it changes in any release.
+/// What the project's benchmarks and fuzzer reach that apps do not: the rate-limit pacer
+/// on its own, the `Content-Disposition` reader, and the long connection's session over
+/// an in-memory pipe. Not for apps: it changes in any release.
 #[doc(hidden)]
-pub mod bench {
+pub mod harness {
+    #[cfg(feature = "websocket")]
+    pub use crate::event::long_connection::fuzzing::{Served, frame, serve};
     pub use crate::retry::rate_limit::Pacer;
+    pub use crate::transfer::download::disposition_file_name as file_name;
 }
 
 /// The HTTP client crate the client is built on, at the version it uses: for

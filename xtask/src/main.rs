@@ -40,6 +40,9 @@ commands:
   fuzz [--seconds N] [--cases N] [--seed S]
       Feed mutated pages and specs to the importer and codegen (runs the fuzz crate's
       binary, whose usage says more).
+  fuzz-runtime [--cases N] [--seed S]
+      Feed mutated webhook bodies, long-connection messages, Content-Disposition values
+      and page answers to the runtime's parsers (the fuzz crate's binary).
   budgets
       Run each worst case against the budgets of 2 s and 256 MB (the fuzz crate's binary).
   schema [--check]
@@ -61,7 +64,7 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "schema" => {
             harness("feishu-spec", "spec-schema", Some("schema"), rest)
         }
-        Some((command, _)) if command == "fuzz" || command == "budgets" => {
+        Some((command, _)) if matches!(command.as_str(), "fuzz" | "fuzz-runtime" | "budgets") => {
             harness("feishu-fuzz", "feishu-fuzz", None, &args)
         }
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {

@@ -46,7 +46,7 @@ mod dispatcher;
 mod envelope;
 mod error;
 #[cfg(feature = "websocket")]
-mod long_connection;
+pub(crate) mod long_connection;
 mod replay;
 mod service;
 mod webhook;

@@ -297,7 +297,7 @@ impl fmt::Debug for Download {
 }
 
 /// The file name a `Content-Disposition` value gives, made safe to use as a file name.
-fn disposition_file_name(value: &str) -> Option<String> {
+pub fn disposition_file_name(value: &str) -> Option<String> {
     let (mut plain, mut extended) = (None, None);
     for param in split_params(value).into_iter().skip(1) {
         let Some((key, value)) = param.split_once('=') else {

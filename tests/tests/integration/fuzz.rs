@@ -48,3 +48,21 @@ fn two_thousand_mutated_pages_and_specs_end_in_a_result_or_a_diagnostic() {
         report.counts.keys()
     );
 }
+
+#[test]
+fn a_thousand_mutated_runtime_inputs_end_in_an_answer_within_their_bounds() {
+    // Webhook bodies, long-connection messages, Content-Disposition values and page
+    // answers, 250 of each: none may panic, run over 10 s, or give an unsafe file name.
+    let report = feishu_fuzz::runtime::run(1_000, 20_261_207);
+    assert_eq!(report.cases, 1_000);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.counts.len(), 4, "{:?}", report.counts.keys());
+    for (surface, counts) in &report.counts {
+        assert_eq!(counts.accepted + counts.refused, 250, "{surface}");
+        // The mutants reach past the first checks, and some are refused.
+        assert!(counts.accepted > 0, "no {surface} case was handled: {counts:?}");
+        if *surface != "frames" {
+            assert!(counts.refused > 0, "no {surface} case was refused: {counts:?}");
+        }
+    }
+}

@@ -6,6 +6,8 @@
 mod endpoint;
 mod error;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod reassembly;
 mod session;
 

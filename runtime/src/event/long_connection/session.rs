@@ -6,11 +6,12 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinSet;
 use tokio::time::{Interval, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::endpoint::Socket;
 use super::frame::{
     Ack, ClientConfig, Frame, HEADER_MESSAGE_ID, HEADER_SEQ, HEADER_SUM, HEADER_TRACE_ID,
     HEADER_TYPE, METHOD_CONTROL, METHOD_DATA, TYPE_CARD, TYPE_EVENT, TYPE_PONG,
@@ -38,9 +39,10 @@ pub(crate) enum Ended {
     Lost(LongConnectionError),
 }
 
-/// What one connection works with.
-pub(crate) struct Session<'a> {
-    pub(crate) socket: Socket,
+/// What one connection works with, over a socket of any transport (the client's upgraded
+/// HTTP connection; an in-memory pipe for the fuzzer).
+pub(crate) struct Session<'a, S> {
+    pub(crate) socket: WebSocketStream<S>,
     pub(crate) dispatcher: &'a Dispatcher,
     pub(crate) settings: &'a mut Settings,
     pub(crate) device_id: &'a str,
@@ -49,7 +51,7 @@ pub(crate) struct Session<'a> {
     pub(crate) max_in_flight: usize,
 }
 
-impl Session<'_> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     /// Serves the connection until it fails or `shutdown` completes. Handlers still running
     /// then are not waited for: their events, not acknowledged, are delivered again (to
     /// this or another connection), and the dispatcher's memory of event ids keeps them
