@@ -64,15 +64,11 @@ fn fuzz(args: &[String], root: &Path) -> Result<(), String> {
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
-        let mut number = |what: &str| -> Result<u64, String> {
-            iter.next()
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| format!("fuzz: {what} needs a number"))
-        };
+        let mut number = || number_after(&mut iter, "fuzz", arg);
         match arg.as_str() {
-            "--seconds" => settings.time = Duration::from_secs(number("--seconds")?),
-            "--cases" => settings.cases = number("--cases")?,
-            "--seed" => settings.seed = number("--seed")?,
+            "--seconds" => settings.time = Duration::from_secs(number()?),
+            "--cases" => settings.cases = number()?,
+            "--seed" => settings.seed = number()?,
             other => return Err(format!("fuzz: unknown argument `{other}`\n\n{USAGE}")),
         }
     }
@@ -103,14 +99,10 @@ fn fuzz_runtime(args: &[String]) -> Result<(), String> {
     let (mut cases, mut seed) = (4000, now_seconds());
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
-        let mut number = |what: &str| -> Result<u64, String> {
-            iter.next()
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| format!("fuzz-runtime: {what} needs a number"))
-        };
+        let mut number = || number_after(&mut iter, "fuzz-runtime", arg);
         match arg.as_str() {
-            "--cases" => cases = number("--cases")?,
-            "--seed" => seed = number("--seed")?,
+            "--cases" => cases = number()?,
+            "--seed" => seed = number()?,
             other => {
                 return Err(format!(
                     "fuzz-runtime: unknown argument `{other}`\n\n{USAGE}"
@@ -139,6 +131,17 @@ fn fuzz_runtime(args: &[String]) -> Result<(), String> {
         0 => Ok(()),
         n => Err(format!("fuzz-runtime: {n} findings")),
     }
+}
+
+/// The number that follows the option `option` of `command`.
+fn number_after(
+    args: &mut std::slice::Iter<'_, String>,
+    command: &str,
+    option: &str,
+) -> Result<u64, String> {
+    args.next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("{command}: {option} needs a number"))
 }
 
 fn now_seconds() -> u64 {

@@ -1,6 +1,6 @@
 //! TLS for https:// base URLs and the long connection's wss://: one set-up, chosen by the
-//! crate's features, built here and handed both to reqwest and to tokio-tungstenite, so that
-//! both speak the same TLS with the same certificate checks.
+//! crate's features, built here and handed to reqwest, which also sends the long
+//! connection's WebSocket upgrade: both speak the same TLS with the same certificate checks.
 //!
 //! - `rustls`: rustls with the `ring` crypto provider and the platform's verifier.
 //! - `rustls-aws-lc`: rustls with the aws-lc-rs provider and the platform's verifier.

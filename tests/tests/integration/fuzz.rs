@@ -60,9 +60,15 @@ fn a_thousand_mutated_runtime_inputs_end_in_an_answer_within_their_bounds() {
     for (surface, counts) in &report.counts {
         assert_eq!(counts.accepted + counts.refused, 250, "{surface}");
         // The mutants reach past the first checks, and some are refused.
-        assert!(counts.accepted > 0, "no {surface} case was handled: {counts:?}");
+        assert!(
+            counts.accepted > 0,
+            "no {surface} case was handled: {counts:?}"
+        );
         if *surface != "frames" {
-            assert!(counts.refused > 0, "no {surface} case was refused: {counts:?}");
+            assert!(
+                counts.refused > 0,
+                "no {surface} case was refused: {counts:?}"
+            );
         }
     }
 }
