@@ -270,10 +270,10 @@ impl SeenTokens {
             return false;
         }
         self.order.push_back(hash);
-        if self.order.len() > REMEMBERED_TOKENS {
-            if let Some(oldest) = self.order.pop_front() {
-                self.set.remove(&oldest);
-            }
+        if self.order.len() > REMEMBERED_TOKENS
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.set.remove(&oldest);
         }
         true
     }
