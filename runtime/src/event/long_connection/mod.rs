@@ -214,44 +214,13 @@ impl LongConnection {
         let mut settings = self.settings.clone();
         let mut failures: u32 = 0;
         loop {
-            let connected = tokio::select! {
-                () = &mut shutdown => return Ok(()),
-                connected = self.connect(&mut settings) => connected,
-            };
-            let failure = match connected {
-                Ok((socket, endpoint)) => {
-                    tracing::info!(device_id = %endpoint.device_id, "long connection up");
-                    let opened = tokio::time::Instant::now();
-                    let session = Session {
-                        socket,
-                        dispatcher: &self.dispatcher,
-                        settings: &mut settings,
-                        device_id: &endpoint.device_id,
-                        service_id: endpoint.service_id,
-                        limits: self.limits(),
-                        max_in_flight: self.max_in_flight.max(1),
-                    };
-                    let err = match session.serve(shutdown.as_mut()).await {
-                        Ended::Shutdown => return Ok(()),
-                        Ended::Lost(err) => err,
-                    };
-                    tracing::warn!(device_id = %endpoint.device_id, error = %err, "long connection lost; reconnecting");
-                    // A connection the server ends at once is no better than a refused
-                    // one: it must not let the client reconnect in a loop.
-                    (opened.elapsed() < MIN_HEALTHY_SESSION).then_some(err)
-                }
-                Err(err) if err.is_fatal() => return Err(err),
-                Err(err) => {
-                    tracing::warn!(error = %err, failures, "long connection failed; retrying");
-                    Some(err)
-                }
-            };
-            let wait = match failure {
-                None => {
+            let wait = match self.attempt(&mut settings, shutdown.as_mut()).await? {
+                Attempt::Shutdown => return Ok(()),
+                Attempt::Lasted => {
                     failures = 0;
                     jitter(settings.reconnect_nonce)
                 }
-                Some(err) => {
+                Attempt::Failed(err) => {
                     failures = failures.saturating_add(1);
                     if settings.reconnect_count.is_some_and(|max| failures > max) {
                         return Err(LongConnectionError::GaveUp {
@@ -259,6 +228,7 @@ impl LongConnection {
                             last: Box::new(err),
                         });
                     }
+                    tracing::warn!(error = %err, failures, "long connection failed; retrying");
                     settings.backoff(failures)
                 }
             };
@@ -267,6 +237,46 @@ impl LongConnection {
                 () = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// One attempt: connects and serves the connection until it ends. A fatal error is
+    /// the `Err`.
+    async fn attempt(
+        &self,
+        settings: &mut Settings,
+        mut shutdown: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
+    ) -> Result<Attempt, LongConnectionError> {
+        let connected = tokio::select! {
+            () = shutdown.as_mut() => return Ok(Attempt::Shutdown),
+            connected = self.connect(settings) => connected,
+        };
+        let (socket, endpoint) = match connected {
+            Ok(connected) => connected,
+            Err(err) if err.is_fatal() => return Err(err),
+            Err(err) => return Ok(Attempt::Failed(err)),
+        };
+        tracing::info!(device_id = %endpoint.device_id, "long connection up");
+        let opened = tokio::time::Instant::now();
+        let session = Session {
+            socket,
+            dispatcher: &self.dispatcher,
+            settings,
+            device_id: &endpoint.device_id,
+            service_id: endpoint.service_id,
+            limits: self.limits(),
+            max_in_flight: self.max_in_flight.max(1),
+        };
+        let err = match session.serve(shutdown).await {
+            Ended::Shutdown => return Ok(Attempt::Shutdown),
+            Ended::Lost(err) => err,
+        };
+        tracing::warn!(device_id = %endpoint.device_id, error = %err, "long connection lost; reconnecting");
+        // A connection the server ends at once is no better than a refused one: it must
+        // not let the client reconnect in a loop.
+        Ok(match opened.elapsed() < MIN_HEALTHY_SESSION {
+            true => Attempt::Failed(err),
+            false => Attempt::Lasted,
+        })
     }
 
     /// Refuses settings that cannot work.
@@ -312,6 +322,16 @@ impl LongConnection {
             timeout: PART_TIMEOUT,
         }
     }
+}
+
+/// How one attempt at a connection ended, short of a fatal error.
+enum Attempt {
+    /// The shutdown future completed.
+    Shutdown,
+    /// The connection was up for [`MIN_HEALTHY_SESSION`] or more before it was lost.
+    Lasted,
+    /// The attempt failed, or the connection ended sooner.
+    Failed(LongConnectionError),
 }
 
 /// A random time from zero up to `max`; randomness from the standard library's hasher
