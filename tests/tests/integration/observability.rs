@@ -41,6 +41,20 @@ impl Captured {
     }
 }
 
+/// A subscriber for this thread that records everything, spans' starts and ends included,
+/// at every level; what it wrote, and the guard that keeps it installed.
+fn capture_everything() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
 /// One endpoint for each way a call can go: the tokens it takes, the helpdesk header,
 /// its method, whether it has a body and a query. What a call logs depends on these, not
 /// on the endpoint, and the whole API through every fault would take most of an hour.
@@ -65,15 +79,7 @@ fn one_per_shape() -> Vec<(LoadedEndpoint, endpoints::Endpoint)> {
 // where the subscriber is installed.
 #[tokio::test]
 async fn spans_say_what_happened_and_nothing_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_everything();
 
     let emulator = Emulator::builder()
         .app("cli_observed", APP_SECRET)
@@ -232,15 +238,7 @@ async fn no_secret_reaches_a_log_at_trace_level_ours_or_a_dependencys() {
     // What an app's `tracing_subscriber::fmt().init()` does: the `log` records of
     // dependencies (tungstenite, reqwest, …) go to the subscriber too.
     let _ = tracing_log::LogTracer::init();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_everything();
 
     let emulator = Emulator::builder()
         .app("cli_traced", APP_SECRET)
