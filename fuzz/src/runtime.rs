@@ -185,7 +185,8 @@ fn seeds(surface: Surface) -> &'static [&'static str] {
 struct Fixture {
     dispatcher: Dispatcher,
     encrypted: Dispatcher,
-    server: Server,
+    /// Serves the paging cases for as long as the fixture lives.
+    _server: Server,
     /// The page answer the server gives, `{n}` replaced by the request's number.
     answer: Arc<std::sync::Mutex<String>>,
     client: Client,
@@ -222,7 +223,7 @@ impl Fixture {
             dispatcher: handled(Dispatcher::builder("v-token")),
             encrypted: handled(Dispatcher::builder("v-token").encrypt_key(ENCRYPT_KEY)),
             seeds: all_seeds(),
-            server,
+            _server: server,
             answer,
             client,
         }
@@ -297,7 +298,6 @@ impl Fixture {
                 break;
             }
         }
-        let _ = &self.server;
         true
     }
 }
