@@ -46,6 +46,7 @@ pub const RESERVED_CRATES: &[&str] = &[
     "feishu-bench",
     "feishu-codegen",
     "feishu-emulator",
+    "feishu-emulator-server",
     "feishu-fuzz",
     "feishu-import",
     "feishu-runtime",

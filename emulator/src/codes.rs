@@ -17,6 +17,8 @@ pub const INVALID_TENANT_TOKEN: i64 = 99991663;
 pub const INVALID_APP_TOKEN: i64 = 99991664;
 /// The user_access_token is invalid or expired.
 pub const INVALID_USER_TOKEN: i64 = 99991668;
+/// The user_access_token has expired.
+pub const EXPIRED_USER_TOKEN: i64 = 99991677;
 /// The `Authorization` header is not `Bearer <token>`.
 pub const MALFORMED_TOKEN: i64 = 99991671;
 /// The body breaks the endpoint's schema.
@@ -42,6 +44,21 @@ pub(crate) fn reply(status: u16, code: i64, msg: &str, violations: Option<Vec<Va
     }
     Reply::json(status, &json!({ "code": code, "msg": msg, "error": error }))
         .header("x-tt-logid", &log_id)
+}
+
+/// The message Feishu gives with [`INVALID_TENANT_TOKEN`] and [`INVALID_USER_TOKEN`].
+pub const INVALID_TOKEN_MESSAGE: &str =
+    "Invalid access token for authorization. Please make a request with token attached.";
+
+/// Feishu's refusal of a token it does not accept (unknown, revoked or expired), one
+/// status for all: HTTP 400, the code of the token's kind, and its documented message.
+pub(crate) fn token_refusal(code: i64) -> Reply {
+    let msg = match code {
+        EXPIRED_USER_TOKEN => "token expire",
+        INVALID_APP_TOKEN => "invalid app token",
+        _ => INVALID_TOKEN_MESSAGE,
+    };
+    reply(400, code, msg, None)
 }
 
 /// A success answer in the `data` envelope.

@@ -45,7 +45,8 @@ pub enum Fault {
     },
     /// The normal answer with its JSON body cut in half.
     TruncatedJson,
-    /// HTTP 401 with code 99991663, whatever token was sent: a token revoked early.
+    /// Feishu's refusal of a tenant_access_token it no longer accepts (HTTP 400, code
+    /// 99991663), whatever token was sent: a token revoked early.
     Unauthorized,
     /// The connection is dropped without an answer.
     Disconnect,
@@ -91,12 +92,7 @@ impl Fault {
                     "<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n<center><h1>{status} Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
                 ),
             ),
-            Fault::Unauthorized => codes::reply(
-                401,
-                codes::INVALID_TENANT_TOKEN,
-                "Invalid access token for authorization. Please make a request with token attached.",
-                None,
-            ),
+            Fault::Unauthorized => codes::token_refusal(codes::INVALID_TENANT_TOKEN),
             Fault::Disconnect => Reply::close(),
             Fault::Slow { .. } | Fault::TruncatedJson => return None,
         })

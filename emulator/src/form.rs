@@ -19,9 +19,14 @@ const MAX_PARTS: usize = 256;
 const MAX_KEPT_BYTES: usize = 32 << 20;
 
 /// A multipart form as the server received it.
+///
+/// A part is a file when it has a `filename`, a content type other than text, or content
+/// that is not a short UTF-8 text; Feishu's Python SDK (and its Node SDK, given a
+/// `Buffer`) send files without a `filename`, so an upload endpoint also takes a
+/// documented file part that arrived as a text field ([`Form::file_part`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Form {
-    /// The text fields (parts without a file name), in order.
+    /// The text fields, in order.
     pub fields: Vec<(String, String)>,
     /// The file parts, in order.
     pub files: Vec<FormFile>,
@@ -57,6 +62,23 @@ impl Form {
     pub fn file(&self, name: &str) -> Option<&FormFile> {
         self.files.iter().find(|f| f.name == name)
     }
+
+    /// The part `name` read as a file: a file part, or a text field of that name (a small
+    /// text file sent without a `filename` cannot be told from a field).
+    pub fn file_part(&self, name: &str) -> Option<FormFile> {
+        if let Some(file) = self.file(name) {
+            return Some(file.clone());
+        }
+        let text = self.field(name)?;
+        Some(FormFile {
+            name: name.to_owned(),
+            file_name: None,
+            content_type: None,
+            length: text.len() as u64,
+            checksum: fnv1a(FNV_START, text.as_bytes()),
+            head: text.as_bytes().to_vec(),
+        })
+    }
 }
 
 /// FNV-1a over `bytes`, continuing from `hash` (start with [`FNV_START`]).
@@ -70,6 +92,14 @@ pub fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
 
 /// FNV-1a's offset basis.
 pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Whether a part's content type says it is not a text field.
+fn not_text(content_type: &str) -> bool {
+    !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("text/")
+}
 
 /// The boundary of a `multipart/form-data` content type; `None` for other types.
 pub(crate) fn boundary(content_type: &str) -> Option<String> {
@@ -92,6 +122,7 @@ where
         let name = part.name().unwrap_or_default().to_owned();
         let file_name = part.file_name().map(str::to_owned);
         let content_type = part.content_type().map(ToString::to_string);
+        let mut is_file = file_name.is_some() || content_type.as_deref().is_some_and(not_text);
         let (mut length, mut checksum, mut head) = (0u64, FNV_START, Vec::new());
         while let Some(chunk) = part.chunk().await.map_err(|e| e.to_string())? {
             length += chunk.len() as u64;
@@ -100,27 +131,19 @@ where
                 .saturating_sub(head.len())
                 .min(MAX_KEPT_BYTES.saturating_sub(kept + head.len()));
             head.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if file_name.is_none() && length > MAX_FIELD_BYTES as u64 {
-                return Err(format!(
-                    "the text field `{name}` is longer than {MAX_FIELD_BYTES} bytes"
-                ));
-            }
-            if file_name.is_none() && length > head.len() as u64 {
-                return Err(format!(
-                    "the form's fields are longer than {MAX_KEPT_BYTES} bytes in all"
-                ));
-            }
+            // A part too long for a field, or cut short by the form's bound, is a file.
+            is_file |= length > MAX_FIELD_BYTES as u64 || length > head.len() as u64;
         }
         kept += head.len();
-        match file_name {
-            None => {
-                let value = String::from_utf8(head)
-                    .map_err(|_| format!("the text field `{name}` is not UTF-8"))?;
-                form.fields.push((name, value));
-            }
-            Some(file_name) => form.files.push(FormFile {
+        let text = match is_file {
+            true => Err(head),
+            false => String::from_utf8(head).map_err(|e| e.into_bytes()),
+        };
+        match text {
+            Ok(value) => form.fields.push((name, value)),
+            Err(head) => form.files.push(FormFile {
                 name,
-                file_name: Some(file_name),
+                file_name,
                 content_type,
                 length,
                 checksum,
@@ -179,8 +202,37 @@ mod tests {
                 .all(|f| f.length == KEPT_FILE_BYTES as u64)
         );
 
-        let field = (0..parts).map(|i| (format!("name=\"t{i}\""), vec![b'y'; MAX_FIELD_BYTES]));
-        let error = read_body(body_of(field)).await.unwrap_err();
-        assert!(error.contains("in all"), "{error}");
+        let fields = (0..parts).map(|i| (format!("name=\"t{i}\""), vec![b'y'; MAX_FIELD_BYTES]));
+        let form = read_body(body_of(fields)).await.unwrap();
+        let kept: usize = form.fields.iter().map(|(_, v)| v.len()).sum::<usize>()
+            + form.files.iter().map(|f| f.head.len()).sum::<usize>();
+        assert_eq!(kept, MAX_KEPT_BYTES);
+        assert!(
+            !form.files.is_empty(),
+            "the fields past the bound are kept as files"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_without_a_file_name_is_a_file_part() {
+        let png = b"\x89PNG\r\n\x1a\n\x00".to_vec();
+        let parts = [
+            ("name=\"image_type\"".to_owned(), b"message".to_vec()),
+            ("name=\"image\"".to_owned(), png.clone()),
+            ("name=\"file\"".to_owned(), b"plain text".to_vec()),
+        ];
+        let form = read_body(body_of(parts.into_iter())).await.unwrap();
+        assert_eq!(form.field("image_type"), Some("message"));
+        let image = form.file("image").expect("binary content is a file");
+        assert_eq!(
+            (image.file_name.as_deref(), image.head.as_slice()),
+            (None, &png[..])
+        );
+        let text = form.file_part("file").expect("a text field read as a file");
+        assert_eq!(
+            (text.length, text.head.as_slice()),
+            (10, &b"plain text"[..])
+        );
+        assert!(form.file_part("missing").is_none());
     }
 }

@@ -250,10 +250,19 @@ pub struct Server {
 impl Server {
     /// Starts a server on an ephemeral port of 127.0.0.1, in the current tokio runtime.
     pub async fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        Server::start_on(any_port, handler)
             .await
-            .expect("bind 127.0.0.1");
-        let addr = listener.local_addr().expect("local addr");
+            .expect("bind an ephemeral port of 127.0.0.1")
+    }
+
+    /// Starts a server on `addr`, in the current tokio runtime.
+    pub async fn start_on(
+        addr: SocketAddr,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let recorded = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Mutex<Handler>> = Arc::new(Mutex::new(Arc::new(handler)));
         let (rec, hand) = (recorded.clone(), handler.clone());
@@ -306,18 +315,21 @@ impl Server {
                                 )
                             }
                         });
+                    // Feishu writes header names in title case (`X-Tt-Logid`), and
+                    // Feishu's Python SDK looks them up exactly so.
                     let _ = http1::Builder::new()
+                        .title_case_headers(true)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        Server {
+        Ok(Server {
             addr,
             recorded,
             handler,
             task,
-        }
+        })
     }
 
     /// `http://127.0.0.1:PORT`.

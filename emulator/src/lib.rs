@@ -40,6 +40,7 @@
 #![recursion_limit = "512"]
 
 pub mod codes;
+pub mod control;
 mod fault;
 mod files;
 pub mod form;
@@ -67,8 +68,9 @@ use http::{Recorded, Reply, Server};
 use long_connection::LongConnections;
 use routes::Route;
 
-/// The internal app the emulator knows unless told otherwise.
-pub const DEFAULT_APP_ID: &str = "cli_emulator";
+/// The internal app the emulator knows unless told otherwise: an app id of Feishu's form
+/// (`cli_` and 16 hex digits), which Feishu's Node SDK requires of a long connection.
+pub const DEFAULT_APP_ID: &str = "cli_e0a1b2c3d4e5f607";
 /// The internal app's secret.
 pub const DEFAULT_APP_SECRET: &str = "emulator-app-secret";
 
@@ -85,9 +87,17 @@ pub struct EmulatorBuilder {
     token_ttl: Duration,
     user_tokens: Vec<String>,
     enforce_rate_limits: bool,
+    port: u16,
 }
 
 impl EmulatorBuilder {
+    /// The port of 127.0.0.1 to serve on (default 0: an ephemeral one, see
+    /// [`Emulator::url`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
     /// Whether calls past an endpoint's documented rate limit are refused as Feishu
     /// refuses them (default: no): each endpoint's calls are counted per tenant against
     /// the quotas its page states (the rate limit in each operation's docs),
@@ -127,8 +137,21 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Starts the emulator on an ephemeral port, in the current tokio runtime.
+    /// Starts the emulator (on an ephemeral port unless [`port`](Self::port) says), in the
+    /// current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// If its port cannot be bound; [`EmulatorBuilder::try_start`] returns that error.
     pub async fn start(self) -> Emulator {
+        let port = self.port;
+        self.try_start()
+            .await
+            .unwrap_or_else(|err| panic!("the emulator cannot listen on port {port}: {err}"))
+    }
+
+    /// Starts the emulator, in the current tokio runtime.
+    pub async fn try_start(self) -> std::io::Result<Emulator> {
         let helpdesk_header = self.helpdesk.as_ref().map(|(id, token)| {
             base64::engine::general_purpose::STANDARD.encode(format!("{id}:{token}"))
         });
@@ -136,6 +159,7 @@ impl EmulatorBuilder {
             tokens: HashMap::new(),
             issued: 0,
             user_tokens: self.user_tokens.iter().cloned().collect(),
+            expired_user_tokens: HashSet::new(),
             app_ticket: None,
             ticket_resends: 0,
             faults: Vec::new(),
@@ -144,9 +168,10 @@ impl EmulatorBuilder {
             files: HashMap::new(),
             arrivals: rate_limits::Arrivals::default(),
         }));
-        let long_connections = LongConnections::start().await;
+        // Stopped when dropped, also when the server's port cannot be bound.
+        let long_connections = LongConnectionsGuard(LongConnections::start().await);
         let config = Arc::new(Config {
-            long_connections: long_connections.clone(),
+            long_connections: long_connections.0.clone(),
             app: self.app,
             marketplace_app: self.marketplace_app,
             helpdesk: self.helpdesk,
@@ -156,14 +181,17 @@ impl EmulatorBuilder {
             enforce_rate_limits: self.enforce_rate_limits,
         });
         let (handler_state, handler_config) = (state.clone(), config.clone());
-        let server =
-            Server::start(move |request| handle(&handler_config, &handler_state, request)).await;
-        Emulator {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let server = Server::start_on(addr, move |request| {
+            handle(&handler_config, &handler_state, request)
+        })
+        .await?;
+        Ok(Emulator {
             server,
             state,
             config,
-            long_connections: LongConnectionsGuard(long_connections),
-        }
+            long_connections,
+        })
     }
 }
 
@@ -210,6 +238,8 @@ struct State {
     tokens: HashMap<String, Issued>,
     issued: u64,
     user_tokens: HashSet<String>,
+    /// User tokens that were accepted and have expired: refused with 99991677.
+    expired_user_tokens: HashSet<String>,
     /// The newest app_ticket: only it is accepted.
     app_ticket: Option<String>,
     ticket_resends: usize,
@@ -253,6 +283,7 @@ impl Emulator {
             token_ttl: Duration::from_secs(7200),
             user_tokens: Vec::new(),
             enforce_rate_limits: false,
+            port: 0,
         }
     }
 
@@ -323,23 +354,45 @@ impl Emulator {
     ///
     /// If the generated crate has no endpoint `endpoint`, or its page lists no `code`.
     pub fn inject_documented_error(&self, endpoint: &str, code: i64, times: usize) {
+        let fault = self
+            .documented_error(endpoint, code)
+            .unwrap_or_else(|why| panic!("{why}"));
+        self.inject(Target::Endpoint(endpoint.to_owned()), fault, times);
+    }
+
+    /// The business error `code` of `endpoint` as its doc page lists it, or why there is
+    /// none.
+    fn documented_error(&self, endpoint: &str, code: i64) -> Result<Fault, String> {
         let route = self
-            .config
-            .routes
-            .iter()
-            .find(|route| route.meta.id == endpoint);
-        let meta = route
-            .unwrap_or_else(|| panic!("{endpoint} is not an endpoint of the generated crate"))
-            .meta;
-        let documented = meta.errors.iter().find(|error| error.code == code);
+            .route(endpoint)
+            .ok_or_else(|| not_an_endpoint(endpoint))?;
+        let documented = route.meta.errors.iter().find(|error| error.code == code);
         let documented =
-            documented.unwrap_or_else(|| panic!("the page of {endpoint} lists no error {code}"));
-        let fault = Fault::ApiError {
+            documented.ok_or_else(|| format!("the page of {endpoint} lists no error {code}"))?;
+        Ok(Fault::ApiError {
             status: documented.http_status.unwrap_or(400),
             code,
             msg: documented.message.to_owned(),
-        };
-        self.inject(Target::Endpoint(endpoint.to_owned()), fault, times);
+        })
+    }
+
+    fn route(&self, endpoint: &str) -> Option<&Route> {
+        self.config
+            .routes
+            .iter()
+            .find(|route| route.meta.id == endpoint)
+    }
+
+    /// Whether `endpoint` is a paged endpoint of the generated crate.
+    fn is_paged(&self, endpoint: &str) -> bool {
+        self.route(endpoint)
+            .is_some_and(|route| route.meta.paging.is_some())
+    }
+
+    /// Whether `endpoint` is a download endpoint of the generated crate.
+    fn is_download(&self, endpoint: &str) -> bool {
+        self.route(endpoint)
+            .is_some_and(|route| route.meta.envelope == feishu::runtime::codegen::Envelope::File)
     }
 
     /// Drops the faults not yet used up, so what one scenario left over (a call that
@@ -356,6 +409,21 @@ impl Emulator {
         }
     }
 
+    /// The user token `token` expires now: calls with it are refused with 99991677
+    /// ("token expire") until it is [added](Self::add_user_token) again.
+    pub fn expire_user_token(&self, token: &str) {
+        let mut state = self.state();
+        state.user_tokens.remove(token);
+        state.expired_user_tokens.insert(token.to_owned());
+    }
+
+    /// Every tenant and app token handed out so far is revoked now, before its expiry, as
+    /// Feishu revokes them when an app's secret is reset: calls with one are refused
+    /// (99991663 for a tenant token) until the client fetches a new one.
+    pub fn revoke_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
     /// What a successful call to `endpoint` (e.g. `im.v2.chat_button.update`) returns as
     /// its `data` (default `{}`).
     pub fn respond(&self, endpoint: &str, data: Value) {
@@ -370,13 +438,8 @@ impl Emulator {
     ///
     /// Panics if `endpoint` is not a paged endpoint of the generated crate.
     pub fn load_list(&self, endpoint: &str, items: Vec<Value>, page_size: usize) {
-        let paged = self
-            .config
-            .routes
-            .iter()
-            .any(|route| route.meta.id == endpoint && route.meta.paging.is_some());
         assert!(
-            paged,
+            self.is_paged(endpoint),
             "{endpoint} is not a paged endpoint of the generated crate"
         );
         let list = lists::List { items, page_size };
@@ -390,12 +453,8 @@ impl Emulator {
     ///
     /// If the generated crate has no download endpoint of that id.
     pub fn serve_file(&self, endpoint: &str, file: ServedFile) {
-        let download = self.config.routes.iter().any(|route| {
-            route.meta.id == endpoint
-                && route.meta.envelope == feishu::runtime::codegen::Envelope::File
-        });
         assert!(
-            download,
+            self.is_download(endpoint),
             "{endpoint} is not a download endpoint of the generated crate"
         );
         self.state().files.insert(endpoint.to_owned(), file);
@@ -403,7 +462,9 @@ impl Emulator {
 
     /// Accepts `token` as a `user_access_token` from now on.
     pub fn add_user_token(&self, token: &str) {
-        self.state().user_tokens.insert(token.to_owned());
+        let mut state = self.state();
+        state.expired_user_tokens.remove(token);
+        state.user_tokens.insert(token.to_owned());
     }
 
     /// A new app_ticket, as the hourly `app_ticket` event delivers it; older ones are no
@@ -447,6 +508,10 @@ impl Emulator {
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
+}
+
+fn not_an_endpoint(endpoint: &str) -> String {
+    format!("{endpoint} is not an endpoint of the generated crate")
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -648,8 +713,6 @@ fn issue(
 
 /// A generated endpoint: token, helpdesk header and body checks, then the stubbed answer.
 fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded) -> Reply {
-    use feishu::runtime::TokenKind;
-
     let meta = route.meta;
     if !meta.tokens.is_empty() {
         let Some(authorization) = request.header("authorization") else {
@@ -668,43 +731,8 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
                 None,
             );
         };
-        let state = lock(state);
-        let kind = if state.user_tokens.contains(token) {
-            Some(TokenKind::User)
-        } else {
-            state
-                .tokens
-                .get(token)
-                .filter(|t| Instant::now() < t.expires)
-                .map(|t| t.kind)
-        };
-        // (kind, why) of a refused token; an unknown token's kind is read off its prefix.
-        let refused = match kind {
-            Some(kind) if meta.tokens.contains(&kind) => None,
-            Some(kind) => Some((kind, "this API does not accept it")),
-            None if token.starts_with("u-") => Some((TokenKind::User, "invalid or expired")),
-            None if token.starts_with("a-") => Some((TokenKind::App, "invalid or expired")),
-            None if token.starts_with("t-") => Some((TokenKind::Tenant, "invalid or expired")),
-            None => {
-                return codes::reply(
-                    400,
-                    codes::MALFORMED_TOKEN,
-                    "Invalid access token format",
-                    None,
-                );
-            }
-        };
-        if let Some((kind, why)) = refused {
-            let code = match kind {
-                TokenKind::Tenant => codes::INVALID_TENANT_TOKEN,
-                TokenKind::App => codes::INVALID_APP_TOKEN,
-                TokenKind::User => codes::INVALID_USER_TOKEN,
-            };
-            let msg = format!(
-                "Invalid access token for authorization: the {} is {why}",
-                kind.name()
-            );
-            return codes::reply(400, code, &msg, None);
+        if let Some(refusal) = refuse_token(&lock(state), meta.tokens, token) {
+            return refusal;
         }
     }
     if meta.helpdesk {
@@ -746,6 +774,46 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
         _ => data,
     };
     codes::success(data)
+}
+
+/// Feishu's refusal of `token` by an endpoint that takes `accepted` kinds, if it refuses
+/// it: unknown, revoked, expired, or of a kind the endpoint does not take.
+fn refuse_token(
+    state: &State,
+    accepted: &[feishu::runtime::TokenKind],
+    token: &str,
+) -> Option<Reply> {
+    use feishu::runtime::TokenKind;
+
+    let issued = state.tokens.get(token);
+    let kind = match issued {
+        _ if state.user_tokens.contains(token) => TokenKind::User,
+        Some(issued) => issued.kind,
+        // An unknown token's kind is read off its prefix, as Feishu reads it.
+        None if token.starts_with("u-") => TokenKind::User,
+        None if token.starts_with("a-") => TokenKind::App,
+        None if token.starts_with("t-") => TokenKind::Tenant,
+        None => {
+            return Some(codes::reply(
+                400,
+                codes::MALFORMED_TOKEN,
+                "Invalid token: must start with t-/u-",
+                None,
+            ));
+        }
+    };
+    let live = state.user_tokens.contains(token)
+        || issued.is_some_and(|issued| Instant::now() < issued.expires);
+    if live && accepted.contains(&kind) {
+        return None;
+    }
+    let code = match kind {
+        TokenKind::User if state.expired_user_tokens.contains(token) => codes::EXPIRED_USER_TOKEN,
+        TokenKind::User => codes::INVALID_USER_TOKEN,
+        TokenKind::App => codes::INVALID_APP_TOKEN,
+        TokenKind::Tenant => codes::INVALID_TENANT_TOKEN,
+    };
+    Some(codes::token_refusal(code))
 }
 
 /// The endpoint's own documented code for a refusal with `status`, picked by words its

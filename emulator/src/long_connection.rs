@@ -43,6 +43,23 @@ pub const SOCKET_PATH: &str = "/ws";
 /// The `service_id` of the URLs handed out.
 pub const SERVICE_ID: i32 = 7;
 
+/// The endpoint's code for an app id and secret that do not match: authentication failed.
+pub const AUTH_FAILED: i64 = 514;
+
+/// The `ClientConfig` the endpoint hands out, and each pong carries, unless a test sets
+/// another: the fields Feishu always sends (seconds; a `ReconnectCount` of -1 is no limit).
+/// Feishu's own intervals are minutes; the emulator's reconnect at once, so a test that
+/// drops connections does not wait. [`feishu_client_config`] is Feishu's.
+pub fn default_client_config() -> Value {
+    json!({"ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120})
+}
+
+/// The `ClientConfig` Feishu hands out: pings every 2 minutes, reconnects after 2 minutes
+/// and up to 30 seconds more, without a limit.
+pub fn feishu_client_config() -> Value {
+    json!({"ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 30, "PingInterval": 120})
+}
+
 /// A frame, as Feishu's `pbbp2.Frame` declares it (proto2).
 #[derive(Clone, PartialEq, prost::Message)]
 struct Frame {
@@ -129,7 +146,6 @@ enum Command {
     Send(Vec<u8>),
 }
 
-#[derive(Default)]
 struct State {
     /// The device ids handed out: only their connections are accepted.
     devices: HashSet<String>,
@@ -138,11 +154,30 @@ struct State {
     connects: usize,
     acks: Vec<Ack>,
     pings: Vec<Instant>,
+    /// What the endpoint hands out as `ClientConfig`; `None`: nothing.
     endpoint_config: Option<Value>,
+    /// What pongs carry; `None`: the endpoint's config.
     pong_config: Option<Value>,
     next_message: u64,
     /// The code the next endpoint calls fail with, and how many.
     endpoint_failures: Option<(i64, usize)>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            devices: HashSet::new(),
+            connections: BTreeMap::new(),
+            next_id: 0,
+            connects: 0,
+            acks: Vec::new(),
+            pings: Vec::new(),
+            endpoint_config: Some(default_client_config()),
+            pong_config: None,
+            next_message: 0,
+            endpoint_failures: None,
+        }
+    }
 }
 
 /// The emulator's long connections: a handle, cheap to clone.
@@ -201,8 +236,9 @@ impl LongConnections {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The `ClientConfig` the endpoint hands out with the URL (default none), e.g.
-    /// `{"ReconnectInterval": 1, "PingInterval": 1}` (seconds).
+    /// The `ClientConfig` the endpoint hands out with the URL (default
+    /// [`default_client_config`]), e.g. `{"ReconnectInterval": 1, "PingInterval": 1}`
+    /// (seconds); `None` leaves it out, which Feishu never does.
     pub fn set_endpoint_config(&self, config: Option<Value>) {
         self.state().endpoint_config = config;
     }
@@ -214,7 +250,7 @@ impl LongConnections {
         self.state().endpoint_failures = Some((code, times));
     }
 
-    /// The `ClientConfig` each pong carries (default none).
+    /// The `ClientConfig` each pong carries (default: the endpoint's).
     pub fn set_pong_config(&self, config: Option<Value>) {
         self.state().pong_config = config;
     }
@@ -271,10 +307,11 @@ impl LongConnections {
         self.push("event", envelope.to_string().as_bytes(), parts)
     }
 
-    /// Pushes a card callback (a `card.action.trigger` envelope) in one frame of type
-    /// `card`; its message id.
+    /// Pushes a card callback (a `card.action.trigger` envelope) as Feishu does: in a frame
+    /// of type `event`, which every official client dispatches (they ignore `card` frames);
+    /// its message id.
     pub fn push_card(&self, envelope: &Value) -> Result<String, PushError> {
-        self.push("card", envelope.to_string().as_bytes(), 1)
+        self.push("event", envelope.to_string().as_bytes(), 1)
     }
 
     /// Pushes `payload` as a data frame of type `kind`, split into `parts` frames sent in
@@ -331,20 +368,14 @@ impl LongConnections {
         };
         let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default();
         if field("AppID") != app.0 || field("AppSecret") != app.1 {
-            return Reply::json(
-                200,
-                &json!({"code": codes::AUTH_INVALID_SECRET, "msg": "app id or app secret invalid", "data": null}),
-            );
+            return refusal(AUTH_FAILED, "auth failed: app id or app secret invalid");
         }
         let mut state = self.state();
         if let Some((code, times)) = state.endpoint_failures.take()
             && times > 0
         {
             state.endpoint_failures = Some((code, times - 1));
-            return Reply::json(
-                200,
-                &json!({"code": code, "msg": "system busy", "data": null}),
-            );
+            return refusal(code, "system busy");
         }
         state.next_message += 1;
         let device = format!("emu-device-{}", state.next_message);
@@ -437,6 +468,7 @@ impl LongConnections {
                     payload: state
                         .pong_config
                         .as_ref()
+                        .or(state.endpoint_config.as_ref())
                         .map(|config| config.to_string().into_bytes()),
                     ..Frame::default()
                 };
@@ -450,6 +482,12 @@ impl LongConnections {
             _ => None,
         }
     }
+}
+
+/// The endpoint's refusal, as Feishu sends it: HTTP 200, the code, and an empty `data`
+/// (Feishu's Node client reads `data`'s fields before the code).
+fn refusal(code: i64, msg: &str) -> Reply {
+    Reply::json(200, &json!({"code": code, "msg": msg, "data": {}}))
 }
 
 fn read_ack(frame: &Frame) -> Option<Ack> {

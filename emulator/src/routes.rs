@@ -59,8 +59,8 @@ impl Route {
     }
 
     /// The field violations of an upload's form: its text fields must make the body, and
-    /// its files must be the documented parts, each with a file name and within its
-    /// documented size.
+    /// its files must be the documented parts, each within its documented size. A file part
+    /// may come without a `filename`, as Feishu's own SDKs send it.
     pub(crate) fn check_form(&self, form: Option<&Result<Form, String>>) -> Result<(), Vec<Value>> {
         let form = match form {
             None => return Err(vec![violation(".", "the body must be multipart/form-data")]),
@@ -69,12 +69,9 @@ impl Route {
         };
         let mut violations = Vec::new();
         for part in self.meta.files {
-            match (form.file(part.name), part.max_bytes) {
+            match (form.file_part(part.name), part.max_bytes) {
                 (None, _) if part.required => {
                     violations.push(violation(part.name, "the file part is missing"))
-                }
-                (Some(file), _) if file.file_name.as_deref().is_none_or(str::is_empty) => {
-                    violations.push(violation(part.name, "the file part has no file name"));
                 }
                 (Some(file), Some(max)) if file.length > max => {
                     let message = format!(
@@ -86,13 +83,20 @@ impl Route {
                 _ => {}
             }
         }
+        let is_file_part = |name: &str| self.meta.files.iter().any(|part| part.name == name);
         for file in &form.files {
-            if !self.meta.files.iter().any(|part| part.name == file.name) {
+            if !is_file_part(&file.name) {
                 violations.push(violation(&file.name, "not a documented file part"));
             }
         }
+        let fields: Vec<(String, String)> = form
+            .fields
+            .iter()
+            .filter(|(name, _)| !is_file_part(name))
+            .cloned()
+            .collect();
         if let Some(check) = self.check_fields
-            && let Err(more) = check(&typed_fields(check, &form.fields))
+            && let Err(more) = check(&typed_fields(check, &fields))
         {
             violations.extend(more);
         }

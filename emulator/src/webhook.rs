@@ -100,7 +100,12 @@ impl Pusher {
         // With the `feishu` crate's `rustls` alone, reqwest needs a process-wide provider.
         feishu::install_crypto_provider();
         Pusher {
-            http: reqwest::Client::new(),
+            // Header names as Feishu writes them (`X-Lark-Signature`): some servers read
+            // them case-sensitively.
+            http: reqwest::Client::builder()
+                .http1_title_case_headers()
+                .build()
+                .unwrap_or_default(),
             url: url.into(),
             verification_token: verification_token.into(),
             encrypt_key: None,

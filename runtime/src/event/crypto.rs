@@ -1,5 +1,6 @@
 //! The Encrypt Key's two uses, as Feishu's guide describes them: the AES-256-CBC
-//! decryption of an `{"encrypt": …}` body, and the SHA-256 signature of every request.
+//! decryption of an `{"encrypt": …}` body, and the SHA-256 signature of every request;
+//! and the SHA-1 signature, over the Verification Token, of the old card request URL.
 
 use std::fmt;
 
@@ -77,6 +78,26 @@ impl fmt::Debug for EncryptKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EncryptKey(***)")
     }
+}
+
+/// Whether `signature` (the `X-Lark-Signature` header) signs a 1.0 card callback of the old
+/// card request URL: lowercase hex of SHA-1(timestamp ‖ nonce ‖ Verification Token ‖ body),
+/// as Feishu's SDKs check it, compared in constant time.
+pub(crate) fn verify_card_v1(
+    token: &Secret,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+    signature: &str,
+) -> bool {
+    let digest = sha1::Sha1::new()
+        .chain_update(timestamp.as_bytes())
+        .chain_update(nonce.as_bytes())
+        .chain_update(token.expose().as_bytes())
+        .chain_update(body)
+        .finalize();
+    let received = signature.trim().to_ascii_lowercase();
+    hex(&digest).as_bytes().ct_eq(received.as_bytes()).into()
 }
 
 /// Whether a verification token received equals the configured one, in constant time.

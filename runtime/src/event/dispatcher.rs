@@ -13,7 +13,7 @@ use tokio::task::JoinError;
 use tracing::Instrument;
 
 use super::card::{CARD_ACTION_TRIGGER, CardAction, CardResponse};
-use super::crypto::{EncryptKey, same_token};
+use super::crypto::{self, EncryptKey, same_token};
 use super::dedup::{Claim, Claimed, Seen};
 use super::envelope::{self, Delivery, EventContext, Incoming, RawEvent};
 use super::replay::{self, parse_epoch};
@@ -231,10 +231,28 @@ impl Dispatcher {
                 return Ok(Reply::Challenge(challenge));
             }
             Incoming::Event(delivery) => delivery,
+            Incoming::CardV1(delivery) => return self.card_v1(&request, delivery).await,
         };
         inner.authenticate(&request.headers, &request.body, &delivery)?;
         inner.check_replay(&request.headers, &delivery.context)?;
         self.claim_and_dispatch(delivery).await
+    }
+
+    /// A 1.0 card callback of the old card request URL: signed over the Verification Token
+    /// (or, encrypted, over the Encrypt Key), named by its signature, answered in its form.
+    async fn card_v1(
+        &self,
+        request: &WebhookRequest,
+        mut delivery: Delivery,
+    ) -> Result<Reply, WebhookError> {
+        let inner = &*self.inner;
+        let signature = inner.authenticate_card_v1(&request.headers, &request.body)?;
+        inner.check_replay(&request.headers, &delivery.context)?;
+        delivery.context.event_id = format!("card-v1:{signature}");
+        match self.claim_and_dispatch(delivery).await? {
+            Reply::Card(answer) => Ok(Reply::CardV1(answer)),
+            reply => Ok(reply),
+        }
     }
 
     /// Handles a payload that came over a channel Feishu itself authenticated (the long
@@ -268,6 +286,9 @@ impl Dispatcher {
             Incoming::Event(delivery) => self.claim_and_dispatch(delivery).await,
             Incoming::Challenge { .. } => Err(WebhookError::NotAnEnvelope(
                 "a url_verification, which only a request URL receives".to_owned(),
+            )),
+            Incoming::CardV1(_) => Err(WebhookError::NotAnEnvelope(
+                "a 1.0 card callback, which only a card request URL receives".to_owned(),
             )),
         }
     }
@@ -439,6 +460,31 @@ impl Inner {
         match &self.key {
             Some(key) => verify_signature(key, headers, body),
             None => self.check_token(delivery.token.as_deref()),
+        }
+    }
+
+    /// Authenticates a 1.0 card callback: its `X-Lark-Signature` is SHA-1 over the
+    /// Verification Token, as Feishu's SDKs check it; an encrypted one may instead carry the
+    /// Encrypt Key's SHA-256 signature, as Feishu's Node SDK checks it. Its signature,
+    /// lowercase.
+    fn authenticate_card_v1(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<String, WebhookError> {
+        let timestamp = signature_header(headers, TIMESTAMP_HEADER)?;
+        let nonce = signature_header(headers, NONCE_HEADER)?;
+        let signature = signature_header(headers, SIGNATURE_HEADER)?;
+        let by_token = crypto::verify_card_v1(&self.token, timestamp, nonce, body, signature);
+        let by_key = || {
+            self.key
+                .as_ref()
+                .is_some_and(|key| key.verify(timestamp, nonce, body, signature))
+        };
+        match by_token || by_key() {
+            // Bounded: a longer header could not have matched a digest.
+            true => Ok(signature.trim().to_ascii_lowercase()),
+            false => Err(WebhookError::BadSignature),
         }
     }
 
@@ -785,6 +831,8 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     use super::*;
+    use crate::event::card::{Card, Toast};
+    use crate::event::envelope::EventSchema;
 
     const TOKEN: &str = "v-token-123";
     const KEY: &str = "encrypt-key-456";
@@ -868,6 +916,105 @@ mod tests {
             })
             .build();
         (dispatcher, runs)
+    }
+
+    /// A 1.0 card callback of the old card request URL, signed with `token` as Feishu's
+    /// SDKs check it: SHA-1(timestamp ‖ nonce ‖ token ‖ body), computed here with the
+    /// digest crate directly.
+    fn card_v1(nonce: &str, token: &str) -> WebhookRequest {
+        let body = json!({
+            "open_id": "ou_1", "user_id": "u_1", "open_message_id": "om_1",
+            "open_chat_id": "oc_1", "tenant_key": "t-1", "token": "c-update-token",
+            "action": {"value": {"decision": "approve"}, "tag": "button"}
+        })
+        .to_string();
+        let timestamp = now();
+        let signature = sha1::Sha1::new()
+            .chain_update(format!("{timestamp}{nonce}{token}"))
+            .chain_update(&body)
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let mut headers = HeaderMap::new();
+        headers.insert(TIMESTAMP_HEADER, timestamp.parse().unwrap());
+        headers.insert(NONCE_HEADER, nonce.parse().unwrap());
+        headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
+        WebhookRequest::new(headers, body)
+    }
+
+    #[tokio::test]
+    async fn a_1_0_card_callback_is_handled_and_answered_with_the_new_card() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let dispatcher = Dispatcher::builder(TOKEN)
+            .on_card_action(move |action: CardAction, context: EventContext| {
+                record.lock().unwrap().push((action, context));
+                let card = Card::raw(json!({"elements": [{"tag": "div"}]}));
+                async move { Ok::<_, BoxError>(CardResponse::new().card(card)) }
+            })
+            .build();
+
+        let response = dispatcher.handle(card_v1("nonce-a", TOKEN)).await;
+        assert_eq!(response.status, StatusCode::OK, "{:?}", response.error);
+        let answer: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(
+            answer,
+            json!({"elements": [{"tag": "div"}]}),
+            "the card itself"
+        );
+        {
+            let seen = seen.lock().unwrap();
+            let (action, context) = &seen[0];
+            assert_eq!(action.action.value, json!({"decision": "approve"}));
+            assert_eq!(action.operator.open_id.as_deref(), Some("ou_1"));
+            assert_eq!(action.context.open_message_id.as_deref(), Some("om_1"));
+            assert_eq!(action.context.open_chat_id.as_deref(), Some("oc_1"));
+            assert_eq!(
+                action.token.as_ref().map(Secret::expose),
+                Some("c-update-token")
+            );
+            assert_eq!(context.schema, EventSchema::CardV1);
+            assert_eq!(context.event_type, CARD_ACTION_TRIGGER);
+            assert_eq!(context.tenant_key.as_deref(), Some("t-1"));
+            assert!(context.event_id.starts_with("card-v1:"));
+        }
+
+        // The same request again is a duplicate; a second click (a new nonce) is not.
+        let again = card_v1("nonce-a", TOKEN);
+        assert_eq!(dispatcher.handle(again).await.status, StatusCode::OK);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert_eq!(
+            dispatcher.handle(card_v1("nonce-b", TOKEN)).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(seen.lock().unwrap().len(), 2);
+
+        // Signed with another token, or not signed: refused, the handler not run.
+        let forged = dispatcher.handle(card_v1("nonce-c", "another-token")).await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        let mut unsigned = card_v1("nonce-d", TOKEN);
+        unsigned.headers.remove(SIGNATURE_HEADER);
+        assert_eq!(
+            dispatcher.handle(unsigned).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_1_0_card_callback_answered_with_a_toast_keeps_the_2_0_form() {
+        let dispatcher = Dispatcher::builder(TOKEN)
+            .on_card_action(|_: CardAction, _: EventContext| async {
+                Ok::<_, BoxError>(CardResponse::new().toast(Toast::info("done")))
+            })
+            .build();
+        let response = dispatcher.handle(card_v1("nonce-a", TOKEN)).await;
+        let answer: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(
+            answer,
+            json!({"toast": {"type": "info", "content": "done"}})
+        );
     }
 
     #[tokio::test]

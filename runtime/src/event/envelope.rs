@@ -1,6 +1,7 @@
-//! The JSON Feishu posts: a URL verification, a 2.0 event (`schema`, `header`, `event`) or
-//! a 1.0 `event_callback` (`uuid`, `token`, `ts`, `event`), each possibly encrypted as
-//! `{"encrypt": …}`.
+//! The JSON Feishu posts: a URL verification, a 2.0 event (`schema`, `header`, `event`),
+//! a 1.0 `event_callback` (`uuid`, `token`, `ts`, `event`) or a 1.0 card callback of the old
+//! card request URL (`open_id`, `open_message_id`, `token`, `action`), each possibly
+//! encrypted as `{"encrypt": …}`.
 
 use std::fmt;
 use std::time::SystemTime;
@@ -19,6 +20,11 @@ pub enum EventSchema {
     V1,
     /// The 2.0 form: `{"schema": "2.0", "header": {…}, "event": {…}}`.
     V2,
+    /// A card callback of the old card request URL: `{"open_id", "user_id",
+    /// "open_message_id", "open_chat_id", "tenant_key", "token", "action"}`, without an
+    /// envelope. Its handler gets the payload in the 2.0 form (`operator`, `token`,
+    /// `action`, `context`); it has no event id of its own (see [`EventContext::event_id`]).
+    CardV1,
 }
 
 /// What the envelope says about an event, beside its payload: handed to every handler.
@@ -29,7 +35,8 @@ pub struct EventContext {
     pub schema: EventSchema,
     /// The event's unique id: `header.event_id` (2.0) or `uuid` (1.0). Feishu may deliver an
     /// event more than once; the dispatcher runs its handler once per id (within its
-    /// memory bound).
+    /// memory bound). A 1.0 card callback has none: its id is `card-v1:` and the request's
+    /// signature, so only the same request sent again counts as a duplicate.
     pub event_id: String,
     /// `header.event_type` (2.0) or `event.type` (1.0), e.g. `im.message.receive_v1`.
     pub event_type: String,
@@ -65,6 +72,9 @@ pub(crate) enum Incoming {
     },
     /// An event or a callback.
     Event(Delivery),
+    /// A 1.0 card callback: its id (empty here) and authentication come from the
+    /// request's headers.
+    CardV1(Delivery),
 }
 
 /// An event as it arrived, before it is authenticated.
@@ -144,8 +154,12 @@ fn classify(object: Map<String, Value>) -> Result<Incoming, WebhookError> {
     if kind == Some("event_callback") {
         return v1(object).and_then(bounded).map(Incoming::Event);
     }
+    if kind.is_none() && object.contains_key("action") && !object.contains_key("schema") {
+        return Ok(Incoming::CardV1(card_v1(object)));
+    }
     Err(not_an_envelope(
-        "neither a url_verification, a 2.0 event (`header`) nor a 1.0 `event_callback`",
+        "neither a url_verification, a 2.0 event (`header`), a 1.0 `event_callback` nor a \
+         1.0 card callback (`action`)",
     ))
 }
 
@@ -192,6 +206,44 @@ fn v1(mut object: Map<String, Value>) -> Result<Delivery, WebhookError> {
         event,
         envelope: object,
     })
+}
+
+/// A 1.0 card callback, its payload moved into the 2.0 form so one handler takes both.
+fn card_v1(object: Map<String, Value>) -> Delivery {
+    let field = |name: &str| object.get(name).cloned().unwrap_or(Value::Null);
+    let mut operator = Map::new();
+    for name in ["open_id", "user_id", "union_id", "tenant_key"] {
+        if let Some(value) = object.get(name) {
+            operator.insert(name.to_owned(), value.clone());
+        }
+    }
+    let event = serde_json::json!({
+        "operator": operator,
+        "token": field("token"),
+        "action": field("action"),
+        "host": "im_message",
+        "context": {
+            "open_message_id": field("open_message_id"),
+            "open_chat_id": field("open_chat_id"),
+        },
+    });
+    let context = EventContext {
+        schema: EventSchema::CardV1,
+        event_id: String::new(),
+        event_type: super::card::CARD_ACTION_TRIGGER.to_owned(),
+        create_time: None,
+        app_id: text(&object, "app_id").map(str::to_owned),
+        tenant_key: text(&object, "tenant_key").map(str::to_owned),
+    };
+    let mut envelope = object;
+    // The card's update token is the handler's (`CardAction::token`), not the envelope's.
+    envelope.remove("token");
+    Delivery {
+        context,
+        token: None,
+        event,
+        envelope,
+    }
 }
 
 /// Refuses an event id longer than any of Feishu's: the dispatcher remembers ids.
@@ -250,6 +302,7 @@ mod tests {
         match parse_json(body) {
             Ok(Incoming::Event(delivery)) => delivery,
             Ok(Incoming::Challenge { .. }) => panic!("a challenge"),
+            Ok(Incoming::CardV1(_)) => panic!("a 1.0 card callback"),
             Err(err) => panic!("{err}"),
         }
     }

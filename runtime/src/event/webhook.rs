@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use http_body_util::Full;
 
 use super::WebhookError;
-use super::card::CardResponse;
+use super::card::{Card, CardResponse};
 
 /// A request Feishu posted, its body read whole: what [`Dispatcher::handle`](super::Dispatcher::handle) takes, for
 /// servers that are not tower-based.
@@ -99,6 +99,8 @@ pub(crate) enum Reply {
     Ack,
     /// A card callback's answer.
     Card(CardResponse),
+    /// A 1.0 card callback's answer: Feishu takes the new card itself as the body.
+    CardV1(CardResponse),
 }
 
 impl Reply {
@@ -110,9 +112,21 @@ impl Reply {
             Reply::Ack => WebhookResponse::ok(Bytes::from_static(b"{}")),
             // A `CardResponse` is strings and JSON values: serializing it cannot fail, and
             // `{}` (leave the card alone) would be the safe answer if it did.
-            Reply::Card(card) => {
-                WebhookResponse::ok(serde_json::to_vec(&card).unwrap_or_else(|_| b"{}".to_vec()))
-            }
+            Reply::Card(card) => WebhookResponse::ok(json_or_empty(&card)),
+            // The old card request URL updates the card with the card JSON answered; a
+            // toast or a template goes in the 2.0 form, which the old URL has no other way
+            // to say.
+            Reply::CardV1(CardResponse {
+                toast: None,
+                card: Some(Card::Raw(card)),
+            }) => WebhookResponse::ok(json_or_empty(&card)),
+            Reply::CardV1(answer) => WebhookResponse::ok(json_or_empty(&answer)),
         }
     }
+}
+
+/// A value as JSON. A card answer is strings and JSON values: serializing it cannot fail,
+/// and `{}` (leave the card alone) would be the safe answer if it did.
+fn json_or_empty(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }

@@ -10,6 +10,7 @@
 mod budgets;
 mod client;
 mod codegen_output;
+mod conformance;
 mod doc_examples;
 mod event_push;
 mod files;

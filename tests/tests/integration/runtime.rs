@@ -215,14 +215,14 @@ async fn a_second_refusal_of_a_fresh_token_is_returned() {
     let emulator = emulator().await;
     let client = client(&emulator);
     let case = tenant_case();
-    // The 401 form, twice: the repeat is refused too.
+    // A revoked token, twice: the repeat is refused too.
     emulator.inject(Target::Api, Fault::Unauthorized, 2);
     let err = case
         .call(&client, CallOptions::default())
         .await
         .unwrap_err();
     let api = err.as_api().unwrap_or_else(|| panic!("{err:?}"));
-    assert_eq!((api.status, api.code), (401, codes::INVALID_TENANT_TOKEN));
+    assert_eq!((api.status, api.code), (400, codes::INVALID_TENANT_TOKEN));
     assert!(api.is_invalid_token() && !err.is_retryable());
     assert_eq!(api_requests(&emulator), 2, "exactly one repeat");
     assert_eq!(

@@ -94,8 +94,15 @@ fn package_name(manifest: &Path) -> Option<String> {
 fn reserved_crate_names_are_the_crates_beside_the_services() {
     let mut crates = BTreeSet::new();
     for entry in std::fs::read_dir(root()).unwrap() {
-        let manifest = entry.unwrap().path().join("Cargo.toml");
-        crates.extend(package_name(&manifest));
+        let dir = entry.unwrap().path();
+        crates.extend(package_name(&dir.join("Cargo.toml")));
+        // Crates one level down (`emulator/server`), beside the generated ones.
+        if dir.ends_with("generated") || dir.ends_with("target") || !dir.is_dir() {
+            continue;
+        }
+        for inner in std::fs::read_dir(&dir).unwrap() {
+            crates.extend(package_name(&inner.unwrap().path().join("Cargo.toml")));
+        }
     }
     crates.retain(|name| name.starts_with("feishu"));
     let reserved: BTreeSet<String> = feishu_codegen::naming::RESERVED_CRATES
