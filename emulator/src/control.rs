@@ -4,6 +4,7 @@
 //! | Request | Does |
 //! | --- | --- |
 //! | `GET /requests`, `DELETE /requests` | the requests so far (the second also forgets them) |
+//! | `GET /messages` | the messages sent through the emulator, as `im.v1.message.get` shows them |
 //! | `POST /respond` `{endpoint, data}` | what a call to `endpoint` answers as its `data` |
 //! | `POST /lists` `{endpoint, items, page_size}` | the list a paged endpoint serves |
 //! | `POST /files` `{endpoint, base64, file_name?, content_type?}` | the file a download serves |
@@ -17,6 +18,7 @@
 //! | `POST /long_connection/push` `{envelope, parts?}` | an event (or card callback) pushed: `{message_id}` |
 //! | `GET /long_connection/acks/{message_id}?timeout_ms=N` | its acknowledgement, waited for (404 if none) |
 //! | `POST /long_connection/drop` | every connection dropped, as a network failure does |
+//! | `POST /long_connection/silence` | every open connection goes half-open: no pongs, nothing read |
 //! | `POST /long_connection/config` `{endpoint?, pong?}` | the `ClientConfig` handed out |
 //! | `POST /long_connection/fail_endpoint` `{code, times}` | the endpoint refuses the next calls |
 //! | `POST /webhook/push` `{url, verification_token, encrypt_key?, event_type, event}` | an event delivered to a request URL: `{attempts}` |
@@ -136,6 +138,7 @@ async fn route(
     match (&method, segments.as_slice()) {
         (&Method::GET, ["requests"]) => Ok(requests(&emulator.requests())),
         (&Method::DELETE, ["requests"]) => Ok(requests(&emulator.take_requests())),
+        (&Method::GET, ["messages"]) => Ok(Value::Array(emulator.messages())),
         (&Method::POST, ["respond"]) => {
             let Respond { endpoint, data } = read(&body)?;
             emulator.respond(&endpoint, data);
@@ -265,6 +268,10 @@ async fn long_connection(
         }
         (&Method::POST, ["drop"]) => {
             feishu.drop_connections();
+            Ok(json!({}))
+        }
+        (&Method::POST, ["silence"]) => {
+            feishu.silence_connections();
             Ok(json!({}))
         }
         (&Method::POST, ["config"]) => {

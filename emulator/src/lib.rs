@@ -32,8 +32,13 @@
 //! # }
 //! ```
 //!
+//! - the im core as a bot's tests need it: message content checked per `msg_type` (230001,
+//!   and 230025 past its size limit), and the messages sent kept ([`Emulator::messages`]):
+//!   read back, listed by chat, replied to, updated and deleted through their endpoints.
+//!
 //! Query parameters and documented value rules (lengths, ranges) are not checked; the
-//! answer to a valid call is `{"code": 0, "data": {}}` unless [`Emulator::respond`] sets one.
+//! answer to another valid call is `{"code": 0, "data": {}}` unless [`Emulator::respond`]
+//! sets one.
 
 #![warn(missing_docs)]
 // `feishu::__for_each_endpoint!` visits every service, two macro calls deep each.
@@ -45,6 +50,7 @@ mod fault;
 mod files;
 pub mod form;
 pub mod http;
+mod im;
 mod lists;
 pub mod long_connection;
 mod rate_limits;
@@ -167,6 +173,7 @@ impl EmulatorBuilder {
             lists: HashMap::new(),
             files: HashMap::new(),
             arrivals: rate_limits::Arrivals::default(),
+            messages: im::Messages::default(),
         }));
         // Stopped when dropped, also when the server's port cannot be bound.
         let long_connections = LongConnectionsGuard(LongConnections::start().await);
@@ -248,6 +255,8 @@ struct State {
     lists: HashMap<String, lists::List>,
     files: HashMap<String, ServedFile>,
     arrivals: rate_limits::Arrivals,
+    /// The messages sent through the emulator.
+    messages: im::Messages,
 }
 
 /// Who a token is handed out to.
@@ -458,6 +467,13 @@ impl Emulator {
             "{endpoint} is not a download endpoint of the generated crate"
         );
         self.state().files.insert(endpoint.to_owned(), file);
+    }
+
+    /// The messages sent through the emulator (`im.v1.message.create` and `.reply`), oldest
+    /// first, as `im.v1.message.get` shows them: with their updates, and deleted ones
+    /// marked `"deleted": true`.
+    pub fn messages(&self) -> Vec<Value> {
+        self.state().messages.all()
     }
 
     /// Accepts `token` as a `user_access_token` from now on.
@@ -754,19 +770,46 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
             .unwrap_or((codes::FIELD_VALIDATION_FAILED, "field validation failed"));
         return codes::reply(400, code, msg, Some(violations));
     }
-    let state = lock(state);
+    if im::SENDS_CONTENT.contains(&meta.id)
+        && let Ok(body) = serde_json::from_slice::<Value>(&request.body)
+        && let Err(refusal) = im::check_content(&body)
+    {
+        return refusal;
+    }
+    let mut state = lock(state);
     if meta.envelope == feishu::runtime::codegen::Envelope::File {
         return match state.files.get(meta.id) {
             Some(file) => file.reply(),
             None => ServedFile::default_for(meta.id).reply(),
         };
     }
-    let data = state
-        .stubs
-        .get(meta.id)
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let data = match (meta.paging, state.lists.get(meta.id)) {
+    let stub = state.stubs.get(meta.id).cloned();
+    if stub.is_none()
+        && let im::Handled::Answer(reply) = im::handle(
+            &mut state.messages,
+            meta.id,
+            meta.path,
+            request,
+            &config.app.0,
+        )
+    {
+        return reply;
+    }
+    let data = stub.unwrap_or_else(|| json!({}));
+    // A chat's messages sent through the emulator, unless a list was loaded or none was sent.
+    let kept_messages = match (meta.id, im::listed_chat(request)) {
+        (im::MESSAGE_LIST, Some(chat)) => Some(state.messages.of_chat(&chat))
+            .filter(|items| !items.is_empty())
+            .map(|items| lists::List {
+                items,
+                page_size: 20,
+            }),
+        _ => None,
+    };
+    let data = match (
+        meta.paging,
+        state.lists.get(meta.id).or(kept_messages.as_ref()),
+    ) {
         (Some(paging), Some(list)) => match lists::page(&paging, list, request, data) {
             Ok(data) => data,
             Err(refusal) => return refusal,

@@ -161,6 +161,8 @@ struct State {
     next_message: u64,
     /// The code the next endpoint calls fail with, and how many.
     endpoint_failures: Option<(i64, usize)>,
+    /// The connections gone half-open: they stay up and answer nothing.
+    silenced: HashSet<u64>,
 }
 
 impl Default for State {
@@ -176,6 +178,7 @@ impl Default for State {
             pong_config: None,
             next_message: 0,
             endpoint_failures: None,
+            silenced: HashSet::new(),
         }
     }
 }
@@ -294,6 +297,15 @@ impl LongConnections {
         };
         wait_until(timeout, || find().is_some()).await;
         find()
+    }
+
+    /// Makes every open connection half-open, as a peer or a middlebox that vanished without
+    /// a close does: it stays up, but pings get no pong and acknowledgements are not read.
+    /// Connections opened later are answered as usual.
+    pub fn silence_connections(&self) {
+        let mut state = self.state();
+        let open: Vec<u64> = state.connections.keys().copied().collect();
+        state.silenced.extend(open);
     }
 
     /// Drops every open connection, without a close frame, as a network failure does.
@@ -439,6 +451,7 @@ impl LongConnections {
                     None => break,
                 },
                 message = socket.next() => match message {
+                    Some(Ok(Message::Binary(_))) if self.state().silenced.contains(&id) => {}
                     Some(Ok(Message::Binary(bytes))) => {
                         if let Some(answer) = self.on_frame(&bytes)
                             && socket.send(Message::Binary(answer.into())).await.is_err()
@@ -451,7 +464,9 @@ impl LongConnections {
                 },
             }
         }
-        self.state().connections.remove(&id);
+        let mut state = self.state();
+        state.connections.remove(&id);
+        state.silenced.remove(&id);
     }
 
     /// Records a ping (answering it with a pong) or an acknowledgement.

@@ -215,6 +215,35 @@ async fn it_pings_and_applies_the_pongs_client_config() {
     running.stop().await;
 }
 
+/// A connection gone half-open (up, but no pong ever comes) is taken for dead once a ping
+/// goes a whole ping interval unanswered, and replaced.
+#[tokio::test]
+async fn a_half_open_connection_is_noticed_within_a_ping_interval_and_replaced() {
+    let emulator = Emulator::start().await;
+    let feishu = emulator.long_connections();
+    feishu.set_endpoint_config(Some(json!({
+        "PingInterval": 1, "ReconnectInterval": 1, "ReconnectNonce": 0, "ReconnectCount": -1
+    })));
+    let running = connected(&emulator, Dispatcher::builder("").build()).await;
+    assert!(feishu.wait_pings(1, WAIT).await, "pinged");
+    let silenced = Instant::now();
+    feishu.silence_connections();
+    let deadline = silenced + WAIT;
+    while feishu.connects() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let replaced = silenced.elapsed();
+    assert_eq!(
+        feishu.connects(),
+        2,
+        "a new connection replaced the half-open one"
+    );
+    // At most: the ping interval to the unanswered ping, one more for it to go unanswered,
+    // and the reconnect interval; three intervals of silence would take 4 s or more.
+    assert!(replaced < Duration::from_millis(3600), "{replaced:?}");
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn a_card_callback_is_answered_in_the_acknowledgement() {
     let emulator = Emulator::start().await;

@@ -17,6 +17,7 @@ mod files;
 mod fuzz;
 mod hostile_input;
 mod hostile_server;
+mod im_state;
 mod import;
 mod long_connection;
 mod observability;

@@ -25,9 +25,6 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long sending one message, or closing, may take before the connection counts as
 /// dead.
 const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// How many ping intervals may pass without a word from the server (a pong answers every
-/// ping) before the connection counts as dead.
-const SILENT_PINGS: u32 = 3;
 /// The longest period a ticker is given: longer ones would overflow the clock.
 const MAX_PERIOD: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
@@ -65,6 +62,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let mut parts = Reassembly::new(self.limits);
         let mut tasks: JoinSet<Vec<u8>> = JoinSet::new();
         let mut last_heard = Instant::now();
+        // When the last ping went out, if the server's answer to it still counts.
+        let mut last_ping: Option<Instant> = None;
         loop {
             let reading = tasks.len() < self.max_in_flight;
             let result = tokio::select! {
@@ -72,8 +71,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     let _ = tokio::time::timeout(SEND_TIMEOUT, self.socket.close(None)).await;
                     return Ended::Shutdown;
                 }
-                // While reading waits for handlers, the server's silence says nothing.
-                _ = ping.tick() => self.ping(reading.then_some(last_heard)).await,
+                _ = ping.tick() => {
+                    let result = self.ping(last_heard, last_ping).await;
+                    // While reading waits for handlers, the server's silence says nothing.
+                    last_ping = reading.then(Instant::now);
+                    result
+                }
                 _ = sweep.tick() => {
                     let dropped = parts.sweep(Instant::now());
                     if dropped > 0 {
@@ -126,17 +129,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         }
     }
 
-    /// Pings, unless the server has been silent for too long: then the connection is
-    /// taken for dead.
-    async fn ping(&mut self, last_heard: Option<Instant>) -> Result<(), LongConnectionError> {
-        let silence = last_heard.map(|heard| heard.elapsed()).unwrap_or_default();
-        let allowed = self
-            .settings
-            .ping_interval
-            .checked_mul(SILENT_PINGS)
-            .unwrap_or(std::time::Duration::MAX);
-        if silence > allowed {
-            return Err(closed("no word from the server for too long"));
+    /// Pings, unless the last ping (sent at `last_ping`) went a whole ping interval without
+    /// a word from the server, which answers every ping with a pong: then the connection is
+    /// half-open (a peer or a middlebox gone without a close) and taken for dead.
+    async fn ping(
+        &mut self,
+        last_heard: Instant,
+        last_ping: Option<Instant>,
+    ) -> Result<(), LongConnectionError> {
+        if last_ping.is_some_and(|pinged| last_heard < pinged) {
+            return Err(closed(
+                "the last ping went unanswered for a whole ping interval",
+            ));
         }
         self.send(Frame::ping(self.service_id).to_bytes()).await
     }

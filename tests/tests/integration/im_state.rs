@@ -1,0 +1,109 @@
+//! The emulator's im core, as a bot's tests use it through the typed client: what is sent
+//! can be read back, listed, replied to, updated and deleted, and content that does not fit
+//! its `msg_type` is refused as Feishu refuses it.
+
+use feishu::im::v1::message::{
+    ContainerIdType, CreateMessageBody, CreateMessageRequest, DeleteMessageRequest,
+    GetMessageRequest, ListMessageRequest, MsgType, ReceiveIdType, ReplyMessageBody,
+    ReplyMessageBodyMsgType, ReplyMessageRequest, UpdateMessageBody, UpdateMessageBodyMsgType,
+    UpdateMessageRequest,
+};
+use feishu_emulator::Emulator;
+
+const CHAT: &str = "oc_team";
+
+fn text(text: &str) -> String {
+    serde_json::json!({ "text": text }).to_string()
+}
+
+#[tokio::test]
+async fn messages_sent_can_be_read_back_listed_replied_to_updated_and_deleted() {
+    let emulator = Emulator::start().await;
+    let client = emulator.client_builder().build().unwrap();
+    let messages = client.im().v1().message();
+
+    let send = |content: String| {
+        let body = CreateMessageBody::new(CHAT, MsgType::Text, content);
+        messages.create(CreateMessageRequest::new(ReceiveIdType::ChatId, body))
+    };
+    let first = send(text("hello")).await.unwrap();
+    let second = send(text("again")).await.unwrap();
+    let first_id = first.message_id.expect("a message id, as Feishu answers");
+    let second_id = second.message_id.expect("a message id");
+    assert_ne!(first_id, second_id, "ids are unique per message");
+
+    let reply = ReplyMessageBody::new(text("a reply"), ReplyMessageBodyMsgType::Text);
+    let replied = messages
+        .reply(ReplyMessageRequest::new(&first_id, reply))
+        .await
+        .unwrap();
+    assert_eq!(replied.parent_id.as_deref(), Some(first_id.as_str()));
+    assert_eq!(
+        replied.chat_id.as_deref(),
+        Some(CHAT),
+        "in the parent's chat"
+    );
+
+    let update = UpdateMessageBody::new(UpdateMessageBodyMsgType::Text, text("edited"));
+    messages
+        .update(UpdateMessageRequest::new(&second_id, update))
+        .await
+        .unwrap();
+    let got = messages
+        .get(GetMessageRequest::new(&second_id))
+        .await
+        .unwrap();
+    let got = &got.items.expect("the message")[0];
+    assert_eq!(
+        got.body.as_ref().and_then(|b| b.content.as_deref()),
+        Some(text("edited").as_str())
+    );
+    assert_eq!(got.updated, Some(true));
+
+    messages
+        .delete(DeleteMessageRequest::new(&first_id))
+        .await
+        .unwrap();
+    let listed: Vec<String> = messages
+        .list(ListMessageRequest::new(ContainerIdType::Chat, CHAT))
+        .items()
+        .try_collect()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|message| message.message_id)
+        .collect();
+    let reply_id = replied.message_id.unwrap();
+    assert_eq!(
+        listed,
+        [second_id, reply_id],
+        "the chat's messages, the deleted one gone"
+    );
+    let kept = emulator.messages();
+    assert_eq!(kept.len(), 3);
+    assert_eq!(kept[0]["deleted"], true);
+}
+
+#[tokio::test]
+async fn content_that_does_not_fit_its_type_is_refused_as_feishu_refuses_it() {
+    let emulator = Emulator::start().await;
+    let client = emulator.client_builder().build().unwrap();
+    let send = |content: String| {
+        let body = CreateMessageBody::new(CHAT, MsgType::Text, content);
+        client
+            .im()
+            .v1()
+            .message()
+            .create(CreateMessageRequest::new(ReceiveIdType::ChatId, body))
+    };
+    // The first bug of many a bot: the text itself, not its JSON.
+    let err = send("hello".to_owned()).await.unwrap_err();
+    let api = err.as_api().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!((api.status, api.code), (400, 230001));
+    assert_eq!(api.field_violations[0].field, "content");
+
+    let too_long = text(&"x".repeat(150 * 1024));
+    let err = send(too_long).await.unwrap_err();
+    assert_eq!(err.as_api().map(|api| api.code), Some(230025));
+    assert!(emulator.messages().is_empty(), "nothing refused is kept");
+}
