@@ -21,7 +21,8 @@
 //! | `POST /long_connection/silence` | every open connection goes half-open: no pongs, nothing read |
 //! | `POST /long_connection/config` `{endpoint?, pong?}` | the `ClientConfig` handed out |
 //! | `POST /long_connection/fail_endpoint` `{code, times}` | the endpoint refuses the next calls |
-//! | `POST /webhook/push` `{url, verification_token, encrypt_key?, event_type, event}` | an event delivered to a request URL: `{attempts}` |
+//! | `POST /webhook/push` `{url, verification_token, encrypt_key?, event_type, event}` | an event delivered to a request URL: `{delivered, envelope, attempts}` |
+//! | `POST /webhook/push` `{url, verification_token, encrypt_key?, envelope}` | a whole envelope (a 1.0 `app_ticket`, say) delivered |
 //!
 //! `target` is `"api"`, `"auth"`, `"any"` or `{"endpoint": "im.v1.message.create"}`; `fault`
 //! is `{"kind": "rate_limited", "status"?, "reset"?}`, `{"kind": "server_error", "status"}`,
@@ -312,6 +313,7 @@ async fn push_webhook(body: &[u8]) -> Result<Value, Refusal> {
         encrypt_key,
         event_type,
         event,
+        envelope,
         retry_after_ms,
     } = read(body)?;
     let mut pusher = Pusher::new(url, verification_token).retry_after(
@@ -323,7 +325,15 @@ async fn push_webhook(body: &[u8]) -> Result<Value, Refusal> {
     if let Some(key) = encrypt_key {
         pusher = pusher.encrypt_key(key);
     }
-    let envelope = pusher.envelope(&event_type, event);
+    let envelope = match (envelope, event_type) {
+        (Some(envelope), _) => envelope,
+        (None, Some(event_type)) => pusher.envelope(&event_type, event.unwrap_or_default()),
+        (None, None) => {
+            return Err(Refusal::bad(
+                "give an `envelope`, or an `event_type` and its `event`",
+            ));
+        }
+    };
     let pushed = pusher.push(&envelope).await;
     let attempts: Vec<Value> = pushed
         .attempts
@@ -525,8 +535,9 @@ struct WebhookPush {
     url: String,
     verification_token: String,
     encrypt_key: Option<String>,
-    event_type: String,
-    event: Value,
+    event_type: Option<String>,
+    event: Option<Value>,
+    envelope: Option<Value>,
     #[serde(default)]
     retry_after_ms: Vec<u64>,
 }

@@ -4,6 +4,7 @@
 // check in a process of its own, with:
 //   FEISHU_URL, CONTROL_URL      the emulator and its control API
 //   APP_ID, APP_SECRET           the emulator's internal app
+//   MARKETPLACE_APP_ID, MARKETPLACE_APP_SECRET  its marketplace app
 //   DISPATCHER_URL               our Dispatcher on 127.0.0.1 (token and key below):
 //                                POST /webhook takes deliveries, GET /seen lists the
 //                                message ids its handler got
@@ -110,6 +111,37 @@ const checks = {
     assert.equal(calls.length, 2);
     assert.match(calls[0].headers.authorization, /^Bearer t-/);
     assert.deepEqual(calls[0].body.receive_id, 'ou_conformance');
+  },
+
+  // A marketplace app: without an app_ticket the SDK asks Feishu to send one; the ticket
+  // comes as the 1.0 `app_ticket` event to the SDK's dispatcher, and then per-tenant calls
+  // succeed.
+  async a_marketplace_app_gets_its_ticket_and_calls_for_a_tenant() {
+    const appId = env('MARKETPLACE_APP_ID');
+    const isv = new lark.Client({ appId, appSecret: env('MARKETPLACE_APP_SECRET'), appType: lark.AppType.ISV, domain: env('FEISHU_URL'), ...quiet });
+    const dispatcher = new lark.EventDispatcher({ encryptKey: env('ENCRYPT_KEY'), verificationToken: env('VERIFICATION_TOKEN'), ...quiet });
+    const server = http.createServer(lark.adaptDefault('/webhook/event', dispatcher));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await isv.im.v1.message.create(textMessage, lark.withTenantKey('tenant_a')).catch(() => undefined);
+      await until('a ticket resend', async () => (await control('GET', '/requests')).some((r) => r.path === '/open-apis/auth/v3/app_ticket/resend'));
+      const { app_ticket } = await control('POST', '/app_ticket');
+      const pushed = await control('POST', '/webhook/push', {
+        url: `http://127.0.0.1:${server.address().port}/webhook/event`,
+        verification_token: env('VERIFICATION_TOKEN'),
+        encrypt_key: env('ENCRYPT_KEY'),
+        envelope: { uuid: crypto.randomUUID(), token: env('VERIFICATION_TOKEN'), ts: `${Date.now() / 1000}`, type: 'event_callback', event: { app_id: appId, app_ticket, type: 'app_ticket' } },
+      });
+      assert.equal(pushed.delivered, true, JSON.stringify(pushed.attempts));
+      await control('POST', '/respond', { endpoint: 'im.v1.message.create', data: { message_id: 'om_isv' } });
+      const answer = await isv.im.v1.message.create(textMessage, lark.withTenantKey('tenant_a'));
+      assert.equal(answer.data.message_id, 'om_isv');
+      const requests = await control('GET', '/requests');
+      const tenantToken = requests.find((r) => r.path === '/open-apis/auth/v3/tenant_access_token');
+      assert.equal(tenantToken.body.tenant_key, 'tenant_a');
+    } finally {
+      server.close();
+    }
   },
 
   // A call with a user token the emulator accepts.

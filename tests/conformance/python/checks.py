@@ -151,6 +151,28 @@ def a_user_token_call_succeeds():
 
 
 @check
+def a_marketplace_app_calls_for_a_tenant_with_its_ticket():
+    ticket = control("POST", "/app_ticket")["app_ticket"]
+    control("POST", "/respond", {"endpoint": "im.v1.message.create", "data": {"message_id": "om_isv"}})
+    sdk = (
+        lark.Client.builder()
+        .app_id(env("MARKETPLACE_APP_ID"))
+        .app_secret(env("MARKETPLACE_APP_SECRET"))
+        .app_type(lark.AppType.ISV)
+        .domain(env("FEISHU_URL"))
+        .log_level(lark.LogLevel.CRITICAL)
+        .build()
+    )
+    option = lark.RequestOption.builder().app_ticket(ticket).tenant_key("tenant_a").build()
+    answer = sdk.im.v1.message.create(text_message(), option)
+    assert answer.success(), (answer.code, answer.msg)
+    assert answer.data.message_id == "om_isv"
+    requests = control("GET", "/requests")
+    [tenant_token] = [r for r in requests if r["path"] == "/open-apis/auth/v3/tenant_access_token"]
+    assert tenant_token["body"]["tenant_key"] == "tenant_a", tenant_token
+
+
+@check
 def an_expired_user_token_is_refused_with_99991677():
     control("POST", "/user_tokens/expire", {"token": "u-expired"})
     option = lark.RequestOption.builder().user_access_token("u-expired").build()

@@ -20,6 +20,9 @@ use feishu_emulator::{DEFAULT_APP_ID, DEFAULT_APP_SECRET, Emulator, control};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
+/// The marketplace app every check's emulator also knows.
+const MARKETPLACE_APP_ID: &str = "cli_f1e2d3c4b5a60798";
+const MARKETPLACE_APP_SECRET: &str = "marketplace-app-secret";
 const VERIFICATION_TOKEN: &str = "vt-conformance";
 const ENCRYPT_KEY: &str = "ek-conformance";
 /// How long one check may take: the long connection's waits are a few seconds.
@@ -195,7 +198,11 @@ impl Sdk {
 
     /// Runs one check against a fresh emulator and dispatcher; why it failed, if it did.
     async fn run(&self, check: &str) -> Result<(), String> {
-        let emulator = Arc::new(Emulator::start().await);
+        let emulator = Emulator::builder()
+            .marketplace_app(MARKETPLACE_APP_ID, MARKETPLACE_APP_SECRET)
+            .start()
+            .await;
+        let emulator = Arc::new(emulator);
         let control = control::serve(emulator.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .expect("the control API");
@@ -207,6 +214,8 @@ impl Sdk {
             .env("CONTROL_URL", control.url())
             .env("APP_ID", DEFAULT_APP_ID)
             .env("APP_SECRET", DEFAULT_APP_SECRET)
+            .env("MARKETPLACE_APP_ID", MARKETPLACE_APP_ID)
+            .env("MARKETPLACE_APP_SECRET", MARKETPLACE_APP_SECRET)
             .env("DISPATCHER_URL", &dispatcher)
             .env("VERIFICATION_TOKEN", VERIFICATION_TOKEN)
             .env("ENCRYPT_KEY", ENCRYPT_KEY)

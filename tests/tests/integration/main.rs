@@ -12,6 +12,7 @@ mod client;
 mod codegen_output;
 mod conformance;
 mod doc_examples;
+mod emulator_control;
 mod event_push;
 mod files;
 mod fuzz;
