@@ -68,6 +68,19 @@ pub(crate) fn success(data: Value) -> Reply {
         .header("x-tt-logid", &log_id)
 }
 
+/// A success answer of an endpoint whose payload is the body itself (a flat answer): the
+/// payload's fields beside `code` and `msg`.
+pub(crate) fn success_flat(data: Value) -> Reply {
+    let log_id = next_log_id();
+    let mut body = json!({ "code": 0, "msg": "success" });
+    if let (Value::Object(body), Value::Object(fields)) = (&mut body, data) {
+        for (name, value) in fields {
+            body.entry(name).or_insert(value);
+        }
+    }
+    Reply::json(200, &body).header("x-tt-logid", &log_id)
+}
+
 /// One entry of `error.field_violations`.
 pub(crate) fn violation(field: &str, description: &str) -> Value {
     json!({ "field": field, "description": description })

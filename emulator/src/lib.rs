@@ -36,14 +36,16 @@
 //!   and 230025 past its size limit), and the messages sent kept ([`Emulator::messages`]):
 //!   read back, listed by chat, replied to, updated and deleted through their endpoints.
 //!
-//! Query parameters and documented value rules (lengths, ranges) are not checked; the
-//! answer to another valid call is `{"code": 0, "data": {}}` unless [`Emulator::respond`]
-//! sets one.
+//! Query parameters and documented value rules (lengths, ranges) are not checked. A valid
+//! call is answered with its page's response example, ids made unique per call (a paged
+//! list's example as its only page), unless [`Emulator::respond`] sets an answer; `{}`
+//! where the page shows none.
 
 #![warn(missing_docs)]
 // `feishu::__for_each_endpoint!` visits every service, two macro calls deep each.
 #![recursion_limit = "512"]
 
+mod answers;
 pub mod codes;
 pub mod control;
 mod fault;
@@ -174,6 +176,7 @@ impl EmulatorBuilder {
             files: HashMap::new(),
             arrivals: rate_limits::Arrivals::default(),
             messages: im::Messages::default(),
+            documented_answers: 0,
         }));
         // Stopped when dropped, also when the server's port cannot be bound.
         let long_connections = LongConnectionsGuard(LongConnections::start().await);
@@ -257,6 +260,8 @@ struct State {
     arrivals: rate_limits::Arrivals,
     /// The messages sent through the emulator.
     messages: im::Messages,
+    /// How many calls were answered with their documented example.
+    documented_answers: u64,
 }
 
 /// Who a token is handed out to.
@@ -434,7 +439,7 @@ impl Emulator {
     }
 
     /// What a successful call to `endpoint` (e.g. `im.v2.chat_button.update`) returns as
-    /// its `data` (default `{}`).
+    /// its `data` (default: the page's response example, ids made unique per call).
     pub fn respond(&self, endpoint: &str, data: Value) {
         self.state().stubs.insert(endpoint.to_owned(), data);
     }
@@ -795,7 +800,13 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
     {
         return reply;
     }
-    let data = stub.unwrap_or_else(|| json!({}));
+    let data = match stub {
+        Some(stub) => stub,
+        None => {
+            state.documented_answers += 1;
+            answers::documented(meta, route.reads_as_response, state.documented_answers)
+        }
+    };
     // A chat's messages sent through the emulator, unless a list was loaded or none was sent.
     let kept_messages = match (meta.id, im::listed_chat(request)) {
         (im::MESSAGE_LIST, Some(chat)) => Some(state.messages.of_chat(&chat))
@@ -816,7 +827,10 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
         },
         _ => data,
     };
-    codes::success(data)
+    match meta.envelope {
+        feishu::runtime::codegen::Envelope::Flat => codes::success_flat(data),
+        _ => codes::success(data),
+    }
 }
 
 /// Feishu's refusal of `token` by an endpoint that takes `accepted` kinds, if it refuses

@@ -5,7 +5,7 @@
 
 use std::any::TypeId;
 
-use feishu::runtime::codegen::{ApiRequest, Endpoint};
+use feishu::runtime::codegen::{ApiRequest, Endpoint, Payload};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -26,6 +26,8 @@ pub(crate) struct Route {
     check_body: Option<BodyCheck>,
     /// Checks an upload's text fields against the body type.
     check_fields: Option<FieldsCheck>,
+    /// Whether a JSON payload reads as the endpoint's response type.
+    pub(crate) reads_as_response: fn(&Value) -> bool,
 }
 
 impl Route {
@@ -50,6 +52,7 @@ impl Route {
             segments,
             check_body: has_body.then_some(check_body::<R::Body> as BodyCheck),
             check_fields: has_body.then_some(check_fields::<R::Body> as FieldsCheck),
+            reads_as_response: <R::Response as Payload>::reads,
         }
     }
 

@@ -360,6 +360,7 @@ impl ApiRequest for ListThings {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: None,
     };
 
     fn path(&self) -> String {

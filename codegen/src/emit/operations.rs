@@ -215,6 +215,13 @@ fn endpoint_const(op: &Operation) -> TokenStream {
         quote!(::feishu_runtime::codegen::Quota::new(#requests, #window))
     });
     let paging = op.paging.as_ref().map_or(quote!(None), paging_const);
+    let response_example = op
+        .response_example
+        .as_deref()
+        .map_or(quote!(None), |example| {
+            let example = raw_string(example);
+            quote!(Some(#example))
+        });
     let host = match op.host {
         ApiHost::Open => quote!(::feishu_runtime::codegen::Host::Open),
         ApiHost::Www => quote!(::feishu_runtime::codegen::Host::Www),
@@ -233,8 +240,21 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             doc_url: #doc_url,
             paging: #paging,
             rate_limit: &[#(#rate_limit),*],
+            response_example: #response_example,
         }
     }
+}
+
+/// `text` as a raw string literal (`r#"…"#`, with as many `#` as it needs), so that JSON
+/// reads in the generated code as it does in the spec.
+fn raw_string(text: &str) -> TokenStream {
+    let hashes = (1..)
+        .map(|n| "#".repeat(n))
+        .find(|hashes| !text.contains(&format!("\"{hashes}")))
+        .unwrap_or_default();
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .unwrap_or_else(|_| quote!(#text))
 }
 
 fn paging_const(paging: &Paging) -> TokenStream {

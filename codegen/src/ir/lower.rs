@@ -816,6 +816,7 @@ impl<'a> Lowering<'a> {
                 .as_deref()
                 .and_then(super::rate_limit::parse)
                 .unwrap_or_default(),
+            response_example: response_example(spec),
         };
         self.modules
             .get_mut(&module)
@@ -1088,6 +1089,32 @@ fn page_lead(title: &str, description: &str, notes: &[String]) -> Vec<String> {
 }
 
 /// The fact line that links a page, with the date it was last updated if known.
+/// The payload of the page's response example, as compact JSON: its `data` (an empty
+/// object when the example has none), or for a flat answer the body without `code`, `msg`
+/// and `error`. `None` for a download, or where the example is missing or not an object.
+fn response_example(spec: &EndpointSpec) -> Option<String> {
+    if spec.response.file {
+        return None;
+    }
+    let example = spec.examples.response.as_ref()?;
+    let serde_json::Value::Object(mut body) = serde_json::from_str(&example.value).ok()? else {
+        return None;
+    };
+    let payload = match spec.response.envelope {
+        Envelope::Data => body
+            .remove("data")
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+        Envelope::Flat => {
+            for envelope_field in ["code", "msg", "error"] {
+                body.remove(envelope_field);
+            }
+            serde_json::Value::Object(body)
+        }
+    };
+    Some(payload.to_string())
+}
+
 fn documentation_fact(doc_url: &str, updated: Option<&str>) -> String {
     let updated = updated
         .map(|d| format!(" (updated {d})"))

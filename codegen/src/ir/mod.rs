@@ -248,6 +248,8 @@ pub struct Operation {
     /// The documented rate limit's quotas; empty when the page states none the client
     /// can pace by (`特殊频控`, or nothing).
     pub rate_limit: Vec<rate_limit::Quota>,
+    /// The response example's payload as compact JSON, if the page shows one.
+    pub response_example: Option<String>,
 }
 
 /// A file part of an upload: the body field that holds it, and its documented limit.

@@ -1,6 +1,7 @@
 //! What a generated crate says of each endpoint: its method, host and path, the tokens it
 //! takes, where its answer carries the payload, its upload parts, documented errors,
-//! paging and rate limit. Plain data, read by the call that sends a request.
+//! paging, rate limit and response example. Plain data, read by the call that sends a
+//! request.
 
 use crate::auth::token::TokenKind;
 use crate::error::DocumentedError;
@@ -36,6 +37,10 @@ pub struct Endpoint {
     /// [`ClientBuilder::pace_rate_limits`](crate::client::ClientBuilder::pace_rate_limits) keeps
     /// calls within. Empty when the page states none (`特殊频控`, or nothing).
     pub rate_limit: &'static [Quota],
+    /// The page's response example, as compact JSON: its payload (the `data` object, or for
+    /// a flat answer the body without `code` and `msg`). `None` where the page shows none,
+    /// or for a download. What an emulator answers by default.
+    pub response_example: Option<&'static str>,
 }
 
 impl Endpoint {

@@ -175,6 +175,7 @@ const fn raw_endpoints(id: &'static str, method: HttpMethod) -> [Endpoint; 4] {
             paging: None,
             // Not paced: the quota of an endpoint the crate does not know is not known.
             rate_limit: &[],
+            response_example: None,
         }
     }
     [

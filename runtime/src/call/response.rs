@@ -15,15 +15,29 @@ pub trait Payload: Sized + Send + 'static {
     /// Reads the payload out of a successful answer.
     #[doc(hidden)]
     fn from_answer(answer: Answer) -> Result<Self>;
+
+    /// Whether `payload` (the answer's JSON payload) reads as this type; a file is not
+    /// read from JSON, so nothing does. For an emulator, to answer only with what the
+    /// client can read.
+    #[doc(hidden)]
+    fn reads(payload: &serde_json::Value) -> bool;
 }
 
 impl<T: DeserializeOwned + Send + 'static> Payload for T {
     fn from_answer(answer: Answer) -> Result<Self> {
         json_payload(&answer)
     }
+
+    fn reads(payload: &serde_json::Value) -> bool {
+        T::deserialize(payload).is_ok()
+    }
 }
 
 impl Payload for Download {
+    fn reads(_: &serde_json::Value) -> bool {
+        false
+    }
+
     fn from_answer(answer: Answer) -> Result<Self> {
         Ok(Download::new(FileAnswer {
             endpoint: answer.endpoint.id,

@@ -405,6 +405,7 @@ impl feishu::runtime::codegen::ApiRequest for Probe {
             doc_url: "https://open.feishu.cn/document/probe",
             paging: None,
             rate_limit: &[],
+            response_example: None,
         };
 
     fn path(&self) -> String {
@@ -614,6 +615,7 @@ impl feishu::runtime::codegen::ApiRequest for FlatProbe {
             doc_url: "https://open.feishu.cn/document/probe",
             paging: None,
             rate_limit: &[],
+            response_example: None,
         };
 
     fn path(&self) -> String {

@@ -107,3 +107,37 @@ async fn content_that_does_not_fit_its_type_is_refused_as_feishu_refuses_it() {
     assert_eq!(err.as_api().map(|api| api.code), Some(230025));
     assert!(emulator.messages().is_empty(), "nothing refused is kept");
 }
+
+/// A call no test set an answer for is answered with its page's response example, its ids
+/// unique per call; a paged list's example is its only page.
+#[tokio::test]
+async fn other_calls_get_their_pages_example_with_ids_unique_per_call() {
+    use feishu::im::v1::chat::{GetChatRequest, ListChatRequest};
+
+    let emulator = Emulator::start().await;
+    let client = emulator.client_builder().build().unwrap();
+    let chats = client.im().v1().chat();
+    let first = chats.get(GetChatRequest::new("oc_a")).await.unwrap();
+    let second = chats.get(GetChatRequest::new("oc_b")).await.unwrap();
+    assert_eq!(
+        first.name.as_deref(),
+        Some("测试群名称"),
+        "the page's example"
+    );
+    let (first_owner, second_owner) = (first.owner_id.unwrap(), second.owner_id.unwrap());
+    assert!(first_owner.starts_with("emu"), "{first_owner}");
+    assert_ne!(first_owner, second_owner, "ids unique per call");
+
+    let listed: Vec<_> = chats
+        .list(ListChatRequest::default())
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(!listed.is_empty(), "the example's items");
+    assert!(listed.iter().all(|chat| {
+        chat.chat_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("oc_emu"))
+    }));
+}

@@ -82,6 +82,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAccessRecordAccessPhotoRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/access_record-access_photo/get",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

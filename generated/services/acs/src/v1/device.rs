@@ -48,6 +48,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDeviceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/device/list",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"items":[{"device_id":"6939433228970082593","device_name":"东门","device_sn":"3X811621174000240"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

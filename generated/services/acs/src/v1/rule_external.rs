@@ -209,6 +209,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRuleExternalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"rule_id":"7298933941867135276"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -277,6 +278,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteRuleExternalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -348,6 +350,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeviceBindRuleExternalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/device_bind",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -414,6 +417,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRuleExternalRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"rules":[{"devices":[{"id":"534545234523452345","name":"北门"}],"id":"34252345234523","is_temp":false,"name":"南门","opening_time":{"day_times":[{"end_hhmm":1400,"start_hhmm":1200}],"valid_day":{"end_day":1699931483,"start_day":1699031483},"weekdays":[1,2,3]},"remind_face":false,"user_count":"3","users":[{"department_id":"od-f7d44ab733f7602f5cc5194735fd9aaf","phone_num":"1357890001","user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","user_name":"张三","user_type":1}],"visitor_count":"3","visitors":[{"department_id":"od-f7d44ab733f7602f5cc5194735fd9aaf","phone_num":"1357890001","user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","user_name":"张三","user_type":1}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

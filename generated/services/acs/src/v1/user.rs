@@ -140,6 +140,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/user/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"user":{"feature":{"card":123456,"face_uploaded":true},"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -251,6 +254,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"feature":{"card":123456,"face_uploaded":true},"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62"}],"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiSIkdexPw="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -353,6 +359,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/user/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -133,6 +133,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserFaceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/user-face/get",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -223,6 +224,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserFaceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/user-face/update",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

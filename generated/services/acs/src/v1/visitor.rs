@@ -109,6 +109,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateVisitorRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/visitor/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"visitor_id":"6939433228970082568"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -175,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteVisitorRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/visitor/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

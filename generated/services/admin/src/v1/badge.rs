@@ -224,6 +224,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"badge":{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -322,6 +325,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetBadgeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"badge":{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -471,6 +477,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBadgeRequest {
             items: Some("badges"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"badges":[{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}],"has_more":false,"page_token":"h121921"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -626,6 +635,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBadgeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"badge":{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -299,6 +299,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeGrantRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"grant":{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -426,6 +429,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteBadgeGrantRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -579,6 +583,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetBadgeGrantRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"grant":{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -791,6 +798,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBadgeGrantRequest {
             items: Some("grants"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"grants":[{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}],"has_more":false,"page_token":"om5fn1"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1011,6 +1021,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBadgeGrantRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"grant":{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

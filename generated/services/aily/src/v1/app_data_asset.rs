@@ -346,6 +346,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppDataAssetRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"data_asset":{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_cn":"描述"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_cn":"描述"},"label":{"zh_cn":"标题"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_cn":"标题"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -492,6 +495,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppDataAssetRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"data_asset":{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_ch":"电影评价"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_ch":"电影评价信息"},"label":{"zh_ch":"电影评价"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_cn":"标题"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -658,6 +664,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppDataAssetRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"data_asset":{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_ch":"这是一篇关于电影评价的文章"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_ch":"电影评价信息"},"label":{"zh_ch":"电影评价"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_ch":"电影评价"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -897,6 +906,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppDataAssetRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_cn":"这个是电影相关的知识集合"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_cn":"描述内容"},"label":{"zh_cn":"标题"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_cn":"数据知识标题"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1088,6 +1100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFileAppDataAssetRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/upload_file",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"file_info":{"mime_type":"application/pdf","token":"file_token_abcd123"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

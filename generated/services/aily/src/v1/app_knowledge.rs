@@ -133,6 +133,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AskAppKnowledgeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-knowledge/ask",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -173,6 +173,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppSkillRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"skill":{"description":"工作流技能","id":"skill_8c71459001b2","input_schema":"[{\"name\":\"userInput\",\"type\":\"String\",\"required\":true,\"defaultValue\":\"你好\",\"description\":\"\"},{\"name\":\"chatHistory\",\"type\":\"List\",\"required\":true,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"userMessage\",\"type\":\"__SpringUserMessage\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","label":"工作流技能","output_schema":"[{\"name\":\"message_status\",\"type\":\"Boolean\",\"required\":false,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"input_message\",\"type\":\"String\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","samples":[]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -289,6 +292,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppSkillRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":false,"page_token":"skill_cb6685a0ef33","skills":[{"description":"工作流技能","id":"skill_8c71459001b2","input_schema":"[{\"name\":\"userInput\",\"type\":\"String\",\"required\":true,\"defaultValue\":\"你好\",\"description\":\"\"},{\"name\":\"chatHistory\",\"type\":\"List\",\"required\":true,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"userMessage\",\"type\":\"__SpringUserMessage\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","label":"工作流技能","output_schema":"[{\"name\":\"message_status\",\"type\":\"Boolean\",\"required\":false,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"input_message\",\"type\":\"String\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","samples":[]},{"description":"理解用户提出的问题，对当前助手已经配置的数据资产进行知识搜索、数据分析、文档阅读，总结并返回答案。","id":"skill_cb6685a0ef33","input_schema":"","label":"数据分析和问答","output_schema":"","samples":[]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -456,6 +462,9 @@ impl ::feishu_runtime::codegen::ApiRequest for StartAppSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-skill/start",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"output":"{\"message_status\":true,\"input_message\":\"\"}","status":"success"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

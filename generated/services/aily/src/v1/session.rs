@@ -202,6 +202,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSessionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"session":{"channel_context":"{}","created_at":"1711975665710","created_by":"1794840334557292","id":"session_4dfunz7sp1g8m","metadata":"{}","modified_at":"1711975665710"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -290,6 +293,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSessionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -371,6 +375,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSessionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"session":{"channel_context":"{}","created_at":"1711975665710","created_by":"1794840334557292","id":"session_4dfunz7sp1g8m","metadata":"{}","modified_at":"1711975665710"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -463,6 +470,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSessionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"session":{"channel_context":"{}","created_at":"1711975665710","created_by":"1794840334557292","id":"session_4dfunz7sp1g8m","metadata":"{}","modified_at":"1711975665710"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -182,6 +182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSessionMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"message":{"content":"你好","content_type":"MDX","created_at":"1711975665710","files":[{"created_at":"1711975665710","file_name":"发票.png","id":"file_4d9nu1ev3a2rq","metadata":"{}","mime_type":"image/png","preview_url":{"expired_at":"1719413169","url":"http://path_to_file"}}],"id":"message_4df45f2xknvcc","mentions":[{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","key":"@_user_1","name":"张三"}],"plain_text":"你好","quote_message_id":"message_4de9bpg70qskh","run_id":"run_4dfrxvctjqzzj","sender":{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","sender_type":"USER"},"session_id":"session_4dfunz7sp1g8m","status":"COMPLETED"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -288,6 +291,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSessionMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"message":{"content":"你好","content_type":"MDX","created_at":"1711975665710","files":[{"created_at":"1711975665710","file_name":"发票.png","id":"file_4d9nu1ev3a2rq","metadata":"{}","mime_type":"image/png","preview_url":{"expired_at":"1719413169","url":"http://path_to_file"}}],"id":"message_4df45f2xknvcc","mentions":[{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","key":"@_user_1","name":"张三"}],"plain_text":"你好","quote_message_id":"message_4de9bpg70qskh","run_id":"run_4dfrxvctjqzzj","sender":{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","sender_type":"USER"},"session_id":"session_4dfunz7sp1g8m","status":"COMPLETED"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -447,6 +453,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSessionMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"messages":[{"content":"你好","content_type":"MDX","created_at":"1711975665710","files":[{"created_at":"1711975665710","file_name":"发票.png","id":"file_4d9nu1ev3a2rq","metadata":"{}","mime_type":"image/png","preview_url":{"expired_at":"1719413169","url":"http://path_to_file"}}],"id":"message_4df45f2xknvcc","mentions":[{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","key":"@_user_1","name":"张三"}],"plain_text":"你好","quote_message_id":"message_4de9bpg70qskh","run_id":"run_4dfrxvctjqzzj","sender":{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","sender_type":"USER"},"session_id":"session_4dfunz7sp1g8m","status":"COMPLETED"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -220,6 +220,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelSessionRunRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"run":{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -341,6 +344,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSessionRunRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"run":{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -449,6 +455,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSessionRunRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"run":{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -566,6 +575,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSessionRunRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","runs":[{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

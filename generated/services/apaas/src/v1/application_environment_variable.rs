@@ -109,6 +109,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationEnvironmentVariable
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-environment_variable/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"item":{"api_name":"globalParam_0b410b17704","created_at":1718350902019,"description":"Sample text","is_encrypted":false,"label":{"en_us":"Sample text","zh_cn":"示例文本"},"object_api_name":"_user","object_label":{"en_us":"Sample text","zh_cn":"示例文本"},"type":"lookup","updated_at":1718350902019,"value":"[1757083131077684,1757085362739239,1757083720703032]"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);
@@ -188,6 +191,9 @@ for QueryApplicationEnvironmentVariableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-environment_variable/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"api_name":"globalParam_0b410b17704","created_at":1718350902019,"description":"Sample text","is_encrypted":false,"label":{"en_us":"Sample text","zh_cn":"示例文本"},"object_api_name":"_user","object_label":{"en_us":"Sample text","zh_cn":"示例文本"},"type":"lookup","updated_at":1718350902019,"value":"[1757083131077684,1757085362739239,1757083720703032]"}],"total":1}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

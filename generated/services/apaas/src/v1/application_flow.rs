@@ -102,6 +102,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ExecuteApplicationFlowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-flow/execute",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"code":"","error_msg":"","execution_id":"1816970091484211","out_params":"[{\"api_name\":\"_flowExecutionID\",\"value\":1816970091484211}]","status":"end"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

@@ -86,6 +86,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InvokeApplicationFunctionRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-function/invoke",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"result":"{\"key1\":\"value1\",\"key2\":\"value2\",\"key3\":1718313981794}"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(95usize);

@@ -127,6 +127,9 @@ impl ::feishu_runtime::codegen::ApiRequest for OqlQueryApplicationObjectRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"columns":["_id"],"rows":"[       {         \"_name\": \"Sample Text\",         \"_id\": 1234567890       }     ]"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -225,6 +228,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchApplicationObjectRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"next_page_token":"eyJvYmplY3RzX3BhZ2VfdG9rZW4iOlt7Im9ial9pZCI6MTc2OTI4NzM5M","objects":[{"fields":[{"api_name":"user","id":1764024447525960,"label":{"zh_cn":"text"},"type":"string"}],"object":{"api_name":"user","id":1764024447556775,"label":{"zh_cn":"text"},"settings":{"allow_search_fields":["_id"],"display_name":"_id","search_layout":{"display_fields":["_id"]}}}}],"records":"[]"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

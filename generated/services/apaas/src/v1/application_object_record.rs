@@ -278,6 +278,9 @@ for BatchCreateApplicationObjectRecordRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"errors":[{"code":"0","fields":["_id"],"message":"success","sub_code":"k_ec_00001"}],"id":"1801464965461024","success":true}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -394,6 +397,9 @@ for BatchDeleteApplicationObjectRecordRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"errors":[{"code":"0","fields":["_id"],"message":"success","sub_code":"k_ec_00001"}],"id":"1801464965461024","success":true}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -515,6 +521,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryApplicationObjectRecord
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":"[{}]","next_page_token":"null","total":0}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);
@@ -638,6 +647,9 @@ for BatchUpdateApplicationObjectRecordRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"errors":[{"code":"0","fields":["_id"],"message":"success","sub_code":"k_ec_00001"}],"id":"1801464965461024","success":true}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -753,6 +765,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationObjectRecordRequ
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"id":"1764024447556775"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -862,6 +875,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteApplicationObjectRecordRequ
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -981,6 +995,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationObjectRecordReque
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -1103,6 +1118,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryApplicationObjectRecordReque
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"item":"{}"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);

@@ -178,6 +178,7 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_create_authorization",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -292,6 +293,7 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_remove_authorization",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -418,6 +420,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"role_member":{"department_display_infos":[{"id":"1802412778084426","name":"张三"}],"departments":["1802412778084426"],"role_api_id":"role_api_id","role_api_name":"adminRole","type":"custom","updated_at":1702546522477,"updated_by":"1802412778084426","user_display_infos":[{"id":"1802412778084426","name":"张三"}],"user_filter":{"conditions":[{"index":"1","left":{"display_names":["用户.ID"],"settings":"{\"fieldPath\":[{\"fieldApiName\": \"_id\",\"objectApiName\": \"_user\"}]}","type":"metadataVariable"},"operator":"equal","right":{"display_names":["用户.ID"],"settings":"{\"fieldPath\":[{\"fieldApiName\": \"_id\",\"objectApiName\": \"_user\"}]}","type":"metadataVariable"}}],"logic_expression":"1 and 2"},"users":["1802412778084426"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

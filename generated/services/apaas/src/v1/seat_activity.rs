@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSeatActivityRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active_time":1727199298656,"namespace":"package_35f605__c","status":"in_use","user_id":1803710089388154}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

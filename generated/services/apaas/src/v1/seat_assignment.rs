@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSeatAssignmentRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"namespace":"package_35f605__c","status":"in_use","user_id":1803710089388154}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

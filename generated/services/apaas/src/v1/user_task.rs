@@ -199,6 +199,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CcUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/cc",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -276,6 +277,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ChatGroupUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/chat_group",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"chat_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -353,6 +355,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ExpeditingUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/expediting",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -423,6 +426,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"count":"10","tasks":[{"initiator":{"name":"发起人名称","user_id":"1234"},"summarys":[{"file_key":{"language_code":"2052","text":"摘要名称"},"file_value":[{"language_code":"2052","text":"摘要值"}]}],"task_id":"1234","task_start_time":"1234","workflow_instance":{"id":"1234","label":[{"language_code":"2052","text":"任务名称"}],"status":"in_process"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -482,6 +488,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RollbackUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/rollback",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -540,6 +547,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RollbackPointsUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/rollback_points",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"tasks":[{"activity_label":[{"language_code":"2052","text":"人工任务名称"}],"id":"1234","is_start":false}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

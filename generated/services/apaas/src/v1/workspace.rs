@@ -77,6 +77,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SqlCommandsWorkspaceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace/sql_commands",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"result":"[{\"name\":\"王一一\"}]"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

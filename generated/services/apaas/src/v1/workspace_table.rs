@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceTableRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"columns":[{"data_type":"varchar","default_value":" ","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"studect数据表","name":"student"}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -269,6 +272,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecordsBatchUpdateWorkspaceTableR
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_batch_update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -331,6 +337,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TableGetWorkspaceTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/table_get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"columns":[{"data_type":"varchar","default_value":" ","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"这是student表的描述","name":"student"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

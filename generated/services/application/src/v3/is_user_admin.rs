@@ -49,6 +49,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListIsUserAdminRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITN1EjLyUTNx4iM1UTM",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"is_app_admin":false}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

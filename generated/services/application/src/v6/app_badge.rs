@@ -142,6 +142,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SetAppBadgeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/app_badge/set",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

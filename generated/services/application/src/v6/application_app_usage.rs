@@ -245,6 +245,9 @@ for DepartmentOverviewApplicationAppUsageRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"app":[{"metric_name":"uv","metric_value":141121},{"metric_name":"total_users","metric_value":141123},{"metric_name":"new_users","metric_value":141122},{"metric_name":"pv","metric_value":141122},{"metric_name":"lifecycle","metric_value":141122}],"department_id":"7a59bc779b7c1f19","gadget":[{"metric_name":"uv","metric_value":141124},{"metric_name":"pv","metric_value":141122},{"metric_name":"lifecycle","metric_value":141122}],"webapp":[{"metric_name":"uv","metric_value":141127},{"metric_name":"pv","metric_value":141122},{"metric_name":"lifecycle","metric_value":141122}]},{"app":[{"metric_name":"uv","metric_value":0}],"department_id":"33a1ec888371b1f8"}],"page_token":""}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -376,6 +379,9 @@ for MessagePushOverviewApplicationAppUsageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/message_push_overview",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"metric_name":"send_msg_count","metric_value":7},{"metric_name":"send_user_count","metric_value":7},{"metric_name":"read_in_1h_count","metric_value":20},{"metric_name":"read_in_12h_count","metric_value":20}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -499,6 +505,9 @@ impl ::feishu_runtime::codegen::ApiRequest for OverviewApplicationAppUsageReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/overview",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"metric_name":"uv","metric_value":0},{"metric_name":"total_users","metric_value":2},{"metric_name":"new_users","metric_value":0},{"metric_name":"pv","metric_value":0},{"metric_name":"lifecycle","metric_value":0}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

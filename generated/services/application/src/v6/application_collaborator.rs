@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationCollaboratorRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-collaborators/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"collaborators":[{"type":"administrator","user_id":"ou_d317f090b7258ad0372aa53963cda70d"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -219,6 +222,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateApplicationCollaboratorRequ
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-collaborators/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

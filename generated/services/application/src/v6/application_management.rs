@@ -80,6 +80,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateApplicationManagementReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-management/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -171,6 +171,9 @@ for CheckWhiteBlackListApplicationVisibilityRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"department_visibility_list":[{"department_id":"od-aa2c50a04769feefededb7a05b7525a8","in_black_list":false,"in_white_list":false}],"group_visibility_list":[{"group_id":"96815a9cd9beg8g4","in_black_list":false,"in_white_list":false}],"user_visibility_list":[{"in_black_list":false,"in_paid_list":false,"in_white_list":false,"user_id":"ou_d317f090b7258ad0372aa53963cda70d"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -319,6 +322,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationVisibilityRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-visibility/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -105,6 +105,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ApplyScopeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/scope/apply",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -143,6 +144,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListScopeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/scope/list",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"scopes":[{"grant_status":1,"scope_name":"user.phone:readonly"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

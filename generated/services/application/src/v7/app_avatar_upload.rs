@@ -79,6 +79,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppAvatarUploadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/app_avatar-upload/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"url":"https://s3-imfile.feishucdn.com/static-resource/v1/v3_006n_24c0a858-0b0d-490b-a8d4-b1e2ef421c8g"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationPublishRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-publish/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"version":"1.1.1","version_id":"oav_d317f090b7258ad0372aa53963cda70d"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

@@ -54,6 +54,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetIdRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDN5UjLxQTO14SM0kTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"lark_id_map":{"6636933555614121998":"18gee666","6747579129199067139":"18gee666"},"user_id_map":{"18gee666":"6636933555614666666"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

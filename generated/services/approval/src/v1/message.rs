@@ -63,6 +63,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateMessageRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNyYjLwYjM24CM2IjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"message_id":"xxxx"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

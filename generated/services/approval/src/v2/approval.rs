@@ -186,6 +186,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApprovalRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzNyYjL1cjM24SN3IjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"approval_code":"81D31358-93AF-92D6-7425-01A5D67C4E71"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -228,6 +231,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApprovalRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADNyUjLwQjM14CM0ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"approval_name":"Payment","form":"[{\"id\": \"widget1\", \"custom_id\": \"user_name\",\"name\": \"Item application\",\"type\": \"textarea\",\"printable\": true,\"required\": true}\"]","node_list":[{"name":"Approval","need_approver":true,"node_id":"46e6d96cfa756980907209209ec03b64","node_type":"AND"}],"status":"ACTIVE","viewers":[{"open_id":"","type":"TENANT","user_id":""}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -65,6 +65,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCcRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMxYjL1ITM24SNyEjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

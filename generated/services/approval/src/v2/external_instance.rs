@@ -66,6 +66,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uczM3UjL3MzN14yNzcTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDNyUjLyQjM14iM0ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -163,6 +166,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetInstanceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDNyUjLxQjM14SM0ITN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -205,6 +209,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInstanceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQDOyUjL0gjM14CN4ITN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -247,6 +252,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchInstanceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMxYjL0ITM24CNyEjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -58,6 +58,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCancelRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDNyUjL2QjM14iN0ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

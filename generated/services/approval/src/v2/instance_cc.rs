@@ -58,6 +58,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCcRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzYjLwgzM24CM4MjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -58,6 +58,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceTransferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyUjL1QjM14SN0ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -60,6 +60,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSubscriptionSubscribeReques
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOyUjL3gjM14yN4ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

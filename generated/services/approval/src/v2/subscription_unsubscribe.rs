@@ -56,6 +56,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSubscriptionUnsubscribeRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDOyUjL4gjM14CO4ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

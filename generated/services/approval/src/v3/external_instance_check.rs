@@ -60,6 +60,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceCheckReques
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyYjL1QjM24SN0IjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"diff_times":[{"instance_id":"1234234234242423","tasks":[{"task_id":"112255","update_time":0}],"update_time":1591603040000}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

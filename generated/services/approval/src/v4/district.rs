@@ -177,6 +177,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDistrictRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"has_sub_district":false,"id":"2038349","level":"Province","name":"Beijing","parent_districts":[{"id":"1814991","level":"Country","name":"China"}]}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","version":"7569941109133377539"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -298,6 +301,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDistrictRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/district/search",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"has_sub_district":false,"id":"2038349","level":"Province","name":"Beijing","parent_districts":[{"id":"1814991","level":"Country","name":"China"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

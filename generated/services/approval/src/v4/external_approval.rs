@@ -141,6 +141,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalApprovalRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"approval_code":"C30381C8-7A5F-4717-A9CF-C233BF0202D4"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -234,6 +237,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExternalApprovalRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"approval_code":"permission_test","approval_name":"@i18n@1","description":"@i18n@2","external":{"action_callback_key":"gfdqedvsadfgfsd","action_callback_token":"sdjkljkx9lsadf110","action_callback_url":"http://www.feishu.cn/approval/openapi/instanceOperate","allow_batch_operate":true,"biz_name":"@i18n@3","biz_type":"permission","create_link_mobile":"https://applink.feishu.cn/client/mini_program/open?appId=cli_9c90fc38e07a9101&path=pages/approval-form/index?id=9999","create_link_pc":"https://applink.feishu.cn/client/mini_program/open?mode=appCenter&appId=cli_9c90fc38e07a9101&path=pc/pages/create-form/index?id=9999","enable_mark_readed":true,"enable_quick_operate":true,"exclude_efficiency_statistics":true,"support_batch_read":true,"support_mobile":true,"support_pc":true},"group_code":"work_group","group_name":"@i18n@2","i18n_resources":[{"is_default":true,"locale":"zh-CN","texts":[{"key":"@i18n@1","value":"审批定义"}]}],"managers":["19a294c2"],"viewers":[{"viewer_department_id":"od-ac9d697abfa990b715dcc33d58a62a9d","viewer_type":"USER","viewer_user_id":"19a294c2"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -114,6 +114,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CheckExternalInstanceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"diff_instances":[{"instance_id":"1234234234242423","tasks":[{"task_id":"112253","update_time":"1591603040000"}],"update_time":"1591603040000"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -194,6 +197,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"data":{"approval_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","cc_list":[{"cc_id":"123456","create_time":"1556468012678","display_method":"BROWSER","extra":"{\"xxx\":\"xxx\"}","links":{"mobile_link":"https://applink.feishu.cn/client/mini_program/open?appId=cli_9c90fc38e07a9101&path=pages/detail?id=1234","pc_link":"https://applink.feishu.cn/client/mini_program/open?mode=appCenter&appId=cli_9c90fc38e07a9101&path=pc/pages/detail?id=1234"},"open_id":"ou_be73cbc0ee35eb6ca54e9e7cc14998c1","read_status":"READ","title":"xxx","update_time":"1556468012678","user_id":"12345"}],"department_id":"od-8ec33278bc2","department_name":"@i18n@10","display_method":"BROWSER","end_time":"1556468012678","extra":"{\"xxx\":\"xxx\",\"business_key\":\"xxx\"}","form":[{"name":"@i18n@2","value":"@i18n@3"}],"i18n_resources":[{"is_default":true,"locale":"zh-CN","texts":[{"key":"@i18n@1","value":"people"}]}],"instance_id":"24492654","links":{"mobile_link":"https://applink.feishu.cn/client/mini_program/open?appId=cli_9c90fc38e07a9101&path=pages/detail?id=1234","pc_link":"https://applink.feishu.cn/client/mini_program/open?mode=appCenter&appId=cli_9c90fc38e07a9101&path=pc/pages/detail?id=1234"},"open_id":"ou_be73cbc0ee35eb6ca54e9e7cc14998c1","resource_region":"cn","start_time":"1556468012678","status":"PENDING","task_list":[{"action_configs":[{"action_name":"@i18n@5","action_type":"APPROVE","is_need_attachment":false,"is_need_reason":false,"is_reason_required":false}],"action_context":"123456","create_time":"1556468012678","display_method":"BROWSER","end_time":"1556468012678","exclude_statistics":false,"extra":"{\"xxx\":\"xxx\",\"complete_reason\":\"approved\"}","generate_type":"EXTERNAL_CONSIGN","links":{"mobile_link":"https://applink.feishu.cn/client/mini_program/open?appId=cli_9c90fc38e07a9101&path=pages/detail?id=1234","pc_link":"https://applink.feishu.cn/client/mini_program/open?mode=appCenter&appId=cli_9c90fc38e07a9101&path=pc/pages/detail?id=1234"},"node_id":"node","node_name":"i18n@name","open_id":"ou_be73cbc0ee35eb6ca54e9e7cc14998c1","status":"PENDING","task_id":"112534","title":"i18n1","update_time":"1556468012678","user_id":"a987sf9s"}],"title":"@i18n@1","trusteeship_cache_config":{"form_policy":"DISABLE","form_vary_with_locale":false,"form_version":"1"},"trusteeship_url_token":"788981c886b1c28ac29d1e68efd60683d6d90dfce80938ee9453e2a5f3e9e306","trusteeship_urls":{"action_callback_url":"https://#{your_domain}/api/action_callback","action_definition_url":"https://#{your_domain}/api/action_definition","approval_node_url":"https://#{your_domain}/api/approval_node","form_detail_url":"https://#{your_domain}/api/form_detail","pull_business_data_url":"https://#{your_domain}/api/pull_business_data"},"trusteeship_user_id_type":"user_id","update_mode":"UPDATE","update_time":"1556468012678","user_id":"a987sf9s","user_name":"@i18n@9"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExternalTaskRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"data":[{"approval_code":"B7B65FFE-C2GC-452F-9F0F-9AA8352363D6","approval_id":"fwwweffff33111133xxx","instance_id":"29075","status":"PENDING","tasks":[{"id":"310","status":"PENDING","update_time":"1621863215000"}],"update_time":"1621863215000"}],"has_more":false,"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -344,6 +344,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelInstanceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/cancel",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -436,6 +437,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CcInstanceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/cc",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -524,6 +526,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -667,6 +672,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetInstanceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"approval_code":"7C468A54-8745-2245-9675-08B7C63E7A85","approval_name":"Payment","comment_list":[{"comment":"ok","create_time":"1564590532967","files":[{"file_size":186823,"title":"e018906140ed9388234bd03b0.png","type":"image","url":"https://p3-approval-sign.byteimg.com/lark-approval-attachment/image/20220714/1/332f3596-0845-4746-a4bc-818d54ad435b.png~tplv-ottatrvjsm-image.image?x-expires=1659033558&x-signature=6edF3k%2BaHeAuvfcBRGOkbckoUl4%3D#.png"}],"id":"1234","open_id":"ou_123456","user_id":"f7cb567e"}],"department_id":"od-8ec33ffec336c3a39a278bc25e931676","end_time":"1564590532967","form":"[{\"id\": \"widget1\",\"custom_id\": \"user_info\",\"name\": \"Item application\",\"type\": \"textarea\"}]","instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","modified_instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","open_id":"ou_3cda9c969f737aaa05e6915dce306cb9","reverted":false,"reverted_instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","serial_number":"202102060002","start_time":"1564590532967","status":"PENDING","task_list":[{"custom_node_id":"manager","end_time":"0","id":"1234","node_id":"46e6d96cfa756980907209209ec03b64","node_name":"开始","open_id":"ou_123457","start_time":"1564590532967","status":"PENDING","type":"AND","user_id":"f7cb567e"}],"timeline":[{"cc_user_list":[{"cc_id":"123445","open_id":"ou_12345","user_id":"eea5gefe"}],"comment":"ok","create_time":"1564590532967","ext":"{\"user_id\":\"62d4a44c\",\"open_id\":\"ou_123456\"}","files":[{"file_size":186823,"title":"e018906140ed9388234bd03b0.png","type":"image","url":"https://p3-approval-sign.byteimg.com/lark-approval-attachment/image/20220714/1/332f3596-0845-4746-a4bc-818d54ad435b.png~tplv-ottatrvjsm-image.image?x-expires=1659033558&x-signature=6edF3k%2BaHeAuvfcBRGOkbckoUl4%3D#.png"}],"node_key":"APPROVAL_240330_4058663","open_id":"ou_123456","open_id_list":["ou_123456"],"task_id":"1234","type":"PASS","user_id":"f7cb567e","user_id_list":["f7cb567e"]}],"user_id":"f3ta757q","uuid":"1234567"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -818,6 +826,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInstanceRequest {
             items: Some("instance_code_list"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"instance_code_list":["357C21A0-2069-4F6B-955F-1DFBE6710C51"],"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -905,6 +916,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PreviewInstanceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTM5UjL5ETO14SOxkTN/approval-preview",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"preview_nodes":[{"comments":[],"custom_node_id":"","end_cc_id_list":[],"node_id":"b078ffd28db767c502ac367053f6e0ac","node_name":"发起","node_type":"","user_id_list":["ffffffff"]},{"comments":[],"custom_node_id":"","end_cc_id_list":[],"has_cc_type_free":false,"is_approver_type_free":false,"is_empty_logic":false,"node_id":"e6ce10282a3cc3bf4a408feffd678dcf","node_name":"审批","node_type":"AND","user_id_list":["ffffffff"]},{"comments":[],"custom_node_id":"","end_cc_id_list":[],"node_id":"b1a326c06d88bf042f73d70f50197905","node_name":"结束","node_type":"","user_id_list":[]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1051,6 +1065,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryInstanceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"count":10,"has_more":false,"instance_list":[{"approval":{"approval_id":"7090754740375519252","code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","external":{"batch_cc_read":false},"icon":"https://lf3-ea.bytetos.com/obj/goofy/ee/approval/approval-admin/image/iconLib/v3/person.png","is_external":true,"name":"approval"},"group":{"external_id":"0004","name":"groupA"},"instance":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","end_time":"1547654251506","external_id":"0004_3ED52DC1-AA6C","extra":"{}","link":{"mobile_link":"https://www.example.com/","pc_link":"https://www.example.com/"},"serial_id":"201902020001","start_time":"1547654251506","status":"pending","title":"test","user_id":"lwiu098wj"}}],"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1226,6 +1243,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCcInstanceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"cc_list":[{"approval":{"approval_id":"7090754740375519252","code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","external":{"batch_cc_read":false},"icon":"https://lf3-ea.bytetos.com/obj/goofy/ee/approval/approval-admin/image/iconLib/v3/person.png","is_external":true,"name":"approval"},"cc":{"create_time":"1547654251506","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"read_status":"read","title":"test","user_id":"lwiu098wj"},"group":{"external_id":"0004","name":"groupA"},"instance":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","end_time":"1547654251506","external_id":"0004_3ED52DC1-AA6C","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"serial_id":"201902020001","start_time":"1547654251506","status":"pending","title":"test","user_id":"lwiu098wj"}}],"count":10,"has_more":false,"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1342,6 +1362,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SpecifiedRollbackInstanceRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -269,6 +269,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ApproveTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/approve",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -404,6 +405,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTaskRequest {
             items: Some("tasks"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"count":{"has_more":false,"total":123},"has_more":true,"page_token":"example_page_token","tasks":[{"definition_code":"000000-00000000000000-0example","definition_group_id":"1212564555454","definition_group_name":"流程定义名称","definition_id":"1212564555454","definition_name":"流程定义组名称","initiator_names":["发起人姓名"],"initiators":["starter"],"process_code":"123e4567-e89b-12d3-a456-426655440000","process_external_id":"example_instance_id","process_id":"1214564545474","process_status":"Running","status":"Todo","task_external_id":"example_task_id","task_id":"1212564555454","title":"任务题目示例","topic":"1","urls":{"helpdesk":"https://blabla","mobile":"https://blabla","pc":"https://blabla"},"user_id":"example_user_id"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -530,6 +534,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RejectTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/reject",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -628,6 +633,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ResubmitTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/resubmit",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -774,6 +780,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTaskRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"count":10,"has_more":false,"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU","task_list":[{"approval":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","external":{"batch_cc_read":false},"is_external":true,"name":"approval"},"group":{"external_id":"0004","name":"groupA"},"instance":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","end_time":"1547654251506","external_id":"0004_3ED52DC1-AA6C","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"serial_id":"201902020001","start_time":"1547654251506","status":"pending","title":"test","user_id":"lwiu098wj"},"task":{"end_time":"1547654251506","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"start_time":"1547654251506","status":"pending","task_id":"7110153401253494803","title":"test","update_time":"1547654251506","user_id":"lwiu098wj"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -901,6 +910,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/transfer",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

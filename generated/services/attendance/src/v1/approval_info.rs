@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ProcessApprovalInfoRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/approval_info/process",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"approval_info":{"approval_id":"6737202939523236113","approval_type":"remedy","status":0}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -173,6 +173,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DelReportArchiveRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/del_report",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -285,6 +286,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListArchiveRuleRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"archive_rule_id":"7341290237441605652","archive_rule_name":{"en":"alice","ja":"1","zh":"1"},"report_id":"7341290237441605652","report_name":{"en":"alice","ja":"1","zh":"1"}}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -405,6 +409,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadReportArchiveRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/upload_report",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{"invalid_code":["1"],"invalid_member_id":["a1xud"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -487,6 +492,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UserStatsFieldsQueryArchiveRuleRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/user_stats_fields_query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"archive_report_fields":[{"code":"1","title":"工号","upper_titles":["基本信息"]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -118,6 +118,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/file/download",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -197,6 +198,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/file/upload",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"file":{"file_id":"6b30e7636a38861bbe02869c726a4612"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

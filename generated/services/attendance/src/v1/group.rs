@@ -302,6 +302,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"group":{"adjust_range":50,"allow_apply_punch":true,"allow_out_punch":true,"allow_pc_punch":true,"allow_remedy":true,"allow_remedy_type_early":true,"allow_remedy_type_lack":true,"allow_remedy_type_late":true,"allow_remedy_type_normal":true,"anti_cheat_punch_config":{"allow_change_device_num":1,"check_buddy_punch":true,"check_change_device_punch":true,"check_cheat_software_punch":true,"check_simulate_wifi_punch":true,"intercept_suspected_cheat_punch":true,"suspected_cheat_handle_method":1},"bind_default_dept_ids":["od-fcb45c28a45311afd440b7869541fce8"],"bind_default_user_ids":["dd31248a"],"bind_dept_ids":["od-fcb45c28a45311afd440b7869541fce8"],"bind_user_ids":["52aa1fa1"],"calendar_id":1,"clockIn_need_photo":true,"clock_in_abnormal_settings":{"ignore_until_latest_clockout":false},"effect_now":true,"effect_time":"1611476284","except_dept_ids":["od-fcb45c28a45311afd440b7869541fce8"],"except_user_ids":["52aa1fa1"],"face_downgrade":true,"face_live_need_action":false,"face_punch":true,"face_punch_cfg":1,"fixshift_effect_time":"1611476284","free_punch_cfg":{"free_end_time":"18:00","free_start_time":"7:00","punch_day":1111100,"work_day_no_punch_as_lack":true,"work_hours":480,"work_hours_demand":false},"go_out_need_punch":0,"go_out_need_punch_cfg":{"early_minutes_as_early":0,"early_minutes_as_lack":0,"late_minutes_as_lack":0,"late_minutes_as_late":0,"not_during_shift":false},"gps_range":300,"group_id":"6919358128597097404","group_leader_ids":["2bg4a9be"],"group_name":"开心考勤","group_type":0,"hide_clock_in_rule":false,"hide_staff_punch_time":true,"leave_need_punch":false,"leave_need_punch_cfg":{"early_minutes_as_early":0,"early_minutes_as_lack":0,"late_minutes_as_lack":0,"late_minutes_as_late":0,"not_during_shift":false},"locations":[{"address":"北京市海淀区中航广场","bssid":"08:00:20:0A:8C:6D","feature":"中国电信","gps_range":300,"ip":"122.224.123.146","latitude":30.28994,"location_id":"6921213751454744578","location_name":"浙江省杭州市余杭区五常街道木桥头西溪八方城","location_type":1,"longitude":120.04509,"map_type":1,"ssid":"TP-Link-af12ca"}],"machines":[{"machine_name":"创实 9 楼","machine_sn":"FS0701"}],"member_effect_time":"1611476284","member_status_change":{"offboarding_off_no_need_punch":false,"offboarding_on_no_need_punch":false,"onboarding_off_no_need_punch":false,"onboarding_on_no_need_punch":false},"need_punch_members":[{"rule_scope_type":0,"scope_group_list":{"custom_field_ID":"123213123","custom_field_obj_type":"employment","member_ids":["ec8ddg56"],"operation_type":1,"right":[{"key":"CH","name":"中国大陆"}],"scope_value_type":1}}],"need_punch_special_days":[{"punch_day":20190101,"shift_id":"6919668827865513935"}],"new_calendar_id":"7302191700771358252","no_need_punch_members":[{"rule_scope_type":0,"scope_group_list":{"custom_field_ID":"123213123","custom_field_obj_type":"employment","member_ids":["ec8ddg56"],"operation_type":1,"right":[{"key":"CH","name":"中国大陆"}],"scope_value_type":1}}],"no_need_punch_special_days":[{"punch_day":20190101,"shift_id":"6919668827865513935"}],"org_change_auto_adjust":false,"out_punch_allowed_adjust_addr":true,"out_punch_allowed_hide_addr":true,"out_punch_need_approval":true,"out_punch_need_photo":true,"out_punch_need_post_approval":true,"out_punch_need_remark":true,"overtime_clock_cfg":{"allow_punch_approval":false,"need_clock_over_time_start_and_end":false},"punch_day_shift_ids":["xxx","0","xxx","xxx","0","xxx","xxx","xxx"],"punch_type":1,"remedy_date_limit":true,"remedy_date_num":3,"remedy_limit":true,"remedy_limit_count":3,"remedy_period_custom_date":1,"remedy_period_type":0,"replace_basic_pic":true,"rest_clockIn_need_approval":true,"save_auto_changes":false,"show_cumulative_time":true,"show_over_time":true,"sub_group_leader_ids":["52aa1fa1"],"time_zone":"Asia/Shanghai","travel_need_punch":0,"travel_need_punch_cfg":{"early_minutes_as_early":0,"early_minutes_as_lack":0,"late_minutes_as_lack":0,"late_minutes_as_late":0,"not_during_shift":false},"work_day_no_punch_as_lack":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -390,6 +393,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -485,6 +489,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"adjust_range":50,"allow_apply_punch":true,"allow_out_punch":true,"allow_pc_punch":true,"allow_remedy":true,"allow_remedy_type_early":true,"allow_remedy_type_lack":true,"allow_remedy_type_late":true,"allow_remedy_type_normal":true,"anti_cheat_punch_config":{"allow_change_device_num":1,"check_buddy_punch":true,"check_change_device_punch":true,"check_cheat_software_punch":true,"check_simulate_wifi_punch":true,"intercept_suspected_cheat_punch":true,"suspected_cheat_handle_method":1},"bind_default_dept_ids":["od-fcb45c28a45311afd440b7869541fce8"],"bind_default_user_ids":["dd31248a"],"bind_dept_ids":["od-fcb45c28a45311afd440b7869541fce8"],"bind_user_ids":["52aa1fa1"],"calendar_id":1,"clockIn_need_photo":true,"clock_in_abnormal_settings":{"ignore_until_latest_clockout":false},"effect_time":"1611476284","except_dept_ids":["od-fcb45c28a45311afd440b7869541fce8"],"except_user_ids":["4fasdtc2"],"face_downgrade":true,"face_live_need_action":true,"face_punch":true,"face_punch_cfg":1,"fixshift_effect_time":"1611476284","free_punch_cfg":{"free_end_time":"18:00","free_start_time":"7:00","punch_day":1111100,"work_day_no_punch_as_lack":true,"work_hours":480,"work_hours_demand":false},"go_out_need_punch":0,"go_out_need_punch_cfg":{"early_minutes_as_early":0,"early_minutes_as_lack":0,"late_minutes_as_lack":0,"late_minutes_as_late":0,"not_during_shift":false},"gps_range":300,"group_id":"6919358128597097404","group_leader_ids":["52aa1fa1"],"group_name":"开心考勤","group_type":0,"hide_clock_in_rule":false,"hide_staff_punch_time":true,"leave_need_punch":false,"leave_need_punch_cfg":{"early_minutes_as_early":0,"early_minutes_as_lack":0,"late_minutes_as_lack":0,"late_minutes_as_late":0,"not_during_shift":false},"locations":[{"address":"北京市海淀区中航广场","bssid":"08:00:20:0A:8C:6D","feature":"中国电信","gps_range":300,"ip":"122.224.123.146","latitude":30.28994,"location_id":"6921213751454744578","location_name":"浙江省杭州市余杭区五常街道木桥头西溪八方城","location_type":1,"longitude":120.04509,"map_type":1,"ssid":"TP-Link-af12ca"}],"machines":[{"machine_name":"创实 9 楼","machine_sn":"FS0701"}],"member_effect_time":"1611476284","member_status_change":{"offboarding_off_no_need_punch":false,"offboarding_on_no_need_punch":false,"onboarding_off_no_need_punch":false,"onboarding_on_no_need_punch":false},"need_punch_members":[{"rule_scope_type":0,"scope_group_list":{"custom_field_ID":"123213123","custom_field_obj_type":"employment","member_ids":["ec8ddg56"],"operation_type":1,"right":[{"key":"CH","name":"中国大陆"}],"scope_value_type":1}}],"need_punch_special_days":[{"punch_day":20190101,"shift_id":"6919668827865513935"}],"new_calendar_id":"通过查询考勤组接口获取的new_calendar_id，例如7302191700771358252","no_need_punch_members":[{"rule_scope_type":0,"scope_group_list":{"custom_field_ID":"123213123","custom_field_obj_type":"employment","member_ids":["ec8ddg56"],"operation_type":1,"right":[{"key":"CH","name":"中国大陆"}],"scope_value_type":1}}],"no_need_punch_special_days":[{"punch_day":20190101,"shift_id":"6919668827865513935"}],"org_change_auto_adjust":false,"out_punch_allowed_adjust_addr":true,"out_punch_allowed_hide_addr":true,"out_punch_need_approval":true,"out_punch_need_photo":true,"out_punch_need_post_approval":true,"out_punch_need_remark":true,"overtime_clock_cfg":{"allow_punch_approval":false,"need_clock_over_time_start_and_end":false},"punch_day_shift_ids":["xxx"],"punch_type":1,"remedy_date_limit":true,"remedy_date_num":3,"remedy_limit":true,"remedy_limit_count":3,"remedy_period_custom_date":1,"remedy_period_type":1,"replace_basic_pic":true,"rest_clockIn_need_approval":true,"save_auto_changes":false,"show_cumulative_time":true,"show_over_time":true,"sub_group_leader_ids":["4fasdtc2"],"time_zone":"Asia/Shanghai","travel_need_punch":0,"travel_need_punch_cfg":{"early_minutes_as_early":0,"early_minutes_as_lack":0,"late_minutes_as_lack":0,"late_minutes_as_late":0,"not_during_shift":false},"work_day_no_punch_as_lack":true}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -594,6 +601,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListGroupRequest {
             items: Some("group_list"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"group_list":[{"group_id":"6919358128597097404","group_name":"考勤组1"}],"has_more":true,"page_token":"wgNOR1rmxogRvAsGl6CXlQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -792,6 +802,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserGroupRequest {
             items: Some("users"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"has_more":false,"page_token":"92xKiuWrBCSweSZJBSTpag%3D%3D","users":[{"department_ids":["od-fcb45c28a45311afd440b7869541fce8"],"user_id":"5874663B"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -886,6 +899,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/search",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"group_list":[{"group_id":"6919358128597097404","group_name":"考勤组1"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -321,6 +321,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchLeaveAccrualRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/leave_accrual_record/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"record":{"created_at":"1687428000","created_by":"6982509313466189342","effective_date":"2020-01-01","employment_id":"6982509313466189342","expiration_date":"2020-01-01","granted_by":1,"granting_quantity":"1","granting_unit":1,"id":"6893014062142064135","leave_type_id":"6893014062142064135","reason":[{"lang":"zh_CN","value":"test"}],"updated_at":"1687428000","updated_by":"6982509313466189342"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

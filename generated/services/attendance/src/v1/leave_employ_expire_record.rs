@@ -315,6 +315,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetLeaveEmployExpireRecordRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/leave_employ_expire_record/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"records":[{"accrual_source":1,"effective_date":"2020-01-01","employment_id":"6982509313466189342","expiration_date":"2020-01-01","granting_quantity":"1","granting_unit":1,"id":"6893014062142064135","is_update_by_external":true,"leave_sub_type_id":"6893014062142064135","leave_type_id":"6893014062142064135","left_granting_quantity":"1","reason":[{"lang":"zh_CN","value":"test"}],"section_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -263,6 +263,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateShiftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"shift":{"day_type":1,"flexible_minutes":60,"flexible_rule":[{"flexible_early_minutes":60,"flexible_late_minutes":60}],"id":"6919358778597097404","is_flexible":false,"late_minutes_as_serious_late":40,"late_off_late_on_rule":[{"late_off_minutes":60,"late_on_minutes":30}],"late_off_late_on_setting":{"late_off_base_on_time_type":0,"late_on_base_on_time_type":0},"no_need_off":true,"overtime_rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"overtime_rule":[{"off_overtime":"18:00","on_overtime":"9:00"}],"punch_time_rule":[{"early_minutes_as_early":30,"early_minutes_as_lack":60,"late_minutes_as_lack":60,"late_minutes_as_late":30,"late_minutes_as_serious_late":40,"no_need_off":true,"no_need_on":true,"off_delay_minutes":60,"off_time":"18:00， 第二天凌晨2点， 26:00","on_advance_minutes":60,"on_time":"9:00"}],"punch_times":1,"rest_time_flexible_configs":[{"late_mins":0,"need_flexible":false}],"rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"shift_attendance_time_config":{"attendance_time":1,"off_attendance_time":1,"on_attendance_time":1},"shift_id":"6919358778597097404","shift_middle_time_rule":{"fixed_middle_time":"12:00","middle_time_type":0},"shift_name":"早班","sub_shift_leader_ids":["456123"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -364,6 +367,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteShiftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -443,6 +447,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetShiftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"day_type":1,"flexible_minutes":60,"flexible_rule":[{"flexible_early_minutes":60,"flexible_late_minutes":60}],"id":"6919358778597097404","is_flexible":false,"late_minutes_as_serious_late":40,"late_off_late_on_rule":[{"late_off_minutes":60,"late_on_minutes":30}],"late_off_late_on_setting":{"late_off_base_on_time_type":0,"late_on_base_on_time_type":0},"no_need_off":true,"overtime_rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"overtime_rule":[{"off_overtime":"18:00","on_overtime":"9:00"}],"punch_time_rule":[{"early_minutes_as_early":30,"early_minutes_as_lack":60,"late_minutes_as_lack":60,"late_minutes_as_late":30,"late_minutes_as_serious_late":40,"no_need_off":true,"no_need_on":true,"off_delay_minutes":60,"off_time":"18:00","on_advance_minutes":60,"on_time":"9:00"}],"punch_times":1,"rest_time_flexible_configs":[{"late_mins":0,"need_flexible":false}],"rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"shift_attendance_time_config":{"attendance_time":1,"off_attendance_time":1,"on_attendance_time":1},"shift_id":"6919358778597097404","shift_middle_time_rule":{"fixed_middle_time":"12:00","middle_time_type":0},"shift_name":"早班"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -566,6 +573,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListShiftRequest {
             items: Some("shift_list"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"YrkvQ1wGaPVta45tkxuGiQ==","shift_list":[{"day_type":1,"flexible_minutes":60,"flexible_rule":[{"flexible_early_minutes":60,"flexible_late_minutes":60}],"is_flexible":false,"late_minutes_as_serious_late":40,"late_off_late_on_rule":[{"late_off_minutes":60,"late_on_minutes":30}],"late_off_late_on_setting":{"late_off_base_on_time_type":0,"late_on_base_on_time_type":0},"no_need_off":true,"overtime_rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"overtime_rule":[{"off_overtime":"18:00","on_overtime":"9:00"}],"punch_time_rule":[{"early_minutes_as_early":30,"early_minutes_as_lack":60,"late_minutes_as_lack":60,"late_minutes_as_late":30,"late_minutes_as_serious_late":40,"no_need_off":true,"no_need_on":true,"off_delay_minutes":60,"off_time":"18:00","on_advance_minutes":60,"on_time":"9:00"}],"punch_times":1,"rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"shift_id":"6919358778597097404","shift_middle_time_rule":{"fixed_middle_time":"12:00","middle_time_type":0},"shift_name":"早班","sub_shift_leader_ids":["456123"]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -677,6 +687,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryShiftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"day_type":1,"flexible_minutes":60,"flexible_rule":[{"flexible_early_minutes":60,"flexible_late_minutes":60}],"id":"6919358778597097404","is_flexible":false,"late_minutes_as_serious_late":40,"late_off_late_on_rule":[{"late_off_minutes":60,"late_on_minutes":30}],"late_off_late_on_setting":{"late_off_base_on_time_type":0,"late_on_base_on_time_type":0},"no_need_off":true,"overtime_rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"overtime_rule":[{"off_overtime":"18:00","on_overtime":"9:00"}],"punch_time_rule":[{"early_minutes_as_early":30,"early_minutes_as_lack":60,"late_minutes_as_lack":60,"late_minutes_as_late":30,"late_minutes_as_serious_late":40,"no_need_off":true,"no_need_on":true,"off_delay_minutes":60,"off_time":"18:00， 第二天凌晨2点， 26:00","on_advance_minutes":60,"on_time":"9:00"}],"punch_times":1,"rest_time_flexible_configs":[{"late_mins":0,"need_flexible":false}],"rest_time_rule":[{"rest_begin_time":"13:00","rest_end_time":"14:00"}],"shift_attendance_time_config":{"attendance_time":1,"off_attendance_time":1,"on_attendance_time":1},"shift_id":"6919358778597097404","shift_middle_time_rule":{"fixed_middle_time":"12:00","middle_time_type":0},"shift_name":"早班","sub_shift_leader_ids":["456123"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

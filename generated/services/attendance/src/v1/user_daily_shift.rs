@@ -182,6 +182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateUserDailyShiftRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_daily_shift/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_daily_shifts":[{"day_no":21,"group_id":"6737202939523236110","is_clear_schedule":true,"month":202101,"shift_id":"6753520403404030215","user_id":"abd754f7"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -260,6 +263,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateTempUserDailyShiftRequ
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_daily_shift/batch_create_temp",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_tmp_daily_shifts":[{"date":20240120,"group_id":"6737202939523236110","punch_time_simple_rules":[{"off_time":"18：00","on_time":"9：00"}],"shift_name":"临时早班","user_id":"abd754f7"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -361,6 +367,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserDailyShiftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_daily_shift/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_daily_shifts":[{"day_no":21,"group_id":"6737202939523236110","month":202101,"shift_id":"6753520403404030215","user_id":"abd754f7"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -227,6 +227,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateUserFlowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"flow_records":[{"bssid":"b0:b8:67:5c:1d:72","check_result":"Invalid","check_time":"1611476284","comment":"上班打卡","creator_id":"abd754f7","device_id":"99e0609ee053448596502691a81428654d7ded64c7bd85acd982d26b3636c37d","external_id":"record_123","idempotent_id":"****_***","is_field":true,"is_wifi":true,"location_name":"西溪八方城","photo_urls":["https://time.clockin.biz/manage/download/6840389754748502021"],"record_id":"6709359313699356941","ssid":"b0:b8:67:5c:1d:72","type":7,"user_id":"abd754f7"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -325,6 +328,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDelUserFlowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/batch_del",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"fail_record_ids":["6709359313699356941"],"success_record_ids":["6709359313699356941"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -428,6 +434,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserFlowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"bssid":"b0:b8:67:5c:1d:72","check_result":"Invalid","check_time":"1611476284","comment":"上班打卡","creator_id":"abd754f7","device_id":"99e0609ee053448596502691a81428654d7ded64c7bd85acd982d26b3636c37d","external_id":"record_123","idempotent_id":"****_***","is_field":true,"is_wifi":true,"location_name":"西溪八方城","photo_urls":["https://time.clockin.biz/manage/download/6840389754748502021"],"record_id":"6709359313699356941","ssid":"b0:b8:67:5c:1d:72","type":7,"user_id":"abd754f7"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -541,6 +550,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserFlowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_flow_results":[{"bssid":"b0:b8:67:5c:1d:72","check_result":"PendingApproval","check_time":"1611476284","comment":"上班打卡","creator_id":"abd754f7","device_id":"99e0609ee053448596502691a81428654d7ded64c7bd85acd982d26b3636c37d","external_id":"record_123","idempotent_id":"****_***","is_field":true,"is_wifi":true,"location_name":"西溪八方城","photo_urls":["https://time.clockin.biz/manage/download/6840389754748502021"],"record_id":"6709359313699356941","ssid":"b0:b8:67:5c:1d:72","type":7,"user_id":"abd754f7"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

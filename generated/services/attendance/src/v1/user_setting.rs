@@ -144,6 +144,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ModifyUserSettingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_setting/modify",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_setting":{"face_key":"xxxxxb306842b1c189bc5212eefxxxxx","face_key_update_time":"1625681917","user_id":"abd754f7"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -252,6 +255,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserSettingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_setting/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_settings":[{"face_key":"xxxxxb306842b1c189bc5212eefxxxxx","face_key_update_time":"1625681917","user_id":"abd754f7"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

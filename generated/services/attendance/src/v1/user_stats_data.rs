@@ -104,6 +104,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserStatsDataRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_stats_data/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"invalid_user_list":["af5ddg73"],"user_datas":[{"datas":[{"code":"50102","duration_num":{"day":"1","half_day":"1","half_hour":"1","hour":"1","minute":"1"},"features":[{"key":"Abnormal","value":"false"}],"title":"姓名","value":"无需打卡(-), 无需打卡(-)"}],"name":"小李","user_id":"ec8ddg56"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

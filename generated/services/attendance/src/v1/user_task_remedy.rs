@@ -208,6 +208,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserTaskRemedyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_remedy":{"approval_id":"6737202939523236113","create_time":"-","punch_no":0,"reason":"忘记打卡","remedy_date":20210701,"remedy_time":"2021-07-01 08:00","status":2,"time":"-","time_zone":"-","update_time":"-","user_id":"abd754f7","work_type":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -300,6 +303,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserTaskRemedyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_remedys":[{"approval_id":"6737202939523236113","create_time":"1611476284","punch_no":0,"reason":"忘记打卡","remedy_date":20210701,"remedy_time":"2021-07-01 08:00","status":2,"time":"1611476284","time_zone":"Asia/Shanghai","update_time":"1611476284","user_id":"abd754f7","work_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -426,6 +432,9 @@ for QueryUserAllowedRemedysUserTaskRemedyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/query_user_allowed_remedys",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_allowed_remedys":[{"is_free_punch":false,"normal_punch_time":"2021-07-01 09:00","punch_no":0,"punch_status":"Lack","remedy_date":20210104,"remedy_end_time":"2021-07-01 10:00","remedy_start_time":"2021-07-01 08:00","user_id":"abd754f7","work_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

@@ -78,6 +78,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppAccessTokenRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_access_token",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"app_access_token":"a-6U1SbDiM6XIH2DcTCPyeub","expire":7140}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -120,6 +123,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InternalAppAccessTokenRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_access_token_internal",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"app_access_token":"t-g1044ghJRUIJJ5ZPPZMOHKWZISL33E4QSS3abcef","expire":7200,"tenant_access_token":"t-g1044ghJRUIJJ5ZPPZMOHKWZISL33E4QSS3abcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -78,6 +78,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTenantAccessTokenRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/tenant_access_token",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"expire":7140,"tenant_access_token":"t-caecc734c2e3328a62489fe0648c4b98779515d3"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -120,6 +123,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InternalTenantAccessTokenRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/tenant_access_token_internal",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"expire":7200,"tenant_access_token":"t-caecc734c2e3328a62489fe0648c4b98779515d3"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -175,6 +175,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAuthorizeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -146,6 +146,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDraftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/baike-v1/draft/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"draft":{"draft_id":"54*7","entity":{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","id":"enterprise_40****21","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539i3498d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_44***90"},{"id":"enterprise_70348****374354564"},{"id":"enterprise_70365****3106796547"}],"chats":[{"id":"oc_c13831833ea****2c52befa759ea4806"},{"id":"oc_c8161c910996****127e73b10233b295"}],"classifications":[{"father_id":"7049606926****37777","id":"7049606926****37761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://bytedance.feishu.cn/wiki/w*****8Lq4f9DMCDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://bytedance.feishu.cn/docs/doccnxlVCCFjMsJE15I****jIWc"}],"images":[{"token":"boxbcEcmKi****HvgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"702368****445548034"},{"id":"702406378****910850"}],"users":[{"id":"ou_30b07b63089****518789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c****4639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -256,6 +259,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDraftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/baike-v1/draft/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"draft":{"draft_id":"5467","entity":{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","id":"enterprise_40217521","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539i3498d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_4450890"},{"id":"enterprise_703481393374354564"},{"id":"enterprise_7036598993106796547"}],"chats":[{"id":"oc_c13831833eaa8c92c52befa759ea4806"},{"id":"oc_c8161c9109966a24127e73b10233b295"}],"classifications":[{"father_id":"7049606926702837777","id":"7049606926702837761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://bytedance.feishu.cn/wiki/wikcnZ8Lq4f9DMCDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://bytedance.feishu.cn/docs/doccnxlVCCFjMsJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmKiD3SGHvgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"7023689049445548034"},{"id":"7024063787560910850"}],"users":[{"id":"ou_30b07b63089ea46518789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c14754639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

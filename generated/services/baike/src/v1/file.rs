@@ -114,6 +114,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -196,6 +197,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFileRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"file_token":"boxbcEcmKiD****vgqWTpvdc7jc"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -334,6 +334,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/advanced-permission/base-v2/app-role/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"role":{"base_rule":{"base_complex_edit":1,"copy":0},"block_roles":[{"block_id":"blknkqrP3RqUkcAW","block_perm":0,"block_type":"dashboard"}],"role_id":"roljRpwIUt","role_name":"自定义角色1","table_roles":[{"allow_add_record":true,"allow_delete_record":true,"field_action_rules":{"select_option_edit":{"单选1":0}},"field_perm":{"姓名":1,"年龄":2},"other_rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]}],"conjunction":"and","perm":1},"rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]}],"conjunction":"and","other_perm":1,"perm":1},"table_id":"tblKz5D60T4JlfcT","table_name":"数据表1","table_perm":0,"view_perm":2,"view_rules":{"vewEYknYcC":0}}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -553,6 +556,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRoleRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -801,6 +805,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/advanced-permission/base-v2/app-role/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"role":{"base_rule":{"copy":2,"duplicate":1},"block_roles":[{"block_id":"blknkqrP3RqUkcAW","block_perm":0,"block_type":"dashboard"}],"role_id":"roljRpwIUt","role_name":"自定义权限1","table_roles":[{"allow_add_record":true,"allow_delete_record":true,"field_action_rules":{"select_option_edit":{"单选1":0}},"field_perm":{"姓名":1,"年龄":2},"other_rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]}],"conjunction":"and","perm":1},"rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]}],"conjunction":"and","other_perm":1,"perm":1},"table_id":"tblKz5D60T4JlfcT","table_name":"数据表1","table_perm":0,"view_perm":2,"view_rules":{"vewEYknYcC":0}}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

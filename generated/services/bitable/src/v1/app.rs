@@ -388,6 +388,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopyAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/copy",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"app":{"app_token":"S404b*****e9PQsYDWYcNryFn0g","folder_token":"fldbco*****CIMltVc","name":"一篇新的多维表格","time_zone":"","url":"https://example.feishu.cn/base/S404b*****e9PQsYDWYcNryFn0g"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -718,6 +721,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"app":{"app_token":"S404b*****e9PQsYDWYcNryFn0g","default_table_id":"tbl********oumSQ","folder_token":"fldcnqquW1svRIYVT2Np6Iabcef","name":"一篇新的多维表格","url":"https://example.feishu.cn/base/S404b*****e9PQsYDWYcNryFn0g"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -1016,6 +1022,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"app":{"advance_version":"v1","app_token":"appbcbWCzen6D8dezhoCH2RpMAh","formula_type":1,"is_advanced":false,"name":"mybase","revision":1,"time_zone":"Asia/Beijing"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1188,6 +1197,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"app":{"app_token":"appbcbWCzen6D8dezhoCH2RpMAh","is_advanced":true,"name":"新的多维表格名字"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -253,6 +253,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppBlockWorkflowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-block_workflow/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"workflows":[{"status":"Enable","title":"工作流","workflow_id":"12412312421312"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

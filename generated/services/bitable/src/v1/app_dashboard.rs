@@ -576,6 +576,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CopyAppDashboardRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-dashboard/copy",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -1021,6 +1022,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppDashboardRequest {
             items: Some("dashboards"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"dashboards":[{"block_id":"blknkqrP3RqUkcAW","name":"仪表盘1"}],"has_more":false,"page_token":"blknkqrP3RqUkcAW"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -382,6 +382,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"role":{"block_roles":[{"block_id":"blknkqrP3RqUkcAW","block_perm":0,"block_type":"dashboard"},{"block_id":"blkAjxjWKvbBi7EA","block_perm":1,"block_type":"dashboard"}],"role_id":"rolgFH5DO4","role_name":"role1","table_roles":[{"addrecords_perm":false,"deleterecords_perm":true,"field_perm":{"单选":1,"年龄":2},"rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]},{"field_name":"人员","field_type":11,"operator":"contains","value":null},{"field_name":"","field_type":1003,"operator":"contains","value":null}],"conjunction":"or","other_perm":0},"table_id":"tblFIgBzKEq75HSE","table_name":"table1","table_perm":2},{"rec_rule":{"conditions":[{"field_name":"人员","field_type":11,"operator":"contains","value":null},{"field_name":"多选","field_type":4,"operator":"is","value":["opttgKOTSt","optWcdXR0W"]}],"conjunction":"and","other_perm":0},"table_id":"tblMPI6OC1aWvTvs","table_name":"table2","table_perm":1},{"table_id":"tblmkLF7Tg6IWbRb","table_name":"table3","table_perm":0},{"table_id":"tbl5VQHDTms19Qe7","table_name":"table4","table_perm":4}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -564,6 +567,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -789,6 +793,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRoleRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"block_roles":[{"block_id":"blknkqrP3RqUkcAW","block_perm":0,"block_type":"dashboard"},{"block_id":"blkAjxjWKvbBi7EA","block_perm":1,"block_type":"dashboard"}],"role_id":"rola66uIZT","role_name":"role1","table_roles":[{"allow_add_record":false,"allow_delete_record":true,"field_perm":{"单选":1,"年龄":2},"rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]},{"field_name":"人员","field_type":11,"operator":"contains","value":null},{"field_name":"","field_type":1003,"operator":"contains","value":null}],"conjunction":"or","other_perm":0},"table_id":"tblFIgBzKEq75HSE","table_name":"table1","table_perm":2},{"rec_rule":{"conditions":[{"field_name":"人员","field_type":11,"operator":"contains","value":null},{"field_name":"多选","field_type":4,"operator":"is","value":["opttgKOTSt","optWcdXR0W"]}],"conjunction":"and","other_perm":0},"table_id":"tblMPI6OC1aWvTvs","table_name":"table2","table_perm":1},{"table_id":"tblmkLF7Tg6IWbRb","table_name":"table3","table_perm":0},{"table_id":"tbl5VQHDTms19Qe7","table_name":"table4","table_perm":4}]}],"page_token":"rola66uIZT","total":1}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1025,6 +1032,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"role":{"block_roles":[{"block_id":"blknkqrP3RqUkcAW","block_perm":0},{"block_id":"blkAjxjWKvbBi7EA","block_perm":1}],"role_name":"role1","table_roles":[{"addrecords_perm":false,"deleterecords_perm":true,"field_perm":{"单选":1,"年龄":2},"rec_rule":{"conditions":[{"field_name":"单选","field_type":3,"operator":"is","value":["optbdVHf4q"]},{"field_name":"人员","field_type":11,"operator":"contains","value":null},{"field_name":"","field_type":1003,"operator":"contains","value":null}],"conjunction":"or","other_perm":0},"table_id":"tblFIgBzKEq75HSE","table_name":"table1","table_perm":2},{"rec_rule":{"conditions":[{"field_name":"人员","field_type":11,"operator":"contains","value":null},{"field_name":"多选","field_type":4,"operator":"is","value":["opttgKOTSt","optWcdXR0W"]}],"conjunction":"and","other_perm":0},"table_id":"tblMPI6OC1aWvTvs","table_name":"table2","table_perm":1},{"table_id":"tblmkLF7Tg6IWbRb","table_name":"table3","table_perm":0},{"table_id":"tbl5VQHDTms19Qe7","table_name":"table4","table_perm":4}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -404,6 +404,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateAppRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role-member/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -593,6 +594,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteAppRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role-member/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -811,6 +813,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role-member/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1033,6 +1036,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-role-member/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -1288,6 +1292,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRoleMemberRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"member_en_name":"Min Zhang","member_name":"张敏","member_type":"user","open_id":"ou_7dab8a3d3cdcc9da365777c7ad5abcef","union_id":"on_7dab8a3d3cdcc9da365777c7ad5abcef","user_id":"13e4beac"},{"chat_id":"oc_a0553eda9014c201e6969b478895c230","member_en_name":"design-chat","member_name":"design-chat","member_type":"chat"},{"department_id":"h121921","member_en_name":"design-center","member_name":"design-center","member_type":"department","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0","total":3}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -716,6 +716,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"table_ids":["tblIovTTN2eIW2hn"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1065,6 +1066,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1399,6 +1401,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"default_view_id":"vewUuKOz2R","field_id_list":["fldhr2hBEA"],"table_id":"tblDBTWm6Es84d8c"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1746,6 +1751,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -2113,6 +2119,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"name":"数据表1","revision":1,"table_id":"tblKz5D60T4JlfcT"}],"page_token":"tblKz5D60T4JlfcT","total":1}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -2302,6 +2311,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"name":"新的数据表名称"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

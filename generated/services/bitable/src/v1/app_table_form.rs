@@ -610,6 +610,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppTableFormRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"form":{"description":"请详细描述开发中遇到的问题，并附上问题截图","name":"文档问题反馈","shared":true,"shared_limit":"tenant_editable","shared_url":"https://example.feishu.cn/share/base/shrcnCy1KAlpahNotmhRn1abcde","submit_limit_once":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1009,6 +1012,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableFormRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"form":{"description":"表单描述","name":"表单","shared":true,"shared_limit":"tenant_editable","shared_url":"https://example.feishu.cn/share/base/shrcnCy1KAlpahNotmhRn1abcde","submit_limit_once":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1289,6 +1295,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpgradeAppTableFormRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form/upgrade",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{"form":{"id":"vew6oMbAa4"}}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

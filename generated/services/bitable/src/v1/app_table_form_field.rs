@@ -577,6 +577,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableFormFieldRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"description":"请概述该任务","field_id":"fldjX7dUj5","required":true,"title":"任务名称","visible":true}],"page_token":"fld1lAbHh7","total":1}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -1012,6 +1015,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableFormFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form-field/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"fields":{"description":"这是一个开放性问题","pre_field_id":"fld1241a13b","required":true,"rich_description":[{"link":"https://open.larkoffice.com/","segment_type":"text","text":"这是一个开放性问题"}],"title":"请选择你更倾向的方案","visible":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);

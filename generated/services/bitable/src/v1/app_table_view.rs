@@ -782,6 +782,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableViewRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"view":{"view_id":"vewTpR1urY","view_name":"表格视图 1","view_type":"grid"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1177,6 +1180,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableViewRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1599,6 +1603,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppTableViewRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"view":{"property":{"filter_info":{"condition_omitted":null,"conditions":[{"condition_id":"conuKMQNNg","field_id":"fldVioUai1","field_type":1,"operator":"is","value":"[\"text content\"]"}],"conjunction":"and"},"hidden_fields":null},"view_id":"vewsOleexJ","view_name":"grid","view_type":"grid"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -2042,6 +2049,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableViewRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"view_id":"vewqtI3f2u","view_name":"公共表格视图","view_public_level":"Public","view_type":"grid"},{"view_id":"vew5Ys1Y1B","view_name":"个人表格视图","view_private_owner_id":"ou_fe4e2a0c10f41fb85620eb4b71d12082","view_public_level":"Private","view_type":"grid"}],"page_token":"vew5Ys1Y1B","total":2}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -2526,6 +2536,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableViewRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-view/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"view":{"property":{"filter_info":{"condition_omitted":null,"conditions":[{"condition_id":"conaklRhDC","field_id":"fldpTw2262","field_type":5,"operator":"isGreater","value":"[\"ExactDate\",1642672432000]"}],"conjunction":"and"},"hidden_fields":null,"hierarchy_config":null},"view_id":"vewKecDsBf","view_name":"grid","view_type":"grid"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

@@ -233,6 +233,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppWorkflowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-workflow/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"workflows":[{"status":"Enable","title":"流程 1","workflow_id":"72934597xxxx9998484"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -380,6 +383,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppWorkflowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-workflow/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -175,6 +175,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadAsImageWhiteboardRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/download_as_image",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -266,6 +267,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ThemeWhiteboardRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/theme",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{"theme":"classic"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -391,6 +393,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateThemeWhiteboardRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/update_theme",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

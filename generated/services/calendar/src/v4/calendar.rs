@@ -608,6 +608,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -743,6 +746,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -873,6 +877,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1070,6 +1077,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendar_list":[{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}],"has_more":false,"page_token":"","sync_token":"ListCalendarsSyncToken_xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1256,6 +1266,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendars":[{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1422,6 +1435,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1561,6 +1577,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PrimaryCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendars":[{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"},"user_id":"ou_xxxxxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1726,6 +1745,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PrimarysCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendars":[{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"reader","summary":"测试日历","summary_alias":"日历备注名","type":"primary"},"user_id":"ou_c186b6833e2d5faf2bc587e71ddabcef"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1931,6 +1953,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}],"page_token":"10"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2112,6 +2137,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -2197,6 +2225,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -2344,6 +2373,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -2429,6 +2459,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscriptionCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

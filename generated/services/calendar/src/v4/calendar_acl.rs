@@ -351,6 +351,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarAclRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"acl_id":"user_xxxxxx","role":"writer","scope":{"type":"user","user_id":"ou_xxxxxx"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -502,6 +505,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarAclRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -716,6 +720,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarAclRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"acls":[{"acl_id":"user_xxxxxx","role":"writer","scope":{"type":"user","user_id":"ou_xxxxxx"}}],"has_more":false,"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -884,6 +891,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionCalendarAclRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -1018,6 +1026,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscriptionCalendarAclRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -777,6 +777,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"event":{"app_link":"https://applink.larkoffice.com/client/calendar/event/detail?calendarId=7039673579105026066&key=aeac9c56-aeb1-4179-a21b-02f278f59048&originalTime=0&startTime=1700496000","attachments":[{"file_size":"2345","file_token":"xAAAAA","is_deleted":false,"name":"附件.jpeg"}],"attendee_ability":"can_see_others","color":-1,"create_time":"1602504000","description":"日程描述","end_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"event_check_in":{"check_in_end_time":{"duration":0,"time_type":"after_event_end"},"check_in_start_time":{"duration":15,"time_type":"before_event_start"},"enable_check_in":true,"need_notify_attendees":false},"event_id":"00592a0e-7edf-4678-bc9d-1b77383ef08e_0","event_organizer":{"display_name":"李健","user_id":"ou_xxxxxx"},"free_busy_status":"busy","is_exception":false,"location":{"address":"地点地址","latitude":1.100000023841858,"longitude":2.200000047683716,"name":"地点名称"},"organizer_calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","recurrence":"FREQ=DAILY;INTERVAL=1","recurring_event_id":"1cd45aaa-fa70-4195-80b7-c93b2e208f45","reminders":[{"minutes":5}],"schemas":[{"app_link":"https://applink.feishu.cn/client/calendar/event/detail?calendarId=xxxxxx&key=xxxxxx&originalTime=xxxxxx&startTime=xxxxxx","ui_name":"ForwardIcon","ui_status":"hide"}],"start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"日程标题","vchat":{"description":"发起视频会议","icon_type":"vc","meeting_settings":{"allow_attendees_start":true,"assign_hosts":["ou_7d8a6e6df7621556ce0d21922b676706ccs"],"auto_record":false,"join_meeting_permission":"only_organization_employees","open_lobby":true,"owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","password":"971024"},"meeting_url":"https://example.com","vc_type":"third_party"},"visibility":"default"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -968,6 +971,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1241,6 +1245,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"event":{"app_link":"https://applink.larkoffice.com/client/calendar/event/detail?calendarId=7039673579105026066&key=aeac9c56-aeb1-4179-a21b-02f278f59048&originalTime=0&startTime=1700496000","attachments":[{"file_size":"2345","file_token":"xAAAAA","name":"附件.jpeg"}],"attendee_ability":"can_see_others","attendees":[{"attendee_id":"user_xxxxxx","chat_id":"oc_a0553eda9014c201e6969b478895c230","chat_members":[{"display_name":"zhangsan","is_external":false,"is_optional":true,"is_organizer":false,"rsvp_status":"accept"}],"display_name":"张三","is_external":false,"is_optional":false,"is_organizer":true,"operate_id":"4d7a3c6g","room_id":"omm_83d09ad4f6896e02029a6a075f71c9d1","rsvp_status":"accept","third_party_email":"test@example.com","type":"user","user_id":"ou_8bfcecaf02c9d8d026de984db04cf5b9"}],"color":-1,"create_time":"1602504000","description":"日程描述","end_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"event_check_in":{"check_in_end_time":{"duration":0,"time_type":"after_event_end"},"check_in_start_time":{"duration":15,"time_type":"before_event_start"},"enable_check_in":true,"need_notify_attendees":false},"event_id":"00592a0e-7edf-4678-bc9d-1b77383ef08e_0","event_organizer":{"display_name":"孙二二","user_id":"ou_xxxxxx"},"free_busy_status":"busy","has_more_attendee":false,"is_exception":false,"location":{"address":"地点地址","latitude":1.100000023841858,"longitude":2.200000047683716,"name":"地点名称"},"organizer_calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","recurrence":"FREQ=DAILY;INTERVAL=1","recurring_event_id":"1cd45aaa-fa70-4195-80b7-c93b2e208f45","reminders":[{"minutes":5}],"schemas":[{"app_link":"https://applink.feishu.cn/client/calendar/event/detail?calendarId=xxxxxx&key=xxxxxx&originalTime=xxxxxx&startTime=xxxxxx","ui_name":"ForwardIcon","ui_status":"hide"}],"start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"日程标题","vchat":{"description":"发起视频会议","icon_type":"vc","meeting_settings":{"allow_attendees_start":true,"assign_hosts":["ou_7d8a6e6df7621556ce0d21922b676706ccs"],"auto_record":false,"join_meeting_permission":"only_organization_employees","open_lobby":true,"owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","password":"971024"},"meeting_url":"https://example.com","vc_type":"third_party"},"visibility":"default"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1450,6 +1457,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InstanceViewCalendarEventRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"app_link":"https://applink.larkoffice.com/client/calendar/event/detail?calendarId=7039673579105026066&key=aeac9c56-aeb1-4179-a21b-02f278f59048&originalTime=0&startTime=1700496000","attendee_ability":"none","attendees":[{"approval_reason":"申请审批原因","attendee_id":"user_xxxxxx","chat_id":"oc_a0553eda9014c201e6969b478895c230","chat_members":[{"display_name":"zhangsan","is_external":false,"is_optional":true,"is_organizer":true,"rsvp_status":"accept"}],"display_name":"张三","is_external":false,"is_optional":false,"is_organizer":true,"operate_id":"4d7a3c6g","resource_customization":[{"index_key":"16281481596100","input_content":"xxx","options":[{"option_key":"16281481596185","others_content":"xxxx"}]}],"room_id":"omm_83d09ad4f6896e02029a6a075f71c9d1","rsvp_status":"accept","third_party_email":"test@example.com","type":"user","user_id":"ou_xxxxxxxx"}],"color":0,"description":"desc","end_time":{"date":"2018-09-01","timestamp":"1602504400","timezone":"Asia/Shanghai"},"event_id":"75d28f9b-e35c-4230-8a83-4a661497db54_1602504000","event_organizer":{"display_name":"孙二二","user_id":"ou_xxxxxx"},"free_busy_status":"busy","is_exception":false,"location":{"address":"地点地址","latitude":1.100000023841858,"longitude":2.200000047683716,"name":"地点名称"},"organizer_calendar_id":"feishu.cn_HF9U2MbibE8PPpjro6xjqa@group.calendar.feishu.cn","recurring_event_id":"75d28f9b-e35c-4230-8a83-4a661497db54_0","start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"日程主题","vchat":{"description":"发起视频会议","icon_type":"vc","meeting_url":"vc.feishu.cn/j/152568231","vc_type":"vc"},"visibility":"default"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -1706,6 +1716,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InstancesCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"app_link":"https://applink.larkoffice.com/client/calendar/event/detail?calendarId=7039673579105026066&key=aeac9c56-aeb1-4179-a21b-02f278f59048&originalTime=0&startTime=1700496000","description":"desc","end_time":{"date":"2018-09-01","timestamp":"1602504400","timezone":"Asia/Shanghai"},"event_id":"75d28f9b-e35c-4230-8a83-4a661497db54_1602504000","is_exception":false,"location":{"address":"徐汇区","latitude":23.4444,"longitude":23.4444,"name":"上海"},"start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"日程主题"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -2049,6 +2062,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"app_link":"https://applink.larkoffice.com/client/calendar/event/detail?calendarId=7039673579105026066&key=aeac9c56-aeb1-4179-a21b-02f278f59048&originalTime=0&startTime=1700496000","attachments":[{"file_size":"2345","file_token":"xAAAAA","name":"附件.jpeg"}],"attendee_ability":"can_see_others","color":-1,"create_time":"1602504000","description":"日程描述","end_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"event_id":"00592a0e-7edf-4678-bc9d-1b77383ef08e_0","event_organizer":{"display_name":"孙二二","user_id":"ou_xxxxxx"},"free_busy_status":"busy","is_exception":false,"location":{"address":"地点地址","latitude":1.100000023841858,"longitude":2.200000047683716,"name":"地点名称"},"organizer_calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","recurrence":"FREQ=DAILY;INTERVAL=1","recurring_event_id":"1cd45aaa-fa70-4195-80b7-c93b2e208f45","reminders":[{"minutes":5}],"schemas":[{"app_link":"https://applink.feishu.cn/client/calendar/event/detail?calendarId=xxxxxx&key=xxxxxx&originalTime=xxxxxx&startTime=xxxxxx","ui_name":"ForwardIcon","ui_status":"hide"}],"start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"日程标题","vchat":{"description":"发起视频会议","icon_type":"vc","meeting_url":"https://example.com","vc_type":"third_party"},"visibility":"default"}],"page_token":"ListCalendarsPageToken_1632452910_1632539310","sync_token":"ListCalendarsSyncToken_1632452910"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2363,6 +2379,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"event":{"app_link":"https://applink.feishu.cn/client/calendar/event/detail?calendarId=xxxxxx&key=xxxxxx&originalTime=xxxxxx&startTime=xxxxxx","attachments":[{"file_size":"2345","file_token":"boxcnrHpsg1QDqXAAAyachaxxxx","is_deleted":false,"name":"附件.jpeg"}],"attendee_ability":"can_see_others","color":-1,"create_time":"1602504000","description":"讨论项目进展","end_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"event_check_in":{"check_in_end_time":{"duration":0,"time_type":"after_event_end"},"check_in_start_time":{"duration":15,"time_type":"before_event_start"},"enable_check_in":true,"need_notify_attendees":false},"event_id":"00592a0e-7edf-4678-bc9d-1b77383ef08e_0","event_organizer":{"display_name":"孙二二","user_id":"ou_xxxxxx"},"free_busy_status":"busy","is_exception":false,"location":{"address":"公司大楼三层","latitude":1.100000023841858,"longitude":2.200000047683716,"name":"301会议室"},"organizer_calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","recurrence":"FREQ=DAILY;INTERVAL=1","recurring_event_id":"1cd45aaa-fa70-4195-80b7-c93b2e208f45","reminders":[{"minutes":5}],"schemas":[{"app_link":"https://applink.feishu.cn/client/calendar/event/detail?calendarId=xxxxxx&key=xxxxxx&originalTime=xxxxxx&startTime=xxxxxx","ui_name":"ForwardIcon","ui_status":"hide"}],"start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"团队周会","vchat":{"description":"发起视频会议","icon_type":"vc","meeting_settings":{"allow_attendees_start":true,"assign_hosts":["ou_7d8a6e6df7621556ce0d21922b676706ccs"],"auto_record":false,"join_meeting_permission":"only_organization_employees","open_lobby":true,"owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","password":"971024"},"meeting_url":"https://example.com","vc_type":"third_party"},"visibility":"default"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -2542,6 +2561,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ReplyCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -2787,6 +2807,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCalendarEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"app_link":"https://applink.larkoffice.com/client/calendar/event/detail?calendarId=7039673579105026066&key=aeac9c56-aeb1-4179-a21b-02f278f59048&originalTime=0&startTime=1700496000","attachments":[{"file_size":"2345","file_token":"xAAAAA","is_deleted":true,"name":"附件.jpeg"}],"attendee_ability":"can_see_others","color":-1,"description":"日程描述","end_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"event_id":"00592a0e-7edf-4678-bc9d-1b77383ef08e_0","event_organizer":{"display_name":"孙二二","user_id":"ou_xxxxxx"},"free_busy_status":"busy","is_exception":false,"location":{"address":"地点地址","latitude":1.100000023841858,"longitude":2.200000047683716,"name":"地点名称"},"organizer_calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","recurrence":"FREQ=DAILY;INTERVAL=1","recurring_event_id":"1cd45aaa-fa70-4195-80b7-c93b2e208f45","reminders":[{"minutes":5}],"start_time":{"date":"2018-09-01","timestamp":"1602504000","timezone":"Asia/Shanghai"},"status":"confirmed","summary":"日程标题","visibility":"default"}],"page_token":"xxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -2951,6 +2974,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionCalendarEventRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -3078,6 +3102,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscriptionCalendarEventReques
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -386,6 +386,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteCalendarEventAttendeeR
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -642,6 +643,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventAttendeeReques
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"attendees":[{"attendee_id":"user_xxxxxx","chat_id":"oc_xxxxxxxxx","chat_members":[{"display_name":"Group","is_external":false,"is_optional":true,"is_organizer":false,"rsvp_status":"needs_action"}],"display_name":"Zhang San","is_external":false,"is_optional":true,"is_organizer":true,"operate_id":"ou_xxxxxxxx","resource_customization":[{"index_key":"16281481596100","input_content":"xxx","options":[{"option_key":"16281481596185","others_content":"xxx"}]}],"room_id":"omm_xxxxxxxx","rsvp_status":"needs_action","third_party_email":"wangwu@email.com","type":"user","user_id":"ou_xxxxxxxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -949,6 +953,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarEventAttendeeRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"attendee_id":"user_xxxxxx","chat_id":"oc_xxxxxxxxx","chat_members":[{"display_name":"Group","is_external":false,"is_optional":true,"is_organizer":false,"rsvp_status":"needs_action"}],"display_name":"Zhang San","is_external":false,"is_optional":true,"is_organizer":true,"operate_id":"ou_xxxxxxxx","resource_customization":[{"index_key":"16281481596100","input_content":"xxx","options":[{"option_key":"16281481596185","others_content":"xxx"}]}],"room_id":"omm_xxxxxxxx","rsvp_status":"needs_action","third_party_email":"wangwu@email.com","type":"user","user_id":"ou_xxxxxxxx"}],"page_token":"38RTjheyXXXX"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

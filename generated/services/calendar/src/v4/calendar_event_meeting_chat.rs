@@ -264,6 +264,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventMeetingChatReq
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"applink":"https://example.cn?openChatId=oc_xxx","meeting_chat_id":"oc_xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -458,6 +461,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarEventMeetingChatReq
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

@@ -272,6 +272,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExchangeBindingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"admin_account":"email_admin_example@outlook.com","exchange_account":"email_account_example@outlook.com","exchange_binding_id":"ZW1haWxfYWRtaW5fZXhhbXBsZUBvdXRsb29rLmNvbSBlbWFpbF9hY2NvdW50X2V4YW1wbGVAb3V0bG9vay5jb20=","status":"doing","user_id":"ou_xxxxxxxxxxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -414,6 +417,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExchangeBindingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -561,6 +565,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExchangeBindingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"admin_account":"email_admin_example@outlook.com","exchange_account":"email_account_example@outlook.com","exchange_binding_id":"ZW1haWxfYWRtaW5fZXhhbXBsZUBvdXRsb29rLmNvbSBlbWFpbF9hY2NvdW50X2V4YW1wbGVAb3V0bG9vay5jb20=","status":"doing","user_id":"ou_xxxxxxxxxxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

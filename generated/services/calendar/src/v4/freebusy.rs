@@ -226,6 +226,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchFreebusyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"freebusy_lists":[{"freebusy_items":[{"end_time":"2020-10-28T22:45:00+08:00","rsvp_status":"needs_action","start_time":"2020-10-28T22:30:00+08:00"}],"user_id":"ou_c186b6833e2d5faf2bc587e71ddabcef"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -351,6 +354,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFreebusyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"freebusy_list":[{"end_time":"2020-10-28T22:45:00+08:00","rsvp_status":"needs_action","start_time":"2020-10-28T22:30:00+08:00"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -138,6 +138,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GenerateCaldavConfSettingRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"device_name":"iPhone","password":"A67h23sd8","server_address":"caldav.domain.com","user_name":"ZhangSan"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

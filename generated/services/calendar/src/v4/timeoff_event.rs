@@ -186,6 +186,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTimeoffEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"description":"若删除此日程，飞书中相应的“请假”标签将自动消失，而请假系统中的休假申请不会被撤销。","end_time":"2021-01-01","start_time":"2021-01-01","timeoff_event_id":"timeoff:XXXXXX-XXXX-0917-1623-aa493d591a39-XXXXXX","timezone":"Asia/Shanghai","title":"请假中(全天) / 1-Day Time Off","user_id":"ou_XXXXXXXXXX"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -295,6 +298,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTimeoffEventRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -376,6 +376,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -491,6 +492,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"card_id":"7355372766134157313"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -555,6 +557,7 @@ impl ::feishu_runtime::codegen::ApiRequest for IdConvertCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"card_id":"7355403067414003715"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -711,6 +714,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SettingsCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -881,6 +885,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -415,6 +415,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateArchiveRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/archive/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"archive_tid":"7434007780111336970","unique_id":"123e4567-e89b-42d3-a456-426614174000"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -569,6 +572,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryArchiveRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"archive_indicators":[{"indicator_id":"23141423","indicator_result":"15000","indicator_result_regular":"18000"}],"archive_items":[{"item_id":"213423144","item_result":"15000","item_result_regular":"18000"}],"change_description":"长期表现优异，产出高，本次给出涨幅","change_reason_id":"321414123","created_time":"2024-01-01 00:00:00","currency_id":"324167823","effective_date":"2022-10-23","expiration_date":"2022-10-24","id":"32141234412","plan_id":"123412433","plan_tid":"213412343","salary_level_id":"12342313","tid":"141541351","updated_time":"2024-01-01 00:00:00","user_id":"344325234123"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -132,6 +132,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListItemCategoryRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"i18n_names":[{"locale":"zh_cn","value":"中文名称"}],"id":"4532312334","name":"基本薪资类"}],"page_token":"2314123434"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

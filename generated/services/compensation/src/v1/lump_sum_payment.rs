@@ -211,6 +211,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateLumpSumPaymentRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -288,6 +291,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveLumpSumPaymentRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_remove",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -362,6 +368,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateLumpSumPaymentRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -485,6 +494,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryLumpSumPaymentRequest {
             items: Some("records"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","records":[{"apply_source":1,"binding_period":2,"binding_period_decimal":"12","binding_period_offboarding_type":"yes","create_time":"2024-08-01 12:34:56","currency_id":"6863329932261459464","details":[{"belong_time":"2025-01-20","create_time":"2024-08-01 12:34:56","currency_id":"6863329932261459464","detail_reference_period_end_date":"2024-08-01","detail_reference_period_start_date":"2024-08-01","id":"7395133551102200876","issuance_amount":"2000.00","issuance_country_region_id":"6862995757234914824","issuance_pay_group_id":"6862995757234914824","issuance_status":"to_be_issued","issuance_time":"2024-08-01","issuance_way":"with_salary","modify_time":"2024-08-01 12:34:56","record_id":"7395133551102168108","user_id":"7337149697626801708"}],"id":"7397033607132351532","issuance_detail_text":{"en_us":"It will be issued in 2 installments. The first installment will be issued in the month when the employee joins the company, and the second installment will be issued one month after the employee joins.","zh_cn":"分2次发放，第1次发放于员工入职月，第2次发放于员工入职1月"},"issuance_frequency":3,"item_id":"7411039006180312620","modify_time":"2024-08-01 12:34:56","reference_period_end_date":"2024-08-01","reference_period_start_date":"2024-08-01","remark":"备注","return_amount_after_tax":"2000.00","return_amount_before_tax":"2000.00","total_amount":"2000.00","unique_id":"7402510801304718380_7309316347007764012_7402523725868058156_1726070400000_10000","user_id":"7337149697626801708"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -635,6 +647,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryDetailLumpSumPaymentRequest 
             items: Some("records"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","records":[{"belong_time":"2025-01-20","create_time":"2024-08-01 12:34:56","currency_id":"6863329932261459464","detail_reference_period_end_date":"2024-08-01","detail_reference_period_start_date":"2024-08-01","id":"7395133551102200876","issuance_amount":"2000.00","issuance_country_region_id":"6862995757234914824","issuance_pay_group_id":"6862995757234914824","issuance_status":"to_be_issued","issuance_time":"2024-08-01","issuance_way":"with_salary","modify_time":"2024-08-01 12:34:56","record_id":"7395133551102168108","user_id":"7337149697626801708"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -172,6 +172,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateRecurringPaymentReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -249,6 +252,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveRecurringPaymentReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_remove",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"unique id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -337,6 +343,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateRecurringPaymentReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -463,6 +472,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecurringPaymentRequest {
             items: Some("records"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","records":[{"currency_id":"6863329932261459464","each_amount":"24.00","end_date":"2025-01-20","id":"7397033607132351532","issuance_country_region_id":"6862995745046267400","issuance_period":"year","issuance_type":"with_salary","item_id":"7411039006180312620","remark":"这是个备注","start_date":"2024-01-10","unique_id":"7402510801304718380_7309316347007764012_7402523725868058156_1726070400000_10000","user_id":"7337149697626801708"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

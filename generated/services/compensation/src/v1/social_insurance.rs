@@ -69,6 +69,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSocialInsuranceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_insurance/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"active":true,"id":"7207415762276992556","insurance_type":"social_insurance","is_system":true,"name":{"en_us":"maternity insurance","zh_cn":"生育保险"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

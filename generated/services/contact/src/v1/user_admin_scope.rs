@@ -48,6 +48,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserAdminScopeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzN3QjLzczN04yM3cDN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"departments_list":["od-a140b4eeb892b90a0ab3e616fc2054d6","od-a140b4eeb892b90a0ab3e616fc205477"],"is_all":false}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -58,6 +58,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchAddDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMDOwUjLzgDM14yM4ATN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"task_id":"123456784b68a7c89abcdef092dc09ea"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

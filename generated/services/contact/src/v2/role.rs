@@ -46,6 +46,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoleRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMwUjL2MDM14iNzATN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"role_list":[{"id":"or_846ea69995a259a27cc690182f27de87","name":"IT"},{"id":"or_b337b102aff4167bd29189b1d94b77f6","name":"HR"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

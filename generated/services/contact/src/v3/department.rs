@@ -663,6 +663,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -898,6 +901,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ChildrenDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_10430f87894fce18e57891c48995cd7c"],"department_id":"D096","i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1217,6 +1223,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"department":{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62","ou_7dab8a3d3cdcc9da365777c7ad535d63"],"department_id":"D096","i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_357368f98775f04bea02afc6b1d33478","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1364,6 +1373,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1518,6 +1528,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"department":{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1730,6 +1743,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1,2,3],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -2046,6 +2062,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ParentDepartmentRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2330,6 +2349,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"department":{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62","ou_7dab8a3d3cdcc9da365777c7ad535d63"],"department_id":"D096","i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_357368f98775f04bea02afc6b1d33478","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2486,6 +2508,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2610,6 +2635,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnbindDepartmentChatDepartmentReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/unbind_department_chat",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -2888,6 +2914,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -3029,6 +3056,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDepartmentIdDepartmentReque
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

@@ -159,6 +159,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeTypeEnumRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"employee_type_enum":{"content":"专家","enum_id":"exGeIjow7zIqWMy+ONkFxA==","enum_status":1,"enum_type":2,"enum_value":"2","i18n_content":[{"locale":"zh_cn","value":"专家（中文）"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -206,6 +209,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeTypeEnumRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -292,6 +296,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeTypeEnumRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"content":"专家","enum_id":"exGeIjow7zIqWMy+ONkFxA==","enum_status":1,"enum_type":2,"enum_value":"2","i18n_content":[{"locale":"zh_cn","value":"专家（中文）"}]}],"page_token":"3"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -385,6 +392,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateEmployeeTypeEnumRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/update",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"employee_type_enum":{"content":"专家","enum_id":"exGeIjow7zIqWMy+ONkFxA==","enum_status":1,"enum_type":2,"enum_value":"2","i18n_content":[{"locale":"zh_cn","value":"专家（中文）"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -146,6 +146,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFunctionalRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"role_id":"7vrj3vk70xk7v5r"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -208,6 +209,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFunctionalRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -292,6 +294,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateFunctionalRoleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

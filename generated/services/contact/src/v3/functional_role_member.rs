@@ -231,6 +231,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateFunctionalRoleMemberRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"results":[{"reason":1,"user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -333,6 +336,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteFunctionalRoleMemberRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"result":[{"reason":1,"user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -439,6 +445,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFunctionalRoleMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"member":{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"scope_type":"All","user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -592,6 +601,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFunctionalRoleMemberRequest {
             items: Some("members"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"members":[{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"scope_type":"All","user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}],"page_token":"2132323"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -747,6 +759,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ScopesFunctionalRoleMemberRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/scopes",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"results":[{"reason":1,"user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -426,6 +426,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"group_id":"g122817"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -510,6 +511,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -606,6 +608,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetGroupRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"group":{"description":"IT 外包组，需要对该组人群进行细颗粒度权限管控。","id":"g193821","member_department_count":0,"member_user_count":2,"name":"IT 外包组","type":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -794,6 +799,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MemberBelongGroupRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"group_list":["og-1455998e138698e1386"],"has_more":false,"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiSIkdexPw="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1008,6 +1016,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchGroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1141,6 +1150,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SimplelistGroupRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"grouplist":[{"department_scope_list":["od-4e6ac4d14bcd5071a37a39de902c7141"],"description":"IT 外包组，需要对该组人群进行细颗粒度权限管控。","group_id":"4ba51ab38648f9cd","id":"g193821","member_department_count":0,"member_user_count":2,"name":"IT 外包组","type":1}],"has_more":true,"page_token":"AQD9/Rn9556539ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JDTJJDDPw="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

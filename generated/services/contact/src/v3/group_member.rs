@@ -319,6 +319,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AddGroupMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -454,6 +455,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchAddGroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/batch_add",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"results":[{"code":0,"member_id":"u287xj12"}]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -574,6 +576,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveGroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/batch_remove",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -687,6 +690,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveGroupMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -877,6 +881,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SimplelistGroupMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"memberlist":[{"member_id":"u287xj12","member_id_type":"user_id","member_type":"user"}],"page_token":"TDRRV9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiJDGexPw="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

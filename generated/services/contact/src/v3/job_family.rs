@@ -273,6 +273,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobFamilyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"job_family":{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -343,6 +346,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobFamilyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -396,6 +400,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobFamilyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"job_family":{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -508,6 +515,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobFamilyRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -679,6 +689,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateJobFamilyRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"job_family":{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

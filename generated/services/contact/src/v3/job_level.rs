@@ -237,6 +237,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"job_level":{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -301,6 +304,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -354,6 +358,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"job_level":{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -466,6 +473,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobLevelRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}],"page_token":"3"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -613,6 +623,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateJobLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"job_level":{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -101,6 +101,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobTitleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_title/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"job_title":{"i18n_name":[{"locale":"zh_cn","value":"专家"}],"job_title_id":"b5565c46b749","name":"高级工程师","status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -197,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobTitleRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"i18n_name":[{"locale":"zh_cn","value":"专家"}],"job_title_id":"b5565c46b749","name":"高级工程师","status":true}],"page_token":"1r5QdASJi1sp5aJn"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

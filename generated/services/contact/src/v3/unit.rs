@@ -304,6 +304,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BindDepartmentUnitRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/bind_department",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -395,6 +396,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUnitRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{"unit_id":"BU121"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -459,6 +461,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUnitRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -518,6 +521,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUnitRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"unit":{"name":"消费者事业部","unit_id":"BU121","unit_type":"事业部"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -626,6 +632,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUnitRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBudfdagatagdd=","unitlist":[{"name":"消费者事业部","unit_id":"BU121","unit_type":"事业部"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -798,6 +807,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentUnitRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"departmentlist":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","unit_id":"BU121"}],"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JdtW="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -905,6 +917,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUnitRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -979,6 +992,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnbindDepartmentUnitRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

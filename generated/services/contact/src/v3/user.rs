@@ -725,6 +725,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BasicBatchUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/basic_batch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"users":[{"i18n_name":{"en_us":"Jason Zhang","ja_jp":"佐藤はるか","zh_cn":"张三"},"name":"张三","user_id":"ou_b3b46653c99f1f6177a478974bdabb72"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -838,6 +841,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"assign_info":[{"end_time":"1674991000","i18n_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"license_plan_key":"suite_enterprise_e5","product_name":"旗舰版 E5","start_time":"1674981000","subscription_id":"7079609167680782300"}],"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"avatar_key":"2500c7a9-5fff-4d9a-a2de-3d59614ae28g","city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_id":"option","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"department_path":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_name":{"i18n_name":{"en_us":"Testing department name 1","ja_jp":"試験部署名 1","zh_cn":"测试部门名1"},"name":"测试部门名1"},"department_path":{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"department_path_name":{"i18n_name":{"en_us":"Testing department name 1","ja_jp":"試験部署名 1","zh_cn":"测试部门名1"},"name":"测试部门名1"}}}],"dotted_line_leader_user_ids":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"geo":"cn","is_frozen":false,"is_tenant_manager":false,"job_family_id":"mga5oa8ayjlp9rb","job_level_id":"mga5oa8ayjlp9rb","job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"13011111111","mobile_visible":false,"name":"张三","nickname":"Alex Zhang","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"is_primary_dept":true,"user_order":100}],"status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"subscription_ids":["23213213213123123"],"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -921,6 +927,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"user_list":[{"email":"zhanxxxxx@a.com","status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"user_id":"ou_979112345678741d29069abcdef01234"},{"email":"lisixxxx@a.com","status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"user_id":"ou_919112245678741d29069abcdef02345"},{"mobile":"130xxxx1111","status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"user_id":"ou_46a087654321a1dc920ffab8fedc3456"},{"mobile":"130xxxx2222","status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"user_id":"ou_01b081675121a1dc920ffab97cdc4567"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1599,6 +1608,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"user":{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"avatar_key":"2500c7a9-5fff-4d9a-a2de-3d59614ae28g","city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_id":"edcvfrtg","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"dotted_line_leader_user_ids":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"geo":"cn","is_frozen":false,"is_tenant_manager":false,"job_family_id":"mga5oa8ayjlp9rb","job_level_id":"mga5oa8ayjlp9rb","job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"13011111111","mobile_visible":false,"name":"张三","nickname":"Alex Zhang","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"is_primary_dept":true,"user_order":100}],"status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -1723,6 +1735,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1896,6 +1909,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FindByDepartmentUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"avatar_key":"2500c7a9-5fff-4d9a-a2de-3d59614ae28g","city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_id":"edcvfrtg","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"department_path":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_name":{"i18n_name":{"en_us":"Test department name 1","ja_jp":"試験部署名 1","zh_cn":"测试部门名1"},"name":"测试部门名1"},"department_path":{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"department_path_name":{"i18n_name":{"en_us":"Test department name 1","ja_jp":"試験部署名 1","zh_cn":"测试部门名1"},"name":"测试部门名1"}}}],"dotted_line_leader_user_ids":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"geo":"cn","is_frozen":false,"is_tenant_manager":false,"job_family_id":"mga5oa8ayjlp9rb","job_level_id":"mga5oa8ayjlp9rb","job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"13011111111","mobile_visible":false,"name":"张三","nickname":"Alex Zhang","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"is_primary_dept":true,"user_order":100}],"status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -2041,6 +2057,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"user":{"assign_info":[{"end_time":"1674991000","i18n_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"license_plan_key":"suite_enterprise_e5","product_name":"旗舰版 E5","start_time":"1674981000","subscription_id":"7079609167680782300"}],"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"department_path":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_name":{"i18n_name":{"en_us":"Testing department name 1","ja_jp":"試験部署名 1","zh_cn":"测试部门名1"},"name":"测试部门名1"},"department_path":{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"department_path_name":{"i18n_name":{"en_us":"Testing department name 1","ja_jp":"試験部署名 1","zh_cn":"测试部门名1"},"name":"测试部门名1"}}}],"dotted_line_leader_user_ids":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"geo":"cn","is_tenant_manager":false,"job_family_id":"mga5oa8ayjlp9rb","job_level_id":"mga5oa8ayjlp9rb","job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"13011111111","mobile_visible":false,"name":"张三","nickname":"Alex Zhang","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"is_primary_dept":true,"user_order":100}],"status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -2206,6 +2225,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"is_tenant_manager":false,"job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"130xxxx1111","mobile_visible":false,"name":"张三","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"user_order":100}],"status":{"is_activated":true,"is_frozen":false,"is_resigned":false},"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -2900,6 +2922,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"user":{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_id":"edcvfrtg","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"dotted_line_leader_user_ids":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"is_frozen":false,"is_tenant_manager":false,"job_family_id":"mga5oa8ayjlpzjq","job_level_id":"mga5oa8ayjlp9rb","job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"13011111111","mobile_visible":false,"name":"张三","nickname":"Alex Zhang","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"is_primary_dept":true,"user_order":100}],"status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -3101,6 +3126,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ResurrectUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/resurrect",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -3678,6 +3704,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"user":{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"avatar_key":"2500c7a9-5fff-4d9a-a2de-3d59614ae28g","city":"杭州","country":"CN","custom_attrs":[{"id":"DemoId","type":"TEXT","value":{"generic_user":{"id":"9b2fabg5","type":1},"name":"name","option_id":"edcvfrtg","option_value":"option","pc_url":"http://www.fs.cn","picture_url":"https://xxxxxxxxxxxxxxxxxx","text":"DemoText","url":"http://www.fs.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"email":"zhangsan@gmail.com","employee_no":"1","employee_type":1,"en_name":"San Zhang","enterprise_email":"demo@mail.com","gender":1,"is_frozen":false,"is_tenant_manager":false,"job_title":"xxxxx","join_time":2147483647,"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"13011111111 (其他例子，中国大陆手机号: 13011111111 或 +8613011111111, 非中国大陆手机号:  +41446681800)","mobile_visible":false,"name":"张三","nickname":"Alex Zhang","open_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","orders":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","department_order":100,"is_primary_dept":true,"user_order":100}],"status":{"is_activated":true,"is_exited":false,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"union_id":"on_94a1ee5551019f18cd73d9f111898cf2","user_id":"3e3cf96b","work_station":"北楼-H34"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -3791,6 +3820,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserIdUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/update_user_id",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

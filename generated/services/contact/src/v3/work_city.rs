@@ -101,6 +101,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetWorkCityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"work_city":{"i18n_name":[{"locale":"zh_cn","value":"北京"}],"name":"北京","status":true,"work_city_id":"0dd1ec95f021"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -197,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkCityRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"i18n_name":[{"locale":"zh_cn","value":"北京"}],"name":"北京","status":true,"work_city_id":"0dd1ec95f021"}],"page_token":"1r5QdASJi1sp5aJn"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -128,6 +128,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchAssignedUserRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"employment_id":"6967639606963471902","management_scope_list":[{"management_dimension":"department","obj_id":"7023318326176777742"}]}],"page_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -136,6 +136,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ConvertCommonDataIdRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"id":"7224321696097404460","target_id":"7224321696097404461"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

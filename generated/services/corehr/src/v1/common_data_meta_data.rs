@@ -202,6 +202,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddEnumOptionCommonDataMetaDataRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/common_data-meta_data/add_enum_option",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"enum_field_api_name":"final_assessment_grade","enum_field_options":[{"active":true,"name":{"en_us":"en","zh_cn":"cn"},"option_api_name":"grade_e"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -336,6 +339,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EditEnumOptionCommonDataMetaDataR
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/common_data-meta_data/edit_enum_option",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"enum_field_api_name":"final_assessment_grade","enum_field_options":[{"active":true,"name":{"en_us":"en","zh_cn":"cn"},"option_api_name":"grade_e"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

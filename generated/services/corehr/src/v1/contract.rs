@@ -172,6 +172,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateContractRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"contract":{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限类型合同"}],"enum_name":"fixed_term"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","signing_type":{"display":[{"lang":"zh-CN","value":"变更"}],"enum_name":"changed"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -223,6 +226,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteContractRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -267,6 +271,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetContractRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"contract":{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_status":{"display":[{"lang":"zh-CN","value":"已终止"}],"enum_name":"contract_closed"},"contract_type":{"display":[{"lang":"zh-CN","value":"实习协议"}],"enum_name":"internship_agreement"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"无固定期限"}],"enum_name":"open_ended"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","renewal_status":{"display":[{"lang":"zh-CN","value":"未发起"}],"enum_name":"not_started"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"续签"}],"enum_name":"renewed"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -331,6 +338,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListContractRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_status":{"display":[{"lang":"zh-CN","value":"待生效"}],"enum_name":"to_be_effective"},"contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限类型"}],"enum_name":"fix_term"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","renewal_status":{"display":[{"lang":"zh-CN","value":"已拒绝"}],"enum_name":"rejected"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"新签"}],"enum_name":"new"}}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -433,6 +443,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchContractRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"contract":{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_status":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限类型合同"}],"enum_name":"fixed_term"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","renewal_status":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"变更"}],"enum_name":"changed"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

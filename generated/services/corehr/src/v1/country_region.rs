@@ -149,6 +149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCountryRegionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"country_region":{"alpha_2_code":"12","alpha_3_code":"12","id":"1","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -259,6 +262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCountryRegionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"alpha_2_code":"12","alpha_3_code":"12","id":"1","name":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

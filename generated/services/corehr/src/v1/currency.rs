@@ -149,6 +149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCurrencyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"currency":{"country_region_id":"12","currency_alpha_3_code":"12","currency_name":[{"lang":"zh-CN","value":"张三"}],"id":"1","numeric_code":12}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -259,6 +262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCurrencyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"country_region_id":"12","currency_alpha_3_code":"12","currency_name":[{"lang":"zh-CN","value":"张三"}],"id":"1","numeric_code":12}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

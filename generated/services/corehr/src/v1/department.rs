@@ -419,6 +419,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"department":{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"4719456877659520852","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"position"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -492,6 +495,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -566,6 +570,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"department":{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"6969828847121885087","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"position"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -705,6 +712,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"6969828847121885087","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"job"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -984,6 +994,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"department":{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"6969828847121885087","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"job"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -139,6 +139,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employee_type":{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -193,6 +196,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -240,6 +244,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEmployeeTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employee_type":{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -307,6 +314,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -399,6 +409,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employee_type":{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

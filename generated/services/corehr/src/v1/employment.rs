@@ -189,6 +189,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmploymentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employment":{"ats_application_id":"6838119494196871234","company_id":"6893014062142064135","cost_center_list":[{"cost_center_id":"6950635856373745165","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"department_id":"6893014062142064135","effective_time":"2020-01-01 00:00:00","email_address":"test@163.com","employee_number":"1000000","employee_type_id":"1","employment_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"employment_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"expiration_time":"2020-01-01 00:00:00","id":"6893014062142064135","job_family_id":"6893014062142064135","job_id":"6893014062142064135","job_level_id":"6893014062142064135","on_probation":"true","person_id":"6919733936050406926","prehire_id":"1","primary_employment":true,"probation_end_date":"2022-01-01","probation_period":9999,"reason_for_offboarding":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"rehire":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"rehire_employment_id":"7051837122449425964","seniority_date":"2020-01-01","tenure":"1","work_email_list":[{"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"email":"12456@test.com","email_usage":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"is_primary":true,"is_public":true}],"work_location_id":"6893014062142064135","working_hours_type_id":"6893014062142064135"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -258,6 +261,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmploymentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -364,6 +368,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmploymentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employment":{"ats_application_id":"6838119494196871234","company_id":"6893014062142064135","cost_center_list":[{"cost_center_id":"6950635856373745165","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"department_id":"6893014062142064135","effective_time":"2020-01-01 00:00:00","email_address":"test@163.com","employee_number":"1000000","employee_type_id":"1","employment_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"hired"},"employment_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"employee"},"expiration_time":"2021-01-01 00:00:00","id":"6893014062142064135","job_family_id":"6893014062142064135","job_id":"6893014062142064135","job_level_id":"6893014062142064135","on_probation":"true","person_id":"6919733936050406926","prehire_id":"1","primary_employment":true,"probation_end_date":"2022-01-01","probation_period":9999,"reason_for_offboarding":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"voluntary"},"seniority_date":"2020-01-01","tenure":"1","work_email_list":[{"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"email":"12456@test.com","email_usage":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"work"},"is_primary":true,"is_public":true}],"work_location_id":"6893014062142064135","working_hours_type_id":"6893014062142064135"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

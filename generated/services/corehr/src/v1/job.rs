@@ -152,6 +152,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"负责软件系统的设计、开发与维护，参与需求分析和技术方案制定"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级软件工程师"}],"name":[{"lang":"zh-CN","value":"软件工程师"}],"pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -204,6 +207,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -249,6 +253,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"张三"}],"name":[{"lang":"zh-CN","value":"张三"}],"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -344,6 +351,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"张三"}],"name":[{"lang":"zh-CN","value":"张三"}],"working_hours_type_id":"6890452208593372679"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -439,6 +449,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"负责后端开发工作"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级"}],"name":[{"lang":"zh-CN","value":"软件工程师"}],"pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -280,6 +280,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobDataRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_data":{"assignment_start_reason":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"onboarding"},"compensation_type":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"example"},"cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"department_id":"6890452208593372679","direct_manager_id":"6890452208593372679","dotted_line_manager_id_list":["6890452208593372681"],"effective_time":"2020-05-01 00:00:00","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","expiration_time":"2020-05-02 00:00:00","id":"6890452208593372679","job_family_id":"1245678","job_grade_id":"6890452208593372679","job_id":"6890452208593372679","job_level_id":"6890452208593372679","pathway_id":"6890452208593372671","primary_job_data":true,"probation_end_date":"2019-05-24","probation_expected_end_date":"2006-01-02","probation_start_date":"2018-03-16","second_direct_manager_id":"6890452208593372679","service_company":"6890452208593372680","version_id":"6890452208593372697","weekly_working_hours":30,"weekly_working_hours_v2":37.5,"work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"example"},"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -340,6 +343,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobDataRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -454,6 +458,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobDataRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_data":{"assignment_start_reason":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"compensation_type":{"display":[{"lang":"zh-CN","value":"example"}],"enum_name":"example"},"cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"department_id":"6890452208593372679","direct_manager_id":"6890452208593372679","dotted_line_manager_id_list":["6890452208593372681"],"effective_time":"2020-05-01 00:00:00","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","expiration_time":"2020-05-02 00:00:00","id":"6890452208593372679","job_data_reason":{"display":[{"lang":"zh-CN","value":"晋升"}],"enum_name":"example_option"},"job_family_id":"1245678","job_grade_id":"6890452208593372679","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372679","primary_job_data":true,"probation_end_date":"2019-05-24","probation_expected_end_date":"2006-01-02","probation_start_date":"2018-03-16","second_direct_manager_id":"6890452208593372679","service_company":"6890452208593372680","version_id":"6890452208593372697","weekly_working_hours":30,"weekly_working_hours_v2":37.5,"work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"example"}],"enum_name":"example"},"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -688,6 +695,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobDataRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"assignment_start_reason":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"compensation_type":{"display":[{"lang":"zh-CN","value":"example"}],"enum_name":"example"},"cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"department_id":"6890452208593372679","direct_manager_id":"6890452208593372679","dotted_line_manager_id_list":["6890452208593372681"],"effective_time":"2020-05-01 00:00:00","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","expiration_time":"2020-05-02 00:00:00","id":"6890452208593372679","job_data_reason":{"display":[{"lang":"zh-CN","value":"晋升"}],"enum_name":"example_option"},"job_family_id":"1245678","job_grade_id":"6890452208593372679","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372679","primary_job_data":true,"probation_end_date":"2019-05-24","probation_expected_end_date":"2006-01-02","probation_outcome":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"probation_start_date":"2018-03-16","second_direct_manager_id":"6890452208593372679","service_company":"6890452208593372680","version_id":"6890452208593372697","weekly_working_hours":30,"weekly_working_hours_v2":37.5,"work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"example"}],"enum_name":"example"},"working_hours_type_id":"6890452208593372679"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -888,6 +898,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobDataRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_data":{"assignment_start_reason":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"compensation_type":{"display":[{"lang":"zh-CN","value":"example"}],"enum_name":"example"},"cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"department_id":"6890452208593372679","direct_manager_id":"6890452208593372679","dotted_line_manager_id_list":["6890452208593372681"],"effective_time":"2020-05-01 00:00:00","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","expiration_time":"2020-05-02 00:00:00","id":"6890452208593372679","job_family_id":"1245678","job_grade_id":"6890452208593372679","job_id":"6890452208593372679","job_level_id":"6890452208593372679","pathway_id":"6890452208593372671","primary_job_data":true,"probation_end_date":"2019-05-24","probation_expected_end_date":"2006-01-02","probation_start_date":"2018-03-16","second_direct_manager_id":"6890452208593372679","service_company":"6890452208593372680","version_id":"6890452208593372697","weekly_working_hours":30,"weekly_working_hours_v2":37.5,"work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"example"}],"enum_name":"example"},"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -156,6 +156,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_family":{"active":true,"code":"123456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"这是一个技术序列的描述"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -210,6 +213,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -257,6 +261,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_family":{"active":true,"code":"123456","custom_fields":[{"field_name":"序列管理员","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -324,6 +331,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"HR-MG-001","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"管理序列"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}],"page_token":"4698019107896524634"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -413,6 +423,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_family":{"active":true,"code":"123456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"这是一个技术序列的描述"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -171,6 +171,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_level":{"active":true,"code":"VQzo/BSonp8l6PmcZ+VlDhkd2595LMkhyBAGX6HAlCY=","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":9999,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -228,6 +231,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -275,6 +279,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_level":{"active":true,"code":"VQzo/BSonp8l6PmcZ+VlDhkd2595LMkhyBAGX6HAlCY=","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":9999,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -342,6 +349,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"J001","custom_fields":[{"field_name":"职级负责人","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":10,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}],"page_token":"4692446793125560155"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -447,6 +457,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_level":{"active":true,"code":"J001","custom_fields":[{"field_name":"name","value":"\"工程师\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":10,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -394,6 +394,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateLeaveGrantingRecordRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"leave_granting_record":{"created_at":"1608725989000","created_by":"646465654545","effective_date":"2022-01-01","employment_id":"6893014062142064135","expiration_date":"2022-01-01","granted_by":3,"granting_quantity":"0.5","granting_unit":1,"id":"6893014062142064135","leave_type_id":"6893014062142064135","reason":[{"lang":"zh_CN","value":"张三"}],"section_type":1,"updated_at":"1608725989000","updated_by":"646465654545"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -665,6 +668,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteLeaveGrantingRecordRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

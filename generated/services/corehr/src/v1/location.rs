@@ -405,6 +405,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateLocationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"location":{"address":[{"address_line1":"丹佛测试地址-纽埃时区","address_line2":"PoewH","address_line3":"PoewH","address_line4":"jmwJc","address_line5":"jmwJc","address_line6":"jmwJc","address_line7":"jmwJc","address_line8":"rafSu","address_line9":"McPRG","address_type_list":[{"display":[{"lang":"zh-CN","value":" 入职地址"}],"enum_name":"onboarding_address"}],"city_id":"6863333254578046471","country_region_id":"6862995757234914824","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"distinct_id":"6863333516579440141","full_address_local_script":"中国北京北京","full_address_western_script":"Beijing, Beijing, China,","id":"6989822217869624863","is_primary":true,"is_public":true,"local_address_line1":"丹佛测试地址-纽埃时区","local_address_line2":"PoewH","local_address_line3":"PoewH","local_address_line4":"jmwJc","local_address_line5":"jmwJc","local_address_line6":"jmwJc","local_address_line7":"jmwJc","local_address_line8":"rafSu","local_address_line9":"McPRG","postal_code":"611530","region_id":"6863326815667095047"}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"display_language_id":"123456789","effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","name":[{"lang":"zh-CN","value":"刘梓新"}],"parent_id":"4719168654814483759","type":{"display":[{"lang":"zh-CN","value":"地点"}],"enum_name":"location"}},"id":"4718803945687580505","locale":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"zh_cn"},"location_usage_list":[{"display":[{"lang":"zh-CN","value":"工作地点"}],"enum_name":"phone_type"}],"time_zone_id":"123456789","working_hours_type_id":"4690238309151997779"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -459,6 +462,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteLocationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -503,6 +507,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetLocationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"location":{"address":[{"address_line1":"丹佛测试地址-纽埃时区","address_line2":"PoewH","address_line3":"PoewH","address_line4":"jmwJc","address_line5":"jmwJc","address_line6":"jmwJc","address_line7":"jmwJc","address_line8":"rafSu","address_line9":"McPRG","address_type_list":[{"display":[{"lang":"zh-CN","value":" 入职地址"}],"enum_name":"onboarding_address"}],"city_id":"6863333254578046471","country_region_id":"6862995757234914824","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"distinct_id":"6863333516579440141","full_address_local_script":"中国北京北京","full_address_western_script":"Beijing, Beijing, China,","id":"6989822217869624863","is_primary":true,"is_public":true,"local_address_line1":"丹佛测试地址-纽埃时区","local_address_line2":"New York","local_address_line3":"New York","local_address_line4":"New York","local_address_line5":"New York","local_address_line6":"New York","local_address_line7":"New York","local_address_line8":"New York","local_address_line9":"New York","postal_code":"611530","region_id":"6863326815667095047"}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"display_language_id":"123456789","effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","name":[{"lang":"zh-CN","value":"刘梓新"}],"parent_id":"4719168654814483759","type":{"display":[{"lang":"zh-CN","value":" 地点"}],"enum_name":"location"}},"id":"4718803945687580505","locale":{"display":[{"lang":"zh_cn","value":"刘梓新"}],"enum_name":"zh_cn"},"location_usage_list":[{"display":[{"lang":"zh-CN","value":"工作地点"}],"enum_name":"work_location"}],"time_zone_id":"123456789","working_hours_type_id":"4690238309151997779"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -567,6 +574,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListLocationRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"address":[{"address_line1":"丹佛测试地址-纽埃时区","address_line2":"PoewH","address_line3":"PoewH","address_line4":"jmwJc","address_line5":"jmwJc","address_line6":"jmwJc","address_line7":"jmwJc","address_line8":"rafSu","address_line9":"McPRG","address_type_list":[{"display":[{"lang":"zh-CN","value":" 入职地址"}],"enum_name":"onboarding_address"}],"city_id":"6863333254578046471","country_region_id":"6862995757234914824","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"distinct_id":"6863333516579440141","full_address_local_script":"中国北京北京","full_address_western_script":"Beijing, Beijing, China,","id":"6989822217869624863","is_primary":true,"is_public":true,"local_address_line1":"丹佛测试地址-纽埃时区","local_address_line2":"New York","local_address_line3":"New York","local_address_line4":"New York","local_address_line5":"New York","local_address_line6":"New York","local_address_line7":"New York","local_address_line8":"New York","local_address_line9":"New York","postal_code":"611530","region_id":"6863326815667095047"}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"display_language_id":"123456789","effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","name":[{"lang":"zh-CN","value":"刘梓新"}],"parent_id":"4719168654814483759","type":{"display":[{"lang":"zh-CN","value":" 地点"}],"enum_name":"location"}},"id":"4718803945687580505","locale":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"zh_cn"},"location_usage_list":[{"display":[{"lang":"zh-CN","value":"工作地点"}],"enum_name":"work_location"}],"time_zone_id":"123456789","working_hours_type_id":"4690238309151997779"}],"page_token":"7094095584361137709"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -139,6 +139,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -193,6 +194,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -240,6 +242,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -349,6 +352,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -450,6 +454,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

@@ -214,6 +214,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryOffboardingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"active":true,"created_time":"2021-08-20 20:28:23","name":[{"lang":"zh-CN","value":"张三"}],"offboarding_reason_unique_identifier":"reason_for_offboarding_option8","parent_offboarding_reason_unique_identifier":"offboarding_reason_1","updated_time":"2022-01-07 17:21:06"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -351,6 +354,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchOffboardingRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"application_info":{"apply_finish_time":"2022-02-03 11:22:33","apply_initiating_time":"2022-02-03 11:22:33","apply_initiator_id":"6838119494196871234","process_id":"6838119494196871234"},"initiating_type":"offboarding_directly","offboarding_checklist":{"checklist_finish_time":"2022-02-03 11:22:33","checklist_process_id":"6838119494196871234","checklist_start_time":"2022-02-03 11:22:33","checklist_status":"AntiBegin"},"offboarding_id":"7298499290417251879","offboarding_info":{"add_block_list":"false","block_reason":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"block_reason_explanation":"xx 年 xx 月 xx 日因 xx 原因红线","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""},{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"employee_reason":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"employee_reason_explanation":"升学","employment_id":"6893014062142064135","enforce_noncompete_agreement":false,"expected_offboarding_date":"2022-02-08","hrbp_id":["6893014062142064135","6893014062142064135"],"is_transfer_with_workforce":false,"last_attendance_date":"2022-02-08","noncompete_agreement_company":"123","noncompete_agreement_end_date":"2022-02-08","noncompete_agreement_id":"123","noncompete_agreement_start_date":"2022-02-08","offboarding_date":"2022-02-08","provident_fund_end_date":"2022-02","reason":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"reason_explanation":"升学","retain_account":false,"sign_type":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"signature_file":"[\"123\",\"456\"]","social_insurance_end_date":"2022-02"},"status":"Approving"},{"application_info":{"apply_finish_time":"2022-02-03 11:22:33","apply_initiating_time":"2022-02-03 11:22:33","apply_initiator_id":"6838119494196871234","process_id":"6838119494196871234"},"initiating_type":"offboarding_directly","offboarding_checklist":{"checklist_finish_time":"2022-02-03 11:22:33","checklist_process_id":"6838119494196871234","checklist_start_time":"2022-02-03 11:22:33","checklist_status":"AntiBegin"},"offboarding_id":"7298499290417251879","offboarding_info":{"add_block_list":"false","block_reason":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"block_reason_explanation":"xx 年 xx 月 xx 日因 xx 原因红线","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""},{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"employee_reason":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"employee_reason_explanation":"升学","employment_id":"6893014062142064135","enforce_noncompete_agreement":false,"expected_offboarding_date":"2022-02-08","hrbp_id":["6893014062142064135","6893014062142064135"],"is_transfer_with_workforce":false,"last_attendance_date":"2022-02-08","noncompete_agreement_company":"123","noncompete_agreement_end_date":"2022-02-08","noncompete_agreement_id":"123","noncompete_agreement_start_date":"2022-02-08","offboarding_date":"2022-02-08","provident_fund_end_date":"2022-02","reason":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"reason_explanation":"升学","retain_account":false,"sign_type":{"display":[{"lang":"zh-CN","value":"刘梓新"},{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"signature_file":"[\"123\",\"456\"]","social_insurance_end_date":"2022-02"},"status":"Approving"}],"page_token":""}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -560,6 +566,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitOffboardingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/submit",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"add_block_list":false,"block_reason":"红线","block_reason_explanation":"xx 年 xx 月 xx 日因 xx 原因红线","created_time":"2022-05-09 17:50:17","employment_id":"6982509313466189342","offboarding_date":"2022-05-18","offboarding_id":"7095671727698478604","offboarding_reason_explanation":"离职原因说明","offboarding_reason_unique_identifier":"reason_for_offboarding_option8"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -154,6 +154,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePreHireRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -201,6 +202,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPreHireRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"pre_hire":{"ats_application_id":"4719168654814483759","cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"employee_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"employee_type_id":"正式","hire_date":"2020-01-01","id":"154545454","onboarding_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"person_id":"656464648662","worker_id":"1245646"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -437,6 +441,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPreHireRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"ats_application_id":"4719168654814483759","cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"department_id":"656464648662","employee_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"employee_type_id":"正式","hire_date":"2020-01-01","id":"154545454","onboarding_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"person_id":"656464648662","work_email_list":[{"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"email":"12456@test.com","email_usage":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"is_primary":true,"is_public":true}],"worker_id":"1245646"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -578,6 +585,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPreHireRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"pre_hire":{"ats_application_id":"4719168654814483759","cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"employee_type":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"type_1"},"employee_type_id":"正式","hire_date":"2020-01-01","id":"154545454","onboarding_status":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"type_1"},"person_id":"656464648662","worker_id":"1245646"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -163,6 +163,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSecurityGroupRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active_status":1,"code":"department_manager","created_by":"6967639606963471902","description":{"en_us":"en","zh_cn":"cn"},"group_type":1,"id":"7034393015968122400","name":{"en_us":"en","zh_cn":"cn"},"org_truncation":[{"depth":0,"org_key":"department","type":0}],"update_time":"1"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -273,6 +276,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySecurityGroupRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"hrbp_list":[{"department_id":"7063072995761456670","employment_id_list":["['7063072995761456670']"],"work_location_id":"6892687221355185677"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -149,6 +149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSubdivisionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"subdivision":{"country_region_id":"12","id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -273,6 +276,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSubdivisionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"country_region_id":"12","id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

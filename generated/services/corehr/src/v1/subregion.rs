@@ -149,6 +149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSubregionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"subregion":{"id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_id":"12","superior_subregion_id":"12"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -273,6 +276,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSubregionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_id":"12","superior_subregion_id":"12"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

@@ -139,6 +139,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWorkingHoursTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"working_hours_type":{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -193,6 +196,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteWorkingHoursTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -243,6 +247,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetWorkingHoursTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"working_hours_type":{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -313,6 +320,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkingHoursTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -405,6 +415,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchWorkingHoursTypeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"working_hours_type":{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

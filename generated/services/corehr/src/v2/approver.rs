@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApproverRequest {
             items: Some("approver_list"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"approver_list":[{"approver_id":"7410781046418966060","approver_status":1,"process_id":"7410781046418966060"}],"has_more":true,"page_token":"1"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

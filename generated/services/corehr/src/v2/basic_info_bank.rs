@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoBankRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"bank_code":"CMB","bank_id":"MDBH00000080","bank_name":[{"lang":"zh-CN","value":"中文示例"}],"country_region_id":"6862995757234914824","create_time":"2020-01-01 00:00:00","status":1,"update_time":"2024-01-01 00:00:00"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

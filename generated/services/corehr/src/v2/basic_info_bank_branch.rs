@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoBankBranchRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"bank_address":"北京市朝阳区","bank_branch_code":"B04","bank_branch_id":"MDBK00061194","bank_branch_name":[{"lang":"zh-CN","value":"中文示例"}],"bank_id":"MDBH00000080","code":"308100005019","create_time":"2020-01-01 00:00:00","register_place":"北京市朝阳区","status":1,"swift_code":"CMBCCNBS201","update_time":"2024-01-01 00:00:00"}],"page_token":"MDBK00000120"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoCityRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"city_id":"6863333352603125255","code":"HRB","country_region_subdivision_id":"6863326262757164551","name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"subregion_code":"230100"}],"page_token":"7316867189967963685"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoCountryRegionReque
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"alpha_2_code":"CN","alpha_3_code":"CHN","country_region_id":"6862995757234914824","full_name":[{"lang":"zh-CN","value":"中华人民共和国"}],"global_code":"+86","name":[{"lang":"zh-CN","value":"中国"}],"status":1}],"page_token":"6862995772275688974"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

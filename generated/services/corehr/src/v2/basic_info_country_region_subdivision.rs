@@ -125,6 +125,9 @@ for SearchBasicInfoCountryRegionSubdivisionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"country_region_id":"6862995791674344967","country_region_subdivision_id":"6863326571462133262","iso_code":"PSE-GZA","name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"subdivision_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"governorate"}}],"page_token":"6891251722631890445"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

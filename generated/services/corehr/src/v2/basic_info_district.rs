@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoDistrictRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"city_id":"6863333352603125255","district_id":"6863333353496512007","name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"subregion_code":"230110"}],"page_token":"6863333354096297480"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

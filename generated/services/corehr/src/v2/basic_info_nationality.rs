@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoNationalityRequest
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"alpha_2_code":"CN","alpha_3_code":"CHN","country_region_id":"6862995757234914824","name":[{"lang":"zh-CN","value":"中文示例"}],"nationality_id":"7075702736045475372","numeric_code":156,"status":1}],"page_token":"7075702743846897196"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

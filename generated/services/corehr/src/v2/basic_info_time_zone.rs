@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoTimeZoneRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"time_zone_code":"Pacific/Niue","time_zone_id":"6862995813451171342","utc_offset":"-660"}],"page_token":"6862995813451171342"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

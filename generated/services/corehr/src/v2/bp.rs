@@ -176,6 +176,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByDepartmentBpRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/bp/get_by_department",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"department_id":"4719456877659520852","hrbp_ids":["4719456877659520852"]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -343,6 +346,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBpRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"department_id":"4719456877659520852","hrbp_id":"4719456877659520852"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

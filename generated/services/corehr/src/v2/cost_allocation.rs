@@ -173,6 +173,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryCostAllocationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"cost_allocations":[{"effective_time":"2024-12-01","expiration_time":"2024-12-02","job_data_cost_center_id":[{"cost_center_id":"6950635856373745165","new_rate":50.2,"rate":100}],"job_data_id":{"wk_id":"7305354116229514796"},"reason":"异动","wk_id":"703912325303191204"}],"employment_id":"7475686493613920050"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -277,6 +280,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateVersionCostAllocationReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/create_version",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{"cost_allocation_id":"12345678"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -395,6 +399,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveVersionCostAllocationReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/remove_version",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -513,6 +518,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateVersionCostAllocationReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/update_version",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

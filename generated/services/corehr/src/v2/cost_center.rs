@@ -289,6 +289,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCostCenterRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"cost_center":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","cost_center_version_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"基础架构相关内容"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"基础架构"}],"parent_cost_center_id":"6862995757234914824"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -353,6 +356,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCostCenterRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -446,6 +450,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCostCenterRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"cost_center":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"基础架构相关"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"张三"}],"parent_cost_center_id":"6862995757234914824"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -583,6 +590,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineCostCenterReque
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-01-01","expiration_date":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"中文示例"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}],"page_token":"6969828847121885087"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -722,6 +732,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCostCenterReques
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"cost_center_ids":["7094136522860922111"],"deleted_cost_center_ids":["7094136522860922111"],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -858,6 +871,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCostCenterRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"张三"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}],"page_token":"6969828847121885087"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1015,6 +1031,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TreeCostCenterRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"children":["6862995757234914824"],"id":"7140964208476371111","level":1}],"page_token":"7140964208476371111"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

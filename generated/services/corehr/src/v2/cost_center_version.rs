@@ -179,6 +179,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCostCenterVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"version":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"中文示例"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -254,6 +257,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCostCenterVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -358,6 +362,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCostCenterVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"version":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"基础架构"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

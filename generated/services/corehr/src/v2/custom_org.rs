@@ -434,6 +434,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ActiveCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/active",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -581,6 +582,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"org_id":"6862995757234914824"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -662,6 +664,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmpCustomOrgCustomOrgReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/create_emp_custom_org",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"job_data_custom_org_id":"7293841029445207596","version_id":"7293841029445207593"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -731,6 +736,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DelCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/del",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"data":"success"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -797,6 +803,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteOrgCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/delete_org",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -867,6 +874,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EditEmpCustomOrgCustomOrgRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/edit_emp_custom_org",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"data":"success"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -948,6 +956,9 @@ for EmploymentCustomOrgRecordCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/employment_custom_org_record",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"custom_org_list":[{"custom_org_list":[{"custom_org_id":"7293641346149138452","custom_org_name":{"en_us":"Bob","zh_cn":"王冰"},"rate":"42.98"}],"effective_time":"2024-06-13 00:00:00","job_data_custom_org_id":"7260357352426782739","object_api_name":"custom_org_03","start_reason":"自动打标","user_id":"7352797725202581036","version_id":"7260357352426782749"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1108,6 +1119,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1251,6 +1263,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryCustomOrgRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"MDPD00000023","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-01-01","manager_ids":["6862995757234914824"],"match_rule_groups":[{"match_rules":[{"left_value":"department","operator":"contains","right_values":["123456789"]}]}],"names":[{"lang":"zh-CN","value":"中文示例"}],"object_api_name":"custom_org_01","org_id":"6862995757234914824","org_roles":[{"api_name":"hcm_corehr_xxx","employment_ids":["123456789"],"inherit_employment_ids":["123456789"],"security_group_id":"7034393015968122400"}],"parent_id":"6862995757234914824"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1396,6 +1411,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCustomOrgRequest
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"custom_org_ids":["7094136522860922111"],"deleted_custom_org_ids":["7094136522860922111"],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1504,6 +1522,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerybyidCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/querybyid",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"custom_org":[{"custom_org_list":[{"custom_org_id":"7293641346149138452","custom_org_name":{"en_us":"Bob","zh_cn":"王冰"},"rate":"42.98"}],"effective_time":"2024-06-13 00:00:00","job_data_custom_org_id":"7260357352426782739","object_api_name":"custom_org_03","start_reason":"自动打标","user_id":"7352797725202581036","version_id":"7260357352426782749"}],"user_id":"006"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1580,6 +1601,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateRuleCustomOrgRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/update_rule",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

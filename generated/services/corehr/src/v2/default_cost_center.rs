@@ -180,6 +180,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryDefaultCostCenterReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/batch_query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"default_cost_centers":[{"cost_center_id":"7039123253031711012","effective_time":"2024-12-01","inherit_source":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"is_inherit":true,"job_data_id":"7039123253031711012","reason":"异动","wk_id":"703912325303191204","wk_tid":"703912321231239801"}],"employment_id":"7475686493613920050"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -293,6 +296,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateVersionDefaultCostCenterReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/create_version",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"wk_id":"6862995757234914824","wk_tid":"6862995757234914821"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -409,6 +415,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveVersionDefaultCostCenterReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/remove_version",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -525,6 +532,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateVersionDefaultCostCenterReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/update_version",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -431,6 +431,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","created_by":"6893013238632416777","created_time":"2020-05-01 00:00:00","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"department_name":[{"lang":"zh-CN","value":"中文示例"}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","parent_department_id":"4719456877659520111","record_created_by":"6893013238632416777","record_created_time":"2020-05-01 00:00:00","record_updated_by":"6893013238632416777","record_updated_time":"2020-05-02 00:00:00","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"job"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","updated_by":"6893013238632416777","updated_time":"2020-05-02 00:00:00","version_id":"6890452208593372611"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -513,6 +516,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -616,6 +620,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ParentsDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/parents",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"department_id":"6893014062142064111","parent_department_list":[{"active":true,"department_id":"4719456877659520852","department_name":[{"lang":"zh-CN","value":"张三"}],"is_root":true,"parent_department_id":"4719456877659520111"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -932,6 +939,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1087,6 +1095,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineDepartmentReque
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"descriptions":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","names":[{"lang":"zh-CN","value":"中文示例"}],"parent_department_id":"4719456877659520111","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","version_id":"7238516215202170412"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1241,6 +1252,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryOperationLogsDepartmentReque
             items: Some("op_logs"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"next_page_token":"2","op_logs":[{"change_reasons":["新建部门"],"changes":[{"after":"更优秀的部门","before":"优秀部门","field":"description"}],"effective_time":"2023-10-28","object_id":"7094136522860922111","operation_reason":"因人员调整,变更部门负责人为张三","operation_time":"2023-11-15 19:25:45","operation_type":10,"operator":"E001"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1395,6 +1409,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeDepartmentReques
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"deleted_department_ids":["7094136522860922111"],"department_ids":["7094136522860922111"],"has_more":true,"page_token":"7094136522860922111"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1523,6 +1540,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTimelineDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/query_timeline",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"descriptions":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","names":[{"lang":"zh-CN","value":"中文示例"}],"parent_department_id":"4719456877659520111","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","version_id":"7238516215202170412"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1686,6 +1706,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","created_by":"6893013238632416777","created_time":"2020-05-01 00:00:00","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"department_name":[{"lang":"zh-CN","value":"中文示例"}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","parent_department_id":"4719456877659520111","record_created_by":"6893013238632416777","record_created_time":"2020-05-01 00:00:00","record_updated_by":"6893013238632416777","record_updated_time":"2020-05-02 00:00:00","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"position"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","updated_by":"6893013238632416777","updated_time":"2020-05-02 00:00:00","version_id":"6890452208593372611"}],"page_token":"eyJldV9uYyI6IlswLFwiNjk2MTI4Njg0NjA5Mzc4ODY4MC03MjExMDM0ODcxMjA3OTUzOTc1XCJdIn0"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1846,6 +1869,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TreeDepartmentRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"children":["7094136522860922111"],"id":"4719456877659520852","level":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDraftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/draft/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"draft_id":"6991776076699549697","draft_status":"1","process_infos":[{"approval_group_status":"1","process_id":"6991776076699549697"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

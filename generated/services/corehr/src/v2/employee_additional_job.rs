@@ -230,6 +230,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchEmployeeAdditionalJobRequest
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"department_id":"6890452208593372679","direct_manager_id":"6890452208593372680","dotted_line_manager_id":"6890452208593372680","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","end_date":"2020-05-02","id":"6890452208593372679","job_family_id":"1245678","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372680","service_company":"6890452208593372680","start_date":"2020-05-01","weekly_working_hours":"5","work_calendar_id":"6890452208593372680","work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"6890452208593372679"}],"page_token":"Njg5MTI1MTcyMjYzMTg5MDQ0NQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -368,6 +371,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeAdditionalJobReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"additional_job":{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"department_id":"6890452208593372679","direct_manager_id":"6890452208593372680","dotted_line_manager_id":"6890452208593372680","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","end_date":"2020-05-02","id":"6890452208593372679","job_family_id":"1245678","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372680","service_company":"6890452208593372680","start_date":"2020-05-01","weekly_working_hours":"5","work_calendar_id":"6890452208593372680","work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -438,6 +444,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeAdditionalJobReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -545,6 +552,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeAdditionalJobRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"additional_job":{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"department_id":"6890452208593372679","direct_manager_id":"6890452208593372680","dotted_line_manager_id":"6890452208593372680","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","end_date":"2020-05-02","id":"6890452208593372679","job_family_id":"1245678","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372680","service_company":"6890452208593372680","start_date":"2020-05-01","weekly_working_hours":"5","work_calendar_id":"6890452208593372680","work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

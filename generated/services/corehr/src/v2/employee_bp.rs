@@ -145,6 +145,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetEmployeeBpRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-bp/batch_get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"employment_all_bps":[{"employment_id":"6863326262618752123","hrbp_ids":["6863326262618752123"],"location_bp_ids":["6863326262618752123"]}],"employment_direct_bps":[{"employment_id":"6863326262618752123","hrbp_ids":["6863326262618752123"],"location_bp_ids":["6863326262618752123"]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

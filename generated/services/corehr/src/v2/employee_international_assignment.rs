@@ -252,6 +252,9 @@ for CreateEmployeeInternationalAssignmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"international_assignment":{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"department_id":"7127921432117937708","description":"xxx 项目","direct_manager_id":"7127921432117937708","dotted_line_manager_id":"7127921432117937708","effective_time":"2024-01-02","employee_type_id":"7127921432117937708","employment_id":"7127921432117937708","expiration_time":"2024-01-02","id":"7127921432117937708","international_assignment_expected_end_date":"2024-01-02","international_assignment_reason":"xxx 项目派遣","international_assignment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"international_assignment_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"job_family_id":"7127921432117937708","job_grade_id":"7127921432117937708","job_id":"7127921432117937708","job_level_id":"7127921432117937708","position_id":"7127921432117937708","service_company":"7127921432117937708","weekly_working_hours_v2":8,"work_calendar_id":"7127921432117937708","work_location_id":"7127921432117937708","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"7127921432117937708"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -326,6 +329,7 @@ for DeleteEmployeeInternationalAssignmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -1046,6 +1050,9 @@ for ListEmployeeInternationalAssignmentRequest {
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"department_id":"7127921432117937708","description":"xxx 项目","direct_manager_id":"7127921432117937708","dotted_line_manager_id":"7127921432117937708","effective_time":"2024-01-02","employee_type_id":"7127921432117937708","employment_id":"7127921432117937708","expiration_time":"2024-01-02","id":"7127921432117937708","international_assignment_expected_end_date":"2024-01-02","international_assignment_reason":"xxx 项目派遣","international_assignment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"international_assignment_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"job_family_id":"7127921432117937708","job_grade_id":"7127921432117937708","job_id":"7127921432117937708","job_level_id":"7127921432117937708","position_id":"7127921432117937708","service_company":"7127921432117937708","weekly_working_hours_v2":8,"work_calendar_id":"7127921432117937708","work_location_id":"7127921432117937708","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"7127921432117937708"}],"no_authority_ids":["7127921432117937708"],"page_token":"123"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -1282,6 +1289,9 @@ for PatchEmployeeInternationalAssignmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"international_assignment":{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"department_id":"7127921432117937708","description":"xxx 项目","direct_manager_id":"7127921432117937708","dotted_line_manager_id":"7127921432117937708","effective_time":"2024-01-02","employee_type_id":"7127921432117937708","employment_id":"7127921432117937708","expiration_time":"2024-01-02","id":"7127921432117937708","international_assignment_expected_end_date":"2024-01-02","international_assignment_reason":"xxx 项目派遣","international_assignment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"international_assignment_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"job_family_id":"7127921432117937708","job_grade_id":"7127921432117937708","job_id":"7127921432117937708","job_level_id":"7127921432117937708","position_id":"7127921432117937708","service_company":"7127921432117937708","weekly_working_hours_v2":8,"work_calendar_id":"7127921432117937708","work_location_id":"7127921432117937708","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"7127921432117937708"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);

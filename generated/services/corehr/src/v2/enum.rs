@@ -89,6 +89,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchEnumRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"enums":[{"enum_apiname":"overtime_date_type","enum_items":[{"api_name":"special_day","description":[{"lang":"zh-CN","value":"中文示例"}],"enum_api_name":"overtime_date_type","name":[{"lang":"zh-CN","value":"中文示例"}],"order":1,"status":1}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -150,6 +150,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"active":true,"code":"123456","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","job_family_id":"4698019107896524633","name":[{"lang":"zh-CN","value":"中文示例"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -224,6 +227,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineJobFamilyReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/query_multi_timeline",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"items":[{"job_family_version_data":[{"active":true,"code":"123456","descriptions":[{"lang":"zh-CN","value":"负责软件产品设计与开发的序列"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","job_family_id":"4719456877659520852","job_family_names":[{"lang":"zh-CN","value":"技术序列"}],"job_family_version_id":"7238516215202170412","parent_job_family_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -334,6 +340,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobFamilyRequest
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"deleted_job_family_ids":["7094136522860922111"],"has_more":true,"job_family_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -203,6 +203,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobGradeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{"grade_id":"12345678"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -264,6 +265,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobGradeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -359,6 +361,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobGradeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -478,6 +481,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryJobGradeRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"A01234","descriptions":[{"lang":"zh-CN","value":"张三"}],"grade_order":9999,"job_grade_id":"4692446793125560154","names":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"4692446793125560154"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -614,6 +620,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobGradeRequest 
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"deleted_job_grade_ids":["7094136522860922111"],"has_more":true,"job_grade_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

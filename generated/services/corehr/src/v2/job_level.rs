@@ -123,6 +123,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"active":true,"code":"VQzo/BSonp8l6PmcZ+VlDhkd2595LMkhyBAGX6HAlCY=","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"description":[{"lang":"zh-CN","value":"负责团队技术研发"}],"job_grade":["4692446793125560154"],"job_level_id":"4692446793125560154","level_order":9999,"name":[{"lang":"zh-CN","value":"高级开发工程师"}],"pathway_ids":["4719519211875096301"],"view_order":9999}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -233,6 +236,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobLevelRequest 
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"deleted_job_level_ids":["7094136522860922111"],"has_more":true,"job_level_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

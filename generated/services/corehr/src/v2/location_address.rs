@@ -142,6 +142,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateLocationAddressRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"address_id":"6862995757234914824"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -206,6 +207,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteLocationAddressRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -308,6 +310,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchLocationAddressRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -410,6 +410,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EditOffboardingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/edit",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{"data":[{"field_name":"name","value":"Sandy"}]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -529,6 +530,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RevokeOffboardingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/revoke",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -781,6 +783,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitV2OffboardingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/submit_v2",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"add_block_list":false,"block_reason":"红线","block_reason_explanation":"xx 年 xx 月 xx 日因 xx 原因红线","created_time":"2022-05-09 17:50:17","employment_id":"6982509313466189342","offboarding_date":"2022-05-18","offboarding_id":"7095671727698478604","offboarding_reason_explanation":"离职原因说明","offboarding_reason_unique_identifier":"reason_for_offboarding_option8","retain_account":false}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

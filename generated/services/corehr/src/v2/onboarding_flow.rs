@@ -62,6 +62,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOnboardingFlowRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-flow",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"flow_list":[{"id":"628caefb0eb4ac9c806982ee","name":{"en_us":"flow english name","zh_cn":"流程中文名"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -115,6 +115,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateOnboardingQrCodeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-qr-code/create-onboarding-qr-code",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"qr_code":{"active":true,"created_at":1704038400,"created_by":"7032210902531327521","dimension_value_list":[{"dimension":{"api_name":"company","display_name":{"en_us":"Company","zh_cn":"公司"},"type":1},"value":{"select_value":"7147562782945478177"}},{"dimension":{"api_name":"multi_select_field__c","display_name":{"en_us":"multi_select_field","zh_cn":"多选字段"},"type":2},"value":{"multi_select_value":["7147562782945478177","7147562782945478190"]}},{"dimension":{"api_name":"bool_field__c","display_name":{"en_us":"bool_field","zh_cn":"布尔字段"},"type":3},"value":{"bool_value":true}}],"id":"6892698621939026184","png":"https://open.feishu.cn/people/api/onboarding/scan_code/png?scan_code=6q5yxOKMzAsdBmXUZWVqnslLJR0KWy_tNYQnnkhJAVuDvVxMiUMusDJqTk4uDQhL","updated_at":1704038400,"updated_by":"7032210902531327521","url":"https://open.feishu.cn/people/welcome/scan?signKey=6q5yxOKMzAsdBmXUZWVqnslLJR0KWy_tNYQnnkhJAVuDvVxMiUMusDJqTk4uDQhL"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -159,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DimensionOnboardingQrCodeRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-qr-code/onboarding-qr-code-dimension",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"dimension_list":[{"api_name":"company","display_name":{"en_us":"Company","zh_cn":"公司"},"type":1},{"api_name":"multi_select_field__c","display_name":{"en_us":"multi_select_field","zh_cn":"多选字段"},"type":2},{"api_name":"bool_field__c","display_name":{"en_us":"bool_field","zh_cn":"布尔字段"},"type":3}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

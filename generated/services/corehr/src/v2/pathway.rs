@@ -172,6 +172,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ActivePathwayRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/active",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -288,6 +289,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetPathwayRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"A01234","descriptions":[{"lang":"zh-CN","value":"中文示例"}],"names":[{"lang":"zh-CN","value":"中文示例"}],"pathway_id":"4692446793125560154"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -397,6 +401,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePathwayRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{"pathway_id":"12345678"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -458,6 +463,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePathwayRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -553,6 +559,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPathwayRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -365,6 +365,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ActivePositionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/active",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -649,6 +650,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePositionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"position_id":"12345678"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -727,6 +729,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DelPositionPositionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/del_position",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1013,6 +1016,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPositionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1165,6 +1169,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryPositionRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active":true,"code":"A01234","cost_center_id":"4719519211875096301","created_by":"4719519211875096301","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"department_id":"4719519211875096301","descriptions":[{"lang":"zh-CN","value":"岗位的描述"}],"direct_leader_id":"4719519211875096301","dotted_line_leader_id":"4719519211875096301","effective_time":"2020-05-01","employee_type_id_list":["4719519211875096301"],"expiration_time":"2020-05-01","is_key_position":true,"job_family_id_list":["4719519211875096301"],"job_grade_id_list":["4719519211875096301"],"job_id":"4719519211875096302","job_level_id_list":["4719519211875096301"],"names":[{"lang":"zh-CN","value":"高级产品经理"}],"position_id":"4692446793125560154","work_location_id_list":["4719519211875096301"],"working_hours_type_id":"4719519211875096301"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1307,6 +1314,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangePositionRequest 
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"deleted_position_ids":["7094136522860922111"],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","position_ids":["7094136522860922111"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

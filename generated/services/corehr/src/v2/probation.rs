@@ -280,6 +280,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EditProbationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/edit",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -337,6 +338,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EnableDisableAssessmentProbationR
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/enable_disable_assessment",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -466,6 +468,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchProbationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"actual_probation_end_date":"2022-06-28","assessments":[{"assessment_comment":"超出预期","assessment_detail":"https://qwe1123433.feishuapp.bytedance.net/ae/ui/apps//122265871113330/recordPages/2/records/17611111112?objectId=17663333322543&recordPageId=171128122312","assessment_grade":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"assessment_id":"6893014061142064135","assessment_result":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"assessment_score":99.9,"assessment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"is_final_asssessment":false}],"converted_via_bpm":false,"custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"employment_id":"6893014062142064135","extended_probation_period_duration":1,"extended_probation_period_unit":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"final_assessment_comment":"超出预期","final_assessment_detail":"https://qwe112233.feishuapp.bytedance.net/ae/ui/apps//122265873393330/recordPages/1/records/1767139312?objectId=17661180522543&recordPageId=173330728118312","final_assessment_grade":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"final_assessment_result":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"final_assessment_score":99.9,"final_assessment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"initiating_time":"2022-07-28","initiator_id":"6893014062142061135","notes":"高潜","probation_expected_end_date":"2022-05-28","probation_extend_expected_end_date":"2022-05-20","probation_id":"6893014062142064132","probation_outcome":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"probation_start_date":"2022-05-20","probation_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"process_id":"6893014062142164135","self_review":"符合预期","submission_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -574,6 +579,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitProbationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/submit",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"probation_info":{"actual_probation_end_date":"2022-06-28","converted_via_bpm":false,"custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"231"}],"employment_id":"6893014062142064135","final_assessment_comment":"超出预期","final_assessment_detail":"暂无示例","final_assessment_grade":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"final_assessment_result":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"final_assessment_score":99.9,"final_assessment_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"initiating_time":"2022-07-28","initiator_id":"6893014062142061135","notes":"高潜","probation_expected_end_date":"2022-05-28","probation_id":"6893014062142064132","probation_start_date":"2022-05-20","probation_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"process_id":"6893014062142164135","self_review":"符合预期","submission_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -655,6 +663,7 @@ impl ::feishu_runtime::codegen::ApiRequest for WithdrawProbationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/withdraw",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

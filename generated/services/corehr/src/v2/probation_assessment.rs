@@ -121,6 +121,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateProbationAssessmentRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation-assessment/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"assessment_ids":["7140964208476371991"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -175,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteProbationAssessmentRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation-assessment/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -239,6 +241,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchProbationAssessmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation-assessment/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

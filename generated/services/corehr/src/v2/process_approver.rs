@@ -163,6 +163,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessApproverRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process-approver/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{"code":0,"msg":"错误原因"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

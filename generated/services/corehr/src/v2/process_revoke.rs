@@ -137,6 +137,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessRevokeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process_revoke/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

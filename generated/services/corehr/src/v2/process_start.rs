@@ -140,6 +140,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateProcessStartRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process_start/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{"process_id":"7437118147624175148"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -90,6 +90,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListByFileIdSignatureNodeRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_node/list_by_file_id",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"signature_nodes":[{"finish_time":"2021-12-31 12:21:10","is_ongoing":false,"role_label":{"en":"Initiate","zh":"发起"},"sign_role":"Initiator","state":"Initiated","updated_time":"2021-12-31 12:21:10","user_infos":[{"id":"7300476612163913260"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

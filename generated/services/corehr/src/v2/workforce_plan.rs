@@ -117,6 +117,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkforcePlanRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"active":true,"end_date":"2020-10-31","start_date":"2020-10-01","workforce_plan_id":"123456","workforce_plan_name":[{"lang":"zh-CN","value":"张三"}]}],"total":100}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -209,6 +209,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchWorkforcePlanDetailRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"centralized_reporting_project_id":"7128319234123","has_more":true,"items":[{"cost_center":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"department":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"employee_type":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"estimated_active_individuals_detail":[{"date":"2020-10-31","estimated_active_individuals":"10.00"}],"is_missing_dimension":false,"job":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"job_family":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"job_level":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"work_location":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"workforce_plan":"10.00","workforce_plan_detail_id":"123456"}],"page_token":"34523459","workforce_plan_id":"7128319234123"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -383,6 +386,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchV2WorkforcePlanDetailRequest
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -227,6 +227,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCollaborationRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"add_rule_id":"1212121"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -315,6 +316,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCollaborationRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -435,6 +437,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCollaborationRuleRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"object_is_valid":true,"objects":{"open_department_ids":["od-12121212"],"open_group_ids":["od-12121"],"open_user_ids":["od-112121"]},"rule_id":"12121","subject_is_valid":true,"subjects":{"open_department_ids":["od-12121212"],"open_group_ids":["od-12121"],"open_user_ids":["od-112121"]}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -590,6 +595,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateCollaborationRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collaboration_rule/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

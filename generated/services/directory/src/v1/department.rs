@@ -446,6 +446,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"department_id":"eesdasd"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -572,6 +573,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -720,6 +722,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FilterDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"abnormals":[{"field_errors":{"name":1000},"id":"eedasfwe","row_error":0}],"departments":[{"custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_type":"1"},"field_key":"C-1000001","field_type":"1","phone_value":{"extension_number":"234234234","phone_number":"18812345678"},"text_value":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"]}]}],"data_source":1,"department_count":{"direct_departments_count":"100","direct_members_count":"100","recursive_departments_count":"100","recursive_members_count":"100","recursive_members_count_exclude_leaders":"100"},"department_id":"h12921","department_path_infos":[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}}}],"enabled_status":true,"has_child":true,"leaders":[{"leader_id":"u273y71","leader_type":1}],"name":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"order_weight":"10","parent_department_id":"h12921"}],"page_response":{"has_more":true,"page_token":"hiofbsabui214iokncaub"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -834,6 +839,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"abnormals":[{"field_errors":{"name":1000},"id":"eedasfwe","row_error":0}],"departments":[{"custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_type":"1"},"field_key":"C-1000001","field_type":"1","phone_value":{"extension_number":"234234234","phone_number":"18812345678"},"text_value":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"]}]}],"data_source":1,"department_count":{"direct_departments_count":"100","direct_members_count":"100","recursive_departments_count":"100","recursive_members_count":"100","recursive_members_count_exclude_leaders":"100"},"department_id":"h12921","department_path_infos":[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}}}],"enabled_status":true,"has_child":true,"leaders":[{"leader_id":"u273y71","leader_type":1}],"name":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"order_weight":"无","parent_department_id":"h12921"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1097,6 +1105,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1233,6 +1242,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"abnormals":[{"field_errors":{"name":"1000"},"id":"eedasfwe","row_error":0}],"departments":[{"custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_type":"1"},"field_key":"C-1000001","field_type":"1","phone_value":{"extension_number":"234234234","phone_number":"18812345678"},"text_value":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"]}]}],"data_source":1,"department_count":{"direct_departments_count":"100","direct_members_count":"100","recursive_departments_count":"100","recursive_members_count":"100","recursive_members_count_exclude_leaders":"100"},"department_id":"h12921","department_path_infos":[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}}}],"enabled_status":true,"has_child":true,"leaders":[{"leader_id":"u273y71","leader_type":1}],"name":{"default_value":"张三","i18n_value":{"en_us":"en_us_name","ja_jp":"ja_jp_name","zh_cn":"中文"}},"order_weight":"3000","parent_department_id":"h12921"}],"page_response":{"has_more":true,"page_token":"aihsdniandafoafa"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -794,6 +794,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{"employee_id":"sderdt"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -903,6 +904,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1054,6 +1056,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FilterEmployeeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"abnormals":[{"field_errors":{"base_info.mobile":"1000"},"id":"eedasfwe","row_error":0}],"employees":[{"base_info":{"active_status":1,"avatar":{"avatar_240":"http://wssd.com","avatar_640":"http://wssd.com","avatar_72":"http://qwed.com","avatar_origin":"https:inernal-api/image"},"background_image":"http://sadui.com","custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_name":"选项结果名称","enum_type":"1"},"field_key":"C-1000001","field_type":"1","text_value":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"],"user_type":"1"}]}],"data_source":1,"department_path_infos":[[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}]],"departments":[{"custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_name":1,"enum_type":"1"},"field_key":"C-1000001","field_type":"1","text_value":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"],"user_type":"1"}]}],"data_source":1,"department_count":{"direct_departments_count":"100","direct_members_count":"100","recursive_departments_count":"100","recursive_members_count":"100","recursive_members_count_exclude_leaders":"100"},"department_id":"h12921","department_path_infos":[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}],"has_child":true,"hrbps":["eefasdqw"],"leaders":[{"leader_id":"u273y71","leader_type":"1"}],"name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"order_weight":"100","parent_department_id":"h12921"}],"description":"新成员请多关照","dotted_line_leader_ids":["asdasdqwe"],"email":"zhangsan@company.com","employee_id":"sddasdeqwe","employee_order_in_departments":[{"department_id":"h12921","order_weight_among_deparments":"100","order_weight_in_deparment":"100"}],"enterprise_email":"zhangsan@company.com","enterprise_email_aliases":["saqwe@163.com"],"gender":1,"geo_name":"china","is_admin":true,"is_primary_admin":true,"is_resigned":true,"leader_id":"uyg77nx","mobile":"+8613011111111","name":{"another_name":"张小明","name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"resign_time":"2023-10-01","subscription_ids":["458694723562"]},"work_info":{"employment_type":1,"extension_number":"2845435","job_family":{"description":{"default_value":""},"is_enabled":true,"job_family_id":"5rbknygz18kv2ge","job_family_name":{"default_value":"QAcese1","i18n_value":{"en_us":"cese1","ja_jp":"cese土豆1","zh_cn":"测试1"}},"parent_job_family_id":"0"},"job_number":"2845435","job_title":{"description":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"is_enabled":true,"job_title_id":"od-4e6ac4d14bcd5071a37a39de902c7141","job_title_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"join_date":"2007-03-20","positions":[{"department_id":"D100","is_main_position":true,"leader_id":"2e1cf73b","leader_position_code":"e71b94gb","position_code":"PO18890","position_name":"总经理"}],"staff_status":1,"work_country_or_region":"MDCT00000012","work_place":{"description":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"is_enabled":true,"place_id":"place100","place_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"work_station":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}}],"page_response":{"has_more":true,"page_token":"sdefsd"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1167,6 +1172,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetEmployeeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"abnormals":[{"field_errors":{"base_info.mobile":1000},"id":"eedasfwe","row_error":0}],"employees":[{"base_info":{"active_status":"1","avatar":{"avatar_240":"http://wssd.com","avatar_640":"http://wssd.com","avatar_72":"http://qwed.com","avatar_origin":"https:inernal-api/image"},"background_image":"http://sadui.com","custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_name":"选项结果名称","enum_type":"1"},"field_key":"C-1000001","field_type":"1","text_value":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"],"user_type":"1"}]}],"data_source":1,"department_path_infos":[[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}]],"departments":[{"custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_name":1,"enum_type":"1"},"field_key":"C-1000001","field_type":"1","text_value":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"],"user_type":"1"}]}],"data_source":1,"department_count":{"direct_departments_count":"100","direct_members_count":"100","recursive_departments_count":"100","recursive_members_count":"100","recursive_members_count_exclude_leaders":"100"},"department_id":"h12921","department_path_infos":[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}],"has_child":true,"hrbps":["eefasdqw"],"leaders":[{"leader_id":"u273y71","leader_type":"1"}],"name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"order_weight":"无","parent_department_id":"h12921"}],"description":"新成员请多关照","dotted_line_leader_ids":["asdasdqwe"],"email":"zhangsan@gmail.com","employee_id":"sddasdeqwe","employee_order_in_departments":[{"department_id":"h12921","order_weight_among_deparments":"100","order_weight_in_deparment":"100"}],"enterprise_email":"zhangsan@gmail.com","enterprise_email_aliases":["saqwe@163.com"],"gender":1,"geo_name":"boe","is_admin":true,"is_primary_admin":true,"is_resigned":true,"leader_id":"uyg77nx","mobile":" +8613011111111","name":{"another_name":"张小明","name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"resign_time":"1","subscription_ids":["458694723562"]},"work_info":{"employment_type":"1","extension_number":"2845435","job_family":{"description":{"default_value":""},"is_enabled":true,"job_family_id":"5rbknygzkv2ge","job_family_name":{"default_value":"研发","i18n_value":{"en_us":"测试en","ja_jp":"测试jp","zh_cn":"测试zh"}},"parent_job_family_id":"0"},"job_number":"2845435","job_title":{"description":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"is_enabled":true,"job_title_id":"jnsda012acsad","job_title_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"join_date":"2007-03-20","positions":[{"department_id":"D100","is_main_position":true,"leader_id":"2e1cf73b","leader_position_code":"e71b94gb","position_code":"PO18890","position_name":"总经理"}],"staff_status":"1","work_country_or_region":"MDCT00000012","work_place":{"description":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"is_enabled":true,"place_id":"place100","place_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"work_station":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1625,6 +1633,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1844,6 +1853,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ResurrectEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/resurrect",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -1981,6 +1991,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchEmployeeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"abnormals":[{"field_errors":{"base_info.mobile":1000},"id":"eedasfwe","row_error":0}],"employees":[{"base_info":{"active_status":1,"avatar":{"avatar_240":"http://wssd.com","avatar_640":"http://wssd.com","avatar_72":"http://qwed.com","avatar_origin":"https:inernal-api/image"},"background_image":"http://sadui.com","custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_name":"选项结果名称","enum_type":"1"},"field_key":"C-1000001","field_type":"1","text_value":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"],"user_type":"1"}]}],"data_source":1,"department_path_infos":[[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}]],"departments":[{"custom_field_values":[{"enum_value":{"enum_ids":["1"],"enum_name":1,"enum_type":"1"},"field_key":"C-1000001","field_type":"1","text_value":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"url_value":{"link_text":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"pcurl":"http://www.fs.cn","url":"https://m.bytedance.com/afnasjfna"},"user_values":[{"ids":["1"],"user_type":"1"}]}],"data_source":1,"department_count":{"direct_departments_count":"100","direct_members_count":"100","recursive_departments_count":"100","recursive_members_count":"100","recursive_members_count_exclude_leaders":"100"},"department_id":"h12921","department_path_infos":[{"department_id":"1","department_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}],"has_child":true,"hrbps":["eefasdqw"],"leaders":[{"leader_id":"u273y71","leader_type":"1"}],"name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"order_weight":"无","parent_department_id":"h12921"}],"description":"新成员请多关照","dotted_line_leader_ids":["asdasdqwe"],"email":"zhangsan@gmail.com","employee_id":"sddasdeqwe","employee_order_in_departments":[{"department_id":"h12921","order_weight_among_deparments":"100","order_weight_in_deparment":"100"}],"enterprise_email":"zhangsan@gmail.com","enterprise_email_aliases":["saqwe@163.com"],"gender":1,"geo_name":"boe","is_admin":true,"is_primary_admin":true,"is_resigned":true,"leader_id":"uyg77nx","mobile":"13011111111 或 +8613011111111","name":{"another_name":"张小明","name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"resign_time":"1","subscription_ids":["458694723562"]},"work_info":{"employment_type":1,"extension_number":"2845435","job_family":{"description":{"default_value":""},"is_enabled":true,"job_family_id":"5rbknygzkv2ge","job_family_name":{"default_value":"张三","i18n_value":{"en_us":"张三En","ja_jp":"张三Jp","zh_cn":"张三Zh"}},"parent_job_family_id":"0"},"job_number":"2845435","job_title":{"description":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"is_enabled":true,"job_title_id":"o312u2112","job_title_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"join_date":"2007-03-20","positions":[{"department_id":"D100","is_main_position":true,"leader_id":"2e1cf73b","leader_position_code":"e71b94gb","position_code":"PO18890","position_name":"总经理"}],"staff_status":1,"work_country_or_region":"MDCT00000012","work_place":{"description":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}},"is_enabled":true,"place_id":"place100","place_name":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}},"work_station":{"default_value":"张三","i18n_value":{"zh_cn":"张三"}}}}],"page_response":{"has_more":true,"page_token":"sdefsd"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2127,6 +2140,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ToBeResignedEmployeeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/to_be_resigned",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

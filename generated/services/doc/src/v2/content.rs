@@ -210,6 +210,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListContentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDM2YjL1AjN24SNwYjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"content":"{}","revision":1000}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -251,6 +251,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCreateRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDM2YjL4AjN24COwYjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"objToken":"doccn2EwbGEdcmryBvKzk0loaCd","url":"https://xxx.feishu.cn/docs/doccn2EwbGEdcmryBvKzk0loaCd"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -205,6 +205,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRawContentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNzUjL5czM14SO3MTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"content":"string"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

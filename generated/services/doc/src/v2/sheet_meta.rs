@@ -200,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSheetMetaRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzUjLwgzM14CM4MTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"sheets":[{"columnCount":4,"index":0,"rowCount":4,"sheetId":"string","title":"string"}],"spreadsheetToken":"string"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeChinesePassportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/chinese_passport/recognize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"chinese_passport":{"entities":[{"type":"full_name_cn","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeFoodManageLicenseRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/food_manage_license/recognize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"food_manage_license":{"entities":[{"type":"issuer","value":"张三"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeIdCardRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/id_card/recognize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"id_card":{"conners":[0],"entities":[{"type":"identity_name","value":"张三"}],"side":0}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

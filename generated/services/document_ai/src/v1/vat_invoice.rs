@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeVatInvoiceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vat_invoice/recognize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"vat_invoices":[{"entities":[{"items":[[{"type":"entry_name","value":"餐饮服务"}]],"type":"buyer_name","value":"发呆公司"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -102,6 +102,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeVehicleInvoiceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vehicle_invoice/recognize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"vehicle_invoice":{"entities":[{"type":"SalerName","value":"xxxx公司"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeVehicleLicenseRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vehicle_license/recognize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"vehicle_license":{"entities":[{"type":"vehicle_type","value":"小型普通客车"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

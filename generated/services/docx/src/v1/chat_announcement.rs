@@ -200,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatAnnouncementRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"announcement_type":"docx","create_time":1609296809,"create_time_v2":"1609296809","modifier_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","modifier_id_type":"user_id","owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","owner_id_type":"user_id","revision_id":1,"update_time":1609296809,"update_time_v2":"1609296809"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

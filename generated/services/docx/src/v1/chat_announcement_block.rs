@@ -565,6 +565,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateChatAnnouncementBlockR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block/batch_update",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"blocks":[{"block_id":"doxcn0K8iGSMW4Mqgs9qlyTP50d","block_type":2,"parent_id":"doxcnAJ9VRRJqVMYZ1MyKnayXWe","text":{"elements":[{"text_run":{"content":"Hello","text_element_style":{"background_color":2,"bold":true,"inline_code":false,"italic":true,"strikethrough":true,"text_color":2,"underline":true}}},{"text_run":{"content":"World ","text_element_style":{"bold":false,"inline_code":false,"italic":true,"strikethrough":false,"underline":false}}},{"mention_doc":{"obj_type":22,"title":"Demo","token":"doxcnAJ9VRRJqVMYZ1MyKnayXWe","url":"https%3A%2F%2Ftest.feishu.cn%2Fdocx%2FdoxcnAJ9VRRJqVMYZ1MyKnayXWe"}}],"style":{"done":false,"folded":false,"wrap":false}}},{"block_id":"doxcnk0i44OMOaouw8AdXuXrp6b","block_type":31,"children":["doxcnO2UeYco4mu80sr6oRCiRpf","doxcnaAGMYMk6kcGeYXNfc1Rluc","doxcnCKuqMQOM0gAOYfysUgZD2d","doxcnMKg8Uk8wiAMIW8omQ06uoc"],"parent_id":"doxcnAJ9VRRJqVMYZ1MyKnayXWe","table":{"cells":["doxcnO2UeYco4mu80sr6oRCiRpf","doxcnaAGMYMk6kcGeYXNfc1Rluc","doxcnCKuqMQOM0gAOYfysUgZD2d","doxcnMKg8Uk8wiAMIW8omQ06uoc"],"property":{"column_size":2,"column_width":[100,100],"merge_info":[{"col_span":2,"row_span":1},{"col_span":1,"row_span":1},{"col_span":1,"row_span":1},{"col_span":1,"row_span":1}],"row_size":2}}}],"client_token":"e472907a-9ddc-4453-af28-22a6530b76b9","revision_id":387}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -779,6 +782,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatAnnouncementBlockRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"block_id":"EJ8pdBT6RoA2BtxKXfuc1TD0n8f","block_type":3,"heading1":{"elements":[{"text_run":{"content":"新版群公告","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}},"parent_id":"oc_5ad11d72b830411d72b836c20"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -1029,6 +1035,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListChatAnnouncementBlockRequest 
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"block_id":"oc_5ad11d72b830411d72b836c20","block_type":1,"children":["EJ8pdBT6RoA2BtxKXfuc1TD0n8f","WoF4dolv0ohvegxctR9c1t0sn4b","UPD7dhkrLo8ZCfxoAYLcuEbDnzd"],"page":{"elements":[{"text_run":{"content":"","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1}},"parent_id":""},{"block_id":"EJ8pdBT6RoA2BtxKXfuc1TD0n8f","block_type":3,"heading1":{"elements":[{"text_run":{"content":"新版群公告","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}},"parent_id":"oc_5ad11d72b830411d72b836c20"},{"block_id":"WoF4dolv0ohvegxctR9c1t0sn4b","block_type":2,"parent_id":"oc_5ad11d72b830411d72b836c20","text":{"elements":[{"text_run":{"content":"当你需要向群内所有成员传达","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"重要信息","text_element_style":{"bold":true,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"时，可以使用群公告功能。后续入群的成员也可看到当前群公告。","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}}},{"block_id":"UPD7dhkrLo8ZCfxoAYLcuEbDnzd","block_type":2,"parent_id":"oc_5ad11d72b830411d72b836c20","text":{"elements":[{"text_run":{"content":"群公告编辑","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"支持实时保存及多人协作","text_element_style":{"background_color":4,"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"，群成员","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"可实时查看最新群公告内容。","text_element_style":{"background_color":4,"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

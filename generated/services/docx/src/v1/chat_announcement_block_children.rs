@@ -601,6 +601,9 @@ for BatchDeleteChatAnnouncementBlockChildrenRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"client_token":"fe599b60-450f-46ff-b2ef-9f6675625b97","revision_id":1}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -1018,6 +1021,9 @@ for CreateChatAnnouncementBlockChildrenRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"children":[{"block_id":"doxcnXgNGAtaAraIRVeCfmbx4Eo","block_type":2,"parent_id":"oc_5ad11d72b830411d72b836c20","text":{"elements":[{"text_run":{"content":"当你需要向群内所有成员传达重要信息时，可以使用群公告功能。后续入群的成员也可看到当前群公告。","text_element_style":{"background_color":14,"text_color":5}}},{"text_run":{"content":"群公告编辑支持实时保存及多人协作，群成员可实时查看最新群公告内容。","text_element_style":{"background_color":14,"bold":true,"text_color":5}}}],"style":{}}}],"client_token":"ea403093-3af1-4e9d-8f5d-53c5a4e4c36e","document_revision_id":2}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -1280,6 +1286,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatAnnouncementBlockChildrenR
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"block_id":"EJ8pdBT6RoA2BtxKXfuc1TD0n8f","block_type":3,"heading1":{"elements":[{"text_run":{"content":"新版群公告","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}},"parent_id":"oc_5ad11d72b830411d72b836c20"},{"block_id":"WoF4dolv0ohvegxctR9c1t0sn4b","block_type":2,"parent_id":"oc_5ad11d72b830411d72b836c20","text":{"elements":[{"text_run":{"content":"当你需要向群内所有成员传达","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"重要信息","text_element_style":{"bold":true,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"时，可以使用群公告功能。后续入群的成员也可看到当前群公告。","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}}},{"block_id":"UPD7dhkrLo8ZCfxoAYLcuEbDnzd","block_type":2,"parent_id":"oc_5ad11d72b830411d72b836c20","text":{"elements":[{"text_run":{"content":"群公告编辑","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"支持实时保存及多人协作","text_element_style":{"background_color":4,"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"，群成员","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}},{"text_run":{"content":"可实时查看最新群公告内容。","text_element_style":{"background_color":4,"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -480,6 +480,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"document":{"document_id":"doxcni6mOy7jLRWbEylaKKC7K88","revision_id":1,"title":"undefined"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -767,6 +770,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDocumentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"document":{"cover":{"offset_ratio_x":0,"offset_ratio_y":0,"token":"D6d9bkdH7onNylxKyvucm8abcef"},"display_setting":{"show_authors":true,"show_comment_count":false,"show_create_time":true,"show_like_count":false,"show_pv":false,"show_uv":false},"document_id":"doxcni6mOy7jLRWbEylaKKabcef","revision_id":1,"title":"title"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1063,6 +1069,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RawContentDocumentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document/raw_content",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"content":"云文档\n多人实时协同，插入一切元素。不仅是在线文档，更是强大的创作和互动工具\n云文档：专为协作而生\n"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

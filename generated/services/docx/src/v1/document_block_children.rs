@@ -537,6 +537,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteDocumentBlockChildrenR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block-children/batch_delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"client_token":"fe599b60-450f-46ff-b2ef-9f6675625b97","document_revision_id":1}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -907,6 +910,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentBlockChildrenReques
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block-children/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"children":[{"block_id":"doxcnXgNGAtaAraIRVeCfmbx4Eo","block_type":2,"parent_id":"doxcnAJ9VRRJqVMYZ1MyKnayXWe","text":{"elements":[{"text_run":{"content":"多人实时协同，插入一切元素。不仅是在线文档，更是","text_element_style":{"background_color":14,"text_color":5}}},{"text_run":{"content":"强大的创作和互动工具","text_element_style":{"background_color":14,"bold":true,"text_color":5}}}],"style":{}}}],"client_token":"ea403093-3af1-4e9d-8f5d-53c5a4e4c36e","document_revision_id":148}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -1300,6 +1306,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDocumentBlockChildrenRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"block_id":"doxcnXgNGAtaAraIRVeCfmbx4Eo","block_type":2,"parent_id":"doxcnAJ9VRRJqVMYZ1MyKnayXWe","text":{"elements":[{"text_run":{"content":"多人实时协同，插入一切元素。不仅是在线文档，更是","text_element_style":{"background_color":14,"text_color":5}}},{"text_run":{"content":"强大的创作和互动工具","text_element_style":{"background_color":14,"bold":true,"text_color":5}}}],"style":{}}},{"block_id":"doxcnC4cO4qUui6isgnpofh5edc","block_type":2,"parent_id":"doxcnAJ9VRRJqVMYZ1MyKnayXWe","text":{"elements":[{"text_run":{"content":"云文档：专为协作而生","text_element_style":{"link":{"url":"https%3A%2F%2Fbytedance.feishu.cn%2Fdrive%2Fhome%2F"}}}}],"style":{}}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

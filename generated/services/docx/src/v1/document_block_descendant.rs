@@ -398,6 +398,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentBlockDescendantRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block-descendant/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"block_id_relations":[{"block_id":"doxcnYO8gV2Y9j3WBgYbau56T1e","temporary_block_id":"table_cell2_child"},{"block_id":"doxcn8B9TT6vA8tIZyJ2R3LWVSh","temporary_block_id":"heading1_1"},{"block_id":"doxcnQ9oNRPWjJkMIwx9NcQqLub","temporary_block_id":"table_id_1"},{"block_id":"doxcnrWk8gGdxKcNXi2IPDkbhkh","temporary_block_id":"table_cell1"},{"block_id":"doxcnQfknNLbaAvUFRn8QY7iHde","temporary_block_id":"table_cell2"},{"block_id":"doxcnxwrnwJDZLxDm9StPACNw2c","temporary_block_id":"table_cell1_child1"},{"block_id":"doxcnoAh2KHArsQQgllUuZ0WuTe","temporary_block_id":"table_cell1_child2"}],"children":[{"block_id":"doxcn8B9TT6vA8tIZyJ2R3LWVSh","block_type":3,"heading1":{"elements":[{"text_run":{"content":"简单表格","text_element_style":{"bold":false,"inline_code":false,"italic":false,"strikethrough":false,"underline":false}}}],"style":{"align":1,"folded":false}},"parent_id":"DrjDdxrdXorZ9lxkOfvcTJwabcef"},{"block_id":"doxcnQ9oNRPWjJkMIwx9NcQqLub","block_type":31,"children":["doxcnrWk8gGdxKcNXi2IPDkbhkh","doxcnQfknNLbaAvUFRn8QY7iHde"],"parent_id":"DrjDdxrdXorZ9lxkOfvcTJwabcef","table":{"cells":["doxcnrWk8gGdxKcNXi2IPDkbhkh","doxcnQfknNLbaAvUFRn8QY7iHde"],"property":{"column_size":2,"column_width":[100,100],"merge_info":[{"col_span":1,"row_span":1},{"col_span":1,"row_span":1}],"row_size":1}}}],"client_token":"6332efd0-4d39-42b4-933e-21a5ddb855e4","document_revision_id":2}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

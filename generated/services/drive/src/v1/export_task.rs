@@ -159,6 +159,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExportTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"ticket":"6933093124755423251"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -261,6 +262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExportTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"result":{"file_extension":"pdf","file_name":"docName","file_size":34356,"file_token":"boxcnxe5OdjlAkNgSNdsJvabcef","job_error_msg":"success","job_status":0,"type":"doc"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -80,6 +80,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadExportTaskFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/download",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -668,6 +668,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopyFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/copy",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"file":{"name":"Demo copy","parent_token":"fldcnBh8LrnX42dr1pBYclabcef","token":"doxcnUkUOWtOelpFcha2Z9abcef","type":"docx","url":"https://feishu.cn/docx/doxcnUkUOWtOelpFcha2Zabcef"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -769,6 +772,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFolderFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_folder",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"token":"fldbcddUuPz8VwnpPx5oc2abcef","url":"https://feishu.cn/drive/folder/fldbcddUuPz8VwnpPx5oc2abcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -889,6 +895,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateShortcutFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_shortcut",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"succ_shortcut_node":{"created_time":"1686125119","modified_time":"1686125119","name":"快捷方式名称","owner_id":"ou_b13d41c02edc52ce66aaae67bf1abcef","parent_token":"fldbc5qgwyQnO0uedNllWuabcef","shortcut_info":{"target_token":"doxbcGvhSVN0R6octqPwAEabcef","target_type":"docx"},"token":"doxbcGvhSVN0R6octqPwAEabcef","type":"docx","url":"https://example.feishu.cn/docx/doxbcGvhSVN0R6octqPwAEabcef"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1005,6 +1014,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"task_id":"7360595374803812356"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1111,6 +1121,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSubscribeFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete_subscribe",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -1165,6 +1176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/download",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1263,6 +1275,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSubscribeFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/get_subscribe",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{"is_subscribe":true}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -1456,6 +1469,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileRequest {
             items: Some("files"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"files":[{"created_time":"1679277808","modified_time":"1679277808","name":"test pdf.pdf","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldbcO1UuPz8VwnpPx5a9abcef","token":"boxbc0dGSMu23m7QkC1bvabcef","type":"file","url":"https://feishu.cn/file/boxbc0dGSMu23m7QkC1bvabcef"},{"created_time":"1679295364","modified_time":"1679295364","name":"test file.docx","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldcnCEG903UUB4fUqfysdabcef","shortcut_info":{"target_token":"boxcnRPaXpD4I6Je9t8k8babcef","target_type":"file"},"token":"nodcnVkiLQ6LD4CsUEaANrabcef","type":"shortcut","url":"https://feishu.cn/file/boxcnRPaXpD4I6Je9t8k8babcef"},{"created_time":"1679295364","modified_time":"1679295364","name":"test docx","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldcnCEG903UUB4fUqfysdabcef","token":"doxcntan34DX4QoKJu7jJyabcef","type":"docx","url":"https://feishu.cn/docx/doxcntan34DX4QoKJu7jJyabcef"},{"created_time":"1679295364","modified_time":"1679295364","name":"test sheet","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldcnCEG903UUB4fUqfysdabcef","token":"shtcnOko1Ad0HU48HH8KHuabcef","type":"sheet","url":"https://feishu.cn/sheets/shtcnOko1Ad0HU48HH8KHuabcef"}],"has_more":false}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1599,6 +1615,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/move",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{"task_id":"7360595374803812356"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1697,6 +1714,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeFileRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1768,6 +1786,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TaskCheckFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/task_check",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"status":"success"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1986,6 +2005,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAllFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_all",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -2163,6 +2183,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFinishFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_finish",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2269,6 +2290,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPartFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_part",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2411,6 +2433,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPrepareFileRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_prepare",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"block_num":1,"block_size":4194304,"upload_id":"7111211691345512356"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -292,6 +292,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryFileCommentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/batch_query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":true,"is_solved":true,"is_whole":true,"page_token":"6916106822734512356","quote":"划词评论引用内容","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":null},"person":{"user_id":null},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":null,"update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -435,6 +438,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":false,"is_solved":false,"is_whole":true,"page_token":"6916106822734512356","quote":"划词评论引用内容","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":"null","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -595,6 +601,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":true,"is_solved":true,"page_token":"6916106822734512356","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":null},"person":{"user_id":null},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":null,"update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -814,6 +823,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":true,"is_solved":true,"is_whole":true,"page_token":"6916106822734512356","quote":"划词评论引用内容","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512357","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}],"page_token":"6916106822734512356"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -982,6 +994,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFileCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -267,6 +267,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileCommentReplyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"},"text_run":{"text":"reply text"},"type":"docs_link"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[],"reply_id":"6916106xxxxx4512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -404,6 +407,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFileCommentReplyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -617,6 +621,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileCommentReplyRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"},"text_run":{"text":"reply text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}],"page_token":"6916106822734512356"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -802,6 +809,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateFileCommentReplyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);

@@ -106,6 +106,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileStatisticRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-statistics/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"file_token":"doccnfYZzTlvXqZIGTdAHKabcef","file_type":"doc","statistics":{"like_count":2,"like_count_today":1,"pv":15,"pv_today":1,"timestamp":1627367349,"uv":10,"uv_today":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -148,6 +148,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileSubscriptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"file_type":"docx","is_subcribe":true,"subscription_id":"xxxxxxx","subscription_type":"comment_update"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -236,6 +239,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileSubscriptionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"file_type":"docx","is_subcribe":false,"subscription_id":"xxxxxxxx","subscription_type":"comment_update"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -325,6 +331,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFileSubscriptionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"file_type":"docx","is_subcribe":true,"subscription_id":"1234567890987654321","subscription_type":"comment_update"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -223,6 +223,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"create_time":"1660708537","creator_id":"694699009591869451","name":"项目文档 第 1 版","obj_type":"docx","owner_id":"694699009591869450","parent_token":"doxbcyvqZlSc9WlHvQMlSJabcdf","parent_type":"docx","status":"0","update_time":"1660708537","version":"fnJfyX"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -354,6 +357,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFileVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -484,6 +488,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"create_time":"1660708537","creator_id":"694699009591869451","name":"项目文档 第1版","obj_type":"docx","owner_id":"694699009591869450","parent_token":"doxbcyvqZlSc9WlHvQMlSJabcef","parent_type":"docx","status":"0","update_time":"1660708537","version":"fnJfyX"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -654,6 +661,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileVersionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"create_time":"1660708537","creator_id":"694699009591869451","name":"项目文档 第1版","obj_type":"docx","owner_id":"694699009591869450","parent_token":"doxbcyvqZlSc9WlHvQMlSJabcef","parent_type":"docx","status":"0","update_time":"1660708537","version":"fnJfyX"}],"page_token":"CISAiM6u8vGzZhCTj5+zBhgB"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

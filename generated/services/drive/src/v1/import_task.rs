@@ -228,6 +228,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateImportTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/import_task/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"ticket":"7369583175086912356"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -366,6 +367,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetImportTaskRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"result":{"extra":["2000"],"job_error_msg":"success","job_status":0,"ticket":"7369583175086912356","token":"Fm7osyjtMh5o7Ktrv32c73abcef","type":"sheet","url":"https://example.feishu.cn/sheets/Fm7osyjtMh5o7Ktrv32c73abcef"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -380,6 +380,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetTmpDownloadUrlMediaReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/batch_get_tmp_download_url",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"tmp_download_urls":[{"file_token":"boxcnrHpsg1QDqXAAAyachabcef","tmp_download_url":"https://internal-api-drive-stream.feishu.cn/space/api/box/stream/download/authcode/?code=ZDA3MzNiNmUwMjE2MGUzZmQ1OGZlOWYzMWQ4YmI0ZjdfMDYzOWNlZjgyMmI1MmY5NTUxZmM0MjJlYWIyMGVjOWZfSUQ6Njk3NjgzMTY0Mjc5OTI5MjQyMl8xNjI0NDMxMDY3OjE2MjQ1MTc0NjdfVjM"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -448,6 +451,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadMediaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/download",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -730,6 +734,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAllMediaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_all",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -997,6 +1002,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFinishMediaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_finish",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1259,6 +1265,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPartMediaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_part",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1539,6 +1546,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPrepareMediaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_prepare",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"block_num":1,"block_size":4194304,"upload_id":"7111211691345512356"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

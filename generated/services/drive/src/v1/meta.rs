@@ -114,6 +114,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryMetaRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"failed_list":[{"code":970005,"token":"boxcnrHpsg1QDqXAAAyachabcef"}],"metas":[{"create_time":"1652066345","doc_token":"doccnfYZzTlvXqZIGTdAHKabcef","doc_type":"doc","latest_modify_time":"1652066345","latest_modify_user":"ou_b13d41c02edc52ce66aaae67bf1abcef","owner_id":"ou_b13d41c02edc52ce66aaae67bf1abcef","request_doc_info":{"doc_token":"TLLKdcpDro9ijQxA33ycNMabcef","doc_type":"docx"},"sec_label_name":"L2-内部","title":"sampletitle","url":"https://sample.feishu.cn/docs/doccnfYZzTlvXqZIGTdAHKabcef"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -326,6 +326,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AuthPermissionMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/auth",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"auth_result":true}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -452,6 +453,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreatePermissionMemberReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"members":[{"member_id":"ou_c186b6833e2d5faf2bc587e71ddabcef","member_type":"openid","perm":"view","perm_type":"container","type":"user"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -583,6 +587,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePermissionMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"member":{"member_id":"ou_67e5ecb64ce1c0bd94612c17999db411","member_type":"openid","perm":"view","perm_type":"container","type":"user"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -707,6 +714,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePermissionMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -852,6 +860,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPermissionMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"avatar":"https://s3-imfile.feishucdn.com/static-resource/v1/v3_0061_b576862d-92e0-4abc-bbb5-6f78f927a61g~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","external_label":true,"member_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","member_type":"openid","name":"zhangsan","perm":"view","perm_type":"container","type":"user"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1032,6 +1043,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferOwnerPermissionMemberRequ
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/transfer_owner",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -1174,6 +1186,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdatePermissionMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"member":{"member_id":"ou_1234567890abcdef1234567890abcdef","member_type":"openid","perm":"view","perm_type":"container","type":"user"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

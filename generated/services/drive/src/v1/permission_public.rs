@@ -152,6 +152,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPermissionPublicRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"permission_public":{"comment_entity":"anyone_can_view","external_access":true,"invite_external":true,"link_share_entity":"tenant_readable","lock_switch":false,"security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -258,6 +261,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPermissionPublicRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"permission_public":{"comment_entity":"anyone_can_view","external_access":true,"invite_external":true,"link_share_entity":"tenant_readable","lock_switch":false,"security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

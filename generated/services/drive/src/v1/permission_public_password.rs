@@ -168,6 +168,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePermissionPublicPasswordReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public-password/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"password":"q79536&1"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -255,6 +256,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePermissionPublicPasswordReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public-password/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -342,6 +344,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdatePermissionPublicPasswordReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public-password/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"password":"q795dji2"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

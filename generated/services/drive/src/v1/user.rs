@@ -136,6 +136,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveSubscriptionUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/remove_subscription",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -194,6 +195,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/subscription",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -259,6 +261,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionStatusUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/subscription_status",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{"data":{"is_subscribe":true}}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -159,6 +159,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFileRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTNzUjL0UzM14CN1MTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"revision":0,"token":"shtcnOko1Ad0HU48HH8KHabcef","url":"https://example.feishu.cn/sheets/shtcnOko1Ad0HU48HH8KHabcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

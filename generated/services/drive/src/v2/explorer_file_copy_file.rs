@@ -144,6 +144,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFileCopyFileRequest
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTNzUjL2UzM14iN1MTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"folderToken":"fldcne0HujIvzDmRF4Pbg0xxxxx","revision":0,"token":"shtcnvJ358XqcZq87CCZHdxxxxx","type":"sheet","url":"https://example.feishu.cn/space/sheet/shtcnvJ358XqcZq87CCZHdxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

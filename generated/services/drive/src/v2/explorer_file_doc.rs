@@ -139,6 +139,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExplorerFileDocRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATM2UjLwEjN14CMxYTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"id":"id string","result":true}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

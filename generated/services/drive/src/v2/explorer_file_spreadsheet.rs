@@ -139,6 +139,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExplorerFileSpreadsheetRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNzUjL1UzM14SN1MTN/delete-sheet",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"id":"id string","result":true}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

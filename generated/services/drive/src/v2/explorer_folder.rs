@@ -138,6 +138,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFolderRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTNzUjL5UzM14SO1MTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"revision":0,"token":"string","url":"string"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -89,6 +89,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExplorerFolderMetaRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNzUjLwYzM14CM2MTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"createUid":"7103496998321312356","editUid":"7103496998321312356","id":"7110173013420512356","name":"name","ownUid":"7110173013420512356","parentId":"0","token":"nodbcbHUdOsS613xVzTzFEabcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

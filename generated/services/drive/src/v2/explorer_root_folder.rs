@@ -68,6 +68,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MetaExplorerRootFolderRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/get-root-folder-meta",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"id":"7110173013420512356","token":"nodbcbHUdOsS613xVzTzFEabcef","user_id":"7103496998321312356"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -150,6 +150,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPermissionPublicRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"permission_public":{"comment_entity":"anyone_can_view","copy_entity":"anyone_can_view","external_access_entity":"open","link_share_entity":"tenant_readable","lock_switch":false,"manage_collaborator_entity":"collaborator_can_view","security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -256,6 +259,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPermissionPublicRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIzNzUjLyczM14iM3MTN/drive-v2/permission-public/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"permission_public":{"comment_entity":"anyone_can_view","copy_entity":"anyone_can_view","external_access_entity":"open","link_share_entity":"tenant_readable","lock_switch":false,"manage_collaborator_entity":"collaborator_can_view","security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

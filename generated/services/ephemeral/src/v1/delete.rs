@@ -77,6 +77,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDeleteRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

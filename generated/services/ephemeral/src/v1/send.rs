@@ -86,6 +86,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSendRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"message_id":"om_fd2057276f16243756ff8eb6fcdabcef"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

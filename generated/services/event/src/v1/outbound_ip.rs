@@ -118,6 +118,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOutboundIpRequest {
             items: Some("ip_list"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"ip_list":["1.1.1.1"],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

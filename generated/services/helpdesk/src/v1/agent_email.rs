@@ -83,6 +83,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentEmailRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent/agent_email",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"agents":{"ou_xxx":"xxx","ou_yyy":"yyy"}}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -224,6 +224,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAgentScheduleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_schedule/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -287,6 +288,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAgentScheduleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent-schedules/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -349,6 +351,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgentScheduleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent-schedules/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"agent_schedule":{"agent":{"avatar_url":"https://avatar-url.com/test.png","company_name":"test-company","department":"测试部门","email":"test@bytedance.com","id":"ou_ea651a5c09e2d01af8acd34059f5359b","name":"test-user"},"agent_skills":[{"id":"agent-skill-id","is_default":false,"name":"agent-skill"}],"schedule":[{"end_time":"24:00","start_time":"00:00","weekday":9}],"status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -418,6 +423,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentScheduleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_schedule/list",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"agent_schedules":[{"agent":{"avatar_url":"https://avatar-url.com/test.png","company_name":"test-company","department":"测试部门","email":"test@bytedance.com","id":"ou_ea651a5c09e2d01af8acd34059f5359b","name":"test-user"},"agent_skills":[{"id":"agent-skill-id","is_default":false,"name":"agent-skill"}],"schedule":[{"end_time":"24:00","start_time":"00:00","weekday":9}],"status":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -488,6 +496,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAgentScheduleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent-schedules/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

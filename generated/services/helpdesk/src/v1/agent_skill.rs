@@ -225,6 +225,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAgentSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_skill/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"agent_skill_id":"test-skill-id"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -290,6 +291,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAgentSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_skill/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -353,6 +355,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgentSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_skill/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"agent_skill":{"agent_ids":["ou_ea651a5c09e2d01af8acd34059f5359b"],"agents":[{"avatar_url":"https://avatar-url.com/test.png","id":"ou_ea651a5c09e2d01af8acd34059f5359b","name":"test-user"}],"id":"test-skill-id","is_default":false,"name":"skill-name","rules":[{"category":3,"display_name":"Chinese FAQs category","id":"test-skill-id","operand":{"selected_departments":[{"id":"部门ID","name":"IT"}]},"operator_options":[7,8],"selected_operator":8}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -410,6 +415,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_skill/list",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"agent_skills":[{"agent_ids":["ou_ea651a5c09e2d01af8acd34059f5359b"],"id":"test-skill-id","is_default":false,"name":"skill-name"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -475,6 +483,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAgentSkillRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_skill/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

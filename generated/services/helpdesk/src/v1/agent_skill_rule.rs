@@ -83,6 +83,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentSkillRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/agent_skill_rule/list",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"rules":[{"category":3,"display_name":"中文知识库分类","id":"test-skill-id","operand":{"selected_departments":[{"id":"部门ID","name":"IT"}]},"operator_options":[7,8]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

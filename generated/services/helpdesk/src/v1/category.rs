@@ -236,6 +236,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCategoryRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/category/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"category":{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -305,6 +308,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCategoryRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/category/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -366,6 +370,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCategoryRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/category/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -452,6 +459,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCategoriesCategoryRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/category/list-categories",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -531,6 +539,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCategoryRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/category/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

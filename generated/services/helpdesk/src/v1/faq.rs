@@ -250,6 +250,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFaqRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"faq":{"answer":"答案","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}],"create_time":1596379008,"create_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"expire_time":1596379008,"faq_id":"6936004780707807231","helpdesk_id":"6936004780707807251","id":"6936004780707807231","question":"问题","tags":["问","题"],"update_time":1596379008,"update_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -307,6 +310,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFaqRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -362,6 +366,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFaqRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"faq":{"answer":"答案","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}],"create_time":1596379008,"create_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"expire_time":1596379008,"faq_id":"6936004780707807231","helpdesk_id":"6936004780707807251","id":"6936004780707807231","question":"问题","tags":["问","题"],"update_time":1596379008,"update_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -498,6 +505,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFaqRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"answer":"答案","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}],"create_time":1596379008,"create_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"expire_time":1596379008,"faq_id":"6936004780707807231","helpdesk_id":"6936004780707807251","id":"6936004780707807231","question":"问题","tags":["问题"],"update_time":1596379008,"update_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}}],"page_size":100,"page_token":"6856395634652479491","total":200}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -606,6 +616,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFaqRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -738,6 +749,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchFaqRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"answer":"建议根据公司实际情况编写，以文档形式答疑","answer_richtext":[{"content":"建议根据公司实际情况编写，以文档形式答疑","type":"text"}],"categories":[{"category_id":"6975057629039083524","id":"6975057629039083524","name":"行政"},{"category_id":"6986214055581122561","id":"6986214055581122561","name":"名片申请"}],"create_time":1626604715,"create_user":{"avatar_url":"https://xxxxx","id":"ou_f7dab73dda407c7cbc947bbf4fd49c45","name":"陈xxx"},"faq_id":"6986214054851346434","helpdesk_id":"6946124090457505820","id":"6986214054851346434","question":"盒餐发放位置查询","tags":["盒饭","盒餐"],"update_time":1631242057,"update_user":{"avatar_url":"xxxxxxxxxx","id":"ou_43771a6f8dfa0815600a949779xxx","name":"戴xx"}},{"answer":"建议根据公司实际情况编写，以文档形式答疑","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6975057629039083524","id":"6975057629039083524","name":"行政"},{"category_id":"6986214054805159937","id":"6986214054805159937","name":"餐饮服务"}],"create_time":1626604715,"create_user":{"avatar_url":"xxxxxxxxxx","id":"xxxx","name":"陈xx"},"faq_id":"6986214054826147841","helpdesk_id":"6946124090457505820","id":"6986214054826147841","question":"下午茶推送和选品推荐","tags":["供餐","下午茶"],"update_time":1630063323,"update_user":{"avatar_url":"xxxxxxxxxx","id":"ou_eb208c4799a1f3a86c12e0b03e5a54b1","name":"蔡xx"}}],"page_size":2,"page_token":"6986214054876479490","total":2}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

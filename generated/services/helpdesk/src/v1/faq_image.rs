@@ -107,6 +107,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFaqImageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/faq_image",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

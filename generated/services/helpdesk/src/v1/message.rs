@@ -131,6 +131,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/bot-message/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"message_id":"om_7054301238434"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

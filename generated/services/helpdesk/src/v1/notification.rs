@@ -335,6 +335,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelApproveNotificationRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/cancel_approve",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -423,6 +424,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelSendNotificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/cancel_send",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -518,6 +520,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateNotificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{"notification_id":"6985032626234982420","status":0}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -612,6 +615,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ExecuteSendNotificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/execute_send",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -712,6 +716,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNotificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"approval_app_link":"http://applink.feishu.cn/*xx","notification":{"chat_list":[{"chat_id":"oc_7277fd1262bfafc363d5b2a1f9c2ac90","name":"测试群聊"}],"create_user":{"avatar_url":"http://*.com/*.png","name":"test","user_id":"ou_7277fd1262bfafc363d5b2a1f9c2ac90"},"created_at":"1626332244719","department_list":[{"department_id":"od_7277fd1262bfafc363d5b2a1f9c2ac90","name":"测试部门"}],"ext":"{}","id":"6981801914270744596","job_name":"测试推送任务","new_staff_scope_department_list":[{"department_id":"od_7277fd1262bfafc363d5b2a1f9c2ac90","name":"测试部门"}],"new_staff_scope_type":0,"push_content":"{   \"config\": {     \"wide_screen_mode\": true   },   \"elements\": [     {       \"tag\": \"div\",       \"text\": {         \"tag\": \"lark_md\",         \"content\": \"[飞书](https://www.feishu.cn)整合即时沟通、日历、音视频会议、云文档、云盘、工作台等功能于一体，成就组织和个人，更高效、更愉悦。\"       }     }   ] }","push_scope_type":0,"push_type":0,"read_user_count":1,"send_at":"1626332244719","sent_user_count":1,"status":0,"target_user_count":1,"update_user":{"avatar_url":"http://*.com/*.png","name":"test","user_id":"ou_7277fd1262bfafc363d5b2a1f9c2ac90"},"updated_at":"1626332244719","user_list":[{"avatar_url":"http://*.com/*.png","name":"test","user_id":"ou_7277fd1262bfafc363d5b2a1f9c2ac90"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -819,6 +826,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchNotificationRequest {
         doc_url: "https://open.feishu.cn/document/server-docs/helpdesk-v1/notification/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -871,6 +879,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PreviewNotificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/preview",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -922,6 +931,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitApproveNotificationRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/submit_approve",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{"has_access":true}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

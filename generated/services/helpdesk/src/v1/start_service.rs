@@ -108,6 +108,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateStartServiceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_id":"创建的 chat-id","ticket_id":"7474857595946745884"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -282,6 +282,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryAgencyRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"admin_list":[{"email":"283xxxx2171813@qq.com","name":{"en_us":"ZhangSan","zh_cn":"张三"},"user_id":"7398493486516799788"}],"agency_protect_time":{"day":180,"use_default":true},"cooperation_create_time":"1639992265035","cooperation_end_time":"1639992265035","cooperation_start_time":"1639992265035","cooperation_status":1,"id":"7398493486516799788","invite_email":"28933718393.qq.com","label_list":[{"id":"6887469228283299336","name":{"en_us":"oriental Leaves","zh_cn":"东方树叶"}}],"name":"北极无敌猎头","supplier_area":1,"talent_protect_time":{"day":180,"forever":true,"use_default":true}}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -396,6 +399,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgencyRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"agency":{"contactor_id":"ou_f476cb099ac9227c9bae09ce46112579","contactor_name":{"en_us":"zhangsan","zh_cn":"张三"},"id":"6898173495386147079","name":"超越猎头公司"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -528,6 +534,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgencyAccountAgencyRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"create_time":"1639992265035","id":"6995312261554538796","reason":"这个猎头很不负责","role":1,"status":1,"user_info":{"email":"27188272xxxx1.com","mobile":"1879087xxx8","name":{"en_us":"Zhangsan","zh_cn":"张三"},"user_id":"7398623155442682156"}}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -617,6 +626,7 @@ impl ::feishu_runtime::codegen::ApiRequest for OperateAgencyAccountAgencyRequest
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/operate_agency_account",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -689,6 +699,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ProtectAgencyRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -774,6 +785,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryAgencyRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"contactor_id":"ou_f476cb099ac9227c9bae09ce46112579","contactor_name":{"en_us":"zhangsan","zh_cn":"张三"},"id":"6898173495386147079","name":"超越猎头公司"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

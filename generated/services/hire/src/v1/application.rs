@@ -367,6 +367,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelOnboardApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/cancel_onboard",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -483,6 +484,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"id":"6920175883425581324"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -580,6 +582,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"application":{"active_status":1,"application_preferred_city_list":[{"code":"1111","name":{"en_us":"test","zh_cn":"测试"}}],"create_time":"1632990774278","creator_id":"ou_ce613028fe74745421f5dc320bb9c709","delivery_type":1,"id":"6949805467799537964","job_id":"6843547872837273223","modify_time":"1634801678103","resume_source_id":"6583482347283472832","resume_source_info":{"id":"614218419274131","name":{"en_us":"test","zh_cn":"测试"},"resume_source_type":10002},"stage":{"en_name":"Interview","id":"614218419274131","type":1,"zh_name":"面试"},"stage_time_list":[{"enter_time":"1632991542615","exit_time":"1631509574398","stage_id":"614218419274131"}],"talent_attachment_resume_id":"6960663240925956415","talent_id":"6843547872837273223","termination_reason_list":["6942778198054125570"],"termination_reason_note":"其他投递已入职","termination_type":1,"website_resume_source":{"channel":{"channel_id":"777218419274131","channel_name":{"en_us":"test","zh_cn":"测试"}},"website_id":"614218419274131","website_name":{"en_us":"test","zh_cn":"测试"}}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -745,6 +750,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDetailApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get_detail",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"application_detail":{"agency":{"basic_info":{"hunter_company_name":"明天会更好猎头公司","hunter_user_name":{"en_us":"Hunter One","zh_cn":"猎头一号"}},"comment_info":[{"description":{"en_us":"This is a english comment of comment info","zh_cn":"这是一段中文的猎头评价信息描述"},"name":{"en_us":"Ability","zh_cn":"能力"},"value":{"en_us":"Not bad","zh_cn":"还不错"}}],"salary_info":[{"description":{"en_us":"This is a test description","zh_cn":"这是一段测试描述"},"name":{"en_us":"Current salary","zh_cn":"当前薪资"},"value":{"en_us":"5000","zh_cn":"5000"}}]},"basic_info":{"active_status":1,"application_preferred_city_list":[{"code":"CT _1","name":{"en_us":"Beijing","zh_cn":"北京"}}],"create_time":"1632990774278","creator_id":"ou_ce613028fe74745421f5dc320bb9c709","delivery_type":1,"id":"6949805467799537964","job_id":"6843547872837273223","modify_time":"1634801678103","onboard_status":1,"owner_id":"ou_ce913028fe74123221f5dc320bb9c709","resume_source_info":{"id":"614218419274131","name":{"en_us":"Referral","zh_cn":"内推"},"resume_source_type":10002},"stage":{"en_name":"Interview","id":"614218419274131","type":1,"zh_name":"面试"},"stage_time_list":[{"enter_time":"1632991542615","exit_time":"1631509574398","stage_id":"614218419274131"}],"talent_attachment_resume_id":"6960663240925956415","talent_id":"6843547872837273223","termination_reason":{"children":[{"id":"6891258038901016846","name":{"en_us":"Not interested in company business","zh_cn":"对公司业务不感兴趣"}}],"id":"6891258038901016846","name":{"en_us":"Candidate rejected","zh_cn":"候选人拒绝"}},"terminator_id":"ou_ce913028fe74123221f5dc320bb9c709","website_resume_source":{"channel":{"channel_id":"777218419274131","channel_name":{"en_us":"LinkedIn","zh_cn":"领英"}},"website_id":"614218419274131","website_name":{"en_us":"New hope offical","zh_cn":"新希望官网"}}},"employee":{"actual_conversion_time":"1637596800000","application_id":"6990656563279480364","conversion_status":1,"department_id":"6966123381141866028","employee_type":"1","expected_conversion_time":"1637596800000","id":"123","job_requirement_id":"123123123213","leader_id":"ou-xxx","level_id":"6301","onboard_city_code":"C20","onboard_status":1,"onboard_time":"1637596800000","overboard_note":"职业发展考虑","overboard_time":"1637596800000","sequence_id":"6501"},"evaluations":[{"application_id":"6875569957036738823","commit_status":1,"conclusion":1,"content":"这位同学很优秀","create_time":"1600843767338","creator_id":"ou_aaf83d1b2c856ead36aa9a38784b9a5c","evaluator_id":"ou_aaf83d1b2c856ead36aa9a38784b9a5c","id":"6875295756292425998","stage_id":"6784315427607595268","update_time":"1600843937733"}],"interview_aggregation":{"interviews":[{"address":{"city":{"code":"400700","location_type":1,"name":{"en_us":"Shanghai","zh_cn":"上海"}},"country":{"code":"400700","location_type":1,"name":{"en_us":"China","zh_cn":"中国"}},"district":{"code":"400700","location_type":1,"name":{"en_us":"Chaoyang District","zh_cn":"朝阳区"}},"id":"6583482347283472832","name":{"en_us":"Beijing","zh_cn":"北京"},"state":{"code":"400700","location_type":1,"name":{"en_us":"Hunan  Province","zh_cn":"湖南省"}}},"application_id":"634324253532232","arrangement_appointment_kind":1,"arrangement_status":1,"arrangement_type":1,"begin_time":"1618899376474","contact_mobile":"13333333333","contact_user":{"id":"1213213123123","name":{"en_us":"Alice","zh_cn":"王五"}},"create_time":"1618999376474","creator":{"id":"1213213123123","name":{"en_us":"Bob","zh_cn":"张三"}},"end_time":"1618999376474","feedback_submit_time":"1659318415000","id":"6949805467799537964","interview_arrangement_id":"6888110869563033870","interview_record_list":[{"attachments":[{"content_type":"application/pdf","create_time":"1710399930151","file_id":"7140517838785481004","file_name":"1.13测试1的面试记录.pdf"}],"commit_status":1,"feedback_form_id":"71716937336613273612","id":"7171693733661327361","interviewer":{"id":"6956499586395523359","name":{"en_us":"Tom cruise","zh_cn":"张三"}},"module_assessments":[{"dimension_assessments":[{"dimension_content":"描述题作答","dimension_name":{"en_us":"Dimension 1","zh_cn":"维度一"},"dimension_option":{"id":"7171693733661327361","name":{"en_us":"Option 1","zh_cn":"选项一"},"score_val":10},"dimension_options":[{"id":"7171693733661327361","name":{"en_us":"Option 1","zh_cn":"选项一"},"score_val":10}],"dimension_score":10,"dimension_type":1,"interview_feedback_form_dimension_id":"7171693733661327361","question_assessments":[{"abilities":[{"description":{"en_us":"Creative Thinking","zh_cn":"创新思维"},"id":"7270798542321666366","name":{"en_us":"Creative Thinking","zh_cn":"创新思维"}}],"content":"我对这道题目的作答是...","description":{"en_us":"This is a description of question 1.","zh_cn":"这是一段对面试题的中文描述"},"question_type":1,"title":{"en_us":"Question 1","zh_cn":"题目一"}}],"recommended_job_level":{"higher_limit_job_level_name":{"en_us":"Diversified, multinational companies, the maximum recommended job level is 12 - 14","zh_cn":"多元化、跨国企业，最高职级建议为 12 - 14 级"},"lower_limit_job_level_name":{"en_us":"Diversified, multinational companies, the minimum recommended job level is 6 - 10","zh_cn":"多元化、跨国企业，最低职级建议为 6 - 10 级"}},"weight":1}],"interview_feedback_form_module_id":"7171693733661327361","module_name":{"en_us":"Module 1","zh_cn":"模块一"},"module_score":10,"module_type":1,"module_weight":10}],"record_score":{"score":85.33,"total_score":100},"submit_time":"1710405457390"}],"interview_round_summary":2,"interview_round_type":{"id":"1213213123123","name":{"en_us":"First round","zh_cn":"第一轮"}},"interview_type":1,"meeting_room_list":[{"building_name":"OCG","floor_name":"17","reserved_status":1,"room_id":"6949805467799537964","room_name":"OCG111"}],"remark":"这是一条备注","round":0,"stage":{"id":"1213213123123","name":{"en_us":"Stage 1","zh_cn":"阶段一"}},"stage_id":"634324253532232","talent_time_zone":{"code":"Asia/Shanghai","name":{"en_us":"Shanghai","zh_cn":"上海"}},"update_time":"1618999376474","video_type":1}]},"job":{"code":"A75256","id":"6956499586395523359","name":"后端研发工程师"},"offer":{"offer_basic":{"attachment_list":[{"common_attachment_id":"7118398769038182701","id":"7018398769038182700","name":"获奖证书「全套」","size":4096}],"company_main_body":{"id":"1213213123123","name":{"en_us":"Dingguagua","zh_cn":"顶呱呱公司"}},"contract_period":{"period":3,"period_type":1},"create_time":"1619719298000","customize_info_list":[{"customize_value":"This is a text type customized data value","object_id":"6930815272790114324"}],"department":{"id":"6956499586395523359","name":{"en_us":"HR Department","zh_cn":"HR 部门"}},"employee_type":{"id":"1213213123123","name":{"en_us":"Regular","zh_cn":"正式"}},"id":"7056641315456469292","job_requirement_id":"7018398769038182700","leader":{"id":"6956499586395523359","name":{"en_us":"Bob","zh_cn":"张三"}},"level":{"id":"1213213123123","name":{"en_us":"3-1","zh_cn":"3-1"}},"offer_status":10,"onboard_address":{"city":{"code":"400700","location_type":1,"name":{"en_us":"Chengdu","zh_cn":"成都"}},"country":{"code":"400700","location_type":1,"name":{"en_us":"China","zh_cn":"中国"}},"district":{"code":"400700","location_type":1,"name":{"en_us":"Gaoxin","zh_cn":"高新区"}},"id":"6583482347283472832","name":{"en_us":"Tianfu 4th street, Gaoxin district, Chengdu","zh_cn":"成都市高新区天府四街"},"state":{"code":"400700","location_type":1,"name":{"en_us":"Sichuan","zh_cn":"四川"}}},"onboard_date":"2023-01-01","owner":{"id":"6956499586395523359","name":{"en_us":"Tom","zh_cn":"赵六"}},"probation_month":3,"remark":"这个 Offer 需要加急审批","sequence":{"id":"1213213123123","name":{"en_us":"RD","zh_cn":"研发"}},"work_address":{"city":{"code":"400700","location_type":1,"name":{"en_us":"Chengdu","zh_cn":"成都"}},"country":{"code":"400700","location_type":1,"name":{"en_us":"China","zh_cn":"中国"}},"district":{"code":"400700","location_type":1,"name":{"en_us":"Gaoxin","zh_cn":"高新"}},"id":"6583482347283472832","name":{"en_us":"Tianfu 4th street, Gaoxin district, Chengdu","zh_cn":"成都市高新区天府四街"},"state":{"code":"400700","location_type":1,"name":{"en_us":"Sichuan","zh_cn":"四川"}}}},"offer_salary":{"award_salary_multiple":"3","create_time":"1619720918463","customize_info_list":[{"customize_value":"1","object_id":"6930815272790114324"}],"half_year_bonus":"3000","id":"6956641395189795116","option_shares":"100","probation_salary_percentage":"30%","quarterly_bonus":"1000","salary_status":1,"total_annual_cash":"200000"}},"portal":{"campus_volunteer_info":{"volunteer_seq":1}},"referral":{"basic_info":{"application_id":"7051498101012220201","create_time":"1619720918791","id":"6956498101012220204","referral_method":1,"referral_type":1,"user_info":{"id":"6956499586395523359","name":{"en_us":"Tom","zh_cn":"赵六"}}},"recommend_info":{"comment":"该同学十分优秀，经验丰富。","familiarity":0,"match_degree":1,"relationship":1,"specific_relationship":{"extra":"在前公司合作非常愉快～","relation_with_candidate":1},"work_ability_familiarity":1}},"talent":{"email":"xxx@bytedance.com","id":"6956499586395523359","mobile_code":"+86","mobile_number":"13563350751","name":"小明"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -955,6 +963,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApplicationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":["7395810933768997130"],"page_token":"1721899407885_7395497752245422387"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -1138,6 +1149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for OfferApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/offer",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"offer":{"application_id":"7020661401874614564","basic_info":{"common_attachment_id_list":["7483412052430997804"],"contract_period":{"period":3,"period_type":1},"contract_year":3,"create_time":"1628512038000","creator_user_id":"ou_99be8e24ad1ad390b6cd3b8916940df1","customize_info_list":[{"customize_value":"value","object_id":"key"}],"department_id":"od-6b394871807047c7023ebfc1ff37cd3a","employee_type":{"en_name":"Regular","id":"1","zh_name":"正式"},"expire_time":1653383498000,"job_grade_id":"6897079709306259720","job_offered":"入职职位","leader_user_id":"ou_99be8e24ad1ad390b6cd3b8916940df1","level":{"en_name":"Regular","id":"1","zh_name":"正式"},"offer_type":1,"onboard_address":{"city":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"country":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"district":{"code":"400700","en_name":"London","location_type":1,"zh_name":"伦敦"},"en_name":"name","id":"6932753007915206919","state":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"zh_name":"名字"},"onboard_date":"2021-05-20","owner_user_id":"ou_99be8e24ad1ad390b6cd3b8916940df1","pathway_id":"123456","position_id":"123","probation_month":1,"recruitment_type":{"en_name":"Regular","id":"1","zh_name":"正式"},"remark":"10","sequence":{"en_name":"Regular","id":"1","zh_name":"正式"},"work_address":{"city":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"country":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"district":{"code":"400700","en_name":"London","location_type":1,"zh_name":"伦敦"},"en_name":"name","id":"6932753007915206919","state":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"zh_name":"名字"}},"customized_module_list":[{"ID":"6930815272790114324","object_list":[{"customize_value":"value","object_id":"6930815272790114324"}]}],"id":"7057802493489285412","job_info":{"job_id":"7080891505426925854","job_name":"xx"},"job_requirement_id":"1231231232312312","offer_send_record_list":[{"acceptance_list":[{"conclusion":1,"memo":"Abort","operate_time":"1718959426734","operator_type":1}],"email_info":{"cc_email_list":["123@test.com"],"content":"This is a test email.","receiver_email_list":["123@test.com"]},"offer_file_list":[{"file_template_id":"1718959426734","file_template_name":"offer 文件","file_template_type_id":"1718959426734","file_template_type_name":"offer 文件","id":"12345678901"}],"offer_letter_status":1,"offer_send_record_id":"1718959426734","offer_signature_info":{"attachment_list":[{"file_name":"offer 文件","file_template_id":"1718959426734","file_template_name":"offer 文件","file_template_type_id":"1718959426734","file_template_type_name":"offer 文件","id":"12345678901"}],"id":"1718959426734","signature_status":1},"operator_user_id":"ou_ce613028fe74745421f5dc320bb9c709","send_time":"1718959426734"}],"offer_status":0,"salary_plan":{"award_salary_multiple":"12","basic_salary":"{\"amount\":\"10000\",\"period\":2}","currency":"CNY","customize_info_list":[{"customize_value":"value","object_id":"key"}],"half_year_bonus":"11111","option_shares":"11","probation_salary_percentage":"10%","quarterly_bonus":"11111","total_annual_cash":"11111"},"schema_id":"6963562624677398823"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1246,6 +1260,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecoverApplicationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -1316,6 +1331,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TerminateApplicationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/terminate",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1497,6 +1513,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferOnboardApplicationRequest
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_onboard",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":1,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":1,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1620,6 +1639,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferStageApplicationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -97,6 +97,9 @@ for SearchApplicationDiversityInclusionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/diversity_inclusion/search",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"application_id":"6784008015948283905","create_time":"1681301987","di_data":[{"object_attribute":{"data_type":1,"description":{"en_us":"test","zh_cn":"测试"},"is_di_data":true,"is_fcf_data":true,"tags":[1],"title":{"en_us":"test","zh_cn":"测试"}},"value":"1"}],"id":"6784008015948283904","source_type":1,"talent_id":"6784008015948283906","update_time":"1681301987"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

@@ -185,6 +185,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryBackgroundCheckOrderReq
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"account_third_type":1,"application_id":"6985833807195212076","begin_time":"1686297649024","candidate_info":{"email":"xxx@abc.vom","first_name":"Ming","last_name":"Lee","mobile":"176xxxx1234","name":"王二"},"conclusion":"绿灯","contactor_info":{"email":"xxx@abc.vom","mobile":"176xxxx1234","name":"王二"},"creator_info":{"user_id":"6930815272790114324"},"custom_data_list":[{"key":"1","value":"user input value"}],"custom_field_list":[{"description":{"en_us":"Other remarks description","zh_cn":"其他备注描述"},"is_required":true,"key":"candidate_resume","name":{"en_us":"Other remark","zh_cn":"其他备注"},"options":[{"key":"A","name":{"en_us":"option A","zh_cn":"选项 A"}}],"type":"number"}],"end_time":"1686297649024","ext_item_info_list":[{"id":"6930815272790114324","name":"户籍查询"}],"feedback_info_list":[{"attachment_url":"https://feishucdn.com/staource/v1/2de04c10-5cda-4c50~?image_size=np&cutpe=&quity=&mat=g&stmat=.wp","create_time":"1686645425868","id":"6930815272790114324","report_name":"张三的背调报告","report_preview_url":"https://feishucdn.com/preview/file/6930815272790114324/","report_type":1,"result":"红灯"}],"geo":"cn","location_code":"CN_1","name":"录入的背调","order_id":"7037986982531778860","order_status":2,"package":"基础版","process_info_list":[{"en_process":"arranged","process":"待安排","update_time":"1638359554952"}],"provider_info":{"provider_id":"6930815272790114324","provider_name":{"en_us":"test provider","zh_cn":"测试供应商"}},"remark":"候选人很优秀","update_time":"1686809576215","upload_time":"1662476247755"}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -376,6 +379,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBackgroundCheckOrderRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"account_third_type":1,"application_id":"6985833807195212076","begin_time":"1686297649024","candidate_info":{"email":"xxx@abc.vom","first_name":"Ming","last_name":"Lee","mobile":"176xxxx1234","name":"王二"},"conclusion":"绿灯","contactor_info":{"email":"xxx@abc.vom","mobile":"176xxxx1234","name":"王二"},"creator_info":{"user_id":"6930815272790114324"},"custom_data_list":[{"key":"1","value":"user input value"}],"custom_field_list":[{"description":{"en_us":"Other remarks description","zh_cn":"其他备注描述"},"is_required":true,"key":"candidate_resume","name":{"en_us":"Other remark","zh_cn":"其他备注"},"options":[{"key":"A","name":{"en_us":"A","zh_cn":"选项A"}}],"type":"text"}],"end_time":"1686297649024","ext_item_info_list":[{"id":"6930815272790114324","name":"户籍查询"}],"feedback_info_list":[{"attachment_url":"https://feishucdn.com/staource/v1/2de04c10-5cda-4c50~?image_size=np&cutpe=&quity=&mat=g&stmat=.wp","create_time":"1686645425868","id":"6930815272790114324","report_name":"张三的背调报告","report_preview_url":"https://feishucdn.com/preview/file/6930815272790114324/","report_type":1,"result":"红灯"}],"geo":"cn","location_code":"CN_1","name":"录入的背调","order_id":"7037986982531778860","order_status":2,"package":"基础版","process_info_list":[{"en_process":"arranged","process":"待安排","update_time":"1638359554952"}],"provider_info":{"provider_id":"6930815272790114324","provider_name":{"en_us":"test provider","zh_cn":"测试供应商"}},"remark":"候选人很优秀","update_time":"1686809576215","upload_time":"1662476247755"}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

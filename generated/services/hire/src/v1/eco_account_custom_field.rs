@@ -130,6 +130,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteEcoAccountCustomFieldR
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -182,6 +183,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateEcoAccountCustomFieldR
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -234,6 +236,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEcoAccountCustomFieldReques
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -130,6 +130,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelEcoBackgroundCheckRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -194,6 +195,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProgressEcoBackgroundCheckR
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -258,6 +260,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateResultEcoBackgroundCheckReq
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

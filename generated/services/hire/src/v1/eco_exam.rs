@@ -114,6 +114,7 @@ impl ::feishu_runtime::codegen::ApiRequest for LoginInfoEcoExamRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -181,6 +182,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateResultEcoExamRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

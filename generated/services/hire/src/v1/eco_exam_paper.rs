@@ -125,6 +125,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteEcoExamPaperRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -193,6 +194,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateEcoExamPaperRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -264,6 +266,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEcoExamPaperRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -215,6 +215,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEmployeeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":1,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":1,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -373,6 +376,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByApplicationEmployeeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":2,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"external_employment_id":"6969595949493939291","id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":2,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -564,6 +570,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":1,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":1,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

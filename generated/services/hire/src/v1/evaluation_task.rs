@@ -170,6 +170,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEvaluationTaskRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"activity_status":1,"application_id":"7046315599510833452","id":"6989202908470446380","job_id":"6897921873523247373","talent_id":"7046263097923537196"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -95,6 +95,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExamRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"application_id":"7031822096580868396","exam_id":"7031822096580868396","exam_resource_name":"测试名字","operate_time":"1637295516451","operator_id":"ou_xxx","score":95.5,"uuid":"6949805467799537964"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

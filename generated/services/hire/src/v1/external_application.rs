@@ -159,6 +159,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalApplicationRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"external_application":{"create_time":1618500278644,"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"内推","stage":"简历初筛阶段","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -232,6 +235,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalApplicationRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"external_application":{"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"lagou","stage":"简历初筛","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -357,6 +363,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExternalApplicationRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"create_time":1618500278644,"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"lagou","stage":"简历初筛","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -451,6 +460,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalApplicationRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"external_application":{"create_time":1618500278644,"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"内推","stage":"简历初筛","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

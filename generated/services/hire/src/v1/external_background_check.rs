@@ -229,6 +229,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalBackgroundCheck
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":1928}],"date":1626602069393,"external_application_id":"7003247299220982060","id":"6989202908470446380","name":"张三的背调","result":"已通过"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -319,6 +322,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalBackgroundCheckRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"external_background_check":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"date":1626602069393,"external_application_id":"6989202908470446380","id":"6989202908470446380","name":"张三的背调","result":"已通过"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -378,6 +384,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalBackgroundCheckRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -444,6 +451,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalBackgroundCheckRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_background_check/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"external_background_check":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":2827182}],"date":1626602069393,"external_application_id":"7003247299220982060","id":"6989202908470446380","name":"张三的背调","result":"已通过"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

@@ -229,6 +229,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalInterviewReques
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"begin_time":1618500278638,"end_time":1618500278639,"external_application_id":"6960663240925956437","id":"6960663240925956436","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"content":"这是一个测试内容","description":"心理测试题目","option":"选项1","options":["选项1"],"score":99,"title":"心理测试"}],"conclusion":1,"content":"这是一个心理测试题目","id":"6989181065243969836","username":"张三"}],"participate_status":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -318,6 +321,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInterviewRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"external_interview":{"begin_time":1618500278638,"end_time":1618500278639,"external_application_id":"6960663240925956437","id":"6960663240925956436","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"content":"第一次面试记录","description":"这是性格测试相关的","option":"选项1","options":["选项1"],"score":99,"title":"性格测试"}],"conclusion":1,"content":"内容输出","id":"6989181065243969836","username":"张三"}],"participate_status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -377,6 +383,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalInterviewRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -443,6 +450,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalInterviewRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"external_interview":{"begin_time":1618500278638,"end_time":1618500278639,"external_application_id":"6960663240925956437","id":"6960663240925956436","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"content":"面试内容结果补充","description":"心理测试描述","option":"选项1","options":["选项1"],"score":99,"title":"心理测试"}],"conclusion":1,"content":"面试内容结果补充","id":"6989181065243969836","username":"张三"}],"participate_status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

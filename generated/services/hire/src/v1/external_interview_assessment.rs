@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInterviewAssessment
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"external_interview_assessment":{"assessment_dimension_list":[{"assessment_type":1,"content":"content","description":"desc","option":"opt","options":["opt"],"score":99,"title":"title"}],"conclusion":1,"content":"hello world","external_interview_id":"6986199832494934316","id":"6989181065243969836","username":"shaojiale"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -165,6 +168,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchExternalInterviewAssessmentR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"external_interview_assessment":{"assessment_dimension_list":[{"assessment_type":1,"content":"content","description":"desc","option":"opt","options":["opt1"],"score":99,"title":"title"}],"conclusion":1,"content":"hello world","external_interview_id":"6986199832494934316","id":"6989181065243969836","username":"shaojiale"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);

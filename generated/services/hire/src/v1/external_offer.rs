@@ -229,6 +229,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalOfferRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"biz_create_time":"1721899352428","external_application_id":"7395015673275697419","id":"6989202908470446380","offer_status":"已发送","owner":"张三"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -334,6 +337,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_offer/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"external_offer":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"biz_create_time":"1721899352428","external_application_id":"7395015673275697419","id":"6989202908470446380","offer_status":"已发送","owner":"张三"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -396,6 +402,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_offer/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -475,6 +482,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_offer/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"external_offer":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"biz_create_time":"1721899352428","external_application_id":"7395015673275697419","id":"6989202908470446380","offer_status":"已发送","owner":"张三"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -121,6 +121,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalReferralRewardReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"id":"6930815272790114324"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -191,6 +192,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalReferralRewardReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);

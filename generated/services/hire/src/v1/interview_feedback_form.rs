@@ -131,6 +131,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInterviewFeedbackFormRequest 
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"id":"6969137186734393644","modules":[{"description":{"en_us":"for completing interview evaluation","zh_cn":"用于填写面试评价"},"dimensions":[{"ability_list":[{"description":{"en_us":"for evaluating the professional competence of candidates","zh_cn":"用于评价候选人专业能力"},"id":"6930815272790114324","name":{"en_us":"default ability","zh_cn":"默认能力项"}}],"description":{"en_us":"dimensions that can be used for a complete evaluation","zh_cn":"可以用于完整评价的维度"},"display_not_evident":true,"enabled":true,"id":"6930815272790114324","is_required":true,"name":{"en_us":"default dimension","zh_cn":"默认评价维度"},"option_items":[{"description":{"en_us":"evaluation of candidates by multiple choice questions","zh_cn":"以选择题的方式评价候选人"},"id":"6930815272790114324","name":{"en_us":"default option","zh_cn":"默认选项"},"score_val":1}],"related_dimension_config":{"related_dimension_settings":[{"dimension_id":"6930815272790114324","dimension_option_ids":["6930815272790114324"],"related_operator_type":1}],"type":1},"score_dimension_config":{"lower_limit_score":1,"score_dimension_type":1,"upper_limit_score":100},"sequence":1,"type":1,"weight":1}],"id":"6930815272790114324","name":{"en_us":"default interview assessment module","zh_cn":"默认面试评价表模块"},"sequence":1,"type":1,"weight":1}],"name":{"en_us":"default interview assessment template","zh_cn":"默认面试评价表"},"score_calculation_config":{"calculation_mode":1,"enabled":true},"type":1,"version":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -110,6 +110,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetInterviewRecordAttachmentReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_record-attachment/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"attachment":{"create_time":"1618899376480","id":"6949805467799537964","mime":"application/pdf","name":"张先生-面试记录.pdf","url":"https://hire.feishu.cn/blob/xx/"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

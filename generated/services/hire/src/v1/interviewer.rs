@@ -229,6 +229,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInterviewerRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","verify_status":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -349,6 +352,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchInterviewerRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interviewer/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"interviewer":{"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","verify_status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

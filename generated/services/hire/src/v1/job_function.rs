@@ -124,6 +124,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobFunctionRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active_status":1,"id":"7010952553315895596","name":{"en_us":"test","zh_cn":"测试"},"parent_id":"0"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

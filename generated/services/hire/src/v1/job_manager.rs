@@ -137,6 +137,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateJobManagerRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"job_manager":{"assistant_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"hiring_manager_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"id":"1618209327096","recruiter_id":"1612209227096"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -223,6 +226,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobManagerRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job-manager/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"info":{"assistant_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"hiring_manager_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"id":"1618209327096","recruiter_id":"ou_efk39117c300506837def50545420c6a"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -349,6 +349,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobRequirementRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"job_requirement":{"address":{"id":"7275291385551945731","name":{"en_us":"Beijing","zh_cn":"北京"}},"approval_status":1,"category":1,"completion_time":"1736846689278","create_time":"1718856006000","creator_id":"ou_e2fc714c4727ee9395f324cd2e7f331f","customized_data_list":[{"name":{"en_us":"Recruitment reason","zh_cn":"招聘原因"},"object_id":"123123123","object_type":1,"value":{"content":"人员紧缺程度","number":"100","option":{"key":"serious","name":{"en_us":"serious","zh_cn":"严重"}},"option_list":[{"key":"serious","name":{"en_us":"serious","zh_cn":"严重"}}],"time":"1625456721000","time_range":{"end_time":"1625729380000","start_time":"1625729379000"}}}],"deadline":"1625729379000","department":{"id":"D096","name":{"en_us":"product manager department","zh_cn":"产品部门"}},"description":"部门人力紧缺，需要招聘资深工程师10名","direct_leader_list":[{"id":"ou_a586b1865a876389400de162d8d81071","name":{"en_us":"wangwu","zh_cn":"王五"}}],"display_progress":1,"employee_type":{"id":"6807409776231254285","name":{"en_us":"specialist","zh_cn":"专家"}},"employment_job_id":"6807407987381831949","head_count":10,"id":"6949805467799537964","job_type":{"id":"6930815272790114324","name":{"en_us":"finance","zh_cn":"金融"},"parent_id":"6930815272790114323"},"jr_hiring_managers":[{"id":"ou_a586b1865a876389400de162d8d81071","name":{"en_us":"lisi","zh_cn":"李四"}}],"max_level":{"id":"mga5oa8ayjlp9rb","name":{"en_us":"senior specialist","zh_cn":"高级专家"}},"max_salary":"10","min_level":{"id":"mga5oa8ayjlp9ra","name":{"en_us":"specialist","zh_cn":"专家"}},"min_salary":"5","name":"HR部门春季招聘需求","position_id":"7094136522860922111","priority":1,"process_type":1,"recruiter_list":[{"id":"ou_a586b1865a876389400de162d8d81071","name":{"en_us":"zhangsan","zh_cn":"张三"}}],"recruitment_type":{"id":"101","name":{"en_us":"Social recruitment - Full time","zh_cn":"社招-全职"}},"required_degree":1,"sequence":{"id":"mga5oa8ayjlpzjq","name":{"en_us":"product manager","zh_cn":"产品"}},"short_code":"R01905","start_time":"1625729379000","update_time":"1718856006000"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -440,6 +443,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobRequirementRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -658,6 +662,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobRequirementRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"address":{"id":"1213213123123","name":{"en_us":"openAPI 新建地址测试2","zh_cn":"openAPI 新建地址测试2"}},"approval_status":1,"category":1,"completion_time":"1736846689278","create_time":"1718856006000","creator_id":"ou_e2fc714c4727ee9395f324cd2e7f331f","customized_data_list":[{"name":{"en_us":"single line of text","zh_cn":"单行文本"},"object_id":"xxxx","object_type":1,"value":{"content":"text","number":"111","option":{"key":"AA","name":{"en_us":"single line of text","zh_cn":"单行文本"}},"option_list":[{"key":"AA","name":{"en_us":"single line of text","zh_cn":"单行文本"}}],"time":"1625456721000","time_range":{"end_time":"AA","start_time":"AA"}}}],"deadline":"1625729379000","department":{"id":"1213213123123","name":{"en_us":"华北大区-EN","zh_cn":"华北大区"}},"description":"11","direct_leader_list":[{"id":"1213213123123","name":{"en_us":"dong","zh_cn":"董一二三"}}],"display_progress":1,"employee_type":{"id":"1213213123123","name":{"en_us":"Regular","zh_cn":"正式"}},"employment_job_id":"6807407987381831949","head_count":11,"id":"6949805467799537964","job_id_list":["6930815272790114324"],"job_type":{"id":"6930815272790114324","name":{"en_us":"finance","zh_cn":"金融"},"parent_id":"6930815272790114323"},"jr_hiring_managers":[{"id":"1213213123123","name":{"en_us":"dong","zh_cn":"董一二三"}}],"max_level":{"id":"1213213123123","name":{"en_us":"3-1","zh_cn":"3-1"}},"max_salary":"123","min_level":{"id":"1213213123123","name":{"en_us":"1-1","zh_cn":"1-1"}},"min_salary":"11","name":"test","position_id":"7094136522860922111","priority":1,"process_type":1,"recruiter_list":[{"id":"1213213123123","name":{"en_us":"dong","zh_cn":"董一二三"}}],"recruitment_type":{"id":"1213213123123","name":{"en_us":"practice","zh_cn":"实习"}},"required_degree":1,"sequence":{"id":"1213213123123","name":{"en_us":"P functional family","zh_cn":"P职能族"}},"short_code":"xx1","start_time":"1625729379000","update_time":"1718856006000"}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -851,6 +858,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListByIdJobRequirementRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/list_by_id",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"address":{"id":"1213213123123","name":{"en_us":"BeiJing","zh_cn":"北京"}},"approval_status":1,"category":1,"completion_time":"1736846689278","count_data":{"complete_count":3,"offer_count":1,"pre_hire_count":2},"create_time":"1718856006000","creator_id":"ou_e2fc714c4727ee9395f324cd2e7f331f","customized_data_list":[{"name":{"en_us":"single line of text","zh_cn":"单行文本"},"object_id":"xxxx","object_type":1,"value":{"content":"text","number":"111","option":{"key":"AA","name":{"en_us":"single line of text","zh_cn":"单行文本"}},"option_list":[{"key":"AA","name":{"en_us":"single line of text","zh_cn":"单行文本"}}],"time":"1625456721000","time_range":{"end_time":"AA","start_time":"AA"}}}],"deadline":"1625729379000","department":{"id":"1213213123123","name":{"en_us":"test department","zh_cn":"测试部门"}},"description":"11","direct_leader_list":[{"id":"张三","name":{"en_us":"zhangsan","zh_cn":"张三"}}],"display_progress":1,"employee_type":{"id":"1213213123123","name":{"en_us":"practice","zh_cn":"实习"}},"employment_job_id":"6807407987381831949","head_count":11,"id":"6949805467799537964","job_id_list":["6930815272790114324"],"job_type":{"id":"6930815272790114324","name":{"en_us":"finance","zh_cn":"金融"},"parent_id":"6930815272790114323"},"jr_hiring_managers":[{"id":"张三","name":{"en_us":"zhangsan","zh_cn":"张三"}}],"max_level":{"id":"1213213123123","name":{"en_us":"3-1","zh_cn":"3-1"}},"max_salary":"123","min_level":{"id":"1-1","name":{"en_us":"1-1","zh_cn":"1-1"}},"min_salary":"11","name":"test","position_id":"7094136522860922111","priority":1,"process_type":1,"recruiter_list":[{"id":"1213213123123","name":{"en_us":"zhangSan","zh_cn":"张三"}}],"recruitment_type":{"id":"1213213123123","name":{"en_us":"practice","zh_cn":"实习"}},"required_degree":1,"sequence":{"id":"1213213123123","name":{"en_us":"customized data","zh_cn":"自定义字段"}},"short_code":"xx1","start_time":"1625729379000","update_time":"1718856006000"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1078,6 +1088,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateJobRequirementRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -125,6 +125,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobTypeRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"id":"6930815272790114324","name":{"en_us":"finance","zh_cn":"金融"},"parent_id":"6930815272790114323"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

@@ -195,6 +195,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateNoteRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/note/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"note":{"application_id":"6891565253964859661","content":"测试","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -257,6 +260,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteNoteRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/note/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -329,6 +333,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNoteRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/note/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"note":{"application_id":"6891565253964859661","content":"这是一个备注","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -440,6 +447,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListNoteRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"application_id":"6891565253964859661","content":"这是一个备注","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}],"page_token":"10"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -546,6 +556,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchNoteRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/note/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"note":{"application_id":"6891565253964859661","content":"这是一个备注","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -508,6 +508,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"application_id":"7013552389293279532","basic_info":{"attachment_description":"张三的简历","attachment_id_list":["679243641520981760"],"common_attachment_id_list":["7483412052430997804"],"contract_period":{"period":3,"period_type":1},"contract_year":3,"department_id":"od-6b394871807047c7023ebfc1ff37cd3a","employee_type_id":"2","employment_job_id":"123","expected_onboard_date":"{\"date\":\"2022-04-07\"}","job_family_id":"6807407987381831949","job_grade_id":"6897079709306259720","job_level_id":"6807407987381881101","job_offered":"入职职位","job_process_type_id":2,"job_requirement_id":"2342352224","leader_user_id":"ou_ce613028fe74745421f5dc320bb9c709","onboard_address_id":"6897079709306259719","operator_user_id":"ou_ce613028fe74745421f5dc320bb9c709","owner_user_id":"ou_ce613028fe74745421f5dc320bb9c709","pathway_id":"6897079709306259719","position_id":"6897079709306259719","probation_month":3,"recommended_words":"十分优秀，推荐入职","work_address_id":"6897079709306259719"},"customized_info_list":[{"id":"6972464088568269100","value":"1"}],"offer_id":"7016605170635213100","offer_type":1,"salary_info":{"award_salary_multiple":"3","basic_salary":"1000000","currency":"CNY","half_year_bonus":"10000","option_shares":"30","probation_salary_percentage":"0.8","quarterly_bonus":"3000"},"schema_id":"7013318077945596204"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -662,6 +665,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"offer":{"application_id":"1231231232312312","basic_info":{"common_attachment_id_list":["7483412052430997804"],"contract_period":{"period":3,"period_type":1},"contract_year":3,"create_time":"1628512038000","creator_user_id":"ou_99be8e24ad1ad390b6cd3b8916940df1","customize_info_list":[{"customize_value":"value","object_id":"key"}],"department_id":"od-6b394871807047c7023ebfc1ff37cd3a","employee_type":{"en_name":"Regular","id":"1","zh_name":"正式"},"expire_time":1653383498000,"job_grade_id":"6897079709306259720","job_offered":"入职职位","leader_user_id":"ou_99be8e24ad1ad390b6cd3b8916940df1","level":{"en_name":"Regular","id":"1","zh_name":"正式"},"offer_type":1,"onboard_address":{"city":{"code":"400700","en_name":"eng","location_type":3,"zh_name":"中文"},"country":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"district":{"code":"400700","en_name":"London","location_type":4,"zh_name":"伦敦"},"en_name":"name","id":"6932753007915206919","state":{"code":"400700","en_name":"eng","location_type":2,"zh_name":"中文"},"zh_name":"名字"},"onboard_date":"2021-05-20","owner_user_id":"ou_99be8e24ad1ad390b6cd3b8916940df1","pathway_id":"123456","position_id":"123","probation_month":1,"recruitment_type":{"en_name":"Regular","id":"1","zh_name":"正式"},"remark":"10","sequence":{"en_name":"Regular","id":"1","zh_name":"正式"},"work_address":{"city":{"code":"400700","en_name":"eng","location_type":3,"zh_name":"中文"},"country":{"code":"400700","en_name":"eng","location_type":1,"zh_name":"中文"},"district":{"code":"400700","en_name":"London","location_type":4,"zh_name":"伦敦"},"en_name":"name","id":"6932753007915206919","state":{"code":"400700","en_name":"eng","location_type":2,"zh_name":"中文"},"zh_name":"名字"},"work_location_address_info":{"address_info":{"en_name":"Beijing","id":"6930815272790114324","zh_name":"北京"},"location_info":{"en_name":"Beijing","id":"6930815272790114324","zh_name":"北京"}}},"customized_module_list":[{"ID":"6930815272790114324","object_list":[{"customize_value":"value","object_id":"6930815272790114324"}]}],"id":"1231231231231231","job_info":{"job_id":"7080891505426925854","job_name":"xx"},"job_requirement_id":"1231231232312312","offer_send_record_list":[{"acceptance_list":[{"conclusion":1,"memo":"Abort","operate_time":"1718959426734","operator_type":1}],"email_info":{"cc_email_list":["123@test.com"],"content":"This is a test email.","receiver_email_list":["123@test.com"]},"offer_file_list":[{"file_template_id":"1718959426734","file_template_name":"offer 文件","file_template_type_id":"1718959426734","file_template_type_name":"offer 文件","id":"12345678901"}],"offer_letter_status":1,"offer_send_record_id":"1718959426734","offer_signature_info":{"attachment_list":[{"file_name":"offer 文件","file_template_id":"1718959426734","file_template_name":"offer 文件","file_template_type_id":"1718959426734","file_template_type_name":"offer 文件","id":"12345678901"}],"id":"1718959426734","signature_status":1},"operator_user_id":"ou_ce613028fe74745421f5dc320bb9c709","send_time":"1718959426734"}],"offer_status":1,"offer_type":1,"salary_plan":{"award_salary_multiple":"12","basic_salary":"{\"amount\":\"10000\",\"period\":2}","currency":"CNY","customize_info_list":[{"customize_value":"value","object_id":"key"}],"half_year_bonus":"11111","option_shares":"11","probation_salary_percentage":"10%","quarterly_bonus":"11111","total_annual_cash":"11111"},"schema_id":"6963562624677398823"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -754,6 +760,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InternOfferStatusOfferRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"offboarding_info":{"actual_offboarding_date":"2022-03-02","notes":"主动离职"},"offer_id":"6949805467799537964","onboarding_info":{"actual_onboarding_date":"2022-01-01"},"operation":"confirm_onboarding"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -883,6 +892,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOfferRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"application_id":"7096358713330272526","create_time":1628512038000,"employee_type":{"en_name":"Regular","id":"1","zh_name":"正式"},"id":"7096320678581242123","job_info":{"job_id":"7080891505426925854","job_name":"xx"},"offer_status":1,"offer_type":1}],"page_token":"1234452132"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1019,6 +1031,7 @@ impl ::feishu_runtime::codegen::ApiRequest for OfferStatusOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/offer_status",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1294,6 +1307,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateOfferRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"basic_info":{"attachment_description":"张三的简历","attachment_id_list":["7159169181052061965"],"common_attachment_id_list":["7483412052430997804"],"contract_period":{"period":3,"period_type":1},"contract_year":3,"department_id":"od-6b394871807047c7023ebfc1ff37cd3a","employee_type_id":"6807407987381831949","employment_job_id":"6807407987381831949","expected_onboard_date":"{\"date\":\"2022-04-07\"}","job_family_id":"6807407987381831949","job_grade_id":"6897079709306259720","job_level_id":"6807407987381881101","job_offered":"入职职位","job_process_type_id":2,"job_requirement_id":"6791698585114724616","leader_user_id":"ou_ce613028fe74745421f5dc320bb9c709","onboard_address_id":"6897079709306259719","operator_user_id":"ou_ce613028fe74745421f5dc320bb9c709","owner_user_id":"ou_ce613028fe74745421f5dc320bb9c709","pathway_id":"6897079709306259719","position_id":"6897079709306259719","probation_month":3,"recommended_words":"十分优秀，推荐入职","work_address_id":"6897079709306259719"},"customized_info_list":[{"id":"6972464088568269100","value":"1"}],"offer_id":"7016605170635213100","salary_info":{"award_salary_multiple":"3","basic_salary":"1000000","currency":"CNY","half_year_bonus":"10000","option_shares":"11","probation_salary_percentage":"0.8","quarterly_bonus":"3000"},"schema_id":"7013318077945596204"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

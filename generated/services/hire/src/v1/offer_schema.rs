@@ -58,6 +58,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetOfferSchemaRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_schema/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"id":"1213213123123","object_list":[{"id":"1213213123123","is_customized":true,"name":{"en_us":"name","zh_cn":"名字"},"option_list":[{"active_status":1,"index":121,"name":{"en_us":"name","zh_cn":"名字"}}],"type":"number"}],"scenario":1,"version":121}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -213,6 +213,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateReferralAccountRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -278,6 +281,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeactivateReferralAccountRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/deactivate",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -338,6 +344,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EnableReferralAccountRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/enable",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -418,6 +427,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAccountAssetsReferralAccountRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/get_account_assets",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"referrer":{"email":"27188272xxxx1.com","id":"7413952589321914668","mobile":"1879087xxx8","name":{"en_us":"zhangSan","zh_cn":"张三"}},"status":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -482,6 +494,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReconciliationReferralAccountRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/reconciliation",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"check_failed_list":[{"account_id":"6930815272790114324","total_recharge_reward_info":{"point_bonus":100},"total_withdraw_reward_info":{"point_bonus":100}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -559,6 +574,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WithdrawReferralAccountRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/referral_account/withdraw",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"external_order_id":"6942778198054125570","trans_time":"1683634459543","withdrawal_details":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -125,6 +125,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListResumeSourceRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"active_status":1,"en_name":"referral","id":"10000","resume_source_type":"10001","zh_name":"内推"}],"page_token":"1"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -312,6 +312,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddToFolderTalentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"folder_id":"7039620186502138156","talent_id_list":["7039620186502138157"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -373,6 +376,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdTalentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"talent_list":[{"email":"foo@bytedance.com","identification_number":"510403xxxxxxxx","identification_type":1,"is_onboarded":true,"mobile_code":"86","mobile_number":"182900291190","talent_id":"6891560630172518670"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -461,6 +467,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CombinedCreateTalentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"creator_account_type":1,"creator_id":"ou_84aad35d084aa403a838cf73ee18467","talent_id":"7021471300428613932"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -563,6 +572,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CombinedUpdateTalentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"operator_account_type":1,"operator_id":"ou_84aad35d084aa403a838cf73ee18467","talent_id":"7021471300428613932"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -657,6 +669,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -841,6 +854,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTalentRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"award_list":[{"award_time":"1991","desc":"最优秀的新人奖","id":"6891560630172518670","title":"最佳新人奖"}],"basic_info":{"age":22,"birthday":293016767159,"creator_id":"ou_4c5ec7005d5e476175d5edfd3f1e5206","current_city":{"city_code":"CT_11","en_name":"Beijing","zh_name":"北京"},"current_home_address":"南京路1号","email":"16xx1@126.com","experience_years":5,"gender":1,"hometown_city":{"city_code":"CT_22","en_name":"Chengdu","zh_name":"成都"},"identification_number":"511699199x1x111234","identification_type":1,"marital_status":1,"mobile":"182900291190","mobile_code":"86","mobile_country_code":"CN_1","modify_time":"1634801678103","name":"张三","nationality":{"en_name":"China","nationality_code":"CN_1","zh_name":"中国"},"preferred_city_list":[{"city_code":"ST_47","en_name":"Shanghai","zh_name":"上海"}]},"career_list":[{"career_type":1,"company":"明日科技公司","desc":"负责公司主页 UI 交互动画设计，行业领先水准","end_time":"1994-01","id":"6891560630172518670","start_time":"1990-01","tag_list":[6],"title":"高级工程师"}],"education_list":[{"academic_ranking":5,"degree":1,"education_type":1,"end_time":"1994-01","end_time_v2":"1687180087000","field_of_study":"考古","id":"6891560630172518670","school":"湘港大学","start_time":"1990-01","tag_list":[1]}],"first_degree":3,"id":"6891560630172518670","interview_registration_list":[{"id":"6833685612520950030","registration_time":1618494330932}],"is_in_agency_period":true,"is_onboarded":true,"language_list":[{"id":"6891560630172518670","language":1,"proficiency":1}],"project_list":[{"desc":"将系统的权限模块进行重构，支持更加灵活的权限控制能力。","end_time":"1991-01","id":"6891560630172518670","link":"www.recruitment-demo.com","name":"权限重构项目","role":"项目负责人","start_time":"1990-01"}],"resume_attachment_id_list":["64352523512563462"],"resume_source_list":[{"en_name":"Hunter","id":"6891560630172518670","zh_name":"猎头"}],"sns_list":[{"id":"6891560630172518670","link":"www.test.com","sns_type":1}],"top_degree":1,"works_list":[{"desc":"全国 UI 设计大赛一等奖","id":"6891560630172518670","link":"www.test.com","name":"全国 UI 设计大赛"}]}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -949,6 +965,7 @@ impl ::feishu_runtime::codegen::ApiRequest for OnboardStatusTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/onboard_status",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1022,6 +1039,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveToFolderTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/remove_to_folder",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"folder_id":"7039620186502138156","talent_id_list":["7381815850065463596"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1111,6 +1131,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TagTalentRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/tag",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -113,6 +113,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTalentExternalInfoRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"external_info":{"external_create_time":"1608467675393","talent_id":"7043758982146345222"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -183,6 +186,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTalentExternalInfoRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"external_info":{"external_create_time":"1608467675393","talent_id":"7043758982146345223"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -143,6 +143,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTalentFolderRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"folder_id":"7041806543797995820","folder_name":"人才文件夹A1","owner_id":"ou_85bb308c57f597471cd2bb5b4f580245"}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

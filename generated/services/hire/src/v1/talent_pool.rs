@@ -147,6 +147,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchChangeTalentPoolTalentPoolRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/batch_change_talent_pool",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -289,6 +290,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTalentPoolRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"create_time":"1679300424000","i18n_description":{"en_us":"The talent pool is visible to all company members","zh_cn":"储备企业内公开可见的人才"},"i18n_name":{"en_us":"Common Talent Pool","zh_cn":"公共人才库"},"id":"6930815272790114324","is_private":1,"modify_time":"1679300424000","parent_id":"6930815272790114324"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

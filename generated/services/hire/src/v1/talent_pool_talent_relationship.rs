@@ -105,6 +105,9 @@ for CreateTalentPoolTalentRelationshipRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"talent_id":"6930815272790114324","talent_pool_id":"6930815272790114325"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

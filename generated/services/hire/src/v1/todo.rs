@@ -149,6 +149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTodoRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"evaluation":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"},"exam":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"},"interview":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"},"offer":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"}}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

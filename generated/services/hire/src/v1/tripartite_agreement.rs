@@ -196,6 +196,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTripartiteAgreementRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"id":"6930815272790114324"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -267,6 +268,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTripartiteAgreementRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -375,6 +377,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTripartiteAgreementRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"application_id":"6930815272790114325","create_time":"1698292282660","id":"6930815272790114324","modify_time":"1698292282661","state":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -483,6 +488,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTripartiteAgreementRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

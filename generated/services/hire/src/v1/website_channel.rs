@@ -158,6 +158,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWebsiteChannelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"code":"A1KM6A5","id":"7085989097067563300","link":"http://recrui-demo.jobs.xxx.cn/485083/?spread=A1KM6A5","name":"官网微信渠道"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -227,6 +230,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteWebsiteChannelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -325,6 +329,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWebsiteChannelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1NTUyMjM2NzIsImlkIjpudWxsfQ","website_channel_list":[{"code":"A1KM6A5","id":"7085989097067563300","link":"http://recrui-demo.jobs.xxx.cn/485083/?spread=A1KM6A5","name":"微信推广渠道"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -426,6 +433,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateWebsiteChannelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"code":"A1KM6A5","id":"7085989097067563300","link":"http://recrui-demo.jobs.xxx.cn/485083/?spread=A1KM6A5","name":"微信推广渠道"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -157,6 +157,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateByAttachmentWebsiteDelivery
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"task_id":"f1c2a0f138ec492d99d7ab73594158ad"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -257,6 +258,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateByResumeWebsiteDeliveryRequ
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"delivery":{"application_id":"6960663240925956657","id":"6960663240925956655","job_id":"6960663240925956659","job_post_id":"6960663240925956658","portal_resume_id":"6960663240925956660","talent_id":"7095600054216542508","user_id":"6960663240925956656"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -99,6 +99,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetWebsiteDeliveryTaskRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"delivery":{"application_id":"6960663240925956657","id":"6960663240925956655","job_id":"6960663240925956659","job_post_id":"6960663240925956658","portal_resume_id":"6960663240925956660","talent_id":"7095600054216542508","user_id":"6960663240925956656"},"extra_info":"  ","status":1,"status_msg":" "}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -84,6 +84,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWebsiteSiteUserRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-site_user/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"site_user":{"email":"dan27@163.com","external_id":"6960663240925956621","mobile":"182900291190","mobile_country_code":"CN_1","name":"dan27","user_id":"6960663240925956620"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -125,6 +125,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateIdentityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/human_authentication-v1/identity/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"verify_uid":"ou_2eb5483cb377daa5054bc6f86e2089a5"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -182,6 +182,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteBatchMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -260,6 +261,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetProgressBatchMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"batch_message_recall_progress":{"recall":true,"recall_count":100},"batch_message_send_progress":{"read_user_ids_count":150,"success_user_ids_count":200,"valid_user_ids_count":204}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -333,6 +337,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReadUserBatchMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"read_user":{"read_count":"10","total_count":"100"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

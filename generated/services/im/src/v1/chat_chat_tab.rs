@@ -367,6 +367,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatChatTabRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/wiki/wikcnPIcqWjJQwkwDzrB9t40123xz"},"tab_id":"7101214603622940671","tab_name":"文档","tab_type":"doc"},{"tab_config":{"icon_key":"img_v2_b99741-7628-4abd-aad0-b881e4db83ig","is_built_in":true},"tab_content":{"url":"https://www.test.cn"},"tab_id":"7158333373373759422","tab_name":"测试","tab_type":"url"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -501,6 +504,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTabsChatChatTabRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/wiki/wikcnPIcqWjJQwkwDzrB9t40123xz"},"tab_id":"7101214603622940671","tab_name":"文档","tab_type":"doc"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -612,6 +618,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTabsChatChatTabRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/wiki/wikcnPIcqWjJQwkwDzrB9t40123xz"},"tab_id":"7101214603622940671","tab_name":"文档","tab_type":"doc"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -737,6 +746,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SortTabsChatChatTabRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_tabs":[{"tab_content":{},"tab_id":"7104164142520467475","tab_type":"message"},{"tab_content":{},"tab_id":"7104164246245605395","tab_type":"pin"},{"tab_content":{"url":"https://www.feishu.cn/"},"tab_id":"7104168465417633811","tab_name":"url2","tab_type":"url"},{"tab_content":{"doc":"https://example.feishu.cn/docx/doxbcjoYDoEtuwC0k0hryQBkSV1"},"tab_id":"7104168465379885076","tab_name":"doc2","tab_type":"doc"},{"tab_content":{"url":"https://www.feishu.cn/"},"tab_id":"7104168141097287699","tab_name":"url1","tab_type":"url"},{"tab_content":{"doc":"https://example.feishu.cn/docx/doxbcjoYDoEtuwC0k0hryQBkSV1"},"tab_id":"7104168141063716884","tab_name":"doc1","tab_type":"doc"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -895,6 +907,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTabsChatChatTabRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/docx/doxbcjoYDoEtuwC0k0hryQBkSV1"},"tab_id":"7103849256556953620","tab_name":"update","tab_type":"doc"},{"tab_content":{"url":"https://www.feishu.cn/"},"tab_id":"7103849256561164308","tab_name":"url-update","tab_type":"url"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

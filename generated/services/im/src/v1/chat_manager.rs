@@ -241,6 +241,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddManagersChatManagerRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_bot_managers":["cli_a10fbf7e94b8d01d"],"chat_managers":["ou_9204a37300b3700d61effaa439f34295"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -408,6 +411,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteManagersChatManagerRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_bot_managers":["cli_a10fbf7e94b8d01d"],"chat_managers":["ou_9204a37300b3700d61effaa439f34295"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

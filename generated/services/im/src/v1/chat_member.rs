@@ -438,6 +438,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"invalid_id_list":["4d7a3c6g"],"not_existed_id_list":["4d7a3c6g"],"pending_approval_id_list":["4d7a3c6g"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -613,6 +616,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"invalid_id_list":["4d7a3c6g"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -800,6 +804,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"member_id":"ou_9204a37300b3700d61effaa439f34295","member_id_type":"open_id","name":"张三","tenant_key":"736588c9260f175d"}],"member_total":2,"page_token":"dmJCRHhpd3JRbGV1VEVNRFFyTitRWDY5ZFkybmYrMEUwMUFYT0VMMWdENEtuYUhsNUxGMDIwemtvdE5ORjBNQQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -923,6 +930,7 @@ impl ::feishu_runtime::codegen::ApiRequest for IsInChatChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"is_in_chat":false}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1045,6 +1053,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MeJoinChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

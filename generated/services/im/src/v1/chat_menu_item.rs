@@ -171,6 +171,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchChatMenuItemRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

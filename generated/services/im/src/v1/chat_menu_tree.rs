@@ -306,6 +306,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatMenuTreeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -431,6 +434,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteChatMenuTreeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -527,6 +533,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatMenuTreeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -643,6 +652,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SortChatMenuTreeRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -243,6 +243,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatModerationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"tenant_key":"2ca1d211f64f6438","user_id":"4d7a3c6g","user_id_type":"user_id"}],"moderation_setting":"moderator_list","page_token":"dmJCRHhpd3JRbGV1VEVNRFFyTitRWDY5ZFkybmYrMEUwMUFYT0VMMWdENEtuYUhsNUxGMDIwemtvdE5ORjBNQQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -431,6 +434,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateChatModerationRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -180,6 +180,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTopNoticeChatTopNoticeReque
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -298,6 +299,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PutTopNoticeChatTopNoticeRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

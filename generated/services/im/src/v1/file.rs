@@ -170,6 +170,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"file_key":"file_456a92d6-c6ea-4de4-ac3f-7afcf44ac78g"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -268,6 +271,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

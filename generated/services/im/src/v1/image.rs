@@ -193,6 +193,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateImageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"image_key":"img_v2_xxx"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -293,6 +294,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetImageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -916,6 +916,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"body":{"content":"{\"text\":\"@_user_1 test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"interactive","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false,"upper_message_id":"om_40eb06e7b84dc71c03e009ad3c754195"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1042,6 +1045,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1291,6 +1295,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ForwardMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"body":{"content":"{\"text\":\"test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"text","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"update_time":"1615380573411","updated":false}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1428,6 +1435,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"body":{"content":"{\"text\":\"test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"text","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1667,6 +1677,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"body":{"content":"{\"text\":\"test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"interactive","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false,"upper_message_id":"om_40eb06e7b84dc71c03e009ad3c754195"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1956,6 +1969,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MergeForwardMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2093,6 +2107,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2211,6 +2226,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PushFollowUpMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2373,6 +2389,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReadUsersMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"tenant_key":"736588c9260f175e","timestamp":"1609484183000","user_id":"ou_9b851f7b51a9d58d109982337c46f3de","user_id_type":"open_id"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2632,6 +2651,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReplyMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"body":{"content":"{\"text\":\"@_user_1 test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"interactive","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false,"upper_message_id":"om_40eb06e7b84dc71c03e009ad3c754195"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2829,6 +2851,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"body":{"content":"{\"text\":\"@_user_1 test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1609296809","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"text","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1609336806","updated":true,"upper_message_id":"om_40eb06e7b84dc71c03e00ida3c754892"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2966,6 +2991,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UrgentAppMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"invalid_user_id_list":["6921304923074478100"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -3107,6 +3133,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UrgentPhoneMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"invalid_user_id_list":["2921304923074478100"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -3248,6 +3275,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UrgentSmsMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"invalid_user_id_list":["ou_6yf8af6bgb9100449565764t3382b168"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

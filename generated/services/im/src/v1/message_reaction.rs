@@ -256,6 +256,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryMessageReactionRequest 
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"fail_msg_reaction_details":[{"fail_reason":"invalid","message_id":"om_8964d1b4*********2b31383276113"}],"success_msg_reaction_counts":[{"message_id":"om_8964d1b4*********2b31383276113","reaction_count":[{"count":"20","reaction_type":"LAUGH"}]}],"success_msg_reaction_details":[{"has_more":true,"message_id":"om_a8f2294b************a1a38afaac9d","message_reaction_items":[{"action_time":"1626086391570","emoji_type":"SMILE","operator":{"operator_id":"ou_ff0b7ba35fb********67dfc8b885136","operator_type":"user"},"reaction_id":"ZCaCIjUBVVWSrm5L-3ZTw****"}],"page_token":"NzYxNDA2NjMyNzA3Mzg1Mjk0NDoy"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -434,6 +437,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageReactionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"action_time":"1663054162546","operator":{"operator_id":"ou_ff0b7ba35fb****","operator_type":"user"},"reaction_id":"ZCaCIjUBVVWSrm5L-3ZTw****","reaction_type":{"emoji_type":"SMILE"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -610,6 +616,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMessageReactionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -795,6 +802,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMessageReactionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"action_time":"1626086391570","operator":{"operator_id":"ou_ff0b7ba35fb****","operator_type":"user"},"reaction_id":"ZCaCIjUBVVWSrm5L-3ZTw****","reaction_type":{"emoji_type":"SMILE"}}],"page_token":"YhljsPiGfUgnVAg9urvRFd-BvSqRL****"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -186,6 +186,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMessageResourceRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

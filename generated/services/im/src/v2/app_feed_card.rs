@@ -103,6 +103,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppFeedCardRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"biz_id":"b90ce43a-fca8-4f42-92f4-794bff206ee5","failed_cards":[{"biz_id":"bdf22389-87ec-4890-9eb6-78a7efaeecbb","reason":"NOT_CREATED","user_id":"ou_88553eda9014c201e6969b478895c223"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -126,6 +126,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppFeedCardBatchRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"failed_cards":[{"biz_id":"bdf22389-87ec-4890-9eb6-78a7efaeecbb","reason":"NO_PERMISSION","user_id":"ou_88553eda9014c201e6969b478895c223"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -213,6 +216,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppFeedCardBatchRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"failed_cards":[{"biz_id":"bdf22389-87ec-4890-9eb6-78a7efaeecbb","reason":"NO_PERMISSION","user_id":"ou_88553eda9014c201e6969b478895c223"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -130,6 +130,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBizEntityTagRelationRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -191,6 +192,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetBizEntityTagRelationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"tag_info_with_bind_versions":[{"bind_version":"1710401562336","tag_info":{"create_time":"1700793403850","i18n_names":[{"locale":"zh-CN","name":"tagName1"}],"id":"716168xxxxx","name":"tagName1","tag_type":"tenant","update_time":"1700793403850"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -257,6 +261,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBizEntityTagRelationRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

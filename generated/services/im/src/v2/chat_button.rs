@@ -108,6 +108,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateChatButtonRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/chat_button/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"failed_user_reasons":[{"error_code":0,"error_message":"The user is not in the chat","user_id":"ou_679eaeb583654bff73fefcc6e6371301"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

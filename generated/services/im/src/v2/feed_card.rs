@@ -119,6 +119,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BotTimeSentiveFeedCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"failed_user_reasons":[{"error_code":0,"error_message":"The user is not in the chat","user_id":"ou_679eaeb583654bff73fefcc6e6371301"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -200,6 +203,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFeedCardRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"failed_user_reasons":[{"error_code":0,"error_message":"The user is not in the chat","user_id":"ou_679eaeb583654bff73fefcc6e6371301"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTagRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"create_tag_fail_reason":{"duplicate_id":"716168xxxxx"},"id":"716168xxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -206,6 +209,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTagRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"tag_infos":[{"create_time":"1700793403850","i18n_names":[{"locale":"zh-CN","name":"tagName1"}],"id":"716168xxxxx","name":"tagName1","tag_type":"tenant","update_time":"1700793403850"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -283,6 +289,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTagRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"patch_tag_fail_reason":{"duplicate_id":"716168xxxxx"},"tag_info":{"create_time":"1700793403850","i18n_names":[{"locale":"zh_cn","name":"标签2"}],"id":"716168xxxxx","name":"标签1","tag_type":"tenant","update_time":"1700793403850"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

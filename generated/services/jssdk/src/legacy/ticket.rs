@@ -51,6 +51,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTicketRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/h5_js_sdk/authorization",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"expire_in":7200,"ticket":"0560604568baf296731aa37f0c8ebe3e049c19d7"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -160,6 +160,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDraftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/draft/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"draft":{"draft_id":"54567***567897","entity":{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","i18n_descs":[{"description":"国际化中文释义","language":1,"rich_text":"国际化中文释义"}],"id":"enterprise_40****21","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539i3498d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_4450***890"},{"id":"enterprise_703481***74354564"},{"id":"enterprise_703659***06796547"}],"chats":[{"id":"oc_c13831833eaa8c92***cfa759ea4806"},{"id":"oc_c8161c9109966a24***e73b10233b295"}],"classifications":[{"father_id":"70496069***02837777","id":"70496069***2837761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://example.feishu.cn/wiki/wikcnZ8Lq4***CDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://example.feishu.cn/docs/doccnxlVCs***sJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmKiD***vgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"70236890***45548034"},{"id":"70240637***60910850"}],"users":[{"id":"ou_30b07b63089e***18789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c1***639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -273,6 +276,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDraftRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/draft/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"draft":{"draft_id":"54567***567897","entity":{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","i18n_descs":[{"description":"国际化中文释义","language":1,"rich_text":"国际化中文释义"}],"id":"enterprise_40****21","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539i3498d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_4450***890"},{"id":"enterprise_703481***74354564"},{"id":"enterprise_703659***06796547"}],"chats":[{"id":"oc_c13831833eaa8c92***cfa759ea4806"},{"id":"oc_c8161c9109966a24***e73b10233b295"}],"classifications":[{"father_id":"70496069***02837777","id":"70496069***2837761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://example.feishu.cn/wiki/wikcnZ8Lq4***CDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://example.feishu.cn/docs/doccnxlVCs***sJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmKiD***vgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"70236890***45548034"},{"id":"70240637***60910850"}],"users":[{"id":"ou_30b07b63089e***18789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c1***639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -70,6 +70,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRepoRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"id":"71527909***274113","name":"全员词库"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

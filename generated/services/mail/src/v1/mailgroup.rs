@@ -221,6 +221,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"description":"mail group for testing","direct_members_count":"10","email":"test_mail_group@xxx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxxxxxxxxxxxxxx","name":"test mail group","who_can_send_mail":"ALL_INTERNAL_USERS"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -274,6 +277,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -325,6 +329,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"description":"mail group for testing","direct_members_count":"10","email":"test_mail_group@xxx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxxxxxxxxxxxxxx","name":"test mail group","who_can_send_mail":"ALL_INTERNAL_USERS"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -445,6 +452,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"description":"mail group for testing","direct_members_count":"10","email":"test_mail_group@xxx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxxxxxxxxxxxxxx","name":"test mail group","who_can_send_mail":"ALL_INTERNAL_USERS"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -565,6 +575,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchMailgroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"description":"xxx","direct_members_count":"x","email":"xx@xx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxx","name":"xxx","who_can_send_mail":"ANYONE"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -652,6 +665,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateMailgroupRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"description":"xxx","direct_members_count":"x","email":"xx@xx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxx","name":"xxx","who_can_send_mail":"ANYONE"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -171,6 +171,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupAliasRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"mailgroup_alias":{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -246,6 +249,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupAliasRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -308,6 +312,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupAliasRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

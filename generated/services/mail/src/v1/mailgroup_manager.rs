@@ -173,6 +173,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateMailgroupManagerReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -286,6 +287,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteMailgroupManagerReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -442,6 +444,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupManagerRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"user_id":"xxxxxx"}],"page_token":"xxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

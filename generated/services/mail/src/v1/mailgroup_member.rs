@@ -260,6 +260,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateMailgroupMemberRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"items":[{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -354,6 +357,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteMailgroupMemberRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -459,6 +463,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -533,6 +540,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -626,6 +634,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-member/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -770,6 +781,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupMemberRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -260,6 +260,9 @@ for BatchCreateMailgroupPermissionMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"items":[{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -356,6 +359,7 @@ for BatchDeleteMailgroupPermissionMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -449,6 +453,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupPermissionMemberRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -526,6 +533,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupPermissionMemberRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -625,6 +633,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupPermissionMemberReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -772,6 +783,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupPermissionMemberRequ
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

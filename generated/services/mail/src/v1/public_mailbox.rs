@@ -259,6 +259,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"email":"test_public_mailbox@xxx.xx","geo":"cn","name":"test public mailbox","public_mailbox_id":"xxxxxxxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -312,6 +315,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -363,6 +367,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPublicMailboxRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"email":"test_public_mailbox@xxx.xx","geo":"cn","name":"test public mailbox","public_mailbox_id":"xxxxxxxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -459,6 +466,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"email":"test_public_mailbox@xxx.xx","geo":"cn","name":"test public mailbox","public_mailbox_id":"xxxxxxxxxxxxxxx"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -570,6 +580,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPublicMailboxRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"email":"xx@xx.xx","name":"xxx","public_mailbox_id":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -642,6 +655,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveToRecycleBinPublicMailboxRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/remove_to_recycle_bin",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -727,6 +741,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdatePublicMailboxRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox/update",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"email":"xx@xx.xx","name":"xxx","public_mailbox_id":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

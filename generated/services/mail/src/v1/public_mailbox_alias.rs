@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxAliasRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"public_mailbox_alias":{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -252,6 +255,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxAliasRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -314,6 +318,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxAliasRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -267,6 +267,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreatePublicMailboxMemberReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/batch_create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"items":[{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -358,6 +361,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeletePublicMailboxMemberReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/batch_delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -416,6 +420,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ClearPublicMailboxMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/clear",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -495,6 +500,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxMemberRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -569,6 +577,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxMemberRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -651,6 +660,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPublicMailboxMemberRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -778,6 +790,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxMemberRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -70,6 +70,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"user_list":[{"email":"aaa@lark.com","status":4,"type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -120,6 +120,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AccessibleMailboxesUserMailboxReq
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox/accessible_mailboxes",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"accessible_mailboxes":[{"email_address":"abc@abc.com","email_type":"USER_PRIMARY"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -186,6 +189,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

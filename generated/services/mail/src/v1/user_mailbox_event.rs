@@ -142,6 +142,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeUserMailboxEventRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/subscribe",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -209,6 +210,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionUserMailboxEventReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/subscription",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{"event_types":[1]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -279,6 +281,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeUserMailboxEventReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/unsubscribe",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -221,6 +221,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxFolderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(
+            r#"{"folder":{"folder_type":1,"id":"7620003644728938013","name":"newsletter 相关","parent_folder_id":"725627422334644","unread_message_count":3,"unread_thread_count":4}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -302,6 +305,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxFolderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -378,6 +382,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxFolderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"folder":{"folder_type":1,"id":"7620095646711680541","name":"newsletter 相关","parent_folder_id":"725627422334644","unread_message_count":3,"unread_thread_count":4}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -461,6 +468,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxFolderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"items":[{"folder_type":1,"id":"12314123123123123","name":"newsletter 相关","parent_folder_id":"725627422334644","unread_message_count":3,"unread_thread_count":4}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -561,6 +571,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxFolderRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

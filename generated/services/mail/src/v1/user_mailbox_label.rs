@@ -248,6 +248,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxLabelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"label":{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -338,6 +341,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxLabelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -423,6 +427,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxLabelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"label":{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -497,6 +504,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxLabelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -616,6 +626,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxLabelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"label":{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

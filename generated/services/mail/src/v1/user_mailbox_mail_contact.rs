@@ -197,6 +197,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxMailContactReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-mail_contact/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"mail_contact":{"avatar":"https://exampleimg.com/xxxx.jpg","company":"张三科技有限公司","id":"7256274576546463764","mail_address":"zhangsan@example.com","name":"张三","phone":"19912341234","position":"CEO","remark":"飞书发布会认识","tag":"朋友"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -278,6 +281,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxMailContactReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-mail_contact/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(97usize);
@@ -391,6 +395,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxMailContactRequest
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"avatar":"https://exampleimg.com/xxxx.jpg","company":"张三科技有限公司","id":"7256274576546463764","mail_address":"zhangsan@example.com","name":"张三","phone":"19912341234","position":"CEO","remark":"飞书发布会认识","tag":"朋友"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -515,6 +522,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxMailContactReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-mail_contact/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(97usize);

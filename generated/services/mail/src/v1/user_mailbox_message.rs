@@ -364,6 +364,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetUserMailboxMessageRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"messages":[{"attachments":[{"attachment_type":1,"body":"aGVsbG8gd29ybGQK","cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","raw":"Q29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0PSJ1cy1hc2NpaSIKTUlNRS1WZXJzaW9uOiAxLjAKQ29udGVudC1UcmFuc2Zlci1FbmNvZGluZzogN2JpdAp0bzogInRvIiA8dG9AeHh4Lnh4Pgpmcm9tOiAiZnJvbSIgPGZyb21AeHh4Lnh4PgpzdWJqZWN0OiB0aGlzIGlzIGEgc3ViamVjdAoKdGhpcyBpcyB0aGUgbWVzc2FnZSBib2R5Lg","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -489,6 +492,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchModifyUserMailboxMessageRequ
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_modify",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -590,6 +594,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchTrashUserMailboxMessageReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_trash",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -691,6 +696,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"message":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":true,"risk_banner_level":"1","risk_banner_reason":"101","spam_banner_info":"larksuite.com","spam_banner_type":"1","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -793,6 +801,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByCardUserMailboxMessageReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get_by_card",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"card_id":"512ca581-6059-4449-8150-5522e6646d32","message_ids":["TnAwLzVZbjB3TTcyeU5Tek1UMHRFa0l3aStNPQ=="],"owner_info":{"owner_user_id":"ou_7dab8a3d3cdcc9da365777c7ad115d62","public_mailbox_id":"xxx","type":"user"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -954,6 +965,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxMessageRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":["ZWEyNGRmY2QtOTVlNy00NzlhLTg5MjItMjFjOTQ5ZjIzZjJl"],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -1117,6 +1131,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ModifyUserMailboxMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/modify",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -1307,6 +1322,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SendUserMailboxMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/send",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"message_id":"48451e97-4743-4a55-a9a3-b5c656b69c05","thread_id":"14151e97-4743-4a55-a9a3-b5c656b69c05"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1394,6 +1412,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TrashUserMailboxMessageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/trash",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -221,6 +221,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(
+            r#"{"rule":{"action":{"items":[{"input":"283412371233","type":1}]},"condition":{"items":[{"input":"hello@world.com","operator":1,"type":1}],"match_type":1},"id":"123124123123","ignore_the_rest_of_rules":false,"is_enable":false,"name":"将李三的邮件标记为垃圾邮件"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -299,6 +302,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -367,6 +371,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"items":[{"action":{"items":[{"input":"283412371233","type":1}]},"condition":{"items":[{"input":"hello@world.com","operator":1,"type":1}],"match_type":1},"id":"123124123123","ignore_the_rest_of_rules":false,"is_enable":false,"name":"将李三的邮件标记为垃圾邮件"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -456,6 +463,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ReorderUserMailboxRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/reorder",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -557,6 +565,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -98,6 +98,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SendAsUserMailboxSettingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-setting/send_as",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"sendable_addresses":[{"email_address":"abc@abc.com","email_type":"USER_PRIMARY","name":"Mike"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

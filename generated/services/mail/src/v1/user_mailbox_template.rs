@@ -261,6 +261,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxTemplateRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"template":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"plan.xlsx","id":"boxcnrHpsg1QDqXPrJXWPwbqsKh","is_inline":false}],"bccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"ccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"create_time":"1716279320000","is_plain_text_mode":false,"name":"销售跟进模板","subject":"关于本周订单跟进","template_content":"Hi ${name},","template_id":"7281187859195772947","tos":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -354,6 +357,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxTemplateRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -442,6 +446,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxTemplateRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"template":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"plan.xlsx","id":"boxcnrHpsg1QDqXPrJXWPwbqsKh","is_inline":false}],"bccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"ccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"create_time":"1716279320000","is_plain_text_mode":false,"name":"销售跟进模板","subject":"关于本周订单跟进","template_content":"Hi ${name},","template_id":"7281187859195772947","tos":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -510,6 +517,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxTemplateRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"items":[{"create_time":"1716279320000","name":"销售跟进模板","template_id":"7281187859195772947"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -641,6 +651,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxTemplateRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"template":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"plan.xlsx","id":"boxcnrHpsg1QDqXPrJXWPwbqsKh","is_inline":false}],"bccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"ccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"create_time":"1716279320000","is_plain_text_mode":false,"name":"销售跟进模板","subject":"关于本周订单跟进","template_content":"Hi ${name},","template_id":"7281187859195772947","tos":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);

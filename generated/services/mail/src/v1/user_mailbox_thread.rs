@@ -268,6 +268,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchModifyUserMailboxThreadReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_modify",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -369,6 +370,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchTrashUserMailboxThreadReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_trash",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -490,6 +492,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxThreadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"thread":{"body_preview":"hello world","id":"xx","messages":[{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -695,6 +700,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxThreadRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"body_preview":"hello world","id":"xx"}],"page_token":"xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -846,6 +854,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ModifyUserMailboxThreadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/modify",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -935,6 +944,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TrashUserMailboxThreadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/trash",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

@@ -443,6 +443,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCountryRegionRequest {
             items: Some("data"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"data":[{"alpha_2_code":"AD","alpha_3_code":"AND","continents":{"multilingual_name":{"zh-CN":"安道尔"},"value":"2"},"full_name":{"multilingual_value":{"zh-CN":"安道尔公国"},"return_language":"zh-CN","value":"安道尔公国"},"global_code":"+376","mdm_code":"MDCT00000001","name":{"multilingual_value":{"zh-CN":"安道尔"},"return_language":"zh-CN","value":"安道尔"},"numeric_code":"20","status":"1"}],"next_page_token":"token","total":"0"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetBuildingRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNyUjL5cjM14SO3ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"buildings":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","country_id":"Country id","description":"Some description","district_id":"District id","floors":["F1"],"name":"Building name"},{"building_id":"omb_38570e4f0fd9ecf15030d3cc8b388f3a","country_id":"Country id","description":"Some description","district_id":"District id","floors":["F1","F2"],"name":"Building name_2"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -196,6 +199,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdBuildingRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQzMxYjL0MTM24CNzEjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"buildings":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","custom_bulding_id":"test01"},{"building_id":"omb_38570e4f0fd9ecf15030d3cc8b388f3a","custom_bulding_id":"test02"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -238,6 +244,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBuildingRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNwYjLwUDM24CM1AjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -280,6 +287,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteBuildingRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzMxYjLzMTM24yMzEjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -366,6 +374,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBuildingRequest {
             items: Some("buildings"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"buildings":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","country_id":"country id","description":"Some description","district_id":"district id","floors":["F1"],"name":"Building name"}],"has_more":true,"page_token":"1"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -439,6 +450,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBuildingRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETNwYjLxUDM24SM1AjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -48,6 +48,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCountryRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTNwYjL0UDM24CN1AjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"countries":[{"country_id":"1814991","name":"中国"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -56,6 +56,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDistrictRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNwYjL1UDM24SN1AjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"districts":[{"district_id":"1796236","name":"上海"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

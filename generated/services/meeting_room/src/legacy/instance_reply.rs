@@ -60,6 +60,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceReplyRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzN4UjL2cDO14iN3gTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetRoomRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDOyUjLxgjM14SM4ITN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"rooms":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","building_name":"Building name","capacity":14,"description":"Some description","display_id":"FM537532166","floor_name":"F1","is_disabled":false,"name":"Room name","room_id":"omm_eada1d61a550955240c28757e7dec3af"},{"building_id":"omb_38570e4f0fd9ecf15030d3cc8b388f3a","building_name":"Building name_2","capacity":12,"description":"Some description","display_id":"FM746810530","floor_name":"F15","is_disabled":false,"name":"Room name_2","room_id":"omm_83d09ad4f6896e02029a6a075f71c9d1"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -196,6 +199,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdRoomRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMxYjL2MTM24iNzEjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"rooms":[{"custom_room_id":"test01","room_id":"omm_eada1d61a550955240c28757e7dec3af"},{"custom_room_id":"test02","room_id":"omm_83d09ad4f6896e02029a6a075f71c9d1"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -238,6 +244,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITNwYjLyUDM24iM1AjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -280,6 +287,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteRoomRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzMxYjL1MTM24SNzEjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -378,6 +386,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoomRequest {
             items: Some("rooms"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"1","rooms":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","building_name":"Building name","capacity":14,"description":"Some description","display_id":"FM537532166","floor_name":"F1","is_disabled":false,"name":"Room name","room_id":"omm_eada1d61a550955240c28757e7dec3af"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -452,6 +463,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateRoomRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTNwYjLzUDM24yM1AjN",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

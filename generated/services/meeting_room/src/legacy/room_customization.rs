@@ -56,6 +56,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomCustomizationRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM5UjLyITO14iMykTN/query-meeting-room-customization-setting",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"error_room_ids":[{"building_id":"","error_msg":"","room_id":""},{"building_id":"","error_msg":"","room_id":""}],"room_id_to_customization":{"room_id":{"contact_ids":["",""],"customization_data":[{"conditions":[{"custom_key":"","option_keys":["",""]},{"custom_key":"","option_keys":["",""]}],"customization_type":0,"index_key":"","input_content":"","is_required":true,"label":"","options":[{"is_others":true,"is_selected":true,"option_image_url":"","option_key":"","option_label":"","others_content":""},{"is_others":true,"is_selected":true,"option_image_url":"","option_key":"","option_label":"","others_content":""}],"place_holder":""}],"preparation_time":0}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -136,6 +136,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteMediaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-media/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"download_url":"https://internal-api-drive-stream.feishu-boe.cn/space/api/box/stream/download/authcode/?code=xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -141,6 +141,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteStatisticRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-statistics/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"statistics":{"page_view_count":"20","user_view_count":"3","user_view_list":[{"user_id":"ou_612b787ccd3259fb3c816b3f678dxxxx","view_time":"1669121332000"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

@@ -179,6 +179,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePeriodRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"end_month":"2022-01","period_id":"6969864184272078374","start_month":"2022-01"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -285,6 +288,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPeriodRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"en_name":"Jan - Mar 2022","id":"7071200999834255380","period_end_time":"1577721600000","period_start_time":"1546272000000","status":0,"zh_name":"2022 年 1 月 - 3 月"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -408,6 +414,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPeriodRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"period_id":"6969864184272078374","status":1}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -97,6 +97,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPeriodRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period_rule/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"period_rules":[{"first_month":12,"length":12,"period_rule_id":"134","type":"year"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -81,6 +81,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BasicRecognizeImageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/optical_char_recognition-v1/image/basic_recognize",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"text_list":["你好"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -122,6 +122,7 @@ impl ::feishu_runtime::codegen::ApiRequest for LogoutSessionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/passport-v1/session/logout",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -206,6 +207,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySessionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/passport-v1/session/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"mask_sessions":[{"create_time":"1644980493","sid":"ABBAAAAAAANll6nQoIAAFA==","terminal_type":2,"user_id":"47f183f1f1"},{"create_time":"1644983127","sid":"ACCAAAAAAANll6nQoIAAFA==","terminal_type":2,"user_id":"47f183ff1"},{"create_time":"1644983127","sid":"BBBAAAAAAANll6nQoIAAFA==","terminal_type":2,"user_id":"47f183ff2"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -182,6 +182,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCostAllocationDetailRequest {
             items: None,
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -228,6 +228,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryDatasourceRecordRequest {
             items: Some("records"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"7413047003142619148","records":[{"active_status":1,"field_values":[{"field_code":"yache41_8680__c","field_type":1,"value":"2024-12-01"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -421,6 +424,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SaveDatasourceRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/save",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"affect_counts":"120"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -148,6 +148,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryPaymentDetailRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_detail/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
+        response_example: Some(
+            r#"{"payment_details":[{"activity_id":"7202076988667019308","employee_id":"7202076988667019308","payment_accounting_items":[{"accounting_item_names":[{"locale":"zh_cn","value":"名称"}],"accounting_item_type":1,"accounting_item_value":{"original_value":"100","reference_values":[{"locale":"zh_cn","value":"名称"}]},"id":"7202076988667019308","segment_values":[{"end_time":"7220356259681386540","original_value":"10000","reference_values":[{"locale":"zh_cn","value":"名称"}],"start_time":"7220356259681386540"}]}]}],"total":50000}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

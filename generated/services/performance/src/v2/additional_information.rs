@@ -223,6 +223,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ImportAdditionalInformationReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_information/import",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"additional_informations":[{"detailed_description":"销售额增长目标超额完成","external_id":"6789523104723558912","item":"业绩补充说明","item_id":"7350195758357807123","reviewee_user_id":"ou_3245842393d09e9428ad4655da6e30b3","time":"2024-03-12"}],"import_record_id":"7350194523185610771"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -373,6 +376,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryAdditionalInformationRequest
             items: Some("additional_informations"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"additional_informations":[{"detailed_description":"销售额增长目标超额完成","external_id":"6789523104723558912","item":"业绩补充说明","item_id":"7350195758357807123","reviewee_user_id":"ou_3245842393d09e9428ad4655da6e30b3","time":"2024-03-12"}],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

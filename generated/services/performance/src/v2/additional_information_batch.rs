@@ -137,6 +137,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAdditionalInformationBatchR
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_informations-batch/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{"additional_informations":["7350195758357807123"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

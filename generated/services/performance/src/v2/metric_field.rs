@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMetricFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/metric_field/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"items":[{"field_id":"7272581996315099155","name":{"en_us":"Sales","zh_cn":"销量"},"type":"text"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

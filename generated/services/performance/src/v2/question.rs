@@ -143,6 +143,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryQuestionRequest {
             items: Some("tag_based_questions"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","tag_based_questions":[{"name":{"en_us":"Interactive experience","zh_cn":"体验"},"question_id":"7343513161666707459","tag_items":[{"id":"7343513161666707459","name":{"en_us":"Interactive experience","zh_cn":"体验"}}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -187,6 +187,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRevieweeRequest {
             items: Some("reviewees"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","reviewees":[{"activity_ids":["7376847302857555971"],"reviewee_user_id":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"},"reviewprofile_url":"https://perf.feishu.cn/perf/profile?rootReviewId=7380183500051202067"}],"semester_id":"7291278856547794964"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -162,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WriteUserGroupUserRelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/user_group_user_rel/write",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"data":{"fail_user_datas":[{"fail_code":1,"user_id":"ou_ff77dba046431fc53ea21a0095df82f4"}],"success_user_ids":["ou_a9dc8d009fd5395c22c7e040e0130692"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

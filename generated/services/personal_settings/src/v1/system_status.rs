@@ -269,6 +269,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCloseSystemStatusRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"result_list":[{"result":"success","user_id":"ou_53edd3282dbc2fdbe5c593cfa5ce82ab"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -385,6 +388,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchOpenSystemStatusRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"result_list":[{"end_time":"1665990378","result":"success_show","user_id":"ou_53edd3282dbc2fdbe5c593cfa5ce82ab"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -490,6 +496,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSystemStatusRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"system_status":{"color":"BLUE","i18n_title":{"en_us":"On business trip","ja_jp":"出張中","zh_cn":"出差"},"icon_key":"GeneralBusinessTrip","priority":1,"sync_setting":{"explain":"出差审批通过后，将自动开启并优先展示该状态。","i18n_explain":{"en_us":"Auto-display after travel request is approved.","ja_jp":"申請が承認されると、このステータスが優先的に表示されます","zh_cn":"出差审批通过后，该状态将自动开启并优先展示"},"i18n_title":{"en_us":"Auto display Business Trip","ja_jp":"出張中に自動的にオンにする","zh_cn":"出差期间自动开启"},"is_open_by_default":true,"title":"出差期间自动开启"},"system_status_id":"7101214603622940633","title":"出差"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -553,6 +562,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSystemStatusRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -652,6 +662,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSystemStatusRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"color":"BLUE","i18n_title":{"en_us":"On business trip","ja_jp":"出張中","zh_cn":"出差"},"icon_key":"GeneralBusinessTrip","priority":1,"sync_setting":{"explain":"出差审批通过后，将自动开启并优先展示该状态。","i18n_explain":{"en_us":"Auto-display after travel request is approved.","ja_jp":"申請が承認されると、このステータスが優先的に表示されます","zh_cn":"出差审批通过后，该状态将自动开启并优先展示"},"i18n_title":{"en_us":"Auto display Business Trip","ja_jp":"出張中に自動的にオンにする","zh_cn":"出差期间自动开启"},"is_open_by_default":true,"title":"出差期间自动开启"},"system_status_id":"7101214603622940633","title":"出差"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -780,6 +793,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSystemStatusRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"system_status":{"color":"BLUE","i18n_title":{"en_us":"On business trip","ja_jp":"出張中","zh_cn":"出差"},"icon_key":"GeneralBusinessTrip","priority":1,"sync_setting":{"explain":"出差审批通过后，将自动开启并优先展示该状态。","i18n_explain":{"en_us":"Auto-display after travel request is approved.","ja_jp":"申請が承認されると、このステータスが優先的に表示されます","zh_cn":"出差审批通过后，该状态将自动开启并优先展示"},"i18n_title":{"en_us":"Auto display Business Trip","ja_jp":"出張中に自動的にオンにする","zh_cn":"出差期间自动开启"},"is_open_by_default":true,"title":"出差期间自动开启"},"system_status_id":"7101214603622940633","title":"出差"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -105,6 +105,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/report/report-v1/rule/query",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -212,6 +212,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDataSourceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"data_source":{"description":"xxx","icon_url":"yyy","id":6953903108179099667,"is_exceed_quota":false,"name":"客服工单","state":0,"template":""}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -301,6 +304,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDataSourceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -382,6 +386,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDataSourceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"data_source":{"app_id":"cli_a1306bed4738d01b","create_time":"1618829192","description":"搜索客服工单数据","i18n_description":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"i18n_name":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"icon_url":"https://www.xxx.com/open.jpg","id":"6953903108179099667","is_exceed_quota":true,"name":"客服工单","schema_id":"custom_schema","searchable_fields":["field1"],"state":0,"template":"search_common_card","update_time":"1618829192"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -512,6 +519,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDataSourceRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"app_id":"cli_a1306bed4738d01b","create_time":"1618829192","description":"搜索客服工单数据","i18n_description":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"i18n_name":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"icon_url":"https://www.xxx.com/open.jpg","id":"6953903108179099667","is_exceed_quota":true,"name":"客服工单","schema_id":"custom_schema","searchable_fields":["field1"],"state":0,"template":"search_common_card","update_time":"1618829192"}],"page_token":"NqjxxDD6oV574VOicGKaK/IETyZStu8897k/f4qY"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -641,6 +651,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDataSourceRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -210,6 +210,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateDataSourceItemRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/batch_create",
         paging: None,
         rate_limit: &[],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -323,6 +324,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDataSourceItemRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -416,6 +418,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDataSourceItemRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -510,6 +513,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDataSourceItemRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"item":{"acl":[{"access":"allow","type":"user","value":"d35e3c23"}],"content":{"content_data":"这是一个很长的文本","format":"html"},"id":"01010111","metadata":{"create_time":1618831236,"source_url":"http://www.abc.com.cn","title":"工单：无法创建文章","update_time":1618831236},"structured_data":"{\"key\":\"value\"}"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

@@ -115,6 +115,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDocWikiRequest {
             items: Some("res_units"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"token_1234567890fedcba","res_units":[{"entity_type":"DOC","result_meta":{"create_time":1766567446,"doc_types":"SHORTCUT","edit_user_id":"ou-1122334455aabbcc","edit_user_name":"李四","is_cross_tenant":false,"last_open_time":1766567446,"owner_id":"ou-7890123456abcdef","owner_name":"张三","token":"dox_9876543210fedcba","update_time":1766567446,"url":"https://www.feishu.cn/docs/dox-1234567890abcdef"},"summary_highlighted":"本文介绍飞书文档的创建、编辑与分享功能","title_highlighted":"飞书文档使用指南"}],"total":100}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

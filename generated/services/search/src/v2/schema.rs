@@ -268,6 +268,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSchemaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/create",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"schema":{"display":{"card_key":"search_common_card","fields_mapping":[{"data_field":"${priority}","display_field":"tag1"},{"data_field":"${description}","display_field":"summary"},{"data_field":"创建时间：${create_time}","display_field":"footer"}]},"properties":[{"is_returnable":true,"is_searchable":true,"name":"description","search_options":{"enable_camel_match":false,"enable_exact_match":false,"enable_number_suffix_match":false,"enable_prefix_match":false,"enable_semantic_match":true},"type":"text"},{"is_returnable":true,"name":"icon_url","type":"text"},{"name":"rank","sort_options":{"order":"asc"},"type":"int"},{"is_returnable":true,"name":"priority","type":"tag","type_definitions":{"tag":[{"color":"red","name":"HIGH","text":"紧急"},{"color":"green","name":"NORMAL","text":"正常"},{"color":"grey","name":"LOW","text":"低优"}]}}],"schema_id":"example_schema"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -374,6 +377,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSchemaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/delete",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -473,6 +477,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSchemaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"schema":{"display":{"card_key":"search_common_card","fields_mapping":[{"data_field":"${priority}","display_field":"tag1"},{"data_field":"${description}","display_field":"summary"}]},"properties":[{"is_returnable":true,"is_searchable":true,"name":"description","search_options":{"enable_camel_match":false,"enable_exact_match":false,"enable_number_suffix_match":false,"enable_prefix_match":false,"enable_semantic_match":true},"type":"text"},{"is_returnable":true,"name":"icon_url","type":"text"},{"name":"rank","sort_options":{"order":"asc"},"type":"int"},{"is_returnable":true,"name":"priority","type":"tag","type_definitions":{"tag":[{"color":"red","name":"type","text":"type"}]}}],"schema_id":"example_schema"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -593,6 +600,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSchemaRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/patch",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"schema":{"display":{"card_key":"search_common_card","fields_mapping":[{"data_field":"${description}","display_field":"summary"}]},"properties":[{"is_returnable":true,"is_searchable":true,"name":"description","search_options":{"enable_camel_match":false,"enable_exact_match":false,"enable_number_suffix_match":false,"enable_prefix_match":false,"enable_semantic_match":true},"type":"text"},{"is_returnable":true,"name":"icon_url","type":"text"},{"name":"rank","sort_options":{"order":"asc"},"type":"int"},{"is_returnable":true,"name":"priority","type":"tag","type_definitions":{"tag":[{"color":"red","name":"type","text":"type"}]}}],"schema_id":"example_schema"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -86,6 +86,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMultiGeoEntityTenantRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/multi_geo_entity-tenant/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"tenant":{"available_geo_locations":["sg"]}}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

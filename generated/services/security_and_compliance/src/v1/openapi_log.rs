@@ -101,6 +101,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDataOpenapiLogRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"api_key":"POST/open-apis/demo/v1/example","app_id":"cli_xxx","event_time":1610613336,"id":"10000","ip":"192.123.12.1","log_detail":{"method":"POST","path":"/open-apis/demo/v1/example","payload":"{\"param1\": \"val1\", \"param2\": \"val2\"}","query_param":"{}","response":"{\"code\": 0, \"msg\": \"ok\"}","status_code":0}}],"page_token":"xxxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

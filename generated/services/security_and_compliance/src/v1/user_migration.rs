@@ -221,6 +221,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelUserMigrationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/cancel",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -348,6 +349,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMigrationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"user_migrations":[{"dest_geo":"us","progress":20,"status":"1","task_id":"task_1234567890abcdef","user_id":"123165707875"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -440,6 +444,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMigrationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"user_migration":{"dest_geo":"us","progress":100,"status":"1","task_id":"task-id-360043495213","user_id":"ou_1234567890abcdef1234567890abcdef"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -532,6 +539,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchUserMigrationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/user_migration/search",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"dest_geo":"us","progress":20,"status":"1","task_id":"task_1234567890abcdef","user_id":"ou_1234567890abcdef1234567890abcdef"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

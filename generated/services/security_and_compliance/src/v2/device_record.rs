@@ -234,6 +234,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDeviceRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"device_record_id":"7089353870308032531"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -305,6 +306,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDeviceRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -389,6 +391,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDeviceRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"device_record":{"aaid":"ff3c2237-cd76-4331-9d72-0a4470854567","android_id":"02a11ac4a83b918e","certification_level":0,"current_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","device_name":"Q9C6RYMFDK","device_ownership":0,"device_record_id":"7089353870308032531","device_status":0,"device_system":0,"device_terminal_type":0,"dids":["7089353870308032531"],"disk_serial_number":"CC344362-5990-5A68-8DDD-64A23C99FA0C","idfv":"968F0E5C-C297-4122-ACB6-102494DEFD9A","is_managed":true,"latest_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","mac_address":"ac:de:48:00:11:21","mdm_device_id":"123abc","mdm_provider_name":"Workspace_ONE","model":"iPhone13,2","serial_number":"C02DTHRMML7H","uuid":"621CDFF0-13D0-5AB1-9ADC-5F560095F6ED","version":"0"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -779,6 +784,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDeviceRecordRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"aaid":"ff3c2237-cd76-4331-9d72-0a4470854567","android_id":"02a11ac4a83b918e","certification_level":0,"current_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","device_name":"Q9C6RYMFDK","device_ownership":0,"device_record_id":"7089353870308032531","device_status":0,"device_system":0,"device_terminal_type":0,"dids":["7089353870308032531"],"disk_serial_number":"CC344362-5990-5A68-8DDD-64A23C99FA0C","idfv":"968F0E5C-C297-4122-ACB6-102494DEFD9A","is_managed":true,"latest_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","mac_address":"ac:de:48:00:11:21","mdm_device_id":"123abc","mdm_provider_name":"Workspace_ONE","model":"iPhone13,2","serial_number":"C02DTHRMML7H","uuid":"621CDFF0-13D0-5AB1-9ADC-5F560095F6ED","version":"0"}],"page_token":"7394463407091023892"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -930,6 +938,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MineDeviceRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/mine",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"device_ownership":0,"device_record_id":"7089353870308032531","device_status":0}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1010,6 +1021,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDeviceRecordRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

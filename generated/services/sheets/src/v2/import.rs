@@ -61,6 +61,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateImportRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATO2YjLwkjN24CM5YjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"ticket":"6891610400000000"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -63,6 +63,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListImportResultRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETO2YjLxkjN24SM5YjN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"ticket":"6891610404246520328","url":"https://example.feishu.cn/sheets/shtcnaryaxxxx","warningCode":32}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -136,6 +136,9 @@ for BatchCreateSpreadsheetConditionFormatRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-set",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"responses":[{"cf_id":"1gJelvenW9","res_code":0,"res_msg":"success","sheet_id":"40a7b0"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -192,6 +195,9 @@ for BatchDeleteSpreadsheetConditionFormatRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"responses":[{"cf_id":"6hP6Dj6gsd","res_code":555554047,"res_msg":"cfId not exist","sheet_id":"40a7b0"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -248,6 +254,9 @@ for BatchUpdateSpreadsheetConditionFormatRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"responses":[{"cf_id":"1gJelvenW9","res_code":0,"res_msg":"success","sheet_id":"40a7b0"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -305,6 +314,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetConditionFormatReq
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r##"{"sheet_condition_formats":[{"condition_format":{"attrs":[{"operator":"is","time_period":"today"}],"cf_id":"r9sYuhgAl6","ranges":["uEnW3A!C4:C4"],"rule_type":"timePeriod","style":{"back_color":"#d9f5d6","font":{"bold":true,"italic":false},"fore_color":"#faf1d1","text_decoration":3}},"sheet_id":"uEnW3A"}]}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

@@ -129,6 +129,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetDataValidationRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/set-dropdown",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -188,6 +189,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetDataValidationRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/delete-datavalidation",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"rangeResults":[{"msg":"","range":"4d30c6!A10:C10","success":true,"updatedCells":3}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -255,6 +259,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetDataValidationRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/query-datavalidation",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -323,6 +328,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetDataValidationRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/update-datavalidation",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r##"{"dataValidation":{"conditionValues":["1","2","4"],"dataValidationType":"list","options":{"colorValueMap":{"1":"#1FB6C1","2":"#1006C2","4":"#FB16C3"},"highlightValidData":true,"multipleValues":false}},"sheetId":"yuNGtr","spreadsheetToken":"shtbckBcolBlRfkcMVZbolMdADe"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

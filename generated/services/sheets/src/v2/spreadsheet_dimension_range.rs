@@ -108,6 +108,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetDimensionRangeRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMzUjL1IzM14SNyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(r#"{"addCount":8,"majorDimension":"ROWS"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -169,6 +170,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetDimensionRangeRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucjMzUjL3IzM14yNyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(r#"{"delCount":0,"majorDimension":"ROWS"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -225,6 +227,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetDimensionRangeRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMzUjL2IzM14iNyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

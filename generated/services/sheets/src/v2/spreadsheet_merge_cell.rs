@@ -75,6 +75,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetMergeCellRequest
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNzUjL5QzM14SO0MTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(r#"{"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

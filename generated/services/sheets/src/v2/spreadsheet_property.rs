@@ -71,6 +71,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetPropertyRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucTMzUjL3EzM14yNxMTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"spreadsheetToken":"***","title":"***"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

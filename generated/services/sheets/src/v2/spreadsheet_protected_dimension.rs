@@ -93,6 +93,9 @@ for CreateSpreadsheetProtectedDimensionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNzUjL4QzM14CO0MTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"addProtectedDimension":[{"dimension":{"endIndex":13,"majorDimension":"COLUMNS","sheetId":"Q7PlXT","startIndex":10},"lockInfo":"你能编辑","protectId":"7379738014546821122","users":["ou_449b53ad6aee526f7ed311b216aabcef"]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -78,6 +78,7 @@ for DeleteSpreadsheetProtectedRangeBatchDelRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(r#"{"delProtectIds":["6947942538267541505"]}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -83,6 +83,9 @@ for CreateSpreadsheetSheetsBatchUpdateRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugjMzUjL4IzM14COyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"replies":[{"updateSheet":{"properties":{"frozenColCount":2,"frozenRowCount":8,"hidden":true,"index":3,"protect":{"lock":"LOCK","lockInfo":"privacy info","userIDs":["ou_48d0958ee4b2ab3eaf0b5f6c968abcef"]},"sheetId":"1SW8ik","title":"Sales sheet"}}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -78,6 +78,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetStyleRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukjMzUjL5IzM14SOyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"updates":{"revision":89,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","updatedCells":6,"updatedColumns":3,"updatedRange":"6e5ed3!A3:C4","updatedRows":2}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -80,6 +80,9 @@ for UpdateSpreadsheetStylesBatchUpdateRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAzMzUjLwMzM14CMzMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"responses":[{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":18,"updatedColumns":3,"updatedRange":"6e5ed3!C7:E12","updatedRows":6},{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":24,"updatedColumns":3,"updatedRange":"4FRjKE!I20:K27","updatedRows":8},{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":6,"updatedColumns":3,"updatedRange":"9ZFgm1!A1:C2","updatedRows":2}],"revision":90,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","totalUpdatedCells":51,"totalUpdatedColumns":9,"totalUpdatedRows":16}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

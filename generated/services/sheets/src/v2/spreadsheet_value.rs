@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetValueRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugTMzUjL4EzM14COxMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"revision":7,"spreadsheetToken":"XUMasQlMYhOnMbt5htXc96h0nOg","valueRange":{"majorDimension":"ROWS","range":"Q7PlXT!A1:B2","revision":7,"values":[["单元格A1","单元格B1"],["单元格A2","单元格B2"]]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -217,6 +220,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetValueRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjMzUjLwIzM14CMyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"revision":84,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","updatedCells":4,"updatedColumns":2,"updatedRange":"1QXD0s!A1:B2","updatedRows":2}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

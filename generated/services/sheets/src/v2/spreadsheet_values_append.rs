@@ -99,6 +99,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesAppendRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjMzUjLzIzM14yMyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetValuesBatchGetRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTMzUjL5EzM14SOxMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"revision":87,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","totalCells":6,"valueRanges":[{"majorDimension":"ROWS","range":"6e5ed3!A2:B3","revision":87,"values":[["World",1],[5,6]]},{"majorDimension":"ROWS","range":"4FRjKE!B1:B2","revision":87,"values":[["test"],["test"]]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -82,6 +82,9 @@ for CreateSpreadsheetValuesBatchUpdateRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEjMzUjLxIzM14SMyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"responses":[{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":8,"updatedColumns":2,"updatedRange":"4FRjKE!A6:B9","updatedRows":4},{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":6,"updatedColumns":3,"updatedRange":"6e5ed3!A1:C2","updatedRows":2}],"revision":88,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

@@ -74,6 +74,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesImageReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNxYjL1QTM24SN0EjN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"revision":80,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","updateRange":"Q7PlXT!H7:H7"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

@@ -81,6 +81,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesPrependReq
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjMzUjLyIzM14iMyMTN",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
+        response_example: Some(
+            r#"{"revision":18,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","tableRange":"6e5ed3!A1:C1","updates":{"revision":18,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":3,"updatedColumns":3,"updatedRange":"6e5ed3!A1:C1","updatedRows":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

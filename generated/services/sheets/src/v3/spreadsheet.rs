@@ -187,6 +187,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"spreadsheet":{"folder_token":"fldbcO1UuPz8VwnpPx5a92abcef","spreadsheet_token":"Iow7sNNEphp3WbtnbCscPqabcef","title":"Sales sheet","url":"https://example.feishu.cn/sheets/Iow7sNNEphp3WbtnbCscPqabcef"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -297,6 +300,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"spreadsheet":{"owner_id":"ou_48d0958ee4b2ab3eaf0b5f6c968abcef","title":"title","token":"Iow7sNNEphp3WbtnbCscPqabcef","url":"https://example.feishu.cn/sheets/Iow7sNNEphp3WbtnbCscPqabcef"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -404,6 +410,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

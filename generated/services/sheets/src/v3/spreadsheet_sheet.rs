@@ -339,6 +339,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FindSpreadsheetSheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/find",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"find_result":{"matched_cells":["A1"],"matched_formula_cells":["B3"],"rows_count":2}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);
@@ -443,6 +446,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"sheet":{"grid_properties":{"column_count":20,"frozen_column_count":0,"frozen_row_count":0,"row_count":200},"hidden":false,"index":0,"merges":[{"end_column_index":0,"end_row_index":0,"start_column_index":0,"start_row_index":0}],"resource_type":"sheet","sheet_id":"sxj5ws","title":"sheet1"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -613,6 +619,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveDimensionSpreadsheetSheetRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/move_dimension",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -709,6 +716,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"sheets":[{"grid_properties":{"column_count":20,"frozen_column_count":0,"frozen_row_count":0,"row_count":200},"hidden":false,"index":0,"merges":[{"end_column_index":0,"end_row_index":0,"start_column_index":0,"start_row_index":0}],"resource_type":"sheet","sheet_id":"sxj5ws","title":"title"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -872,6 +882,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReplaceSpreadsheetSheetRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/replace",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"replace_result":{"matched_cells":["A1"],"matched_formula_cells":["B3"],"rows_count":2}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -296,6 +296,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFilterReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -436,6 +437,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFilterReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -555,6 +557,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFilterRequest 
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"sheet_filter_info":{"filter_infos":[{"col":"E","conditions":[{"compare_type":"less","expected":["50%"],"filter_type":"number"}]}],"filtered_out_rows":[4,5,6],"range":"8fe9d6!A1:H14"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -714,6 +719,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetSheetFilterReque
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);

@@ -381,6 +381,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFilterViewR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"filter_view":{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -521,6 +524,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFilterViewR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -659,6 +663,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFilterViewRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"filter_view":{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -837,6 +844,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetSheetFilterViewRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"filter_view":{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -984,6 +994,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetFilterViewRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);

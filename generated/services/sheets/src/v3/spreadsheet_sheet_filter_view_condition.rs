@@ -373,6 +373,9 @@ for CreateSpreadsheetSheetFilterViewConditionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"condition":{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(125usize);
@@ -534,6 +537,7 @@ for DeleteSpreadsheetSheetFilterViewConditionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
@@ -693,6 +697,9 @@ for GetSpreadsheetSheetFilterViewConditionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"condition":{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
@@ -840,6 +847,9 @@ for QuerySpreadsheetSheetFilterViewConditionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(131usize);
@@ -1026,6 +1036,9 @@ for UpdateSpreadsheetSheetFilterViewConditionRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"condition":{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);

@@ -358,6 +358,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFloatImageR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"float_image":{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -492,6 +495,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFloatImageR
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -636,6 +640,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFloatImageRequ
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"float_image":{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -802,6 +809,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetSheetFloatImageRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"float_image":{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -931,6 +941,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetFloatImageRe
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);

@@ -138,6 +138,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"app":{"app_id":"app_7d2f8a4b1c9e6035","app_type":" HTML","created_at":"2026-05-18T10:00:00Z","description":"提供7×24小时智能对话服务，支持常见问题自动解答与工单流转","icon_url":"https://example.com/app-icons/customer-service.png","name":"智能客服助手","updated_at":"2026-06-20T14:30:00Z"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -213,6 +216,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"app_id":"app_7d2f8a4b1c9e6035","app_type":"HTML","created_at":"2026-05-18T10:00:00Z","description":"提供7×24小时智能对话服务，支持常见问题自动解答与工单流转","icon_url":"https://example.com/app-icons/customer-service.png","name":"智能客服助手","updated_at":"2026-06-20T14:30:00Z"}],"page_token":"eyJwYWdlX251bWJlciI6MiwiY29udGVudF9pZHMiOlsiMTIzNCIsIjU2NzgiXX0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -294,6 +300,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"app":{"app_id":"app_7d2f8a4b1c9e6035","app_type":"HTML","created_at":"2026-05-18T10:00:00Z","description":"提供7×24小时智能对话服务，支持常见问题自动解答与工单流转","icon_url":"https://example.com/app-icons/customer-service.png","name":"智能客服助手","updated_at":"2026-06-20T14:30:00Z"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -366,6 +375,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SqlCommandsAppRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/sql_commands",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"result":"[{\"name\":\"王一一\"}]"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppAccessScopeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/get_app_visibility",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"apply_config":{"approvers":["ou_75e71dde59ef1cbbaf25875b20cc54ef"],"enabled":true},"chats":["oc_aa8b35fdab3813ef837f91b8ffe61ec6"],"departments":["od-3f65aa8f59e512bfabde0d71e04c26d7"],"require_login":true,"scope":"Range","users":["ou_75e71dde59ef1cbbaf25875b20cc54ef"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -218,6 +221,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppAccessScopeRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/update_app_visibility",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

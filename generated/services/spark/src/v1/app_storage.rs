@@ -142,6 +142,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadAppStorageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/download",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{"content_type":"image/jpeg"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -216,6 +217,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAppStorageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/upload",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
+        response_example: Some(
+            r#"{"file_key":"1859988692091946","file_name":"文件名称","file_size":33,"file_url":"/app/app_4jmwuym484u90/runtime/api/v1/storage/object/bucket_aadju74v6daba/1859988692091946","mime_type":"binary/octet-stream"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

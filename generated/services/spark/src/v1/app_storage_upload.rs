@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CompleteAppStorageUploadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/upload_complete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"file_key":"1859988692091946","file_name":"上传文件名称示例","file_size":104857600,"file_url":"/app/app_4jmwuym484u90/runtime/api/v1/storage/object/bucket_aadju74v6daba/1859988692091946","mime_type":"text/plain; charset=utf-8"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -195,6 +198,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InitializeAppStorageUploadRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/upload_initialize",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"chunk_numbers":25,"chunk_size":4194304,"upload_id":"upload_abc123xyz456"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -278,6 +284,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PartAppStorageUploadRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-storage/upload_part",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

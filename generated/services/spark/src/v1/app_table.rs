@@ -202,6 +202,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTableRecordsAppTableRequest
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/delete_table_records",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -282,6 +283,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTableDetailAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/get_table_detail",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"columns":[{"data_type":"varchar","default_value":"默认值","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"这是student表的描述","name":"student"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -409,6 +413,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTableListAppTableRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"columns":[{"data_type":"varchar","default_value":"默认值","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"studect数据表","name":"student"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -543,6 +550,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTableRecordsAppTableRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/patch_table_records",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -697,6 +707,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PostTableRecordsAppTableRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/post_table_records",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

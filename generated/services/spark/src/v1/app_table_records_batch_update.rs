@@ -116,6 +116,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableRecordsBatchUpdateRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app-table/batch_update_table_records",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

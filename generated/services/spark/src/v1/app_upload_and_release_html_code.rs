@@ -80,6 +80,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppUploadAndReleaseHtmlCode
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/upload_html_code_and_release",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"url":"https://spark.example.com/apps/MDA20240516001"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

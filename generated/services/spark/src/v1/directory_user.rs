@@ -95,6 +95,9 @@ impl ::feishu_runtime::codegen::ApiRequest for IdConvertDirectoryUserRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/directory-user/id_convert",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
+        response_example: Some(
+            r#"{"items":[{"source_id":"123445678933432","target_id":"ou_1234cdjhjfedgfhgdhy3884"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

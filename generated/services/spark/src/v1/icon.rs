@@ -70,6 +70,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateIconRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/icon",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"icon_url":"https://spark-cdn.example.com/tenant/10001/app-icons/20240520/abcdef123456.png"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

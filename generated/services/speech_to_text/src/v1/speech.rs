@@ -104,6 +104,7 @@ impl ::feishu_runtime::codegen::ApiRequest for FileRecognizeSpeechRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/speech_to_text-v1/speech/file_recognize",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"recognition_text":"你好，使用飞书吧"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -159,6 +160,9 @@ impl ::feishu_runtime::codegen::ApiRequest for StreamRecognizeSpeechRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/speech_to_text-v1/speech/stream_recognize",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"recognition_text":"你好，尝试使用一下飞书吧","sequence_id":1,"stream_id":"asd1234567890ddd"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

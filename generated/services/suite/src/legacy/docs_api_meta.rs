@@ -62,6 +62,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDocsApiMetaRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjN3UjLzYzN14yM2cTN",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"docs_metas":[{"create_time":123456,"docs_token":"doc22222","docs_type":"doc","latest_modify_time":123456,"latest_modify_user":"12345","owner_id":"12345","title":"abc"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -202,6 +202,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskCollaboratorRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-collaborator/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"collaborator":{"id":"ou_99e1a581b36ecc4862cbfbce473f1234","id_list":["ou_99e1a581b36ecc4862cbfbce473f3123"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -324,6 +327,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskCollaboratorRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -469,6 +473,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskCollaboratorRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"id":"ou_99e1a581b36ecc4862cbfbce473f1234","id_list":["ou_99e1a581b36ecc4862cbfbce473f3123"]}],"page_token":"「上次返回的page_token」"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -241,6 +241,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment":{"content":"多喝水，少吃肉","id":"6997680617668214803","parent_id":"0","rich_content":"富文本评论飞书开放平台\n"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -321,6 +324,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -406,6 +410,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTaskCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment":{"content":"加油，奥利给！！","create_milli_time":"1656483428000","id":"6997691052400312340","parent_id":"0"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -589,6 +596,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"content":"评论2","create_milli_time":"1656483428000","id":"7104224757005533212","parent_id":"0"},{"content":"评论1","create_milli_time":"1656483428000","id":"7104224731582169116","parent_id":"0"}],"page_token":"LTE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -751,6 +761,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTaskCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment":{"content":"飞流直下三千尺，疑是银河落九天","id":"6997691052400312340","parent_id":"0"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

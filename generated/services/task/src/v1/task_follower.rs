@@ -210,6 +210,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskFollowerRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"follower":{"id":"ou_99e1a581b36ecc4862cbfbce473f3123","id_list":["ou_99e1a581b36ecc4862cbfbce473f3123"]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -332,6 +335,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskFollowerRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -473,6 +477,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskFollowerRequest {
             items: Some("items"),
         }),
         rate_limit: &[],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"id":"ou_99e1a581b36ecc4862cbfbce473f3123","id_list":["ou_550cc75233d8b7b9fcbdad65f34433f4"]}],"page_token":"「上次返回的page_token」"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -193,6 +193,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskReminderRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{"reminder":{"id":"1","relative_fire_minute":30}}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -295,6 +296,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskReminderRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -420,6 +422,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskReminderRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"id":"1","relative_fire_minute":30}],"page_token":"「填写上次返回的page_token」"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

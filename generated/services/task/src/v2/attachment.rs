@@ -213,6 +213,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAttachmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -306,6 +307,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAttachmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"attachment":{"file_token":"boxcnTDqPaRA6JbYnzQsZ2doB2b","guid":"f860de3e-6881-4ddd-9321-070f36d1af0b","is_cover":false,"name":"foo.jpg","resource":{"id":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","type":"task"},"size":62232,"uploaded_at":"1675742789470","uploader":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"url":"https://example.com/download/authcode/?code=OWMzNDlmMjJmZThkYzZkZGJlMjYwZTI0OTUxZTE2MDJfMDZmZmMwOWVj"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -470,6 +474,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAttachmentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"file_token":"boxcnTDqPaRA6JbYnzQsZ2doB2b","guid":"f860de3e-6881-4ddd-9321-070f36d1af0b","is_cover":false,"name":"foo.jpg","resource":{"id":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","type":"task"},"size":62232,"uploaded_at":"1675742789470","uploader":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"url":"https://example.com/download/authcode/?code=OWMzNDlmMjJmZThkYzZkZGJlMjYwZTI0OTUxZTE2MDJfMDZmZmMwOWVj"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -611,6 +618,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAttachmentRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/attachment/upload",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
+        response_example: Some(
+            r#"{"items":[{"file_token":"boxcnTDqPaRA6JbYnzQsZ2doB2b","guid":"f860de3e-6881-4ddd-9321-070f36d1af0b","is_cover":false,"name":"foo.jpg","resource":{"id":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","type":"task"},"size":62232,"uploaded_at":"1675742789470","uploader":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

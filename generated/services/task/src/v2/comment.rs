@@ -249,6 +249,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment":{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -334,6 +337,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -444,6 +448,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment":{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -637,6 +644,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -798,6 +808,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCommentRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"comment":{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

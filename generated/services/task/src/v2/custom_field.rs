@@ -299,6 +299,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AddCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/add",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -401,6 +402,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"custom_field":{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -498,6 +502,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"custom_field":{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -651,6 +658,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCustomFieldRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"items":[{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -799,6 +809,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"custom_field":{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -888,6 +901,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveCustomFieldRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/remove",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -159,6 +159,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCustomFieldOptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field-option/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"option":{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -266,6 +269,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCustomFieldOptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field-option/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"option":{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -281,6 +281,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSectionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"section":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"已经评审过的任务","resource_type":"tasklist","tasklist":{"guid":"cc371766-6584-cf50-a222-c22cd9055004","name":"活动分工任务列表"},"updated_at":"1675742789470"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -366,6 +369,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSectionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -476,6 +480,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSectionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"section":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"已经评审过的任务","resource_type":"tasklist","tasklist":{"guid":"cc371766-6584-cf50-a222-c22cd9055004","name":"活动分工任务列表"},"updated_at":"1675742789470"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -676,6 +683,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSectionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"审核过的任务"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -834,6 +844,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSectionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"section":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","name":"张明德（明德）","role":"editor","type":"user"},"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"已经评审过的任务","resource_type":"tasklist","tasklist":{"guid":"cc371766-6584-cf50-a222-c22cd9055004","name":"活动分工任务列表"},"updated_at":"1675742789470"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1038,6 +1051,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TasksSectionRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"completed_at":"1675742789470","due":{"is_all_day":true,"timestamp":"1675454764000"},"guid":"e297ddff-06ca-4166-b917-4ce57cd3a7a0","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"start":{"is_all_day":true,"timestamp":"1675454764000"},"subtask_count":1,"summary":"年终总结"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

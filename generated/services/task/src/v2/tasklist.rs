@@ -374,6 +374,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddMembersTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -475,6 +478,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -560,6 +566,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -650,6 +657,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -774,6 +784,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -916,6 +929,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"owner"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1051,6 +1067,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveMembersTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -1260,6 +1279,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TasksTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"completed_at":"1675742789470","due":{"is_all_day":true,"timestamp":"1675454764000"},"guid":"e297ddff-06ca-4166-b917-4ce57cd3a7a0","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","name":"张明德（明德）","role":"assignee","type":"user"}],"start":{"is_all_day":true,"timestamp":"1675454764000"},"subtask_count":1,"summary":"年终总结"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

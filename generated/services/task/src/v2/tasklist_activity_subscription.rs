@@ -262,6 +262,9 @@ for CreateTasklistActivitySubscriptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"activity_subscription":{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"oc_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -355,6 +358,7 @@ for DeleteTasklistActivitySubscriptionRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -455,6 +459,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTasklistActivitySubscriptionRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"activity_subscription":{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"oc_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"chat"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -586,6 +593,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTasklistActivitySubscriptionR
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"items":[{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}]}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -713,6 +723,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTasklistActivitySubscription
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"activity_subscription":{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"oc_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"chat"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);

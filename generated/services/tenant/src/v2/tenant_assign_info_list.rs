@@ -67,6 +67,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTenantAssignInfoListRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant-product_assign_info/query",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"assign_info_list":[{"assigned_seats":"20","end_time":"1674991000","i18n_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"license_plan_key":"suite_enterprise_e5","product_name":"旗舰版 E5","start_time":"1674981000","subscription_id":"7079609167680782300","total_seats":"500"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -120,6 +120,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DetectTextRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/translation-v1/text/detect",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"language":"zh"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -175,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TranslateTextRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/translation-v1/text/translate",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"text":"Try to use Lark"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

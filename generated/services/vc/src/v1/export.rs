@@ -239,6 +239,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadExportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/download",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -317,6 +318,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"fail_msg":"no permission","file_token":"6yHu7Igp7Igy62Ez6fLr6IJz7j9i5WMe6fHq5yZeY2Jz6yLqYAMAY46fZfEz64Lr5fYyYQ==","status":3,"url":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -405,6 +409,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MeetingListExportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/meeting_list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -500,6 +505,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ParticipantListExportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/participant_list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -595,6 +601,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ParticipantQualityListExportReque
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/participant_quality_list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -676,6 +683,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ResourceReservationListExportRequ
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/resource_reservation_list",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -317,6 +317,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EndMeetingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -456,6 +457,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMeetingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"meeting":{"ability":{"use_audio":true,"use_follow_screen":true,"use_pstn":true,"use_recording":true,"use_share_screen":true,"use_video":true},"create_time":"1608885566","end_time":"1608888867","host_user":{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","user_type":1},"id":"6911188411934433028","meeting_no":"123456789","participant_count":"10","participant_count_accumulated":"10","participants":[{"final_leave_time":"1624438144","first_join_time":"1624438144","id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","in_meeting_duration":"123","is_cohost":false,"is_external":false,"is_host":true,"status":2,"user_type":1}],"password":"971024","start_time":"1608883322","status":2,"topic":"my meeting","url":"https://vc.feishu.cn/j/337736498"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -602,6 +606,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InviteMeetingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"invite_results":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","status":1,"user_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -725,6 +732,9 @@ impl ::feishu_runtime::codegen::ApiRequest for KickoutMeetingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"kickout_results":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","result":1,"user_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -862,6 +872,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListByNoMeetingRequest {
             items: Some("meeting_briefs"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"meeting_briefs":[{"id":"7011030664708603907","meeting_no":"146453285","password":"971024","topic":"测试标题"},{"id":"7011031045899354115","meeting_no":"146453285","password":"971024","topic":"测试标题"}],"page_token":"2"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1079,6 +1092,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchMeetingRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"display_info":"会议名 \n 片段1＜h>搜索词/h>片段2\n 会议时间 | 组织者：组织者姓名 | ID: 会议ID","id":"6911188411932033028","meta_data":{"app_link":"https://applink.larkoffice.com/*","avatar":"https://lf-packag*","description":"会议时间 | 组织者：组织者姓名 | ID：123456789"}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","total":10}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1247,6 +1263,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetHostMeetingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"host_user":{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","user_type":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

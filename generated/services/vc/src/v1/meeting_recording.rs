@@ -230,6 +230,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMeetingRecordingRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"recording":{"duration":"30000","url":"https://meetings.feishu.cn/minutes/obcn37dxcftoc3656rgyejm7"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -336,6 +339,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SetPermissionMeetingRecordingRequ
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -435,6 +439,7 @@ impl ::feishu_runtime::codegen::ApiRequest for StartMeetingRecordingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting-recording/start",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -526,6 +531,7 @@ impl ::feishu_runtime::codegen::ApiRequest for StopMeetingRecordingRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting-recording/stop",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

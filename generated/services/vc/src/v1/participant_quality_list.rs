@@ -274,6 +274,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetParticipantQualityListRequest 
             items: Some("participant_quality_list"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"20","participant_quality_list":[{"audio":{"bitrate_received":"3kbps","bitrate_sent":"9kbps","jitter_received":"100ms","jitter_sent":"100ms","latency_received":"100ms","latency_sent":"100ms","mic_input_volume":"6dB","speaker_volume":"8dB","time":"2022.12.23 11:16:00 (GMT+08:00)"},"cpu_usage":{"client_avg_cpu_usage":"0.8%","client_max_cpu_usage":"2.3%","system_avg_cpu_usage":"8.3%","system_max_cpu_usage":"30%","time":"2022.12.23 11:17:00"},"network":{"bitrate_received":"8kbps","bitrate_sent":"9kbps","network_delay":"100ms","packet_loss_avg_received":"8%","packet_loss_avg_sent":"8%","packet_loss_max_received":"9%","packet_loss_max_sent":"10%","time":"2022.12.23 11:16:00 (GMT+08:00)"},"screen_sharing":{"bitrate_received":"8kbps","bitrate_sent":"9kbps","framerate_received":"100fps","framerate_sent":"90fps","jitter_received":"100ms","jitter_sent":"100ms","latency_received":"100ms","latency_sent":"100ms","maximum_resolution_received":"1080P","maximum_resolution_sent":"4K","time":"2022.12.23 11:16:00 (GMT+08:00)"},"video":{"bitrate_received":"8kbps","bitrate_sent":"9kbps","framerate_received":"100fps","framerate_sent":"90fps","jitter_received":"100ms","jitter_sent":"100ms","latency_received":"100ms","latency_sent":"100ms","maximum_resolution_received":"1080P","maximum_resolution_sent":"4K","time":"2022.12.23 11:16:00 (GMT+08:00)"}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

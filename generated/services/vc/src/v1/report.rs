@@ -137,6 +137,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDailyReportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/report/get_daily",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"meeting_report":{"daily_report":[{"date":"1609113600","meeting_count":"100","meeting_duration":"147680","participant_count":"2000"}],"total_meeting_count":"100","total_meeting_duration":"300000","total_participant_count":"20000"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -261,6 +264,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTopUserReportRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/report/get_top_user",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"top_user_report":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","meeting_count":"100","meeting_duration":"3000","name":"name","user_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

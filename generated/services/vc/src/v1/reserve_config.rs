@@ -196,6 +196,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -309,6 +310,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReserveScopeReserveConfigRequest 
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config/reserve_scope",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"approve_config":{"approval_condition":1,"approval_switch":1,"approvers":[{"user_id":"ou_a27b0xxxc98f856"}],"meeting_duration":3},"reserve_scope_config":{"allow_all_users":0,"allow_depts":[{"department_id":"od-47d8b5xxxcc5f61a"}],"allow_users":[{"user_id":"ou_a27bxxx8f856"}],"if_cover_child_scope":true},"time_config":{"days_in_advance":30,"end_time":"86400","if_cover_child_scope":true,"max_duration":24,"opening_hour":"27900","start_time":"0","time_switch":1}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -182,6 +182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigAdminRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-admin/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"reserve_admin_config":{"depts":[{"department_id":"od-47d8b570b0a011e9679a755efcc5f61a"}],"users":[{"user_id":"ou_a27b07a9071d90577c0177bcec98f856"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -334,6 +337,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigAdminRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-admin/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigDisableInformRequ
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-disable_inform/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"disable_inform":{"if_inform":true,"informed_depts":[{"department_id":"od-47d8b570b0a011e9679a755efcc5f61a"}],"informed_users":[{"user_id":"ou_a27b07a9071d90577c0177bcec98f856"}]}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -320,6 +323,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigDisableInformRe
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-disable_inform/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

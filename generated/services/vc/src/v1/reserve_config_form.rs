@@ -182,6 +182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigFormRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-form/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"reserve_form_config":{"notified_time":3,"notified_users":[{"user_id":"ou_a27b07a9071d90577c0177bcec98f856"}],"reserve_form":true,"time_unit":3}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -334,6 +337,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigFormRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-form/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

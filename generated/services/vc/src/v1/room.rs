@@ -300,6 +300,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"room":{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -406,6 +409,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteRoomRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -508,6 +512,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRoomRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"room":{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -665,6 +672,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoomRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"50","rooms":[{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -795,6 +805,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetRoomRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -928,6 +941,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchRoomRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -1055,6 +1069,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchRoomRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"page_token":"50","rooms":[{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

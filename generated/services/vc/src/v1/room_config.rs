@@ -257,6 +257,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRoomConfigRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/query",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"digital_signage":{"enable":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"vid"}],"mute":true,"start_display":3,"stop_display":3},"display_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_box_digital_signage":{"enable":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"vid"}],"mute":true,"start_display":3,"stop_display":3},"room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -356,6 +359,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SetRoomConfigRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -428,6 +432,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SetCheckboardAccessCodeRoomConfig
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set_checkboard_access_code",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"access_code":"YNMLTJOUZ"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -495,6 +500,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SetRoomAccessCodeRoomConfigReques
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set_room_access_code",
         paging: None,
         rate_limit: &[],
+        response_example: Some(r#"{"access_code":"YNMLTJOUZ"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

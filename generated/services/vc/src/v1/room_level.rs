@@ -270,6 +270,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_level/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(
+            r#"{"room_level":{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -371,6 +374,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DelRoomLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_level/del",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -460,6 +464,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRoomLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"room_level":{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -596,6 +603,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoomLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}],"page_token":"10"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -709,6 +719,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetRoomLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"items":[{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -815,6 +828,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchRoomLevelRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_level/patch",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -905,6 +919,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchRoomLevelRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"level_ids":["omb_4ad1a2c7a2fbc5fc9570f38456931293"]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

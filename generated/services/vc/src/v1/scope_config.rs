@@ -149,6 +149,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateScopeConfigRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/scope_config/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -260,6 +261,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetScopeConfigRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
+        response_example: Some(
+            r#"{"current_config":{"scope_config":{"digital_signage":{"enable":true,"if_cover_child_scope":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"vid"}],"mute":true,"start_display":3,"stop_display":3},"display_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_box_digital_signage":{"enable":true,"if_cover_child_scope":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"v039b2g10000ca89uj3c77u5pfdkfvpg"}],"mute":true,"start_display":3,"stop_display":3},"room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}},"scope_id":"omm_608d34d82d531b27fa993902d350a307","scope_type":1},"origin_configs":[{"scope_config":{"digital_signage":{"enable":true,"if_cover_child_scope":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"vid"}],"mute":true,"start_display":3,"stop_display":3},"display_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_box_digital_signage":{"enable":true,"if_cover_child_scope":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"v039b2g10000ca89uj3c77u5pfdkfvpg"}],"mute":true,"start_display":3,"stop_display":3},"room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}},"scope_id":"omm_608d34d82d531b27fa993902d350a307","scope_type":1}]}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

@@ -68,6 +68,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetVerificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/verification-v1/verification/get",
         paging: None,
         rate_limit: &[],
+        response_example: Some(
+            r#"{"verification":{"has_verification":true,"name":"无限未来科技公司"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -206,6 +206,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
+        response_example: Some(
+            r#"{"space":{"description":"知识空间描述","name":"知识空间","space_id":"1565676577122621"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -307,6 +310,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpaceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space/get",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"space":{"description":"知识空间描述","name":"知识空间","space_id":"1565676577122621"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -434,6 +440,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNodeSpaceRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space/get_node",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -556,6 +563,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpaceRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"description":"知识空间描述","name":"知识空间","space_id":"1565676577122621"}],"page_token":"1565676577122621"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

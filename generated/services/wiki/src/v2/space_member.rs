@@ -225,6 +225,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceMemberRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-member/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"member":{"member_id":"ou_449b53ad6aee526f7ed311b216aabcef","member_role":"admin","member_type":"openid","type":"user"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -336,6 +339,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpaceMemberRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-member/delete",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"member":{"member_id":"1565676577122621","member_role":"admin","member_type":"userid","type":"user"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -465,6 +471,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpaceMemberRequest {
             items: Some("members"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":false,"members":[{"member_id":"ou_67e5ecb64ce1c0bd94612c17999db411","member_role":"admin","member_type":"openid","type":"user"}],"page_token":"ou_12345"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -329,6 +329,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopySpaceNodeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/copy",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"node":{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -443,6 +446,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceNodeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -598,6 +602,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpaceNodeRequest {
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"}],"page_token":"6946843325487906839"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -726,6 +733,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveDocsToWikiSpaceNodeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/move_docs_to_wiki",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -832,6 +840,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveSpaceNodeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/move",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"node":{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -934,6 +945,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTitleSpaceNodeRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-node/update_title",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(r#"{}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

@@ -125,6 +125,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpaceSettingRequest {
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/wiki-v2/space-setting/update",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
+        response_example: Some(
+            r#"{"setting":{"comment_setting":"allow/not_allow","create_setting":"admin/admin_and_member","security_setting":"allow/not_allow"}}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

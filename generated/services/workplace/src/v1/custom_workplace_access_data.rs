@@ -167,6 +167,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCustomWorkplaceAccessDataRe
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"access_data":{"pv":100,"uv":30},"custom_workplace_id":"tpl_645b003aaa40001435b2ddw","custom_workplace_name":[{"language":"zh","name":"名字"}],"date":"2023-03-12"}],"page_token":"ddowkdkl9w2d"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

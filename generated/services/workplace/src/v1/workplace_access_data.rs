@@ -152,6 +152,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchWorkplaceAccessDataRequest 
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"all_workplace":{"pv":100,"uv":30},"date":"2023-03-12","default_workplace":{"pv":100,"uv":30}}],"page_token":"ddowkdkl9w2d"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchWorkplaceBlockAccessDataReq
             items: Some("items"),
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
+        response_example: Some(
+            r#"{"has_more":true,"items":[{"access_data":{"pv":100,"uv":30},"block_id":"283438293839422334","date":"2023-03-12"}],"page_token":"ddowkdkl9w2d"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
