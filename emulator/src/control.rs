@@ -24,11 +24,11 @@
 //! | `POST /webhook/push` `{url, verification_token, encrypt_key?, event_type, event}` | an event delivered to a request URL: `{delivered, envelope, attempts}` |
 //! | `POST /webhook/push` `{url, verification_token, encrypt_key?, envelope}` | a whole envelope (a 1.0 `app_ticket`, say) delivered |
 //!
-//! `target` is `"api"`, `"auth"`, `"any"` or `{"endpoint": "im.v1.message.create"}`; `fault`
-//! is `{"kind": "rate_limited", "status"?, "reset"?}`, `{"kind": "server_error", "status"}`,
-//! `{"kind": "api_error", "status", "code", "msg"}`, `{"kind": "html_gateway", "status"}`,
-//! `{"kind": "slow", "delay_ms"}`, `{"kind": "truncated_json"}`, `{"kind": "unauthorized"}`
-//! or `{"kind": "disconnect"}`. A request the API cannot read is answered 400 with
+//! `target` is a [`Target`] and `fault` a [`Fault`] as JSON: `"api"`, `"auth"`, `"any"` or
+//! `{"endpoint": "im.v1.message.create"}`; `{"kind": "rate_limited", "status"?, "reset"?}`,
+//! `{"kind": "server_error", "status"}`, `{"kind": "api_error", "status", "code", "msg"}`,
+//! `{"kind": "html_gateway", "status"}`, `{"kind": "slow", "delay_ms"}`,
+//! `{"kind": "truncated_json"}`, `{"kind": "unauthorized"}` or `{"kind": "disconnect"}`. A request the API cannot read is answered 400 with
 //! `{"error": …}` saying why.
 
 use std::convert::Infallible;
@@ -180,7 +180,7 @@ async fn route(
                 times,
                 skip,
             } = read(&body)?;
-            emulator.inject_after(target.into(), skip, fault.into(), times);
+            emulator.inject_after(target, skip, fault, times);
             Ok(done)
         }
         (&Method::POST, ["documented_errors"]) => {
@@ -424,8 +424,8 @@ struct File {
 
 #[derive(Deserialize)]
 struct Faults {
-    target: TargetSpec,
-    fault: FaultSpec,
+    target: Target,
+    fault: Fault,
     #[serde(default = "one")]
     times: usize,
     #[serde(default)]
@@ -442,74 +442,6 @@ struct DocumentedError {
 
 fn one() -> usize {
     1
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum TargetSpec {
-    Api,
-    Auth,
-    Any,
-    Endpoint(String),
-}
-
-impl From<TargetSpec> for Target {
-    fn from(spec: TargetSpec) -> Self {
-        match spec {
-            TargetSpec::Api => Target::Api,
-            TargetSpec::Auth => Target::Auth,
-            TargetSpec::Any => Target::Any,
-            TargetSpec::Endpoint(id) => Target::Endpoint(id),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum FaultSpec {
-    RateLimited {
-        #[serde(default = "too_many_requests")]
-        status: u16,
-        reset: Option<u64>,
-    },
-    ServerError {
-        status: u16,
-    },
-    ApiError {
-        status: u16,
-        code: i64,
-        msg: String,
-    },
-    HtmlGateway {
-        status: u16,
-    },
-    Slow {
-        delay_ms: u64,
-    },
-    TruncatedJson,
-    Unauthorized,
-    Disconnect,
-}
-
-fn too_many_requests() -> u16 {
-    429
-}
-
-impl From<FaultSpec> for Fault {
-    fn from(spec: FaultSpec) -> Self {
-        match spec {
-            FaultSpec::RateLimited { status, reset } => Fault::RateLimited { status, reset },
-            FaultSpec::ServerError { status } => Fault::ServerError { status },
-            FaultSpec::ApiError { status, code, msg } => Fault::ApiError { status, code, msg },
-            FaultSpec::HtmlGateway { status } => Fault::HtmlGateway { status },
-            FaultSpec::Slow { delay_ms } => Fault::Slow {
-                delay: Duration::from_millis(delay_ms),
-            },
-            FaultSpec::TruncatedJson => Fault::TruncatedJson,
-            FaultSpec::Unauthorized => Fault::Unauthorized,
-            FaultSpec::Disconnect => Fault::Disconnect,
-        }
-    }
 }
 
 #[derive(Deserialize)]

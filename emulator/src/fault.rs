@@ -3,17 +3,31 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Deserializer};
+
 use crate::codes;
 use crate::http::Reply;
 
-/// Something that goes wrong with a request.
-#[derive(Clone, Debug, PartialEq)]
+fn too_many_requests() -> u16 {
+    429
+}
+
+fn milliseconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    u64::deserialize(deserializer).map(Duration::from_millis)
+}
+
+/// Something that goes wrong with a request. As the control API reads it (JSON):
+/// `{"kind": "rate_limited", "status"?, "reset"?}`, `{"kind": "slow", "delay_ms"}`, … (the
+/// variant's name in snake case, its fields by name).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Fault {
     /// The rate limit: HTTP `status` (429, or 400 as some endpoints send it) with code
     /// 99991400, and, when `reset` is set, the `x-ogw-ratelimit-reset` header in seconds.
     RateLimited {
         /// The HTTP status.
+        #[serde(default = "too_many_requests")]
         status: u16,
         /// The seconds until the limit resets.
         reset: Option<u64>,
@@ -41,6 +55,7 @@ pub enum Fault {
     /// The normal answer, after `delay`: longer than the client's timeout, it times out.
     Slow {
         /// How long the answer takes.
+        #[serde(rename = "delay_ms", deserialize_with = "milliseconds")]
         delay: Duration,
     },
     /// The normal answer with its JSON body cut in half.
@@ -112,8 +127,10 @@ impl Fault {
     }
 }
 
-/// Which requests a fault hits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which requests a fault hits. As the control API reads it: `"api"`, `"auth"`, `"any"`
+/// or `{"endpoint": "im.v1.message.create"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Target {
     /// Calls to the generated endpoints (everything but the auth endpoints).
@@ -144,5 +161,39 @@ impl Scheduled {
             Target::Api => !is_auth,
             Target::Endpoint(id) => endpoint == Some(id.as_str()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The control API's JSON for faults and targets.
+    #[test]
+    fn faults_and_targets_read_from_json() {
+        let read = |value| serde_json::from_value::<Fault>(value).unwrap();
+        assert_eq!(
+            read(json!({"kind": "rate_limited", "reset": 2})),
+            Fault::RateLimited {
+                status: 429,
+                reset: Some(2)
+            }
+        );
+        assert_eq!(
+            read(json!({"kind": "slow", "delay_ms": 1500})),
+            Fault::Slow {
+                delay: Duration::from_millis(1500)
+            }
+        );
+        assert_eq!(read(json!({"kind": "disconnect"})), Fault::Disconnect);
+        let target = |value| serde_json::from_value::<Target>(value).unwrap();
+        assert_eq!(target(json!("api")), Target::Api);
+        assert_eq!(
+            target(json!({"endpoint": "im.v1.message.create"})),
+            Target::Endpoint("im.v1.message.create".to_owned())
+        );
+        assert!(serde_json::from_value::<Fault>(json!({"kind": "slow"})).is_err());
     }
 }
