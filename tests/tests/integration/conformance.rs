@@ -47,9 +47,7 @@ fn conformance_dir() -> PathBuf {
 
 /// Where an install keyed by `key` lives.
 fn install_dir(name: &str, key: &[u8]) -> PathBuf {
-    let hash = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = feishu_emulator::form::fnv1a(feishu_emulator::form::FNV_START, key);
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("conformance")
         .join(format!("{name}-{hash:016x}"))
